@@ -1,0 +1,31 @@
+/** The SQLite adapter's fixed statements, by operation. Variable ones are built in sqlite-store.ts. */
+
+export const INSERT_JOB = `INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
+  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at)
+  VALUES (@id, @tenant, @queue, @type, @payloadJson, @priority, @labels, @state, @runAt, @expiresAt,
+  @timeoutMs, @maxAttempts, @backoff, @linkId, @resubmittedFrom, @createdAt, @createdAt)`;
+
+export const GET_JOB = 'SELECT * FROM jobs WHERE id = ?';
+
+/** ready -> running with a fresh lease, unless the job expired while it waited. */
+export const CLAIM_JOB = `UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = @leaseToken,
+  lease_expires_at = @leaseExpiresAt, worker_id = @workerId, started_at = @now, updated_at = @now, progress = NULL
+  WHERE id = @id AND state = 'ready' AND (expires_at IS NULL OR expires_at > @now) RETURNING *`;
+
+export const EXPIRE_READY_JOB = `UPDATE jobs SET state = 'expired', state_reason = 'expired_before_start',
+  finished_at = @now, updated_at = @now
+  WHERE id = @id AND state = 'ready' AND expires_at IS NOT NULL AND expires_at <= @now RETURNING *`;
+
+export const EXTEND_LEASE = `UPDATE jobs SET lease_expires_at = @leaseExpiresAt
+  WHERE id = @id AND state = 'running' AND lease_token = @leaseToken`;
+
+export const FIND_EXPIRED_LEASES = `SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?
+  ORDER BY lease_expires_at LIMIT ?`;
+
+export const FIND_EXPIRED = `SELECT * FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?
+  AND state IN ('scheduled','waiting','ready','retrying','blocked') ORDER BY expires_at LIMIT ?`;
+
+export const LOAD_DISPATCHABLE = `SELECT id, queue, tenant, priority, run_at, state FROM jobs
+  WHERE state IN ('ready','scheduled','retrying')`;
+
+export const STATE_OF = 'SELECT state, lease_token FROM jobs WHERE id = ?';

@@ -1,0 +1,81 @@
+import type { Job } from '../../domain/job.js';
+import type { JobState } from '../../domain/states.js';
+import type { JobPatch } from '../../ports/store.js';
+
+/** A row of the jobs table as better-sqlite3 returns it. */
+export interface JobRow {
+  id: string;
+  tenant: string;
+  queue: string;
+  type: string;
+  payload: string;
+  priority: number;
+  labels: string;
+  state: JobState;
+  state_reason: string | null;
+  run_at: number;
+  expires_at: number | null;
+  timeout_ms: number | null;
+  max_attempts: number;
+  attempt: number;
+  backoff: string;
+  link_id: string;
+  resubmitted_from: string | null;
+  lease_token: string | null;
+  lease_expires_at: number | null;
+  worker_id: string | null;
+  progress: string | null;
+  result: string | null;
+  errors: string;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export function toJob(r: JobRow): Job {
+  return {
+    id: r.id,
+    tenant: r.tenant,
+    queue: r.queue,
+    type: r.type,
+    payload: JSON.parse(r.payload),
+    priority: r.priority,
+    labels: r.labels === '{}' ? {} : JSON.parse(r.labels),
+    state: r.state,
+    stateReason: r.state_reason,
+    runAt: r.run_at,
+    expiresAt: r.expires_at,
+    timeoutMs: r.timeout_ms,
+    maxAttempts: r.max_attempts,
+    attempt: r.attempt,
+    backoff: JSON.parse(r.backoff),
+    linkId: r.link_id,
+    resubmittedFrom: r.resubmitted_from,
+    leaseToken: r.lease_token,
+    leaseExpiresAt: r.lease_expires_at,
+    workerId: r.worker_id,
+    progress: r.progress === null ? null : JSON.parse(r.progress),
+    result: r.result === null ? undefined : JSON.parse(r.result),
+    errors: r.errors === '[]' ? [] : JSON.parse(r.errors),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+/** Column and bound value for each patch field. JSON fields are serialized here. */
+export const PATCH_COLUMNS: { [K in keyof JobPatch]-?: { sql: string; value: (v: NonNullable<JobPatch[K]> | null) => unknown } } = {
+  stateReason: { sql: 'state_reason = @stateReason', value: (v) => v },
+  runAt: { sql: 'run_at = @runAt', value: (v) => v },
+  attempt: { sql: 'attempt = @attempt', value: (v) => v },
+  leaseToken: { sql: 'lease_token = @leaseTokenNew', value: (v) => v },
+  leaseExpiresAt: { sql: 'lease_expires_at = @leaseExpiresAt', value: (v) => v },
+  workerId: { sql: 'worker_id = @workerId', value: (v) => v },
+  result: { sql: 'result = @result', value: (v) => JSON.stringify(v) },
+  error: { sql: "errors = json_insert(errors, '$[#]', json(@error))", value: (v) => JSON.stringify(v) },
+  progress: { sql: 'progress = @progress', value: (v) => (v === null ? null : JSON.stringify(v)) },
+  startedAt: { sql: 'started_at = @startedAt', value: (v) => v },
+  finishedAt: { sql: 'finished_at = @finishedAt', value: (v) => v },
+};

@@ -1,0 +1,198 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DispatchEntry, Job } from '../../domain/job.js';
+import type { TransitionResult } from '../../domain/outcomes.js';
+import { JOB_STATES, type JobState } from '../../domain/states.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  JobFilter,
+  JobPage,
+  LeaseExtension,
+  NewJob,
+  Store,
+  TransitionRequest,
+} from '../../ports/store.js';
+import { migrate } from './migrate.js';
+import * as Q from './queries.js';
+import { PATCH_COLUMNS, toJob, type JobRow } from './rows.js';
+
+export interface SqliteStoreOptions {
+  /** Database file, or ':memory:'. */
+  path: string;
+  /**
+   * `normal` (default): in WAL mode a process crash loses nothing; a power loss may roll back the
+   * last transactions. `full`: fsync on every commit, about 3x slower writes.
+   */
+  synchronous?: 'normal' | 'full';
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode through better-sqlite3. Its calls are
+ * synchronous; the async signatures are the port's. Measured on the 2-core machine: ~250k
+ * inserts/s and ~100k claim+complete pairs/s in batches of 200 (see docs/benchmarks.md).
+ */
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  private readonly stmts = new Map<string, Database.Statement>();
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('busy_timeout = 5000');
+  }
+
+  async migrate(): Promise<void> {
+    migrate(this.db);
+  }
+
+  async insertJobs(jobs: readonly NewJob[]): Promise<void> {
+    const insert = this.stmt(Q.INSERT_JOB);
+    this.db.transaction(() => {
+      for (const j of jobs) {
+        insert.run({ ...j, labels: JSON.stringify(j.labels), backoff: JSON.stringify(j.backoff) });
+      }
+    })();
+  }
+
+  async getJob(id: string): Promise<Job | undefined> {
+    const row = this.stmt(Q.GET_JOB).get(id) as JobRow | undefined;
+    return row && toJob(row);
+  }
+
+  async listJobs(filter: JobFilter, limit: number, after?: string): Promise<JobPage> {
+    const { where, params } = whereOf(filter);
+    if (after !== undefined) {
+      where.push('id < @after');
+      params.after = after;
+    }
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`;
+    const rows = this.stmt(sql).all({ ...params, limit: limit + 1 }) as JobRow[];
+    const more = rows.length > limit;
+    const jobs = rows.slice(0, limit).map(toJob);
+    return { jobs, nextCursor: more ? jobs[jobs.length - 1]!.id : null };
+  }
+
+  async transition(requests: readonly TransitionRequest[]): Promise<TransitionResult[]> {
+    return this.db.transaction(() => requests.map((r) => this.transitionOne(r)))();
+  }
+
+  async claimJobs(claims: readonly ClaimRequest[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
+    const claim = this.stmt(Q.CLAIM_JOB);
+    const expire = this.stmt(Q.EXPIRE_READY_JOB);
+    return this.db.transaction(() => {
+      const claimed: Job[] = [];
+      const expired: Job[] = [];
+      for (const c of claims) {
+        const row = claim.get({ id: c.id, leaseToken: c.leaseToken, leaseExpiresAt, workerId, now }) as JobRow | undefined;
+        if (row) {
+          claimed.push(toJob(row));
+          continue;
+        }
+        const gone = expire.get({ id: c.id, now }) as JobRow | undefined;
+        if (gone) expired.push(toJob(gone));
+      }
+      return { claimed, expired };
+    })();
+  }
+
+  async extendLeases(leases: readonly LeaseExtension[], leaseExpiresAt: number): Promise<string[]> {
+    const extend = this.stmt(Q.EXTEND_LEASE);
+    return this.db.transaction(() =>
+      leases.filter((l) => extend.run({ id: l.id, leaseToken: l.leaseToken, leaseExpiresAt }).changes === 0).map((l) => l.id),
+    )();
+  }
+
+  async findExpiredLeases(now: number, limit: number): Promise<Job[]> {
+    return (this.stmt(Q.FIND_EXPIRED_LEASES).all(now, limit) as JobRow[]).map(toJob);
+  }
+
+  async findExpired(now: number, limit: number): Promise<Job[]> {
+    return (this.stmt(Q.FIND_EXPIRED).all(now, limit) as JobRow[]).map(toJob);
+  }
+
+  async *loadDispatchable(): AsyncIterable<{ entry: DispatchEntry; state: JobState }> {
+    type Row = { id: string; queue: string; tenant: string; priority: number; run_at: number; state: JobState };
+    for (const r of this.stmt(Q.LOAD_DISPATCHABLE).iterate() as Iterable<Row>) {
+      yield { entry: { id: r.id, queue: r.queue, tenant: r.tenant, priority: r.priority, dueAt: r.run_at }, state: r.state };
+    }
+  }
+
+  async countByState(filter: Pick<JobFilter, 'tenant' | 'queue'>): Promise<Record<JobState, number>> {
+    const { where, params } = whereOf(filter);
+    const sql = `SELECT state, count(*) AS n FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY state`;
+    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const r of this.stmt(sql).all(params) as { state: JobState; n: number }[]) counts[r.state] = r.n;
+    return counts;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private transitionOne(request: TransitionRequest): TransitionResult {
+    let r = request;
+    if (r.from.length > 1) {
+      // Several states allowed: read which one applies, so the result can say where the job came from.
+      const current = this.stmt(Q.STATE_OF).get(r.id) as { state: JobState } | undefined;
+      if (!current) return { ok: false, reason: 'not_found' };
+      if (!r.from.includes(current.state)) return { ok: false, reason: 'wrong_state', state: current.state };
+      r = { ...r, from: [current.state] };
+    }
+    const keys = (Object.keys(r.patch) as (keyof typeof PATCH_COLUMNS)[]).filter((k) => r.patch[k] !== undefined).sort();
+    const sql =
+      `UPDATE jobs SET state = @to, updated_at = @now${keys.map((k) => `, ${PATCH_COLUMNS[k].sql}`).join('')}` +
+      ` WHERE id = @id AND state IN (${r.from.map((s) => `'${s}'`).join(',')})` +
+      (r.leaseToken !== undefined ? ' AND lease_token = @leaseToken' : '') +
+      ' RETURNING *';
+    const params: Record<string, unknown> = { id: r.id, to: r.to, now: r.now };
+    if (r.leaseToken !== undefined) params.leaseToken = r.leaseToken;
+    for (const k of keys) {
+      const column = PATCH_COLUMNS[k] as { value: (v: unknown) => unknown };
+      params[k === 'leaseToken' ? 'leaseTokenNew' : k] = column.value(r.patch[k]);
+    }
+    const row = this.stmt(sql).get(params) as JobRow | undefined;
+    if (row) return { ok: true, job: toJob(row), from: r.from[0]! };
+    const current = this.stmt(Q.STATE_OF).get(r.id) as { state: JobState; lease_token: string | null } | undefined;
+    if (!current) return { ok: false, reason: 'not_found' };
+    if (r.from.includes(current.state)) return { ok: false, reason: 'lease_mismatch', state: current.state };
+    return { ok: false, reason: 'wrong_state', state: current.state };
+  }
+
+  /** Prepared statements, cached by SQL text (the variable ones have few shapes). */
+  private stmt(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+}
+
+function whereOf(filter: JobFilter): { where: string[]; params: Record<string, unknown> } {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  const eq = (column: string, key: keyof JobFilter) => {
+    if (filter[key] === undefined) return;
+    where.push(`${column} = @${key}`);
+    params[key] = filter[key];
+  };
+  eq('tenant', 'tenant');
+  eq('queue', 'queue');
+  eq('state', 'state');
+  eq('type', 'type');
+  eq('link_id', 'linkId');
+  if (filter.createdAfter !== undefined) {
+    where.push('created_at >= @createdAfter');
+    params.createdAfter = filter.createdAfter;
+  }
+  if (filter.createdBefore !== undefined) {
+    where.push('created_at < @createdBefore');
+    params.createdBefore = filter.createdBefore;
+  }
+  return { where, params };
+}

@@ -1,0 +1,40 @@
+/** Typed errors. Interfaces map them to HTTP problem+json responses and CLI exit codes. */
+
+export interface Issue {
+  /** JSON-pointer-like path of the offending field, e.g. `/priority` or `/jobs/3/timeoutMs`. */
+  path: string;
+  message: string;
+}
+
+export class DocketError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that breaks a rule: says which fields and why. Nothing was written. */
+export class ValidationError extends DocketError {
+  constructor(readonly issues: Issue[]) {
+    super('invalid_input', issues.map((i) => `${i.path || '/'}: ${i.message}`).join('; '));
+  }
+}
+
+export class PayloadTooLargeError extends DocketError {
+  constructor(
+    readonly path: string,
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super('payload_too_large', `${path}: ${size} bytes of JSON, over the limit of ${limit} bytes`);
+  }
+}
+
+export class NotFoundError extends DocketError {
+  constructor(what: string, id: string) {
+    super('not_found', `${what} ${id} not found`);
+  }
+}

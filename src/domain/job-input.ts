@@ -1,0 +1,163 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { FormatRegistry } from '@sinclair/typebox';
+import { DEFAULT_BACKOFF, type Backoff } from './backoff.js';
+import { PayloadTooLargeError, ValidationError, type Issue } from './errors.js';
+import type { Json } from './job.js';
+
+/**
+ * What a client sends to submit a job. Declared once: the HTTP layer uses it for request
+ * validation and the OpenAPI document, the service validates SDK and CLI input with it.
+ */
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$';
+
+const Name = (description: string) => Type.String({ pattern: NAME_PATTERN, description });
+const Millis = (description: string, max: number) => Type.Integer({ minimum: 0, maximum: max, description });
+const DAY = 86_400_000;
+
+export const BackoffSchema = Type.Union(
+  [
+    Type.Object(
+      {
+        type: Type.Literal('exponential'),
+        delayMs: Millis('first retry delay', DAY),
+        maxDelayMs: Type.Optional(Millis('cap on the delay', 30 * DAY)),
+        jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('fixed'),
+        delayMs: Millis('delay between attempts', 30 * DAY),
+        jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('custom'),
+        delaysMs: Type.Array(Millis('delay before retry n', 30 * DAY), { minItems: 1, maxItems: 100 }),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'retry backoff; default exponential from 1 s, capped at 1 h, 20% jitter' },
+);
+
+export const JobInputSchema = Type.Object(
+  {
+    type: Name('job type: selects the handler'),
+    queue: Type.Optional(Name('queue name; default "default"')),
+    payload: Type.Optional(Type.Unknown({ description: 'any JSON value; default {}' })),
+    priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: '1 (highest) to 10 (lowest); default 5' })),
+    labels: Type.Optional(
+      Type.Record(Type.String({ pattern: NAME_PATTERN }), Type.String({ maxLength: 256 }), {
+        maxProperties: 32,
+        description: 'string labels for filtering',
+      }),
+    ),
+    runAt: Type.Optional(Type.String({ format: 'date-time', description: 'do not start before this time' })),
+    delayMs: Type.Optional(Millis('start no sooner than this many ms from now', 365 * DAY)),
+    expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'expire the job if not started by then' })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * DAY, description: 'per-attempt time limit' })),
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 3' })),
+    backoff: Type.Optional(BackoffSchema),
+    linkId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'correlation id; generated if absent' })),
+  },
+  { additionalProperties: false },
+);
+
+export type JobInput = Static<typeof JobInputSchema>;
+
+/** Limits, resolved once from configuration. */
+export interface InputLimits {
+  /** Largest payload, as JSON text in bytes. @defaultValue 1 MiB */
+  maxPayloadBytes: number;
+}
+
+export const DEFAULT_INPUT_LIMITS: InputLimits = { maxPayloadBytes: 1024 * 1024 };
+
+/** A validated job input with every default applied. Times are epoch ms. */
+export interface JobSpec {
+  type: string;
+  queue: string;
+  payload: Json;
+  payloadJson: string;
+  priority: number;
+  labels: Record<string, string>;
+  runAt: number;
+  expiresAt: number | null;
+  timeoutMs: number | null;
+  maxAttempts: number;
+  backoff: Backoff;
+  linkId: string | null;
+}
+
+export const DEFAULT_PRIORITY = 5;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_QUEUE = 'default';
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => ISO_DATE.test(v) && !Number.isNaN(Date.parse(v)));
+const check = TypeCompiler.Compile(JobInputSchema);
+
+/**
+ * Validates one job input and applies defaults. Throws ValidationError naming every bad field
+ * (paths are prefixed with `basePath`, e.g. `/jobs/3`), or PayloadTooLargeError.
+ */
+export function toJobSpec(input: unknown, now: number, limits: InputLimits = DEFAULT_INPUT_LIMITS, basePath = ''): JobSpec {
+  const issues: Issue[] = [];
+  if (!check.Check(input)) {
+    for (const e of check.Errors(input)) issues.push({ path: basePath + e.path, message: explain(e.message, e.path, e.value) });
+    throw new ValidationError(dedupe(issues));
+  }
+  const runAt = input.runAt !== undefined ? parseTime(input.runAt, `${basePath}/runAt`, issues) : now + (input.delayMs ?? 0);
+  if (input.runAt !== undefined && input.delayMs !== undefined) {
+    issues.push({ path: `${basePath}/delayMs`, message: 'give runAt or delayMs, not both' });
+  }
+  const expiresAt = input.expiresAt !== undefined ? parseTime(input.expiresAt, `${basePath}/expiresAt`, issues) : null;
+  if (expiresAt !== null && expiresAt <= runAt) {
+    issues.push({ path: `${basePath}/expiresAt`, message: 'must be later than the time the job may start (runAt or now)' });
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+  const payload = (input.payload === undefined ? {} : input.payload) as Json;
+  const payloadJson = JSON.stringify(payload);
+  if (payloadJson === undefined) throw new ValidationError([{ path: `${basePath}/payload`, message: 'must be a JSON value' }]);
+  const size = Buffer.byteLength(payloadJson);
+  if (size > limits.maxPayloadBytes) throw new PayloadTooLargeError(`${basePath}/payload`, size, limits.maxPayloadBytes);
+  return {
+    type: input.type,
+    queue: input.queue ?? DEFAULT_QUEUE,
+    payload,
+    payloadJson,
+    priority: input.priority ?? DEFAULT_PRIORITY,
+    labels: input.labels ?? {},
+    runAt,
+    expiresAt,
+    timeoutMs: input.timeoutMs ?? null,
+    maxAttempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    backoff: input.backoff ?? DEFAULT_BACKOFF,
+    linkId: input.linkId ?? null,
+  };
+}
+
+function parseTime(value: string, path: string, issues: Issue[]): number {
+  const t = ISO_DATE.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(t)) issues.push({ path, message: `"${value}" is not an ISO 8601 date-time with a time zone, e.g. 2026-01-31T09:00:00Z` });
+  return t;
+}
+
+function explain(message: string, path: string, value: unknown): string {
+  if (path === '' && (typeof value !== 'object' || value === null || Array.isArray(value))) return 'a job must be a JSON object';
+  if (message.startsWith('Unexpected property')) return 'unknown field';
+  if (message.includes("'date-time' format")) return `"${String(value)}" is not an ISO 8601 date-time with a time zone, e.g. 2026-01-31T09:00:00Z`;
+  if (message.includes('match pattern')) return `"${String(value)}" is not a valid name (letters, digits and _ . : -, up to 128, starting with a letter or digit)`;
+  return `${message}${value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80)})`}`;
+}
+
+function dedupe(issues: Issue[]): Issue[] {
+  // A bad union member (backoff) reports once per variant; keep the first message per path.
+  const seen = new Set<string>();
+  return issues.filter((i) => (seen.has(i.path) ? false : (seen.add(i.path), true)));
+}

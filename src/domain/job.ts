@@ -1,0 +1,67 @@
+import type { Backoff } from './backoff.js';
+import type { JobState } from './states.js';
+
+/** Any JSON value: payloads, results and progress details are stored as JSON text. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface JobError {
+  message: string;
+  /** A short machine-readable code such as `timeout`, `lease_expired`, `ECONNREFUSED`. */
+  code?: string;
+  /** The attempt that produced the error. */
+  attempt: number;
+  /** Epoch ms. */
+  at: number;
+}
+
+export interface JobProgress {
+  percent: number;
+  message?: string;
+}
+
+/** A job as the store holds it. Times are epoch milliseconds. */
+export interface Job {
+  id: string;
+  tenant: string;
+  queue: string;
+  type: string;
+  payload: Json;
+  priority: number;
+  labels: Record<string, string>;
+  state: JobState;
+  /** Why the job is in its state, when that is not obvious (`cancelled_by_user`, `lease_expired`...). */
+  stateReason: string | null;
+  /** Due time: the job may not start before it. For ready jobs it orders the queue after priority. */
+  runAt: number;
+  expiresAt: number | null;
+  timeoutMs: number | null;
+  maxAttempts: number;
+  attempt: number;
+  backoff: Backoff;
+  linkId: string;
+  resubmittedFrom: string | null;
+  leaseToken: string | null;
+  leaseExpiresAt: number | null;
+  workerId: string | null;
+  progress: JobProgress | null;
+  result: Json | undefined;
+  errors: JobError[];
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/** What the dispatch index needs to order a job, without its payload. */
+export interface DispatchEntry {
+  id: string;
+  queue: string;
+  tenant: string;
+  priority: number;
+  /** For ready jobs: the ordering key after priority. For delayed ones: when they become ready. */
+  dueAt: number;
+}
+
+export function toDispatchEntry(job: Pick<Job, 'id' | 'queue' | 'tenant' | 'priority' | 'runAt'>): DispatchEntry {
+  return { id: job.id, queue: job.queue, tenant: job.tenant, priority: job.priority, dueAt: job.runAt };
+}

@@ -1,0 +1,119 @@
+import type { DispatchEntry, Job, JobError, JobProgress, Json } from '../domain/job.js';
+import type { JobState } from '../domain/states.js';
+import type { TransitionResult } from '../domain/outcomes.js';
+import type { Backoff } from '../domain/backoff.js';
+
+/** A job about to be inserted: every field the store needs, already validated. */
+export interface NewJob {
+  id: string;
+  tenant: string;
+  queue: string;
+  type: string;
+  payloadJson: string;
+  priority: number;
+  labels: Record<string, string>;
+  state: JobState;
+  runAt: number;
+  expiresAt: number | null;
+  timeoutMs: number | null;
+  maxAttempts: number;
+  backoff: Backoff;
+  linkId: string;
+  resubmittedFrom: string | null;
+  createdAt: number;
+}
+
+/** Fields a transition may set besides the state. Absent means unchanged; null clears. */
+export interface JobPatch {
+  stateReason?: string | null;
+  runAt?: number;
+  /** Set when a released attempt must not count (graceful shutdown). */
+  attempt?: number;
+  leaseToken?: string | null;
+  leaseExpiresAt?: number | null;
+  workerId?: string | null;
+  result?: Json;
+  /** Appended to the job's error history. */
+  error?: JobError;
+  progress?: JobProgress | null;
+  startedAt?: number | null;
+  finishedAt?: number | null;
+}
+
+/**
+ * One guarded write: applies only if the job is in one of `from` and, when `leaseToken` is
+ * given, holds that lease token.
+ */
+export interface TransitionRequest {
+  id: string;
+  from: readonly JobState[];
+  leaseToken?: string;
+  to: JobState;
+  patch: JobPatch;
+  now: number;
+}
+
+export interface ClaimRequest {
+  id: string;
+  leaseToken: string;
+}
+
+export interface ClaimResult {
+  /** Jobs now running under the given lease tokens. */
+  claimed: Job[];
+  /** Jobs that were ready but past their expiresAt: moved to expired instead of running. */
+  expired: Job[];
+}
+
+export interface JobFilter {
+  tenant?: string;
+  queue?: string;
+  state?: JobState;
+  type?: string;
+  linkId?: string;
+  createdAfter?: number;
+  createdBefore?: number;
+}
+
+export interface JobPage {
+  jobs: Job[];
+  /** Pass back as `after` to read the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface LeaseExtension {
+  id: string;
+  leaseToken: string;
+}
+
+/**
+ * The durable truth: jobs and their state. Every adapter passes the conformance suite in
+ * test/conformance.
+ */
+export interface Store {
+  /** Brings the schema to the latest version. Safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  /** Inserts all jobs or none. */
+  insertJobs(jobs: readonly NewJob[]): Promise<void>;
+  getJob(id: string): Promise<Job | undefined>;
+  /** Newest first, cursor-paginated by id (UUIDv7: stable under inserts). */
+  listJobs(filter: JobFilter, limit: number, after?: string): Promise<JobPage>;
+  /** Guarded moves, applied in one transaction; one result per request, in order. */
+  transition(requests: readonly TransitionRequest[]): Promise<TransitionResult[]>;
+  /**
+   * ready -> running for each job, with its fresh lease token, attempt + 1. Jobs no longer ready
+   * are skipped; ready jobs past expiresAt move to expired instead.
+   */
+  claimJobs(claims: readonly ClaimRequest[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult>;
+  /** Pushes the lease deadline of running jobs; returns the ids whose lease is no longer held. */
+  extendLeases(leases: readonly LeaseExtension[], leaseExpiresAt: number, now: number): Promise<string[]>;
+  /** Running jobs whose lease ran out before `now`. */
+  findExpiredLeases(now: number, limit: number): Promise<Job[]>;
+  /** Not-yet-started jobs whose expiresAt has passed. */
+  findExpired(now: number, limit: number): Promise<Job[]>;
+  /** Jobs the dispatch index must hold (ready, scheduled, retrying), to rebuild it after a restart. */
+  loadDispatchable(): AsyncIterable<{ entry: DispatchEntry; state: JobState }>;
+  /** Number of jobs per state. */
+  countByState(filter: Pick<JobFilter, 'tenant' | 'queue'>): Promise<Record<JobState, number>>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { Json } from '../domain/job.js';
+import type { TransitionResult } from '../domain/outcomes.js';
+import type { JobService } from '../services/job-service.js';
+import type { Ack, ClaimRequest, ClaimedJob, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
+
+/** In-process transport: the worker calls the JobService directly, and hears cancellations at once. */
+export class LocalTransport implements WorkerTransport {
+  constructor(private readonly service: JobService) {}
+
+  async register(): Promise<string> {
+    return `local-${randomUUID()}`;
+  }
+
+  async claim(r: ClaimRequest): Promise<ClaimedJob[]> {
+    const jobs = await this.service.claim({
+      workerId: r.workerId,
+      queues: r.queues,
+      max: r.max,
+      waitMs: r.waitMs,
+      ...(r.range ? { range: r.range } : {}),
+      ...(r.signal ? { signal: r.signal } : {}),
+    });
+    return jobs as ClaimedJob[];
+  }
+
+  async complete(job: ClaimedJob, result: Json | undefined): Promise<Ack> {
+    return ack(await this.service.complete(job.id, job.leaseToken, result));
+  }
+
+  async fail(job: ClaimedJob, failure: FailureReport): Promise<Ack> {
+    return ack(await this.service.fail(job.id, job.leaseToken, failure));
+  }
+
+  async progress(job: ClaimedJob, percent: number, message?: string): Promise<Ack> {
+    return ack(await this.service.progress(job.id, job.leaseToken, percent, message));
+  }
+
+  async heartbeat(_workerId: string, jobs: readonly ClaimedJob[]): Promise<HeartbeatReply> {
+    return { lost: await this.service.heartbeat(jobs.map((j) => ({ id: j.id, leaseToken: j.leaseToken }))) };
+  }
+
+  async release(job: ClaimedJob): Promise<Ack> {
+    return ack(await this.service.release(job.id, job.leaseToken));
+  }
+
+  onCancel(listener: (jobId: string) => void): () => void {
+    return this.service.lifecycle.on((e) => {
+      if (e.to === 'cancelled' && e.from === 'running') listener(e.job.id);
+    });
+  }
+
+  async unregister(): Promise<void> {}
+}
+
+function ack(r: TransitionResult): Ack {
+  return r.ok ? { ok: true } : { ok: false, reason: r.reason };
+}

@@ -1,0 +1,54 @@
+import type { Job, Json } from '../domain/job.js';
+import type { PriorityRange } from '../ports/dispatch.js';
+
+/** A job as a worker holds it: the job plus the lease token that proves the claim. */
+export type ClaimedJob = Job & { leaseToken: string };
+
+export interface ClaimRequest {
+  workerId: string;
+  queues: readonly string[];
+  max: number;
+  range?: PriorityRange;
+  /** Long-poll: wait up to this long when nothing is ready. */
+  waitMs: number;
+  signal?: AbortSignal;
+}
+
+/** What the worker learns when it reports an outcome: false when it no longer held the job. */
+export interface Ack {
+  ok: boolean;
+  /** Why not, for logs: `lease_mismatch`, `wrong_state`, `not_found`. */
+  reason?: string;
+}
+
+export interface FailureReport {
+  message: string;
+  code?: string;
+  /** false for a permanent error: no further attempt. @defaultValue true */
+  retryable?: boolean;
+}
+
+export interface HeartbeatReply {
+  /** Jobs whose lease the worker no longer holds (cancelled, or reassigned after the lease ran out). */
+  lost: string[];
+}
+
+/**
+ * How a worker talks to Docket: in-process (LocalTransport, straight to the JobService) or over
+ * HTTP (HttpTransport, the remote worker protocol). The worker's behaviour is the same on both.
+ */
+export interface WorkerTransport {
+  /** Registers the worker; returns its id. */
+  register(info: { queues: readonly string[]; capacity: number; name?: string }): Promise<string>;
+  claim(request: ClaimRequest): Promise<ClaimedJob[]>;
+  complete(job: ClaimedJob, result: Json | undefined): Promise<Ack>;
+  fail(job: ClaimedJob, failure: FailureReport): Promise<Ack>;
+  progress(job: ClaimedJob, percent: number, message?: string): Promise<Ack>;
+  heartbeat(workerId: string, jobs: readonly ClaimedJob[]): Promise<HeartbeatReply>;
+  /** Gives a job back without counting the attempt (graceful shutdown). */
+  release(job: ClaimedJob): Promise<Ack>;
+  /** Calls `listener` when a job is cancelled, if the transport can tell at once (in-process). */
+  onCancel(listener: (jobId: string) => void): () => void;
+  /** Stops the worker's registration. */
+  unregister(workerId: string): Promise<void>;
+}

@@ -1,0 +1,359 @@
+import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import { backoffDelay } from '../domain/backoff.js';
+import { PayloadTooLargeError, ValidationError } from '../domain/errors.js';
+import { DEFAULT_INPUT_LIMITS, toJobSpec, type InputLimits, type JobSpec } from '../domain/job-input.js';
+import { toDispatchEntry, type Job, type JobError, type Json } from '../domain/job.js';
+import type { TransitionResult } from '../domain/outcomes.js';
+import { TRANSITIONS, isTerminal, type JobState } from '../domain/states.js';
+import type { Clock } from '../ports/clock.js';
+import type { Dispatch, PriorityRange } from '../ports/dispatch.js';
+import type { JobFilter, JobPage, LeaseExtension, NewJob, Store, TransitionRequest } from '../ports/store.js';
+import { Batcher } from './batcher.js';
+import { Lifecycle } from './lifecycle.js';
+
+export interface JobServiceOptions {
+  /** How long a claim holds a job without a heartbeat. @defaultValue 30 000 ms */
+  leaseMs: number;
+  limits: InputLimits;
+  /** Source of jitter; injected so tests are deterministic. @defaultValue Math.random */
+  random: () => number;
+}
+
+export const DEFAULT_SERVICE_OPTIONS: JobServiceOptions = { leaseMs: 30_000, limits: DEFAULT_INPUT_LIMITS, random: Math.random };
+
+export interface SubmitContext {
+  tenant: string;
+  resubmittedFrom?: string;
+}
+
+export interface ClaimOptions {
+  workerId: string;
+  queues: readonly string[];
+  max: number;
+  range?: PriorityRange;
+  /** Wait up to this long for work when none is ready. @defaultValue 0 */
+  waitMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface FailureReport {
+  message: string;
+  code?: string;
+  /** false: a permanent error, no further attempt. @defaultValue true */
+  retryable?: boolean;
+}
+
+interface Completion {
+  id: string;
+  leaseToken: string;
+  result: Json | undefined;
+}
+
+/**
+ * The job engine: every change of a job's state goes through here, checked against the
+ * transition table and written as a guarded update. Interfaces (HTTP, CLI, SDK) call it; it calls
+ * the ports.
+ */
+export class JobService {
+  readonly lifecycle = new Lifecycle();
+  private readonly options: JobServiceOptions;
+  private readonly completer: Batcher<Completion, TransitionResult>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly dispatch: Dispatch,
+    private readonly clock: Clock,
+    options: Partial<JobServiceOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_SERVICE_OPTIONS, ...options };
+    this.completer = new Batcher((items) => this.completeBatch(items));
+  }
+
+  get leaseMs(): number {
+    return this.options.leaseMs;
+  }
+
+  /**
+   * Validates and stores jobs, all or none: a bad item fails the whole call with every issue
+   * named by its path (`/3/priority`). Ready jobs wake idle workers at once.
+   */
+  async submit(inputs: readonly unknown[], ctx: SubmitContext): Promise<Job[]> {
+    const now = this.clock.now();
+    const many = inputs.length > 1;
+    const specs: JobSpec[] = [];
+    const issues: ValidationError['issues'] = [];
+    inputs.forEach((input, i) => {
+      try {
+        specs.push(toJobSpec(input, now, this.options.limits, many ? `/${i}` : ''));
+      } catch (err) {
+        if (err instanceof ValidationError) issues.push(...err.issues);
+        else throw err;
+      }
+    });
+    if (issues.length > 0) throw new ValidationError(issues);
+    const rows: NewJob[] = specs.map((s) => {
+      const id = uuidv7();
+      return {
+        id,
+        tenant: ctx.tenant,
+        queue: s.queue,
+        type: s.type,
+        payloadJson: s.payloadJson,
+        priority: s.priority,
+        labels: s.labels,
+        state: s.runAt > now ? 'scheduled' : 'ready',
+        runAt: s.runAt,
+        expiresAt: s.expiresAt,
+        timeoutMs: s.timeoutMs,
+        maxAttempts: s.maxAttempts,
+        backoff: s.backoff,
+        linkId: s.linkId ?? id,
+        resubmittedFrom: ctx.resubmittedFrom ?? null,
+        createdAt: now,
+      };
+    });
+    await this.store.insertJobs(rows);
+    const jobs = rows.map((r, i) => newJobView(r, specs[i]!.payload));
+    const ready = jobs.filter((j) => j.state === 'ready').map(toDispatchEntry);
+    const delayed = jobs.filter((j) => j.state === 'scheduled').map(toDispatchEntry);
+    if (delayed.length > 0) await this.dispatch.schedule(delayed);
+    if (ready.length > 0) await this.dispatch.enqueue(ready);
+    if (this.lifecycle.active) for (const job of jobs) this.emit(job, null, job.state, now);
+    return jobs;
+  }
+
+  get(id: string): Promise<Job | undefined> {
+    return this.store.getJob(id);
+  }
+
+  list(filter: JobFilter, limit: number, after?: string): Promise<JobPage> {
+    return this.store.listJobs(filter, limit, after);
+  }
+
+  /** Takes up to `max` ready jobs, in priority order, under fresh lease tokens. */
+  async claim(opts: ClaimOptions): Promise<Job[]> {
+    const deadline = this.clock.now() + (opts.waitMs ?? 0);
+    for (;;) {
+      const jobs = await this.claimNow(opts);
+      const left = deadline - this.clock.now();
+      if (jobs.length > 0 || left <= 0 || opts.signal?.aborted) return jobs;
+      await this.dispatch.waitForWork(opts.queues, left, opts.signal);
+    }
+  }
+
+  /** Marks a running job succeeded. Writes are batched: concurrent completions share a transaction. */
+  async complete(id: string, leaseToken: string, result?: Json): Promise<TransitionResult> {
+    if (result !== undefined) {
+      const size = Buffer.byteLength(JSON.stringify(result) ?? '');
+      if (size > this.options.limits.maxPayloadBytes) throw new PayloadTooLargeError('/result', size, this.options.limits.maxPayloadBytes);
+    }
+    return this.completer.add({ id, leaseToken, result });
+  }
+
+  /** Records a failed attempt: retry after backoff while attempts are left, else fail for good. */
+  async fail(id: string, leaseToken: string, report: FailureReport): Promise<TransitionResult> {
+    const job = await this.store.getJob(id);
+    if (!job) return { ok: false, reason: 'not_found' };
+    if (job.state !== 'running') return { ok: false, reason: 'wrong_state', state: job.state };
+    if (job.leaseToken !== leaseToken) return { ok: false, reason: 'lease_mismatch', state: job.state };
+    const now = this.clock.now();
+    const error: JobError = { message: report.message, attempt: job.attempt, at: now, ...(report.code ? { code: report.code } : {}) };
+    const retry = report.retryable !== false && job.attempt < job.maxAttempts;
+    const runAt = now + backoffDelay(job.backoff, job.attempt, this.options.random);
+    const to: JobState = retry ? 'retrying' : 'failed';
+    const patch = retry
+      ? { error, runAt, leaseExpiresAt: null, stateReason: report.code ?? 'error' }
+      : { error, leaseExpiresAt: null, finishedAt: now, stateReason: report.retryable === false ? 'permanent_error' : 'attempts_exhausted' };
+    const [res] = await this.store.transition([{ id, from: ['running'], leaseToken, to, patch, now }]);
+    if (res!.ok) {
+      if (retry) await this.dispatch.schedule([toDispatchEntry(res!.job)]);
+      this.emit(res!.job, 'running', to, now);
+    }
+    return res!;
+  }
+
+  /**
+   * Cancels a job that has not finished. A running job's worker hears it through the lifecycle
+   * (in-process) or its next heartbeat (remote) and its AbortSignal fires.
+   */
+  async cancel(id: string, reason = 'cancelled_by_user'): Promise<TransitionResult> {
+    for (let tries = 0; tries < 5; tries++) {
+      const job = await this.store.getJob(id);
+      if (!job) return { ok: false, reason: 'not_found' };
+      if (isTerminal(job.state)) return { ok: false, reason: 'wrong_state', state: job.state };
+      const now = this.clock.now();
+      const [res] = await this.store.transition([
+        { id, from: [job.state], to: 'cancelled', patch: { stateReason: reason, leaseExpiresAt: null, finishedAt: now }, now },
+      ]);
+      if (res!.ok) {
+        await this.dispatch.remove([id]);
+        this.emit(res!.job, job.state, 'cancelled', now);
+        return res!;
+      }
+      // The job moved between the read and the write (claimed, completed): look again.
+    }
+    const job = await this.store.getJob(id);
+    return job ? { ok: false, reason: 'wrong_state', state: job.state } : { ok: false, reason: 'not_found' };
+  }
+
+  /** Reports progress of a running job; the lease token proves the caller still holds it. */
+  async progress(id: string, leaseToken: string, percent: number, message?: string): Promise<TransitionResult> {
+    if (!Number.isFinite(percent) || percent < 0 || percent > 100) {
+      throw new ValidationError([{ path: '/percent', message: `must be a number from 0 to 100 (got ${percent})` }]);
+    }
+    const progress = message === undefined ? { percent } : { percent, message };
+    const now = this.clock.now();
+    const [res] = await this.store.transition([{ id, from: ['running'], leaseToken, to: 'running', patch: { progress }, now }]);
+    return res!;
+  }
+
+  /** Extends the leases a worker holds. Returns the jobs it no longer holds: it must stop them. */
+  async heartbeat(leases: readonly LeaseExtension[]): Promise<string[]> {
+    if (leases.length === 0) return [];
+    const now = this.clock.now();
+    return this.store.extendLeases(leases, now + this.options.leaseMs, now);
+  }
+
+  /**
+   * Gives a running job back without counting the attempt (graceful shutdown of its worker).
+   */
+  async release(id: string, leaseToken: string): Promise<TransitionResult> {
+    const job = await this.store.getJob(id);
+    if (!job) return { ok: false, reason: 'not_found' };
+    const now = this.clock.now();
+    const [res] = await this.store.transition([
+      {
+        id,
+        from: ['running'],
+        leaseToken,
+        to: 'ready',
+        patch: { attempt: Math.max(0, job.attempt - 1), leaseExpiresAt: null, stateReason: 'released_by_worker' },
+        now,
+      },
+    ]);
+    if (res!.ok) {
+      await this.dispatch.enqueue([toDispatchEntry(res!.job)]);
+      this.emit(res!.job, 'running', 'ready', now);
+    }
+    return res!;
+  }
+
+  /**
+   * Applies guarded moves decided by maintenance loops and enqueues or forgets the jobs in the
+   * dispatch index to match. Illegal moves are refused before anything is written.
+   */
+  async applyTransitions(requests: readonly TransitionRequest[]): Promise<TransitionResult[]> {
+    for (const r of requests) {
+      for (const from of r.from) {
+        if (!TRANSITIONS[from][r.to]) throw new Error(`illegal transition ${from} -> ${r.to} for job ${r.id}`);
+      }
+    }
+    const results = await this.store.transition(requests);
+    const ready = results.flatMap((r) => (r.ok && r.job.state === 'ready' ? [toDispatchEntry(r.job)] : []));
+    const delayed = results.flatMap((r) => (r.ok && (r.job.state === 'retrying' || r.job.state === 'scheduled') ? [toDispatchEntry(r.job)] : []));
+    const gone = results.flatMap((r) => (r.ok && isTerminal(r.job.state) ? [r.job.id] : []));
+    if (gone.length > 0) await this.dispatch.remove(gone);
+    if (delayed.length > 0) await this.dispatch.schedule(delayed);
+    if (ready.length > 0) await this.dispatch.enqueue(ready);
+    if (this.lifecycle.active) {
+      results.forEach((r, i) => {
+        if (r.ok) this.emit(r.job, r.from, r.job.state, requests[i]!.now);
+      });
+    }
+    return results;
+  }
+
+  /** Loads every dispatchable job from the store into the dispatch index (start-up, after a crash). */
+  async rebuildDispatch(): Promise<number> {
+    let n = 0;
+    let ready: ReturnType<typeof toDispatchEntry>[] = [];
+    let delayed: ReturnType<typeof toDispatchEntry>[] = [];
+    const flush = async () => {
+      if (delayed.length > 0) await this.dispatch.schedule(delayed);
+      if (ready.length > 0) await this.dispatch.enqueue(ready);
+      ready = [];
+      delayed = [];
+    };
+    for await (const { entry, state } of this.store.loadDispatchable()) {
+      (state === 'ready' ? ready : delayed).push(entry);
+      if (++n % 10_000 === 0) await flush();
+    }
+    await flush();
+    return n;
+  }
+
+  /** Waits for batched writes still in flight (shutdown). */
+  drain(): Promise<void> {
+    return this.completer.drain();
+  }
+
+  private async claimNow(opts: ClaimOptions): Promise<Job[]> {
+    const entries = await this.dispatch.take({ queues: opts.queues, max: opts.max, ...(opts.range ? { range: opts.range } : {}) });
+    if (entries.length === 0) return [];
+    const now = this.clock.now();
+    const claims = entries.map((e) => ({ id: e.id, leaseToken: randomUUID() }));
+    const { claimed, expired } = await this.store.claimJobs(claims, opts.workerId, now + this.options.leaseMs, now);
+    if (this.lifecycle.active) {
+      for (const job of expired) this.emit(job, 'ready', 'expired', now);
+      for (const job of claimed) this.emit(job, 'ready', 'running', now);
+    }
+    return claimed;
+  }
+
+  private async completeBatch(items: Completion[]): Promise<TransitionResult[]> {
+    const now = this.clock.now();
+    const results = await this.store.transition(
+      items.map((c) => ({
+        id: c.id,
+        from: ['running'] as const,
+        leaseToken: c.leaseToken,
+        to: 'succeeded' as const,
+        patch: { result: c.result === undefined ? null : c.result, leaseExpiresAt: null, finishedAt: now },
+        now,
+      })),
+    );
+    if (this.lifecycle.active) for (const r of results) if (r.ok) this.emit(r.job, 'running', 'succeeded', now);
+    return results;
+  }
+
+  private emit(job: Job, from: JobState | null, to: JobState, at: number): void {
+    if (!this.lifecycle.active) return;
+    const cause = from === null ? 'submitted' : (TRANSITIONS[from][to] ?? 'submitted');
+    this.lifecycle.emit({ job, from, to, cause, at });
+  }
+}
+
+/** The job as just inserted, without reading it back. */
+function newJobView(r: NewJob, payload: Json): Job {
+  return {
+    id: r.id,
+    tenant: r.tenant,
+    queue: r.queue,
+    type: r.type,
+    payload,
+    priority: r.priority,
+    labels: r.labels,
+    state: r.state,
+    stateReason: null,
+    runAt: r.runAt,
+    expiresAt: r.expiresAt,
+    timeoutMs: r.timeoutMs,
+    maxAttempts: r.maxAttempts,
+    attempt: 0,
+    backoff: r.backoff,
+    linkId: r.linkId,
+    resubmittedFrom: r.resubmittedFrom,
+    leaseToken: null,
+    leaseExpiresAt: null,
+    workerId: null,
+    progress: null,
+    result: undefined,
+    errors: [],
+    createdAt: r.createdAt,
+    updatedAt: r.createdAt,
+    startedAt: null,
+    finishedAt: null,
+  };
+}
+

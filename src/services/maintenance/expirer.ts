@@ -1,0 +1,53 @@
+import type { Clock } from '../../ports/clock.js';
+import type { Store } from '../../ports/store.js';
+import type { JobService } from '../job-service.js';
+import { Periodic } from './periodic.js';
+
+export interface ExpirerOptions {
+  /** How often to look for jobs past expiresAt. Claims also refuse expired jobs, so a late run only delays the state change. @defaultValue 1000 ms */
+  intervalMs: number;
+  batchSize: number;
+}
+
+/** Moves jobs that were not started before their `expiresAt` to `expired`. They never run. */
+export class Expirer {
+  private readonly loop: Periodic;
+
+  constructor(
+    private readonly service: JobService,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly options: ExpirerOptions = { intervalMs: 1000, batchSize: 1000 },
+    onError: (err: unknown) => void = () => {},
+  ) {
+    this.loop = new Periodic(clock, options.intervalMs, () => this.runOnce(), onError);
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  async runOnce(): Promise<number> {
+    let expired = 0;
+    for (;;) {
+      const now = this.clock.now();
+      const jobs = await this.store.findExpired(now, this.options.batchSize);
+      if (jobs.length === 0) return expired;
+      const results = await this.service.applyTransitions(
+        jobs.map((j) => ({
+          id: j.id,
+          from: [j.state],
+          to: 'expired' as const,
+          patch: { stateReason: 'expired_before_start', finishedAt: now },
+          now,
+        })),
+      );
+      expired += results.filter((r) => r.ok).length;
+      if (jobs.length < this.options.batchSize) return expired;
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import type { Clock } from '../../ports/clock.js';
+import type { Store } from '../../ports/store.js';
+import type { JobService } from '../job-service.js';
+import { Periodic } from './periodic.js';
+
+export interface LeaseReaperOptions {
+  /** How often to look for running jobs whose lease ran out. @defaultValue 1000 ms */
+  intervalMs: number;
+  batchSize: number;
+}
+
+/**
+ * Gives the jobs of dead workers to other workers: a running job whose lease ran out goes back to
+ * `ready` (the lost attempt counts), or to `failed` when it was the last attempt. The lease token
+ * guards the move, so a worker that heartbeats at the same moment keeps its job.
+ */
+export class LeaseReaper {
+  private readonly loop: Periodic;
+
+  constructor(
+    private readonly service: JobService,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly options: LeaseReaperOptions = { intervalMs: 1000, batchSize: 1000 },
+    onError: (err: unknown) => void = () => {},
+  ) {
+    this.loop = new Periodic(clock, options.intervalMs, () => this.runOnce(), onError);
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  async runOnce(): Promise<number> {
+    const now = this.clock.now();
+    const jobs = await this.store.findExpiredLeases(now, this.options.batchSize);
+    if (jobs.length === 0) return 0;
+    const results = await this.service.applyTransitions(
+      jobs.map((j) => {
+        const error = { message: 'lease expired: the worker stopped heartbeating', code: 'lease_expired', attempt: j.attempt, at: now };
+        const last = j.attempt >= j.maxAttempts;
+        return {
+          id: j.id,
+          from: ['running'] as const,
+          leaseToken: j.leaseToken!,
+          to: last ? ('failed' as const) : ('ready' as const),
+          patch: last
+            ? { error, stateReason: 'lease_expired', leaseExpiresAt: null, finishedAt: now }
+            : { error, stateReason: 'lease_expired', leaseExpiresAt: null },
+          now,
+        };
+      }),
+    );
+    return results.filter((r) => r.ok).length;
+  }
+}

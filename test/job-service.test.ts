@@ -1,0 +1,23 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { manualEngine } from './helpers/engine.js';
+
+let engine: Awaited<ReturnType<typeof manualEngine>>;
+afterEach(async () => engine && (await engine.docket.stop()));
+
+describe('JobService', () => {
+  it('submits, claims and completes a job', async () => {
+    engine = await manualEngine();
+    const { service } = engine;
+    const [job] = await service.submit([{ type: 'email', payload: { to: 'a@b.c' } }], { tenant: 't1' });
+    expect(job!.state).toBe('ready');
+    const [claimed] = await service.claim({ workerId: 'w1', queues: ['default'], max: 10 });
+    expect(claimed!.id).toBe(job!.id);
+    expect(claimed!.state).toBe('running');
+    expect(claimed!.attempt).toBe(1);
+    const res = await service.complete(claimed!.id, claimed!.leaseToken!, { sent: true });
+    expect(res.ok).toBe(true);
+    const stored = await service.get(job!.id);
+    expect(stored!.state).toBe('succeeded');
+    expect(stored!.result).toEqual({ sent: true });
+  });
+});

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Tests that spawn processes or share the machine's PostgreSQL/Redis stay isolated per file.
+    pool: 'forks',
+  },
+});
