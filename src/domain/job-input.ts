@@ -54,6 +54,8 @@ export const JobInputSchema = Type.Object(
     labels: Type.Optional(
       Type.Record(Type.String({ pattern: NAME_PATTERN }), Type.String({ maxLength: 256 }), {
         maxProperties: 32,
+        // Without it a Record only types the keys that match the pattern and lets others through.
+        additionalProperties: false,
         description: 'string labels for filtering',
       }),
     ),

@@ -1,0 +1,113 @@
+import { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { ValidationError, DocketError } from '../../../domain/errors.js';
+import { toJobSpec } from '../../../domain/job-input.js';
+import { DocketClient } from '../../../sdk/client.js';
+import { CliError, EXIT, defaultUrl, intOption, printJson } from '../output.js';
+
+interface SubmitOptions {
+  file?: string;
+  payload?: string;
+  queue?: string;
+  priority?: number;
+  delay?: number;
+  runAt?: string;
+  expiresAt?: string;
+  timeout?: number;
+  maxAttempts?: number;
+  linkId?: string;
+  batch: number;
+  url: string;
+}
+
+export function submitCommand(): Command {
+  return new Command('submit')
+    .description('submit a job, or every job of an NDJSON file (one JSON job per line) with --file')
+    .argument('[type]', 'job type (selects the handler)')
+    .option('--payload <json>', 'payload as JSON', '{}')
+    .option('--queue <queue>', 'queue name (default "default")')
+    .option('--priority <n>', '1 (highest) to 10 (lowest), default 5', intOption('--priority', 1, 10))
+    .option('--delay <ms>', 'start no sooner than this many ms from now', intOption('--delay', 0, 31_536_000_000))
+    .option('--run-at <iso>', 'start no sooner than this time (ISO 8601)')
+    .option('--expires-at <iso>', 'expire the job if not started by then (ISO 8601)')
+    .option('--timeout <ms>', 'per-attempt time limit', intOption('--timeout', 1, 604_800_000))
+    .option('--max-attempts <n>', 'attempts before the job fails for good (default 3)', intOption('--max-attempts', 1, 1000))
+    .option('--link-id <id>', 'correlation id')
+    .option('--file <path>', 'NDJSON file of jobs to submit in bulk')
+    .option('--batch <n>', 'jobs per request with --file', intOption('--batch', 1, 1000), 1000)
+    .option('--url <url>', 'server URL (env DOCKET_URL)', defaultUrl())
+    .action(async (type: string | undefined, o: SubmitOptions) => {
+      const client = new DocketClient({ baseUrl: o.url });
+      if (o.file) return submitFile(client, o.file, o.batch);
+      if (!type) throw new CliError('give a job type (docket submit <type>) or --file <jobs.ndjson>', EXIT.usage);
+      printJson(await client.submit(singleInput(type, o)));
+    });
+}
+
+function singleInput(type: string, o: SubmitOptions): Record<string, unknown> {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(o.payload ?? '{}');
+  } catch (err) {
+    throw new CliError(`--payload: not valid JSON (${(err as Error).message})`, EXIT.usage);
+  }
+  const input: Record<string, unknown> = { type, payload };
+  if (o.queue !== undefined) input.queue = o.queue;
+  if (o.priority !== undefined) input.priority = o.priority;
+  if (o.delay !== undefined) input.delayMs = o.delay;
+  if (o.runAt !== undefined) input.runAt = o.runAt;
+  if (o.expiresAt !== undefined) input.expiresAt = o.expiresAt;
+  if (o.timeout !== undefined) input.timeoutMs = o.timeout;
+  if (o.maxAttempts !== undefined) input.maxAttempts = o.maxAttempts;
+  if (o.linkId !== undefined) input.linkId = o.linkId;
+  return input;
+}
+
+/**
+ * Reads and checks the whole file first, so a bad line stops the run before anything is
+ * submitted; then submits in batches with a progress bar.
+ */
+async function submitFile(client: DocketClient, path: string, batch: number): Promise<void> {
+  const jobs: unknown[] = [];
+  const problems: string[] = [];
+  const now = Date.now();
+  let line = 0;
+  try {
+    for await (const text of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+      line++;
+      if (text.trim() === '') continue;
+      try {
+        const job = JSON.parse(text);
+        toJobSpec(job, now);
+        jobs.push(job);
+      } catch (err) {
+        if (err instanceof SyntaxError) problems.push(`${path}:${line}: not valid JSON (${err.message})`);
+        else if (err instanceof ValidationError) for (const i of err.issues) problems.push(`${path}:${line}: ${i.path || '/'}: ${i.message}`);
+        else if (err instanceof DocketError) problems.push(`${path}:${line}: ${err.message}`);
+        else throw err;
+      }
+      if (problems.length >= 20) break;
+    }
+  } catch (err) {
+    throw new CliError(`${path}: ${(err as Error).message}`, EXIT.usage);
+  }
+  if (problems.length > 0) throw new CliError(`nothing submitted; fix these lines first:\n  ${problems.join('\n  ')}`, EXIT.usage);
+  const bar = new SingleBar({ format: 'submitting [{bar}] {value}/{total} jobs | {eta}s left', stream: process.stderr }, Presets.shades_classic);
+  bar.start(jobs.length, 0);
+  let submitted = 0;
+  try {
+    for (let i = 0; i < jobs.length; i += batch) {
+      const chunk = jobs.slice(i, i + batch);
+      await client.submitBulk(chunk as Parameters<DocketClient['submitBulk']>[0]);
+      submitted += chunk.length;
+      bar.update(submitted);
+    }
+  } catch (err) {
+    bar.stop();
+    throw new CliError(`stopped after ${submitted} of ${jobs.length} jobs (lines before that were submitted): ${(err as Error).message}`);
+  }
+  bar.stop();
+  printJson({ submitted, file: path });
+}

@@ -1,0 +1,50 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../../app/config.js';
+import { DocketApiError } from '../../sdk/client.js';
+import { cancelCommand, getCommand, listCommand } from './commands/jobs.js';
+import { serverCommand } from './commands/server.js';
+import { submitCommand } from './commands/submit.js';
+import { workerCommand } from './commands/worker.js';
+import { CliError, EXIT } from './output.js';
+
+const program = new Command('docket')
+  .description('Docket: a job scheduler. Embedded on SQLite by default.')
+  .showHelpAfterError()
+  .exitOverride();
+
+program.addCommand(serverCommand());
+program.addCommand(submitCommand());
+program.addCommand(getCommand());
+program.addCommand(listCommand());
+program.addCommand(cancelCommand());
+program.addCommand(workerCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = report(err);
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  if (err instanceof CliError) {
+    console.error(`docket: ${err.message}`);
+    return err.exitCode;
+  }
+  if (err instanceof ConfigError) {
+    console.error(`docket: configuration: ${err.message}`);
+    return EXIT.usage;
+  }
+  if (err instanceof DocketApiError) {
+    console.error(`docket: ${err.message}`);
+    for (const e of err.problem?.errors ?? []) console.error(`  ${e.path || '/'}: ${e.message}`);
+    return EXIT.failure;
+  }
+  const cause = (err as { cause?: { code?: string } }).cause;
+  if (cause?.code === 'ECONNREFUSED') {
+    console.error(`docket: no server answers at ${process.env.DOCKET_URL ?? 'the server URL'}; start one with \`docket server\` or pass --url`);
+    return EXIT.unavailable;
+  }
+  console.error(`docket: ${(err as Error).stack ?? String(err)}`);
+  return EXIT.failure;
+}

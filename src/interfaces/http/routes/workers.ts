@@ -1,0 +1,122 @@
+import { NotFoundError, ValidationError } from '../../../domain/errors.js';
+import type { Job, Json } from '../../../domain/job.js';
+import type { PriorityRange } from '../../../ports/dispatch.js';
+import { applied } from '../problem.js';
+import {
+  ClaimBody,
+  ClaimParams,
+  ClaimReply,
+  CompleteBody,
+  FailBody,
+  HeartbeatBody,
+  HeartbeatReply,
+  IdParams,
+  JobViewSchema,
+  NoContent,
+  PROBLEMS,
+  ProgressBody,
+  RegisterBody,
+  RegisterReply,
+  ReleaseBody,
+  WorkersReply,
+} from '../schemas.js';
+import type { Api, RouteDeps } from '../server.js';
+import { claimedJobView, jobView, workerView } from '../views.js';
+
+/** The remote worker protocol: register, heartbeat, claim (long-poll), report outcomes. */
+export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps): void {
+  app.post('/v1/workers', { schema: { body: RegisterBody, response: { 201: RegisterReply, ...PROBLEMS } } }, async (request, reply) => {
+    const b = request.body;
+    const id = workers.register({
+      queues: b.queues,
+      ...(b.capacity !== undefined ? { capacity: b.capacity } : {}),
+      ...(b.name !== undefined ? { name: b.name } : {}),
+      ...(b.labels !== undefined ? { labels: b.labels } : {}),
+    });
+    return reply.code(201).send({ id });
+  });
+
+  app.get('/v1/workers', { schema: { response: { 200: WorkersReply, ...PROBLEMS } } }, async () => ({ workers: workers.list().map(workerView) }));
+
+  app.delete('/v1/workers/:id', { schema: { params: IdParams, response: { 204: NoContent, ...PROBLEMS } } }, async (request, reply) => {
+    if (!workers.unregister(request.params.id)) throw new NotFoundError('worker', request.params.id);
+    return reply.code(204).send(null);
+  });
+
+  app.post(
+    '/v1/workers/:id/heartbeat',
+    { schema: { params: IdParams, body: HeartbeatBody, response: { 200: HeartbeatReply, ...PROBLEMS } } },
+    async (request) => {
+      if (!workers.touch(request.params.id)) throw new NotFoundError('worker', request.params.id);
+      return { lost: await service.heartbeat(request.body.jobs) };
+    },
+  );
+
+  app.post(
+    '/v1/queues/:queue/claim',
+    { schema: { params: ClaimParams, body: ClaimBody, response: { 200: ClaimReply, ...PROBLEMS } } },
+    async (request, reply) => {
+      const b = request.body;
+      const range = rangeOf(b.priorityMin, b.priorityMax);
+      // A claim is a sign of life too; claiming without registering is allowed (ids are opaque).
+      workers.touch(b.workerId);
+      // The long-poll ends early when the client goes away or the server closes. The reply's
+      // 'close' is the signal: the request's own 'close' fires as soon as its body was read.
+      const gone = new AbortController();
+      const onClose = () => {
+        if (!reply.raw.writableEnded) gone.abort();
+      };
+      reply.raw.on('close', onClose);
+      let jobs: Job[];
+      try {
+        jobs = await service.claim({
+          workerId: b.workerId,
+          queues: [...new Set(request.params.queue.split(','))],
+          max: b.max,
+          waitMs: b.waitMs ?? 0,
+          signal: AbortSignal.any([gone.signal, closing]),
+          ...(range ? { range } : {}),
+        });
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+      if (gone.signal.aborted && jobs.length > 0) {
+        // Nobody will receive these: give them back now rather than after the lease runs out.
+        await Promise.all(jobs.map((j) => service.release(j.id, j.leaseToken!)));
+        jobs = [];
+      }
+      return { jobs: jobs.map(claimedJobView) };
+    },
+  );
+
+  app.post('/v1/jobs/:id/complete', { schema: { params: IdParams, body: CompleteBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
+    const { id } = request.params;
+    return jobView(applied(id, await service.complete(id, request.body.leaseToken, request.body.result as Json | undefined)).job);
+  });
+
+  app.post('/v1/jobs/:id/fail', { schema: { params: IdParams, body: FailBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
+    const { id } = request.params;
+    const { leaseToken, error, retryable } = request.body;
+    const report = { message: error.message, ...(error.code !== undefined ? { code: error.code } : {}), ...(retryable !== undefined ? { retryable } : {}) };
+    return jobView(applied(id, await service.fail(id, leaseToken, report)).job);
+  });
+
+  app.post('/v1/jobs/:id/progress', { schema: { params: IdParams, body: ProgressBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
+    const { id } = request.params;
+    const { leaseToken, percent, message } = request.body;
+    return jobView(applied(id, await service.progress(id, leaseToken, percent, message)).job);
+  });
+
+  app.post('/v1/jobs/:id/release', { schema: { params: IdParams, body: ReleaseBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
+    const { id } = request.params;
+    return jobView(applied(id, await service.release(id, request.body.leaseToken)).job);
+  });
+}
+
+/** Either bound alone means "from there on": priorityMin 4 takes 4..10. */
+function rangeOf(min: number | undefined, max: number | undefined): PriorityRange | undefined {
+  if (min === undefined && max === undefined) return undefined;
+  const range = { min: min ?? 1, max: max ?? 10 };
+  if (range.min > range.max) throw new ValidationError([{ path: '/priorityMin', message: `must not be above priorityMax (${range.max})` }]);
+  return range;
+}

@@ -1,0 +1,194 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { BackoffSchema, JobInputSchema, NAME_PATTERN } from '../../domain/job-input.js';
+import { JOB_STATES } from '../../domain/states.js';
+
+/**
+ * Every request and response shape of the HTTP API, declared once. Routes validate with them and
+ * the OpenAPI document (a later layer) is generated from them, so the two cannot drift apart.
+ */
+
+const Iso = (description: string) => Type.String({ format: 'date-time', description });
+const IsoOrNull = (description: string) => Type.Union([Iso(description), Type.Null()]);
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const NAME = NAME_PATTERN.slice(1, -1);
+
+export const JobStateSchema = Type.Union(
+  JOB_STATES.map((s) => Type.Literal(s)),
+  { description: 'job state' },
+);
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: 'URI naming the kind of problem' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    instance: Type.String({ description: 'the request path' }),
+    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String({ description: 'JSON pointer of the field' }), message: Type.String() }))),
+  },
+  { description: 'RFC 9457 problem details (application/problem+json)' },
+);
+
+// ---- jobs -------------------------------------------------------------------------------------
+
+const JobErrorView = Type.Object({
+  message: Type.String(),
+  code: Type.Optional(Type.String()),
+  attempt: Type.Integer(),
+  at: Iso('when the attempt failed'),
+});
+
+const ProgressView = Type.Object({ percent: Type.Number({ minimum: 0, maximum: 100 }), message: Type.Optional(Type.String()) });
+
+export const JobViewSchema = Type.Object(
+  {
+    id: Type.String({ description: 'UUIDv7' }),
+    tenant: Type.String(),
+    queue: Type.String(),
+    type: Type.String(),
+    payload: Type.Unknown(),
+    priority: Type.Integer({ minimum: 1, maximum: 10 }),
+    labels: Type.Record(Type.String(), Type.String()),
+    state: JobStateSchema,
+    stateReason: Nullable(Type.String()),
+    runAt: Iso('due time: the job does not start before it'),
+    expiresAt: IsoOrNull('the job expires if not started by then'),
+    timeoutMs: Nullable(Type.Integer()),
+    maxAttempts: Type.Integer(),
+    attempt: Type.Integer({ description: 'attempts started so far' }),
+    backoff: BackoffSchema,
+    linkId: Type.String(),
+    resubmittedFrom: Nullable(Type.String()),
+    leaseExpiresAt: IsoOrNull('end of the current lease'),
+    workerId: Nullable(Type.String()),
+    progress: Nullable(ProgressView),
+    result: Type.Optional(Type.Unknown({ description: 'absent until the job succeeds' })),
+    errors: Type.Array(JobErrorView),
+    createdAt: Iso('submission time'),
+    updatedAt: Iso('last change'),
+    startedAt: IsoOrNull('start of the latest attempt'),
+    finishedAt: IsoOrNull('when the job reached a terminal state'),
+  },
+  { description: 'a job; times are ISO 8601 (UTC)' },
+);
+export type JobView = Static<typeof JobViewSchema>;
+
+/** A job as a claim hands it out: with the lease token that proves the claim. */
+export const ClaimedJobViewSchema = Type.Composite([JobViewSchema, Type.Object({ leaseToken: Type.String() })]);
+export type ClaimedJobView = Static<typeof ClaimedJobViewSchema>;
+
+export const SubmitBody = JobInputSchema;
+
+export const BulkSubmitBody = Type.Object(
+  {
+    jobs: Type.Array(JobInputSchema, {
+      minItems: 1,
+      maxItems: 1000,
+      description: '1 to 1000 jobs, stored all or none: one bad job rejects the request and names every bad field (/jobs/3/priority)',
+    }),
+  },
+  { additionalProperties: false },
+);
+export const JobsReply = Type.Object({ jobs: Type.Array(JobViewSchema) });
+
+export const ListQuery = Type.Object(
+  {
+    queue: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+    state: Type.Optional(JobStateSchema),
+    type: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+    linkId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    createdAfter: Type.Optional(Iso('only jobs created at or after this time')),
+    createdBefore: Type.Optional(Iso('only jobs created before this time')),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+export type ListQueryType = Static<typeof ListQuery>;
+export const ListReply = Type.Object({
+  jobs: Type.Array(JobViewSchema, { description: 'newest first' }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as cursor for the next page; null on the last page' }),
+});
+
+export const ProgressReply = Type.Object({ state: JobStateSchema, progress: Nullable(ProgressView) });
+
+// ---- the worker protocol ---------------------------------------------------------------------
+
+const LeaseToken = Type.String({ minLength: 1, maxLength: 128 });
+
+export const RegisterBody = Type.Object(
+  {
+    queues: Type.Array(Type.String({ pattern: NAME_PATTERN }), { minItems: 1, maxItems: 100 }),
+    capacity: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 1 })),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    labels: Type.Optional(Type.Record(Type.String({ pattern: NAME_PATTERN }), Type.String({ maxLength: 256 }), { maxProperties: 32, additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+export const RegisterReply = Type.Object({ id: Type.String() });
+
+export const WorkerView = Type.Object({
+  id: Type.String(),
+  name: Nullable(Type.String()),
+  queues: Type.Array(Type.String()),
+  capacity: Type.Integer(),
+  lastHeartbeatAt: Iso('last sign of life'),
+});
+export const WorkersReply = Type.Object({ workers: Type.Array(WorkerView) });
+
+export const HeartbeatBody = Type.Object(
+  {
+    jobs: Type.Array(Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), leaseToken: LeaseToken }, { additionalProperties: false }), {
+      maxItems: 100_000,
+      description: 'the jobs the worker holds; their leases are extended',
+    }),
+  },
+  { additionalProperties: false },
+);
+export const HeartbeatReply = Type.Object({ lost: Type.Array(Type.String(), { description: 'jobs no longer held: stop them' }) });
+
+export const ClaimParams = Type.Object(
+  {
+    queue: Type.String({ pattern: `^${NAME}(,${NAME})*$`, maxLength: 4096, description: 'a queue name, or several separated by commas' }),
+  },
+  { additionalProperties: false },
+);
+const Priority = Type.Integer({ minimum: 1, maximum: 10 });
+export const ClaimBody = Type.Object(
+  {
+    workerId: Type.String({ minLength: 1, maxLength: 128 }),
+    max: Type.Integer({ minimum: 1, maximum: 1000, description: 'most jobs to take' }),
+    waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000, default: 0, description: 'long-poll: wait this long when nothing is ready' })),
+    priorityMin: Type.Optional(Priority),
+    priorityMax: Type.Optional(Priority),
+  },
+  { additionalProperties: false },
+);
+export const ClaimReply = Type.Object({ jobs: Type.Array(ClaimedJobViewSchema) });
+
+export const CompleteBody = Type.Object({ leaseToken: LeaseToken, result: Type.Optional(Type.Unknown()) }, { additionalProperties: false });
+export const FailBody = Type.Object(
+  {
+    leaseToken: LeaseToken,
+    error: Type.Object(
+      { message: Type.String({ maxLength: 10_000 }), code: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) },
+      { additionalProperties: false },
+    ),
+    retryable: Type.Optional(Type.Boolean({ default: true, description: 'false: permanent error, no further attempt' })),
+  },
+  { additionalProperties: false },
+);
+export const ProgressBody = Type.Object(
+  { leaseToken: LeaseToken, percent: Type.Number({ minimum: 0, maximum: 100 }), message: Type.Optional(Type.String({ maxLength: 1000 })) },
+  { additionalProperties: false },
+);
+export const ReleaseBody = Type.Object({ leaseToken: LeaseToken }, { additionalProperties: false });
+
+export const NoContent = Type.Null({ description: 'no body' });
+
+export const HealthReply = Type.Object({ status: Type.Literal('ok') });
+
+/** Error replies every route may give; listed so the OpenAPI document shows them. */
+export const PROBLEMS = { '4xx': ProblemSchema, '5xx': ProblemSchema } as const;

@@ -1,0 +1,68 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import type { JobService } from '../../services/job-service.js';
+import type { WorkerRegistry } from '../../services/worker-registry.js';
+import { installProblemHandling, validatorCompiler } from './problem.js';
+import { healthRoutes } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
+import { workerRoutes } from './routes/workers.js';
+
+/** The Fastify instance as routes see it: request and reply types inferred from TypeBox schemas. */
+export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export interface RouteDeps {
+  service: JobService;
+  workers: WorkerRegistry;
+  /** Fires when the server closes, so long-polls return at once instead of holding the shutdown. */
+  closing: AbortSignal;
+}
+
+export interface ServerOptions {
+  service: JobService;
+  workers: WorkerRegistry;
+  logger?: boolean | object;
+  /** Largest request body in bytes; larger ones get 413. @defaultValue 4 MiB (a full bulk submit of small jobs) */
+  bodyLimit?: number;
+}
+
+export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+const CLOSE_GRACE_MS = 1000;
+
+/** Builds the HTTP API. It does not listen: the caller does (and picks host and port). */
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Queue names in the claim path may contain ':'; no other route parameter is long.
+    routerOptions: { maxParamLength: 4096 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON only: any other media type (Fastify also parses text/plain by default) gets 415.
+  app.removeAllContentTypeParsers();
+  // Many clients send content-type: application/json on a POST without a body (cancel): read that
+  // as no body. Where a body is required, validation still answers 400 naming it.
+  const parseJson = app.getDefaultJsonParser('error', 'error'); // rejects __proto__ / constructor poisoning
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+  );
+  app.setValidatorCompiler(validatorCompiler);
+  // Response schemas document the API; replies are built from typed views, so plain
+  // JSON.stringify serializes them (no silent field stripping, `result` omitted when undefined).
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  installProblemHandling(app as unknown as FastifyInstance);
+
+  const closing = new AbortController();
+  app.addHook('preClose', async () => {
+    closing.abort();
+    // Fastify closes idle keep-alive connections, but not ones that never sent a request (HTTP
+    // clients pre-open pooled sockets); those would hold the shutdown until Node's headersTimeout.
+    // Requests in flight get a short grace to finish first.
+    setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref();
+  });
+
+  const deps: RouteDeps = { service: opts.service, workers: opts.workers, closing: closing.signal };
+  healthRoutes(app);
+  jobRoutes(app, deps);
+  workerRoutes(app, deps);
+  return app as unknown as FastifyInstance;
+}

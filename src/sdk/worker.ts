@@ -1,0 +1,263 @@
+import { EventEmitter } from 'node:events';
+import { pino, type Logger } from 'pino';
+import { SystemClock } from '../adapters/clock/system-clock.js';
+import type { Json } from '../domain/job.js';
+import type { Clock, TimerHandle } from '../ports/clock.js';
+import { CancelledError, LeaseLostError, PermanentError, ShutdownError, TimeoutError } from './errors.js';
+import { parsePools, type Concurrency, type Pool } from './pools.js';
+import type { ClaimedJob, FailureReport, WorkerTransport } from './transport.js';
+
+export interface HandlerContext {
+  /** Fires on cancel, timeout, lease loss and shutdown; `signal.reason` says which. */
+  signal: AbortSignal;
+  /** Reports progress (0-100) with an optional message. */
+  progress(percent: number, message?: string): Promise<void>;
+  log: Logger;
+}
+
+export type Handler = (job: ClaimedJob, ctx: HandlerContext) => Promise<Json | void> | Json | void;
+
+export interface WorkerOptions {
+  transport: WorkerTransport;
+  /** Job types this worker runs, by type name. */
+  handlers: Record<string, Handler>;
+  /** @defaultValue ["default"] */
+  queues?: string[];
+  /** Slots, or slots per priority range: `{ "1-3": 16, "4-7": 6, "8-10": 2 }`. @defaultValue 10 */
+  concurrency?: Concurrency;
+  /** When a pool's range has nothing ready, take other work rather than idle. @defaultValue true */
+  borrow?: boolean;
+  name?: string;
+  /** How often leases are extended; keep it well under the server's lease time. @defaultValue 10 000 ms */
+  heartbeatMs?: number;
+  /** Longest long-poll when idle; a new job wakes the worker sooner. @defaultValue 30 000 ms */
+  pollWaitMs?: number;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+interface Running {
+  job: ClaimedJob;
+  pool: PoolState;
+  controller: AbortController;
+  /** The outcome was reported, or must not be (cancelled, lease lost). */
+  done: boolean;
+  settled: Promise<void>;
+}
+
+interface PoolState extends Pool {
+  active: number;
+  started: number;
+  wake: (() => void) | null;
+}
+
+/**
+ * Runs handlers for jobs claimed through a transport, in-process or remote, with the same lease
+ * semantics: heartbeats extend leases, a lost lease or a cancel aborts the handler, a timeout
+ * fails the attempt. Events: `started`, `completed`, `failed` (job), `error` (worker trouble).
+ */
+export class Worker extends EventEmitter {
+  readonly pools: PoolState[];
+  private readonly running = new Map<string, Running>();
+  private readonly queues: string[];
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly stopping = new AbortController();
+  private loops: Promise<void>[] = [];
+  private heartbeatTimer: TimerHandle | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private workerId = '';
+
+  constructor(private readonly options: WorkerOptions) {
+    super();
+    this.queues = options.queues ?? ['default'];
+    this.pools = parsePools(options.concurrency ?? 10).map((p) => ({ ...p, active: 0, started: 0, wake: null }));
+    this.log = options.logger ?? pino({ level: 'info' });
+    this.clock = options.clock ?? new SystemClock();
+    this.on('error', () => {}); // worker trouble is logged; an unheard 'error' must not crash the host
+  }
+
+  get id(): string {
+    return this.workerId;
+  }
+
+  /** Jobs running right now. */
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  async start(): Promise<this> {
+    const capacity = this.pools.reduce((n, p) => n + p.slots, 0);
+    this.workerId = await this.options.transport.register({ queues: this.queues, capacity, ...(this.options.name ? { name: this.options.name } : {}) });
+    this.unsubscribe = this.options.transport.onCancel((id) => this.abort(id, new CancelledError()));
+    this.loops = this.pools.map((p) => this.runPool(p));
+    this.scheduleHeartbeat();
+    return this;
+  }
+
+  /**
+   * Stops claiming, lets running jobs finish for up to `graceMs`, then aborts the rest and gives
+   * them back to the queue without counting the attempt.
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    this.stopping.abort();
+    for (const p of this.pools) p.wake?.();
+    await Promise.all(this.loops);
+    const all = () => Promise.all([...this.running.values()].map((r) => r.settled));
+    let timer: TimerHandle | undefined;
+    const graceOver = new Promise<'timeout'>((resolve) => (timer = this.clock.setTimer(() => resolve('timeout'), graceMs)));
+    if ((await Promise.race([all(), graceOver])) === 'timeout') {
+      await Promise.all(
+        [...this.running.values()].map(async (r) => {
+          if (r.done) return;
+          r.done = true;
+          r.controller.abort(new ShutdownError());
+          await this.options.transport.release(r.job).catch((err) => this.trouble('release failed', err));
+        }),
+      );
+    }
+    timer?.cancel();
+    this.heartbeatTimer?.cancel();
+    this.unsubscribe?.();
+    await this.options.transport.unregister(this.workerId).catch(() => {});
+  }
+
+  private async runPool(pool: PoolState): Promise<void> {
+    const stop = this.stopping.signal;
+    while (!stop.aborted) {
+      const free = pool.slots - pool.active;
+      // Claim in batches: wait until a quarter of the slots are free (or all are, when idle).
+      if (free < (pool.active === 0 ? 1 : Math.max(1, Math.floor(pool.slots / 4)))) {
+        await new Promise<void>((resolve) => (pool.wake = resolve));
+        pool.wake = null;
+        continue;
+      }
+      try {
+        let jobs = await this.claim(pool, free, true, 0);
+        if (jobs.length === 0 && pool.range && this.options.borrow !== false) jobs = await this.claim(pool, free, false, 0);
+        if (jobs.length === 0) jobs = await this.claim(pool, free, this.options.borrow === false, this.options.pollWaitMs ?? 30_000);
+        for (const job of jobs) this.execute(pool, job);
+      } catch (err) {
+        if (stop.aborted) break;
+        this.trouble('claim failed; retrying in 1 s', err);
+        await new Promise<void>((resolve) => this.clock.setTimer(resolve, 1000));
+      }
+    }
+  }
+
+  private claim(pool: PoolState, max: number, ownRange: boolean, waitMs: number): Promise<ClaimedJob[]> {
+    return this.options.transport.claim({
+      workerId: this.workerId,
+      queues: this.queues,
+      max,
+      waitMs,
+      signal: this.stopping.signal,
+      ...(ownRange && pool.range ? { range: pool.range } : {}),
+    });
+  }
+
+  private execute(pool: PoolState, job: ClaimedJob): void {
+    pool.active++;
+    pool.started++;
+    const controller = new AbortController();
+    const entry: Running = { job, pool, controller, done: false, settled: Promise.resolve() };
+    this.running.set(job.id, entry);
+    this.emit('started', job);
+    const log = this.log.child({ jobId: job.id, type: job.type, attempt: job.attempt });
+    const timeout = job.timeoutMs
+      ? this.clock.setTimer(() => {
+          const err = new TimeoutError(job.timeoutMs!);
+          controller.abort(err);
+          this.report(entry, new FailureMark(err.message, err.code));
+        }, job.timeoutMs)
+      : null;
+    const ctx: HandlerContext = {
+      signal: controller.signal,
+      log,
+      progress: async (percent, message) => {
+        const ack = await this.options.transport.progress(job, percent, message);
+        if (!ack.ok) this.abort(job.id, new LeaseLostError());
+      },
+    };
+    const handler = this.options.handlers[job.type];
+    entry.settled = (async () => {
+      try {
+        if (!handler) throw new PermanentError(`no handler for job type "${job.type}" on worker ${this.options.name ?? this.workerId}`, 'no_handler');
+        const result = await handler(job, ctx);
+        this.report(entry, result === undefined ? undefined : (result as Json));
+      } catch (err) {
+        this.report(entry, toFailure(err));
+      } finally {
+        timeout?.cancel();
+        this.running.delete(job.id);
+        pool.active--;
+        pool.wake?.();
+      }
+    })();
+  }
+
+  /** Sends the outcome once; a failure report is an object with `message`. */
+  private report(entry: Running, outcome: Json | undefined | FailureReport): void {
+    if (entry.done) return;
+    entry.done = true;
+    const { job } = entry;
+    const failed = isFailure(outcome);
+    const send = failed ? this.options.transport.fail(job, outcome) : this.options.transport.complete(job, outcome as Json | undefined);
+    send.then(
+      (ack) => {
+        if (!ack.ok) this.log.warn({ jobId: job.id, reason: ack.reason }, 'outcome not recorded: the job is no longer held by this worker');
+        this.emit(failed ? 'failed' : 'completed', job, outcome);
+      },
+      (err) => this.trouble(`could not report the outcome of job ${job.id}`, err),
+    );
+  }
+
+  private abort(jobId: string, reason: Error): void {
+    const entry = this.running.get(jobId);
+    if (!entry || entry.done) return;
+    entry.done = true;
+    entry.controller.abort(reason);
+  }
+
+  private scheduleHeartbeat(): void {
+    this.heartbeatTimer = this.clock.setTimer(async () => {
+      if (this.stopping.signal.aborted && this.running.size === 0) return;
+      const held = [...this.running.values()].filter((r) => !r.done).map((r) => r.job);
+      try {
+        const { lost } = await this.options.transport.heartbeat(this.workerId, held);
+        for (const id of lost) this.abort(id, new LeaseLostError());
+      } catch (err) {
+        this.trouble('heartbeat failed', err);
+      }
+      this.scheduleHeartbeat();
+    }, this.options.heartbeatMs ?? 10_000);
+  }
+
+  private trouble(message: string, err: unknown): void {
+    this.log.error({ err }, message);
+    this.emit('error', err);
+  }
+}
+
+function isFailure(outcome: unknown): outcome is FailureReport {
+  return outcome instanceof FailureMark;
+}
+
+/** Wraps a failure so it cannot be confused with a handler result that happens to have `message`. */
+class FailureMark implements FailureReport {
+  constructor(
+    readonly message: string,
+    readonly code?: string,
+    readonly retryable?: boolean,
+  ) {}
+}
+
+function toFailure(err: unknown): FailureReport {
+  if (err instanceof PermanentError) return new FailureMark(err.message, err.code, false);
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return new FailureMark(err.message || err.name, typeof code === 'string' ? code : undefined);
+  }
+  return new FailureMark(String(err));
+}

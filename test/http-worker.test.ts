@@ -1,0 +1,241 @@
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openEmbedded, type Docket } from '../src/app/docket.js';
+import { buildServer } from '../src/interfaces/http/server.js';
+import { DocketClient } from '../src/sdk/client.js';
+import { HttpTransport } from '../src/sdk/http-transport.js';
+import type { ClaimedJob } from '../src/sdk/transport.js';
+import { Worker } from '../src/sdk/worker.js';
+import { WorkerRegistry } from '../src/services/worker-registry.js';
+
+let docket: Docket | undefined;
+let app: FastifyInstance | undefined;
+let workers: WorkerRegistry;
+let client: DocketClient;
+let transport: HttpTransport;
+let base: string;
+
+async function start() {
+  docket = await openEmbedded({ path: ':memory:' });
+  workers = new WorkerRegistry(docket.clock);
+  app = await buildServer({ service: docket.service, workers });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  client = new DocketClient({ baseUrl: base });
+  transport = new HttpTransport({ baseUrl: base });
+  return docket;
+}
+
+afterEach(async () => {
+  await app?.close();
+  await docket?.stop();
+  app = undefined;
+  docket = undefined;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function claimOne(workerId: string, queues = ['default']): Promise<ClaimedJob> {
+  const [job] = await transport.claim({ workerId, queues, max: 1, waitMs: 0 });
+  expect(job).toBeDefined();
+  return job!;
+}
+
+async function post(path: string, body: unknown) {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+describe('HTTP worker protocol', () => {
+  it('hands a remote worker the same ClaimedJob as in-process, and completes it', async () => {
+    const { service } = await start();
+    const workerId = await transport.register({ queues: ['default'], capacity: 2, name: 'remote-1' });
+    const submitted = await client.submit({ type: 'email', payload: { to: 'a@b.c' }, timeoutMs: 5000, labels: { k: 'v' } });
+    const job = await claimOne(workerId);
+    const stored = await service.get(submitted.id);
+    expect(job).toEqual({ ...stored, leaseToken: stored!.leaseToken });
+    expect(job).toMatchObject({ state: 'running', attempt: 1, workerId, timeoutMs: 5000 });
+    expect(typeof job.createdAt).toBe('number');
+    expect(typeof job.leaseExpiresAt).toBe('number');
+
+    expect(await transport.complete(job, { sent: true })).toEqual({ ok: true });
+    expect(await client.get(job.id)).toMatchObject({ state: 'succeeded', result: { sent: true } });
+    // A second report of the same job is refused, not an error.
+    expect(await transport.complete(job, null)).toEqual({ ok: false, reason: 'wrong_state' });
+  });
+
+  it('long-polls: a claim with waitMs returns as soon as a job is submitted', async () => {
+    await start();
+    const workerId = await transport.register({ queues: ['q'], capacity: 1 });
+    const started = Date.now();
+    const claiming = transport.claim({ workerId, queues: ['q'], max: 5, waitMs: 10_000 });
+    await sleep(100);
+    const submitted = await client.submit({ type: 'x', queue: 'q' });
+    const jobs = await claiming;
+    expect(jobs.map((j) => j.id)).toEqual([submitted.id]);
+    expect(Date.now() - started).toBeLessThan(2000);
+    // Nothing ready and no wait: an empty answer at once.
+    expect(await transport.claim({ workerId, queues: ['q'], max: 5, waitMs: 0 })).toEqual([]);
+  });
+
+  it('stops the long-poll when the client goes away, without taking jobs', async () => {
+    await start();
+    const controller = new AbortController();
+    const claiming = transport.claim({ workerId: 'w', queues: ['q'], max: 1, waitMs: 10_000, signal: controller.signal });
+    await sleep(50);
+    controller.abort();
+    await expect(claiming).rejects.toThrow();
+    await sleep(100);
+    const job = await client.submit({ type: 'x', queue: 'q' });
+    await sleep(100);
+    expect((await client.get(job.id)).state).toBe('ready');
+  });
+
+  it('ends pending long-polls when the server closes', async () => {
+    await start();
+    const claiming = transport.claim({ workerId: 'w', queues: ['q'], max: 1, waitMs: 60_000 });
+    await sleep(50);
+    const t = Date.now();
+    await app!.close();
+    expect(await claiming).toEqual([]);
+    expect(Date.now() - t).toBeLessThan(2000);
+  });
+
+  it('claims from several queues at once and by priority range', async () => {
+    await start();
+    await client.submitBulk([
+      { type: 'a', queue: 'q1', priority: 9 },
+      { type: 'b', queue: 'q2', priority: 2 },
+      { type: 'c', queue: 'q3', priority: 1 },
+    ]);
+    const urgent = await transport.claim({ workerId: 'w', queues: ['q1', 'q2'], max: 5, waitMs: 0, range: { min: 1, max: 3 } });
+    expect(urgent.map((j) => j.type)).toEqual(['b']);
+    expect((await transport.claim({ workerId: 'w', queues: ['q1', 'q2'], max: 5, waitMs: 0 })).map((j) => j.type)).toEqual(['a']);
+    expect((await post('/v1/queues/q1/claim', { workerId: 'w', max: 0 })).status).toBe(400);
+    expect((await post('/v1/queues/q1/claim', { workerId: 'w', max: 1, waitMs: 60_001 })).body.errors[0].path).toBe('/waitMs');
+    expect((await post('/v1/queues/q1/claim', { workerId: 'w', max: 1, priorityMin: 5, priorityMax: 2 })).body.errors[0].path).toBe('/priorityMin');
+  });
+
+  it('refuses a stale lease token with 409 and leaves the job unchanged', async () => {
+    await start();
+    await client.submit({ type: 'x' });
+    const first = await claimOne('w1');
+    // The first holder gives the job back; another worker claims it under a fresh token.
+    expect(await transport.release(first)).toEqual({ ok: true });
+    const second = await claimOne('w2');
+    expect(second.leaseToken).not.toBe(first.leaseToken);
+    const before = await client.get(first.id);
+
+    const stale = await post(`/v1/jobs/${first.id}/complete`, { leaseToken: first.leaseToken, result: 'late' });
+    expect(stale.status).toBe(409);
+    expect(stale.body).toMatchObject({ status: 409, type: 'urn:docket:problem:lease-mismatch' });
+    expect(await transport.complete(first, 'late')).toEqual({ ok: false, reason: 'lease_mismatch' });
+    expect(await transport.fail(first, { message: 'late' })).toEqual({ ok: false, reason: 'lease_mismatch' });
+    expect(await transport.progress(first, 50)).toEqual({ ok: false, reason: 'lease_mismatch' });
+    expect(await client.get(first.id)).toEqual(before);
+    expect(before).toMatchObject({ state: 'running', workerId: 'w2' });
+    expect(before).not.toHaveProperty('result');
+
+    expect((await post('/v1/jobs/nope/complete', { leaseToken: 't' })).status).toBe(404);
+    expect(await transport.complete({ ...second, id: 'nope' }, null)).toEqual({ ok: false, reason: 'not_found' });
+  });
+
+  it('fails a job: retryable=false fails it for good, otherwise it retries', async () => {
+    await start();
+    await client.submit({ type: 'permanent' });
+    const job = await claimOne('w');
+    expect(await transport.fail(job, { message: 'bad input', code: 'EINVAL', retryable: false })).toEqual({ ok: true });
+    const failed = await client.get(job.id);
+    expect(failed).toMatchObject({ state: 'failed', stateReason: 'permanent_error', errors: [{ message: 'bad input', code: 'EINVAL', attempt: 1 }] });
+    expect(failed.errors[0]!.at).toMatch(/Z$/);
+
+    await client.submit({ type: 'transient', maxAttempts: 3 });
+    const other = await claimOne('w');
+    expect(await transport.fail(other, { message: 'try again' })).toEqual({ ok: true });
+    expect((await client.get(other.id)).state).toBe('retrying');
+  });
+
+  it('records progress and releases a job', async () => {
+    await start();
+    await client.submit({ type: 'x' });
+    const job = await claimOne('w');
+    expect(await transport.progress(job, 40, 'resizing')).toEqual({ ok: true });
+    const progress = await fetch(`${base}/v1/jobs/${job.id}/progress`).then((r) => r.json());
+    expect(progress).toEqual({ state: 'running', progress: { percent: 40, message: 'resizing' } });
+    expect((await post(`/v1/jobs/${job.id}/progress`, { leaseToken: job.leaseToken, percent: 101 })).body.errors[0].path).toBe('/percent');
+
+    expect(await transport.release(job)).toEqual({ ok: true });
+    expect(await client.get(job.id)).toMatchObject({ state: 'ready', attempt: 0 });
+    expect((await post(`/v1/jobs/${job.id}/release`, { leaseToken: job.leaseToken })).status).toBe(409);
+  });
+
+  it('heartbeats extend leases and report cancelled jobs as lost', async () => {
+    await start();
+    const workerId = await transport.register({ queues: ['default'], capacity: 2 });
+    await client.submitBulk([{ type: 'keep' }, { type: 'drop' }]);
+    const jobs = await transport.claim({ workerId, queues: ['default'], max: 2, waitMs: 0 });
+    const keep = jobs.find((j) => j.type === 'keep')!;
+    const drop = jobs.find((j) => j.type === 'drop')!;
+    await client.cancel(drop.id);
+    await sleep(5);
+    expect(await transport.heartbeat(workerId, jobs)).toEqual({ lost: [drop.id] });
+    const after = await docket!.service.get(keep.id);
+    expect(after!.leaseExpiresAt!).toBeGreaterThan(keep.leaseExpiresAt!);
+    expect(workers.get(workerId)!.lastHeartbeatAt).toBeGreaterThan(workers.get(workerId)!.registeredAt);
+    // The transport hears of cancellation only through heartbeats.
+    const unsubscribe = transport.onCancel(() => {
+      throw new Error('never called');
+    });
+    unsubscribe();
+  });
+
+  it('registers again when the server no longer knows the worker (restart)', async () => {
+    await start();
+    const workerId = await transport.register({ queues: ['default'], capacity: 1, name: 'w' });
+    workers.unregister(workerId); // what a server restart does to the in-memory registry
+    expect(await transport.heartbeat(workerId, [])).toEqual({ lost: [] });
+    const now = workers.list();
+    expect(now).toHaveLength(1);
+    expect(now[0]!.id).not.toBe(workerId);
+    await transport.unregister(workerId);
+    expect(workers.list()).toEqual([]);
+  });
+
+  it('runs a Worker end to end over HTTP', async () => {
+    await start();
+    const worker = new Worker({
+      transport,
+      queues: ['media'],
+      concurrency: 2,
+      heartbeatMs: 50,
+      pollWaitMs: 1000,
+      logger: pino({ level: 'silent' }),
+      handlers: {
+        resize: async (job, ctx) => {
+          await ctx.progress(50, 'half');
+          return { width: (job.payload as { w: number }).w / 2 };
+        },
+        broken: () => {
+          throw new Error('boom');
+        },
+      },
+    });
+    await worker.start();
+    try {
+      const [ok, bad] = await client.submitBulk([
+        { type: 'resize', queue: 'media', payload: { w: 640 } },
+        { type: 'broken', queue: 'media', maxAttempts: 1 },
+      ]);
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        const states = await Promise.all([client.get(ok!.id), client.get(bad!.id)]);
+        if (states.every((j) => j.finishedAt !== null)) break;
+        await sleep(20);
+      }
+      expect(await client.get(ok!.id)).toMatchObject({ state: 'succeeded', result: { width: 320 }, progress: { percent: 50, message: 'half' } });
+      expect(await client.get(bad!.id)).toMatchObject({ state: 'failed', errors: [{ message: 'boom' }] });
+    } finally {
+      await worker.close(1000);
+    }
+  });
+});

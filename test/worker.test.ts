@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { openEmbedded, type Docket } from '../src/app/docket.js';
+import { LocalTransport } from '../src/sdk/local-transport.js';
+import { Worker, type Handler } from '../src/sdk/worker.js';
+import { PermanentError } from '../src/sdk/errors.js';
+import { pino } from 'pino';
+import type { Job } from '../src/domain/job.js';
+
+let docket: Docket;
+let worker: Worker | undefined;
+const silent = pino({ level: 'silent' });
+
+afterEach(async () => {
+  await worker?.close(100);
+  worker = undefined;
+  await docket?.stop();
+});
+
+async function start(handlers: Record<string, Handler>, opts: Partial<ConstructorParameters<typeof Worker>[0]> = {}) {
+  docket = await openEmbedded({ path: ':memory:', leaseMs: 5000 });
+  worker = new Worker({ transport: new LocalTransport(docket.service), handlers, logger: silent, ...opts });
+  await worker.start();
+  return docket.service;
+}
+
+/** Resolves when the job reaches one of the states (lifecycle events, no polling). */
+function settled(docket: Docket, id: string, states = ['succeeded', 'failed', 'cancelled', 'expired']): Promise<Job> {
+  return new Promise((resolve) => {
+    void docket.service.get(id).then((j) => j && states.includes(j.state) && resolve(j));
+    const off = docket.service.lifecycle.on((e) => {
+      if (e.job.id === id && states.includes(e.to)) {
+        off();
+        resolve(e.job);
+      }
+    });
+  });
+}
+
+describe('Worker (in-process)', () => {
+  it('runs a handler by type and stores its result', async () => {
+    const service = await start({ double: async (job) => ({ n: (job.payload as { n: number }).n * 2 }) });
+    const [job] = await service.submit([{ type: 'double', payload: { n: 21 } }], { tenant: 't' });
+    const done = await settled(docket, job!.id);
+    expect(done.state).toBe('succeeded');
+    expect((await service.get(job!.id))!.result).toEqual({ n: 42 });
+  });
+
+  it('reports progress while the job runs', async () => {
+    let seen: unknown;
+    const service = await start({
+      steps: async (job, ctx) => {
+        await ctx.progress(50, 'half way');
+        seen = (await docket.service.get(job.id))!.progress;
+      },
+    });
+    const [job] = await service.submit([{ type: 'steps' }], { tenant: 't' });
+    await settled(docket, job!.id);
+    expect(seen).toEqual({ percent: 50, message: 'half way' });
+  });
+
+  it('fires the AbortSignal on timeout and counts the attempt as failed', async () => {
+    let reason: unknown;
+    const service = await start({
+      slow: (_job, { signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject((reason = signal.reason)))),
+    });
+    const [job] = await service.submit([{ type: 'slow', timeoutMs: 50, maxAttempts: 1 }], { tenant: 't' });
+    const done = await settled(docket, job!.id);
+    expect(done.state).toBe('failed');
+    expect(done.errors[0]).toMatchObject({ code: 'timeout', attempt: 1 });
+    expect((reason as Error).name).toBe('TimeoutError');
+  });
+
+  it('aborts a running handler when its job is cancelled, and records no outcome', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    let aborted: unknown;
+    const service = await start({
+      wait: (_job, { signal }) =>
+        new Promise((_, reject) => {
+          started();
+          signal.addEventListener('abort', () => reject((aborted = signal.reason)));
+        }),
+    });
+    const [job] = await service.submit([{ type: 'wait' }], { tenant: 't' });
+    await running;
+    expect((await service.cancel(job!.id)).ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect((aborted as Error).name).toBe('CancelledError');
+    expect((await service.get(job!.id))!.state).toBe('cancelled');
+  });
+
+  it('fails at once on PermanentError and retries plain errors', async () => {
+    const service = await start({
+      permanent: async () => {
+        throw new PermanentError('bad card', 'card_declined');
+      },
+    });
+    const [job] = await service.submit([{ type: 'permanent', maxAttempts: 5 }], { tenant: 't' });
+    const done = await settled(docket, job!.id);
+    expect(done.state).toBe('failed');
+    expect(done.attempt).toBe(1);
+    expect(done.stateReason).toBe('permanent_error');
+  });
+
+  it('graceful shutdown gives unfinished jobs back without counting the attempt', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const service = await start({ hang: () => (started(), new Promise(() => {})) });
+    const [job] = await service.submit([{ type: 'hang', maxAttempts: 1 }], { tenant: 't' });
+    await running;
+    await worker!.close(20);
+    worker = undefined;
+    const after = await service.get(job!.id);
+    expect(after!.state).toBe('ready');
+    expect(after!.attempt).toBe(0);
+  });
+
+  it('gives each priority-range pool its share of starts under a mixed load', async () => {
+    const service = await start(
+      { work: () => new Promise((r) => setTimeout(r, 5)) },
+      { concurrency: { '1-3': 8, '4-7': 4, '8-10': 2 } },
+    );
+    await worker!.close(1000); // load the queue first, then start a fresh worker on a full queue
+    const inputs = Array.from({ length: 3000 }, (_, i) => ({ type: 'work', priority: [2, 5, 9][i % 3]! }));
+    await service.submit(inputs, { tenant: 't' });
+    const byRange: Record<string, number> = { '1-3': 0, '4-7': 0, '8-10': 0 };
+    worker = new Worker({ transport: new LocalTransport(service), handlers: { work: () => new Promise((r) => setTimeout(r, 5)) }, logger: silent, concurrency: { '1-3': 8, '4-7': 4, '8-10': 2 } });
+    let total = 0;
+    const enough = new Promise<void>((resolve) =>
+      worker!.on('started', (job: Job) => {
+        byRange[job.priority <= 3 ? '1-3' : job.priority <= 7 ? '4-7' : '8-10']!++;
+        if (++total === 700) resolve();
+      }),
+    );
+    await worker.start();
+    await enough;
+    // 8:4:2 slots with equal run times: 4/7, 2/7 and 1/7 of the starts while every range has work.
+    expect(byRange['1-3']! / total).toBeGreaterThan(0.5);
+    expect(byRange['1-3']! / total).toBeLessThan(0.65);
+    expect(byRange['4-7']! / total).toBeGreaterThan(0.22);
+    expect(byRange['4-7']! / total).toBeLessThan(0.35);
+    expect(byRange['8-10']! / total).toBeGreaterThan(0.1);
+    expect(byRange['8-10']! / total).toBeLessThan(0.19);
+  });
+});
