@@ -36,6 +36,15 @@ describe('claim order', () => {
     expect(next.map((j) => j.id)).toEqual(bulk.slice(0, 3).map((j) => j.id));
   });
 
+  it('an expired job at the head of the queue does not hide the live job behind it', async () => {
+    const { submit, claim, clock, iso } = await start();
+    const [stale] = await submit([{ type: 'stale', priority: 1, expiresAt: iso(clock.now() + 100) }]);
+    const [live] = await submit([{ type: 'live', priority: 5 }]);
+    clock.advance(100);
+    expect((await claim(1)).map((j) => j.id)).toEqual([live!.id]);
+    expect((await engine!.service.get(stale!.id))!.state).toBe('expired');
+  });
+
   it('within a priority, takes the earlier due time first, then submission order', async () => {
     const { submit, claim, clock, iso } = await start();
     const now = clock.now();
@@ -108,5 +117,28 @@ describe('priority ranges', () => {
     expect((await claim(10, { min: 8, max: 10 })).map((j) => j.priority)).toEqual([8, 9, 10]);
     expect((await claim(10)).map((j) => j.priority)).toEqual([6, 7]);
     expect(await engine!.dispatch.readyCount('default')).toBe(0);
+  });
+
+  it('a waiting ranged claim sleeps while only other priorities are ready, and wakes for its own', async () => {
+    const { submit, clock, service } = await start();
+    await submit([{ type: 'low', priority: 9 }]);
+    const dispatch = engine!.dispatch;
+    const take = dispatch.take.bind(dispatch);
+    const stop = new AbortController(); // ends a spinning claim, so a regression fails instead of hanging
+    let takes = 0;
+    dispatch.take = async (request) => {
+      if (++takes > 50) stop.abort();
+      return take(request);
+    };
+    let settled = false;
+    const pending = service
+      .claim({ workerId: 'w1', queues: ['default'], max: 1, range: { min: 1, max: 3 }, waitMs: 30_000, signal: stop.signal })
+      .finally(() => (settled = true));
+    while (clock.pendingTimers() === 0 && !settled) await Promise.resolve();
+    expect(settled).toBe(false); // waiting on a timer, not spinning on take()
+
+    const [urgent] = await submit([{ type: 'urgent', priority: 2 }]);
+    expect((await pending).map((j) => j.id)).toEqual([urgent!.id]);
+    expect(takes).toBe(2);
   });
 });

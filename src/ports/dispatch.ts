@@ -36,8 +36,9 @@ export interface Dispatch {
   /**
    * Resolves when a job may be ready on one of `queues` (an enqueue happened), after `timeoutMs`,
    * or when `signal` aborts. Never rejects. This is what keeps polling out of the hot path.
+   * With `range`, ready jobs of other priorities do not count as work (else a ranged claim spins).
    */
-  waitForWork(queues: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  waitForWork(queues: readonly string[], timeoutMs: number, signal?: AbortSignal, range?: PriorityRange): Promise<void>;
   /** Subscribes to changes of the earliest due time (the promoter re-arms its timer). */
   onDueChanged(listener: () => void): () => void;
   /** Number of ready entries per queue. */

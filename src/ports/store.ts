@@ -53,6 +53,15 @@ export interface TransitionRequest {
   now: number;
 }
 
+/** A running job's success, guarded by its lease token. */
+export interface Completion {
+  id: string;
+  leaseToken: string;
+  result: Json | undefined;
+}
+
+export type CompletionResult = { ok: true } | Extract<TransitionResult, { ok: false }>;
+
 export interface ClaimRequest {
   id: string;
   leaseToken: string;
@@ -100,6 +109,11 @@ export interface Store {
   listJobs(filter: JobFilter, limit: number, after?: string): Promise<JobPage>;
   /** Guarded moves, applied in one transaction; one result per request, in order. */
   transition(requests: readonly TransitionRequest[]): Promise<TransitionResult[]>;
+  /**
+   * running -> succeeded for each job whose lease token matches, in one transaction. Returns no
+   * job on success: reading the row back cost more than the write (see docs/benchmarks.md).
+   */
+  completeJobs(completions: readonly Completion[], now: number): Promise<CompletionResult[]>;
   /**
    * ready -> running for each job, with its fresh lease token, attempt + 1. Jobs no longer ready
    * are skipped; ready jobs past expiresAt move to expired instead.

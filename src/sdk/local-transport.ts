@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Json } from '../domain/job.js';
-import type { TransitionResult } from '../domain/outcomes.js';
+import type { CompletionResult } from '../ports/store.js';
 import type { JobService } from '../services/job-service.js';
 import type { Ack, ClaimRequest, ClaimedJob, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
 
@@ -45,14 +45,12 @@ export class LocalTransport implements WorkerTransport {
   }
 
   onCancel(listener: (jobId: string) => void): () => void {
-    return this.service.lifecycle.on((e) => {
-      if (e.to === 'cancelled' && e.from === 'running') listener(e.job.id);
-    });
+    return this.service.onRunningCancelled(listener);
   }
 
   async unregister(): Promise<void> {}
 }
 
-function ack(r: TransitionResult): Ack {
+function ack(r: CompletionResult): Ack {
   return r.ok ? { ok: true } : { ok: false, reason: r.reason };
 }

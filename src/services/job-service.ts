@@ -8,7 +8,7 @@ import type { TransitionResult } from '../domain/outcomes.js';
 import { TRANSITIONS, isTerminal, type JobState } from '../domain/states.js';
 import type { Clock } from '../ports/clock.js';
 import type { Dispatch, PriorityRange } from '../ports/dispatch.js';
-import type { JobFilter, JobPage, LeaseExtension, NewJob, Store, TransitionRequest } from '../ports/store.js';
+import type { Completion, CompletionResult, JobFilter, JobPage, LeaseExtension, NewJob, Store, TransitionRequest } from '../ports/store.js';
 import { Batcher } from './batcher.js';
 import { Lifecycle } from './lifecycle.js';
 
@@ -44,11 +44,6 @@ export interface FailureReport {
   retryable?: boolean;
 }
 
-interface Completion {
-  id: string;
-  leaseToken: string;
-  result: Json | undefined;
-}
 
 /**
  * The job engine: every change of a job's state goes through here, checked against the
@@ -57,8 +52,10 @@ interface Completion {
  */
 export class JobService {
   readonly lifecycle = new Lifecycle();
+  /** Listeners told when a running job is cancelled (in-process workers abort it). */
+  private readonly cancelListeners = new Set<(jobId: string) => void>();
   private readonly options: JobServiceOptions;
-  private readonly completer: Batcher<Completion, TransitionResult>;
+  private readonly completer: Batcher<Completion, CompletionResult>;
 
   constructor(
     private readonly store: Store,
@@ -67,7 +64,7 @@ export class JobService {
     options: Partial<JobServiceOptions> = {},
   ) {
     this.options = { ...DEFAULT_SERVICE_OPTIONS, ...options };
-    this.completer = new Batcher((items) => this.completeBatch(items));
+    this.completer = new Batcher<Completion, CompletionResult>((items) => this.completeBatch(items));
   }
 
   get leaseMs(): number {
@@ -138,12 +135,12 @@ export class JobService {
       const jobs = await this.claimNow(opts);
       const left = deadline - this.clock.now();
       if (jobs.length > 0 || left <= 0 || opts.signal?.aborted) return jobs;
-      await this.dispatch.waitForWork(opts.queues, left, opts.signal);
+      await this.dispatch.waitForWork(opts.queues, left, opts.signal, opts.range);
     }
   }
 
   /** Marks a running job succeeded. Writes are batched: concurrent completions share a transaction. */
-  async complete(id: string, leaseToken: string, result?: Json): Promise<TransitionResult> {
+  async complete(id: string, leaseToken: string, result?: Json): Promise<CompletionResult> {
     if (result !== undefined) {
       const size = Buffer.byteLength(JSON.stringify(result) ?? '');
       if (size > this.options.limits.maxPayloadBytes) throw new PayloadTooLargeError('/result', size, this.options.limits.maxPayloadBytes);
@@ -189,12 +186,19 @@ export class JobService {
       if (res!.ok) {
         await this.dispatch.remove([id]);
         this.emit(res!.job, job.state, 'cancelled', now);
+        if (job.state === 'running') for (const l of this.cancelListeners) l(id);
         return res!;
       }
       // The job moved between the read and the write (claimed, completed): look again.
     }
     const job = await this.store.getJob(id);
     return job ? { ok: false, reason: 'wrong_state', state: job.state } : { ok: false, reason: 'not_found' };
+  }
+
+  /** Calls `listener` with the id of every running job that gets cancelled. */
+  onRunningCancelled(listener: (jobId: string) => void): () => void {
+    this.cancelListeners.add(listener);
+    return () => this.cancelListeners.delete(listener);
   }
 
   /** Reports progress of a running job; the lease token proves the caller still holds it. */
@@ -289,31 +293,31 @@ export class JobService {
   }
 
   private async claimNow(opts: ClaimOptions): Promise<Job[]> {
-    const entries = await this.dispatch.take({ queues: opts.queues, max: opts.max, ...(opts.range ? { range: opts.range } : {}) });
-    if (entries.length === 0) return [];
-    const now = this.clock.now();
-    const claims = entries.map((e) => ({ id: e.id, leaseToken: randomUUID() }));
-    const { claimed, expired } = await this.store.claimJobs(claims, opts.workerId, now + this.options.leaseMs, now);
-    if (this.lifecycle.active) {
-      for (const job of expired) this.emit(job, 'ready', 'expired', now);
-      for (const job of claimed) this.emit(job, 'ready', 'running', now);
+    for (;;) {
+      const entries = await this.dispatch.take({ queues: opts.queues, max: opts.max, ...(opts.range ? { range: opts.range } : {}) });
+      if (entries.length === 0) return [];
+      const now = this.clock.now();
+      const claims = entries.map((e) => ({ id: e.id, leaseToken: randomUUID() }));
+      const { claimed, expired } = await this.store.claimJobs(claims, opts.workerId, now + this.options.leaseMs, now);
+      if (this.lifecycle.active) {
+        for (const job of expired) this.emit(job, 'ready', 'expired', now);
+        for (const job of claimed) this.emit(job, 'ready', 'running', now);
+      }
+      // Everything taken had expired (or was no longer ready): take again rather than answer
+      // "nothing" while live jobs wait behind them. Each take removes entries, so this ends.
+      if (claimed.length > 0) return claimed;
     }
-    return claimed;
   }
 
-  private async completeBatch(items: Completion[]): Promise<TransitionResult[]> {
+  private async completeBatch(items: Completion[]): Promise<CompletionResult[]> {
     const now = this.clock.now();
-    const results = await this.store.transition(
-      items.map((c) => ({
-        id: c.id,
-        from: ['running'] as const,
-        leaseToken: c.leaseToken,
-        to: 'succeeded' as const,
-        patch: { result: c.result === undefined ? null : c.result, leaseExpiresAt: null, finishedAt: now },
-        now,
-      })),
-    );
-    if (this.lifecycle.active) for (const r of results) if (r.ok) this.emit(r.job, 'running', 'succeeded', now);
+    const results = await this.store.completeJobs(items, now);
+    if (this.lifecycle.active) {
+      for (let i = 0; i < items.length; i++) {
+        const job = results[i]!.ok ? await this.store.getJob(items[i]!.id) : undefined;
+        if (job) this.emit(job, 'running', 'succeeded', now);
+      }
+    }
     return results;
   }
 

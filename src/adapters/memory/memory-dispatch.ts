@@ -1,6 +1,6 @@
 import type { DispatchEntry } from '../../domain/job.js';
 import type { Clock } from '../../ports/clock.js';
-import type { Dispatch, TakeRequest } from '../../ports/dispatch.js';
+import type { Dispatch, PriorityRange, TakeRequest } from '../../ports/dispatch.js';
 import { BinaryHeap } from './binary-heap.js';
 
 const LEVELS = 10;
@@ -96,9 +96,9 @@ export class MemoryDispatch implements Dispatch {
     for (const id of ids) this.forget(id);
   }
 
-  waitForWork(queues: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  waitForWork(queues: readonly string[], timeoutMs: number, signal?: AbortSignal, range?: PriorityRange): Promise<void> {
     const indexes = queues.map((name) => this.index(name));
-    if (signal?.aborted || indexes.some((q) => q.size > 0)) return Promise.resolve();
+    if (signal?.aborted || indexes.some((q) => hasWork(q, range))) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         timer.cancel();
@@ -162,6 +162,13 @@ export class MemoryDispatch implements Dispatch {
 
 function clampLevel(priority: number): number {
   return Math.min(LEVELS, Math.max(1, Math.trunc(priority)));
+}
+
+/** Whether `q` holds entries a claim limited to `range` could take (heaps may hold a few removed ones). */
+function hasWork(q: QueueIndex, range?: PriorityRange): boolean {
+  if (q.size === 0 || !range) return q.size > 0;
+  for (let level = clampLevel(range.min); level <= clampLevel(range.max); level++) if (q.levels[level]!.size > 0) return true;
+  return false;
 }
 
 function wake(q: QueueIndex): void {

@@ -33,6 +33,13 @@ export interface JobRow {
   finished_at: number | null;
 }
 
+/** Rows of a claim lack the history columns: a claimed job starts with none visible. */
+export type ClaimedRow = Omit<JobRow, 'state_reason' | 'progress' | 'result' | 'errors' | 'finished_at'>;
+
+export function toClaimedJob(r: ClaimedRow): Job {
+  return toJob({ ...r, state_reason: null, progress: null, result: null, errors: '[]', finished_at: null });
+}
+
 export function toJob(r: JobRow): Job {
   return {
     id: r.id,

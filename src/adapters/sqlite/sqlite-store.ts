@@ -6,6 +6,8 @@ import type { TransitionResult } from '../../domain/outcomes.js';
 import { JOB_STATES, type JobState } from '../../domain/states.js';
 import type {
   ClaimRequest,
+  Completion,
+  CompletionResult,
   ClaimResult,
   JobFilter,
   JobPage,
@@ -16,7 +18,7 @@ import type {
 } from '../../ports/store.js';
 import { migrate } from './migrate.js';
 import * as Q from './queries.js';
-import { PATCH_COLUMNS, toJob, type JobRow } from './rows.js';
+import { PATCH_COLUMNS, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
 
 export interface SqliteStoreOptions {
   /** Database file, or ':memory:'. */
@@ -80,6 +82,17 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => requests.map((r) => this.transitionOne(r)))();
   }
 
+  async completeJobs(completions: readonly Completion[], now: number): Promise<CompletionResult[]> {
+    const complete = this.stmt(Q.COMPLETE_JOB);
+    return this.db.transaction(() =>
+      completions.map((c): CompletionResult => {
+        const result = c.result === undefined ? null : JSON.stringify(c.result);
+        const done = complete.run({ id: c.id, leaseToken: c.leaseToken, result, now }).changes === 1;
+        return done ? { ok: true } : this.whyNot(c.id, ['running']);
+      }),
+    )();
+  }
+
   async claimJobs(claims: readonly ClaimRequest[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
     const claim = this.stmt(Q.CLAIM_JOB);
     const expire = this.stmt(Q.EXPIRE_READY_JOB);
@@ -87,9 +100,9 @@ export class SqliteStore implements Store {
       const claimed: Job[] = [];
       const expired: Job[] = [];
       for (const c of claims) {
-        const row = claim.get({ id: c.id, leaseToken: c.leaseToken, leaseExpiresAt, workerId, now }) as JobRow | undefined;
+        const row = claim.get({ id: c.id, leaseToken: c.leaseToken, leaseExpiresAt, workerId, now }) as ClaimedRow | undefined;
         if (row) {
-          claimed.push(toJob(row));
+          claimed.push(toClaimedJob(row));
           continue;
         }
         const gone = expire.get({ id: c.id, now }) as JobRow | undefined;
@@ -156,9 +169,14 @@ export class SqliteStore implements Store {
     }
     const row = this.stmt(sql).get(params) as JobRow | undefined;
     if (row) return { ok: true, job: toJob(row), from: r.from[0]! };
-    const current = this.stmt(Q.STATE_OF).get(r.id) as { state: JobState; lease_token: string | null } | undefined;
+    return this.whyNot(r.id, r.from);
+  }
+
+  /** Why a guarded write did not apply. */
+  private whyNot(id: string, from: readonly JobState[]): Extract<TransitionResult, { ok: false }> {
+    const current = this.stmt(Q.STATE_OF).get(id) as { state: JobState } | undefined;
     if (!current) return { ok: false, reason: 'not_found' };
-    if (r.from.includes(current.state)) return { ok: false, reason: 'lease_mismatch', state: current.state };
+    if (from.includes(current.state)) return { ok: false, reason: 'lease_mismatch', state: current.state };
     return { ok: false, reason: 'wrong_state', state: current.state };
   }
 

@@ -29,10 +29,9 @@ CREATE TABLE jobs (
   finished_at      INTEGER
 ) WITHOUT ROWID;
 
--- Listing by state (and rebuilding the dispatch index at start).
+-- Listing by state, rebuilding the dispatch index at start, and the lease reaper (running jobs
+-- are few: a separate lease index cost ~7% of claim+complete throughput and was dropped).
 CREATE INDEX jobs_state ON jobs (state, queue, id);
--- The lease reaper: running jobs by lease deadline.
-CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
 -- The expirer: only jobs that have an expiry and have not started.
 CREATE INDEX jobs_expiry ON jobs (expires_at)
   WHERE expires_at IS NOT NULL AND state IN ('scheduled','waiting','ready','retrying','blocked');

@@ -91,7 +91,10 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
 
   app.post('/v1/jobs/:id/complete', { schema: { params: IdParams, body: CompleteBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
-    return jobView(applied(id, await service.complete(id, request.body.leaseToken, request.body.result as Json | undefined)).job);
+    applied(id, await service.complete(id, request.body.leaseToken, request.body.result as Json | undefined));
+    const job = await service.get(id);
+    if (!job) throw new NotFoundError('job', id);
+    return jobView(job);
   });
 
   app.post('/v1/jobs/:id/fail', { schema: { params: IdParams, body: FailBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {

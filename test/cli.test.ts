@@ -1,0 +1,230 @@
+// End to end: the `docket` CLI as a user runs it, against `docket server` started as a child
+// process on a temporary data dir with the shipped examples/handlers.js.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const children = new Set<ChildProcess>();
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** The environment of every child, without settings inherited from the developer's shell. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const { DOCKET_URL: _u, DOCKET_DATA_DIR: _d, DOCKET_HANDLERS: _h, PORT: _p, ...env } = process.env;
+  return { ...env, DOCKET_LOG_LEVEL: 'warn', ...extra };
+}
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'docket-cli-'));
+  dirs.push(d);
+  return d;
+}
+
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer().once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a value other than undefined; fails after `ms`. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await pause(everyMs);
+  }
+}
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+/** Starts `docket server` on `dataDir` and resolves once GET /healthz answers. */
+async function startServer(dataDir: string, port?: number): Promise<Server> {
+  const p = port ?? (await freePort());
+  const child = spawn(process.execPath, ['bin/docket', 'server'], {
+    cwd: ROOT,
+    env: cleanEnv({ DOCKET_DATA_DIR: dataDir, PORT: String(p) }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${p}`;
+  await until('GET /healthz', async () => {
+    if (child.exitCode !== null) throw new Error(`docket server exited with ${child.exitCode}:\n${output}`);
+    const res = await fetch(`${url}/healthz`).catch(() => undefined);
+    return res?.ok ? true : undefined;
+  });
+  return { url, child, exited };
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `docket <args>` against `url` (env DOCKET_URL); killed if it takes over 20 s. */
+function docket(url: string, ...args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, ['bin/docket', ...args], { cwd: ROOT, env: cleanEnv({ DOCKET_URL: url }), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+/** Runs a command that must succeed and print JSON. */
+async function docketJson(url: string, ...args: string[]): Promise<any> {
+  const run = await docket(url, ...args);
+  expect(run.code, `docket ${args.join(' ')}: ${run.stderr}`).toBe(0);
+  return JSON.parse(run.stdout);
+}
+
+/** `docket get <id>` until the job is in `state`. */
+function untilState(url: string, id: string, state: string): Promise<any> {
+  return until(`job ${id} to be ${state}`, async () => {
+    const job = await docketJson(url, 'get', id);
+    return job.state === state ? job : undefined;
+  });
+}
+
+/** Every job the server holds, through the HTTP API's pages. */
+async function countJobs(url: string): Promise<number> {
+  let n = 0;
+  let cursor: string | null = null;
+  do {
+    const page = (await fetch(`${url}/v1/jobs?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`).then((r) => r.json())) as {
+      jobs: unknown[];
+      nextCursor: string | null;
+    };
+    n += page.jobs.length;
+    cursor = page.nextCursor;
+  } while (cursor);
+  return n;
+}
+
+describe('docket CLI against docket server', () => {
+  it('submits, shows, lists and cancels jobs', async () => {
+    const { url } = await startServer(tempDir());
+    const submitted = await docketJson(url, 'submit', 'echo', '--payload', '{"a":1}');
+    expect(submitted).toMatchObject({ id: expect.any(String), type: 'echo', queue: 'default', payload: { a: 1 }, priority: 5 });
+
+    const done = await untilState(url, submitted.id, 'succeeded');
+    expect(done).toMatchObject({ id: submitted.id, result: { a: 1 }, attempt: 1 });
+    const listed = await docketJson(url, 'list', '--state', 'succeeded');
+    expect(listed.jobs.map((j: { id: string }) => j.id)).toContain(submitted.id);
+
+    const sleeper = await docketJson(url, 'submit', 'sleep', '--payload', '{"ms":5000}');
+    await untilState(url, sleeper.id, 'running');
+    const cancelled = await docketJson(url, 'cancel', sleeper.id);
+    expect(cancelled).toMatchObject({ id: sleeper.id, state: 'cancelled', stateReason: 'cancelled_by_user' });
+    expect(await docketJson(url, 'get', sleeper.id)).toMatchObject({ state: 'cancelled' });
+    // Cancelling again is refused: the job already finished.
+    expect((await docket(url, 'cancel', sleeper.id)).code).toBe(1);
+  });
+
+  it('submits an NDJSON file in bulk, and refuses a file with bad lines without submitting any of it', async () => {
+    const dir = tempDir();
+    const { url } = await startServer(dir);
+    const file = join(dir, 'jobs.ndjson');
+    writeFileSync(file, Array.from({ length: 500 }, (_, i) => JSON.stringify({ type: 'echo', payload: { i }, linkId: 'bulk-1' })).join('\n') + '\n');
+    expect(await docketJson(url, 'submit', '--file', file)).toEqual({ submitted: 500, file });
+    const all = await until(
+      'all 500 jobs to succeed',
+      async () => {
+        const page = await docketJson(url, 'list', '--link-id', 'bulk-1', '--state', 'succeeded', '--limit', '500');
+        return page.jobs.length === 500 ? page.jobs : undefined;
+      },
+      30_000,
+      200,
+    );
+    expect(new Set(all.map((j: { result: { i: number } }) => j.result.i)).size).toBe(500);
+
+    const before = await countJobs(url);
+    expect(before).toBe(500);
+    const bad = join(dir, 'bad.ndjson');
+    const ok = JSON.stringify({ type: 'echo' });
+    writeFileSync(bad, [ok, ok, JSON.stringify({ type: 'echo', priority: 0 }), ok, '{not json', ok].join('\n'));
+    const run = await docket(url, 'submit', '--file', bad);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('nothing submitted');
+    expect(run.stderr).toContain(`${bad}:3:`);
+    expect(run.stderr).toMatch(/:3: \/priority/);
+    expect(run.stderr).toContain(`${bad}:5:`);
+    expect(run.stderr).not.toMatch(/:[1246]: /);
+    expect(await countJobs(url)).toBe(before);
+  });
+
+  it('reports bad input and an unreachable server with exit codes and names the problem', async () => {
+    const { url } = await startServer(tempDir());
+    const priority = await docket(url, 'submit', 'echo', '--priority', '11');
+    expect(priority.code).toBe(2);
+    expect(priority.stderr).toContain('--priority');
+    const payload = await docket(url, 'submit', 'echo', '--payload', 'nope');
+    expect(payload.code).toBe(2);
+    expect(payload.stderr).toContain('--payload');
+    expect(await countJobs(url)).toBe(0);
+
+    const missing = await docket(url, 'get', '01900000-0000-7000-8000-000000000000');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/not found/);
+
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    for (const args of [['get', '01900000-0000-7000-8000-000000000000'], ['submit', 'echo'], ['list']]) {
+      const run = await docket(nobody, ...args);
+      expect(run.code, `docket ${args.join(' ')}: ${run.stderr}`).toBe(3);
+      expect(run.stderr).toContain('no server answers');
+    }
+  });
+
+  it('keeps jobs across a restart on the same data dir, and exits 0 on SIGTERM', async () => {
+    const dir = tempDir();
+    const first = await startServer(dir);
+    const echo = await docketJson(first.url, 'submit', 'echo', '--payload', '{"kept":true}');
+    const later = await docketJson(first.url, 'submit', 'echo', '--delay', '3600000');
+    expect(later.state).toBe('scheduled');
+    await untilState(first.url, echo.id, 'succeeded');
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = await startServer(dir);
+    expect(await docketJson(second.url, 'get', echo.id)).toMatchObject({ state: 'succeeded', result: { kept: true } });
+    expect(await docketJson(second.url, 'get', later.id)).toMatchObject({ state: 'scheduled', runAt: later.runAt });
+    expect(await countJobs(second.url)).toBe(2);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+});
