@@ -116,10 +116,15 @@ export interface Store {
   completeJobs(completions: readonly Completion[], now: number): Promise<CompletionResult[]>;
   /**
    * ready -> running for each job, with its fresh lease token, attempt + 1. Jobs no longer ready
-   * are skipped; ready jobs past expiresAt move to expired instead.
+   * are skipped; ready jobs past expiresAt move to expired instead. Claimed jobs come without their
+   * history (errors, result, progress, stateReason): a worker needs none, and reading it slowed
+   * claims; `getJob` has it.
    */
   claimJobs(claims: readonly ClaimRequest[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult>;
-  /** Pushes the lease deadline of running jobs; returns the ids whose lease is no longer held. */
+  /**
+   * Pushes the lease deadline of running jobs whose lease is still valid at `now`; returns the ids
+   * whose lease is no longer held (other token, not running, or already run out).
+   */
   extendLeases(leases: readonly LeaseExtension[], leaseExpiresAt: number, now: number): Promise<string[]>;
   /** Running jobs whose lease ran out before `now`. */
   findExpiredLeases(now: number, limit: number): Promise<Job[]>;

@@ -65,6 +65,13 @@ export function describeStoreClaims(ctx: { readonly store: Store }): void {
       expect(await ctx.store.extendLeases([{ id: a.id, leaseToken: 'tok-a' }], T0 + 60_000, T0 + 700)).toEqual([a.id]);
     });
 
+    it('extendLeases refuses a lease that already ran out, so a late heartbeat cannot beat the reaper', async () => {
+      const late = await running(ctx.store, 'tok', T0 + 1000);
+      expect(await ctx.store.extendLeases([{ id: late.id, leaseToken: 'tok' }], T0 + 31_000, T0 + 1001)).toEqual([late.id]);
+      expect((await ctx.store.getJob(late.id))!.leaseExpiresAt).toBe(T0 + 1000);
+      expect((await ctx.store.findExpiredLeases(T0 + 1001, 10)).map((j) => j.id)).toEqual([late.id]);
+    });
+
     it('findExpiredLeases returns running jobs whose lease ran out, up to the limit', async () => {
       const early = await running(ctx.store, 't1', T0 + 1000);
       const mid = await running(ctx.store, 't2', T0 + 2000);

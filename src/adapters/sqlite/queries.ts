@@ -29,8 +29,12 @@ export const COMPLETE_JOB = `UPDATE jobs SET state = 'succeeded', result = @resu
   finished_at = @now, updated_at = @now
   WHERE id = @id AND state = 'running' AND lease_token = @leaseToken`;
 
+/**
+ * A lease that already ran out cannot be extended: the reaper may be giving the job away, and a
+ * late heartbeat must not win against it (the worker is told the job is lost and aborts it).
+ */
 export const EXTEND_LEASE = `UPDATE jobs SET lease_expires_at = @leaseExpiresAt
-  WHERE id = @id AND state = 'running' AND lease_token = @leaseToken`;
+  WHERE id = @id AND state = 'running' AND lease_token = @leaseToken AND lease_expires_at >= @now`;
 
 export const FIND_EXPIRED_LEASES = `SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?
   ORDER BY lease_expires_at LIMIT ?`;

@@ -112,10 +112,10 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async extendLeases(leases: readonly LeaseExtension[], leaseExpiresAt: number): Promise<string[]> {
+  async extendLeases(leases: readonly LeaseExtension[], leaseExpiresAt: number, now: number): Promise<string[]> {
     const extend = this.stmt(Q.EXTEND_LEASE);
     return this.db.transaction(() =>
-      leases.filter((l) => extend.run({ id: l.id, leaseToken: l.leaseToken, leaseExpiresAt }).changes === 0).map((l) => l.id),
+      leases.filter((l) => extend.run({ id: l.id, leaseToken: l.leaseToken, leaseExpiresAt, now }).changes === 0).map((l) => l.id),
     )();
   }
 

@@ -12,7 +12,8 @@ export interface LeaseReaperOptions {
 /**
  * Gives the jobs of dead workers to other workers: a running job whose lease ran out goes back to
  * `ready` (the lost attempt counts), or to `failed` when it was the last attempt. The lease token
- * guards the move, so a worker that heartbeats at the same moment keeps its job.
+ * guards the move, and a lease that ran out can no longer be extended by a late heartbeat, so the
+ * reaper and a heartbeat never both win.
  */
 export class LeaseReaper {
   private readonly loop: Periodic;
