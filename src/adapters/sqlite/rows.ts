@@ -33,11 +33,43 @@ export interface JobRow {
   finished_at: number | null;
 }
 
-/** Rows of a claim lack the history columns: a claimed job starts with none visible. */
-export type ClaimedRow = Omit<JobRow, 'state_reason' | 'progress' | 'result' | 'errors' | 'finished_at'>;
+/** A claim returns the job's own columns; the lease columns are the ones the claim just wrote. */
+export type ClaimedRow = Pick<
+  JobRow,
+  | 'id' | 'tenant' | 'queue' | 'type' | 'payload' | 'priority' | 'labels' | 'run_at' | 'expires_at' | 'timeout_ms'
+  | 'max_attempts' | 'attempt' | 'backoff' | 'link_id' | 'resubmitted_from' | 'created_at'
+>;
 
-export function toClaimedJob(r: ClaimedRow): Job {
-  return toJob({ ...r, state_reason: null, progress: null, result: null, errors: '[]', finished_at: null });
+export function toClaimedJob(r: ClaimedRow, lease: { leaseToken: string; leaseExpiresAt: number; workerId: string; now: number }): Job {
+  return {
+    id: r.id,
+    tenant: r.tenant,
+    queue: r.queue,
+    type: r.type,
+    payload: JSON.parse(r.payload),
+    priority: r.priority,
+    labels: r.labels === '{}' ? {} : JSON.parse(r.labels),
+    state: 'running',
+    stateReason: null,
+    runAt: r.run_at,
+    expiresAt: r.expires_at,
+    timeoutMs: r.timeout_ms,
+    maxAttempts: r.max_attempts,
+    attempt: r.attempt,
+    backoff: JSON.parse(r.backoff),
+    linkId: r.link_id,
+    resubmittedFrom: r.resubmitted_from,
+    leaseToken: lease.leaseToken,
+    leaseExpiresAt: lease.leaseExpiresAt,
+    workerId: lease.workerId,
+    progress: null,
+    result: undefined,
+    errors: [],
+    createdAt: r.created_at,
+    updatedAt: lease.now,
+    startedAt: lease.now,
+    finishedAt: null,
+  };
 }
 
 export function toJob(r: JobRow): Job {

@@ -100,9 +100,10 @@ export class SqliteStore implements Store {
       const claimed: Job[] = [];
       const expired: Job[] = [];
       for (const c of claims) {
-        const row = claim.get({ id: c.id, leaseToken: c.leaseToken, leaseExpiresAt, workerId, now }) as ClaimedRow | undefined;
+        const lease = { id: c.id, leaseToken: c.leaseToken, leaseExpiresAt, workerId, now };
+        const row = claim.get(lease) as ClaimedRow | undefined;
         if (row) {
-          claimed.push(toClaimedJob(row));
+          claimed.push(toClaimedJob(row, lease));
           continue;
         }
         const gone = expire.get({ id: c.id, now }) as JobRow | undefined;
