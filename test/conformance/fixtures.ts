@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { JobState } from '../../src/domain/states.js';
+import { JOB_STATES, type JobState } from '../../src/domain/states.js';
 import type { NewJob, Store } from '../../src/ports/store.js';
 
 /** A fixed instant, so expected times are plain numbers. */
@@ -48,15 +48,4 @@ export async function stateOf(store: Store, id: string): Promise<JobState | unde
   return (await store.getJob(id))?.state;
 }
 
-export const ALL_STATES: readonly JobState[] = [
-  'scheduled',
-  'waiting',
-  'ready',
-  'running',
-  'retrying',
-  'blocked',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'expired',
-];
+export const ALL_STATES: readonly JobState[] = JOB_STATES;

@@ -22,7 +22,7 @@ interface ServerOptions {
   handlers?: string;
   worker: boolean;
   queues?: string;
-  concurrency: string;
+  concurrency?: string;
   leaseMs?: number;
 }
 
@@ -35,7 +35,7 @@ export function serverCommand(): Command {
     .option('--handlers <module>', 'handlers module for the in-process worker (env DOCKET_HANDLERS, default: the shipped examples/handlers.js)')
     .option('--no-worker', 'do not run an in-process worker (remote workers only)')
     .option('--queues <list>', 'queues the in-process worker serves, comma-separated (default: the module\'s `queues`, else "default")')
-    .option('--concurrency <slots>', 'in-process worker slots: a number or priority pools as JSON', '10')
+    .option('--concurrency <slots>', 'in-process worker slots: a number or priority pools as JSON (default: the module\'s `concurrency`, else 10)')
     .option('--lease-ms <ms>', 'lease time of a claim (env DOCKET_LEASE_MS, default 30000)', intOption('--lease-ms', 100, 86_400_000))
     .action(async (o: ServerOptions) => {
       const config = resolveConfig(process.env, {
@@ -65,17 +65,18 @@ async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> 
   const handlersPath = o.handlers ?? process.env.DOCKET_HANDLERS ?? (existsSync(EXAMPLE_HANDLERS) ? EXAMPLE_HANDLERS : undefined);
   if (o.worker && handlersPath) {
     const mod = await loadHandlers(handlersPath);
+    const queues = o.queues ? parseQueues(o.queues) : (mod.queues ?? ['default']);
     worker = new Worker({
       transport: new LocalTransport(docket.service),
       handlers: mod.handlers,
-      queues: o.queues ? parseQueues(o.queues) : (mod.queues ?? ['default']),
-      concurrency: o.concurrency !== '10' || !mod.concurrency ? parseConcurrency(o.concurrency) : mod.concurrency,
+      queues,
+      concurrency: o.concurrency ? parseConcurrency(o.concurrency) : (mod.concurrency ?? 10),
       heartbeatMs: Math.max(50, Math.floor(config.leaseMs / 3)),
       logger: log,
       name: 'in-process',
     });
     await worker.start();
-    log.info({ handlers: handlersPath, types: Object.keys(mod.handlers), queues: worker['queues'] }, 'in-process worker started');
+    log.info({ handlers: handlersPath, types: Object.keys(mod.handlers), queues }, 'in-process worker started');
   }
   log.info({ url: address, database: join(config.dataDir, 'docket.db') }, `Docket listening on ${address} (embedded)`);
 
