@@ -162,7 +162,7 @@ export class Worker extends EventEmitter {
     pool.active++;
     pool.started++;
     // The controller and the child logger are made on first use: most handlers never touch them,
-    // and at 50k+ jobs/s their cost showed in profiles.
+    // and at 30k+ jobs/s their cost showed in profiles.
     let made: AbortController | null = null;
     const controller = () => (made ??= new AbortController());
     const entry: Running = { job, pool, controller, done: false, settled: Promise.resolve() };
