@@ -66,6 +66,12 @@ export class Worker extends EventEmitter {
   private readonly stopping = new AbortController();
   private loops: Promise<void>[] = [];
   private heartbeatTimer: TimerHandle | null = null;
+  /**
+   * Clock timers are unref'd and a handler may await nothing the event loop sees, so a started
+   * worker holds the process open itself until close(): otherwise a worker process exits with 0
+   * while it holds jobs (all slots busy) or while its server is briefly unreachable.
+   */
+  private keepAlive: ReturnType<typeof setInterval> | null = null;
   private unsubscribe: (() => void) | null = null;
   private workerId = '';
 
@@ -91,6 +97,7 @@ export class Worker extends EventEmitter {
     const capacity = this.pools.reduce((n, p) => n + p.slots, 0);
     this.workerId = await this.options.transport.register({ queues: this.queues, capacity, ...(this.options.name ? { name: this.options.name } : {}) });
     this.unsubscribe = this.options.transport.onCancel((id) => this.abort(id, new CancelledError()));
+    this.keepAlive = setInterval(() => {}, 1 << 30);
     this.loops = this.pools.map((p) => this.runPool(p));
     this.scheduleHeartbeat();
     return this;
@@ -120,6 +127,7 @@ export class Worker extends EventEmitter {
     }
     timer?.cancel();
     this.heartbeatTimer?.cancel();
+    if (this.keepAlive) clearInterval(this.keepAlive);
     this.unsubscribe?.();
     await this.options.transport.unregister(this.workerId).catch(() => {});
   }

@@ -38,13 +38,6 @@ export function workerCommand(): Command {
       });
       await worker.start();
       log.info({ workerId: worker.id, url: o.url, types: Object.keys(mod.handlers) }, 'worker started');
-      // The worker's own timers (heartbeat, claim retry) are unref'd, and a handler may await
-      // nothing the event loop sees: without this the process exits with 0 while it holds jobs
-      // (all slots busy) or while the server is briefly unreachable. Run until a signal stops it.
-      const keepAlive = setInterval(() => {}, 1 << 30);
-      onShutdown(async () => {
-        clearInterval(keepAlive);
-        await worker.close();
-      });
+      onShutdown(() => worker.close());
     });
 }
