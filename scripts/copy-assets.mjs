@@ -1,19 +1,19 @@
-// tsc compiles only .ts: copy the SQL migration files next to the compiled adapters.
-import { cpSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// tsc compiles only .ts: copy the files adapters read at run time (SQL migrations, Lua scripts)
+// to the same place under dist.
+import { cpSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 
-const adapters = 'src/adapters';
-for (const engine of readdirSync(adapters)) {
-  const dir = join(adapters, engine, 'migrations');
-  if (statSync(join(adapters, engine)).isDirectory() && safeIsDir(dir)) {
-    cpSync(dir, join('dist/adapters', engine, 'migrations'), { recursive: true });
+const ASSETS = /\.(sql|lua)$/;
+
+function copyAssets(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) copyAssets(path);
+    else if (ASSETS.test(entry.name)) {
+      const target = join('dist', relative('src', path));
+      cpSync(path, target);
+    }
   }
 }
 
-function safeIsDir(path) {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
+copyAssets('src');

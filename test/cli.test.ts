@@ -1,7 +1,7 @@
 // End to end: the `docket` CLI as a user runs it, against `docket server` started as a child
 // process on a temporary data dir with the shipped examples/handlers.js.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ afterEach(() => {
 
 /** The environment of every child, without settings inherited from the developer's shell. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const { DOCKET_URL: _u, DOCKET_DATA_DIR: _d, DOCKET_HANDLERS: _h, PORT: _p, ...env } = process.env;
+  const { DOCKET_URL: _u, DOCKET_DATA_DIR: _d, DOCKET_HANDLERS: _h, PORT: _p, DOCKET_TOKEN: _t, DOCKET_JWT_SECRET: _s, DOCKET_JWKS: _j, ...env } = process.env;
   return { ...env, DOCKET_LOG_LEVEL: 'warn', ...extra };
 }
 
@@ -58,7 +58,12 @@ interface Server {
   url: string;
   child: ChildProcess;
   exited: Promise<number | null>;
+  /** Everything the server printed so far. */
+  output(): string;
 }
+
+/** The token CLI runs use: the admin token the server printed on first start of its data dir. */
+let token = '';
 
 /** Starts `docket server` on `dataDir` and resolves once GET /healthz answers. */
 async function startServer(dataDir: string, port?: number): Promise<Server> {
@@ -79,7 +84,9 @@ async function startServer(dataDir: string, port?: number): Promise<Server> {
     const res = await fetch(`${url}/healthz`).catch(() => undefined);
     return res?.ok ? true : undefined;
   });
-  return { url, child, exited };
+  const printed = /export DOCKET_TOKEN=(\S+)/.exec(output)?.[1];
+  if (printed) token = printed;
+  return { url, child, exited, output: () => output };
 }
 
 interface Run {
@@ -90,7 +97,11 @@ interface Run {
 
 /** Runs `docket <args>` against `url` (env DOCKET_URL); killed if it takes over 20 s. */
 function docket(url: string, ...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['bin/docket', ...args], { cwd: ROOT, env: cleanEnv({ DOCKET_URL: url }), stdio: ['ignore', 'pipe', 'pipe'] });
+  return docketAs(token, url, ...args);
+}
+
+function docketAs(as: string, url: string, ...args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, ['bin/docket', ...args], { cwd: ROOT, env: cleanEnv({ DOCKET_URL: url, DOCKET_TOKEN: as }), stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let stdout = '';
   let stderr = '';
@@ -126,7 +137,7 @@ async function countJobs(url: string): Promise<number> {
   let n = 0;
   let cursor: string | null = null;
   do {
-    const page = (await fetch(`${url}/v1/jobs?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`).then((r) => r.json())) as {
+    const page = (await fetch(`${url}/v1/jobs?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json())) as {
       jobs: unknown[];
       nextCursor: string | null;
     };
@@ -226,5 +237,49 @@ describe('docket CLI against docket server', () => {
     expect(await countJobs(second.url)).toBe(2);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+
+  it('is secure by default: prints an admin token on first start, mints tenant tokens, keeps tenants apart', async () => {
+    const dir = tempDir();
+    const server = await startServer(dir);
+    const { url } = server;
+    expect(server.output()).toContain('export DOCKET_TOKEN=');
+    expect(statSync(join(dir, 'jwt-secret')).mode & 0o777).toBe(0o600);
+
+    // No token: 401 with the reason, and the CLI says how to get one.
+    const anonymous = await docketAs('', url, 'list');
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toContain('missing Authorization header');
+    expect(anonymous.stderr).toContain('docket token');
+
+    const mint = async (...args: string[]) => {
+      const run = await docketAs('', url, 'token', '--data-dir', dir, ...args);
+      expect(run.code, run.stderr).toBe(0);
+      return run.stdout.trim();
+    };
+    const acme = await mint('--tenant', 'acme', '--role', 'submitter');
+    const globexViewer = await mint('--tenant', 'globex', '--role', 'viewer');
+    const job = JSON.parse((await docketAs(acme, url, 'submit', 'echo', '--payload', '{"n":1}')).stdout);
+    expect(job).toMatchObject({ tenant: 'acme', state: 'ready' });
+    expect(await untilState(url, job.id, 'succeeded')).toMatchObject({ tenant: 'acme' }); // the admin sees every tenant
+
+    const hidden = await docketAs(globexViewer, url, 'get', job.id);
+    expect(hidden.code).toBe(1);
+    expect(hidden.stderr).toContain('not found');
+    expect(JSON.parse((await docketAs(globexViewer, url, 'list')).stdout).jobs).toEqual([]);
+    const denied = await docketAs(globexViewer, url, 'submit', 'echo');
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('may not submit jobs');
+
+    // Bad token requests are usage errors (exit 2) with the reason.
+    const noRole = await docketAs('', url, 'token', '--data-dir', dir, '--tenant', 'acme');
+    expect(noRole.code).toBe(2);
+    expect(noRole.stderr).toContain('--role is required');
+    const badRole = await docketAs('', url, 'token', '--data-dir', dir, '--role', 'root');
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toContain('--role root: not a role');
+    const noSecret = await docketAs('', url, 'token', '--data-dir', tempDir(), '--role', 'admin');
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toContain('no signing secret');
   });
 });

@@ -5,18 +5,20 @@ import { openEmbedded, type Docket } from '../src/app/docket.js';
 import { JobViewSchema } from '../src/interfaces/http/schemas.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketApiError, DocketClient } from '../src/sdk/client.js';
-import { WorkerRegistry } from '../src/services/worker-registry.js';
+import { adminToken, testAuth } from './helpers/auth.js';
 
 let docket: Docket | undefined;
 let app: FastifyInstance | undefined;
 let client: DocketClient;
 let base: string;
+let token: string;
 
 async function start(opts: { maxPayloadBytes?: number; bodyLimit?: number } = {}) {
   docket = await openEmbedded({ path: ':memory:', ...(opts.maxPayloadBytes ? { maxPayloadBytes: opts.maxPayloadBytes } : {}) });
-  app = await buildServer({ service: docket.service, workers: new WorkerRegistry(docket.clock), ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
+  app = await buildServer({ service: docket.service, workers: docket.workers, auth: testAuth(), ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  client = new DocketClient({ baseUrl: base });
+  token = await adminToken();
+  client = new DocketClient({ baseUrl: base, token });
 }
 
 afterEach(async () => {
@@ -28,7 +30,8 @@ afterEach(async () => {
 
 /** A raw request, for what the typed client will not send. */
 async function raw(method: string, path: string, body?: string, contentType = 'application/json') {
-  const res = await fetch(`${base}${path}`, { method, ...(body !== undefined ? { body, headers: { 'content-type': contentType } } : {}) });
+  const auth = { authorization: `Bearer ${token}` };
+  const res = await fetch(`${base}${path}`, { method, headers: body !== undefined ? { ...auth, 'content-type': contentType } : auth, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
   return { status: res.status, type: res.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : undefined };
 }
@@ -203,7 +206,18 @@ describe('HTTP API: workers', () => {
     const r = await post('/v1/workers', { queues: ['a', 'b'], capacity: 4, name: 'w1', labels: { zone: 'eu' } });
     expect(r.status).toBe(201);
     const list = await raw('GET', '/v1/workers');
-    expect(list.body.workers).toEqual([{ id: r.body.id, name: 'w1', queues: ['a', 'b'], capacity: 4, lastHeartbeatAt: expect.stringMatching(/Z$/) }]);
+    expect(list.body.workers).toEqual([
+      {
+        id: r.body.id,
+        name: 'w1',
+        queues: ['a', 'b'],
+        capacity: 4,
+        labels: { zone: 'eu' },
+        status: 'active',
+        registeredAt: expect.stringMatching(/Z$/),
+        lastHeartbeatAt: expect.stringMatching(/Z$/),
+      },
+    ]);
     expectProblem(await post('/v1/workers', { queues: [] }), 400, ['/queues']);
     expectProblem(await post('/v1/workers', { queues: ['a'], capacity: 0 }), 400, ['/capacity']);
     expectProblem(await post('/v1/workers/nope/heartbeat', { jobs: [] }), 404);

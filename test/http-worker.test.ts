@@ -7,7 +7,8 @@ import { DocketClient } from '../src/sdk/client.js';
 import { HttpTransport } from '../src/sdk/http-transport.js';
 import type { ClaimedJob } from '../src/sdk/transport.js';
 import { Worker } from '../src/sdk/worker.js';
-import { WorkerRegistry } from '../src/services/worker-registry.js';
+import type { WorkerRegistry } from '../src/services/worker-registry.js';
+import { adminToken, testAuth } from './helpers/auth.js';
 
 let docket: Docket | undefined;
 let app: FastifyInstance | undefined;
@@ -15,14 +16,16 @@ let workers: WorkerRegistry;
 let client: DocketClient;
 let transport: HttpTransport;
 let base: string;
+let token: string;
 
 async function start() {
   docket = await openEmbedded({ path: ':memory:' });
-  workers = new WorkerRegistry(docket.clock);
-  app = await buildServer({ service: docket.service, workers });
+  workers = docket.workers;
+  app = await buildServer({ service: docket.service, workers, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  client = new DocketClient({ baseUrl: base });
-  transport = new HttpTransport({ baseUrl: base });
+  token = await adminToken();
+  client = new DocketClient({ baseUrl: base, token });
+  transport = new HttpTransport({ baseUrl: base, token });
   return docket;
 }
 
@@ -42,7 +45,7 @@ async function claimOne(workerId: string, queues = ['default']): Promise<Claimed
 }
 
 async function post(path: string, body: unknown) {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as any };
 }
 
@@ -160,7 +163,7 @@ describe('HTTP worker protocol', () => {
     await client.submit({ type: 'x' });
     const job = await claimOne('w');
     expect(await transport.progress(job, 40, 'resizing')).toEqual({ ok: true });
-    const progress = await fetch(`${base}/v1/jobs/${job.id}/progress`).then((r) => r.json());
+    const progress = await client.progress(job.id);
     expect(progress).toEqual({ state: 'running', progress: { percent: 40, message: 'resizing' } });
     expect((await post(`/v1/jobs/${job.id}/progress`, { leaseToken: job.leaseToken, percent: 101 })).body.errors[0].path).toBe('/percent');
 
@@ -178,7 +181,7 @@ describe('HTTP worker protocol', () => {
     const drop = jobs.find((j) => j.type === 'drop')!;
     await client.cancel(drop.id);
     await sleep(5);
-    expect(await transport.heartbeat(workerId, jobs)).toEqual({ lost: [drop.id] });
+    expect(await transport.heartbeat(workerId, jobs)).toEqual({ lost: [drop.id], cancelled: [drop.id] });
     const after = await docket!.service.get(keep.id);
     expect(after!.leaseExpiresAt!).toBeGreaterThan(keep.leaseExpiresAt!);
     expect(workers.get(workerId)!.lastHeartbeatAt).toBeGreaterThan(workers.get(workerId)!.registeredAt);
@@ -193,7 +196,7 @@ describe('HTTP worker protocol', () => {
     await start();
     const workerId = await transport.register({ queues: ['default'], capacity: 1, name: 'w' });
     workers.unregister(workerId); // what a server restart does to the in-memory registry
-    expect(await transport.heartbeat(workerId, [])).toEqual({ lost: [] });
+    expect(await transport.heartbeat(workerId, [])).toEqual({ lost: [], cancelled: [] });
     const now = workers.list();
     expect(now).toHaveLength(1);
     expect(now[0]!.id).not.toBe(workerId);

@@ -152,7 +152,7 @@ describe('lease loss', () => {
     const stale = first!.leaseToken!;
     expect(await e.service.complete(job!.id, stale, 'late')).toEqual({ ok: false, reason: 'lease_mismatch', state: 'running' });
     expect(await e.service.fail(job!.id, stale, { message: 'late' })).toEqual({ ok: false, reason: 'lease_mismatch', state: 'running' });
-    expect(await e.service.heartbeat([{ id: job!.id, leaseToken: stale }])).toEqual([job!.id]);
+    expect((await e.service.heartbeat([{ id: job!.id, leaseToken: stale }])).lost).toEqual([job!.id]);
     expect(await e.get(job!.id)).toMatchObject({ state: 'running', leaseToken: second!.leaseToken, workerId: 'w2' });
 
     expect(await e.service.complete(job!.id, second!.leaseToken!, 'done')).toMatchObject({ ok: true });
@@ -179,7 +179,7 @@ describe('lease loss', () => {
     const [job] = await e.submit([{ type: 'x' }]);
     const [run] = await e.claim();
     e.clock.advance(6000);
-    expect(await e.service.heartbeat([{ id: run!.id, leaseToken: run!.leaseToken! }])).toEqual([]);
+    expect((await e.service.heartbeat([{ id: run!.id, leaseToken: run!.leaseToken! }])).lost).toEqual([]);
     e.clock.advance(6000);
     expect(await e.d.reaper.runOnce()).toBe(0);
     expect((await e.get(job!.id)).state).toBe('running');
@@ -207,7 +207,7 @@ describe('release and cancel', () => {
     expect(await e.service.cancel(job!.id)).toMatchObject({ ok: true, from: 'running', job: { state: 'cancelled' } });
     expect(e.events.at(-1)).toMatchObject({ from: 'running', to: 'cancelled', cause: 'cancel', job: { id: job!.id } });
     expect(await e.service.complete(run!.id, run!.leaseToken!, 'too late')).toEqual({ ok: false, reason: 'wrong_state', state: 'cancelled' });
-    expect(await e.service.heartbeat([{ id: run!.id, leaseToken: run!.leaseToken! }])).toEqual([run!.id]);
+    expect(await e.service.heartbeat([{ id: run!.id, leaseToken: run!.leaseToken! }])).toEqual({ lost: [run!.id], cancelled: [run!.id] });
     expect(await e.get(job!.id)).toMatchObject({ state: 'cancelled', stateReason: 'cancelled_by_user', result: undefined });
     expect(await e.service.cancel(job!.id)).toEqual({ ok: false, reason: 'wrong_state', state: 'cancelled' });
   });

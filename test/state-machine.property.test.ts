@@ -113,7 +113,7 @@ async function runScenario(commands: Command[]): Promise<void> {
         if (cmd.kind === 'heartbeat') {
           // A lease that already ran out cannot be revived: the reaper may be giving the job away.
           const expired = job.leaseExpiresAt! < now();
-          expect(await service.heartbeat([{ id: job.id, leaseToken: token }])).toEqual(expired ? [job.id] : []);
+          expect((await service.heartbeat([{ id: job.id, leaseToken: token }])).lost).toEqual(expired ? [job.id] : []);
           expect((await service.get(job.id))!.leaseExpiresAt).toBe(expired ? job.leaseExpiresAt : now() + LEASE_MS);
           return;
         }
@@ -145,7 +145,7 @@ async function runScenario(commands: Command[]): Promise<void> {
         if (!target) return;
         const { id, token } = target;
         if (cmd.op === 'heartbeat') {
-          expect(await service.heartbeat([{ id, leaseToken: token }])).toEqual([id]);
+          expect((await service.heartbeat([{ id, leaseToken: token }])).lost).toEqual([id]);
         } else {
           const res =
             cmd.op === 'complete'

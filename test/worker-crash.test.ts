@@ -16,7 +16,7 @@ import { buildServer } from '../src/interfaces/http/server.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import { Worker } from '../src/sdk/worker.js';
 import type { LifecycleEvent } from '../src/services/lifecycle.js';
-import { WorkerRegistry } from '../src/services/worker-registry.js';
+import { testAuth, tokenFor } from './helpers/auth.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LEASE_MS = 1000;
@@ -25,6 +25,7 @@ let dir: string | undefined;
 let docket: Docket | undefined;
 let app: FastifyInstance | undefined;
 let base = '';
+let token = '';
 let second: Worker | undefined;
 const children: ChildProcess[] = [];
 let events: LifecycleEvent[] = [];
@@ -48,8 +49,9 @@ async function start(): Promise<Docket> {
     events.push(e);
     for (const wake of wakeWaiters) wake();
   });
-  app = await buildServer({ service: docket.service, workers: new WorkerRegistry(docket.clock) });
+  app = await buildServer({ service: docket.service, workers: docket.workers, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
+  token = await tokenFor('default', ['worker']);
   return docket;
 }
 
@@ -77,7 +79,7 @@ function spawnWorker() {
   const child = spawn(
     process.execPath,
     ['bin/docket', 'worker', '--handlers', 'test/fixtures/hang-handlers.js', '--url', base, '--heartbeat-ms', '200', '--concurrency', '1'],
-    { cwd: ROOT, env: { ...process.env, DOCKET_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: { ...process.env, DOCKET_LOG_LEVEL: 'warn', DOCKET_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
   let output = '';
@@ -137,7 +139,7 @@ async function killWhileRunning(maxAttempts: number) {
 async function postComplete(id: string, leaseToken: string, result: unknown) {
   const res = await fetch(`${base}/v1/jobs/${id}/complete`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ leaseToken, result }),
   });
   return { status: res.status, body: (await res.json()) as { type?: string; state?: string } };

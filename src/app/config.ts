@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
+import { MIN_SECRET_BYTES } from '../auth/tokens.js';
 import { DEFAULT_INPUT_LIMITS } from '../domain/job-input.js';
+import { parseRateRule, type RateRule } from '../domain/token-bucket.js';
 
 /** Everything a Docket process is configured with, resolved once at start. */
 export interface DocketConfig {
@@ -17,6 +19,14 @@ export interface DocketConfig {
   sqliteSync: 'normal' | 'full';
   /** Log level for pino. Env DOCKET_LOG_LEVEL. @defaultValue info */
   logLevel: string;
+  /** HS256 signing secret for tokens (32+ bytes). Env DOCKET_JWT_SECRET. @defaultValue embedded: created in `<dataDir>/jwt-secret` */
+  jwtSecret: string | null;
+  /** JWKS file path or URL for RS256/ES256 tokens from an identity provider. Env DOCKET_JWKS. */
+  jwks: string | null;
+  /** Requests per tenant. Env DOCKET_RATE_LIMIT_TENANT (`1000/s:2000` = 1000 per second, bursts of 2000; `off`). */
+  rateLimitTenant: RateRule | null;
+  /** Requests per token. Env DOCKET_RATE_LIMIT_TOKEN. @defaultValue 500/s:1000 */
+  rateLimitToken: RateRule | null;
 }
 
 export class ConfigError extends Error {}
@@ -32,8 +42,30 @@ export function resolveConfig(env: Env = process.env, flags: Partial<DocketConfi
     leaseMs: flags.leaseMs ?? int(env, 'DOCKET_LEASE_MS', 30_000, 100, 86_400_000),
     maxPayloadBytes: flags.maxPayloadBytes ?? int(env, 'DOCKET_MAX_PAYLOAD_BYTES', DEFAULT_INPUT_LIMITS.maxPayloadBytes, 1, 64 * 1024 * 1024),
     sqliteSync: flags.sqliteSync ?? oneOf(env, 'DOCKET_SQLITE_SYNC', ['normal', 'full'] as const, 'normal'),
+    jwtSecret: flags.jwtSecret ?? secretOf(env),
+    jwks: flags.jwks ?? (env.DOCKET_JWKS || null),
+    rateLimitTenant: flags.rateLimitTenant !== undefined ? flags.rateLimitTenant : rate(env, 'DOCKET_RATE_LIMIT_TENANT', '1000/s:2000'),
+    rateLimitToken: flags.rateLimitToken !== undefined ? flags.rateLimitToken : rate(env, 'DOCKET_RATE_LIMIT_TOKEN', '500/s:1000'),
     logLevel: flags.logLevel ?? oneOf(env, 'DOCKET_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   });
+}
+
+function secretOf(env: Env): string | null {
+  const secret = env.DOCKET_JWT_SECRET;
+  if (!secret) return null;
+  if (env.DOCKET_JWKS) throw new ConfigError('DOCKET_JWT_SECRET and DOCKET_JWKS are both set: choose one way to verify tokens');
+  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) throw new ConfigError(`DOCKET_JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes (got ${Buffer.byteLength(secret)})`);
+  return secret;
+}
+
+function rate(env: Env, name: string, fallback: string): RateRule | null {
+  const raw = env[name] || fallback;
+  if (raw === 'off') return null;
+  try {
+    return parseRateRule(raw);
+  } catch (err) {
+    throw new ConfigError(`${name}=${raw}: ${(err as Error).message}`);
+  }
 }
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -9,6 +9,9 @@ import { JobService } from '../services/job-service.js';
 import { Expirer } from '../services/maintenance/expirer.js';
 import { LeaseReaper } from '../services/maintenance/lease-reaper.js';
 import { Promoter } from '../services/maintenance/promoter.js';
+import { Housekeeper } from '../services/maintenance/housekeeper.js';
+import { WorkerMonitor } from '../services/maintenance/worker-monitor.js';
+import { WorkerRegistry } from '../services/worker-registry.js';
 
 export interface DocketParts {
   store: Store;
@@ -20,6 +23,8 @@ export interface DocketParts {
   maintenanceIntervalMs?: number;
   random?: () => number;
   onError?: (err: unknown) => void;
+  /** A remote worker silent this long is lost and its jobs go back to the queue. @defaultValue leaseMs */
+  heartbeatTimeoutMs?: number;
 }
 
 /** A running engine: store, dispatch, service and the maintenance loops, started and stopped together. */
@@ -28,6 +33,9 @@ export class Docket {
   readonly promoter: Promoter;
   readonly expirer: Expirer;
   readonly reaper: LeaseReaper;
+  readonly workers: WorkerRegistry;
+  readonly monitor: WorkerMonitor;
+  readonly housekeeper: Housekeeper;
   readonly store: Store;
   readonly dispatch: Dispatch;
   readonly clock: Clock;
@@ -47,6 +55,10 @@ export class Docket {
     this.promoter = new Promoter(this.service, dispatch, clock, { maxIntervalMs: intervalMs, batchSize: 1000 }, onError);
     this.expirer = new Expirer(this.service, store, clock, { intervalMs, batchSize: 1000 }, onError);
     this.reaper = new LeaseReaper(this.service, store, clock, { intervalMs, batchSize: 1000 }, onError);
+    const heartbeatTimeoutMs = parts.heartbeatTimeoutMs ?? this.service.leaseMs;
+    this.workers = new WorkerRegistry(clock, heartbeatTimeoutMs);
+    this.monitor = new WorkerMonitor(this.service, this.workers, clock, { intervalMs, heartbeatTimeoutMs }, onError);
+    this.housekeeper = new Housekeeper(this.service, store, clock, { intervalMs, idempotencyTtlMs: 24 * 3600_000 }, onError);
   }
 
   /** Migrates, rebuilds the dispatch index from the store, and starts the maintenance loops. */
@@ -56,10 +68,12 @@ export class Docket {
     this.promoter.start();
     this.expirer.start();
     this.reaper.start();
+    this.monitor.start();
+    this.housekeeper.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.promoter.stop(), this.expirer.stop(), this.reaper.stop()]);
+    await Promise.all([this.promoter.stop(), this.expirer.stop(), this.reaper.stop(), this.monitor.stop(), this.housekeeper.stop()]);
     await this.service.drain();
     await this.dispatch.close();
     await this.store.close();

@@ -38,3 +38,17 @@ export class NotFoundError extends DocketError {
     super('not_found', `${what} ${id} not found`);
   }
 }
+
+/** An Idempotency-Key reused with a different request body. */
+export class IdempotencyConflictError extends DocketError {
+  constructor(readonly key: string) {
+    super('idempotency_key_reused', `Idempotency-Key "${key}" was already used with a different request body; use a new key for a new request`);
+  }
+}
+
+/** The caller is known but may not do this. */
+export class ForbiddenError extends DocketError {
+  constructor(message: string) {
+    super('forbidden', message);
+  }
+}

@@ -2,6 +2,9 @@ import type { DispatchEntry, Job, JobError, JobProgress, Json } from '../domain/
 import type { JobState } from '../domain/states.js';
 import type { TransitionResult } from '../domain/outcomes.js';
 import type { Backoff } from '../domain/backoff.js';
+import type { QueueDepth } from '../domain/queue-depths.js';
+
+export type { QueueDepth };
 
 /** A job about to be inserted: every field the store needs, already validated. */
 export interface NewJob {
@@ -80,6 +83,10 @@ export interface JobFilter {
   state?: JobState;
   type?: string;
   linkId?: string;
+  /** Jobs carrying every one of these labels. */
+  labels?: Record<string, string>;
+  /** Jobs claimed by this worker. */
+  workerId?: string;
   createdAfter?: number;
   createdBefore?: number;
 }
@@ -88,6 +95,21 @@ export interface JobPage {
   jobs: Job[];
   /** Pass back as `after` to read the next page; null on the last page. */
   nextCursor: string | null;
+}
+
+/**
+ * The first answer to a submit that carried an Idempotency-Key: a retry with the same key and the
+ * same body gets it again, without creating anything.
+ */
+export interface IdempotencyRecord {
+  tenant: string;
+  key: string;
+  /** SHA-256 of the request body: the same key with another body is refused. */
+  requestHash: string;
+  status: number;
+  /** The response body, JSON. */
+  response: string;
+  createdAt: number;
 }
 
 export interface LeaseExtension {
@@ -102,8 +124,11 @@ export interface LeaseExtension {
 export interface Store {
   /** Brings the schema to the latest version. Safe to call from several processes at once. */
   migrate(): Promise<void>;
-  /** Inserts all jobs or none. */
-  insertJobs(jobs: readonly NewJob[]): Promise<void>;
+  /**
+   * Inserts all jobs or none. With `idempotency`, records it in the same transaction; when its
+   * (tenant, key) is already taken, inserts nothing and returns the earlier record.
+   */
+  insertJobs(jobs: readonly NewJob[], idempotency?: IdempotencyRecord): Promise<IdempotencyRecord | null>;
   getJob(id: string): Promise<Job | undefined>;
   /** Newest first, cursor-paginated by id (UUIDv7: stable under inserts). */
   listJobs(filter: JobFilter, limit: number, after?: string): Promise<JobPage>;
@@ -134,5 +159,18 @@ export interface Store {
   loadDispatchable(): AsyncIterable<{ entry: DispatchEntry; state: JobState }>;
   /** Number of jobs per state. */
   countByState(filter: Pick<JobFilter, 'tenant' | 'queue'>): Promise<Record<JobState, number>>;
+  /** Queues that have jobs (or are paused), with job counts per state. */
+  countByQueue(filter: Pick<JobFilter, 'tenant'>): Promise<QueueDepth[]>;
+
+  findIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** Forgets idempotency records created before `before`; returns how many. */
+  pruneIdempotency(before: number): Promise<number>;
+
+  /** A paused queue dispatches nothing; its jobs wait, and submits are still accepted. */
+  setQueuePaused(queue: string, paused: boolean, now: number): Promise<void>;
+  pausedQueues(): Promise<string[]>;
+
+  /** Answers when the store can serve requests (readiness probe); throws otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,14 +1,36 @@
+import type { Static } from '@sinclair/typebox';
 import type { JobInput } from '../domain/job-input.js';
 import type { JobState } from '../domain/states.js';
 import type { Problem } from '../interfaces/http/problem.js';
-import type { JobView } from '../interfaces/http/schemas.js';
+import type {
+  ClaimBody,
+  ClaimedJobView,
+  FailBody,
+  HeartbeatReply,
+  JobView,
+  ProgressReply,
+  QueueView,
+  ReadyReply,
+  RegisterBody,
+  WorkerView,
+} from '../interfaces/http/schemas.js';
 
-export type { JobView, Problem };
+export type { ClaimedJobView, JobView, Problem };
+export type QueueInfo = Static<typeof QueueView>;
+export type WorkerInfoView = Static<typeof WorkerView>;
+export type Readiness = Static<typeof ReadyReply>;
+export type WorkerRegistration = Static<typeof RegisterBody>;
+export type ClaimOptions = Omit<Static<typeof ClaimBody>, 'workerId'>;
+export type FailOptions = Omit<Static<typeof FailBody>, 'leaseToken'>;
 
 export interface ClientOptions {
   /** Server root, e.g. `http://127.0.0.1:8080`. */
   baseUrl: string;
-  /** Extra headers on every request (an Authorization header once auth lands). */
+  /** Bearer token (JWT) sent on every request; `docket token` mints one. */
+  token?: string;
+  /** Admins only: act for this tenant (the docket-tenant header). */
+  tenant?: string;
+  /** Extra headers on every request. */
   headers?: Record<string, string>;
   /** Injected for tests or custom agents. @defaultValue globalThis.fetch */
   fetch?: typeof fetch;
@@ -19,12 +41,21 @@ export interface ListFilter {
   state?: JobState;
   type?: string;
   linkId?: string;
+  /** Jobs carrying every one of these labels. */
+  labels?: Record<string, string>;
+  /** Admins only: one tenant's jobs. */
+  tenant?: string;
   createdAfter?: Date | string;
   createdBefore?: Date | string;
   /** 1 to 500. @defaultValue 50 */
   limit?: number;
   /** `nextCursor` of the previous page. */
   cursor?: string;
+}
+
+export interface SubmitOptions {
+  /** A retry with the same key and body returns the first response and creates nothing. */
+  idempotencyKey?: string;
 }
 
 export interface JobPageView {
@@ -37,37 +68,50 @@ export class DocketApiError extends Error {
   constructor(
     readonly status: number,
     readonly problem: Problem | undefined,
+    /** Seconds to wait before retrying, from a 429's Retry-After. */
+    readonly retryAfter?: number,
   ) {
     super(problem?.detail ?? `HTTP ${status}`);
     this.name = 'DocketApiError';
   }
 }
 
-/** Typed client of the Docket REST API. Times in replies are ISO 8601 strings. */
+const enc = encodeURIComponent;
+
+/** Typed client of every endpoint of the Docket REST API. Times in replies are ISO 8601 strings. */
 export class DocketClient {
   private readonly baseUrl: string;
   private readonly fetch: typeof fetch;
+  private readonly headers: Record<string, string>;
 
-  constructor(private readonly options: ClientOptions) {
+  constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.fetch = options.fetch ?? globalThis.fetch;
+    this.headers = {
+      accept: 'application/json, application/problem+json',
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.tenant ? { 'docket-tenant': options.tenant } : {}),
+      ...options.headers,
+    };
   }
+
+  // ---- jobs ----
 
   /**
    * A record built at run time (the CLI's flags) is accepted as well: the server validates
    * every input and names the bad fields in the DocketApiError.
    */
-  async submit(input: JobInput | Record<string, unknown>): Promise<JobView> {
-    return this.request<JobView>('POST', '/v1/jobs', input);
+  async submit(input: JobInput | Record<string, unknown>, options: SubmitOptions = {}): Promise<JobView> {
+    return this.request<JobView>('POST', '/v1/jobs', input, undefined, idempotency(options));
   }
 
   /** Up to 1000 jobs, stored all or none. */
-  async submitBulk(inputs: JobInput[]): Promise<JobView[]> {
-    return (await this.request<{ jobs: JobView[] }>('POST', '/v1/jobs/bulk', { jobs: inputs })).jobs;
+  async submitBulk(inputs: (JobInput | Record<string, unknown>)[], options: SubmitOptions = {}): Promise<JobView[]> {
+    return (await this.request<{ jobs: JobView[] }>('POST', '/v1/jobs/bulk', { jobs: inputs }, undefined, idempotency(options))).jobs;
   }
 
   async get(id: string): Promise<JobView> {
-    return this.request<JobView>('GET', `/v1/jobs/${encodeURIComponent(id)}`);
+    return this.request<JobView>('GET', `/v1/jobs/${enc(id)}`);
   }
 
   /** Newest first. Pass `nextCursor` back as `cursor` for the next page. */
@@ -75,23 +119,106 @@ export class DocketClient {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(filter)) {
       if (value === undefined) continue;
-      query.set(key, value instanceof Date ? value.toISOString() : String(value));
+      if (key === 'labels') for (const [name, v] of Object.entries(value as Record<string, string>)) query.append('label', `${name}=${v}`);
+      else query.set(key, value instanceof Date ? value.toISOString() : String(value));
     }
     const qs = query.toString();
     return this.request<JobPageView>('GET', `/v1/jobs${qs ? `?${qs}` : ''}`);
   }
 
-  async cancel(id: string): Promise<JobView> {
-    return this.request<JobView>('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`);
+  /** Every page of a listing, one job at a time. */
+  async *listAll(filter: Omit<ListFilter, 'cursor'> = {}): AsyncIterable<JobView> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ ...filter, ...(cursor ? { cursor } : {}) });
+      yield* page.jobs;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
   }
+
+  async cancel(id: string): Promise<JobView> {
+    return this.request<JobView>('POST', `/v1/jobs/${enc(id)}/cancel`);
+  }
+
+  /** A finished job again, as a new job with the same linkId and `resubmittedFrom` set. */
+  async resubmit(id: string): Promise<JobView> {
+    return this.request<JobView>('POST', `/v1/jobs/${enc(id)}/resubmit`);
+  }
+
+  async progress(id: string): Promise<Static<typeof ProgressReply>> {
+    return this.request('GET', `/v1/jobs/${enc(id)}/progress`);
+  }
+
+  // ---- queues ----
+
+  async queues(): Promise<QueueInfo[]> {
+    return (await this.request<{ queues: QueueInfo[] }>('GET', '/v1/queues')).queues;
+  }
+
+  async pauseQueue(queue: string): Promise<QueueInfo> {
+    return this.request<QueueInfo>('POST', `/v1/queues/${enc(queue)}/pause`);
+  }
+
+  async resumeQueue(queue: string): Promise<QueueInfo> {
+    return this.request<QueueInfo>('POST', `/v1/queues/${enc(queue)}/resume`);
+  }
+
+  // ---- the worker protocol (the Worker class runs it for you; these are the raw calls) ----
+
+  async registerWorker(registration: WorkerRegistration): Promise<{ id: string }> {
+    return this.request('POST', '/v1/workers', registration);
+  }
+
+  async workers(): Promise<WorkerInfoView[]> {
+    return (await this.request<{ workers: WorkerInfoView[] }>('GET', '/v1/workers')).workers;
+  }
+
+  async unregisterWorker(workerId: string): Promise<void> {
+    await this.request('DELETE', `/v1/workers/${enc(workerId)}`);
+  }
+
+  /** Extends the leases of the jobs the worker holds; stop the ones in `lost`. */
+  async heartbeat(workerId: string, jobs: { id: string; leaseToken: string }[]): Promise<Static<typeof HeartbeatReply>> {
+    return this.request('POST', `/v1/workers/${enc(workerId)}/heartbeat`, { jobs });
+  }
+
+  /** Long-polls up to `waitMs` for jobs on one or more queues. */
+  async claim(queues: string | readonly string[], workerId: string, options: ClaimOptions, signal?: AbortSignal): Promise<ClaimedJobView[]> {
+    const path = (typeof queues === 'string' ? [queues] : queues).map(enc).join(',');
+    return (await this.request<{ jobs: ClaimedJobView[] }>('POST', `/v1/queues/${path}/claim`, { workerId, ...options }, signal)).jobs;
+  }
+
+  async complete(id: string, leaseToken: string, result?: unknown): Promise<JobView> {
+    return this.request('POST', `/v1/jobs/${enc(id)}/complete`, { leaseToken, ...(result !== undefined ? { result } : {}) });
+  }
+
+  async fail(id: string, leaseToken: string, failure: FailOptions): Promise<JobView> {
+    return this.request('POST', `/v1/jobs/${enc(id)}/fail`, { leaseToken, ...failure });
+  }
+
+  async reportProgress(id: string, leaseToken: string, percent: number, message?: string): Promise<JobView> {
+    return this.request('POST', `/v1/jobs/${enc(id)}/progress`, { leaseToken, percent, ...(message !== undefined ? { message } : {}) });
+  }
+
+  /** Gives a running job back without counting the attempt. */
+  async release(id: string, leaseToken: string): Promise<JobView> {
+    return this.request('POST', `/v1/jobs/${enc(id)}/release`, { leaseToken });
+  }
+
+  // ---- health ----
 
   async health(): Promise<{ status: 'ok' }> {
     return this.request<{ status: 'ok' }>('GET', '/healthz');
   }
 
+  /** Readiness of the server's engines; throws DocketApiError (503) when one does not answer. */
+  async ready(): Promise<Readiness> {
+    return this.request<Readiness>('GET', '/readyz');
+  }
+
   /** One call of the API. Throws DocketApiError for any non-2xx reply; 204 yields undefined. */
-  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...this.options.headers };
+  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, extraHeaders?: Record<string, string>): Promise<T> {
+    const headers: Record<string, string> = { ...this.headers, ...extraHeaders };
     // No content-type without a body: the server rejects an empty JSON body.
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await this.fetch(`${this.baseUrl}${path}`, {
@@ -102,9 +229,16 @@ export class DocketClient {
     });
     if (res.status === 204) return undefined as T;
     const text = await res.text();
-    if (!res.ok) throw new DocketApiError(res.status, parseProblem(text, res.status));
+    if (!res.ok) {
+      const retryAfter = Number(res.headers.get('retry-after') ?? NaN);
+      throw new DocketApiError(res.status, parseProblem(text, res.status), Number.isFinite(retryAfter) ? retryAfter : undefined);
+    }
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
+}
+
+function idempotency(options: SubmitOptions): Record<string, string> | undefined {
+  return options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : undefined;
 }
 
 function parseProblem(text: string, status: number): Problem | undefined {

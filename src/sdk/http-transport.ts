@@ -1,5 +1,5 @@
 import type { Job, Json } from '../domain/job.js';
-import type { ClaimedJobView, JobView } from '../interfaces/http/schemas.js';
+import type { JobView } from '../interfaces/http/schemas.js';
 import { DocketApiError, DocketClient, type ClientOptions } from './client.js';
 import type { Ack, ClaimRequest, ClaimedJob, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
 
@@ -26,24 +26,18 @@ export class HttpTransport implements WorkerTransport {
 
   async register(info: WorkerInfo): Promise<string> {
     this.info = info;
-    const { id } = await this.client.request<{ id: string }>('POST', '/v1/workers', {
-      queues: info.queues,
-      capacity: info.capacity,
-      ...(info.name ? { name: info.name } : {}),
-    });
+    const { id } = await this.client.registerWorker({ queues: [...info.queues], capacity: info.capacity, ...(info.name ? { name: info.name } : {}) });
     return id;
   }
 
   async claim(r: ClaimRequest): Promise<ClaimedJob[]> {
-    const queues = r.queues.map(encodeURIComponent).join(',');
-    const body = {
-      workerId: this.idOf(r.workerId),
+    const options = {
       max: Math.max(1, Math.min(MAX_CLAIM, r.max)),
       waitMs: Math.max(0, Math.min(MAX_WAIT_MS, r.waitMs)),
       ...(r.range ? { priorityMin: r.range.min, priorityMax: r.range.max } : {}),
     };
-    const reply = await this.client.request<{ jobs: ClaimedJobView[] }>('POST', `/v1/queues/${queues}/claim`, body, r.signal);
-    return reply.jobs.map((v) => ({ ...fromView(v), leaseToken: v.leaseToken }));
+    const jobs = await this.client.claim(r.queues, this.idOf(r.workerId), options, r.signal);
+    return jobs.map((v) => ({ ...fromView(v), leaseToken: v.leaseToken }));
   }
 
   complete(job: ClaimedJob, result: Json | undefined): Promise<Ack> {
@@ -64,8 +58,8 @@ export class HttpTransport implements WorkerTransport {
   }
 
   async heartbeat(workerId: string, jobs: readonly ClaimedJob[]): Promise<HeartbeatReply> {
-    const body = { jobs: jobs.map((j) => ({ id: j.id, leaseToken: j.leaseToken })) };
-    const send = () => this.client.request<HeartbeatReply>('POST', `/v1/workers/${encodeURIComponent(this.idOf(workerId))}/heartbeat`, body);
+    const leases = jobs.map((j) => ({ id: j.id, leaseToken: j.leaseToken }));
+    const send = (): Promise<HeartbeatReply> => this.client.heartbeat(this.idOf(workerId), leases);
     try {
       return await send();
     } catch (err) {
@@ -83,7 +77,7 @@ export class HttpTransport implements WorkerTransport {
 
   async unregister(workerId: string): Promise<void> {
     try {
-      await this.client.request('DELETE', `/v1/workers/${encodeURIComponent(this.idOf(workerId))}`);
+      await this.client.unregisterWorker(this.idOf(workerId));
     } catch (err) {
       if (!(err instanceof DocketApiError && err.status === 404)) throw err;
     }

@@ -37,7 +37,7 @@ export class LocalTransport implements WorkerTransport {
   }
 
   async heartbeat(_workerId: string, jobs: readonly ClaimedJob[]): Promise<HeartbeatReply> {
-    return { lost: await this.service.heartbeat(jobs.map((j) => ({ id: j.id, leaseToken: j.leaseToken }))) };
+    return this.service.heartbeat(jobs.map((j) => ({ id: j.id, leaseToken: j.leaseToken })));
   }
 
   async release(job: ClaimedJob): Promise<Ack> {

@@ -31,6 +31,8 @@ export interface FailureReport {
 export interface HeartbeatReply {
   /** Jobs whose lease the worker no longer holds (cancelled, or reassigned after the lease ran out). */
   lost: string[];
+  /** Those of `lost` that were cancelled (their handlers see a CancelledError reason). */
+  cancelled?: string[];
 }
 
 /**

@@ -246,8 +246,8 @@ export class Worker extends EventEmitter {
       if (this.stopping.signal.aborted && this.running.size === 0) return;
       const held = [...this.running.values()].filter((r) => !r.done).map((r) => r.job);
       try {
-        const { lost } = await this.options.transport.heartbeat(this.workerId, held);
-        for (const id of lost) this.abort(id, new LeaseLostError());
+        const { lost, cancelled = [] } = await this.options.transport.heartbeat(this.workerId, held);
+        for (const id of lost) this.abort(id, cancelled.includes(id) ? new CancelledError() : new LeaseLostError());
       } catch (err) {
         this.trouble('heartbeat failed', err);
       }

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { backoffDelay } from '../domain/backoff.js';
-import { PayloadTooLargeError, ValidationError } from '../domain/errors.js';
+import { IdempotencyConflictError, PayloadTooLargeError, ValidationError } from '../domain/errors.js';
 import { DEFAULT_INPUT_LIMITS, toJobSpec, type InputLimits, type JobSpec } from '../domain/job-input.js';
 import { toDispatchEntry, type Job, type JobError, type Json } from '../domain/job.js';
-import type { TransitionResult } from '../domain/outcomes.js';
+import type { TransitionFailure, TransitionResult } from '../domain/outcomes.js';
 import { TRANSITIONS, isTerminal, type JobState } from '../domain/states.js';
 import type { Clock } from '../ports/clock.js';
 import type { Dispatch, PriorityRange } from '../ports/dispatch.js';
-import type { Completion, CompletionResult, JobFilter, JobPage, LeaseExtension, NewJob, Store, TransitionRequest } from '../ports/store.js';
+import type { Completion, CompletionResult, IdempotencyRecord, JobFilter, QueueDepth, JobPage, LeaseExtension, NewJob, Store, TransitionRequest } from '../ports/store.js';
 import { Batcher } from './batcher.js';
 import { Lifecycle } from './lifecycle.js';
 
@@ -37,6 +37,22 @@ export interface ClaimOptions {
   signal?: AbortSignal;
 }
 
+export interface IdempotentSubmit {
+  key: string;
+  /** SHA-256 of the request body. */
+  requestHash: string;
+  /** The response to store and replay, built from the new jobs. */
+  render(jobs: Job[]): { status: number; body: unknown };
+}
+
+export interface IdempotentReply {
+  status: number;
+  /** JSON text of the response body. */
+  response: string;
+  /** true when this is the stored answer to an earlier request with the same key. */
+  replayed: boolean;
+}
+
 export interface FailureReport {
   message: string;
   code?: string;
@@ -56,6 +72,10 @@ export class JobService {
   private readonly cancelListeners = new Set<(jobId: string) => void>();
   private readonly options: JobServiceOptions;
   private readonly completer: Batcher<Completion, CompletionResult>;
+  private paused = new Set<string>();
+  private pauseVersion = 0;
+  /** Aborted (and replaced) whenever a queue is resumed: wakes claims waiting on paused queues. */
+  private resumed = new AbortController();
 
   constructor(
     private readonly store: Store,
@@ -77,6 +97,64 @@ export class JobService {
    */
   async submit(inputs: readonly unknown[], ctx: SubmitContext): Promise<Job[]> {
     const now = this.clock.now();
+    const rows = this.toRows(inputs, ctx, now);
+    await this.store.insertJobs(rows.map((r) => r.row));
+    return this.publish(rows, now);
+  }
+
+  /**
+   * Submit with an idempotency key: the first call stores its response with the jobs, in one
+   * transaction; a retry with the same key and body gets that response back and creates nothing;
+   * the same key with another body is refused (IdempotencyConflictError).
+   */
+  async submitOnce(inputs: readonly unknown[], ctx: SubmitContext, once: IdempotentSubmit): Promise<IdempotentReply> {
+    const earlier = await this.store.findIdempotency(ctx.tenant, once.key);
+    if (earlier) return replay(earlier, once);
+    const now = this.clock.now();
+    const rows = this.toRows(inputs, ctx, now);
+    const jobs = rows.map((r) => newJobView(r.row, r.payload));
+    const { status, body } = once.render(jobs);
+    const record = { tenant: ctx.tenant, key: once.key, requestHash: once.requestHash, status, response: JSON.stringify(body), createdAt: now };
+    const taken = await this.store.insertJobs(rows.map((r) => r.row), record);
+    if (taken) return replay(taken, once); // a concurrent request with the same key won
+    await this.publish(rows, now);
+    return { status, response: record.response, replayed: false };
+  }
+
+  /**
+   * Submits a finished job again as a new job: same spec, same linkId, `resubmittedFrom` naming the
+   * old one. A relative expiry is kept relative (the new job gets as long as the old one had).
+   */
+  async resubmit(id: string): Promise<Job | TransitionFailure> {
+    const old = await this.store.getJob(id);
+    if (!old) return { ok: false, reason: 'not_found' };
+    if (!isTerminal(old.state)) return { ok: false, reason: 'wrong_state', state: old.state };
+    const now = this.clock.now();
+    const newId = uuidv7();
+    const row: NewJob = {
+      id: newId,
+      tenant: old.tenant,
+      queue: old.queue,
+      type: old.type,
+      payloadJson: JSON.stringify(old.payload),
+      priority: old.priority,
+      labels: old.labels,
+      state: 'ready',
+      runAt: now,
+      expiresAt: old.expiresAt === null ? null : now + Math.max(0, old.expiresAt - old.createdAt),
+      timeoutMs: old.timeoutMs,
+      maxAttempts: old.maxAttempts,
+      backoff: old.backoff,
+      linkId: old.linkId,
+      resubmittedFrom: old.id,
+      createdAt: now,
+    };
+    await this.store.insertJobs([row]);
+    const [job] = await this.publish([{ row, payload: old.payload }], now);
+    return job!;
+  }
+
+  private toRows(inputs: readonly unknown[], ctx: SubmitContext, now: number): { row: NewJob; payload: Json }[] {
     const many = inputs.length > 1;
     const specs: JobSpec[] = [];
     const issues: ValidationError['issues'] = [];
@@ -89,9 +167,9 @@ export class JobService {
       }
     });
     if (issues.length > 0) throw new ValidationError(issues);
-    const rows: NewJob[] = specs.map((s) => {
+    return specs.map((s) => {
       const id = uuidv7();
-      return {
+      const row: NewJob = {
         id,
         tenant: ctx.tenant,
         queue: s.queue,
@@ -109,9 +187,13 @@ export class JobService {
         resubmittedFrom: ctx.resubmittedFrom ?? null,
         createdAt: now,
       };
+      return { row, payload: s.payload };
     });
-    await this.store.insertJobs(rows);
-    const jobs = rows.map((r, i) => newJobView(r, specs[i]!.payload));
+  }
+
+  /** After the insert: hands the new jobs to the dispatch index (waking idle workers) and tells listeners. */
+  private async publish(rows: readonly { row: NewJob; payload: Json }[], now: number): Promise<Job[]> {
+    const jobs = rows.map((r) => newJobView(r.row, r.payload));
     const ready = jobs.filter((j) => j.state === 'ready').map(toDispatchEntry);
     const delayed = jobs.filter((j) => j.state === 'scheduled').map(toDispatchEntry);
     if (delayed.length > 0) await this.dispatch.schedule(delayed);
@@ -132,10 +214,49 @@ export class JobService {
   async claim(opts: ClaimOptions): Promise<Job[]> {
     const deadline = this.clock.now() + (opts.waitMs ?? 0);
     for (;;) {
-      const jobs = await this.claimNow(opts);
+      const queues = this.paused.size === 0 ? opts.queues : opts.queues.filter((q) => !this.paused.has(q));
+      const jobs = queues.length === 0 ? [] : await this.claimNow({ ...opts, queues });
       const left = deadline - this.clock.now();
       if (jobs.length > 0 || left <= 0 || opts.signal?.aborted) return jobs;
-      await this.dispatch.waitForWork(opts.queues, left, opts.signal, opts.range);
+      // A resume must end the wait too: the resumed queue may hold jobs already.
+      const signal = opts.signal ? AbortSignal.any([opts.signal, this.resumed.signal]) : this.resumed.signal;
+      await this.dispatch.waitForWork(queues, left, signal, opts.range);
+    }
+  }
+
+  /** Queues with their job counts per state, for one tenant or (null) all. */
+  async queues(tenant: string | null): Promise<(QueueDepth & { paused: boolean })[]> {
+    const depths = await this.store.countByQueue(tenant === null ? {} : { tenant });
+    // A tenant sees the queues its jobs are in, not other tenants' (paused, empty for it) queues.
+    const visible = tenant === null ? depths : depths.filter((d) => Object.values(d.counts).some((n) => n > 0));
+    return visible.map((d) => ({ ...d, paused: this.paused.has(d.queue) }));
+  }
+
+  /** Pauses or resumes a queue. A paused queue hands out no job; submits are still accepted. */
+  async setPaused(queue: string, paused: boolean): Promise<void> {
+    await this.store.setQueuePaused(queue, paused, this.clock.now());
+    this.pauseVersion++;
+    this.applyPaused(paused ? new Set([...this.paused, queue]) : new Set([...this.paused].filter((q) => q !== queue)));
+  }
+
+  /** Reloads which queues are paused (another process may have changed it). */
+  async refreshPaused(): Promise<void> {
+    const version = this.pauseVersion;
+    const paused = await this.store.pausedQueues();
+    // A pause or resume made here while the read was in flight is newer than what was read.
+    if (version === this.pauseVersion) this.applyPaused(new Set(paused));
+  }
+
+  isPaused(queue: string): boolean {
+    return this.paused.has(queue);
+  }
+
+  private applyPaused(next: Set<string>): void {
+    const resumedAny = [...this.paused].some((q) => !next.has(q));
+    this.paused = next;
+    if (resumedAny) {
+      this.resumed.abort();
+      this.resumed = new AbortController();
     }
   }
 
@@ -155,7 +276,7 @@ export class JobService {
     if (job.state !== 'running') return { ok: false, reason: 'wrong_state', state: job.state };
     if (job.leaseToken !== leaseToken) return { ok: false, reason: 'lease_mismatch', state: job.state };
     const now = this.clock.now();
-    const error: JobError = { message: report.message, attempt: job.attempt, at: now, ...(report.code ? { code: report.code } : {}) };
+    const error: JobError = { message: clip(report.message), attempt: job.attempt, at: now, ...(report.code ? { code: report.code } : {}) };
     const retry = report.retryable !== false && job.attempt < job.maxAttempts;
     const runAt = now + backoffDelay(job.backoff, job.attempt, this.options.random);
     const to: JobState = retry ? 'retrying' : 'failed';
@@ -212,11 +333,53 @@ export class JobService {
     return res!;
   }
 
-  /** Extends the leases a worker holds. Returns the jobs it no longer holds: it must stop them. */
-  async heartbeat(leases: readonly LeaseExtension[]): Promise<string[]> {
-    if (leases.length === 0) return [];
+  /**
+   * Extends the leases a worker holds. Returns the jobs it no longer holds (it must stop them), and
+   * among them those that were cancelled.
+   */
+  async heartbeat(leases: readonly LeaseExtension[]): Promise<{ lost: string[]; cancelled: string[] }> {
+    if (leases.length === 0) return { lost: [], cancelled: [] };
     const now = this.clock.now();
-    return this.store.extendLeases(leases, now + this.options.leaseMs, now);
+    const lost = await this.store.extendLeases(leases, now + this.options.leaseMs, now);
+    const cancelled: string[] = [];
+    for (const id of lost) if ((await this.store.getJob(id))?.state === 'cancelled') cancelled.push(id);
+    return { lost, cancelled };
+  }
+
+  /**
+   * Gives running jobs back to the queue because their worker is gone (lease ran out, or the worker
+   * was marked lost): the attempt counts, and on the last attempt the job fails.
+   */
+  async returnToQueue(jobs: readonly Job[], code: string, message: string): Promise<number> {
+    if (jobs.length === 0) return 0;
+    const now = this.clock.now();
+    const results = await this.applyTransitions(
+      jobs.map((j) => {
+        const error = { message, code, attempt: j.attempt, at: now };
+        const last = j.attempt >= j.maxAttempts;
+        return {
+          id: j.id,
+          from: ['running'] as const,
+          leaseToken: j.leaseToken!,
+          to: last ? ('failed' as const) : ('ready' as const),
+          patch: last ? { error, stateReason: code, leaseExpiresAt: null, finishedAt: now } : { error, stateReason: code, leaseExpiresAt: null },
+          now,
+        };
+      }),
+    );
+    return results.filter((r) => r.ok).length;
+  }
+
+  /** The running jobs a worker holds, all of them. */
+  async runningJobsOf(workerId: string): Promise<Job[]> {
+    const jobs: Job[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.store.listJobs({ state: 'running', workerId }, 500, after);
+      jobs.push(...page.jobs);
+      after = page.nextCursor ?? undefined;
+    } while (after);
+    return jobs;
   }
 
   /**
@@ -270,6 +433,7 @@ export class JobService {
 
   /** Loads every dispatchable job from the store into the dispatch index (start-up, after a crash). */
   async rebuildDispatch(): Promise<number> {
+    await this.refreshPaused();
     let n = 0;
     let ready: ReturnType<typeof toDispatchEntry>[] = [];
     let delayed: ReturnType<typeof toDispatchEntry>[] = [];
@@ -326,6 +490,17 @@ export class JobService {
     const cause = from === null ? 'submitted' : (TRANSITIONS[from][to] ?? 'submitted');
     this.lifecycle.emit({ job, from, to, cause, at });
   }
+}
+
+/** Error messages are kept to a readable size: a stack trace must not stop a failure being recorded. */
+const MAX_ERROR_MESSAGE = 10_000;
+function clip(message: string): string {
+  return message.length <= MAX_ERROR_MESSAGE ? message : `${message.slice(0, MAX_ERROR_MESSAGE)}… (${message.length - MAX_ERROR_MESSAGE} more characters cut)`;
+}
+
+function replay(record: IdempotencyRecord, once: IdempotentSubmit): IdempotentReply {
+  if (record.requestHash !== once.requestHash) throw new IdempotencyConflictError(once.key);
+  return { status: record.status, response: record.response, replayed: true };
 }
 
 /** The job as just inserted, without reading it back. */

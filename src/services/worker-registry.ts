@@ -18,6 +18,8 @@ export interface WorkerRecord {
   labels: Record<string, string>;
   registeredAt: number;
   lastHeartbeatAt: number;
+  /** `lost`: silent past the heartbeat timeout; its jobs went back to the queue. */
+  status: 'active' | 'lost';
 }
 
 /**
@@ -27,7 +29,11 @@ export interface WorkerRecord {
 export class WorkerRegistry {
   private readonly workers = new Map<string, WorkerRecord>();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    /** A worker silent for longer is lost (WorkerMonitor). @defaultValue 30 000 ms */
+    readonly heartbeatTimeoutMs = 30_000,
+  ) {}
 
   register(info: WorkerInfo): string {
     const id = randomUUID();
@@ -41,6 +47,7 @@ export class WorkerRegistry {
       registeredAt: now,
       // Registering is a sign of life: a fresh worker is not reported as silent.
       lastHeartbeatAt: now,
+      status: 'active',
     });
     return id;
   }
@@ -59,7 +66,21 @@ export class WorkerRegistry {
     const w = this.workers.get(id);
     if (!w) return false;
     w.lastHeartbeatAt = this.clock.now();
+    w.status = 'active';
     return true;
+  }
+
+  /** Marks workers silent for longer than `timeoutMs` as lost; returns those newly lost. */
+  sweep(timeoutMs: number): WorkerRecord[] {
+    const now = this.clock.now();
+    const lost: WorkerRecord[] = [];
+    for (const w of this.workers.values()) {
+      if (w.status === 'active' && now - w.lastHeartbeatAt > timeoutMs) {
+        w.status = 'lost';
+        lost.push(w);
+      }
+    }
+    return lost;
   }
 
   /** False when the worker was not registered. */

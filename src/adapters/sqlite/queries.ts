@@ -46,3 +46,16 @@ export const LOAD_DISPATCHABLE = `SELECT id, queue, tenant, priority, run_at, st
   WHERE state IN ('ready','scheduled','retrying')`;
 
 export const STATE_OF = 'SELECT state, lease_token FROM jobs WHERE id = ?';
+
+export const INSERT_IDEMPOTENCY = `INSERT INTO idempotency_keys (tenant, key, request_hash, status, response, created_at)
+  VALUES (@tenant, @key, @requestHash, @status, @response, @createdAt) ON CONFLICT (tenant, key) DO NOTHING`;
+
+export const GET_IDEMPOTENCY = `SELECT tenant, key, request_hash AS requestHash, status, response, created_at AS createdAt
+  FROM idempotency_keys WHERE tenant = ? AND key = ?`;
+
+export const PRUNE_IDEMPOTENCY = 'DELETE FROM idempotency_keys WHERE created_at < ?';
+
+export const SET_QUEUE_PAUSED = `INSERT INTO queues (name, paused, updated_at) VALUES (@queue, @paused, @now)
+  ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at`;
+
+export const PAUSED_QUEUES = 'SELECT name FROM queues WHERE paused = 1 ORDER BY name';

@@ -12,12 +12,15 @@ import type {
   JobFilter,
   JobPage,
   LeaseExtension,
+  IdempotencyRecord,
   NewJob,
+  QueueDepth,
   Store,
   TransitionRequest,
 } from '../../ports/store.js';
 import { migrate } from './migrate.js';
 import * as Q from './queries.js';
+import { depthsOf } from '../../domain/queue-depths.js';
 import { PATCH_COLUMNS, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
 
 export interface SqliteStoreOptions {
@@ -51,12 +54,19 @@ export class SqliteStore implements Store {
     migrate(this.db);
   }
 
-  async insertJobs(jobs: readonly NewJob[]): Promise<void> {
+  async insertJobs(jobs: readonly NewJob[], idempotency?: IdempotencyRecord): Promise<IdempotencyRecord | null> {
     const insert = this.stmt(Q.INSERT_JOB);
-    this.db.transaction(() => {
+    return this.db.transaction(() => {
+      if (idempotency) {
+        // The key is taken first: if it already was, nothing of this request is written.
+        if (this.stmt(Q.INSERT_IDEMPOTENCY).run(idempotency).changes === 0) {
+          return this.stmt(Q.GET_IDEMPOTENCY).get(idempotency.tenant, idempotency.key) as IdempotencyRecord;
+        }
+      }
       for (const j of jobs) {
         insert.run({ ...j, labels: JSON.stringify(j.labels), backoff: JSON.stringify(j.backoff) });
       }
+      return null;
     })();
   }
 
@@ -143,6 +153,34 @@ export class SqliteStore implements Store {
     return counts;
   }
 
+  async countByQueue(filter: Pick<JobFilter, 'tenant'>): Promise<QueueDepth[]> {
+    const { where, params } = whereOf(filter);
+    const sql = `SELECT queue, state, count(*) AS n FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY queue, state`;
+    const rows = this.stmt(sql).all(params) as { queue: string; state: JobState; n: number }[];
+    const paused = await this.pausedQueues();
+    return depthsOf(rows, paused);
+  }
+
+  async findIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | undefined> {
+    return this.stmt(Q.GET_IDEMPOTENCY).get(tenant, key) as IdempotencyRecord | undefined;
+  }
+
+  async pruneIdempotency(before: number): Promise<number> {
+    return this.stmt(Q.PRUNE_IDEMPOTENCY).run(before).changes;
+  }
+
+  async setQueuePaused(queue: string, paused: boolean, now: number): Promise<void> {
+    this.stmt(Q.SET_QUEUE_PAUSED).run({ queue, paused: paused ? 1 : 0, now });
+  }
+
+  async pausedQueues(): Promise<string[]> {
+    return (this.stmt(Q.PAUSED_QUEUES).all() as { name: string }[]).map((r) => r.name);
+  }
+
+  async ping(): Promise<void> {
+    this.stmt('SELECT 1').get();
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
@@ -205,6 +243,13 @@ function whereOf(filter: JobFilter): { where: string[]; params: Record<string, u
   eq('state', 'state');
   eq('type', 'type');
   eq('link_id', 'linkId');
+  eq('worker_id', 'workerId');
+  Object.entries(filter.labels ?? {}).forEach(([name, value], i) => {
+    // The label name is bound as a JSON path, never spliced into the SQL.
+    where.push(`json_extract(labels, @labelPath${i}) = @labelValue${i}`);
+    params[`labelPath${i}`] = `$."${name.replace(/"/g, '')}"`;
+    params[`labelValue${i}`] = value;
+  });
   if (filter.createdAfter !== undefined) {
     where.push('created_at >= @createdAfter');
     params.createdAfter = filter.createdAfter;

@@ -1,9 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../app/config.js';
 import { DocketApiError } from '../../sdk/client.js';
-import { cancelCommand, getCommand, listCommand } from './commands/jobs.js';
+import { cancelCommand, getCommand, listCommand, queuesCommand, resubmitCommand, workersCommand } from './commands/jobs.js';
 import { serverCommand } from './commands/server.js';
 import { submitCommand } from './commands/submit.js';
+import { tokenCommand } from './commands/token.js';
 import { workerCommand } from './commands/worker.js';
 import { CliError, EXIT } from './output.js';
 
@@ -17,7 +18,11 @@ program.addCommand(submitCommand());
 program.addCommand(getCommand());
 program.addCommand(listCommand());
 program.addCommand(cancelCommand());
+program.addCommand(resubmitCommand());
+program.addCommand(queuesCommand());
+program.addCommand(workersCommand());
 program.addCommand(workerCommand());
+program.addCommand(tokenCommand());
 
 try {
   await program.parseAsync(process.argv);
@@ -38,6 +43,7 @@ function report(err: unknown): number {
   if (err instanceof DocketApiError) {
     console.error(`docket: ${err.message}`);
     for (const e of err.problem?.errors ?? []) console.error(`  ${e.path || '/'}: ${e.message}`);
+    if (err.status === 401) console.error('  (set DOCKET_TOKEN or pass --token; mint one with `docket token --role admin`)');
     return EXIT.failure;
   }
   const cause = (err as { cause?: { code?: string } }).cause;

@@ -3,7 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
-import { DocketError, NotFoundError, PayloadTooLargeError, ValidationError, type Issue } from '../../domain/errors.js';
+import { DocketError, ForbiddenError, IdempotencyConflictError, NotFoundError, PayloadTooLargeError, ValidationError, type Issue } from '../../domain/errors.js';
 import { NAME_PATTERN } from '../../domain/job-input.js';
 import { describeFailure, type TransitionFailure } from '../../domain/outcomes.js';
 
@@ -18,6 +18,8 @@ export interface Problem {
   detail: string;
   instance: string;
   errors?: Issue[];
+  /** For a 409 about a job: the state it is in now (so a worker need not read it back). */
+  state?: string;
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -67,9 +69,13 @@ function toProblem(error: FastifyError | Error, request: FastifyRequest): Proble
     return problemOf(request, 413, 'payload-too-large', 'Payload Too Large', error.message, [{ path: error.path, message: `over the limit of ${error.limit} bytes` }]);
   }
   if (error instanceof NotFoundError) return problemOf(request, 404, 'not-found', 'Not Found', error.message);
+  if (error instanceof ForbiddenError) return problemOf(request, 403, 'forbidden', 'Forbidden', error.message);
+  if (error instanceof IdempotencyConflictError) return problemOf(request, 422, 'idempotency-key-reused', 'Unprocessable Content', error.message);
   if (error instanceof TransitionRejected) {
     const slug = error.status === 404 ? 'not-found' : error.failure.reason.replace(/_/g, '-');
-    return problemOf(request, error.status, slug, error.status === 404 ? 'Not Found' : 'Conflict', error.message);
+    const problem = problemOf(request, error.status, slug, error.status === 404 ? 'Not Found' : 'Conflict', error.message);
+    if ('state' in error.failure) problem.state = error.failure.state;
+    return problem;
   }
   if (error instanceof DocketError) return problemOf(request, 400, error.code.replace(/_/g, '-'), 'Bad Request', error.message);
   // Fastify's own client errors: malformed JSON, body too large, unsupported media type...
@@ -95,7 +101,7 @@ function clientDetail(fe: FastifyError, request: FastifyRequest): string {
   return fe.message;
 }
 
-function problemOf(request: FastifyRequest, status: number, slug: string, title: string, detail: string, errors?: Issue[]): Problem {
+export function problemOf(request: FastifyRequest, status: number, slug: string, title: string, detail: string, errors?: Issue[]): Problem {
   const problem: Problem = { type: `urn:docket:problem:${slug}`, title, status, detail, instance: request.url.split('?')[0] ?? request.url };
   if (errors && errors.length > 0) problem.errors = errors;
   return problem;

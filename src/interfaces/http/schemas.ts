@@ -27,6 +27,7 @@ export const ProblemSchema = Type.Object(
     detail: Type.String(),
     instance: Type.String({ description: 'the request path' }),
     errors: Type.Optional(Type.Array(Type.Object({ path: Type.String({ description: 'JSON pointer of the field' }), message: Type.String() }))),
+    state: Type.Optional(JobStateSchema),
   },
   { description: 'RFC 9457 problem details (application/problem+json)' },
 );
@@ -93,8 +94,24 @@ export const BulkSubmitBody = Type.Object(
 );
 export const JobsReply = Type.Object({ jobs: Type.Array(JobViewSchema) });
 
+export const SubmitHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      description: 'a retry with the same key and body returns the first response (for 24 h); the same key with another body is 422',
+    }),
+  ),
+});
+
 export const ListQuery = Type.Object(
   {
+    tenant: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'admins only: one tenant\'s jobs' })),
+    label: Type.Optional(
+      Type.Union([Type.String({ maxLength: 400 }), Type.Array(Type.String({ maxLength: 400 }), { maxItems: 16 })], {
+        description: 'name=value; repeat for jobs carrying every one of these labels',
+      }),
+    ),
     queue: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
     state: Type.Optional(JobStateSchema),
     type: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
@@ -114,6 +131,16 @@ export const ListReply = Type.Object({
 
 export const ProgressReply = Type.Object({ state: JobStateSchema, progress: Nullable(ProgressView) });
 
+// ---- queues ----------------------------------------------------------------------------------
+
+export const QueueParams = Type.Object({ queue: Type.String({ pattern: NAME_PATTERN }) }, { additionalProperties: false });
+export const QueueView = Type.Object({
+  name: Type.String(),
+  paused: Type.Boolean({ description: 'a paused queue hands out no job; submits are still accepted' }),
+  counts: Type.Record(JobStateSchema, Type.Integer(), { description: 'jobs per state (the caller\'s tenant only, unless admin)' }),
+});
+export const QueuesReply = Type.Object({ queues: Type.Array(QueueView) });
+
 // ---- the worker protocol ---------------------------------------------------------------------
 
 const LeaseToken = Type.String({ minLength: 1, maxLength: 128 });
@@ -127,13 +154,21 @@ export const RegisterBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export const RegisterReply = Type.Object({ id: Type.String() });
+export const RegisterReply = Type.Object({
+  id: Type.String(),
+  leaseMs: Type.Integer({ description: 'how long a claim holds a job without a heartbeat' }),
+  heartbeatTimeoutMs: Type.Integer({ description: 'a worker silent this long is marked lost and its jobs go back to the queue' }),
+  heartbeatIntervalMs: Type.Integer({ description: 'the recommended heartbeat interval (a third of the shorter of the two)' }),
+});
 
 export const WorkerView = Type.Object({
   id: Type.String(),
   name: Nullable(Type.String()),
   queues: Type.Array(Type.String()),
   capacity: Type.Integer(),
+  labels: Type.Record(Type.String(), Type.String()),
+  status: Type.Union([Type.Literal('active'), Type.Literal('lost')], { description: 'lost: silent past the heartbeat timeout; its jobs went back to the queue' }),
+  registeredAt: Iso('registration time'),
   lastHeartbeatAt: Iso('last sign of life'),
 });
 export const WorkersReply = Type.Object({ workers: Type.Array(WorkerView) });
@@ -147,7 +182,10 @@ export const HeartbeatBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export const HeartbeatReply = Type.Object({ lost: Type.Array(Type.String(), { description: 'jobs no longer held: stop them' }) });
+export const HeartbeatReply = Type.Object({
+  lost: Type.Array(Type.String(), { description: 'jobs no longer held (cancelled, or given to another worker after the lease ran out): stop them' }),
+  cancelled: Type.Array(Type.String(), { description: 'those of `lost` that were cancelled' }),
+});
 
 export const ClaimParams = Type.Object(
   {
@@ -173,7 +211,7 @@ export const FailBody = Type.Object(
   {
     leaseToken: LeaseToken,
     error: Type.Object(
-      { message: Type.String({ maxLength: 10_000 }), code: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) },
+      { message: Type.String({ maxLength: 1_000_000, description: 'kept up to 10,000 characters (longer ones are cut, not refused)' }), code: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) },
       { additionalProperties: false },
     ),
     retryable: Type.Optional(Type.Boolean({ default: true, description: 'false: permanent error, no further attempt' })),
@@ -189,6 +227,15 @@ export const ReleaseBody = Type.Object({ leaseToken: LeaseToken }, { additionalP
 export const NoContent = Type.Null({ description: 'no body' });
 
 export const HealthReply = Type.Object({ status: Type.Literal('ok') });
+export const ReadyReply = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
+  checks: Type.Record(Type.String(), Type.String(), { description: 'per engine: "ok" or why not' }),
+});
+/** 503 from /readyz: a problem (numeric `status`) that also carries the per-engine checks. */
+export const NotReadyReply = Type.Composite([
+  ProblemSchema,
+  Type.Object({ checks: Type.Record(Type.String(), Type.String(), { description: 'per engine: "ok" or why not' }) }),
+]);
 
 /** Error replies every route may give; listed so the OpenAPI document shows them. */
 export const PROBLEMS = { '4xx': ProblemSchema, '5xx': ProblemSchema } as const;

@@ -2,9 +2,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import type { JobService } from '../../services/job-service.js';
 import type { WorkerRegistry } from '../../services/worker-registry.js';
+import type { Authenticator } from '../../auth/tokens.js';
+import { installAccess } from './access.js';
+import { registerOpenApi } from './openapi.js';
+import { installRateLimits, type RateLimits } from './rate-limit.js';
 import { installProblemHandling, validatorCompiler } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { queueRoutes } from './routes/queues.js';
 import { workerRoutes } from './routes/workers.js';
 
 /** The Fastify instance as routes see it: request and reply types inferred from TypeBox schemas. */
@@ -13,6 +18,8 @@ export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression,
 export interface RouteDeps {
   service: JobService;
   workers: WorkerRegistry;
+  /** Readiness checks by engine name (`store`, `redis`...): each resolves when the engine answers. */
+  readiness: Record<string, () => Promise<void>>;
   /** Fires when the server closes, so long-polls return at once instead of holding the shutdown. */
   closing: AbortSignal;
 }
@@ -20,6 +27,11 @@ export interface RouteDeps {
 export interface ServerOptions {
   service: JobService;
   workers: WorkerRegistry;
+  /** Verifies bearer tokens. Every route but health and the API document needs one. */
+  auth: Authenticator;
+  /** Per-tenant and per-token request limits. Absent: unlimited. */
+  rateLimits?: RateLimits;
+  readiness?: Record<string, () => Promise<void>>;
   logger?: boolean | object;
   /** Largest request body in bytes; larger ones get 413. @defaultValue 4 MiB (a full bulk submit of small jobs) */
   bodyLimit?: number;
@@ -50,6 +62,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // JSON.stringify serializes them (no silent field stripping, `result` omitted when undefined).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installProblemHandling(app as unknown as FastifyInstance);
+  // Before the routes: the document is collected from them as they register.
+  await registerOpenApi(app as unknown as FastifyInstance);
+  installAccess(app as unknown as FastifyInstance, opts.auth);
+  if (opts.rateLimits) installRateLimits(app as unknown as FastifyInstance, opts.rateLimits);
 
   const closing = new AbortController();
   app.addHook('preClose', async () => {
@@ -60,9 +76,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   });
 
-  const deps: RouteDeps = { service: opts.service, workers: opts.workers, closing: closing.signal };
-  healthRoutes(app);
+  const deps: RouteDeps = { service: opts.service, workers: opts.workers, readiness: opts.readiness ?? {}, closing: closing.signal };
+  healthRoutes(app, deps);
   jobRoutes(app, deps);
+  queueRoutes(app, deps);
   workerRoutes(app, deps);
   return app as unknown as FastifyInstance;
 }

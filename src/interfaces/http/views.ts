@@ -44,7 +44,16 @@ export function claimedJobView(job: Job): ClaimedJobView {
 }
 
 export function workerView(w: WorkerRecord) {
-  return { id: w.id, name: w.name, queues: w.queues, capacity: w.capacity, lastHeartbeatAt: iso(w.lastHeartbeatAt) };
+  return {
+    id: w.id,
+    name: w.name,
+    queues: w.queues,
+    capacity: w.capacity,
+    labels: w.labels,
+    status: w.status,
+    registeredAt: iso(w.registeredAt),
+    lastHeartbeatAt: iso(w.lastHeartbeatAt),
+  };
 }
 
 function iso(ms: number): string {

@@ -40,22 +40,6 @@ export class LeaseReaper {
     const now = this.clock.now();
     const jobs = await this.store.findExpiredLeases(now, this.options.batchSize);
     if (jobs.length === 0) return 0;
-    const results = await this.service.applyTransitions(
-      jobs.map((j) => {
-        const error = { message: 'lease expired: the worker stopped heartbeating', code: 'lease_expired', attempt: j.attempt, at: now };
-        const last = j.attempt >= j.maxAttempts;
-        return {
-          id: j.id,
-          from: ['running'] as const,
-          leaseToken: j.leaseToken!,
-          to: last ? ('failed' as const) : ('ready' as const),
-          patch: last
-            ? { error, stateReason: 'lease_expired', leaseExpiresAt: null, finishedAt: now }
-            : { error, stateReason: 'lease_expired', leaseExpiresAt: null },
-          now,
-        };
-      }),
-    );
-    return results.filter((r) => r.ok).length;
+    return this.service.returnToQueue(jobs, 'lease_expired', 'lease expired: the worker stopped heartbeating');
   }
 }

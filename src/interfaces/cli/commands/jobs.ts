@@ -1,45 +1,88 @@
 import { Command } from 'commander';
-import { DocketClient } from '../../../sdk/client.js';
-import { defaultUrl, intOption, printJson } from '../output.js';
-
-const urlOption = ['--url <url>', 'server URL (env DOCKET_URL)'] as const;
+import { CliError, EXIT, intOption, printJson } from '../output.js';
+import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
 
 export function getCommand(): Command {
-  return new Command('get')
+  return withConnection(new Command('get'))
     .description('show one job')
     .argument('<id>', 'job id')
-    .option(...urlOption, defaultUrl())
-    .action(async (id: string, o: { url: string }) => printJson(await new DocketClient({ baseUrl: o.url }).get(id)));
+    .action(async (id: string, o: ConnectionOptions) => printJson(await clientOf(o).get(id)));
+}
+
+interface ListOptions extends ConnectionOptions {
+  queue?: string;
+  state?: string;
+  type?: string;
+  linkId?: string;
+  label: string[];
+  limit: number;
+  cursor?: string;
 }
 
 export function listCommand(): Command {
-  return new Command('list')
+  return withConnection(new Command('list'))
     .description('list jobs, newest first')
     .option('--queue <queue>', 'only this queue')
     .option('--state <state>', 'only this state (ready, running, succeeded, failed, ...)')
     .option('--type <type>', 'only this job type')
     .option('--link-id <linkId>', 'only jobs with this linkId')
+    .option('--label <name=value>', 'only jobs with this label (repeatable)', (v: string, all: string[]) => [...all, v], [])
     .option('--limit <n>', 'page size (1-500)', intOption('--limit', 1, 500), 50)
     .option('--cursor <cursor>', 'continue from a previous page')
-    .option(...urlOption, defaultUrl())
-    .action(async (o: { queue?: string; state?: string; type?: string; linkId?: string; limit: number; cursor?: string; url: string }) => {
-      const client = new DocketClient({ baseUrl: o.url });
-      const page = await client.list({
+    .action(async (o: ListOptions) => {
+      const labels: Record<string, string> = {};
+      for (const pair of o.label) {
+        const at = pair.indexOf('=');
+        if (at <= 0) throw new CliError(`--label ${pair}: expected name=value`, EXIT.usage);
+        labels[pair.slice(0, at)] = pair.slice(at + 1);
+      }
+      const page = await clientOf(o).list({
         ...(o.queue ? { queue: o.queue } : {}),
         ...(o.state ? { state: o.state } : {}),
         ...(o.type ? { type: o.type } : {}),
         ...(o.linkId ? { linkId: o.linkId } : {}),
+        ...(o.label.length > 0 ? { labels } : {}),
         ...(o.cursor ? { cursor: o.cursor } : {}),
         limit: o.limit,
-      } as Parameters<DocketClient['list']>[0]);
+      } as Parameters<ReturnType<typeof clientOf>['list']>[0]);
       printJson(page);
     });
 }
 
 export function cancelCommand(): Command {
-  return new Command('cancel')
+  return withConnection(new Command('cancel'))
     .description('cancel a job that has not finished (a running job is aborted)')
     .argument('<id>', 'job id')
-    .option(...urlOption, defaultUrl())
-    .action(async (id: string, o: { url: string }) => printJson(await new DocketClient({ baseUrl: o.url }).cancel(id)));
+    .action(async (id: string, o: ConnectionOptions) => printJson(await clientOf(o).cancel(id)));
+}
+
+export function resubmitCommand(): Command {
+  return withConnection(new Command('resubmit'))
+    .description('submit a finished job again as a new job (same linkId, resubmittedFrom set)')
+    .argument('<id>', 'job id')
+    .action(async (id: string, o: ConnectionOptions) => printJson(await clientOf(o).resubmit(id)));
+}
+
+export function queuesCommand(): Command {
+  const queues = new Command('queues').description('list queues with job counts per state; pause or resume one');
+  queues.addCommand(withConnection(new Command('list')).description('queues with job counts per state').action(async (o: ConnectionOptions) => printJson(await clientOf(o).queues())));
+  queues.addCommand(
+    withConnection(new Command('pause'))
+      .description('stop handing out jobs of a queue (submits are still accepted)')
+      .argument('<queue>')
+      .action(async (queue: string, o: ConnectionOptions) => printJson(await clientOf(o).pauseQueue(queue))),
+  );
+  queues.addCommand(
+    withConnection(new Command('resume'))
+      .description('hand out jobs of a paused queue again')
+      .argument('<queue>')
+      .action(async (queue: string, o: ConnectionOptions) => printJson(await clientOf(o).resumeQueue(queue))),
+  );
+  return queues;
+}
+
+export function workersCommand(): Command {
+  return withConnection(new Command('workers'))
+    .description('list remote workers with their last heartbeat and status')
+    .action(async (o: ConnectionOptions) => printJson(await clientOf(o).workers()));
 }

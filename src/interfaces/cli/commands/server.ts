@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { resolveConfig, type DocketConfig } from '../../../app/config.js';
 import { openEmbedded } from '../../../app/docket.js';
-import { WorkerRegistry } from '../../../services/worker-registry.js';
+import { MemoryRateLimiter } from '../../../adapters/memory/memory-rate-limiter.js';
+import { authFromConfig } from '../../../app/auth.js';
+import type { TokenIssuer } from '../../../auth/tokens.js';
 import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { LocalTransport } from '../../../sdk/local-transport.js';
 import { Worker } from '../../../sdk/worker.js';
@@ -57,9 +59,21 @@ async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> 
     sqliteSync: config.sqliteSync,
     onError: (err) => log.error({ err }, 'maintenance loop failed'),
   });
-  const workers = new WorkerRegistry(docket.clock);
-  const app = await buildServer({ service: docket.service, workers });
+  const { auth, createdSecretAt } = await authFromConfig(config);
+  const app = await buildServer({
+    service: docket.service,
+    workers: docket.workers,
+    auth,
+    rateLimits: {
+      limiter: new MemoryRateLimiter(),
+      clock: docket.clock,
+      ...(config.rateLimitTenant ? { tenant: config.rateLimitTenant } : {}),
+      ...(config.rateLimitToken ? { token: config.rateLimitToken } : {}),
+    },
+    readiness: { store: () => docket.store.ping() },
+  });
   const address = await app.listen({ host: config.host, port: config.port });
+  if (createdSecretAt && auth.issuer) await printFirstToken(auth.issuer, createdSecretAt);
 
   let worker: Worker | null = null;
   const handlersPath = o.handlers ?? process.env.DOCKET_HANDLERS ?? (existsSync(EXAMPLE_HANDLERS) ? EXAMPLE_HANDLERS : undefined);
@@ -85,4 +99,24 @@ async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> 
     await app.close();
     await docket.stop();
   });
+}
+
+/**
+ * Secure by default: on first start the server created its signing secret; hand the operator a
+ * token to begin with (stderr, so it is not mixed with logs piped elsewhere).
+ */
+async function printFirstToken(issuer: TokenIssuer, secretPath: string): Promise<void> {
+  const token = await issuer.mint({ subject: 'admin', tenant: 'default', roles: ['admin'], expiresInSeconds: 30 * 86_400 });
+  process.stderr.write(
+    [
+      '',
+      `Docket created its token signing secret in ${secretPath} (keep it private).`,
+      'An admin token, valid 30 days:',
+      '',
+      `  export DOCKET_TOKEN=${token}`,
+      '',
+      'Mint others with:  bin/docket token --tenant acme --role submitter',
+      '',
+    ].join('\n'),
+  );
 }

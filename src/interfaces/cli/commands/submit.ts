@@ -4,10 +4,11 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ValidationError, DocketError } from '../../../domain/errors.js';
 import { toJobSpec } from '../../../domain/job-input.js';
-import { DocketClient } from '../../../sdk/client.js';
-import { CliError, EXIT, defaultUrl, intOption, printJson } from '../output.js';
+import type { DocketClient } from '../../../sdk/client.js';
+import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
+import { CliError, EXIT, intOption, printJson } from '../output.js';
 
-interface SubmitOptions {
+interface SubmitOptions extends ConnectionOptions {
   file?: string;
   payload?: string;
   queue?: string;
@@ -19,11 +20,10 @@ interface SubmitOptions {
   maxAttempts?: number;
   linkId?: string;
   batch: number;
-  url: string;
 }
 
 export function submitCommand(): Command {
-  return new Command('submit')
+  return withConnection(new Command('submit'))
     .description('submit a job, or every job of an NDJSON file (one JSON job per line) with --file')
     .argument('[type]', 'job type (selects the handler)')
     .option('--payload <json>', 'payload as JSON', '{}')
@@ -37,12 +37,12 @@ export function submitCommand(): Command {
     .option('--link-id <id>', 'correlation id')
     .option('--file <path>', 'NDJSON file of jobs to submit in bulk')
     .option('--batch <n>', 'jobs per request with --file', intOption('--batch', 1, 1000), 1000)
-    .option('--url <url>', 'server URL (env DOCKET_URL)', defaultUrl())
-    .action(async (type: string | undefined, o: SubmitOptions) => {
-      const client = new DocketClient({ baseUrl: o.url });
+    .option('--idempotency-key <key>', 'a retry with the same key returns the first job instead of a new one')
+    .action(async (type: string | undefined, o: SubmitOptions & { idempotencyKey?: string }) => {
+      const client = clientOf(o);
       if (o.file) return submitFile(client, o.file, o.batch);
       if (!type) throw new CliError('give a job type (docket submit <type>) or --file <jobs.ndjson>', EXIT.usage);
-      printJson(await client.submit(singleInput(type, o)));
+      printJson(await client.submit(singleInput(type, o), o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}));
     });
 }
 

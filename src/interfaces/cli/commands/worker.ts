@@ -3,32 +3,31 @@ import { pino } from 'pino';
 import { HttpTransport } from '../../../sdk/http-transport.js';
 import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { Worker } from '../../../sdk/worker.js';
-import { defaultUrl, intOption } from '../output.js';
+import { intOption } from '../output.js';
+import { clientOptions, withConnection, type ConnectionOptions } from './connection.js';
 import { onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
-interface WorkerCommandOptions {
+interface WorkerCommandOptions extends ConnectionOptions {
   handlers: string;
   queues?: string;
   concurrency?: string;
-  url: string;
   heartbeatMs: number;
   name?: string;
 }
 
 export function workerCommand(): Command {
-  return new Command('worker')
+  return withConnection(new Command('worker'))
     .description('run a worker process that claims jobs from a Docket server over HTTP')
     .requiredOption('--handlers <module>', 'handlers module: exports `handlers` mapping job types to functions')
     .option('--queues <list>', 'queues to serve, comma-separated (default: the module\'s `queues`, else "default")')
     .option('--concurrency <slots>', 'slots: a number or priority pools as JSON (default 10)')
     .option('--heartbeat-ms <ms>', 'how often to extend leases; keep well under the server lease', intOption('--heartbeat-ms', 50, 3_600_000), 10_000)
     .option('--name <name>', 'worker name shown in the API')
-    .option('--url <url>', 'server URL (env DOCKET_URL)', defaultUrl())
     .action(async (o: WorkerCommandOptions) => {
       const mod = await loadHandlers(o.handlers);
       const log = pino({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
       const worker = new Worker({
-        transport: new HttpTransport({ baseUrl: o.url }),
+        transport: new HttpTransport(clientOptions(o)),
         handlers: mod.handlers,
         queues: o.queues ? parseQueues(o.queues) : (mod.queues ?? ['default']),
         concurrency: o.concurrency ? parseConcurrency(o.concurrency) : (mod.concurrency ?? 10),

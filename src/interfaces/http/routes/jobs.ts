@@ -1,6 +1,11 @@
-import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../../domain/errors.js';
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../../domain/errors.js';
+import type { Job } from '../../../domain/job.js';
 import type { JobFilter } from '../../../ports/store.js';
-import { applied } from '../problem.js';
+import type { JobService } from '../../../services/job-service.js';
+import { canSee, owningTenant, visibleTenant } from '../access.js';
+import { applied, TransitionRejected } from '../problem.js';
 import {
   BulkSubmitBody,
   IdParams,
@@ -11,64 +16,136 @@ import {
   PROBLEMS,
   ProgressReply,
   SubmitBody,
+  SubmitHeaders,
   type ListQueryType,
 } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 import { jobView } from '../views.js';
 
-/** Until JWT auth lands, every job belongs to this tenant. */
-export const DEFAULT_TENANT = 'default';
-
-/** Client routes: submit, read, list, cancel. */
+/** Client routes: submit, read, list, cancel, resubmit. Every read is limited to the caller's tenant. */
 export function jobRoutes(app: Api, { service }: RouteDeps): void {
-  app.post('/v1/jobs', { schema: { body: SubmitBody, response: { 201: JobViewSchema, ...PROBLEMS } } }, async (request, reply) => {
-    const [job] = await service.submit([request.body], { tenant: DEFAULT_TENANT });
-    return reply.code(201).send(jobView(job!));
-  });
+  app.post(
+    '/v1/jobs',
+    { config: { action: 'jobs:submit' }, schema: { headers: SubmitHeaders, body: SubmitBody, response: { 200: JobViewSchema, 201: JobViewSchema, ...PROBLEMS } } },
+    async (request, reply) => {
+      const tenant = owningTenant(request);
+      const key = request.headers['idempotency-key'];
+      if (key === undefined) {
+        const [job] = await service.submit([request.body], { tenant });
+        return reply.code(201).send(jobView(job!));
+      }
+      const once = await service.submitOnce([request.body], { tenant }, { key, requestHash: hashOf(request), render: ([job]) => ({ status: 201, body: jobView(job!) }) });
+      return sendStored(reply, once);
+    },
+  );
 
-  app.post('/v1/jobs/bulk', { schema: { body: BulkSubmitBody, response: { 201: JobsReply, ...PROBLEMS } } }, async (request, reply) => {
-    const { jobs: inputs } = request.body;
-    try {
-      const jobs = await service.submit(inputs, { tenant: DEFAULT_TENANT });
-      return reply.code(201).send({ jobs: jobs.map(jobView) });
-    } catch (err) {
-      throw underJobs(err, inputs.length);
-    }
-  });
+  app.post(
+    '/v1/jobs/bulk',
+    { config: { action: 'jobs:submit' }, schema: { headers: SubmitHeaders, body: BulkSubmitBody, response: { 201: JobsReply, ...PROBLEMS } } },
+    async (request, reply) => {
+      const { jobs: inputs } = request.body;
+      const tenant = owningTenant(request);
+      const key = request.headers['idempotency-key'];
+      try {
+        if (key === undefined) {
+          const jobs = await service.submit(inputs, { tenant });
+          return reply.code(201).send({ jobs: jobs.map(jobView) });
+        }
+        const once = await service.submitOnce(inputs, { tenant }, { key, requestHash: hashOf(request), render: (jobs) => ({ status: 201, body: { jobs: jobs.map(jobView) } }) });
+        return sendStored(reply, once);
+      } catch (err) {
+        throw underJobs(err, inputs.length);
+      }
+    },
+  );
 
-  app.get('/v1/jobs/:id', { schema: { params: IdParams, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
-    const job = await service.get(request.params.id);
-    if (!job) throw new NotFoundError('job', request.params.id);
-    return jobView(job);
-  });
+  app.get('/v1/jobs/:id', { config: { action: 'jobs:read' }, schema: { params: IdParams, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) =>
+    jobView(await visibleJob(service, request, request.params.id)),
+  );
 
-  app.get('/v1/jobs', { schema: { querystring: ListQuery, response: { 200: ListReply, ...PROBLEMS } } }, async (request) => {
+  app.get('/v1/jobs', { config: { action: 'jobs:read' }, schema: { querystring: ListQuery, response: { 200: ListReply, ...PROBLEMS } } }, async (request) => {
     const q = request.query;
-    const page = await service.list(toFilter(q), q.limit ?? 50, q.cursor);
+    const page = await service.list(toFilter(q, request), q.limit ?? 50, q.cursor);
     return { jobs: page.jobs.map(jobView), nextCursor: page.nextCursor };
   });
 
-  app.post('/v1/jobs/:id/cancel', { schema: { params: IdParams, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
+  app.post('/v1/jobs/:id/cancel', { config: { action: 'jobs:cancel' }, schema: { params: IdParams, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
+    await visibleJob(service, request, id);
     return jobView(applied(id, await service.cancel(id)).job);
   });
 
-  app.get('/v1/jobs/:id/progress', { schema: { params: IdParams, response: { 200: ProgressReply, ...PROBLEMS } } }, async (request) => {
-    const job = await service.get(request.params.id);
-    if (!job) throw new NotFoundError('job', request.params.id);
+  app.post(
+    '/v1/jobs/:id/resubmit',
+    { config: { action: 'jobs:submit' }, schema: { params: IdParams, response: { 201: JobViewSchema, ...PROBLEMS } } },
+    async (request, reply) => {
+      const { id } = request.params;
+      await visibleJob(service, request, id);
+      const result = await service.resubmit(id);
+      if ('ok' in result) throw new TransitionRejected(id, result);
+      return reply.code(201).send(jobView(result));
+    },
+  );
+
+  app.get('/v1/jobs/:id/progress', { config: { action: 'jobs:read' }, schema: { params: IdParams, response: { 200: ProgressReply, ...PROBLEMS } } }, async (request) => {
+    const job = await visibleJob(service, request, request.params.id);
     return { state: job.state, progress: job.progress };
   });
 }
 
-function toFilter(q: ListQueryType): JobFilter {
-  const filter: JobFilter = { tenant: DEFAULT_TENANT };
+/** The job, if the caller may see it. Another tenant's job answers exactly like a missing one. */
+export async function visibleJob(service: JobService, request: FastifyRequest, id: string): Promise<Job> {
+  const job = await service.get(id);
+  if (!job || !canSee(request, job.tenant)) throw new NotFoundError('job', id);
+  return job;
+}
+
+function toFilter(q: ListQueryType, request: FastifyRequest): JobFilter {
+  const filter: JobFilter = {};
+  const visible = visibleTenant(request);
+  if (visible !== null) {
+    // Only admins may pick a tenant; for others it must be their own (or absent).
+    if (q.tenant !== undefined && q.tenant !== visible) throw new ForbiddenError(`this request sees only tenant ${visible}'s jobs (tenant=${q.tenant}); only admins, not acting for a tenant, may pick another`);
+    filter.tenant = visible;
+  } else if (q.tenant !== undefined) {
+    filter.tenant = q.tenant;
+  }
   if (q.queue !== undefined) filter.queue = q.queue;
   if (q.state !== undefined) filter.state = q.state;
   if (q.type !== undefined) filter.type = q.type;
   if (q.linkId !== undefined) filter.linkId = q.linkId;
+  if (q.label !== undefined) filter.labels = labelsOf(q.label);
   if (q.createdAfter !== undefined) filter.createdAfter = Date.parse(q.createdAfter);
   if (q.createdBefore !== undefined) filter.createdBefore = Date.parse(q.createdBefore);
   return filter;
+}
+
+/**
+ * `label=region=eu` (repeatable): jobs carrying every one of these labels. Label names cannot
+ * hold "=", so the first one separates name and value; the value may hold anything.
+ */
+function labelsOf(raw: string | string[]): Record<string, string> {
+  const list = Array.isArray(raw) ? raw : [raw];
+  const labels: Record<string, string> = {};
+  for (const [i, pair] of list.entries()) {
+    const path = `/label${Array.isArray(raw) ? `/${i}` : ''}`;
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new ValidationError([{ path, message: `"${pair}" is not name=value (e.g. region=eu)` }]);
+    const name = pair.slice(0, at);
+    if (name in labels) throw new ValidationError([{ path, message: `label "${name}" is given twice; a job has one value per label` }]);
+    labels[name] = pair.slice(at + 1);
+  }
+  return labels;
+}
+
+/** The request body's fingerprint for Idempotency-Key checks (the parsed body, re-serialized). */
+function hashOf(request: FastifyRequest): string {
+  return createHash('sha256').update(JSON.stringify(request.body ?? null)).digest('hex');
+}
+
+function sendStored(reply: FastifyReply, once: { status: number; response: string; replayed: boolean }) {
+  if (once.replayed) reply.header('idempotent-replayed', 'true');
+  return reply.code(once.status).type('application/json; charset=utf-8').serializer((x: unknown) => x as string).send(once.response);
 }
 
 /**

@@ -23,9 +23,11 @@ import {
 import type { Api, RouteDeps } from '../server.js';
 import { claimedJobView, jobView, workerView } from '../views.js';
 
+const WORK = { action: 'workers:work' } as const;
+
 /** The remote worker protocol: register, heartbeat, claim (long-poll), report outcomes. */
 export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps): void {
-  app.post('/v1/workers', { schema: { body: RegisterBody, response: { 201: RegisterReply, ...PROBLEMS } } }, async (request, reply) => {
+  app.post('/v1/workers', { config: WORK, schema: { body: RegisterBody, response: { 201: RegisterReply, ...PROBLEMS } } }, async (request, reply) => {
     const b = request.body;
     const id = workers.register({
       queues: b.queues,
@@ -33,28 +35,31 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
       ...(b.name !== undefined ? { name: b.name } : {}),
       ...(b.labels !== undefined ? { labels: b.labels } : {}),
     });
-    return reply.code(201).send({ id });
+    // Timing a worker must keep, so no client has to guess it: heartbeat well within both.
+    const { leaseMs } = service;
+    const { heartbeatTimeoutMs } = workers;
+    return reply.code(201).send({ id, leaseMs, heartbeatTimeoutMs, heartbeatIntervalMs: Math.max(50, Math.floor(Math.min(leaseMs, heartbeatTimeoutMs) / 3)) });
   });
 
-  app.get('/v1/workers', { schema: { response: { 200: WorkersReply, ...PROBLEMS } } }, async () => ({ workers: workers.list().map(workerView) }));
+  app.get('/v1/workers', { config: { action: 'workers:read' }, schema: { response: { 200: WorkersReply, ...PROBLEMS } } }, async () => ({ workers: workers.list().map(workerView) }));
 
-  app.delete('/v1/workers/:id', { schema: { params: IdParams, response: { 204: NoContent, ...PROBLEMS } } }, async (request, reply) => {
+  app.delete('/v1/workers/:id', { config: WORK, schema: { params: IdParams, response: { 204: NoContent, ...PROBLEMS } } }, async (request, reply) => {
     if (!workers.unregister(request.params.id)) throw new NotFoundError('worker', request.params.id);
     return reply.code(204).send(null);
   });
 
   app.post(
     '/v1/workers/:id/heartbeat',
-    { schema: { params: IdParams, body: HeartbeatBody, response: { 200: HeartbeatReply, ...PROBLEMS } } },
+    { config: WORK, schema: { params: IdParams, body: HeartbeatBody, response: { 200: HeartbeatReply, ...PROBLEMS } } },
     async (request) => {
       if (!workers.touch(request.params.id)) throw new NotFoundError('worker', request.params.id);
-      return { lost: await service.heartbeat(request.body.jobs) };
+      return service.heartbeat(request.body.jobs);
     },
   );
 
   app.post(
     '/v1/queues/:queue/claim',
-    { schema: { params: ClaimParams, body: ClaimBody, response: { 200: ClaimReply, ...PROBLEMS } } },
+    { config: WORK, schema: { params: ClaimParams, body: ClaimBody, response: { 200: ClaimReply, ...PROBLEMS } } },
     async (request, reply) => {
       const b = request.body;
       const range = rangeOf(b.priorityMin, b.priorityMax);
@@ -79,6 +84,8 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
         });
       } finally {
         reply.raw.off('close', onClose);
+        // A long-poll that just ended is a sign of life as recent as its start.
+        workers.touch(b.workerId);
       }
       if (gone.signal.aborted && jobs.length > 0) {
         // Nobody will receive these: give them back now rather than after the lease runs out.
@@ -89,7 +96,7 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
     },
   );
 
-  app.post('/v1/jobs/:id/complete', { schema: { params: IdParams, body: CompleteBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
+  app.post('/v1/jobs/:id/complete', { config: WORK, schema: { params: IdParams, body: CompleteBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
     applied(id, await service.complete(id, request.body.leaseToken, request.body.result as Json | undefined));
     const job = await service.get(id);
@@ -97,20 +104,20 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
     return jobView(job);
   });
 
-  app.post('/v1/jobs/:id/fail', { schema: { params: IdParams, body: FailBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
+  app.post('/v1/jobs/:id/fail', { config: WORK, schema: { params: IdParams, body: FailBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
     const { leaseToken, error, retryable } = request.body;
     const report = { message: error.message, ...(error.code !== undefined ? { code: error.code } : {}), ...(retryable !== undefined ? { retryable } : {}) };
     return jobView(applied(id, await service.fail(id, leaseToken, report)).job);
   });
 
-  app.post('/v1/jobs/:id/progress', { schema: { params: IdParams, body: ProgressBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
+  app.post('/v1/jobs/:id/progress', { config: WORK, schema: { params: IdParams, body: ProgressBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
     const { leaseToken, percent, message } = request.body;
     return jobView(applied(id, await service.progress(id, leaseToken, percent, message)).job);
   });
 
-  app.post('/v1/jobs/:id/release', { schema: { params: IdParams, body: ReleaseBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
+  app.post('/v1/jobs/:id/release', { config: WORK, schema: { params: IdParams, body: ReleaseBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
     return jobView(applied(id, await service.release(id, request.body.leaseToken)).job);
   });

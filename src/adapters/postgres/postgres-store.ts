@@ -1,0 +1,371 @@
+import pg from 'pg';
+import type { DispatchEntry, Job } from '../../domain/job.js';
+import type { TransitionFailure, TransitionResult } from '../../domain/outcomes.js';
+import { depthsOf } from '../../domain/queue-depths.js';
+import { JOB_STATES, type JobState } from '../../domain/states.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  Completion,
+  CompletionResult,
+  IdempotencyRecord,
+  JobFilter,
+  JobPage,
+  LeaseExtension,
+  NewJob,
+  QueueDepth,
+  Store,
+  TransitionRequest,
+} from '../../ports/store.js';
+import { migrate } from './migrate.js';
+import * as Q from './queries.js';
+import { PG_TYPES, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
+
+export interface PostgresStoreOptions {
+  /** Used when no pool is given, e.g. postgres://user@host:5432/db. */
+  connectionString?: string;
+  /** A pool to share; the store does not end it on close(). */
+  pool?: pg.Pool;
+  /**
+   * Schema holding Docket's tables (default `public`); it must exist. On a pool the store creates, every
+   * connection starts with this search_path. On a given pool, only connections opened after the
+   * store was created get it: better configure the pool's search_path yourself.
+   */
+  schema?: string;
+  /** Size of the pool the store creates (default 10). */
+  max?: number;
+}
+
+/** Rows read per page while rebuilding the dispatch index: bounded memory, few round trips. */
+const DISPATCH_PAGE = 5000;
+
+/**
+ * The production store: PostgreSQL through node-postgres. Batches (insert, claim, complete,
+ * lease extension) are one statement, so one round trip, whatever their size; transition batches
+ * are one transaction. Against deadlocks between concurrent batches, rows are locked in id order:
+ * transition says so (ORDER BY ... FOR UPDATE); the other batches are sent sorted by id, which
+ * the usual plan (a nested loop over the batch) follows.
+ */
+export class PostgresStore implements Store {
+  readonly pool: pg.Pool;
+  private readonly ownsPool: boolean;
+  private closed = false;
+
+  constructor(options: PostgresStoreOptions = {}) {
+    const schema = options.schema ?? 'public';
+    // Kept to plain identifiers: the name goes into a startup option and a SET command.
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name: ${schema}`);
+    if (options.pool) {
+      this.pool = options.pool;
+      this.ownsPool = false;
+      if (options.schema !== undefined) {
+        // Queued before anything the connection is lent for; a failure shows on the first query.
+        this.pool.on('connect', (client) => void client.query(`SET search_path TO "${schema}"`).catch(() => {}));
+      }
+    } else {
+      this.pool = new pg.Pool({
+        connectionString: options.connectionString,
+        max: options.max ?? 10,
+        // Applied by the server at connection start: no extra round trip per connection.
+        options: `-c search_path="${schema}"`,
+      });
+      this.ownsPool = true;
+      // An idle connection that dies (server restart) is dropped from the pool, and the next query
+      // opens a new one; without a listener the 'error' event would crash the process.
+      this.pool.on('error', () => {});
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await migrate(this.pool);
+  }
+
+  async insertJobs(jobs: readonly NewJob[], idempotency?: IdempotencyRecord): Promise<IdempotencyRecord | null> {
+    if (!idempotency) {
+      // One statement: all rows or none (a duplicate id fails the whole batch).
+      if (jobs.length > 0) await this.query('docket_insert_jobs', Q.INSERT_JOBS, insertArrays(jobs));
+      return null;
+    }
+    return this.inTransaction(async (client) => {
+      // The key is taken first: if it already was, nothing of this request is written. A concurrent
+      // holder of the same key makes this wait for its commit, then see its record.
+      const k = idempotency;
+      const values = [k.tenant, k.key, k.requestHash, k.status, k.response, k.createdAt];
+      const taken = await client.query({ name: 'docket_insert_idempotency', text: Q.INSERT_IDEMPOTENCY, values, types: PG_TYPES });
+      if (taken.rowCount === 0) {
+        const earlier = await client.query<IdempotencyRecord>({ text: Q.GET_IDEMPOTENCY, values: [k.tenant, k.key], types: PG_TYPES });
+        return earlier.rows[0]!;
+      }
+      if (jobs.length > 0) await client.query({ name: 'docket_insert_jobs', text: Q.INSERT_JOBS, values: insertArrays(jobs), types: PG_TYPES });
+      return null;
+    });
+  }
+
+  async getJob(id: string): Promise<Job | undefined> {
+    const { rows } = await this.query<JobRow>('docket_get_job', Q.GET_JOB, [id]);
+    return rows[0] && toJob(rows[0]);
+  }
+
+  async listJobs(filter: JobFilter, limit: number, after?: string): Promise<JobPage> {
+    const { where, params } = whereOf(filter);
+    if (after !== undefined) where.push(`id < $${params.push(after)}`);
+    const sql = `SELECT ${Q.JOB_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY id DESC LIMIT $${params.push(limit + 1)}`;
+    const { rows } = await this.query<JobRow>(undefined, sql, params);
+    const more = rows.length > limit;
+    const jobs = rows.slice(0, limit).map(toJob);
+    return { jobs, nextCursor: more ? jobs[jobs.length - 1]!.id : null };
+  }
+
+  /**
+   * Locks every job of the batch first (one statement) and decides each request's outcome from
+   * the locked rows, in request order, as if the moves ran one by one; then writes the moves that
+   * hold with one statement per round (a round holds at most one move per job, so a job moved
+   * twice in one batch gets two rounds).
+   */
+  async transition(requests: readonly TransitionRequest[]): Promise<TransitionResult[]> {
+    if (requests.length === 0) return [];
+    return this.inTransaction(async (client) => {
+      const ids = [...new Set(requests.map((r) => r.id))];
+      type Locked = { id: string; state: JobState; lease_token: string | null };
+      const locked = await client.query<Locked>({ name: 'docket_lock_jobs', text: Q.LOCK_JOBS, values: [ids], types: PG_TYPES });
+      const current = new Map(locked.rows.map((r) => [r.id, r]));
+      const results: TransitionResult[] = new Array(requests.length);
+      const rounds: { request: TransitionRequest; index: number; from: JobState }[][] = [];
+      const moves = new Map<string, number>();
+      requests.forEach((r, index) => {
+        const job = current.get(r.id);
+        if (!job) results[index] = { ok: false, reason: 'not_found' };
+        else if (!r.from.includes(job.state)) results[index] = { ok: false, reason: 'wrong_state', state: job.state };
+        else if (r.leaseToken !== undefined && job.lease_token !== r.leaseToken) {
+          results[index] = { ok: false, reason: 'lease_mismatch', state: job.state };
+        } else {
+          const round = moves.get(r.id) ?? 0;
+          moves.set(r.id, round + 1);
+          (rounds[round] ??= []).push({ request: r, index, from: job.state });
+          job.state = r.to;
+          if (r.patch.leaseToken !== undefined) job.lease_token = r.patch.leaseToken;
+        }
+      });
+      for (const round of rounds) {
+        const { rows } = await client.query<JobRow>({
+          name: 'docket_apply_transitions',
+          text: Q.APPLY_TRANSITIONS,
+          values: transitionArrays(round.map((m) => m.request)),
+          types: PG_TYPES,
+        });
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        for (const m of round) results[m.index] = { ok: true, job: toJob(byId.get(m.request.id)!), from: m.from };
+      }
+      return results;
+    });
+  }
+
+  async completeJobs(completions: readonly Completion[], now: number): Promise<CompletionResult[]> {
+    if (completions.length === 0) return [];
+    const order = idOrder(completions);
+    const values = [
+      order.map((i) => completions[i]!.id),
+      order.map((i) => completions[i]!.leaseToken),
+      order.map((i) => (completions[i]!.result === undefined ? null : JSON.stringify(completions[i]!.result))),
+      now,
+    ];
+    type Miss = { n: number; state: JobState | null; token_matched: boolean | null };
+    const { rows } = await this.query<Miss>('docket_complete_jobs', Q.COMPLETE_JOBS, values);
+    const results: CompletionResult[] = completions.map(() => ({ ok: true }));
+    for (const miss of rows) {
+      const index = order[miss.n - 1]!;
+      if (miss.state === null) results[index] = { ok: false, reason: 'not_found' };
+      else if (miss.state !== 'running') results[index] = { ok: false, reason: 'wrong_state', state: miss.state };
+      else if (!miss.token_matched) results[index] = { ok: false, reason: 'lease_mismatch', state: 'running' };
+      // Running with this token when the statement started, yet not completed: a concurrent write
+      // (or an earlier completion of the same job in this batch) won. Read where it stands now.
+      else results[index] = await this.whyNot(completions[index]!.id, ['running']);
+    }
+    return results;
+  }
+
+  async claimJobs(claims: readonly ClaimRequest[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
+    // The first claim of a job wins, as if claims ran one by one; later ones find it running.
+    const first = new Map<string, { token: string; index: number }>();
+    claims.forEach((c, index) => first.has(c.id) || first.set(c.id, { token: c.leaseToken, index }));
+    if (first.size === 0) return { claimed: [], expired: [] };
+    const ids = [...first.keys()].sort();
+    const values = [ids, ids.map((id) => first.get(id)!.token), leaseExpiresAt, workerId, now];
+    const { rows } = await this.query<JobRow & { expired: boolean }>('docket_claim_jobs', Q.CLAIM_JOBS, values);
+    const claimed: { job: Job; index: number }[] = [];
+    const expired: Job[] = [];
+    for (const row of rows) {
+      if (row.expired) expired.push(toJob(row));
+      else {
+        const { token, index } = first.get(row.id)!;
+        claimed.push({ job: toClaimedJob(row as ClaimedRow, { leaseToken: token, leaseExpiresAt, workerId, now }), index });
+      }
+    }
+    // In request order: the dispatcher asked in priority order.
+    claimed.sort((a, b) => a.index - b.index);
+    expired.sort((a, b) => first.get(a.id)!.index - first.get(b.id)!.index);
+    return { claimed: claimed.map((c) => c.job), expired };
+  }
+
+  async extendLeases(leases: readonly LeaseExtension[], leaseExpiresAt: number, now: number): Promise<string[]> {
+    if (leases.length === 0) return [];
+    const order = idOrder(leases);
+    const values = [order.map((i) => leases[i]!.id), order.map((i) => leases[i]!.leaseToken), leaseExpiresAt, now];
+    const { rows } = await this.query<{ id: string }>('docket_extend_leases', Q.EXTEND_LEASES, values);
+    const held = new Set(rows.map((r) => r.id));
+    return leases.filter((l) => !held.has(l.id)).map((l) => l.id);
+  }
+
+  async findExpiredLeases(now: number, limit: number): Promise<Job[]> {
+    return (await this.query<JobRow>('docket_find_expired_leases', Q.FIND_EXPIRED_LEASES, [now, limit])).rows.map(toJob);
+  }
+
+  async findExpired(now: number, limit: number): Promise<Job[]> {
+    return (await this.query<JobRow>('docket_find_expired', Q.FIND_EXPIRED, [now, limit])).rows.map(toJob);
+  }
+
+  /**
+   * Pages through each dispatchable state on its index, so memory stays bounded and no
+   * connection or snapshot is held between pages. A job that changes state meanwhile may be seen
+   * twice or not at all, which the rebuild tolerates (the index is a cache of this table).
+   */
+  async *loadDispatchable(): AsyncIterable<{ entry: DispatchEntry; state: JobState }> {
+    type Row = { id: string; queue: string; tenant: string; priority: number; run_at: number };
+    for (const state of ['ready', 'scheduled', 'retrying'] as const) {
+      let after = { queue: '', id: '' };
+      for (;;) {
+        const values = [state, after.queue, after.id, DISPATCH_PAGE];
+        const { rows } = await this.query<Row>('docket_load_dispatchable', Q.LOAD_DISPATCHABLE_PAGE, values);
+        for (const r of rows) {
+          yield { entry: { id: r.id, queue: r.queue, tenant: r.tenant, priority: r.priority, dueAt: r.run_at }, state };
+        }
+        if (rows.length < DISPATCH_PAGE) break;
+        after = rows[rows.length - 1]!;
+      }
+    }
+  }
+
+  async countByState(filter: Pick<JobFilter, 'tenant' | 'queue'>): Promise<Record<JobState, number>> {
+    const { where, params } = whereOf(filter);
+    const sql = `SELECT state, count(*) AS n FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY state`;
+    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const r of (await this.query<{ state: JobState; n: number }>(undefined, sql, params)).rows) counts[r.state] = r.n;
+    return counts;
+  }
+
+  async countByQueue(filter: Pick<JobFilter, 'tenant'>): Promise<QueueDepth[]> {
+    const { where, params } = whereOf(filter);
+    const sql = `SELECT queue, state, count(*) AS n FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY queue, state`;
+    const { rows } = await this.query<{ queue: string; state: JobState; n: number }>(undefined, sql, params);
+    return depthsOf(rows, await this.pausedQueues());
+  }
+
+  async findIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | undefined> {
+    return (await this.query<IdempotencyRecord>('docket_get_idempotency', Q.GET_IDEMPOTENCY, [tenant, key])).rows[0];
+  }
+
+  async pruneIdempotency(before: number): Promise<number> {
+    return (await this.query(undefined, Q.PRUNE_IDEMPOTENCY, [before])).rowCount ?? 0;
+  }
+
+  async setQueuePaused(queue: string, paused: boolean, now: number): Promise<void> {
+    await this.query(undefined, Q.SET_QUEUE_PAUSED, [queue, paused, now]);
+  }
+
+  async pausedQueues(): Promise<string[]> {
+    return (await this.query<{ name: string }>('docket_paused_queues', Q.PAUSED_QUEUES, [])).rows.map((r) => r.name);
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  /** Why a guarded write did not apply, read after the fact. */
+  private async whyNot(id: string, from: readonly JobState[]): Promise<TransitionFailure> {
+    const { rows } = await this.query<{ state: JobState }>('docket_state_of', Q.STATE_OF, [id]);
+    const current = rows[0];
+    if (!current) return { ok: false, reason: 'not_found' };
+    if (from.includes(current.state)) return { ok: false, reason: 'lease_mismatch', state: current.state };
+    return { ok: false, reason: 'wrong_state', state: current.state };
+  }
+
+  /** A query on the pool; named ones are prepared once per connection and reused. */
+  private query<R extends pg.QueryResultRow>(name: string | undefined, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(name ? { name, text, values, types: PG_TYPES } : { text, values, types: PG_TYPES });
+  }
+
+  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      // A failed ROLLBACK means the connection is gone: drop it from the pool rather than reuse it.
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/** Indexes of `items` sorted by id: batches are sent in id order (see the class comment). */
+function idOrder(items: readonly { id: string }[]): number[] {
+  return items.map((_, i) => i).sort((a, b) => (items[a]!.id < items[b]!.id ? -1 : items[a]!.id > items[b]!.id ? 1 : 0));
+}
+
+/** The column arrays of Q.INSERT_JOBS. */
+function insertArrays(jobs: readonly NewJob[]): unknown[][] {
+  const cols: unknown[][] = Array.from({ length: 16 }, () => new Array(jobs.length));
+  jobs.forEach((j, i) => {
+    const values = [j.id, j.tenant, j.queue, j.type, j.payloadJson, j.priority, JSON.stringify(j.labels), j.state, j.runAt,
+      j.expiresAt, j.timeoutMs, j.maxAttempts, JSON.stringify(j.backoff), j.linkId, j.resubmittedFrom, j.createdAt];
+    values.forEach((v, c) => (cols[c]![i] = v));
+  });
+  return cols;
+}
+
+/** The arrays of Q.APPLY_TRANSITIONS: id, to, now, then a flag and a value per patch field. */
+function transitionArrays(requests: readonly TransitionRequest[]): unknown[] {
+  const values: unknown[] = [requests.map((r) => r.id), requests.map((r) => r.to), requests.map((r) => r.now)];
+  for (const [key] of Q.PATCH_FIELDS) {
+    values.push(requests.map((r) => r.patch[key] !== undefined));
+    values.push(
+      requests.map((r) => {
+        const v = r.patch[key];
+        if (v === undefined || v === null) return key === 'result' && v === null ? 'null' : null;
+        return key === 'result' || key === 'error' || key === 'progress' ? JSON.stringify(v) : v;
+      }),
+    );
+  }
+  return values;
+}
+
+function whereOf(filter: JobFilter): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    if (value !== undefined) where.push(`${sql} $${params.push(value)}`);
+  };
+  add('tenant =', filter.tenant);
+  add('queue =', filter.queue);
+  add('state =', filter.state);
+  add('type =', filter.type);
+  add('link_id =', filter.linkId);
+  add('worker_id =', filter.workerId);
+  // Containment: the job carries every one of these labels (a GIN index on labels would serve it).
+  if (filter.labels && Object.keys(filter.labels).length > 0) add('labels @>', JSON.stringify(filter.labels));
+  add('created_at >=', filter.createdAfter);
+  add('created_at <', filter.createdBefore);
+  return { where, params };
+}

@@ -1,0 +1,151 @@
+/**
+ * The PostgreSQL adapter's fixed statements. Hot ones run as named prepared statements; none uses
+ * `*`: a prepared `SELECT *` fails with "cached plan must not change result type" once another
+ * server's migration adds a column. Batches travel as arrays and are spread with unnest(), so a
+ * batch is one statement whatever its size.
+ */
+
+export const JOB_COLUMNS = `id, tenant, queue, type, payload, priority, labels, state, state_reason, run_at, expires_at,
+  timeout_ms, max_attempts, attempt, backoff, link_id, resubmitted_from, lease_token, lease_expires_at, worker_id,
+  progress, result, errors, created_at, updated_at, started_at, finished_at`;
+
+const names = (list: string) => list.split(',').map((c) => c.trim());
+/** JOB_COLUMNS qualified with a table alias. */
+const jobColumns = (alias: string) => names(JOB_COLUMNS).map((c) => `${alias}.${c}`).join(', ');
+
+/** One array per column, all of the batch's length; json text is checked and stored verbatim. */
+export const INSERT_JOBS = `INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
+  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at)
+  SELECT id, tenant, queue, type, payload::json, priority, labels::jsonb, state, run_at, expires_at,
+    timeout_ms, max_attempts, backoff::json, link_id, resubmitted_from, created_at, created_at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[],
+    $9::bigint[], $10::bigint[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::text[], $16::bigint[])
+    AS j(id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
+    timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at)`;
+
+export const GET_JOB = `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`;
+
+/**
+ * What a claim returns: the job minus its history (errors, result, progress), which a worker does
+ * not need, nor the columns the claim itself just set (see the SQLite adapter's measurements).
+ */
+const CLAIMED_COLUMNS = `id, tenant, queue, type, payload, priority, labels, run_at, expires_at, timeout_ms,
+  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at`;
+const HISTORY_COLUMNS = names(JOB_COLUMNS).filter((c) => !names(CLAIMED_COLUMNS).includes(c));
+
+/**
+ * ready -> running with a fresh lease for each (id, token), and ready -> expired for the ones past
+ * expiresAt, in one statement. The two updates match disjoint rows (expires_at > now vs <= now):
+ * two data-modifying CTEs updating one row would leave it to chance which wins. Claimed rows come back narrow
+ * (`expired` false, history columns NULL); expired rows come back whole.
+ * $1 ids, $2 tokens, $3 leaseExpiresAt, $4 workerId, $5 now.
+ */
+export const CLAIM_JOBS = `WITH c AS (SELECT * FROM unnest($1::text[], $2::text[]) AS c(id, token)),
+claimed AS (
+  UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, lease_token = c.token, lease_expires_at = $3,
+    worker_id = $4, started_at = $5, updated_at = $5, progress = NULL
+  FROM c WHERE j.id = c.id AND j.state = 'ready' AND (j.expires_at IS NULL OR j.expires_at > $5)
+  RETURNING ${names(CLAIMED_COLUMNS).map((c) => `j.${c}`).join(', ')}
+),
+expired AS (
+  UPDATE jobs j SET state = 'expired', state_reason = 'expired_before_start', finished_at = $5, updated_at = $5
+  FROM c WHERE j.id = c.id AND j.state = 'ready' AND j.expires_at <= $5
+  RETURNING ${jobColumns('j')}
+)
+SELECT false AS expired, ${CLAIMED_COLUMNS}, ${HISTORY_COLUMNS.map((c) => `NULL AS ${c}`).join(', ')} FROM claimed
+UNION ALL
+SELECT true, ${CLAIMED_COLUMNS}, ${HISTORY_COLUMNS.join(', ')} FROM expired`;
+
+/**
+ * running -> succeeded for each (id, token, result). Returns only the completions that did not
+ * apply, with the job's state and whether the token matched as of the statement's snapshot (the
+ * update itself re-checks a row changed concurrently, so "token matched but not applied" means a
+ * concurrent write won). $1 ids, $2 tokens, $3 results (json text or NULL), $4 now.
+ */
+export const COMPLETE_JOBS = `WITH c AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS c(id, token, result, n)),
+done AS (
+  UPDATE jobs j SET state = 'succeeded', result = c.result::json, lease_expires_at = NULL, finished_at = $4, updated_at = $4
+  FROM c WHERE j.id = c.id AND j.state = 'running' AND j.lease_token = c.token
+  RETURNING c.n
+)
+SELECT c.n, j.state, j.lease_token IS NOT DISTINCT FROM c.token AS token_matched
+FROM c LEFT JOIN jobs j ON j.id = c.id
+WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.n = c.n)`;
+
+/**
+ * A lease that already ran out cannot be extended: the reaper may be giving the job away, and a
+ * late heartbeat must not win against it. Returns the ids extended. $1 ids, $2 tokens, $3 deadline, $4 now.
+ */
+export const EXTEND_LEASES = `UPDATE jobs j SET lease_expires_at = $3
+  FROM unnest($1::text[], $2::text[]) AS l(id, token)
+  WHERE j.id = l.id AND j.state = 'running' AND j.lease_token = l.token AND j.lease_expires_at >= $4
+  RETURNING j.id`;
+
+/** Locks the jobs a transition batch touches, in id order so that concurrent batches cannot deadlock. */
+export const LOCK_JOBS = `SELECT id, state, lease_token FROM jobs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
+
+/**
+ * One round of a transition batch (at most one move per job): every patch field comes with a flag
+ * saying whether it is set, so one statement serves any mix of patches. `error` is appended to
+ * the history. Arrays, in order: id, to, now, and for each of PATCH_FIELDS its flag and value.
+ */
+export const PATCH_FIELDS = [
+  ['stateReason', 'state_reason', 'text'],
+  ['runAt', 'run_at', 'bigint'],
+  ['attempt', 'attempt', 'int'],
+  ['leaseToken', 'lease_token', 'text'],
+  ['leaseExpiresAt', 'lease_expires_at', 'bigint'],
+  ['workerId', 'worker_id', 'text'],
+  ['result', 'result', 'json'],
+  ['error', 'errors', 'jsonb'],
+  ['progress', 'progress', 'json'],
+  ['startedAt', 'started_at', 'bigint'],
+  ['finishedAt', 'finished_at', 'bigint'],
+] as const;
+
+export const APPLY_TRANSITIONS = (() => {
+  const sets = PATCH_FIELDS.map(([, column, type], i) => {
+    const value = `$${5 + 2 * i}::${type === 'json' || type === 'jsonb' ? 'text' : type}[]`;
+    return { flag: `$${4 + 2 * i}::bool[]`, value, column, type, name: `v${i}` };
+  });
+  const assign = sets.map(({ column, type, name }, i) => {
+    const v = type === 'json' ? `r.${name}::json` : `r.${name}`;
+    const next = column === 'errors' ? `j.errors || jsonb_build_array(r.${name}::jsonb)` : v;
+    return `${column} = CASE WHEN r.f${i} THEN ${next} ELSE j.${column} END`;
+  });
+  return `UPDATE jobs j SET state = r.to_state, updated_at = r.now, ${assign.join(',\n  ')}
+  FROM unnest($1::text[], $2::text[], $3::bigint[], ${sets.map((s) => `${s.flag}, ${s.value}`).join(', ')})
+    AS r(id, to_state, now, ${sets.map((s, i) => `f${i}, ${s.name}`).join(', ')})
+  WHERE j.id = r.id
+  RETURNING ${jobColumns('j')}`;
+})();
+
+export const FIND_EXPIRED_LEASES = `SELECT ${JOB_COLUMNS} FROM jobs WHERE state = 'running' AND lease_expires_at < $1
+  ORDER BY lease_expires_at LIMIT $2`;
+
+export const FIND_EXPIRED = `SELECT ${JOB_COLUMNS} FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= $1
+  AND state IN ('scheduled','waiting','ready','retrying','blocked') ORDER BY expires_at LIMIT $2`;
+
+/**
+ * One page of the dispatchable jobs of one state, keyset-paginated on the (state, queue, id)
+ * index: each page is an index range scan, however many finished jobs the table holds.
+ * $1 state, $2 queue, $3 id (after the last row of the previous page), $4 page size.
+ */
+export const LOAD_DISPATCHABLE_PAGE = `SELECT id, queue, tenant, priority, run_at FROM jobs
+  WHERE state = $1 AND (queue, id) > ($2, $3) ORDER BY queue, id LIMIT $4`;
+
+export const STATE_OF = 'SELECT state, lease_token FROM jobs WHERE id = $1';
+
+/** Takes an idempotency key; returns no row when (tenant, key) was already taken. */
+export const INSERT_IDEMPOTENCY = `INSERT INTO idempotency_keys (tenant, key, request_hash, status, response, created_at)
+  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, key) DO NOTHING RETURNING 1`;
+
+export const GET_IDEMPOTENCY = `SELECT tenant, key, request_hash AS "requestHash", status, response, created_at AS "createdAt"
+  FROM idempotency_keys WHERE tenant = $1 AND key = $2`;
+
+export const PRUNE_IDEMPOTENCY = 'DELETE FROM idempotency_keys WHERE created_at < $1';
+
+export const SET_QUEUE_PAUSED = `INSERT INTO queues (name, paused, updated_at) VALUES ($1, $2, $3)
+  ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at`;
+
+export const PAUSED_QUEUES = 'SELECT name FROM queues WHERE paused ORDER BY name';

@@ -1,0 +1,58 @@
+/**
+ * Who may do what. A token carries roles; each API action names the roles allowed to perform it.
+ * Roles combine: a token with `submitter` and `viewer` may do what either may.
+ */
+export const ROLES = ['admin', 'submitter', 'worker', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type Action =
+  | 'jobs:submit'
+  | 'jobs:read'
+  | 'jobs:cancel'
+  | 'queues:read'
+  | 'queues:manage'
+  | 'workers:read'
+  | 'workers:work';
+
+/**
+ * The authorization matrix (docs/auth.md shows it as a table). Reads are always limited to the
+ * token's tenant unless the token is an admin's.
+ *
+ * - submitters submit, read, cancel and resubmit their tenant's jobs;
+ * - viewers read their tenant's jobs and the queue depths;
+ * - workers run the worker protocol (register, claim, heartbeat, report outcomes) and read jobs;
+ *   the lease token of each claim is what lets them act on a job;
+ * - admins do everything, for every tenant, including pausing queues.
+ */
+export const PERMISSIONS: Record<Action, readonly Role[]> = {
+  'jobs:submit': ['admin', 'submitter'],
+  'jobs:read': ['admin', 'submitter', 'viewer', 'worker'],
+  'jobs:cancel': ['admin', 'submitter'],
+  'queues:read': ['admin', 'submitter', 'viewer', 'worker'],
+  'queues:manage': ['admin'],
+  'workers:read': ['admin', 'viewer', 'worker'],
+  'workers:work': ['admin', 'worker'],
+};
+
+/** The authenticated caller. */
+export interface Principal {
+  /** Who: the token's `sub`. */
+  subject: string;
+  /** Whose jobs: the token's `tenant`. */
+  tenant: string;
+  roles: readonly Role[];
+  /** Identifies the token for per-token rate limits (its `jti`, else a hash of the token). */
+  tokenId: string;
+}
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+export function may(principal: Principal, action: Action): boolean {
+  return principal.roles.some((r) => PERMISSIONS[action].includes(r));
+}
+
+export function isAdmin(principal: Principal): boolean {
+  return principal.roles.includes('admin');
+}

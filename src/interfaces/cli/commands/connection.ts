@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import type { ClientOptions } from '../../../sdk/client.js';
+import { DocketClient } from '../../../sdk/client.js';
+import { defaultUrl } from '../output.js';
+
+export interface ConnectionOptions {
+  url: string;
+  token?: string;
+  tenant?: string;
+}
+
+/** --url, --token and --tenant, shared by every command that talks to a server. */
+export function withConnection(command: Command): Command {
+  return command
+    .option('--url <url>', 'server URL (env DOCKET_URL)', defaultUrl())
+    .option('--token <jwt>', 'API token (env DOCKET_TOKEN; mint one with `docket token`)')
+    .option('--tenant <tenant>', 'admins: act for this tenant');
+}
+
+export function clientOptions(o: ConnectionOptions): ClientOptions {
+  const token = o.token ?? process.env.DOCKET_TOKEN;
+  return { baseUrl: o.url, ...(token ? { token } : {}), ...(o.tenant ? { tenant: o.tenant } : {}) };
+}
+
+export function clientOf(o: ConnectionOptions): DocketClient {
+  return new DocketClient(clientOptions(o));
+}

@@ -1,0 +1,41 @@
+import type { Clock } from '../../ports/clock.js';
+import type { Store } from '../../ports/store.js';
+import type { JobService } from '../job-service.js';
+import { Periodic } from './periodic.js';
+
+export interface HousekeeperOptions {
+  intervalMs: number;
+  /** How long an Idempotency-Key is remembered. @defaultValue 24 h */
+  idempotencyTtlMs: number;
+}
+
+/**
+ * Small chores: picks up queue pauses made by other processes, and forgets idempotency keys once
+ * they are older than their time to live.
+ */
+export class Housekeeper {
+  private readonly loop: Periodic;
+
+  constructor(
+    private readonly service: JobService,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly options: HousekeeperOptions,
+    onError: (err: unknown) => void = () => {},
+  ) {
+    this.loop = new Periodic(clock, options.intervalMs, () => this.runOnce(), onError);
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  async runOnce(): Promise<void> {
+    await this.service.refreshPaused();
+    await this.store.pruneIdempotency(this.clock.now() - this.options.idempotencyTtlMs);
+  }
+}

@@ -1,0 +1,47 @@
+import type { Clock } from '../../ports/clock.js';
+import type { JobService } from '../job-service.js';
+import type { WorkerRegistry } from '../worker-registry.js';
+import { Periodic } from './periodic.js';
+
+export interface WorkerMonitorOptions {
+  intervalMs: number;
+  /** A registered worker silent for longer is lost. */
+  heartbeatTimeoutMs: number;
+}
+
+/**
+ * Marks remote workers that stopped heartbeating as lost and gives their running jobs back to the
+ * queue at once (the attempt counts), instead of waiting for each lease to run out.
+ */
+export class WorkerMonitor {
+  private readonly loop: Periodic;
+
+  constructor(
+    private readonly service: JobService,
+    private readonly workers: WorkerRegistry,
+    clock: Clock,
+    private readonly options: WorkerMonitorOptions,
+    onError: (err: unknown) => void = () => {},
+  ) {
+    this.loop = new Periodic(clock, options.intervalMs, () => this.runOnce(), onError);
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Returns how many jobs went back to the queue. */
+  async runOnce(): Promise<number> {
+    let returned = 0;
+    for (const worker of this.workers.sweep(this.options.heartbeatTimeoutMs)) {
+      const jobs = await this.service.runningJobsOf(worker.id);
+      const seconds = Math.round(this.options.heartbeatTimeoutMs / 1000);
+      returned += await this.service.returnToQueue(jobs, 'worker_lost', `worker ${worker.name ?? worker.id} sent no heartbeat for ${seconds} s`);
+    }
+    return returned;
+  }
+}

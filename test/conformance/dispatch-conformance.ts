@@ -1,0 +1,435 @@
+import { v7 as uuidv7 } from 'uuid';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/adapters/clock/manual-clock.js';
+import type { DispatchEntry } from '../../src/domain/job.js';
+import type { Clock } from '../../src/ports/clock.js';
+import type { Dispatch } from '../../src/ports/dispatch.js';
+
+export interface OpenedDispatch {
+  dispatch: Dispatch;
+  /** The clock `dispatch` times its waits with; a ManualClock makes timeout tests instant. */
+  clock: ManualClock | Clock;
+  /**
+   * Opens another instance over the same state, as another process would. Adapters whose state
+   * lives in one process (memory) leave it out and the cross-instance tests are skipped.
+   */
+  peer?: () => Promise<Dispatch>;
+  /** Releases the backing state. The suite has closed every instance by then. */
+  cleanup(): Promise<void>;
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+/** How long a wake-up may take before a test calls it lost: generous, CI machines stall. */
+const PROMPT_MS = 1_000;
+/** How long a test watches a promise that must stay pending. */
+const QUIET_MS = 60;
+
+let seq = 0;
+/** A ready entry; ids are UUIDv7 made in call order, so they sort by submission. */
+function entry(over: Partial<DispatchEntry> = {}): DispatchEntry {
+  return { id: uuidv7(), queue: 'q', tenant: `t${seq++ % 3}`, priority: 5, dueAt: T0, ...over };
+}
+
+/** The order the port promises: priority, then due time, then submission (id). */
+function byOrder(a: DispatchEntry, b: DispatchEntry): number {
+  return a.priority - b.priority || a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Whether `p` settles within `ms` of real time. */
+async function settles(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const ids = (entries: readonly DispatchEntry[]) => entries.map((e) => e.id);
+
+/** Takes everything ready on `queues`, `batch` at a time. */
+async function drain(d: Dispatch, queues: string[], batch = 7): Promise<DispatchEntry[]> {
+  const out: DispatchEntry[] = [];
+  for (;;) {
+    const got = await d.take({ queues, max: batch });
+    if (got.length === 0) return out;
+    out.push(...got);
+  }
+}
+
+function shuffle<T>(items: T[]): T[] {
+  const a = items.slice();
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/**
+ * The Dispatch port's contract, written only against the port: every adapter (memory, redis)
+ * runs it. `open` returns a fresh, empty dispatch.
+ */
+export function describeDispatchConformance(name: string, open: () => Promise<OpenedDispatch>): void {
+  describe(`Dispatch conformance: ${name}`, () => {
+    let opened: OpenedDispatch | undefined;
+    let peers: Dispatch[] = [];
+    const d = () => opened!.dispatch;
+    const openPeer = async () => {
+      const p = await opened!.peer!();
+      peers.push(p);
+      return p;
+    };
+    /** Moves the dispatch's clock: instantly for a ManualClock, else by sleeping. */
+    const advance = async (ms: number) => {
+      const clock = opened!.clock;
+      if (clock instanceof ManualClock) clock.advance(ms);
+      else await sleep(ms);
+    };
+    const itWithPeer = (title: string, fn: () => Promise<void>) =>
+      it(title, async (ctx) => {
+        if (!opened!.peer) return ctx.skip();
+        await fn();
+      });
+
+    beforeEach(async () => {
+      opened = await open();
+      peers = [];
+    });
+    afterEach(async () => {
+      for (const p of peers) await p.close();
+      await opened?.dispatch.close();
+      await opened?.cleanup();
+      opened = undefined;
+    });
+
+    describe('take order', () => {
+      it('takes by priority (1 first), then due time, then submission order', async () => {
+        const made = Array.from({ length: 300 }, (_, i) => entry({ priority: 1 + (i % 10), dueAt: T0 + ((i * 7) % 5) * 1000 }));
+        const shuffled = shuffle(made);
+        for (let i = 0; i < shuffled.length; i += 40) await d().enqueue(shuffled.slice(i, i + 40));
+        const taken = await drain(d(), ['q']);
+        expect(ids(taken)).toEqual(ids(made.slice().sort(byOrder)));
+      });
+
+      it('a later due time never outweighs a higher priority', async () => {
+        const old = entry({ priority: 2, dueAt: T0 });
+        const urgent = entry({ priority: 1, dueAt: T0 + 10 * 365 * 86_400_000 });
+        await d().enqueue([old, urgent]);
+        expect(ids(await d().take({ queues: ['q'], max: 2 }))).toEqual([urgent.id, old.id]);
+      });
+
+      it('at equal priority and due time, takes in submission (id) order whatever the enqueue order', async () => {
+        const made = Array.from({ length: 50 }, () => entry());
+        await d().enqueue(made.slice().reverse());
+        expect(ids(await d().take({ queues: ['q'], max: 50 }))).toEqual(ids(made));
+      });
+
+      it('hands entries back with every field intact', async () => {
+        const e = entry({ queue: 'mail.eu-west', tenant: 'acme:gold', priority: 3, dueAt: T0 + 1234 });
+        await d().enqueue([e]);
+        expect(await d().take({ queues: ['mail.eu-west'], max: 1 })).toEqual([e]);
+      });
+    });
+
+    describe('take', () => {
+      it('returns at most max, removes what it returns, and [] when empty', async () => {
+        const made = Array.from({ length: 10 }, () => entry());
+        await d().enqueue(made);
+        expect(ids(await d().take({ queues: ['q'], max: 4 }))).toEqual(ids(made.slice(0, 4)));
+        expect(await d().readyCount('q')).toBe(6);
+        expect(ids(await d().take({ queues: ['q'], max: 100 }))).toEqual(ids(made.slice(4)));
+        expect(await d().take({ queues: ['q'], max: 5 })).toEqual([]);
+        expect(await d().take({ queues: ['nobody'], max: 5 })).toEqual([]);
+        expect(await d().readyCount('q')).toBe(0);
+      });
+
+      it('takes only priorities inside the range, bounds included', async () => {
+        const made = Array.from({ length: 30 }, (_, i) => entry({ priority: 1 + (i % 10) }));
+        await d().enqueue(made);
+        const taken = await d().take({ queues: ['q'], max: 100, range: { min: 2, max: 4 } });
+        expect(ids(taken)).toEqual(ids(made.filter((e) => e.priority >= 2 && e.priority <= 4).sort(byOrder)));
+        expect(await d().take({ queues: ['q'], max: 100, range: { min: 2, max: 4 } })).toEqual([]);
+        const sevens = await d().take({ queues: ['q'], max: 100, range: { min: 7, max: 7 } });
+        expect(sevens.map((e) => e.priority)).toEqual([7, 7, 7]);
+        expect(await d().readyCount('q')).toBe(30 - 9 - 3);
+        expect(ids(await drain(d(), ['q']))).toEqual(ids(made.filter((e) => ![2, 3, 4, 7].includes(e.priority)).sort(byOrder)));
+      });
+
+      it('takes from several queues at once: priority first across them, each queue in order, max in total', async () => {
+        const a = Array.from({ length: 12 }, (_, i) => entry({ queue: 'a', priority: 1 + (i % 4), dueAt: T0 + i }));
+        const b = Array.from({ length: 12 }, (_, i) => entry({ queue: 'b', priority: 1 + ((i + 2) % 4), dueAt: T0 + i }));
+        const c = Array.from({ length: 5 }, () => entry({ queue: 'c', priority: 1 }));
+        await d().enqueue(shuffle([...a, ...b, ...c]));
+        const first = await d().take({ queues: ['a', 'b'], max: 10 });
+        expect(first).toHaveLength(10);
+        const rest = await drain(d(), ['a', 'b'], 5);
+        const taken = [...first, ...rest];
+        const priorities = taken.map((e) => e.priority);
+        expect(priorities).toEqual(priorities.slice().sort((x, y) => x - y));
+        expect(ids(taken.filter((e) => e.queue === 'a'))).toEqual(ids(a.slice().sort(byOrder)));
+        expect(ids(taken.filter((e) => e.queue === 'b'))).toEqual(ids(b.slice().sort(byOrder)));
+        expect(await d().readyCount('c')).toBe(5);
+      });
+
+      it('a range applies to every queue of a multi-queue take', async () => {
+        await d().enqueue([entry({ queue: 'a', priority: 1 }), entry({ queue: 'b', priority: 9 }), entry({ queue: 'b', priority: 2 })]);
+        const taken = await d().take({ queues: ['a', 'b'], max: 10, range: { min: 2, max: 10 } });
+        expect(taken.map((e) => [e.queue, e.priority])).toEqual([['b', 2], ['b', 9]]);
+        expect(await d().readyCount('a')).toBe(1);
+      });
+    });
+
+    describe('schedule, takeDue and nextDueAt', () => {
+      it('holds delayed entries out of the ready index until takeDue hands them out, earliest first', async () => {
+        expect(await d().nextDueAt()).toBeNull();
+        expect(await d().takeDue(T0 + 10_000, 10)).toEqual([]);
+        const late = entry({ dueAt: T0 + 300 });
+        const early = entry({ dueAt: T0 + 100 });
+        const mid = entry({ dueAt: T0 + 200, priority: 1 });
+        const midTwin = entry({ dueAt: T0 + 200, priority: 9 });
+        await d().schedule([late, midTwin, early, mid].map((e) => ({ ...e })));
+        expect(await d().nextDueAt()).toBe(T0 + 100);
+        expect(await d().readyCount('q')).toBe(0);
+        expect(await d().take({ queues: ['q'], max: 10 })).toEqual([]);
+
+        expect(await d().takeDue(T0 + 99, 10)).toEqual([]);
+        expect(await d().takeDue(T0 + 150, 10)).toEqual([early]);
+        expect(await d().nextDueAt()).toBe(T0 + 200);
+        // Equal due times come out in submission order; max is respected; due exactly now counts.
+        expect(await d().takeDue(T0 + 200, 1)).toEqual([mid]);
+        expect(await d().takeDue(T0 + 200, 10)).toEqual([midTwin]);
+        expect(await d().nextDueAt()).toBe(T0 + 300);
+        expect(await d().takeDue(T0 + 10_000, 10)).toEqual([late]);
+        expect(await d().nextDueAt()).toBeNull();
+      });
+
+      it('takeDue never returns ready entries', async () => {
+        await d().enqueue([entry({ dueAt: T0 - 1000 })]);
+        expect(await d().takeDue(T0, 10)).toEqual([]);
+        expect(await d().nextDueAt()).toBeNull();
+      });
+    });
+
+    describe('remove', () => {
+      it('forgets ids wherever they are and ignores unknown ones', async () => {
+        const [r1, r2] = [entry(), entry()];
+        const [s1, s2] = [entry({ dueAt: T0 + 10 }), entry({ dueAt: T0 + 20 })];
+        await d().enqueue([r1!, r2!]);
+        await d().schedule([s1!, s2!]);
+        await d().remove([r1!.id, s1!.id, uuidv7()]);
+        expect(await d().readyCount('q')).toBe(1);
+        expect(await d().nextDueAt()).toBe(T0 + 20);
+        expect(await d().take({ queues: ['q'], max: 10 })).toEqual([r2]);
+        expect(await d().takeDue(T0 + 100, 10)).toEqual([s2]);
+        await d().remove([]);
+      });
+
+      it('removes large batches', async () => {
+        const made = Array.from({ length: 2_500 }, (_, i) => entry({ queue: i % 2 ? 'a' : 'b' }));
+        await d().enqueue(made);
+        await d().remove(ids(made.slice(0, 2_400)));
+        expect((await d().readyCount('a')) + (await d().readyCount('b'))).toBe(100);
+        const left = await drain(d(), ['a', 'b'], 1000);
+        expect(ids(left).sort()).toEqual(ids(made.slice(2_400)).sort());
+      });
+    });
+
+    describe('re-indexing an id moves it, never duplicates it', () => {
+      it('enqueue of a ready id moves it to its new queue, priority and due time', async () => {
+        const e = entry({ queue: 'a', priority: 5 });
+        const other = entry({ queue: 'b', priority: 3 });
+        await d().enqueue([e, other]);
+        const moved = { ...e, queue: 'b', priority: 2, dueAt: T0 + 50 };
+        await d().enqueue([moved]);
+        expect(await d().readyCount('a')).toBe(0);
+        expect(await d().readyCount('b')).toBe(2);
+        expect(await d().take({ queues: ['a'], max: 10 })).toEqual([]);
+        expect(await d().take({ queues: ['b'], max: 10 })).toEqual([moved, other]);
+      });
+
+      it('the same id twice in one batch is indexed once, as the last one says', async () => {
+        const e = entry({ priority: 5 });
+        const rival = entry({ priority: 3 });
+        await d().enqueue([e, rival, { ...e, priority: 1 }]);
+        expect(await d().readyCount('q')).toBe(2);
+        expect(ids(await d().take({ queues: ['q'], max: 10 }))).toEqual([e.id, rival.id]);
+      });
+
+      it('enqueue of a delayed id makes it ready; schedule of a ready id delays it', async () => {
+        const delayed = entry({ dueAt: T0 + 100 });
+        const ready = entry();
+        await d().schedule([delayed]);
+        await d().enqueue([ready]);
+        await d().enqueue([{ ...delayed, dueAt: T0 }]);
+        await d().schedule([{ ...ready, dueAt: T0 + 500 }]);
+        expect(await d().nextDueAt()).toBe(T0 + 500);
+        expect(await d().readyCount('q')).toBe(1);
+        expect(ids(await d().take({ queues: ['q'], max: 10 }))).toEqual([delayed.id]);
+        expect(ids(await d().takeDue(T0 + 1000, 10))).toEqual([ready.id]);
+        expect(await d().takeDue(T0 + 1000, 10)).toEqual([]);
+      });
+
+      it('schedule of a delayed id moves its due time', async () => {
+        const e = entry({ dueAt: T0 + 100 });
+        await d().schedule([e]);
+        await d().schedule([{ ...e, dueAt: T0 + 900 }]);
+        expect(await d().nextDueAt()).toBe(T0 + 900);
+        expect(await d().takeDue(T0 + 500, 10)).toEqual([]);
+        expect(ids(await d().takeDue(T0 + 900, 10))).toEqual([e.id]);
+      });
+    });
+
+    describe('readyCount', () => {
+      it('counts ready entries per queue', async () => {
+        expect(await d().readyCount('a')).toBe(0);
+        await d().enqueue([entry({ queue: 'a' }), entry({ queue: 'a' }), entry({ queue: 'b' })]);
+        await d().schedule([entry({ queue: 'a', dueAt: T0 + 100 })]);
+        expect(await d().readyCount('a')).toBe(2);
+        expect(await d().readyCount('b')).toBe(1);
+        await d().take({ queues: ['a'], max: 1 });
+        expect(await d().readyCount('a')).toBe(1);
+      });
+    });
+
+    describe('waitForWork', () => {
+      it('resolves at once when work is already ready on one of the queues', async () => {
+        await d().enqueue([entry({ queue: 'b' })]);
+        expect(await settles(d().waitForWork(['a', 'b'], 60_000), PROMPT_MS)).toBe(true);
+      });
+
+      it('resolves promptly on an enqueue to one of its queues, not on other queues', async () => {
+        const waiting = d().waitForWork(['a', 'b'], 60_000);
+        expect(await settles(waiting, QUIET_MS)).toBe(false);
+        await d().enqueue([entry({ queue: 'c' })]);
+        expect(await settles(waiting, QUIET_MS)).toBe(false);
+        await d().enqueue([entry({ queue: 'b' })]);
+        expect(await settles(waiting, PROMPT_MS)).toBe(true);
+      });
+
+      it('with a range, ready work of other priorities does not count', async () => {
+        await d().enqueue([entry({ priority: 9 })]);
+        const waiting = d().waitForWork(['q'], 60_000, undefined, { min: 1, max: 3 });
+        expect(await settles(waiting, QUIET_MS)).toBe(false);
+        await d().enqueue([entry({ priority: 3 })]);
+        expect(await settles(waiting, PROMPT_MS)).toBe(true);
+      });
+
+      it('resolves when the timeout passes', async () => {
+        const waiting = d().waitForWork(['q'], 5_000);
+        expect(await settles(waiting, QUIET_MS)).toBe(false);
+        await advance(4_000);
+        expect(await settles(waiting, QUIET_MS)).toBe(false);
+        await advance(1_000);
+        expect(await settles(waiting, PROMPT_MS)).toBe(true);
+      });
+
+      it('resolves on abort, and at once for an aborted signal', async () => {
+        const controller = new AbortController();
+        const waiting = d().waitForWork(['q'], 60_000, controller.signal);
+        expect(await settles(waiting, QUIET_MS)).toBe(false);
+        controller.abort();
+        expect(await settles(waiting, PROMPT_MS)).toBe(true);
+        expect(await settles(d().waitForWork(['q'], 60_000, controller.signal), PROMPT_MS)).toBe(true);
+      });
+
+      it('resolves pending waits on close, and never rejects', async () => {
+        const waits = [d().waitForWork(['q'], 60_000), d().waitForWork(['q', 'r'], 60_000, undefined, { min: 2, max: 2 })];
+        expect(await settles(Promise.race(waits), QUIET_MS)).toBe(false);
+        await d().close();
+        await expect(Promise.all(waits)).resolves.toEqual([undefined, undefined]);
+      });
+
+      itWithPeer('wakes a waiter of another instance promptly (how another process wakes an idle worker)', async () => {
+        const other = await openPeer();
+        const waiting = other.waitForWork(['q'], 60_000);
+        expect(await settles(waiting, QUIET_MS)).toBe(false);
+        await d().enqueue([entry()]);
+        expect(await settles(waiting, PROMPT_MS)).toBe(true);
+        // The other instance sees the same work.
+        expect(await other.readyCount('q')).toBe(1);
+      });
+
+      itWithPeer('across instances, a range still filters what wakes', async () => {
+        const other = await openPeer();
+        const waiting = other.waitForWork(['q'], 60_000, undefined, { min: 1, max: 2 });
+        expect(await settles(waiting, QUIET_MS)).toBe(false);
+        await d().enqueue([entry({ priority: 8 })]);
+        expect(await settles(waiting, QUIET_MS)).toBe(false);
+        await d().enqueue([entry({ priority: 2 })]);
+        expect(await settles(waiting, PROMPT_MS)).toBe(true);
+      });
+    });
+
+    describe('onDueChanged', () => {
+      it('fires when the earliest due time moves earlier, not for later entries, not after unsubscribing', async () => {
+        let calls = 0;
+        const off = d().onDueChanged(() => calls++);
+        await d().schedule([entry({ dueAt: T0 + 500 })]);
+        expect(calls).toBe(1);
+        await d().schedule([entry({ dueAt: T0 + 900 })]);
+        expect(calls).toBe(1);
+        await d().schedule([entry({ dueAt: T0 + 100 })]);
+        expect(calls).toBe(2);
+        off();
+        await d().schedule([entry({ dueAt: T0 + 50 })]);
+        expect(calls).toBe(2);
+      });
+
+      itWithPeer('fires on another instance when the earliest due time moves earlier there', async () => {
+        const other = await openPeer();
+        let fired!: () => void;
+        const heard = new Promise<void>((resolve) => (fired = resolve));
+        other.onDueChanged(() => fired());
+        // The port gives no "listening now" signal: keep moving the due time earlier until heard.
+        let dueAt = T0 + 1_000_000;
+        for (let i = 0; i < 40 && !(await settles(heard, 0)); i++) {
+          await d().schedule([entry({ dueAt: (dueAt -= 1000) })]);
+          if (await settles(heard, 50)) break;
+        }
+        expect(await settles(heard, PROMPT_MS)).toBe(true);
+        expect(await other.nextDueAt()).toBe(dueAt);
+      });
+    });
+
+    describe('concurrent takers', () => {
+      it('never hand out the same id twice and lose nothing', async () => {
+        const made = Array.from({ length: 2_000 }, (_, i) => entry({ queue: i % 3 ? 'a' : 'b', priority: 1 + (i % 10) }));
+        await d().enqueue(made);
+        const instances = opened!.peer ? [d(), await openPeer(), await openPeer()] : [d()];
+        const takers = Array.from({ length: 8 }, async (_, k) => {
+          const mine: DispatchEntry[] = [];
+          const from = instances[k % instances.length]!;
+          for (;;) {
+            const got = await from.take({ queues: k % 2 ? ['a', 'b'] : ['b', 'a'], max: 1 + (k % 7) * 5 });
+            if (got.length === 0) return mine;
+            mine.push(...got);
+          }
+        });
+        const all = (await Promise.all(takers)).flat();
+        expect(all).toHaveLength(made.length);
+        expect(new Set(ids(all)).size).toBe(made.length);
+        expect(ids(all).sort()).toEqual(ids(made).sort());
+      });
+
+      it('concurrent takeDue never hands out the same id twice and loses nothing', async () => {
+        const made = Array.from({ length: 1_000 }, (_, i) => entry({ dueAt: T0 + (i % 50) }));
+        await d().schedule(made);
+        const instances = opened!.peer ? [d(), await openPeer()] : [d()];
+        const promoters = Array.from({ length: 4 }, async (_, k) => {
+          const mine: DispatchEntry[] = [];
+          for (;;) {
+            const got = await instances[k % instances.length]!.takeDue(T0 + 1000, 1 + k * 13);
+            if (got.length === 0) return mine;
+            mine.push(...got);
+          }
+        });
+        const all = (await Promise.all(promoters)).flat();
+        expect(new Set(ids(all)).size).toBe(made.length);
+        expect(ids(all).sort()).toEqual(ids(made).sort());
+      });
+    });
+  });
+}

@@ -1,0 +1,164 @@
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
+import { T0, insert, newJob, running } from './conformance/fixtures.js';
+import { describeStoreConformance } from './conformance/store-conformance.js';
+import { openTestSchema } from './helpers/postgres.js';
+
+/** A migrated store on a fresh schema, closed and dropped after `work`. */
+async function withStore(work: (store: PostgresStore, open: () => PostgresStore) => Promise<void>): Promise<void> {
+  const { connectionString, schema, drop } = await openTestSchema();
+  const opened: PostgresStore[] = [];
+  const open = () => {
+    const s = new PostgresStore({ connectionString, schema, max: 2 });
+    opened.push(s);
+    return s;
+  };
+  try {
+    const store = open();
+    await store.migrate();
+    await work(store, open);
+  } finally {
+    for (const s of opened) await s.close();
+    await drop();
+  }
+}
+
+describeStoreConformance('postgres (schema per test)', async () => {
+  const { connectionString, schema, drop } = await openTestSchema();
+  const store = new PostgresStore({ connectionString, schema, max: 4 });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await drop();
+    },
+  };
+});
+
+describe('PostgresStore migrate', () => {
+  it('is safe when two servers start together: both resolve, each version applied once', async () => {
+    const { connectionString, schema, drop } = await openTestSchema();
+    const a = new PostgresStore({ connectionString, schema, max: 2 });
+    const b = new PostgresStore({ connectionString, schema, max: 2 });
+    try {
+      await Promise.all([a.migrate(), b.migrate(), a.migrate()]);
+      const { rows } = await a.pool.query<{ version: number; n: string }>(
+        'SELECT version, count(*) AS n FROM docket_migrations GROUP BY version ORDER BY version',
+      );
+      const files = rows.map((r) => r.version);
+      expect(files[0]).toBe(1);
+      expect(files).toEqual(files.map((_, i) => i + 1));
+      expect(rows.every((r) => r.n === '1')).toBe(true);
+      expect(await b.countByState({})).toMatchObject({ ready: 0 });
+    } finally {
+      await a.close();
+      await b.close();
+      await drop();
+    }
+  });
+
+  it('uses a given pool as is and leaves it open on close', async () => {
+    const { connectionString, schema, drop } = await openTestSchema();
+    const pool = new pg.Pool({ connectionString, max: 2, options: `-c search_path=${schema}` });
+    try {
+      const store = new PostgresStore({ pool });
+      await store.migrate();
+      await store.close();
+      const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM docket_migrations');
+      expect(Number(rows[0]!.n)).toBeGreaterThan(0);
+    } finally {
+      await pool.end();
+      await drop();
+    }
+  });
+});
+
+// Behaviour the shared suite does not pin down, which this adapter gets by batching.
+describe('PostgresStore batches', () => {
+  it('applies a transition batch as if its moves ran one by one, the same job included', () =>
+    withStore(async (store) => {
+      const job = await running(store, 'tok');
+      const results = await store.transition([
+        { id: job.id, from: ['running'], leaseToken: 'tok', to: 'retrying', patch: { error: { message: 'a', attempt: 1, at: T0 } }, now: T0 + 1 },
+        { id: job.id, from: ['running'], leaseToken: 'tok', to: 'failed', patch: {}, now: T0 + 2 },
+        { id: job.id, from: ['retrying'], to: 'ready', patch: { runAt: T0 + 3 }, now: T0 + 3 },
+      ]);
+      expect(results.map((r) => (r.ok ? `${r.from}->${r.job.state}` : r.reason))).toEqual(['running->retrying', 'wrong_state', 'retrying->ready']);
+      expect(results[0]).toMatchObject({ job: { state: 'retrying', updatedAt: T0 + 1, errors: [{ message: 'a' }] } });
+      expect(await store.getJob(job.id)).toMatchObject({ state: 'ready', runAt: T0 + 3, errors: [{ message: 'a' }] });
+    }));
+
+  it('completes a job named twice in one batch once, and gives the first claim of a job its token', () =>
+    withStore(async (store) => {
+      const job = await insert(store);
+      const { claimed } = await store.claimJobs([{ id: job.id, leaseToken: 'a' }, { id: job.id, leaseToken: 'b' }], 'w', T0 + 9, T0);
+      expect(claimed.map((j) => j.leaseToken)).toEqual(['a']);
+      expect((await store.getJob(job.id))!.leaseToken).toBe('a');
+      expect(await store.completeJobs([{ id: job.id, leaseToken: 'a', result: 1 }, { id: job.id, leaseToken: 'a', result: 2 }], T0 + 1)).toEqual([
+        { ok: true },
+        { ok: false, reason: 'wrong_state', state: 'succeeded' },
+      ]);
+      expect((await store.getJob(job.id))!.result).toBe(1);
+    }));
+
+  it('hands each job to one of two stores claiming the same jobs at once', () =>
+    withStore(async (store, open) => {
+      const jobs = Array.from({ length: 200 }, () => newJob());
+      await store.insertJobs(jobs);
+      const other = open();
+      const claims = (tag: string) => jobs.map((j) => ({ id: j.id, leaseToken: `${tag}-${j.id}` }));
+      const [a, b] = await Promise.all([store.claimJobs(claims('a'), 'wa', T0 + 9, T0), other.claimJobs(claims('b').reverse(), 'wb', T0 + 9, T0)]);
+      const ids = [...a.claimed, ...b.claimed].map((j) => j.id);
+      expect(ids.length).toBe(200);
+      expect(new Set(ids).size).toBe(200);
+    }));
+
+  it('loadDispatchable pages through more jobs than one page holds, each exactly once', () =>
+    withStore(async (store) => {
+      const states = ['ready', 'scheduled', 'retrying', 'succeeded'] as const;
+      const jobs = Array.from({ length: 12_001 }, (_, i) => newJob({ queue: `q${i % 3}`, state: states[i % 4]! }));
+      await store.insertJobs(jobs);
+      const seen: string[] = [];
+      for await (const { entry } of store.loadDispatchable()) seen.push(entry.id);
+      const want = jobs.filter((j) => j.state !== 'succeeded').map((j) => j.id);
+      expect(seen.length).toBe(want.length);
+      expect(new Set(seen)).toEqual(new Set(want));
+    }));
+
+  it('filters listings by labels (containment) and worker', () =>
+    withStore(async (store) => {
+      const eu = await insert(store, { labels: { region: 'eu', tier: 'gold' } });
+      await insert(store, { labels: { region: 'us', tier: 'gold' } });
+      const mine = await running(store, 'tok', T0 + 9, { labels: { region: 'eu' } });
+      const ids = async (f: Parameters<PostgresStore['listJobs']>[0]) => (await store.listJobs(f, 10)).jobs.map((j) => j.id).sort();
+      expect(await ids({ labels: { region: 'eu' } })).toEqual([eu.id, mine.id].sort());
+      expect(await ids({ labels: { region: 'eu', tier: 'gold' } })).toEqual([eu.id]);
+      expect(await ids({ workerId: 'w1' })).toEqual([mine.id]);
+    }));
+
+  it('records an idempotency key with the jobs, and a second use inserts nothing', () =>
+    withStore(async (store) => {
+      const record = { tenant: 't1', key: 'k', requestHash: 'h', status: 201, response: '{"ids":[]}', createdAt: T0 };
+      const first = newJob();
+      expect(await store.insertJobs([first], record)).toBeNull();
+      const again = newJob();
+      expect(await store.insertJobs([again], { ...record, requestHash: 'other', createdAt: T0 + 5 })).toEqual(record);
+      expect(await store.getJob(again.id)).toBeUndefined();
+      expect(await store.findIdempotency('t1', 'k')).toEqual(record);
+      expect(await store.pruneIdempotency(T0 + 1)).toBe(1);
+      expect(await store.findIdempotency('t1', 'k')).toBeUndefined();
+    }));
+
+  it('counts by queue, paused queues included', () =>
+    withStore(async (store) => {
+      await store.insertJobs([newJob({ queue: 'b' }), newJob({ queue: 'b', state: 'failed' }), newJob({ queue: 'a', tenant: 'x' })]);
+      await store.setQueuePaused('c', true, T0);
+      await store.setQueuePaused('a', true, T0);
+      await store.setQueuePaused('a', false, T0 + 1);
+      expect(await store.pausedQueues()).toEqual(['c']);
+      const depths = await store.countByQueue({ tenant: 't1' });
+      expect(depths.map((d) => [d.queue, d.counts.ready, d.counts.failed])).toEqual([['b', 1, 1], ['c', 0, 0]]);
+      await store.ping();
+    }));
+});
