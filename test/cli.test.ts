@@ -2,11 +2,11 @@
 // process on a temporary data dir with the shipped examples/handlers.js.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cleanEnv, freePort, pause, until } from './helpers/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const children = new Set<ChildProcess>();
@@ -18,40 +18,10 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** The environment of every child, without settings inherited from the developer's shell. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const { DOCKET_URL: _u, DOCKET_DATA_DIR: _d, DOCKET_HANDLERS: _h, PORT: _p, DOCKET_TOKEN: _t, DOCKET_JWT_SECRET: _s, DOCKET_JWKS: _j, ...env } = process.env;
-  return { ...env, DOCKET_LOG_LEVEL: 'warn', ...extra };
-}
-
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'docket-cli-'));
   dirs.push(d);
   return d;
-}
-
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value other than undefined; fails after `ms`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await pause(everyMs);
-  }
 }
 
 interface Server {

@@ -1,7 +1,7 @@
 import type { Clock } from '../../ports/clock.js';
 import type { Store } from '../../ports/store.js';
 import type { JobService } from '../job-service.js';
-import { Periodic } from './periodic.js';
+import { MaintenanceLoop } from './periodic.js';
 
 export interface ExpirerOptions {
   /** How often to look for jobs past expiresAt. Claims also refuse expired jobs, so a late run only delays the state change. @defaultValue 1000 ms */
@@ -10,9 +10,7 @@ export interface ExpirerOptions {
 }
 
 /** Moves jobs that were not started before their `expiresAt` to `expired`. They never run. */
-export class Expirer {
-  private readonly loop: Periodic;
-
+export class Expirer extends MaintenanceLoop {
   constructor(
     private readonly service: JobService,
     private readonly store: Store,
@@ -20,15 +18,7 @@ export class Expirer {
     private readonly options: ExpirerOptions = { intervalMs: 1000, batchSize: 1000 },
     onError: (err: unknown) => void = () => {},
   ) {
-    this.loop = new Periodic(clock, options.intervalMs, () => this.runOnce(), onError);
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+    super(clock, options.intervalMs, onError);
   }
 
   async runOnce(): Promise<number> {

@@ -1,7 +1,7 @@
 import type { Clock } from '../../ports/clock.js';
 import type { Store } from '../../ports/store.js';
 import type { JobService } from '../job-service.js';
-import { Periodic } from './periodic.js';
+import { MaintenanceLoop } from './periodic.js';
 
 export interface HousekeeperOptions {
   intervalMs: number;
@@ -13,9 +13,7 @@ export interface HousekeeperOptions {
  * Small chores: picks up queue pauses made by other processes, and forgets idempotency keys once
  * they are older than their time to live.
  */
-export class Housekeeper {
-  private readonly loop: Periodic;
-
+export class Housekeeper extends MaintenanceLoop {
   constructor(
     private readonly service: JobService,
     private readonly store: Store,
@@ -23,15 +21,7 @@ export class Housekeeper {
     private readonly options: HousekeeperOptions,
     onError: (err: unknown) => void = () => {},
   ) {
-    this.loop = new Periodic(clock, options.intervalMs, () => this.runOnce(), onError);
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+    super(clock, options.intervalMs, onError);
   }
 
   async runOnce(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Clock } from '../../ports/clock.js';
 import type { Store } from '../../ports/store.js';
 import type { JobService } from '../job-service.js';
-import { Periodic } from './periodic.js';
+import { MaintenanceLoop } from './periodic.js';
 
 export interface LeaseReaperOptions {
   /** How often to look for running jobs whose lease ran out. @defaultValue 1000 ms */
@@ -15,9 +15,7 @@ export interface LeaseReaperOptions {
  * guards the move, and a lease that ran out can no longer be extended by a late heartbeat, so the
  * reaper and a heartbeat never both win.
  */
-export class LeaseReaper {
-  private readonly loop: Periodic;
-
+export class LeaseReaper extends MaintenanceLoop {
   constructor(
     private readonly service: JobService,
     private readonly store: Store,
@@ -25,15 +23,7 @@ export class LeaseReaper {
     private readonly options: LeaseReaperOptions = { intervalMs: 1000, batchSize: 1000 },
     onError: (err: unknown) => void = () => {},
   ) {
-    this.loop = new Periodic(clock, options.intervalMs, () => this.runOnce(), onError);
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+    super(clock, options.intervalMs, onError);
   }
 
   async runOnce(): Promise<number> {

@@ -53,3 +53,22 @@ export class Periodic {
     await this.running;
   }
 }
+
+/** A maintenance duty run every `intervalMs`: subclasses say what one run does. */
+export abstract class MaintenanceLoop {
+  private readonly loop: Periodic;
+
+  constructor(clock: Clock, intervalMs: number, onError: (err: unknown) => void) {
+    this.loop = new Periodic(clock, intervalMs, () => this.runOnce(), onError);
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  abstract runOnce(): Promise<unknown>;
+}

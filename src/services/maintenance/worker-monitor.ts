@@ -1,7 +1,7 @@
 import type { Clock } from '../../ports/clock.js';
 import type { JobService } from '../job-service.js';
 import type { WorkerRegistry } from '../worker-registry.js';
-import { Periodic } from './periodic.js';
+import { MaintenanceLoop } from './periodic.js';
 
 export interface WorkerMonitorOptions {
   intervalMs: number;
@@ -13,9 +13,7 @@ export interface WorkerMonitorOptions {
  * Marks remote workers that stopped heartbeating as lost and gives their running jobs back to the
  * queue at once (the attempt counts), instead of waiting for each lease to run out.
  */
-export class WorkerMonitor {
-  private readonly loop: Periodic;
-
+export class WorkerMonitor extends MaintenanceLoop {
   constructor(
     private readonly service: JobService,
     private readonly workers: WorkerRegistry,
@@ -23,15 +21,7 @@ export class WorkerMonitor {
     private readonly options: WorkerMonitorOptions,
     onError: (err: unknown) => void = () => {},
   ) {
-    this.loop = new Periodic(clock, options.intervalMs, () => this.runOnce(), onError);
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+    super(clock, options.intervalMs, onError);
   }
 
   /** Returns how many jobs went back to the queue. */

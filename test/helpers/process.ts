@@ -1,0 +1,34 @@
+// Helpers for tests that run Docket (and its workers) as child processes, as a user would.
+import { createServer } from 'node:net';
+
+/** The environment of a child, without the DOCKET_* settings and PORT of the developer's shell. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('DOCKET_') || k === 'PORT') delete env[k];
+  const set = Object.fromEntries(Object.entries(extra).filter((e): e is [string, string] => e[1] !== undefined));
+  return { ...env, DOCKET_LOG_LEVEL: 'warn', ...set };
+}
+
+/** A port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer().once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a value other than undefined; fails after `ms`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await pause(everyMs);
+  }
+}
