@@ -86,7 +86,7 @@ const ENDPOINTS: Endpoint[] = [
     allowed: ['admin', 'worker'],
     scoped: false,
     ok: 200,
-    request: async () => ['POST', `/v1/workers/${docket.workers.register({ queues: ['matrix'] })}/heartbeat`, { jobs: [] }],
+    request: async () => ['POST', `/v1/workers/${await docket.workers.register({ queues: ['matrix'] })}/heartbeat`, { jobs: [] }],
   },
 ];
 

@@ -7,12 +7,12 @@ import { DocketClient } from '../src/sdk/client.js';
 import { HttpTransport } from '../src/sdk/http-transport.js';
 import type { ClaimedJob } from '../src/sdk/transport.js';
 import { Worker } from '../src/sdk/worker.js';
-import type { WorkerRegistry } from '../src/services/worker-registry.js';
+import type { WorkerDirectory } from '../src/ports/worker-directory.js';
 import { adminToken, testAuth } from './helpers/auth.js';
 
 let docket: Docket | undefined;
 let app: FastifyInstance | undefined;
-let workers: WorkerRegistry;
+let workers: WorkerDirectory;
 let client: DocketClient;
 let transport: HttpTransport;
 let base: string;
@@ -184,7 +184,8 @@ describe('HTTP worker protocol', () => {
     expect(await transport.heartbeat(workerId, jobs)).toEqual({ lost: [drop.id], cancelled: [drop.id] });
     const after = await docket!.service.get(keep.id);
     expect(after!.leaseExpiresAt!).toBeGreaterThan(keep.leaseExpiresAt!);
-    expect(workers.get(workerId)!.lastHeartbeatAt).toBeGreaterThan(workers.get(workerId)!.registeredAt);
+    const record = (await workers.get(workerId))!;
+    expect(record.lastHeartbeatAt).toBeGreaterThan(record.registeredAt);
     // The transport hears of cancellation only through heartbeats.
     const unsubscribe = transport.onCancel(() => {
       throw new Error('never called');
@@ -195,13 +196,13 @@ describe('HTTP worker protocol', () => {
   it('registers again when the server no longer knows the worker (restart)', async () => {
     await start();
     const workerId = await transport.register({ queues: ['default'], capacity: 1, name: 'w' });
-    workers.unregister(workerId); // what a server restart does to the in-memory registry
+    await workers.unregister(workerId); // what a server restart does to the in-memory registry
     expect(await transport.heartbeat(workerId, [])).toEqual({ lost: [], cancelled: [] });
-    const now = workers.list();
+    const now = await workers.list();
     expect(now).toHaveLength(1);
     expect(now[0]!.id).not.toBe(workerId);
     await transport.unregister(workerId);
-    expect(workers.list()).toEqual([]);
+    expect(await workers.list()).toEqual([]);
   });
 
   it('runs a Worker end to end over HTTP', async () => {

@@ -125,40 +125,4 @@ describe('PostgresStore batches', () => {
       expect(seen.length).toBe(want.length);
       expect(new Set(seen)).toEqual(new Set(want));
     }));
-
-  it('filters listings by labels (containment) and worker', () =>
-    withStore(async (store) => {
-      const eu = await insert(store, { labels: { region: 'eu', tier: 'gold' } });
-      await insert(store, { labels: { region: 'us', tier: 'gold' } });
-      const mine = await running(store, 'tok', T0 + 9, { labels: { region: 'eu' } });
-      const ids = async (f: Parameters<PostgresStore['listJobs']>[0]) => (await store.listJobs(f, 10)).jobs.map((j) => j.id).sort();
-      expect(await ids({ labels: { region: 'eu' } })).toEqual([eu.id, mine.id].sort());
-      expect(await ids({ labels: { region: 'eu', tier: 'gold' } })).toEqual([eu.id]);
-      expect(await ids({ workerId: 'w1' })).toEqual([mine.id]);
-    }));
-
-  it('records an idempotency key with the jobs, and a second use inserts nothing', () =>
-    withStore(async (store) => {
-      const record = { tenant: 't1', key: 'k', requestHash: 'h', status: 201, response: '{"ids":[]}', createdAt: T0 };
-      const first = newJob();
-      expect(await store.insertJobs([first], record)).toBeNull();
-      const again = newJob();
-      expect(await store.insertJobs([again], { ...record, requestHash: 'other', createdAt: T0 + 5 })).toEqual(record);
-      expect(await store.getJob(again.id)).toBeUndefined();
-      expect(await store.findIdempotency('t1', 'k')).toEqual(record);
-      expect(await store.pruneIdempotency(T0 + 1)).toBe(1);
-      expect(await store.findIdempotency('t1', 'k')).toBeUndefined();
-    }));
-
-  it('counts by queue, paused queues included', () =>
-    withStore(async (store) => {
-      await store.insertJobs([newJob({ queue: 'b' }), newJob({ queue: 'b', state: 'failed' }), newJob({ queue: 'a', tenant: 'x' })]);
-      await store.setQueuePaused('c', true, T0);
-      await store.setQueuePaused('a', true, T0);
-      await store.setQueuePaused('a', false, T0 + 1);
-      expect(await store.pausedQueues()).toEqual(['c']);
-      const depths = await store.countByQueue({ tenant: 't1' });
-      expect(depths.map((d) => [d.queue, d.counts.ready, d.counts.failed])).toEqual([['b', 1, 1], ['c', 0, 0]]);
-      await store.ping();
-    }));
 });

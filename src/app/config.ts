@@ -19,6 +19,17 @@ export interface DocketConfig {
   sqliteSync: 'normal' | 'full';
   /** Log level for pino. Env DOCKET_LOG_LEVEL. @defaultValue info */
   logLevel: string;
+  /** Production mode: the PostgreSQL store. Env DOCKET_DATABASE_URL. Needs redisUrl too. */
+  databaseUrl: string | null;
+  /** Production mode: the Redis dispatch (and shared rate limits, worker directory). Env DOCKET_REDIS_URL. Needs databaseUrl too. */
+  redisUrl: string | null;
+  /**
+   * Prefix of every Redis key and channel: one cluster's name. Clusters sharing a Redis (or a
+   * PostgreSQL database, for the leader lock) differ by it. Env DOCKET_REDIS_PREFIX. @defaultValue docket:
+   */
+  redisPrefix: string;
+  /** What this process does: any of api, scheduler, worker. Env DOCKET_ROLES. @defaultValue all three */
+  roles: ReadonlySet<ServerRole>;
   /** HS256 signing secret for tokens (32+ bytes). Env DOCKET_JWT_SECRET. @defaultValue embedded: created in `<dataDir>/jwt-secret` */
   jwtSecret: string | null;
   /** JWKS file path or URL for RS256/ES256 tokens from an identity provider. Env DOCKET_JWKS. */
@@ -29,13 +40,24 @@ export interface DocketConfig {
   rateLimitToken: RateRule | null;
 }
 
+export const SERVER_ROLES = ['api', 'scheduler', 'worker'] as const;
+export type ServerRole = (typeof SERVER_ROLES)[number];
+
 export class ConfigError extends Error {}
+
+/** `api,scheduler` -> the set; names the bad entry otherwise. */
+export function parseRoles(text: string, source = 'DOCKET_ROLES'): ReadonlySet<ServerRole> {
+  const roles = text.split(',').map((r) => r.trim()).filter(Boolean);
+  const bad = roles.filter((r) => !(SERVER_ROLES as readonly string[]).includes(r));
+  if (roles.length === 0 || bad.length > 0) throw new ConfigError(`${source}=${text}: roles are a comma-separated subset of ${SERVER_ROLES.join(', ')}`);
+  return new Set(roles as ServerRole[]);
+}
 
 type Env = Record<string, string | undefined>;
 
 /** Reads the environment and flags (flags win). Throws ConfigError naming the bad setting. */
 export function resolveConfig(env: Env = process.env, flags: Partial<DocketConfig> = {}): DocketConfig {
-  return Object.freeze({
+  const config: DocketConfig = {
     dataDir: resolve(flags.dataDir ?? env.DOCKET_DATA_DIR ?? './data'),
     host: flags.host ?? env.DOCKET_HOST ?? '127.0.0.1',
     port: flags.port ?? int(env, 'PORT', 8080, 0, 65535),
@@ -47,7 +69,20 @@ export function resolveConfig(env: Env = process.env, flags: Partial<DocketConfi
     rateLimitTenant: flags.rateLimitTenant !== undefined ? flags.rateLimitTenant : rate(env, 'DOCKET_RATE_LIMIT_TENANT', '1000/s:2000'),
     rateLimitToken: flags.rateLimitToken !== undefined ? flags.rateLimitToken : rate(env, 'DOCKET_RATE_LIMIT_TOKEN', '500/s:1000'),
     logLevel: flags.logLevel ?? oneOf(env, 'DOCKET_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
-  });
+    databaseUrl: flags.databaseUrl ?? (env.DOCKET_DATABASE_URL || null),
+    redisUrl: flags.redisUrl ?? (env.DOCKET_REDIS_URL || null),
+    redisPrefix: flags.redisPrefix ?? (env.DOCKET_REDIS_PREFIX || 'docket:'),
+    roles: flags.roles ?? (env.DOCKET_ROLES ? parseRoles(env.DOCKET_ROLES) : new Set(SERVER_ROLES)),
+  };
+  // Half a production setup is a mistake to report, never a silent fallback to embedded parts.
+  if (config.databaseUrl && !config.redisUrl) throw new ConfigError('DOCKET_DATABASE_URL is set but DOCKET_REDIS_URL is not: production mode needs both (PostgreSQL store, Redis dispatch)');
+  if (config.redisUrl && !config.databaseUrl) throw new ConfigError('DOCKET_REDIS_URL is set but DOCKET_DATABASE_URL is not: production mode needs both (PostgreSQL store, Redis dispatch)');
+  return Object.freeze(config);
+}
+
+/** PostgreSQL + Redis (both set), or embedded (neither). */
+export function isProduction(config: DocketConfig): boolean {
+  return config.databaseUrl !== null;
 }
 
 function secretOf(env: Env): string | null {

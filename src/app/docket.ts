@@ -1,17 +1,21 @@
 import { join } from 'node:path';
 import { MemoryDispatch } from '../adapters/memory/memory-dispatch.js';
+import { MemoryWorkerDirectory } from '../adapters/memory/memory-worker-directory.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { SystemClock } from '../adapters/clock/system-clock.js';
 import type { Clock } from '../ports/clock.js';
 import type { Dispatch } from '../ports/dispatch.js';
 import type { Store } from '../ports/store.js';
+import type { WorkerDirectory } from '../ports/worker-directory.js';
 import { JobService } from '../services/job-service.js';
 import { Expirer } from '../services/maintenance/expirer.js';
 import { LeaseReaper } from '../services/maintenance/lease-reaper.js';
 import { Promoter } from '../services/maintenance/promoter.js';
 import { Housekeeper } from '../services/maintenance/housekeeper.js';
 import { WorkerMonitor } from '../services/maintenance/worker-monitor.js';
-import { WorkerRegistry } from '../services/worker-registry.js';
+import { DispatchRepair } from '../services/maintenance/dispatch-repair.js';
+import { SoloLeadership } from '../adapters/memory/solo-leadership.js';
+import type { Leadership } from '../ports/leadership.js';
 
 export interface DocketParts {
   store: Store;
@@ -25,6 +29,19 @@ export interface DocketParts {
   onError?: (err: unknown) => void;
   /** A remote worker silent this long is lost and its jobs go back to the queue. @defaultValue leaseMs */
   heartbeatTimeoutMs?: number;
+  /**
+   * The registry of remote workers; a Redis one when several API processes serve the cluster. Its
+   * own heartbeatTimeoutMs is the one workers are told and the monitor applies.
+   * @defaultValue an in-memory directory (this process only) with `heartbeatTimeoutMs`
+   */
+  workers?: WorkerDirectory;
+  /**
+   * Who runs the cluster-wide duties. Embedded: this process (SoloLeadership). null: this process
+   * never does (an API- or worker-only node). @defaultValue SoloLeadership
+   */
+  leadership?: Leadership | null;
+  /** Migrate the store at start. @defaultValue true */
+  migrate?: boolean;
 }
 
 /** A running engine: store, dispatch, service and the maintenance loops, started and stopped together. */
@@ -33,9 +50,15 @@ export class Docket {
   readonly promoter: Promoter;
   readonly expirer: Expirer;
   readonly reaper: LeaseReaper;
-  readonly workers: WorkerRegistry;
+  readonly workers: WorkerDirectory;
   readonly monitor: WorkerMonitor;
   readonly housekeeper: Housekeeper;
+  readonly repair: DispatchRepair;
+  readonly leadership: Leadership | null;
+  private readonly duties: { start(): void; stop(): Promise<void> }[];
+  private leading: Promise<void> = Promise.resolve();
+  private readonly onError: (err: unknown) => void;
+  private readonly migrateAtStart: boolean;
   readonly store: Store;
   readonly dispatch: Dispatch;
   readonly clock: Clock;
@@ -56,27 +79,50 @@ export class Docket {
     this.expirer = new Expirer(this.service, store, clock, { intervalMs, batchSize: 1000 }, onError);
     this.reaper = new LeaseReaper(this.service, store, clock, { intervalMs, batchSize: 1000 }, onError);
     const heartbeatTimeoutMs = parts.heartbeatTimeoutMs ?? this.service.leaseMs;
-    this.workers = new WorkerRegistry(clock, heartbeatTimeoutMs);
-    this.monitor = new WorkerMonitor(this.service, this.workers, clock, { intervalMs, heartbeatTimeoutMs }, onError);
+    this.workers = parts.workers ?? new MemoryWorkerDirectory(clock, heartbeatTimeoutMs);
+    this.monitor = new WorkerMonitor(this.service, this.workers, clock, { intervalMs, heartbeatTimeoutMs: this.workers.heartbeatTimeoutMs }, onError);
+    this.repair = new DispatchRepair(this.service, store, dispatch, clock, { intervalMs: Math.max(intervalMs, 5000), graceMs: 10_000, scanPerRun: 5000 }, onError);
+    this.leadership = parts.leadership === undefined ? new SoloLeadership() : parts.leadership;
+    this.duties = [this.promoter, this.expirer, this.reaper, this.monitor, this.repair];
+    this.onError = onError;
+    this.migrateAtStart = parts.migrate ?? true;
     this.housekeeper = new Housekeeper(this.service, store, clock, { intervalMs, idempotencyTtlMs: 24 * 3600_000 }, onError);
   }
 
-  /** Migrates, rebuilds the dispatch index from the store, and starts the maintenance loops. */
+  /**
+   * Migrates, then campaigns for leadership: the leader first repairs the dispatch index (rebuilds
+   * it from the store when it is empty) and then runs the cluster-wide duties. Resolves once this
+   * process is serving (and, as leader, has its index rebuilt).
+   */
   async start(): Promise<void> {
-    await this.store.migrate();
-    await this.service.rebuildDispatch();
-    this.promoter.start();
-    this.expirer.start();
-    this.reaper.start();
-    this.monitor.start();
+    if (this.migrateAtStart) await this.store.migrate();
+    await this.service.refreshPaused();
     this.housekeeper.start();
+    await this.leadership?.start((leader) => (leader ? this.lead() : this.follow()));
+    await this.leading;
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.promoter.stop(), this.expirer.stop(), this.reaper.stop(), this.monitor.stop(), this.housekeeper.stop()]);
+    await this.leadership?.stop();
+    await this.leading;
+    await Promise.all([...this.duties.map((d) => d.stop()), this.housekeeper.stop()]);
     await this.service.drain();
+    await this.workers.close();
     await this.dispatch.close();
     await this.store.close();
+  }
+
+  private lead(): void {
+    this.leading = this.repair
+      .runOnce()
+      .catch(this.onError)
+      .then(() => {
+        if (this.leadership?.isLeader) for (const duty of this.duties) duty.start();
+      });
+  }
+
+  private follow(): void {
+    this.leading = this.leading.then(() => Promise.all(this.duties.map((d) => d.stop()))).then(() => undefined);
   }
 }
 

@@ -43,5 +43,14 @@ export interface Dispatch {
   onDueChanged(listener: () => void): () => void;
   /** Number of ready entries per queue. */
   readyCount(queue: string): Promise<number>;
+  /** The ids of `ids` the index does not hold (ready or delayed): the repair loop re-adds them. */
+  missing(ids: readonly string[]): Promise<string[]>;
+  /**
+   * A marker of the index's contents: `markRebuilt(id)` sets it after a full rebuild from the
+   * store, and `rebuiltAs()` reads it back. null means the index lost its contents (a Redis
+   * FLUSHALL or restart, or a fresh process for the memory adapter): rebuild it.
+   */
+  markRebuilt(id: string): Promise<void>;
+  rebuiltAs(): Promise<string | null>;
   close(): Promise<void>;
 }

@@ -237,6 +237,27 @@ export function describeDispatchConformance(name: string, open: () => Promise<Op
       });
     });
 
+    describe('repair support: missing and the rebuilt marker', () => {
+      it('names the ids it holds neither ready nor delayed', async () => {
+        const ready = entry();
+        const delayed = entry({ dueAt: T0 + 60_000 });
+        const taken = entry();
+        const never = entry();
+        await d().enqueue([ready, taken]);
+        await d().schedule([delayed]);
+        await d().take({ queues: [taken.queue], max: 10 });
+        await d().enqueue([ready]);
+        expect((await d().missing([ready.id, delayed.id, taken.id, never.id])).sort()).toEqual([taken.id, never.id].sort());
+        expect(await d().missing([])).toEqual([]);
+      });
+
+      it('starts without a rebuilt marker and keeps the one it is given', async () => {
+        expect(await d().rebuiltAs()).toBeNull();
+        await d().markRebuilt('r1');
+        expect(await d().rebuiltAs()).toBe('r1');
+      });
+    });
+
     describe('re-indexing an id moves it, never duplicates it', () => {
       it('enqueue of a ready id moves it to its new queue, priority and due time', async () => {
         const e = entry({ queue: 'a', priority: 5 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobError } from '../../src/domain/job.js';
 import type { Store } from '../../src/ports/store.js';
+import { describeStoreApi } from './store-api.js';
 import { describeStoreClaims } from './store-claims.js';
 import { describeStoreQueries } from './store-queries.js';
 import { T0, insert, newJob, running, stateOf } from './fixtures.js';
@@ -229,6 +230,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
 
     describeStoreClaims(ctx);
     describeStoreQueries(ctx);
+    describeStoreApi(ctx);
 
     it('migrate twice is a no-op that keeps the data', async () => {
       const job = await insert(ctx.store, { payloadJson: '{"keep":true}' });

@@ -29,6 +29,20 @@ export class MemoryDispatch implements Dispatch {
 
   constructor(private readonly clock: Clock) {}
 
+  private rebuiltId: string | null = null;
+
+  async missing(ids: readonly string[]): Promise<string[]> {
+    return ids.filter((id) => !this.ready.has(id) && !this.delayedLive.has(id));
+  }
+
+  async markRebuilt(id: string): Promise<void> {
+    this.rebuiltId = id;
+  }
+
+  async rebuiltAs(): Promise<string | null> {
+    return this.rebuiltId;
+  }
+
   async enqueue(entries: readonly DispatchEntry[]): Promise<void> {
     const touched = new Set<QueueIndex>();
     for (const e of entries) {

@@ -66,8 +66,9 @@ export class PostgresStore implements Store {
       this.pool = new pg.Pool({
         connectionString: options.connectionString,
         max: options.max ?? 10,
-        // Applied by the server at connection start: no extra round trip per connection.
-        options: `-c search_path="${schema}"`,
+        // Applied by the server at connection start: no extra round trip per connection. Without
+        // an explicit schema, the URL's own `?options=-c search_path=...` (if any) is left to apply.
+        ...(options.schema !== undefined ? { options: `-c search_path="${schema}"` } : {}),
       });
       this.ownsPool = true;
       // An idle connection that dies (server restart) is dropped from the pool, and the next query

@@ -84,6 +84,21 @@ export class RedisDispatch implements Dispatch {
     this.delayedKey = `${this.prefix}delayed`;
   }
 
+  async missing(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    // The entries hash holds every indexed id, ready or delayed.
+    const found = await this.client.hmget(this.entriesKey, ...ids);
+    return ids.filter((_, i) => found[i] === null);
+  }
+
+  async markRebuilt(id: string): Promise<void> {
+    await this.client.set(`${this.prefix}rebuilt`, id);
+  }
+
+  async rebuiltAs(): Promise<string | null> {
+    return this.client.get(`${this.prefix}rebuilt`);
+  }
+
   async enqueue(entries: readonly DispatchEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.run(entries, (target, chunk) => {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../app/config.js';
 import { DocketApiError } from '../../sdk/client.js';
 import { cancelCommand, getCommand, listCommand, queuesCommand, resubmitCommand, workersCommand } from './commands/jobs.js';
+import { migrateCommand } from './commands/migrate.js';
 import { serverCommand } from './commands/server.js';
 import { submitCommand } from './commands/submit.js';
 import { tokenCommand } from './commands/token.js';
@@ -14,6 +15,7 @@ const program = new Command('docket')
   .exitOverride();
 
 program.addCommand(serverCommand());
+program.addCommand(migrateCommand());
 program.addCommand(submitCommand());
 program.addCommand(getCommand());
 program.addCommand(listCommand());

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import type { WorkerDirectory } from '../../ports/worker-directory.js';
 import type { JobService } from '../../services/job-service.js';
-import type { WorkerRegistry } from '../../services/worker-registry.js';
 import type { Authenticator } from '../../auth/tokens.js';
 import { installAccess } from './access.js';
 import { registerOpenApi } from './openapi.js';
@@ -17,7 +17,7 @@ export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression,
 
 export interface RouteDeps {
   service: JobService;
-  workers: WorkerRegistry;
+  workers: WorkerDirectory;
   /** Readiness checks by engine name (`store`, `redis`...): each resolves when the engine answers. */
   readiness: Record<string, () => Promise<void>>;
   /** Fires when the server closes, so long-polls return at once instead of holding the shutdown. */
@@ -26,7 +26,7 @@ export interface RouteDeps {
 
 export interface ServerOptions {
   service: JobService;
-  workers: WorkerRegistry;
+  workers: WorkerDirectory;
   /** Verifies bearer tokens. Every route but health and the API document needs one. */
   auth: Authenticator;
   /** Per-tenant and per-token request limits. Absent: unlimited. */

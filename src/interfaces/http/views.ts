@@ -1,5 +1,5 @@
 import type { Job } from '../../domain/job.js';
-import type { WorkerRecord } from '../../services/worker-registry.js';
+import type { WorkerRecord } from '../../ports/worker-directory.js';
 import type { ClaimedJobView, JobView } from './schemas.js';
 
 /**

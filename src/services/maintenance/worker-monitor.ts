@@ -1,6 +1,6 @@
 import type { Clock } from '../../ports/clock.js';
+import type { WorkerDirectory } from '../../ports/worker-directory.js';
 import type { JobService } from '../job-service.js';
-import type { WorkerRegistry } from '../worker-registry.js';
 import { MaintenanceLoop } from './periodic.js';
 
 export interface WorkerMonitorOptions {
@@ -16,7 +16,7 @@ export interface WorkerMonitorOptions {
 export class WorkerMonitor extends MaintenanceLoop {
   constructor(
     private readonly service: JobService,
-    private readonly workers: WorkerRegistry,
+    private readonly workers: WorkerDirectory,
     clock: Clock,
     private readonly options: WorkerMonitorOptions,
     onError: (err: unknown) => void = () => {},
@@ -27,7 +27,7 @@ export class WorkerMonitor extends MaintenanceLoop {
   /** Returns how many jobs went back to the queue. */
   async runOnce(): Promise<number> {
     let returned = 0;
-    for (const worker of this.workers.sweep(this.options.heartbeatTimeoutMs)) {
+    for (const worker of await this.workers.sweep(this.options.heartbeatTimeoutMs)) {
       const jobs = await this.service.runningJobsOf(worker.id);
       const seconds = Math.round(this.options.heartbeatTimeoutMs / 1000);
       returned += await this.service.returnToQueue(jobs, 'worker_lost', `worker ${worker.name ?? worker.id} sent no heartbeat for ${seconds} s`);

@@ -1,12 +1,10 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
-import { resolveConfig, type DocketConfig } from '../../../app/config.js';
-import { openEmbedded } from '../../../app/docket.js';
-import { MemoryRateLimiter } from '../../../adapters/memory/memory-rate-limiter.js';
+import { pino, type Logger } from 'pino';
 import { authFromConfig } from '../../../app/auth.js';
+import { ConfigError, isProduction, parseRoles, resolveConfig, type DocketConfig } from '../../../app/config.js';
+import { openEngine, type Engine } from '../../../app/engine.js';
 import type { TokenIssuer } from '../../../auth/tokens.js';
 import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { LocalTransport } from '../../../sdk/local-transport.js';
@@ -21,6 +19,9 @@ interface ServerOptions {
   port?: number;
   host?: string;
   dataDir?: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  role?: string;
   handlers?: string;
   worker: boolean;
   queues?: string;
@@ -30,10 +31,13 @@ interface ServerOptions {
 
 export function serverCommand(): Command {
   return new Command('server')
-    .description('run Docket: HTTP API, scheduler and in-process workers (embedded: SQLite under ./data)')
+    .description('run Docket: HTTP API, scheduler and in-process workers (embedded: SQLite under ./data; production: PostgreSQL + Redis)')
     .option('--port <port>', 'HTTP port (env PORT, default 8080)', intOption('--port', 0, 65535))
     .option('--host <host>', 'HTTP bind address (env DOCKET_HOST, default 127.0.0.1)')
     .option('--data-dir <dir>', 'where the SQLite database lives (env DOCKET_DATA_DIR, default ./data)')
+    .option('--database-url <url>', 'production: PostgreSQL store (env DOCKET_DATABASE_URL; needs --redis-url)')
+    .option('--redis-url <url>', 'production: Redis dispatch (env DOCKET_REDIS_URL; needs --database-url)')
+    .option('--role <roles>', 'what this process does: api, scheduler, worker, comma-separated (env DOCKET_ROLES, default all)')
     .option('--handlers <module>', 'handlers module for the in-process worker (env DOCKET_HANDLERS, default: the shipped examples/handlers.js)')
     .option('--no-worker', 'do not run an in-process worker (remote workers only)')
     .option('--queues <list>', 'queues the in-process worker serves, comma-separated (default: the module\'s `queues`, else "default")')
@@ -44,6 +48,9 @@ export function serverCommand(): Command {
         ...(o.port !== undefined ? { port: o.port } : {}),
         ...(o.host ? { host: o.host } : {}),
         ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+        ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
+        ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}),
+        ...(o.role ? { roles: parseRoles(o.role, '--role') } : {}),
         ...(o.leaseMs ? { leaseMs: o.leaseMs } : {}),
       });
       await runServer(config, o);
@@ -52,53 +59,64 @@ export function serverCommand(): Command {
 
 async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> {
   const log = pino({ level: config.logLevel });
-  const docket = await openEmbedded({
-    dataDir: config.dataDir,
-    leaseMs: config.leaseMs,
-    maxPayloadBytes: config.maxPayloadBytes,
-    sqliteSync: config.sqliteSync,
-    onError: (err) => log.error({ err }, 'maintenance loop failed'),
-  });
-  const { auth, createdSecretAt } = await authFromConfig(config);
-  const app = await buildServer({
-    service: docket.service,
-    workers: docket.workers,
-    auth,
-    rateLimits: {
-      limiter: new MemoryRateLimiter(),
-      clock: docket.clock,
-      ...(config.rateLimitTenant ? { tenant: config.rateLimitTenant } : {}),
-      ...(config.rateLimitToken ? { token: config.rateLimitToken } : {}),
-    },
-    readiness: { store: () => docket.store.ping() },
-  });
-  const address = await app.listen({ host: config.host, port: config.port });
-  if (createdSecretAt && auth.issuer) await printFirstToken(auth.issuer, createdSecretAt);
-
-  let worker: Worker | null = null;
-  const handlersPath = o.handlers ?? process.env.DOCKET_HANDLERS ?? (existsSync(EXAMPLE_HANDLERS) ? EXAMPLE_HANDLERS : undefined);
-  if (o.worker && handlersPath) {
-    const mod = await loadHandlers(handlersPath);
-    const queues = o.queues ? parseQueues(o.queues) : (mod.queues ?? ['default']);
-    worker = new Worker({
-      transport: new LocalTransport(docket.service),
-      handlers: mod.handlers,
-      queues,
-      concurrency: o.concurrency ? parseConcurrency(o.concurrency) : (mod.concurrency ?? 10),
-      heartbeatMs: Math.max(50, Math.floor(config.leaseMs / 3)),
-      logger: log,
-      name: 'in-process',
-    });
-    await worker.start();
-    log.info({ handlers: handlersPath, types: Object.keys(mod.handlers), queues }, 'in-process worker started');
+  const api = config.roles.has('api');
+  // Every API process of a cluster must verify the same tokens: no per-process secret.
+  if (api && isProduction(config) && !config.jwtSecret && !config.jwks) {
+    throw new ConfigError('production mode needs DOCKET_JWT_SECRET or DOCKET_JWKS: every API process must verify the same tokens');
   }
-  log.info({ url: address, database: join(config.dataDir, 'docket.db') }, `Docket listening on ${address} (embedded)`);
+  const auth = api ? await authFromConfig(config) : null;
+  const engine = await openEngine(config, (err) => log.error({ err }, 'maintenance failed'));
+  const { docket } = engine;
+
+  let app: Awaited<ReturnType<typeof buildServer>> | null = null;
+  let address = '';
+  if (auth) {
+    app = await buildServer({
+      service: docket.service,
+      workers: docket.workers,
+      auth: auth.auth,
+      rateLimits: {
+        limiter: engine.rateLimiter,
+        clock: docket.clock,
+        ...(config.rateLimitTenant ? { tenant: config.rateLimitTenant } : {}),
+        ...(config.rateLimitToken ? { token: config.rateLimitToken } : {}),
+      },
+      readiness: engine.readiness,
+    });
+    address = await app.listen({ host: config.host, port: config.port });
+    if (auth.createdSecretAt && auth.auth.issuer) await printFirstToken(auth.auth.issuer, auth.createdSecretAt);
+  }
+
+  const worker = config.roles.has('worker') && o.worker ? await startWorker(engine, config, o, log) : null;
+  log.info(
+    { mode: engine.mode, roles: [...config.roles], url: address || undefined, data: engine.location, leader: docket.leadership?.isLeader ?? false },
+    address ? `Docket listening on ${address} (${engine.mode})` : `Docket running (${engine.mode}, roles ${[...config.roles].join(',')})`,
+  );
 
   onShutdown(async () => {
     await worker?.close();
-    await app.close();
-    await docket.stop();
+    await app?.close();
+    await engine.close();
   });
+}
+
+async function startWorker(engine: Engine, config: DocketConfig, o: ServerOptions, log: Logger): Promise<Worker | null> {
+  const handlersPath = o.handlers ?? process.env.DOCKET_HANDLERS ?? (existsSync(EXAMPLE_HANDLERS) ? EXAMPLE_HANDLERS : undefined);
+  if (!handlersPath) return null;
+  const mod = await loadHandlers(handlersPath);
+  const queues = o.queues ? parseQueues(o.queues) : (mod.queues ?? ['default']);
+  const worker = new Worker({
+    transport: new LocalTransport(engine.docket.service),
+    handlers: mod.handlers,
+    queues,
+    concurrency: o.concurrency ? parseConcurrency(o.concurrency) : (mod.concurrency ?? 10),
+    heartbeatMs: Math.max(50, Math.floor(config.leaseMs / 3)),
+    logger: log,
+    name: 'in-process',
+  });
+  await worker.start();
+  log.info({ handlers: handlersPath, types: Object.keys(mod.handlers), queues }, 'in-process worker started');
+  return worker;
 }
 
 /**

@@ -29,7 +29,7 @@ const WORK = { action: 'workers:work' } as const;
 export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps): void {
   app.post('/v1/workers', { config: WORK, schema: { body: RegisterBody, response: { 201: RegisterReply, ...PROBLEMS } } }, async (request, reply) => {
     const b = request.body;
-    const id = workers.register({
+    const id = await workers.register({
       queues: b.queues,
       ...(b.capacity !== undefined ? { capacity: b.capacity } : {}),
       ...(b.name !== undefined ? { name: b.name } : {}),
@@ -41,10 +41,10 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
     return reply.code(201).send({ id, leaseMs, heartbeatTimeoutMs, heartbeatIntervalMs: Math.max(50, Math.floor(Math.min(leaseMs, heartbeatTimeoutMs) / 3)) });
   });
 
-  app.get('/v1/workers', { config: { action: 'workers:read' }, schema: { response: { 200: WorkersReply, ...PROBLEMS } } }, async () => ({ workers: workers.list().map(workerView) }));
+  app.get('/v1/workers', { config: { action: 'workers:read' }, schema: { response: { 200: WorkersReply, ...PROBLEMS } } }, async () => ({ workers: (await workers.list()).map(workerView) }));
 
   app.delete('/v1/workers/:id', { config: WORK, schema: { params: IdParams, response: { 204: NoContent, ...PROBLEMS } } }, async (request, reply) => {
-    if (!workers.unregister(request.params.id)) throw new NotFoundError('worker', request.params.id);
+    if (!(await workers.unregister(request.params.id))) throw new NotFoundError('worker', request.params.id);
     return reply.code(204).send(null);
   });
 
@@ -52,7 +52,7 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
     '/v1/workers/:id/heartbeat',
     { config: WORK, schema: { params: IdParams, body: HeartbeatBody, response: { 200: HeartbeatReply, ...PROBLEMS } } },
     async (request) => {
-      if (!workers.touch(request.params.id)) throw new NotFoundError('worker', request.params.id);
+      if (!(await workers.touch(request.params.id))) throw new NotFoundError('worker', request.params.id);
       return service.heartbeat(request.body.jobs);
     },
   );
@@ -64,7 +64,7 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
       const b = request.body;
       const range = rangeOf(b.priorityMin, b.priorityMax);
       // A claim is a sign of life too; claiming without registering is allowed (ids are opaque).
-      workers.touch(b.workerId);
+      await workers.touch(b.workerId);
       // The long-poll ends early when the client goes away or the server closes. The reply's
       // 'close' is the signal: the request's own 'close' fires as soon as its body was read.
       const gone = new AbortController();
@@ -84,8 +84,9 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
         });
       } finally {
         reply.raw.off('close', onClose);
-        // A long-poll that just ended is a sign of life as recent as its start.
-        workers.touch(b.workerId);
+        // A long-poll that just ended is a sign of life as recent as its start. Failing to record
+        // it must not lose the jobs just claimed: they are handed out all the same.
+        await workers.touch(b.workerId).catch((err: unknown) => request.log.warn({ err }, 'worker heartbeat not recorded'));
       }
       if (gone.signal.aborted && jobs.length > 0) {
         // Nobody will receive these: give them back now rather than after the lease runs out.

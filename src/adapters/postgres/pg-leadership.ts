@@ -1,0 +1,89 @@
+import pg from 'pg';
+import type { Leadership } from '../../ports/leadership.js';
+
+export interface PgLeadershipOptions {
+  connectionString: string;
+  /** Advisory lock key; processes of one cluster share it. @defaultValue a fixed Docket key */
+  lockKey?: bigint;
+  /** How often a follower tries to take over and a leader checks it still holds its session. @defaultValue 1000 ms */
+  checkMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+/** 'dock' 'et  ' as a 64-bit number: the cluster's leadership lock. */
+const DEFAULT_KEY = 0x646f636b65742020n;
+
+/**
+ * Leader election on a PostgreSQL session advisory lock, held on a dedicated connection. The lock
+ * lives exactly as long as that session: if the leader process dies (even SIGKILL), PostgreSQL sees
+ * the socket close, ends the session and frees the lock, and the next follower's try (every
+ * `checkMs`) takes it. A leader whose connection fails steps down at once. No consensus of our own.
+ */
+export class PgLeadership implements Leadership {
+  isLeader = false;
+  private client: pg.Client | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private onChange: (leader: boolean) => void = () => {};
+  private stopped = false;
+  private readonly key: string;
+  private readonly checkMs: number;
+
+  constructor(private readonly options: PgLeadershipOptions) {
+    this.key = String(options.lockKey ?? DEFAULT_KEY);
+    this.checkMs = options.checkMs ?? 1000;
+  }
+
+  async start(onChange: (leader: boolean) => void): Promise<void> {
+    this.onChange = onChange;
+    this.stopped = false;
+    await this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const client = this.client;
+    this.client = null;
+    if (this.isLeader) this.step(false);
+    // Closing the session frees the lock for the next leader at once.
+    await client?.end().catch(() => {});
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const client = await this.connection();
+      if (this.isLeader) {
+        await client.query('SELECT 1'); // still our session, so still our lock
+      } else {
+        const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS got', [this.key]);
+        if (rows[0]?.got) this.step(true);
+      }
+    } catch (err) {
+      this.lose(err);
+    }
+    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.checkMs);
+  }
+
+  private async connection(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: 'docket-leader' });
+    client.on('error', (err) => this.lose(err));
+    await client.connect();
+    this.client = client;
+    return client;
+  }
+
+  /** The session is gone or unusable: so is the lock. */
+  private lose(err: unknown): void {
+    const client = this.client;
+    this.client = null;
+    void client?.end().catch(() => {});
+    if (this.isLeader) this.step(false);
+    if (!this.stopped) this.options.onError?.(err);
+  }
+
+  private step(leader: boolean): void {
+    this.isLeader = leader;
+    this.onChange(leader);
+  }
+}

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { SystemClock } from '../adapters/clock/system-clock.js';
+import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter.js';
+import { PgLeadership } from '../adapters/postgres/pg-leadership.js';
+import { PostgresStore } from '../adapters/postgres/postgres-store.js';
+import { RedisDispatch } from '../adapters/redis/redis-dispatch.js';
+import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
+import { RedisWorkerDirectory } from '../adapters/redis/redis-worker-directory.js';
+import type { RateLimiter } from '../ports/rate-limiter.js';
+import { isProduction, type DocketConfig } from './config.js';
+import { Docket, openEmbedded } from './docket.js';
+
+/** A started engine with what the HTTP layer needs beside it. */
+export interface Engine {
+  docket: Docket;
+  mode: 'embedded' | 'production';
+  rateLimiter: RateLimiter;
+  /** Readiness checks by engine name, for /readyz. */
+  readiness: Record<string, () => Promise<void>>;
+  /** Where the data lives, for the start-up log line (no credentials). */
+  location: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the engine the configuration asks for: embedded (SQLite + memory) or production
+ * (PostgreSQL store, Redis dispatch and rate limits, leadership on a PostgreSQL advisory lock
+ * when this process has the scheduler role).
+ */
+export async function openEngine(config: DocketConfig, onError: (err: unknown) => void): Promise<Engine> {
+  if (!isProduction(config)) {
+    const docket = await openEmbedded({
+      dataDir: config.dataDir,
+      leaseMs: config.leaseMs,
+      maxPayloadBytes: config.maxPayloadBytes,
+      sqliteSync: config.sqliteSync,
+      onError,
+    });
+    const rateLimiter = new MemoryRateLimiter();
+    return {
+      docket,
+      mode: 'embedded',
+      rateLimiter,
+      readiness: { store: () => docket.store.ping() },
+      location: `${config.dataDir}/docket.db`,
+      close: async () => {
+        await docket.stop();
+        await rateLimiter.close();
+      },
+    };
+  }
+
+  const clock = new SystemClock();
+  const redis = new Redis(config.redisUrl!, { maxRetriesPerRequest: 3 });
+  redis.on('error', onError);
+  const store = new PostgresStore({ connectionString: config.databaseUrl! });
+  const prefix = config.redisPrefix;
+  const dispatch = new RedisDispatch({ redis, clock, prefix });
+  const rateLimiter = new RedisRateLimiter({ redis, prefix });
+  const scheduler = config.roles.has('scheduler');
+  // Shared by every API process: a worker may register on one and heartbeat on another.
+  const workers = new RedisWorkerDirectory({ redis, clock, prefix, heartbeatTimeoutMs: config.leaseMs });
+  const docket = new Docket({
+    store,
+    dispatch,
+    clock,
+    leaseMs: config.leaseMs,
+    maxPayloadBytes: config.maxPayloadBytes,
+    onError,
+    workers,
+    // One leader per cluster, and the Redis prefix names the cluster.
+    leadership: scheduler ? new PgLeadership({ connectionString: config.databaseUrl!, lockKey: lockKeyOf(prefix), onError }) : null,
+  });
+  try {
+    await docket.start();
+  } catch (err) {
+    await docket.stop().catch(() => {});
+    redis.disconnect();
+    throw err;
+  }
+  return {
+    docket,
+    mode: 'production',
+    rateLimiter,
+    readiness: {
+      store: () => store.ping(),
+      redis: async () => {
+        await redis.ping();
+      },
+    },
+    location: redactUrl(config.databaseUrl!),
+    close: async () => {
+      await docket.stop();
+      await rateLimiter.close();
+      await redis.quit().catch(() => {});
+    },
+  };
+}
+
+/** A 63-bit advisory lock key from the cluster name (positive, so it prints the same everywhere). */
+function lockKeyOf(name: string): bigint {
+  return BigInt.asUintN(63, BigInt(`0x${createHash('sha256').update(`docket-leader:${name}`).digest('hex').slice(0, 16)}`));
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgresql';
+  }
+}
