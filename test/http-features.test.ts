@@ -499,9 +499,9 @@ describe('health and readiness', () => {
     await start({}, (d) => ({ readiness: { store: () => d.store.ping() } }));
     const ready = await call('GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ready', checks: { store: 'ok' } });
+    expect(ready.body).toEqual({ status: 'ready', checks: { store: 'ok' }, leader: true });
     expect(await call('GET', '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } });
-    expect(await new DocketClient({ baseUrl: base }).ready()).toEqual({ status: 'ready', checks: { store: 'ok' } });
+    expect(await new DocketClient({ baseUrl: base }).ready()).toEqual({ status: 'ready', checks: { store: 'ok' }, leader: true });
   });
 
   it('is 503 naming the engine that does not answer', async () => {

@@ -230,6 +230,7 @@ export const HealthReply = Type.Object({ status: Type.Literal('ok') });
 export const ReadyReply = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
   checks: Type.Record(Type.String(), Type.String(), { description: 'per engine: "ok" or why not' }),
+  leader: Type.Boolean({ description: 'whether this process runs the cluster-wide duties (promoting, expiring, reaping) now' }),
 });
 /** 503 from /readyz: a problem (numeric `status`) that also carries the per-engine checks. */
 export const NotReadyReply = Type.Composite([

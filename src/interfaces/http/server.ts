@@ -20,6 +20,8 @@ export interface RouteDeps {
   workers: WorkerDirectory;
   /** Readiness checks by engine name (`store`, `redis`...): each resolves when the engine answers. */
   readiness: Record<string, () => Promise<void>>;
+  /** Whether this process leads the cluster's duties now (shown by /readyz). */
+  isLeader: () => boolean;
   /** Fires when the server closes, so long-polls return at once instead of holding the shutdown. */
   closing: AbortSignal;
 }
@@ -32,6 +34,8 @@ export interface ServerOptions {
   /** Per-tenant and per-token request limits. Absent: unlimited. */
   rateLimits?: RateLimits;
   readiness?: Record<string, () => Promise<void>>;
+  /** @defaultValue always true (one embedded process) */
+  isLeader?: () => boolean;
   logger?: boolean | object;
   /** Largest request body in bytes; larger ones get 413. @defaultValue 4 MiB (a full bulk submit of small jobs) */
   bodyLimit?: number;
@@ -76,7 +80,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   });
 
-  const deps: RouteDeps = { service: opts.service, workers: opts.workers, readiness: opts.readiness ?? {}, closing: closing.signal };
+  const deps: RouteDeps = { service: opts.service, workers: opts.workers, readiness: opts.readiness ?? {}, isLeader: opts.isLeader ?? (() => true), closing: closing.signal };
   healthRoutes(app, deps);
   jobRoutes(app, deps);
   queueRoutes(app, deps);

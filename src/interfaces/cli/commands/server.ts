@@ -82,6 +82,7 @@ async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> 
         ...(config.rateLimitToken ? { token: config.rateLimitToken } : {}),
       },
       readiness: engine.readiness,
+      isLeader: () => docket.leadership?.isLeader ?? false,
     });
     address = await app.listen({ host: config.host, port: config.port });
     if (auth.createdSecretAt && auth.auth.issuer) await printFirstToken(auth.auth.issuer, auth.createdSecretAt);

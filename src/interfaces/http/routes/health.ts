@@ -5,7 +5,7 @@ import type { Api, RouteDeps } from '../server.js';
 const CHECK_TIMEOUT_MS = 2000;
 
 /** Liveness and readiness, outside /v1 (load balancers need no API version) and without a token. */
-export function healthRoutes(app: Api, { readiness }: RouteDeps): void {
+export function healthRoutes(app: Api, { readiness, isLeader }: RouteDeps): void {
   app.get('/healthz', { config: { public: true }, schema: { response: { 200: HealthReply } } }, async () => ({ status: 'ok' as const }));
 
   // Ready only when every engine this process depends on answers (store; Redis and Kafka in
@@ -22,7 +22,7 @@ export function healthRoutes(app: Api, { readiness }: RouteDeps): void {
       }),
     );
     const failing = checks.filter(([, status]) => status !== 'ok');
-    const body = { status: failing.length === 0 ? ('ready' as const) : ('unavailable' as const), checks: Object.fromEntries(checks) };
+    const body = { status: failing.length === 0 ? ('ready' as const) : ('unavailable' as const), checks: Object.fromEntries(checks), leader: isLeader() };
     if (failing.length === 0) return body;
     const detail = `not ready: ${failing.map(([name, status]) => `${name} ${status}`).join('; ')}`;
     // The problem's own members last: its `status` must stay the HTTP status (503), not the word
