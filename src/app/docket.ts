@@ -16,6 +16,7 @@ import { WorkerMonitor } from '../services/maintenance/worker-monitor.js';
 import { DispatchRepair } from '../services/maintenance/dispatch-repair.js';
 import { SoloLeadership } from '../adapters/memory/solo-leadership.js';
 import type { Leadership } from '../ports/leadership.js';
+import type { JobCache } from '../ports/job-cache.js';
 
 export interface DocketParts {
   store: Store;
@@ -40,6 +41,8 @@ export interface DocketParts {
    * never does (an API- or worker-only node). @defaultValue SoloLeadership
    */
   leadership?: Leadership | null;
+  /** Finished jobs kept for reads. @defaultValue none (embedded reads are local) */
+  cache?: JobCache;
   /** Migrate the store at start. @defaultValue true */
   migrate?: boolean;
 }
@@ -74,6 +77,7 @@ export class Docket {
       ...(parts.leaseMs ? { leaseMs: parts.leaseMs } : {}),
       ...(parts.maxPayloadBytes ? { limits: { maxPayloadBytes: parts.maxPayloadBytes } } : {}),
       ...(parts.random ? { random: parts.random } : {}),
+      ...(parts.cache ? { cache: parts.cache } : {}),
     });
     this.promoter = new Promoter(this.service, dispatch, clock, { maxIntervalMs: intervalMs, batchSize: 1000 }, onError);
     this.expirer = new Expirer(this.service, store, clock, { intervalMs, batchSize: 1000 }, onError);

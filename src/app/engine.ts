@@ -6,6 +6,7 @@ import { PgLeadership } from '../adapters/postgres/pg-leadership.js';
 import { PostgresStore } from '../adapters/postgres/postgres-store.js';
 import { RedisDispatch } from '../adapters/redis/redis-dispatch.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
+import { RedisJobCache } from '../adapters/redis/redis-job-cache.js';
 import { RedisWorkerDirectory } from '../adapters/redis/redis-worker-directory.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
 import { isProduction, type DocketConfig } from './config.js';
@@ -69,6 +70,7 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
     maxPayloadBytes: config.maxPayloadBytes,
     onError,
     workers,
+    cache: new RedisJobCache({ redis, prefix }),
     // One leader per cluster, and the Redis prefix names the cluster.
     leadership: scheduler ? new PgLeadership({ connectionString: config.databaseUrl!, lockKey: lockKeyOf(prefix), onError }) : null,
   });

@@ -8,6 +8,7 @@ import type { TransitionFailure, TransitionResult } from '../domain/outcomes.js'
 import { TRANSITIONS, isTerminal, type JobState } from '../domain/states.js';
 import type { Clock } from '../ports/clock.js';
 import type { Dispatch, PriorityRange } from '../ports/dispatch.js';
+import type { JobCache } from '../ports/job-cache.js';
 import type { Completion, CompletionResult, IdempotencyRecord, JobFilter, QueueDepth, JobPage, LeaseExtension, NewJob, Store, TransitionRequest } from '../ports/store.js';
 import { Batcher } from './batcher.js';
 import { Lifecycle } from './lifecycle.js';
@@ -18,6 +19,8 @@ export interface JobServiceOptions {
   limits: InputLimits;
   /** Source of jitter; injected so tests are deterministic. @defaultValue Math.random */
   random: () => number;
+  /** Finished jobs kept for reads (production: Redis, 1 h). @defaultValue none */
+  cache?: JobCache;
 }
 
 export const DEFAULT_SERVICE_OPTIONS: JobServiceOptions = { leaseMs: 30_000, limits: DEFAULT_INPUT_LIMITS, random: Math.random };
@@ -202,8 +205,15 @@ export class JobService {
     return jobs;
   }
 
-  get(id: string): Promise<Job | undefined> {
-    return this.store.getJob(id);
+  /** A job by id; finished ones come from the cache when there is one (they no longer change). */
+  async get(id: string): Promise<Job | undefined> {
+    const cache = this.options.cache;
+    if (!cache) return this.store.getJob(id);
+    const cached = await cache.get(id).catch(() => undefined); // a cache that fails is a miss
+    if (cached) return cached;
+    const job = await this.store.getJob(id);
+    if (job && isTerminal(job.state)) await cache.put([job]).catch(() => {});
+    return job;
   }
 
   list(filter: JobFilter, limit: number, after?: string): Promise<JobPage> {
