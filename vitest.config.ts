@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Tests that spawn processes or share the machine's PostgreSQL/Redis stay isolated per file.
     pool: 'forks',
+    // A real Kafka broker on 127.0.0.1:9092 (scripts/kafka.mjs): started when none answers.
+    globalSetup: ['./test/setup/kafka.ts'],
   },
 });

@@ -6,7 +6,7 @@ export { Worker, type Handler, type HandlerContext, type WorkerOptions } from '.
 export { LocalTransport } from './sdk/local-transport.js';
 export { HttpTransport } from './sdk/http-transport.js';
 export { DocketClient, DocketApiError } from './sdk/client.js';
-export { PermanentError, TimeoutError, CancelledError, LeaseLostError, ShutdownError } from './sdk/errors.js';
+export { PermanentError, TransientError, TimeoutError, CancelledError, LeaseLostError, ShutdownError } from './sdk/errors.js';
 export type { ClaimedJob, WorkerTransport } from './sdk/transport.js';
 export type { Job, Json, JobError, JobProgress } from './domain/job.js';
 export type { JobInput } from './domain/job-input.js';

@@ -21,7 +21,7 @@ let base: string;
 
 beforeAll(async () => {
   docket = await openEmbedded({ path: ':memory:' });
-  app = await buildServer({ service: docket.service, workers: docket.workers, auth: testAuth() });
+  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
@@ -255,7 +255,7 @@ describe('RS256 / ES256 tokens from a JWKS file or URL', () => {
   for (const source of ['file', 'url'] as const) {
     it(`accepts RS256 and ES256 from a JWKS ${source}, refuses HS256 and foreign keys`, async () => {
       const auth = await jwksAuthenticator(source === 'file' ? join(dir, 'jwks.json') : jwksUrl);
-      const idp = await buildServer({ service: docket.service, workers: docket.workers, auth });
+      const idp = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth });
       const url = await idp.listen({ host: '127.0.0.1', port: 0 });
       try {
         for (const alg of ['RS256', 'ES256'] as const) {

@@ -21,7 +21,7 @@ let token: string;
 async function start() {
   docket = await openEmbedded({ path: ':memory:' });
   workers = docket.workers;
-  app = await buildServer({ service: docket.service, workers, auth: testAuth() });
+  app = await buildServer({ service: docket.service, workers, recovery: docket.recoveryOps, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   token = await adminToken();
   client = new DocketClient({ baseUrl: base, token });

@@ -49,7 +49,7 @@ async function start(): Promise<Docket> {
     events.push(e);
     for (const wake of wakeWaiters) wake();
   });
-  app = await buildServer({ service: docket.service, workers: docket.workers, auth: testAuth() });
+  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   token = await tokenFor('default', ['worker']);
   return docket;

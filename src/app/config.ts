@@ -28,6 +28,8 @@ export interface DocketConfig {
    * PostgreSQL database, for the leader lock) differ by it. Env DOCKET_REDIS_PREFIX. @defaultValue docket:
    */
   redisPrefix: string;
+  /** The configuration file (JSON): recovery rules and policies, retention. Env DOCKET_CONFIG. */
+  configFile: string | null;
   /** What this process does: any of api, scheduler, worker. Env DOCKET_ROLES. @defaultValue all three */
   roles: ReadonlySet<ServerRole>;
   /** HS256 signing secret for tokens (32+ bytes). Env DOCKET_JWT_SECRET. @defaultValue embedded: created in `<dataDir>/jwt-secret` */
@@ -71,6 +73,7 @@ export function resolveConfig(env: Env = process.env, flags: Partial<DocketConfi
     logLevel: flags.logLevel ?? oneOf(env, 'DOCKET_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     databaseUrl: flags.databaseUrl ?? (env.DOCKET_DATABASE_URL || null),
     redisUrl: flags.redisUrl ?? (env.DOCKET_REDIS_URL || null),
+    configFile: flags.configFile ?? (env.DOCKET_CONFIG ? resolve(env.DOCKET_CONFIG) : null),
     redisPrefix: flags.redisPrefix ?? (env.DOCKET_REDIS_PREFIX || 'docket:'),
     roles: flags.roles ?? (env.DOCKET_ROLES ? parseRoles(env.DOCKET_ROLES) : new Set(SERVER_ROLES)),
   };

@@ -14,6 +14,11 @@ import { Promoter } from '../services/maintenance/promoter.js';
 import { Housekeeper } from '../services/maintenance/housekeeper.js';
 import { WorkerMonitor } from '../services/maintenance/worker-monitor.js';
 import { DispatchRepair } from '../services/maintenance/dispatch-repair.js';
+import { Pruner } from '../services/maintenance/pruner.js';
+import { RecoveryLoop } from '../services/maintenance/recovery-loop.js';
+import { RecoveryOps } from '../services/recovery-ops.js';
+import { compileRules } from '../domain/recovery/classify.js';
+import { EMPTY_FILE_CONFIG, type FileConfig } from './config-file.js';
 import { SoloLeadership } from '../adapters/memory/solo-leadership.js';
 import type { Leadership } from '../ports/leadership.js';
 import type { JobCache } from '../ports/job-cache.js';
@@ -43,6 +48,12 @@ export interface DocketParts {
   leadership?: Leadership | null;
   /** Finished jobs kept for reads. @defaultValue none (embedded reads are local) */
   cache?: JobCache;
+  /** Rules of the configuration file: error classification, recovery policies, retention. */
+  rules?: FileConfig;
+  /** How often recovery conditions are looked at. @defaultValue 250 ms */
+  recoveryIntervalMs?: number;
+  /** Told when this process becomes the leader (true) or stops being it (false): for logs. */
+  onLeadership?: (leader: boolean) => void;
   /** Migrate the store at start. @defaultValue true */
   migrate?: boolean;
 }
@@ -57,17 +68,22 @@ export class Docket {
   readonly monitor: WorkerMonitor;
   readonly housekeeper: Housekeeper;
   readonly repair: DispatchRepair;
+  readonly recovery: RecoveryLoop;
+  readonly recoveryOps: RecoveryOps;
+  readonly pruner: Pruner;
   readonly leadership: Leadership | null;
   private readonly duties: { start(): void; stop(): Promise<void> }[];
   private leading: Promise<void> = Promise.resolve();
   private readonly onError: (err: unknown) => void;
   private readonly migrateAtStart: boolean;
+  private readonly options: DocketParts;
   readonly store: Store;
   readonly dispatch: Dispatch;
   readonly clock: Clock;
 
   constructor(parts: DocketParts) {
     const { store, dispatch, clock } = parts;
+    const rules = parts.rules ?? EMPTY_FILE_CONFIG;
     const onError = parts.onError ?? ((err) => console.error('docket maintenance error:', err));
     const intervalMs = parts.maintenanceIntervalMs ?? 1000;
     this.store = store;
@@ -78,6 +94,7 @@ export class Docket {
       ...(parts.maxPayloadBytes ? { limits: { maxPayloadBytes: parts.maxPayloadBytes } } : {}),
       ...(parts.random ? { random: parts.random } : {}),
       ...(parts.cache ? { cache: parts.cache } : {}),
+      recovery: { rules: compileRules(rules.classify), policies: rules.policies },
     });
     this.promoter = new Promoter(this.service, dispatch, clock, { maxIntervalMs: intervalMs, batchSize: 1000 }, onError);
     this.expirer = new Expirer(this.service, store, clock, { intervalMs, batchSize: 1000 }, onError);
@@ -85,10 +102,14 @@ export class Docket {
     const heartbeatTimeoutMs = parts.heartbeatTimeoutMs ?? this.service.leaseMs;
     this.workers = parts.workers ?? new MemoryWorkerDirectory(clock, heartbeatTimeoutMs);
     this.monitor = new WorkerMonitor(this.service, this.workers, clock, { intervalMs, heartbeatTimeoutMs: this.workers.heartbeatTimeoutMs }, onError);
-    this.repair = new DispatchRepair(this.service, store, dispatch, clock, { intervalMs: Math.max(intervalMs, 5000), graceMs: 10_000, scanPerRun: 5000 }, onError);
+    this.repair = new DispatchRepair(this.service, store, dispatch, clock, { intervalMs: Math.max(intervalMs, 5000), graceMs: 3000, scanPerRun: 5000 }, onError);
     this.leadership = parts.leadership === undefined ? new SoloLeadership() : parts.leadership;
-    this.duties = [this.promoter, this.expirer, this.reaper, this.monitor, this.repair];
+    this.recovery = new RecoveryLoop(this.service, store, clock, this.service.recoveryEvents, { intervalMs: parts.recoveryIntervalMs ?? 250 }, onError);
+    this.recoveryOps = new RecoveryOps(this.service, store, clock);
+    this.pruner = new Pruner(this.service, store, clock, { intervalMs: Math.max(intervalMs, 60_000), retention: rules.retention, batchSize: 5000 }, onError);
+    this.duties = [this.promoter, this.expirer, this.reaper, this.monitor, this.repair, this.recovery, this.pruner];
     this.onError = onError;
+    this.options = parts;
     this.migrateAtStart = parts.migrate ?? true;
     this.housekeeper = new Housekeeper(this.service, store, clock, { intervalMs, idempotencyTtlMs: 24 * 3600_000 }, onError);
   }
@@ -117,8 +138,9 @@ export class Docket {
   }
 
   private lead(): void {
+    this.options.onLeadership?.(true);
     this.leading = this.repair
-      .runOnce()
+      .runOnce(true)
       .catch(this.onError)
       .then(() => {
         if (this.leadership?.isLeader) for (const duty of this.duties) duty.start();
@@ -126,6 +148,7 @@ export class Docket {
   }
 
   private follow(): void {
+    this.options.onLeadership?.(false);
     this.leading = this.leading.then(() => Promise.all(this.duties.map((d) => d.stop()))).then(() => undefined);
   }
 }

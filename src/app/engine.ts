@@ -10,6 +10,7 @@ import { RedisJobCache } from '../adapters/redis/redis-job-cache.js';
 import { RedisWorkerDirectory } from '../adapters/redis/redis-worker-directory.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
 import { isProduction, type DocketConfig } from './config.js';
+import { loadConfigFile } from './config-file.js';
 import { Docket, openEmbedded } from './docket.js';
 
 /** A started engine with what the HTTP layer needs beside it. */
@@ -29,9 +30,11 @@ export interface Engine {
  * (PostgreSQL store, Redis dispatch and rate limits, leadership on a PostgreSQL advisory lock
  * when this process has the scheduler role).
  */
-export async function openEngine(config: DocketConfig, onError: (err: unknown) => void): Promise<Engine> {
+export async function openEngine(config: DocketConfig, onError: (err: unknown) => void, onLeadership?: (leader: boolean) => void): Promise<Engine> {
+  const rules = loadConfigFile(config.configFile ?? undefined);
   if (!isProduction(config)) {
     const docket = await openEmbedded({
+      rules,
       dataDir: config.dataDir,
       leaseMs: config.leaseMs,
       maxPayloadBytes: config.maxPayloadBytes,
@@ -70,6 +73,8 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
     maxPayloadBytes: config.maxPayloadBytes,
     onError,
     workers,
+    rules,
+    ...(onLeadership ? { onLeadership } : {}),
     cache: new RedisJobCache({ redis, prefix }),
     // One leader per cluster, and the Redis prefix names the cluster.
     leadership: scheduler ? new PgLeadership({ connectionString: config.databaseUrl!, lockKey: lockKeyOf(prefix), onError }) : null,

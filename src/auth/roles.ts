@@ -12,7 +12,10 @@ export type Action =
   | 'queues:read'
   | 'queues:manage'
   | 'workers:read'
-  | 'workers:work';
+  | 'workers:work'
+  | 'deadletters:manage'
+  | 'recovery:read'
+  | 'recovery:manage';
 
 /**
  * The authorization matrix (docs/auth.md shows it as a table). Reads are always limited to the
@@ -22,6 +25,9 @@ export type Action =
  * - viewers read their tenant's jobs and the queue depths;
  * - workers run the worker protocol (register, claim, heartbeat, report outcomes) and read jobs;
  *   the lease token of each claim is what lets them act on a job;
+ * - submitters also requeue and purge their tenant's dead letters;
+ * - recovery conditions are cluster-wide: everyone but workers sees them (counts of their own
+ *   tenant), only admins release, drain or fail them;
  * - admins do everything, for every tenant, including pausing queues.
  */
 export const PERMISSIONS: Record<Action, readonly Role[]> = {
@@ -32,6 +38,9 @@ export const PERMISSIONS: Record<Action, readonly Role[]> = {
   'queues:manage': ['admin'],
   'workers:read': ['admin', 'viewer', 'worker'],
   'workers:work': ['admin', 'worker'],
+  'deadletters:manage': ['admin', 'submitter'],
+  'recovery:read': ['admin', 'submitter', 'viewer'],
+  'recovery:manage': ['admin'],
 };
 
 /** The authenticated caller. */

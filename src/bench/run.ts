@@ -1,130 +1,122 @@
 /**
- * `npm run bench`: bulk-submit N no-op jobs, drain them with in-process workers, then measure
- * enqueue-to-start latency one job at a time on an idle engine. Embedded mode (SQLite file in a
- * temp directory, WAL, synchronous=NORMAL).
+ * `npm run bench`: bulk-submit N no-op jobs, drain them with workers, then measure
+ * enqueue-to-start latency one job at a time on an idle engine.
+ *
+ * - embedded (default): SQLite file in a temp directory (WAL, synchronous=NORMAL), one in-process worker;
+ * - production: a server process and N worker processes on PostgreSQL + Redis (src/bench/production.ts);
+ * - all: both.
  *
  *   npm run bench -- --jobs 100000 --concurrency 200 --latency 1000 --runs 3
+ *   npm run bench -- --mode production --jobs 100000 --workers 2 --concurrency 200
+ *
+ * Production options: --database-url (default $DOCKET_BENCH_DATABASE_URL or
+ * postgres://postgres@127.0.0.1:5432/test; each run makes and drops its own schema there),
+ * --redis-url (default $DOCKET_BENCH_REDIS_URL or redis://127.0.0.1:6379; each run uses and
+ * deletes its own key prefix), --synchronous-commit on|off|... (default: the server's setting),
+ * --pg-options "-c name=value ..." (more connection options for Docket's processes),
+ * --worker-node-args / --server-node-args (e.g. "--cpu-prof --cpu-prof-dir=prof").
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SingleBar, Presets } from 'cli-progress';
-import { pino } from 'pino';
-import { openEmbedded } from '../app/docket.js';
-import { LocalTransport } from '../sdk/local-transport.js';
-import { Worker } from '../sdk/worker.js';
+import { median, type BenchSettings, type RunResult } from './common.js';
+import { embeddedOnce } from './embedded.js';
+import { productionEnvironment, productionOnce } from './production.js';
 
 const { values: args } = parseArgs({
   options: {
+    mode: { type: 'string', default: 'embedded' },
     jobs: { type: 'string', default: '100000' },
     concurrency: { type: 'string', default: '200' },
+    workers: { type: 'string', default: '2' },
     latency: { type: 'string', default: '1000' },
     runs: { type: 'string', default: '3' },
     out: { type: 'string', default: 'bench-results' },
+    'database-url': { type: 'string', default: process.env.DOCKET_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+    'redis-url': { type: 'string', default: process.env.DOCKET_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    'synchronous-commit': { type: 'string' },
+    'pg-options': { type: 'string', default: '' },
+    'worker-node-args': { type: 'string', default: '' },
+    'server-node-args': { type: 'string', default: '' },
   },
 });
-const N = Number(args.jobs);
-const CONCURRENCY = Number(args.concurrency);
-const LATENCY_JOBS = Number(args.latency);
-const RUNS = Number(args.runs);
-const silent = pino({ level: 'silent' });
 
-interface RunResult {
-  enqueuePerSec: number;
-  drainPerSec: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
-}
+const MODES = { embedded: ['embedded'], production: ['production'], all: ['embedded', 'production'] } as const;
+const modes = MODES[args.mode as keyof typeof MODES];
+if (!modes) throw new Error(`--mode ${args.mode}: one of ${Object.keys(MODES).join(', ')}`);
+const whole = (name: string, min: number): number => {
+  const n = Number(args[name as keyof typeof args]);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} ${args[name as keyof typeof args]}: a whole number >= ${min}`);
+  return n;
+};
+const settings: BenchSettings = {
+  jobs: whole('jobs', 1),
+  concurrency: whole('concurrency', 1),
+  latencyJobs: whole('latency', 1),
+  runs: whole('runs', 1),
+  workers: whole('workers', 1),
+  databaseUrl: args['database-url']!,
+  redisUrl: args['redis-url']!,
+  synchronousCommit: args['synchronous-commit'] ?? null,
+  pgOptions: args['pg-options']!,
+  workerNodeArgs: args['worker-node-args']!.split(' ').filter(Boolean),
+  serverNodeArgs: args['server-node-args']!.split(' ').filter(Boolean),
+};
 
-async function once(run: number): Promise<RunResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'docket-bench-'));
-  try {
-    const docket = await openEmbedded({ dataDir: dir });
-    const service = docket.service;
+const DESCRIPTION = {
+  embedded: 'SQLite WAL, synchronous=NORMAL, one in-process worker; enqueue through JobService.submit (1,000 per call)',
+  production: 'PostgreSQL + Redis; 1 server process (api,scheduler) + worker processes; enqueue over HTTP POST /v1/jobs/bulk (1,000 per request)',
+};
 
-    // 1. Bulk enqueue, 1000 jobs per call (one transaction each), as `docket submit --file` does.
-    const bar = new SingleBar({ format: `run ${run} {phase} [{bar}] {value}/{total}`, stream: process.stderr }, Presets.shades_classic);
-    bar.start(N, 0, { phase: 'enqueue' });
-    let t = performance.now();
-    const batch = Array.from({ length: 1000 }, () => ({ type: 'noop' }));
-    for (let i = 0; i < N; i += 1000) {
-      await service.submit(batch.slice(0, Math.min(1000, N - i)), { tenant: 'bench' });
-      bar.update(Math.min(N, i + 1000));
-    }
-    const enqueuePerSec = N / ((performance.now() - t) / 1000);
-
-    // 2. Drain with one in-process worker.
-    bar.update(0, { phase: 'drain  ' });
-    let done = 0;
-    let finish!: () => void;
-    const drained = new Promise<void>((r) => (finish = r));
-    const worker = new Worker({ transport: new LocalTransport(service), handlers: { noop: () => {} }, concurrency: CONCURRENCY, logger: silent });
-    worker.on('completed', () => {
-      if (++done % 5000 === 0) bar.update(done);
-      if (done === N) finish();
-    });
-    t = performance.now();
-    await worker.start();
-    await drained;
-    const drainPerSec = N / ((performance.now() - t) / 1000);
-    bar.update(N);
-
-    // 3. Enqueue-to-start latency, one job at a time, idle engine (the worker waits on the dispatch signal).
-    const latencies: number[] = [];
-    let started!: (at: number) => void;
-    await worker.close();
-    const probe = new Worker({ transport: new LocalTransport(service), handlers: { probe: () => started(performance.now()) }, concurrency: 1, logger: silent });
-    await probe.start();
-    bar.update(0, { phase: 'latency' });
-    bar.setTotal(LATENCY_JOBS);
-    for (let i = 0; i < LATENCY_JOBS; i++) {
-      const startedAt = new Promise<number>((r) => (started = r));
-      const t0 = performance.now();
-      await service.submit([{ type: 'probe' }], { tenant: 'bench' });
-      latencies.push((await startedAt) - t0);
-      await new Promise((r) => setTimeout(r, 1)); // let the completion land: measure an idle system
-      bar.update(i + 1);
-    }
-    bar.stop();
-    await probe.close();
-    await docket.stop();
-    latencies.sort((a, b) => a - b);
-    return {
-      enqueuePerSec,
-      drainPerSec,
-      latencyP50Ms: latencies[Math.floor(latencies.length * 0.5)]!,
-      latencyP99Ms: latencies[Math.floor(latencies.length * 0.99)]!,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+const date = new Date().toISOString();
+const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+const results: Record<string, unknown>[] = [];
+const rows: string[] = [];
+for (const mode of modes) {
+  const environment = mode === 'production' ? await productionEnvironment(settings) : {};
+  const config =
+    mode === 'production'
+      ? {
+          mode,
+          description: DESCRIPTION[mode],
+          jobs: settings.jobs,
+          workers: settings.workers,
+          concurrencyPerWorker: settings.concurrency,
+          latencyJobs: settings.latencyJobs,
+          runs: settings.runs,
+          ...environment,
+          ...(settings.pgOptions ? { pgOptions: settings.pgOptions } : {}),
+          ...(settings.workerNodeArgs.length ? { workerNodeArgs: settings.workerNodeArgs.join(' ') } : {}),
+        }
+      : { mode, description: DESCRIPTION[mode], jobs: settings.jobs, concurrency: settings.concurrency, latencyJobs: settings.latencyJobs, runs: settings.runs };
+  console.log(JSON.stringify(machine), JSON.stringify(config));
+  const runs: RunResult[] = [];
+  for (let r = 1; r <= settings.runs; r++) {
+    // The machine may be shared: the load when the run started goes with its figures.
+    const load = +loadavg()[0]!.toFixed(2);
+    const result = { ...(await (mode === 'production' ? productionOnce(r, settings) : embeddedOnce(r, settings))), loadAverageAtStart: load };
+    console.error(
+      `${mode} run ${r} (load ${load}): enqueue ${Math.round(result.enqueuePerSec)}/s, drain ${Math.round(result.drainPerSec)}/s, ` +
+        `p50 ${result.latencyP50Ms.toFixed(3)} ms, p99 ${result.latencyP99Ms.toFixed(3)} ms` +
+        (result.details ? `\n  ${JSON.stringify(result.details)}` : ''),
+    );
+    runs.push(result);
   }
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-const runs: RunResult[] = [];
-for (let r = 1; r <= RUNS; r++) runs.push(await once(r));
-const result = {
-  date: new Date().toISOString(),
-  machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-  settings: { mode: 'embedded (SQLite WAL, synchronous=NORMAL, in-process worker)', jobs: N, concurrency: CONCURRENCY, latencyJobs: LATENCY_JOBS, runs: RUNS },
-  median: {
+  const m = {
     enqueuePerSec: Math.round(median(runs.map((r) => r.enqueuePerSec))),
     drainPerSec: Math.round(median(runs.map((r) => r.drainPerSec))),
     latencyP50Ms: +median(runs.map((r) => r.latencyP50Ms)).toFixed(3),
     latencyP99Ms: +median(runs.map((r) => r.latencyP99Ms)).toFixed(3),
-  },
-  runs,
-};
-const table = [
-  '| mode | enqueue jobs/s | drain jobs/s | start latency p50 | p99 |',
-  '|---|---:|---:|---:|---:|',
-  `| embedded | ${result.median.enqueuePerSec} | ${result.median.drainPerSec} | ${result.median.latencyP50Ms} ms | ${result.median.latencyP99Ms} ms |`,
-].join('\n');
+  };
+  results.push({ ...config, median: m, runs });
+  const label = mode === 'production' ? `production (${settings.workers} workers x ${settings.concurrency}, synchronous_commit=${environment.synchronous_commit})` : `embedded (concurrency ${settings.concurrency})`;
+  rows.push(`| ${label} | ${m.enqueuePerSec} | ${m.drainPerSec} | ${m.latencyP50Ms} ms | ${m.latencyP99Ms} ms |`);
+}
+
+const table = ['| mode | enqueue jobs/s | drain jobs/s | start latency p50 | p99 |', '|---|---:|---:|---:|---:|', ...rows].join('\n');
 mkdirSync(args.out!, { recursive: true });
-const stamp = result.date.replace(/[:.]/g, '-');
-writeFileSync(join(args.out!, `bench-${stamp}.json`), JSON.stringify(result, null, 2));
+const stamp = date.replace(/[:.]/g, '-');
+writeFileSync(join(args.out!, `bench-${stamp}.json`), JSON.stringify({ date, machine, results }, null, 2));
 writeFileSync(join(args.out!, `bench-${stamp}.md`), `${table}\n`);
-console.log(JSON.stringify(result.machine), JSON.stringify(result.settings));
 console.log(table);

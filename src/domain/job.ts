@@ -44,6 +44,10 @@ export interface Job {
   leaseExpiresAt: number | null;
   workerId: string | null;
   progress: JobProgress | null;
+  /** The recovery condition a blocked job is parked under (`service:payments-api`), else null. */
+  condition: string | null;
+  /** When the job was parked (blocked), else null. */
+  blockedAt: number | null;
   result: Json | undefined;
   errors: JobError[];
   createdAt: number;

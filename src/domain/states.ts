@@ -29,7 +29,9 @@ export type TransitionCause =
   | 'exhausted' // running -> failed (no attempts left, permanent error, lease lost on last attempt)
   | 'lease_lost' // running -> ready (worker died, attempts left)
   | 'expire' // not yet started -> expired
-  | 'cancel'; // any non-terminal -> cancelled
+  | 'cancel' // any non-terminal -> cancelled
+  | 'abandoned' // blocked -> failed: parked past the condition's maximum park time, or failed by an operator
+  | 'requeued'; // failed -> ready: a dead letter requeued with a fresh attempt budget
 
 export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'expired']);
 
@@ -56,9 +58,9 @@ export const TRANSITIONS: Readonly<Record<JobState, Readonly<Partial<Record<JobS
     cancelled: 'cancel',
   },
   retrying: { ready: 'due', expired: 'expire', cancelled: 'cancel' },
-  blocked: { ready: 'released', expired: 'expire', cancelled: 'cancel' },
+  blocked: { ready: 'released', failed: 'abandoned', expired: 'expire', cancelled: 'cancel' },
   succeeded: {},
-  failed: {},
+  failed: { ready: 'requeued' },
   cancelled: {},
   expired: {},
 };

@@ -39,6 +39,8 @@ export interface JobPatch {
   /** Appended to the job's error history. */
   error?: JobError;
   progress?: JobProgress | null;
+  condition?: string | null;
+  blockedAt?: number | null;
   startedAt?: number | null;
   finishedAt?: number | null;
 }
@@ -87,6 +89,13 @@ export interface JobFilter {
   labels?: Record<string, string>;
   /** Jobs claimed by this worker. */
   workerId?: string;
+  /** Jobs parked under this recovery condition. */
+  condition?: string;
+  /** Jobs with an error whose message contains this text (case-insensitive). */
+  errorText?: string;
+  /** Finished at or after / before (epoch ms). */
+  finishedAfter?: number;
+  finishedBefore?: number;
   createdAfter?: number;
   createdBefore?: number;
 }
@@ -110,6 +119,38 @@ export interface IdempotencyRecord {
   /** The response body, JSON. */
   response: string;
   createdAt: number;
+}
+
+/**
+ * A recovery condition: the shared cause many jobs are parked under (a downstream service down).
+ * `open`: jobs park, a probe runs now and then; `probing`: one job (`probeJobId`) is out testing
+ * it; `releasing`: the probe succeeded and parked jobs go back to the queue at a throttled rate.
+ */
+export interface ConditionRecord {
+  key: string;
+  status: 'open' | 'probing' | 'releasing';
+  firstSeenAt: number;
+  lastSeenAt: number;
+  lastError: string;
+  /** Failures reported with this condition since it opened. */
+  failures: number;
+  probeJobId: string | null;
+  nextProbeAt: number;
+  /** Probes that failed in a row (drives the probe backoff). */
+  probeFailures: number;
+  /** When releasing started (drives the ramp-up), else null. */
+  releasingSince: number | null;
+  /** Jobs released since releasing started. */
+  released: number;
+  updatedAt: number;
+}
+
+/** Parked jobs per condition, queue and tenant. */
+export interface ParkedCount {
+  condition: string;
+  queue: string;
+  tenant: string;
+  count: number;
 }
 
 export interface LeaseExtension {
@@ -169,6 +210,34 @@ export interface Store {
   /** A paused queue dispatches nothing; its jobs wait, and submits are still accepted. */
   setQueuePaused(queue: string, paused: boolean, now: number): Promise<void>;
   pausedQueues(): Promise<string[]>;
+
+  // ---- recovery conditions and dead letters ----
+
+  /** Records a failure under `key`: creates the condition (status open) or updates lastSeenAt, lastError, failures + 1. */
+  recordConditionFailure(key: string, error: string, now: number, nextProbeAt: number): Promise<ConditionRecord>;
+  getCondition(key: string): Promise<ConditionRecord | undefined>;
+  /** Every condition, by key. */
+  listConditions(): Promise<ConditionRecord[]>;
+  /**
+   * Writes a condition's recovery fields; applies only if its `updatedAt` is still `expectedUpdatedAt`
+   * (no lost update between leaders). The failure fields (lastSeenAt, lastError, failures) are left
+   * to recordConditionFailure, so a failure recorded since the read is never overwritten.
+   */
+  saveCondition(record: ConditionRecord, expectedUpdatedAt: number): Promise<boolean>;
+  deleteCondition(key: string): Promise<void>;
+  /** Parked (blocked) jobs per condition, queue and tenant. */
+  parkedCounts(): Promise<ParkedCount[]>;
+  /** The (condition, queue, type) combinations of parked jobs: what each condition's gate holds back. */
+  parkedScopes(): Promise<{ condition: string; queue: string; type: string }[]>;
+  /** Parked jobs of a condition in release order: priority, then due time, then submission. */
+  listParked(condition: string, limit: number): Promise<Job[]>;
+  /** Deletes jobs (purge, retention); returns how many. */
+  deleteJobs(ids: readonly string[]): Promise<number>;
+  /**
+   * Finished jobs of `queue` in `state` to prune: those finished before `finishedBefore`, and those
+   * beyond the newest `keep`. Returns up to `limit` ids, oldest first.
+   */
+  findPrunable(queue: string, state: JobState, finishedBefore: number | null, keep: number | null, limit: number): Promise<string[]>;
 
   /** Answers when the store can serve requests (readiness probe); throws otherwise. */
   ping(): Promise<void>;

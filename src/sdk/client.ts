@@ -5,6 +5,7 @@ import type { Problem } from '../interfaces/http/problem.js';
 import type {
   ClaimBody,
   ClaimedJobView,
+  ConditionView,
   FailBody,
   HeartbeatReply,
   JobView,
@@ -17,6 +18,7 @@ import type {
 
 export type { ClaimedJobView, JobView, Problem };
 export type QueueInfo = Static<typeof QueueView>;
+export type ConditionInfo = Static<typeof ConditionView>;
 export type WorkerInfoView = Static<typeof WorkerView>;
 export type Readiness = Static<typeof ReadyReply>;
 export type WorkerRegistration = Static<typeof RegisterBody>;
@@ -51,6 +53,24 @@ export interface ListFilter {
   limit?: number;
   /** `nextCursor` of the previous page. */
   cursor?: string;
+}
+
+export interface DeadLetterFilter {
+  queue?: string;
+  type?: string;
+  tenant?: string;
+  /** Text any error message of the job contains. */
+  error?: string;
+  failedAfter?: Date | string;
+  failedBefore?: Date | string;
+}
+
+export type DeadLetterSelection = { ids: string[] } | { filter: DeadLetterFilter; max?: number };
+
+function selectionBody(s: DeadLetterSelection): unknown {
+  if ('ids' in s) return { ids: s.ids };
+  const filter = Object.fromEntries(Object.entries(s.filter).filter(([, v]) => v !== undefined).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]));
+  return { filter, ...(s.max !== undefined ? { max: s.max } : {}) };
 }
 
 export interface SubmitOptions {
@@ -161,6 +181,42 @@ export class DocketClient {
 
   async resumeQueue(queue: string): Promise<QueueInfo> {
     return this.request<QueueInfo>('POST', `/v1/queues/${enc(queue)}/resume`);
+  }
+
+  // ---- dead letters and recovery conditions ----
+
+  /** Failed jobs, newest first, with their error history. */
+  async deadLetters(filter: DeadLetterFilter & { limit?: number; cursor?: string } = {}): Promise<JobPageView> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, value instanceof Date ? value.toISOString() : String(value));
+    const qs = query.toString();
+    return this.request<JobPageView>('GET', `/v1/dead-letters${qs ? `?${qs}` : ''}`);
+  }
+
+  async deadLetter(id: string): Promise<JobView> {
+    return this.request<JobView>('GET', `/v1/dead-letters/${enc(id)}`);
+  }
+
+  /** Back to the queue with a fresh attempt budget: by ids, or every dead letter matching a filter. */
+  async requeueDeadLetters(selection: DeadLetterSelection): Promise<{ requeued: number; ids: string[] }> {
+    return this.request('POST', '/v1/dead-letters/requeue', selectionBody(selection));
+  }
+
+  async purgeDeadLetters(selection: DeadLetterSelection): Promise<{ purged: number }> {
+    return this.request('POST', '/v1/dead-letters/purge', selectionBody(selection));
+  }
+
+  async conditions(): Promise<ConditionInfo[]> {
+    return (await this.request<{ conditions: ConditionInfo[] }>('GET', '/v1/conditions')).conditions;
+  }
+
+  async condition(key: string): Promise<ConditionInfo> {
+    return this.request<ConditionInfo>('GET', `/v1/conditions/${enc(key)}`);
+  }
+
+  /** release: parked jobs go back at the policy's throttled rate; drain: all at once; fail: all to the dead letters. */
+  async actOnCondition(key: string, action: 'release' | 'drain' | 'fail'): Promise<{ key: string; status: string; released?: number; failed?: number }> {
+    return this.request('POST', `/v1/conditions/${enc(key)}/${action}`);
   }
 
   // ---- the worker protocol (the Worker class runs it for you; these are the raw calls) ----

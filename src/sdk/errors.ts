@@ -11,6 +11,23 @@ export class PermanentError extends Error {
   }
 }
 
+/**
+ * Throw from a handler when a shared condition is to blame (a downstream service is down): the job
+ * parks under `condition` (e.g. `service:payments-api`) with every other job that hit it, and the
+ * recovery policy probes the condition and releases them, throttled, once it clears. The attempt
+ * does not count.
+ */
+export class TransientError extends Error {
+  constructor(
+    readonly condition: string,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'TransientError';
+  }
+}
+
 /** The attempt ran past the job's timeoutMs. It counts as a failed attempt. */
 export class TimeoutError extends Error {
   readonly code = 'timeout';

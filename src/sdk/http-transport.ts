@@ -45,8 +45,13 @@ export class HttpTransport implements WorkerTransport {
   }
 
   fail(job: ClaimedJob, failure: FailureReport): Promise<Ack> {
-    const error = { message: failure.message, ...(failure.code !== undefined ? { code: failure.code } : {}) };
-    return this.report(job, 'fail', { leaseToken: job.leaseToken, error, ...(failure.retryable !== undefined ? { retryable: failure.retryable } : {}) });
+    const error = { message: failure.message, ...(failure.code !== undefined ? { code: failure.code } : {}), ...(failure.name !== undefined ? { name: failure.name } : {}) };
+    return this.report(job, 'fail', {
+      leaseToken: job.leaseToken,
+      error,
+      ...(failure.retryable !== undefined ? { retryable: failure.retryable } : {}),
+      ...(failure.condition !== undefined ? { condition: failure.condition } : {}),
+    });
   }
 
   progress(job: ClaimedJob, percent: number, message?: string): Promise<Ack> {
@@ -129,6 +134,8 @@ export function fromView(v: JobView): Job {
     leaseExpiresAt: msOrNull(v.leaseExpiresAt),
     workerId: v.workerId,
     progress: v.progress,
+    condition: v.condition,
+    blockedAt: msOrNull(v.blockedAt),
     result: v.result as Json | undefined,
     errors: v.errors.map((e) => ({ ...e, at: ms(e.at) })),
     createdAt: ms(v.createdAt),

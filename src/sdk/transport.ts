@@ -24,8 +24,12 @@ export interface Ack {
 export interface FailureReport {
   message: string;
   code?: string;
+  /** The error's class (`TypeError`), for the server's classification rules. */
+  name?: string;
   /** false for a permanent error: no further attempt. @defaultValue true */
   retryable?: boolean;
+  /** A transient failure: park the job under this recovery condition. */
+  condition?: string;
 }
 
 export interface HeartbeatReply {

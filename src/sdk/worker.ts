@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 import { SystemClock } from '../adapters/clock/system-clock.js';
 import type { Json } from '../domain/job.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
-import { CancelledError, LeaseLostError, PermanentError, ShutdownError, TimeoutError } from './errors.js';
+import { CancelledError, LeaseLostError, PermanentError, ShutdownError, TimeoutError, TransientError } from './errors.js';
 import { parsePools, type Concurrency, type Pool } from './pools.js';
 import type { ClaimedJob, FailureReport, WorkerTransport } from './transport.js';
 
@@ -271,14 +271,17 @@ class FailureMark implements FailureReport {
     readonly message: string,
     readonly code?: string,
     readonly retryable?: boolean,
+    readonly name?: string,
+    readonly condition?: string,
   ) {}
 }
 
 function toFailure(err: unknown): FailureReport {
-  if (err instanceof PermanentError) return new FailureMark(err.message, err.code, false);
+  if (err instanceof PermanentError) return new FailureMark(err.message, err.code, false, err.name);
+  if (err instanceof TransientError) return new FailureMark(err.message, err.code, undefined, err.name, err.condition);
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return new FailureMark(err.message || err.name, typeof code === 'string' ? code : undefined);
+    return new FailureMark(err.message || err.name, typeof code === 'string' ? code : undefined, undefined, err.name);
   }
   return new FailureMark(String(err));
 }

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { backoffDelay } from '../domain/backoff.js';
+import { classify, type ReportedFailure } from '../domain/recovery/classify.js';
+import { policyFor, probeDelayMs, type RecoveryPolicy } from '../domain/recovery/policy.js';
+import type { CompiledRule } from '../domain/recovery/classify.js';
 import { IdempotencyConflictError, PayloadTooLargeError, ValidationError } from '../domain/errors.js';
 import { DEFAULT_INPUT_LIMITS, toJobSpec, type InputLimits, type JobSpec } from '../domain/job-input.js';
 import { toDispatchEntry, type Job, type JobError, type Json } from '../domain/job.js';
@@ -12,6 +15,7 @@ import type { JobCache } from '../ports/job-cache.js';
 import type { Completion, CompletionResult, IdempotencyRecord, JobFilter, QueueDepth, JobPage, LeaseExtension, NewJob, Store, TransitionRequest } from '../ports/store.js';
 import { Batcher } from './batcher.js';
 import { Lifecycle } from './lifecycle.js';
+import { RecoveryEvents } from './recovery-events.js';
 
 export interface JobServiceOptions {
   /** How long a claim holds a job without a heartbeat. @defaultValue 30 000 ms */
@@ -21,9 +25,11 @@ export interface JobServiceOptions {
   random: () => number;
   /** Finished jobs kept for reads (production: Redis, 1 h). @defaultValue none */
   cache?: JobCache;
+  /** Classification rules for plain errors, and recovery policies per condition (config file). */
+  recovery: { rules: CompiledRule[]; policies: RecoveryPolicy[] };
 }
 
-export const DEFAULT_SERVICE_OPTIONS: JobServiceOptions = { leaseMs: 30_000, limits: DEFAULT_INPUT_LIMITS, random: Math.random };
+export const DEFAULT_SERVICE_OPTIONS: JobServiceOptions = { leaseMs: 30_000, limits: DEFAULT_INPUT_LIMITS, random: Math.random, recovery: { rules: [], policies: [] } };
 
 export interface SubmitContext {
   tenant: string;
@@ -56,13 +62,8 @@ export interface IdempotentReply {
   replayed: boolean;
 }
 
-export interface FailureReport {
-  message: string;
-  code?: string;
-  /** false: a permanent error, no further attempt. @defaultValue true */
-  retryable?: boolean;
-}
-
+/** What a worker reports about a failed attempt (see domain/recovery/classify.ts). */
+export type FailureReport = ReportedFailure;
 
 /**
  * The job engine: every change of a job's state goes through here, checked against the
@@ -71,11 +72,15 @@ export interface FailureReport {
  */
 export class JobService {
   readonly lifecycle = new Lifecycle();
+  /** Recovery conditions opening, probing, clearing (services/maintenance/recovery-loop.ts). */
+  readonly recoveryEvents = new RecoveryEvents();
   /** Listeners told when a running job is cancelled (in-process workers abort it). */
   private readonly cancelListeners = new Set<(jobId: string) => void>();
   private readonly options: JobServiceOptions;
   private readonly completer: Batcher<Completion, CompletionResult>;
   private paused = new Set<string>();
+  /** `queue \0 type` -> the open condition that holds such jobs back (see refreshGates). */
+  private gates = new Map<string, string>();
   private pauseVersion = 0;
   /** Aborted (and replaced) whenever a queue is resumed: wakes claims waiting on paused queues. */
   private resumed = new AbortController();
@@ -279,7 +284,11 @@ export class JobService {
     return this.completer.add({ id, leaseToken, result });
   }
 
-  /** Records a failed attempt: retry after backoff while attempts are left, else fail for good. */
+  /**
+   * Records a failed attempt. Classified first (domain/recovery/classify.ts): a permanent error
+   * fails the job for good; a transient one parks it under its condition; otherwise it retries after
+   * backoff while attempts are left, and fails for good when none are.
+   */
   async fail(id: string, leaseToken: string, report: FailureReport): Promise<TransitionResult> {
     const job = await this.store.getJob(id);
     if (!job) return { ok: false, reason: 'not_found' };
@@ -287,18 +296,138 @@ export class JobService {
     if (job.leaseToken !== leaseToken) return { ok: false, reason: 'lease_mismatch', state: job.state };
     const now = this.clock.now();
     const error: JobError = { message: clip(report.message), attempt: job.attempt, at: now, ...(report.code ? { code: report.code } : {}) };
-    const retry = report.retryable !== false && job.attempt < job.maxAttempts;
+    const outcome = classify(report, job, this.options.recovery.rules);
+    if (outcome.kind === 'transient') return this.park(job, leaseToken, outcome.condition!, error, now);
+    const retry = outcome.kind === 'retryable' && job.attempt < job.maxAttempts;
     const runAt = now + backoffDelay(job.backoff, job.attempt, this.options.random);
     const to: JobState = retry ? 'retrying' : 'failed';
     const patch = retry
       ? { error, runAt, leaseExpiresAt: null, stateReason: report.code ?? 'error' }
-      : { error, leaseExpiresAt: null, finishedAt: now, stateReason: report.retryable === false ? 'permanent_error' : 'attempts_exhausted' };
+      : { error, leaseExpiresAt: null, finishedAt: now, stateReason: outcome.kind === 'permanent' ? 'permanent_error' : 'attempts_exhausted' };
     const [res] = await this.store.transition([{ id, from: ['running'], leaseToken, to, patch, now }]);
     if (res!.ok) {
       if (retry) await this.dispatch.schedule([toDispatchEntry(res!.job)]);
       this.emit(res!.job, 'running', to, now);
     }
     return res!;
+  }
+
+  /**
+   * Parks a running job under a recovery condition: it waits in `blocked` with every other job that
+   * hit the same condition until the recovery loop releases it. The failed attempt does not count:
+   * the condition, not the job, is at fault.
+   */
+  private async park(job: Job, leaseToken: string, condition: string, error: JobError, now: number): Promise<TransitionResult> {
+    // Gate first: claims made while this park is being written already hold such jobs back.
+    this.gates.set(gateKey(job), condition);
+    const policy = policyFor(condition, this.options.recovery.policies);
+    const record = await this.store.recordConditionFailure(condition, error.message, now, now + probeDelayMs(policy, 0));
+    if (record.failures === 1) this.recoveryEvents.emit({ type: 'opened', condition, at: now });
+    const patch = { error, condition, blockedAt: now, attempt: Math.max(0, job.attempt - 1), leaseExpiresAt: null, stateReason: 'parked' };
+    const [res] = await this.store.transition([{ id: job.id, from: ['running'], leaseToken, to: 'blocked', patch, now }]);
+    if (res!.ok) this.emit(res!.job, 'running', 'blocked', now);
+    return res!;
+  }
+
+  /**
+   * Reloads the gates: while a condition is not closed, jobs of the queues and types parked under
+   * it do not run when claimed but join the parked ones (so a downstream that is down sees only the
+   * probes, and after it recovers only the throttled release). Jobs the condition itself released
+   * (their `condition` names it) pass.
+   */
+  async refreshGates(): Promise<void> {
+    const open = new Set((await this.store.listConditions()).map((c) => c.key));
+    const next = new Map<string, string>();
+    for (const p of await this.store.parkedScopes()) if (open.has(p.condition)) next.set(gateKey(p), p.condition);
+    this.gates = next;
+  }
+
+  /** Claimed jobs that a gate holds back are parked at once, without running; the rest are returned. */
+  private async passGates(jobs: Job[], now: number): Promise<Job[]> {
+    const held = jobs.filter((j) => {
+      const condition = this.gates.get(gateKey(j));
+      return condition !== undefined && j.condition !== condition;
+    });
+    if (held.length === 0) return jobs;
+    const results = await this.store.transition(
+      held.map((j) => {
+        const condition = this.gates.get(gateKey(j))!;
+        return {
+          id: j.id,
+          from: ['running'] as const,
+          leaseToken: j.leaseToken!,
+          to: 'blocked' as const,
+          patch: { condition, blockedAt: now, attempt: Math.max(0, j.attempt - 1), leaseExpiresAt: null, stateReason: 'gated' },
+          now,
+        };
+      }),
+    );
+    results.forEach((r) => {
+      if (r.ok) this.emit(r.job, 'running', 'blocked', now);
+    });
+    const parked = new Set(held.map((j) => j.id));
+    return jobs.filter((j) => !parked.has(j.id));
+  }
+
+  /** The recovery policy that covers a condition key. */
+  policyFor(condition: string): RecoveryPolicy {
+    return policyFor(condition, this.options.recovery.policies);
+  }
+
+  /**
+   * Puts parked jobs back in the queue (blocked -> ready), keeping their attempt count. `reason`
+   * becomes their stateReason (`probe`, `released`). They keep their `condition`: it lets them
+   * through the condition's gate.
+   */
+  async releaseParked(jobs: readonly Job[], reason: string): Promise<Job[]> {
+    const now = this.clock.now();
+    const results = await this.applyTransitions(
+      jobs.map((j) => ({ id: j.id, from: ['blocked'] as const, to: 'ready' as const, patch: { blockedAt: null, runAt: now, stateReason: reason }, now })),
+    );
+    return results.flatMap((r) => (r.ok ? [r.job] : []));
+  }
+
+  /** Fails parked jobs for good (the dead-letter set), with the condition as the reason. */
+  async abandonParked(jobs: readonly Job[], message: string): Promise<number> {
+    const now = this.clock.now();
+    const results = await this.applyTransitions(
+      jobs.map((j) => ({
+        id: j.id,
+        from: ['blocked'] as const,
+        to: 'failed' as const,
+        patch: { error: { message, code: 'condition_abandoned', attempt: j.attempt, at: now }, stateReason: `condition:${j.condition ?? 'unknown'}`, finishedAt: now },
+        now,
+      })),
+    );
+    return results.filter((r) => r.ok).length;
+  }
+
+  /**
+   * Dead letters back to the queue as new attempts: failed -> ready with a fresh attempt budget
+   * (attempt 0; the error history is kept). Returns the jobs requeued.
+   */
+  async requeue(jobs: readonly Job[]): Promise<Job[]> {
+    const now = this.clock.now();
+    const results = await this.applyTransitions(
+      jobs.map((j) => ({
+        id: j.id,
+        from: ['failed'] as const,
+        to: 'ready' as const,
+        patch: { attempt: 0, runAt: now, finishedAt: null, startedAt: null, workerId: null, stateReason: 'requeued' },
+        now,
+      })),
+    );
+    const requeued = results.flatMap((r) => (r.ok ? [r.job] : []));
+    await this.options.cache?.evict(requeued.map((j) => j.id)).catch(() => {});
+    return requeued;
+  }
+
+  /** Deletes finished jobs (purge, retention). */
+  async purge(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const n = await this.store.deleteJobs(ids);
+    await this.options.cache?.evict(ids).catch(() => {});
+    return n;
   }
 
   /**
@@ -477,9 +606,10 @@ export class JobService {
         for (const job of expired) this.emit(job, 'ready', 'expired', now);
         for (const job of claimed) this.emit(job, 'ready', 'running', now);
       }
-      // Everything taken had expired (or was no longer ready): take again rather than answer
-      // "nothing" while live jobs wait behind them. Each take removes entries, so this ends.
-      if (claimed.length > 0) return claimed;
+      const passed = this.gates.size === 0 ? claimed : await this.passGates(claimed, now);
+      // Everything taken had expired, was no longer ready, or was held by a gate: take again
+      // rather than answer "nothing" while live jobs wait behind them. Each take removes entries, so this ends.
+      if (passed.length > 0) return passed;
     }
   }
 
@@ -506,6 +636,10 @@ export class JobService {
 const MAX_ERROR_MESSAGE = 10_000;
 function clip(message: string): string {
   return message.length <= MAX_ERROR_MESSAGE ? message : `${message.slice(0, MAX_ERROR_MESSAGE)}… (${message.length - MAX_ERROR_MESSAGE} more characters cut)`;
+}
+
+function gateKey(j: { queue: string; type: string }): string {
+  return `${j.queue}\u0000${j.type}`;
 }
 
 function replay(record: IdempotencyRecord, once: IdempotentSubmit): IdempotentReply {
@@ -537,6 +671,8 @@ function newJobView(r: NewJob, payload: Json): Job {
     leaseExpiresAt: null,
     workerId: null,
     progress: null,
+    condition: null,
+    blockedAt: null,
     result: undefined,
     errors: [],
     createdAt: r.createdAt,

@@ -5,6 +5,7 @@ import type { Store } from '../../src/ports/store.js';
 import { describeStoreApi } from './store-api.js';
 import { describeStoreClaims } from './store-claims.js';
 import { describeStoreQueries } from './store-queries.js';
+import { describeStoreRecovery } from './store-recovery.js';
 import { T0, insert, newJob, running, stateOf } from './fixtures.js';
 
 export interface OpenedStore {
@@ -94,6 +95,8 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
           leaseExpiresAt: null,
           workerId: null,
           progress: null,
+          condition: null,
+          blockedAt: null,
           result: undefined,
           errors: [],
           createdAt: T0 - 5,
@@ -102,7 +105,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
           finishedAt: null,
         });
         const b = await ctx.store.getJob(bare.id);
-        expect(b).toMatchObject({ payload: 'just text', labels: {}, expiresAt: null, timeoutMs: null, resubmittedFrom: null });
+        expect(b).toMatchObject({ payload: 'just text', labels: {}, expiresAt: null, timeoutMs: null, resubmittedFrom: null, condition: null, blockedAt: null });
         expect(b!.backoff).toEqual({ type: 'custom', delaysMs: [10, 20] });
         expect(await ctx.store.getJob(randomUUID())).toBeUndefined();
       });
@@ -231,6 +234,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     describeStoreClaims(ctx);
     describeStoreQueries(ctx);
     describeStoreApi(ctx);
+    describeStoreRecovery(ctx);
 
     it('migrate twice is a no-op that keeps the data', async () => {
       const job = await insert(ctx.store, { payloadJson: '{"keep":true}' });

@@ -66,7 +66,17 @@ export class PgLeadership implements Leadership {
 
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: 'docket-leader' });
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      application_name: 'docket-leader',
+      // A leader whose host vanishes (no FIN, no RST) must lose the lock in seconds, not after the
+      // server's default 2 h keepalive: probe the session from both ends, and never wait on a
+      // check longer than a few intervals.
+      options: '-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3',
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 5000,
+      query_timeout: this.checkMs * 3,
+    });
     client.on('error', (err) => this.lose(err));
     await client.connect();
     this.client = client;

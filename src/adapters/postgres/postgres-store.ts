@@ -8,11 +8,13 @@ import type {
   ClaimResult,
   Completion,
   CompletionResult,
+  ConditionRecord,
   IdempotencyRecord,
   JobFilter,
   JobPage,
   LeaseExtension,
   NewJob,
+  ParkedCount,
   QueueDepth,
   Store,
   TransitionRequest,
@@ -278,6 +280,54 @@ export class PostgresStore implements Store {
     return (await this.query<{ name: string }>('docket_paused_queues', Q.PAUSED_QUEUES, [])).rows.map((r) => r.name);
   }
 
+  async recordConditionFailure(key: string, error: string, now: number, nextProbeAt: number): Promise<ConditionRecord> {
+    const { rows } = await this.query<ConditionRecord>('docket_record_condition_failure', Q.RECORD_CONDITION_FAILURE, [key, error, now, nextProbeAt]);
+    return rows[0]!;
+  }
+
+  async getCondition(key: string): Promise<ConditionRecord | undefined> {
+    return (await this.query<ConditionRecord>('docket_get_condition', Q.GET_CONDITION, [key])).rows[0];
+  }
+
+  async listConditions(): Promise<ConditionRecord[]> {
+    return (await this.query<ConditionRecord>('docket_list_conditions', Q.LIST_CONDITIONS, [])).rows;
+  }
+
+  async saveCondition(record: ConditionRecord, expectedUpdatedAt: number): Promise<boolean> {
+    const r = record;
+    const values = [r.key, r.status, r.firstSeenAt, r.probeJobId, r.nextProbeAt, r.probeFailures, r.releasingSince, r.released, r.updatedAt, expectedUpdatedAt];
+    return (await this.query('docket_save_condition', Q.SAVE_CONDITION, values)).rowCount === 1;
+  }
+
+  async deleteCondition(key: string): Promise<void> {
+    await this.query('docket_delete_condition', Q.DELETE_CONDITION, [key]);
+  }
+
+  async parkedCounts(): Promise<ParkedCount[]> {
+    return (await this.query<ParkedCount>('docket_parked_counts', Q.PARKED_COUNTS, [])).rows;
+  }
+
+  async parkedScopes(): Promise<{ condition: string; queue: string; type: string }[]> {
+    return (await this.query<{ condition: string; queue: string; type: string }>('docket_parked_scopes', Q.PARKED_SCOPES, [])).rows;
+  }
+
+  async listParked(condition: string, limit: number): Promise<Job[]> {
+    return (await this.query<JobRow>('docket_list_parked', Q.LIST_PARKED, [condition, limit])).rows.map(toJob);
+  }
+
+  async deleteJobs(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    // Sorted: rows are locked in id order, as every batch of this adapter does (no deadlock).
+    const sorted = [...new Set(ids)].sort();
+    return (await this.query('docket_delete_jobs', Q.DELETE_JOBS, [sorted])).rowCount ?? 0;
+  }
+
+  async findPrunable(queue: string, state: JobState, finishedBefore: number | null, keep: number | null, limit: number): Promise<string[]> {
+    if ((finishedBefore === null && keep === null) || limit <= 0) return [];
+    const { rows } = await this.query<{ id: string }>('docket_find_prunable', Q.FIND_PRUNABLE, [queue, state, finishedBefore, keep, limit]);
+    return rows.map((r) => r.id);
+  }
+
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
   }
@@ -364,9 +414,19 @@ function whereOf(filter: JobFilter): { where: string[]; params: unknown[] } {
   add('type =', filter.type);
   add('link_id =', filter.linkId);
   add('worker_id =', filter.workerId);
+  add('condition =', filter.condition);
   // Containment: the job carries every one of these labels (a GIN index on labels would serve it).
   if (filter.labels && Object.keys(filter.labels).length > 0) add('labels @>', JSON.stringify(filter.labels));
   add('created_at >=', filter.createdAfter);
   add('created_at <', filter.createdBefore);
+  add('finished_at >=', filter.finishedAfter);
+  add('finished_at <', filter.finishedBefore);
+  if (filter.errorText !== undefined) {
+    // A substring of any error message, compared as text (no pattern: '%' and '_' are literal);
+    // lower() folds any letter under the database's ctype.
+    where.push(
+      `errors <> '[]'::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(errors) e WHERE strpos(lower(e->>'message'), lower($${params.push(filter.errorText)})) > 0)`,
+    );
+  }
   return { where, params };
 }

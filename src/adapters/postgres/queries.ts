@@ -7,7 +7,7 @@
 
 export const JOB_COLUMNS = `id, tenant, queue, type, payload, priority, labels, state, state_reason, run_at, expires_at,
   timeout_ms, max_attempts, attempt, backoff, link_id, resubmitted_from, lease_token, lease_expires_at, worker_id,
-  progress, result, errors, created_at, updated_at, started_at, finished_at`;
+  progress, result, errors, created_at, updated_at, started_at, finished_at, condition, blocked_at`;
 
 const names = (list: string) => list.split(',').map((c) => c.trim());
 /** JOB_COLUMNS qualified with a table alias. */
@@ -30,7 +30,7 @@ export const GET_JOB = `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`;
  * not need, nor the columns the claim itself just set (see the SQLite adapter's measurements).
  */
 const CLAIMED_COLUMNS = `id, tenant, queue, type, payload, priority, labels, run_at, expires_at, timeout_ms,
-  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at`;
+  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at, condition`;
 const HISTORY_COLUMNS = names(JOB_COLUMNS).filter((c) => !names(CLAIMED_COLUMNS).includes(c));
 
 /**
@@ -99,6 +99,8 @@ export const PATCH_FIELDS = [
   ['result', 'result', 'json'],
   ['error', 'errors', 'jsonb'],
   ['progress', 'progress', 'json'],
+  ['condition', 'condition', 'text'],
+  ['blockedAt', 'blocked_at', 'bigint'],
   ['startedAt', 'started_at', 'bigint'],
   ['finishedAt', 'finished_at', 'bigint'],
 ] as const;
@@ -149,3 +151,70 @@ export const SET_QUEUE_PAUSED = `INSERT INTO queues (name, paused, updated_at) V
   ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at`;
 
 export const PAUSED_QUEUES = 'SELECT name FROM queues WHERE paused ORDER BY name';
+
+// ---- recovery conditions and dead letters ----
+
+const CONDITION_COLUMNS = `key, status, first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt", last_error AS "lastError",
+  failures, probe_job_id AS "probeJobId", next_probe_at AS "nextProbeAt", probe_failures AS "probeFailures",
+  releasing_since AS "releasingSince", released, updated_at AS "updatedAt"`;
+
+/**
+ * A failure under a condition: creates it (open) or counts one more, atomically (ON CONFLICT: a
+ * concurrent first report of the same key waits and counts instead of failing). Leaves status,
+ * the probe and release fields, and updatedAt (the version saveCondition checks) to the leader.
+ * lastSeenAt never goes back (reporters' clocks differ); lastError is the latest report's.
+ * $1 key, $2 error, $3 now, $4 nextProbeAt.
+ */
+export const RECORD_CONDITION_FAILURE = `INSERT INTO conditions AS c (key, status, first_seen_at, last_seen_at, last_error, failures,
+  probe_job_id, next_probe_at, probe_failures, releasing_since, released, updated_at)
+  VALUES ($1, 'open', $3, $3, $2, 1, NULL, $4, 0, NULL, 0, $3)
+  ON CONFLICT (key) DO UPDATE SET last_seen_at = GREATEST(c.last_seen_at, excluded.last_seen_at),
+    last_error = excluded.last_error, failures = c.failures + 1
+  RETURNING ${CONDITION_COLUMNS}`;
+
+export const GET_CONDITION = `SELECT ${CONDITION_COLUMNS} FROM conditions WHERE key = $1`;
+
+export const LIST_CONDITIONS = `SELECT ${CONDITION_COLUMNS} FROM conditions ORDER BY key`;
+
+/** Optimistic: applies only while updated_at is still the one the caller read. $1..$12 the record, $13 expected. */
+/** The failure fields (last_seen_at, last_error, failures) are recordConditionFailure's alone: a save never overwrites a failure recorded since the read. */
+export const SAVE_CONDITION = `UPDATE conditions SET status = $2, first_seen_at = $3, probe_job_id = $4, next_probe_at = $5,
+  probe_failures = $6, releasing_since = $7, released = $8, updated_at = $9
+  WHERE key = $1 AND updated_at = $10`;
+
+export const DELETE_CONDITION = 'DELETE FROM conditions WHERE key = $1';
+
+/** On the jobs_parked index (state = 'blocked' is its predicate, spelled the same). */
+export const PARKED_COUNTS = `SELECT condition, queue, tenant, count(*) AS count FROM jobs
+  WHERE state = 'blocked' AND condition IS NOT NULL
+  GROUP BY condition, queue, tenant ORDER BY condition, queue, tenant COLLATE "C"`;
+
+export const PARKED_SCOPES = `SELECT DISTINCT condition, queue, type FROM jobs WHERE state = 'blocked' AND condition IS NOT NULL`;
+
+/** Release order, read in order from the jobs_parked index. $1 condition, $2 limit. */
+export const LIST_PARKED = `SELECT ${JOB_COLUMNS} FROM jobs WHERE state = 'blocked' AND condition = $1
+  ORDER BY priority, run_at, id LIMIT $2`;
+
+export const DELETE_JOBS = 'DELETE FROM jobs WHERE id = ANY($1::text[])';
+
+/**
+ * The newest prunable job of a queue and state: the (keep + 1)-th newest ($4 keep, NULL for no
+ * count rule) or the newest finished before $3 (NULL for no age rule), whichever is newer. Every
+ * job at or before it in (finished_at, id) order is prunable: both rules select a prefix of that
+ * order, so their union is the longer prefix, read oldest first on the jobs_finished index and
+ * stopped at the limit (an OR of the two rules would scan every finished job of the queue to find
+ * fewer than `limit`). The bound comes from scalar subqueries (init plans), so the final scan
+ * keeps the index order. $1 queue, $2 state, $5 limit.
+ */
+export const FIND_PRUNABLE = `WITH b AS (
+  SELECT f, id FROM (
+    (SELECT finished_at AS f, id FROM jobs WHERE state = $2 AND queue = $1 AND finished_at IS NOT NULL AND $4::int IS NOT NULL
+      ORDER BY finished_at DESC, id DESC LIMIT 1 OFFSET GREATEST($4::int, 0))
+    UNION ALL
+    (SELECT finished_at, id FROM jobs WHERE state = $2 AND queue = $1 AND finished_at < $3::bigint
+      ORDER BY finished_at DESC, id DESC LIMIT 1)
+  ) x ORDER BY f DESC, id DESC LIMIT 1
+)
+SELECT id FROM jobs WHERE state = $2 AND queue = $1 AND finished_at IS NOT NULL
+  AND (finished_at, id) <= ((SELECT f FROM b), (SELECT id FROM b))
+ORDER BY finished_at, id LIMIT $5`;

@@ -42,6 +42,8 @@ export interface JobRow {
   lease_expires_at: number | null;
   worker_id: string | null;
   progress: string | null;
+  condition: string | null;
+  blocked_at: number | null;
   result: string | null;
   errors: Job['errors'];
   created_at: number;
@@ -54,7 +56,7 @@ export interface JobRow {
 export type ClaimedRow = Pick<
   JobRow,
   | 'id' | 'tenant' | 'queue' | 'type' | 'payload' | 'priority' | 'labels' | 'run_at' | 'expires_at' | 'timeout_ms'
-  | 'max_attempts' | 'attempt' | 'backoff' | 'link_id' | 'resubmitted_from' | 'created_at'
+  | 'max_attempts' | 'attempt' | 'backoff' | 'link_id' | 'resubmitted_from' | 'created_at' | 'condition'
 >;
 
 export function toClaimedJob(r: ClaimedRow, lease: { leaseToken: string; leaseExpiresAt: number; workerId: string; now: number }): Job {
@@ -80,6 +82,9 @@ export function toClaimedJob(r: ClaimedRow, lease: { leaseToken: string; leaseEx
     leaseExpiresAt: lease.leaseExpiresAt,
     workerId: lease.workerId,
     progress: null,
+    // The condition that released it, if any: its gate lets the job through (JobService.passGates).
+    condition: r.condition,
+    blockedAt: null,
     result: undefined,
     errors: [],
     createdAt: r.created_at,
@@ -112,6 +117,8 @@ export function toJob(r: JobRow): Job {
     leaseExpiresAt: r.lease_expires_at,
     workerId: r.worker_id,
     progress: r.progress === null ? null : JSON.parse(r.progress),
+    condition: r.condition,
+    blockedAt: r.blocked_at,
     result: r.result === null ? undefined : JSON.parse(r.result),
     errors: r.errors,
     createdAt: r.created_at,

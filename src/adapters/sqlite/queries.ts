@@ -13,7 +13,7 @@ export const GET_JOB = 'SELECT * FROM jobs WHERE id = ?';
  * measurements (27 columns to JS objects).
  */
 const CLAIMED_COLUMNS = `id, tenant, queue, type, payload, priority, labels, run_at, expires_at, timeout_ms,
-  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at`;
+  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at, condition`;
 
 /** ready -> running with a fresh lease, unless the job expired while it waited. */
 export const CLAIM_JOB = `UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = @leaseToken,
@@ -59,3 +59,67 @@ export const SET_QUEUE_PAUSED = `INSERT INTO queues (name, paused, updated_at) V
   ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at`;
 
 export const PAUSED_QUEUES = 'SELECT name FROM queues WHERE paused = 1 ORDER BY name';
+
+// ---- recovery conditions and dead letters ----
+
+const CONDITION_COLUMNS = `key, status, first_seen_at AS firstSeenAt, last_seen_at AS lastSeenAt, last_error AS lastError,
+  failures, probe_job_id AS probeJobId, next_probe_at AS nextProbeAt, probe_failures AS probeFailures,
+  releasing_since AS releasingSince, released, updated_at AS updatedAt`;
+
+/**
+ * A failure under a condition: creates it (open) or counts one more. Leaves status, the probe and
+ * release fields, and updatedAt (the version saveCondition checks) to the leader. lastSeenAt never
+ * goes back (reporters' clocks differ); lastError is the latest report's.
+ */
+export const RECORD_CONDITION_FAILURE = `INSERT INTO conditions (key, status, first_seen_at, last_seen_at, last_error, failures,
+  probe_job_id, next_probe_at, probe_failures, releasing_since, released, updated_at)
+  VALUES (@key, 'open', @now, @now, @error, 1, NULL, @nextProbeAt, 0, NULL, 0, @now)
+  ON CONFLICT (key) DO UPDATE SET last_seen_at = max(last_seen_at, excluded.last_seen_at),
+    last_error = excluded.last_error, failures = failures + 1
+  RETURNING ${CONDITION_COLUMNS}`;
+
+export const GET_CONDITION = `SELECT ${CONDITION_COLUMNS} FROM conditions WHERE key = ?`;
+
+export const LIST_CONDITIONS = `SELECT ${CONDITION_COLUMNS} FROM conditions ORDER BY key`;
+
+/** Optimistic: applies only while updated_at is still the one the caller read. */
+/** The failure fields (last_seen_at, last_error, failures) are recordConditionFailure's alone: a save never overwrites a failure recorded since the read. */
+export const SAVE_CONDITION = `UPDATE conditions SET status = @status, first_seen_at = @firstSeenAt,
+  probe_job_id = @probeJobId, next_probe_at = @nextProbeAt,
+  probe_failures = @probeFailures, releasing_since = @releasingSince, released = @released, updated_at = @updatedAt
+  WHERE key = @key AND updated_at = @expectedUpdatedAt`;
+
+export const DELETE_CONDITION = 'DELETE FROM conditions WHERE key = ?';
+
+/** Counted on the jobs_parked index (state = 'blocked' is its WHERE, spelled the same). */
+export const PARKED_COUNTS = `SELECT condition, queue, tenant, count(*) AS count FROM jobs
+  WHERE state = 'blocked' AND condition IS NOT NULL
+  GROUP BY condition, queue, tenant ORDER BY condition, queue, tenant`;
+
+export const PARKED_SCOPES = `SELECT DISTINCT condition, queue, type FROM jobs WHERE state = 'blocked' AND condition IS NOT NULL`;
+
+/** Release order, read in order from the jobs_parked index. */
+export const LIST_PARKED = `SELECT * FROM jobs WHERE state = 'blocked' AND condition = ?
+  ORDER BY priority, run_at, id LIMIT ?`;
+
+export const DELETE_JOB = 'DELETE FROM jobs WHERE id = ?';
+
+/**
+ * The newest prunable job of a queue and state: the (keep + 1)-th newest (`keep` given) or the
+ * newest finished before the cutoff (`before` given), whichever is newer. Every job at or before
+ * it in (finished_at, id) order is prunable: both rules select a prefix of that order, so their
+ * union is the longer prefix, read oldest first on the jobs_finished index and stopped at the
+ * limit (an OR of the two rules would scan every finished job of the queue to find fewer than
+ * `limit`). Built for the rules given: `by` lists them.
+ */
+export function findPrunable(by: { keep: boolean; before: boolean }): string {
+  const scope = `state = @state AND queue = @queue AND finished_at IS NOT NULL`;
+  const bounds = [
+    by.keep ? `SELECT finished_at AS f, id FROM jobs WHERE ${scope} ORDER BY finished_at DESC, id DESC LIMIT 1 OFFSET @keep` : null,
+    by.before ? `SELECT finished_at AS f, id FROM jobs WHERE ${scope} AND finished_at < @before ORDER BY finished_at DESC, id DESC LIMIT 1` : null,
+  ].filter((s): s is string => s !== null);
+  return `WITH b AS (SELECT f, id FROM (${bounds.map((s) => `SELECT * FROM (${s})`).join(' UNION ALL ')}) ORDER BY f DESC, id DESC LIMIT 1)
+  SELECT id FROM jobs WHERE ${scope} AND finished_at <= (SELECT f FROM b)
+    AND (finished_at < (SELECT f FROM b) OR id <= (SELECT id FROM b))
+  ORDER BY finished_at, id LIMIT @limit`;
+}

@@ -25,6 +25,8 @@ export interface JobRow {
   lease_expires_at: number | null;
   worker_id: string | null;
   progress: string | null;
+  condition: string | null;
+  blocked_at: number | null;
   result: string | null;
   errors: string;
   created_at: number;
@@ -37,7 +39,7 @@ export interface JobRow {
 export type ClaimedRow = Pick<
   JobRow,
   | 'id' | 'tenant' | 'queue' | 'type' | 'payload' | 'priority' | 'labels' | 'run_at' | 'expires_at' | 'timeout_ms'
-  | 'max_attempts' | 'attempt' | 'backoff' | 'link_id' | 'resubmitted_from' | 'created_at'
+  | 'max_attempts' | 'attempt' | 'backoff' | 'link_id' | 'resubmitted_from' | 'created_at' | 'condition'
 >;
 
 export function toClaimedJob(r: ClaimedRow, lease: { leaseToken: string; leaseExpiresAt: number; workerId: string; now: number }): Job {
@@ -63,6 +65,9 @@ export function toClaimedJob(r: ClaimedRow, lease: { leaseToken: string; leaseEx
     leaseExpiresAt: lease.leaseExpiresAt,
     workerId: lease.workerId,
     progress: null,
+    // The condition that released it, if any: its gate lets the job through (JobService.passGates).
+    condition: r.condition,
+    blockedAt: null,
     result: undefined,
     errors: [],
     createdAt: r.created_at,
@@ -95,6 +100,8 @@ export function toJob(r: JobRow): Job {
     leaseExpiresAt: r.lease_expires_at,
     workerId: r.worker_id,
     progress: r.progress === null ? null : JSON.parse(r.progress),
+    condition: r.condition,
+    blockedAt: r.blocked_at,
     result: r.result === null ? undefined : JSON.parse(r.result),
     errors: r.errors === '[]' ? [] : JSON.parse(r.errors),
     createdAt: r.created_at,
@@ -115,6 +122,8 @@ export const PATCH_COLUMNS: { [K in keyof JobPatch]-?: { sql: string; value: (v:
   result: { sql: 'result = @result', value: (v) => JSON.stringify(v) },
   error: { sql: "errors = json_insert(errors, '$[#]', json(@error))", value: (v) => JSON.stringify(v) },
   progress: { sql: 'progress = @progress', value: (v) => (v === null ? null : JSON.stringify(v)) },
+  condition: { sql: 'condition = @condition', value: (v) => v },
+  blockedAt: { sql: 'blocked_at = @blockedAt', value: (v) => v },
   startedAt: { sql: 'started_at = @startedAt', value: (v) => v },
   finishedAt: { sql: 'finished_at = @finishedAt', value: (v) => v },
 };

@@ -9,11 +9,13 @@ import type {
   Completion,
   CompletionResult,
   ClaimResult,
+  ConditionRecord,
   JobFilter,
   JobPage,
   LeaseExtension,
   IdempotencyRecord,
   NewJob,
+  ParkedCount,
   QueueDepth,
   Store,
   TransitionRequest,
@@ -48,6 +50,12 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
+    // The errorText filter: SQLite's own LIKE and lower() fold ASCII letters only; this folds any
+    // letter, as PostgreSQL's lower() does. `needle` comes lower-cased. Used in queries only (no
+    // index or view depends on it), so the file stays readable by any SQLite.
+    this.db.function('docket_icontains', { deterministic: true }, (text: unknown, needle: unknown) =>
+      typeof text === 'string' && typeof needle === 'string' && text.toLowerCase().includes(needle) ? 1 : 0,
+    );
   }
 
   async migrate(): Promise<void> {
@@ -177,6 +185,54 @@ export class SqliteStore implements Store {
     return (this.stmt(Q.PAUSED_QUEUES).all() as { name: string }[]).map((r) => r.name);
   }
 
+  async recordConditionFailure(key: string, error: string, now: number, nextProbeAt: number): Promise<ConditionRecord> {
+    return this.stmt(Q.RECORD_CONDITION_FAILURE).get({ key, error, now, nextProbeAt }) as ConditionRecord;
+  }
+
+  async getCondition(key: string): Promise<ConditionRecord | undefined> {
+    return this.stmt(Q.GET_CONDITION).get(key) as ConditionRecord | undefined;
+  }
+
+  async listConditions(): Promise<ConditionRecord[]> {
+    return this.stmt(Q.LIST_CONDITIONS).all() as ConditionRecord[];
+  }
+
+  async saveCondition(record: ConditionRecord, expectedUpdatedAt: number): Promise<boolean> {
+    const { key, status, firstSeenAt, probeJobId, nextProbeAt, probeFailures, releasingSince, released, updatedAt } = record;
+    const params = { key, status, firstSeenAt, probeJobId, nextProbeAt, probeFailures, releasingSince, released, updatedAt, expectedUpdatedAt };
+    return this.stmt(Q.SAVE_CONDITION).run(params).changes === 1;
+  }
+
+  async deleteCondition(key: string): Promise<void> {
+    this.stmt(Q.DELETE_CONDITION).run(key);
+  }
+
+  async parkedCounts(): Promise<ParkedCount[]> {
+    return this.stmt(Q.PARKED_COUNTS).all() as ParkedCount[];
+  }
+
+  async parkedScopes(): Promise<{ condition: string; queue: string; type: string }[]> {
+    return this.stmt(Q.PARKED_SCOPES).all() as { condition: string; queue: string; type: string }[];
+  }
+
+  async listParked(condition: string, limit: number): Promise<Job[]> {
+    return (this.stmt(Q.LIST_PARKED).all(condition, limit) as JobRow[]).map(toJob);
+  }
+
+  async deleteJobs(ids: readonly string[]): Promise<number> {
+    const del = this.stmt(Q.DELETE_JOB);
+    return this.db.transaction(() => [...new Set(ids)].reduce((n, id) => n + del.run(id).changes, 0))();
+  }
+
+  async findPrunable(queue: string, state: JobState, finishedBefore: number | null, keep: number | null, limit: number): Promise<string[]> {
+    if ((finishedBefore === null && keep === null) || limit <= 0) return [];
+    const sql = Q.findPrunable({ keep: keep !== null, before: finishedBefore !== null });
+    const params: Record<string, unknown> = { queue, state, limit };
+    if (keep !== null) params.keep = Math.max(0, keep);
+    if (finishedBefore !== null) params.before = finishedBefore;
+    return (this.stmt(sql).all(params) as { id: string }[]).map((r) => r.id);
+  }
+
   async ping(): Promise<void> {
     this.stmt('SELECT 1').get();
   }
@@ -244,6 +300,7 @@ function whereOf(filter: JobFilter): { where: string[]; params: Record<string, u
   eq('type', 'type');
   eq('link_id', 'linkId');
   eq('worker_id', 'workerId');
+  eq('condition', 'condition');
   Object.entries(filter.labels ?? {}).forEach(([name, value], i) => {
     // The label name is bound as a JSON path, never spliced into the SQL.
     where.push(`json_extract(labels, @labelPath${i}) = @labelValue${i}`);
@@ -257,6 +314,22 @@ function whereOf(filter: JobFilter): { where: string[]; params: Record<string, u
   if (filter.createdBefore !== undefined) {
     where.push('created_at < @createdBefore');
     params.createdBefore = filter.createdBefore;
+  }
+  if (filter.finishedAfter !== undefined) {
+    where.push('finished_at >= @finishedAfter');
+    params.finishedAfter = filter.finishedAfter;
+  }
+  if (filter.finishedBefore !== undefined) {
+    where.push('finished_at < @finishedBefore');
+    params.finishedBefore = filter.finishedBefore;
+  }
+  if (filter.errorText !== undefined) {
+    // A substring of any error message, compared as text: '%' and '_' are literal.
+    where.push(
+      "jobs.errors <> '[]' AND EXISTS (SELECT 1 FROM json_each(jobs.errors) e" +
+        " WHERE docket_icontains(json_extract(e.value, '$.message'), @errorText))",
+    );
+    params.errorText = filter.errorText.toLowerCase();
   }
   return { where, params };
 }

@@ -3,6 +3,7 @@ import { ConfigError } from '../../app/config.js';
 import { DocketApiError } from '../../sdk/client.js';
 import { cancelCommand, getCommand, listCommand, queuesCommand, resubmitCommand, workersCommand } from './commands/jobs.js';
 import { migrateCommand } from './commands/migrate.js';
+import { conditionsCommand, deadLettersCommand } from './commands/recovery.js';
 import { serverCommand } from './commands/server.js';
 import { submitCommand } from './commands/submit.js';
 import { tokenCommand } from './commands/token.js';
@@ -23,6 +24,8 @@ program.addCommand(cancelCommand());
 program.addCommand(resubmitCommand());
 program.addCommand(queuesCommand());
 program.addCommand(workersCommand());
+program.addCommand(deadLettersCommand());
+program.addCommand(conditionsCommand());
 program.addCommand(workerCommand());
 program.addCommand(tokenCommand());
 

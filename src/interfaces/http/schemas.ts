@@ -65,6 +65,8 @@ export const JobViewSchema = Type.Object(
     leaseExpiresAt: IsoOrNull('end of the current lease'),
     workerId: Nullable(Type.String()),
     progress: Nullable(ProgressView),
+    condition: Nullable(Type.String({ description: 'the recovery condition a blocked job is parked under' })),
+    blockedAt: IsoOrNull('when the job was parked under its condition'),
     result: Type.Optional(Type.Unknown({ description: 'absent until the job succeeds' })),
     errors: Type.Array(JobErrorView),
     createdAt: Iso('submission time'),
@@ -141,6 +143,65 @@ export const QueueView = Type.Object({
 });
 export const QueuesReply = Type.Object({ queues: Type.Array(QueueView) });
 
+// ---- dead letters and recovery conditions ------------------------------------------------------
+
+export const DeadLetterQuery = Type.Object(
+  {
+    queue: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+    type: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+    tenant: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'admins only' })),
+    error: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'text any error message of the job contains (case-insensitive)' })),
+    failedAfter: Type.Optional(Iso('failed at or after this time')),
+    failedBefore: Type.Optional(Iso('failed before this time')),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  },
+  { additionalProperties: false },
+);
+export type DeadLetterQueryType = Static<typeof DeadLetterQuery>;
+
+const DeadLetterFilter = Type.Object(
+  {
+    queue: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+    type: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+    tenant: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'admins only' })),
+    error: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    failedAfter: Type.Optional(Iso('failed at or after this time')),
+    failedBefore: Type.Optional(Iso('failed before this time')),
+  },
+  { additionalProperties: false },
+);
+export const DeadLetterSelection = Type.Object(
+  {
+    ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 10_000 })),
+    filter: Type.Optional(DeadLetterFilter),
+    max: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000, description: 'most dead letters acted on by a filter' })),
+  },
+  { additionalProperties: false, description: 'give ids, or a filter ({} selects every dead letter the caller may see)' },
+);
+export type DeadLetterSelectionType = Static<typeof DeadLetterSelection>;
+export const RequeueReply = Type.Object({ requeued: Type.Integer(), ids: Type.Array(Type.String()) });
+export const PurgeReply = Type.Object({ purged: Type.Integer() });
+
+export const ConditionParams = Type.Object({ key: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+export const ConditionView = Type.Object({
+  key: Type.String(),
+  status: Type.Union([Type.Literal('open'), Type.Literal('probing'), Type.Literal('releasing')]),
+  firstSeenAt: Iso('first failure'),
+  lastSeenAt: Iso('latest failure'),
+  lastError: Type.String(),
+  failures: Type.Integer(),
+  probeJobId: Nullable(Type.String()),
+  nextProbeAt: Iso('when the next probe is due (status open)'),
+  probeFailures: Type.Integer({ description: 'failed probes in a row' }),
+  releasingSince: IsoOrNull('when releasing started'),
+  released: Type.Integer({ description: 'jobs released since' }),
+  parked: Type.Array(Type.Object({ queue: Type.String(), tenant: Type.String(), count: Type.Integer() })),
+  parkedTotal: Type.Integer(),
+});
+export const ConditionsReply = Type.Object({ conditions: Type.Array(ConditionView) });
+export const ConditionActionReply = Type.Object({ key: Type.String(), released: Type.Optional(Type.Integer()), failed: Type.Optional(Type.Integer()), status: Type.String() });
+
 // ---- the worker protocol ---------------------------------------------------------------------
 
 const LeaseToken = Type.String({ minLength: 1, maxLength: 128 });
@@ -211,10 +272,17 @@ export const FailBody = Type.Object(
   {
     leaseToken: LeaseToken,
     error: Type.Object(
-      { message: Type.String({ maxLength: 1_000_000, description: 'kept up to 10,000 characters (longer ones are cut, not refused)' }), code: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) },
+      {
+        message: Type.String({ maxLength: 1_000_000, description: 'kept up to 10,000 characters (longer ones are cut, not refused)' }),
+        code: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+        name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "the error's class, for the server's classification rules" })),
+      },
       { additionalProperties: false },
     ),
     retryable: Type.Optional(Type.Boolean({ default: true, description: 'false: permanent error, no further attempt' })),
+    condition: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: 'transient: a shared condition is to blame (e.g. service:payments-api); the job parks under it until the condition clears' }),
+    ),
   },
   { additionalProperties: false },
 );

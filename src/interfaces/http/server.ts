@@ -10,6 +10,9 @@ import { installProblemHandling, validatorCompiler } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { queueRoutes } from './routes/queues.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
+import { conditionRoutes } from './routes/conditions.js';
+import type { RecoveryOps } from '../../services/recovery-ops.js';
 import { workerRoutes } from './routes/workers.js';
 
 /** The Fastify instance as routes see it: request and reply types inferred from TypeBox schemas. */
@@ -20,6 +23,7 @@ export interface RouteDeps {
   workers: WorkerDirectory;
   /** Readiness checks by engine name (`store`, `redis`...): each resolves when the engine answers. */
   readiness: Record<string, () => Promise<void>>;
+  recovery: RecoveryOps;
   /** Whether this process leads the cluster's duties now (shown by /readyz). */
   isLeader: () => boolean;
   /** Fires when the server closes, so long-polls return at once instead of holding the shutdown. */
@@ -29,6 +33,8 @@ export interface RouteDeps {
 export interface ServerOptions {
   service: JobService;
   workers: WorkerDirectory;
+  /** Operator actions on recovery conditions. */
+  recovery: RecoveryOps;
   /** Verifies bearer tokens. Every route but health and the API document needs one. */
   auth: Authenticator;
   /** Per-tenant and per-token request limits. Absent: unlimited. */
@@ -80,10 +86,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   });
 
-  const deps: RouteDeps = { service: opts.service, workers: opts.workers, readiness: opts.readiness ?? {}, isLeader: opts.isLeader ?? (() => true), closing: closing.signal };
+  const deps: RouteDeps = { service: opts.service, workers: opts.workers, recovery: opts.recovery, readiness: opts.readiness ?? {}, isLeader: opts.isLeader ?? (() => true), closing: closing.signal };
   healthRoutes(app, deps);
   jobRoutes(app, deps);
   queueRoutes(app, deps);
+  deadLetterRoutes(app, deps);
+  conditionRoutes(app, deps);
   workerRoutes(app, deps);
   return app as unknown as FastifyInstance;
 }

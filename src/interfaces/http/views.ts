@@ -28,6 +28,8 @@ export function jobView(job: Job): JobView {
     leaseExpiresAt: isoOrNull(job.leaseExpiresAt),
     workerId: job.workerId,
     progress: job.progress,
+    condition: job.condition,
+    blockedAt: isoOrNull(job.blockedAt),
     errors: job.errors.map((e) => ({ ...e, at: iso(e.at) })),
     createdAt: iso(job.createdAt),
     updatedAt: iso(job.updatedAt),

@@ -40,22 +40,26 @@ export class DispatchRepair extends MaintenanceLoop {
     super(clock, options.intervalMs, onError);
   }
 
-  /** Returns how many jobs were put back (all of them after a rebuild). */
-  async runOnce(): Promise<number> {
+  /**
+   * Returns how many jobs were put back (all of them after a rebuild). `takeover`: this process
+   * just became leader; only a leader promotes, so a delayed job missing from the index now was
+   * lost by the previous leader and needs no grace.
+   */
+  async runOnce(takeover = false): Promise<number> {
     if ((await this.dispatch.rebuiltAs()) === null) {
       // Marked first: should this process die mid-rebuild, the scans below still find the rest.
       await this.dispatch.markRebuilt(randomUUID());
       return this.service.rebuildDispatch();
     }
     let repaired = 0;
-    for (const state of SCANNED) repaired += await this.scan(state);
+    for (const state of SCANNED) repaired += await this.scan(state, takeover && state !== 'ready' ? 0 : this.options.graceMs);
     return repaired;
   }
 
-  private async scan(state: JobState): Promise<number> {
+  private async scan(state: JobState, graceMs: number): Promise<number> {
     const page = await this.store.listJobs({ state }, this.options.scanPerRun, this.cursors.get(state));
     this.cursors.set(state, page.nextCursor ?? undefined);
-    const cutoff = this.clock.now() - this.options.graceMs;
+    const cutoff = this.clock.now() - graceMs;
     const overdue = page.jobs.filter((j) => (state === 'ready' ? j.updatedAt : j.runAt) < cutoff);
     const gone = new Set(await this.dispatch.missing(overdue.map((j) => j.id)));
     if (gone.size === 0) return 0;

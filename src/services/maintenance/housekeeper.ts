@@ -26,6 +26,7 @@ export class Housekeeper extends MaintenanceLoop {
 
   async runOnce(): Promise<void> {
     await this.service.refreshPaused();
+    await this.service.refreshGates();
     await this.store.pruneIdempotency(this.clock.now() - this.options.idempotencyTtlMs);
   }
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { authFromConfig } from '../../../app/auth.js';
@@ -22,6 +23,7 @@ interface ServerOptions {
   databaseUrl?: string;
   redisUrl?: string;
   role?: string;
+  config?: string;
   handlers?: string;
   worker: boolean;
   queues?: string;
@@ -37,6 +39,7 @@ export function serverCommand(): Command {
     .option('--data-dir <dir>', 'where the SQLite database lives (env DOCKET_DATA_DIR, default ./data)')
     .option('--database-url <url>', 'production: PostgreSQL store (env DOCKET_DATABASE_URL; needs --redis-url)')
     .option('--redis-url <url>', 'production: Redis dispatch (env DOCKET_REDIS_URL; needs --database-url)')
+    .option('--config <file>', 'configuration file (JSON): recovery rules and policies, retention (env DOCKET_CONFIG)')
     .option('--role <roles>', 'what this process does: api, scheduler, worker, comma-separated (env DOCKET_ROLES, default all)')
     .option('--handlers <module>', 'handlers module for the in-process worker (env DOCKET_HANDLERS, default: the shipped examples/handlers.js)')
     .option('--no-worker', 'do not run an in-process worker (remote workers only)')
@@ -51,6 +54,7 @@ export function serverCommand(): Command {
         ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
         ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}),
         ...(o.role ? { roles: parseRoles(o.role, '--role') } : {}),
+        ...(o.config ? { configFile: resolve(o.config) } : {}),
         ...(o.leaseMs ? { leaseMs: o.leaseMs } : {}),
       });
       await runServer(config, o);
@@ -65,7 +69,11 @@ async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> 
     throw new ConfigError('production mode needs DOCKET_JWT_SECRET or DOCKET_JWKS: every API process must verify the same tokens');
   }
   const auth = api ? await authFromConfig(config) : null;
-  const engine = await openEngine(config, (err) => log.error({ err }, 'maintenance failed'));
+  const engine = await openEngine(
+    config,
+    (err) => log.error({ err }, 'maintenance failed'),
+    (leader) => log.info({ leader }, leader ? 'leadership acquired: running the cluster duties' : 'leadership lost'),
+  );
   const { docket } = engine;
 
   let app: Awaited<ReturnType<typeof buildServer>> | null = null;
@@ -74,6 +82,7 @@ async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> 
     app = await buildServer({
       service: docket.service,
       workers: docket.workers,
+      recovery: docket.recoveryOps,
       auth: auth.auth,
       rateLimits: {
         limiter: engine.rateLimiter,

@@ -107,8 +107,14 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
 
   app.post('/v1/jobs/:id/fail', { config: WORK, schema: { params: IdParams, body: FailBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
-    const { leaseToken, error, retryable } = request.body;
-    const report = { message: error.message, ...(error.code !== undefined ? { code: error.code } : {}), ...(retryable !== undefined ? { retryable } : {}) };
+    const { leaseToken, error, retryable, condition } = request.body;
+    const report = {
+      message: error.message,
+      ...(error.code !== undefined ? { code: error.code } : {}),
+      ...(error.name !== undefined ? { name: error.name } : {}),
+      ...(retryable !== undefined ? { retryable } : {}),
+      ...(condition !== undefined ? { condition } : {}),
+    };
     return jobView(applied(id, await service.fail(id, leaseToken, report)).job);
   });
 

@@ -1,0 +1,89 @@
+import type { FastifyRequest } from 'fastify';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../../domain/errors.js';
+import type { Job } from '../../../domain/job.js';
+import type { JobFilter } from '../../../ports/store.js';
+import { canSee, visibleTenant } from '../access.js';
+import {
+  DeadLetterQuery,
+  DeadLetterSelection,
+  IdParams,
+  JobViewSchema,
+  ListReply,
+  PROBLEMS,
+  PurgeReply,
+  RequeueReply,
+  type DeadLetterSelectionType,
+} from '../schemas.js';
+import type { Api, RouteDeps } from '../server.js';
+import { jobView } from '../views.js';
+
+const PAGE = 500;
+
+/** The dead-letter set: every job that ended `failed`, with its whole error history. */
+export function deadLetterRoutes(app: Api, { service }: RouteDeps): void {
+  app.get('/v1/dead-letters', { config: { action: 'jobs:read' }, schema: { querystring: DeadLetterQuery, response: { 200: ListReply, ...PROBLEMS } } }, async (request) => {
+    const q = request.query;
+    const page = await service.list(filterOf(q, request), q.limit ?? 50, q.cursor);
+    return { jobs: page.jobs.map(jobView), nextCursor: page.nextCursor };
+  });
+
+  app.get('/v1/dead-letters/:id', { config: { action: 'jobs:read' }, schema: { params: IdParams, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
+    const job = await service.get(request.params.id);
+    if (!job || job.state !== 'failed' || !canSee(request, job.tenant)) throw new NotFoundError('dead letter', request.params.id);
+    return jobView(job);
+  });
+
+  app.post(
+    '/v1/dead-letters/requeue',
+    { config: { action: 'deadletters:manage' }, schema: { body: DeadLetterSelection, response: { 200: RequeueReply, ...PROBLEMS } } },
+    async (request) => {
+      const requeued = await service.requeue(await select(request, request.body));
+      return { requeued: requeued.length, ids: requeued.map((j) => j.id) };
+    },
+  );
+
+  app.post(
+    '/v1/dead-letters/purge',
+    { config: { action: 'deadletters:manage' }, schema: { body: DeadLetterSelection, response: { 200: PurgeReply, ...PROBLEMS } } },
+    async (request) => ({ purged: await service.purge((await select(request, request.body)).map((j) => j.id)) }),
+  );
+
+  /** The dead letters a requeue or purge acts on: by id (others' and unknown ids are skipped), or by filter. */
+  async function select(request: FastifyRequest, body: DeadLetterSelectionType): Promise<Job[]> {
+    if (body.ids && body.filter) throw new ValidationError([{ path: '/filter', message: 'give ids or a filter, not both' }]);
+    if (body.ids) {
+      const jobs = await Promise.all([...new Set(body.ids)].map((id) => service.get(id)));
+      return jobs.filter((j): j is Job => j !== undefined && j.state === 'failed' && canSee(request, j.tenant));
+    }
+    if (!body.filter) throw new ValidationError([{ path: '/ids', message: 'give ids or a filter ({} for every dead letter you may see)' }]);
+    const filter = filterOf(body.filter, request);
+    const max = body.max ?? 10_000;
+    const out: Job[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await service.list(filter, Math.min(PAGE, max - out.length), cursor);
+      out.push(...page.jobs);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && out.length < max);
+    return out;
+  }
+}
+
+type FilterInput = { queue?: string; type?: string; tenant?: string; error?: string; failedAfter?: string; failedBefore?: string };
+
+function filterOf(q: FilterInput, request: FastifyRequest): JobFilter {
+  const filter: JobFilter = { state: 'failed' };
+  const visible = visibleTenant(request);
+  if (visible !== null) {
+    if (q.tenant !== undefined && q.tenant !== visible) throw new ForbiddenError(`this request sees only tenant ${visible}'s dead letters (tenant=${q.tenant})`);
+    filter.tenant = visible;
+  } else if (q.tenant !== undefined) {
+    filter.tenant = q.tenant;
+  }
+  if (q.queue !== undefined) filter.queue = q.queue;
+  if (q.type !== undefined) filter.type = q.type;
+  if (q.error !== undefined) filter.errorText = q.error;
+  if (q.failedAfter !== undefined) filter.finishedAfter = Date.parse(q.failedAfter);
+  if (q.failedBefore !== undefined) filter.finishedBefore = Date.parse(q.failedBefore);
+  return filter;
+}

@@ -1,0 +1,136 @@
+import { probeDelayMs, releaseBudget, releaseRate } from '../../domain/recovery/policy.js';
+import type { Clock } from '../../ports/clock.js';
+import type { ConditionRecord, Store } from '../../ports/store.js';
+import type { JobService } from '../job-service.js';
+import type { RecoveryEvents } from '../recovery-events.js';
+import { MaintenanceLoop } from './periodic.js';
+
+export interface RecoveryLoopOptions {
+  /** How often conditions are looked at. @defaultValue 250 ms */
+  intervalMs: number;
+}
+
+/** Most jobs released in one run: a large backlog drains over several runs, still at the policy's rate. */
+const MAX_RELEASE_PER_RUN = 1000;
+
+/**
+ * Runs every recovery condition through its life (leader only):
+ * open -- probe due --> probing (one parked job released to test the condition)
+ * probing -- probe succeeded --> releasing (parked jobs back to the queue at the policy's ramping rate)
+ * probing -- probe parked again --> open (next probe after backoff)
+ * releasing -- a released job hit the condition again --> open
+ * releasing -- nothing parked any more --> closed (the record is deleted)
+ * and fails jobs parked longer than the policy allows. Every decision is read from the store, so a
+ * new leader picks up where the last one stopped.
+ */
+export class RecoveryLoop extends MaintenanceLoop {
+  constructor(
+    private readonly service: JobService,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly events: RecoveryEvents,
+    options: RecoveryLoopOptions,
+    onError: (err: unknown) => void = () => {},
+  ) {
+    super(clock, options.intervalMs, onError);
+  }
+
+  /** Release pacing per releasing condition (this process's; a new leader starts with none). */
+  private readonly pace = new Map<string, { credit: number; at: number }>();
+
+  async runOnce(): Promise<void> {
+    const counts = await this.store.parkedCounts();
+    const parked = new Map<string, number>();
+    for (const c of counts) parked.set(c.condition, (parked.get(c.condition) ?? 0) + c.count);
+    const conditions = await this.store.listConditions();
+    for (const condition of conditions) await this.step(condition, parked.get(condition.key) ?? 0);
+    // Jobs parked under a condition that was closed meanwhile (a gate not yet refreshed parked
+    // them): reopen it, so they are probed and released like the others.
+    const known = new Set(conditions.map((c) => c.key));
+    const now = this.clock.now();
+    for (const key of parked.keys()) {
+      if (!known.has(key)) await this.store.recordConditionFailure(key, 'jobs parked after the condition closed', now, now);
+    }
+  }
+
+  private async step(c: ConditionRecord, parked: number): Promise<void> {
+    const now = this.clock.now();
+    const policy = this.service.policyFor(c.key);
+    await this.abandonOverdue(c, now, policy.maxParkSeconds * 1000);
+    if (c.status === 'open') {
+      if (parked === 0) return this.close(c, 'nothing parked');
+      if (now < c.nextProbeAt) return;
+      const [job] = await this.store.listParked(c.key, 1);
+      if (!job) return;
+      const [probe] = await this.service.releaseParked([job], 'probe');
+      if (!probe) return; // moved meanwhile (cancelled); try again next run
+      if (await this.save(c, { status: 'probing', probeJobId: probe.id }, now)) this.events.emit({ type: 'probe', condition: c.key, jobId: probe.id, at: now });
+      return;
+    }
+    if (c.status === 'probing') {
+      const probe = c.probeJobId ? await this.store.getJob(c.probeJobId) : undefined;
+      if (probe?.state === 'succeeded') {
+        if (await this.save(c, { status: 'releasing', releasingSince: now, released: 0, probeFailures: 0, probeJobId: null }, now)) {
+          this.events.emit({ type: 'cleared', condition: c.key, at: now });
+        }
+        return;
+      }
+      if (probe?.state === 'blocked' && probe.condition === c.key) {
+        const failures = c.probeFailures + 1;
+        if (await this.save(c, { status: 'open', probeJobId: null, probeFailures: failures, nextProbeAt: now + probeDelayMs(policy, failures) }, now)) {
+          this.events.emit({ type: 'probe_failed', condition: c.key, jobId: probe.id, at: now });
+        }
+        return;
+      }
+      // Still on its way (ready, running, retrying), or it ended otherwise (cancelled, failed for
+      // another reason): that tells nothing about the condition, so probe again.
+      if (!probe || probe.state === 'cancelled' || probe.state === 'expired' || probe.state === 'failed' || probe.state === 'blocked') {
+        await this.save(c, { status: 'open', probeJobId: null, nextProbeAt: now }, now);
+      }
+      return;
+    }
+    // releasing
+    if (c.releasingSince !== null && c.lastSeenAt > c.releasingSince) {
+      // A released job hit the condition again: it is not over. Stop releasing, probe later.
+      if (await this.save(c, { status: 'open', probeFailures: 1, nextProbeAt: now + probeDelayMs(policy, 1), releasingSince: null }, now)) {
+        this.events.emit({ type: 'reopened', condition: c.key, at: now });
+      }
+      return;
+    }
+    if (parked === 0) return this.close(c, 'all released');
+    // Within the budget since releasing started, and paced by a token bucket at the current rate
+    // holding at most a tenth of a second's worth, so a late run does not catch up in a burst.
+    const elapsed = now - (c.releasingSince ?? now);
+    const rate = releaseRate(policy, elapsed);
+    const pace = this.pace.get(c.key) ?? { credit: 0, at: now };
+    pace.credit = Math.min(rate / 10, pace.credit + (rate * (now - pace.at)) / 1000);
+    pace.at = now;
+    this.pace.set(c.key, pace);
+    const due = Math.min(MAX_RELEASE_PER_RUN, Math.floor(pace.credit), releaseBudget(policy, elapsed) - c.released);
+    if (due <= 0) return;
+    const released = await this.service.releaseParked(await this.store.listParked(c.key, due), 'released');
+    pace.credit -= released.length;
+    await this.save(c, { released: c.released + released.length }, now);
+  }
+
+  private async abandonOverdue(c: ConditionRecord, now: number, maxParkMs: number): Promise<void> {
+    const overdue = (await this.store.listParked(c.key, MAX_RELEASE_PER_RUN)).filter((j) => j.blockedAt !== null && j.blockedAt <= now - maxParkMs);
+    if (overdue.length === 0) return;
+    const n = await this.service.abandonParked(overdue, `parked under condition ${c.key} for longer than ${Math.round(maxParkMs / 1000)} s`);
+    if (n > 0) this.events.emit({ type: 'exhausted', condition: c.key, jobs: n, at: now });
+  }
+
+  private async close(c: ConditionRecord, why: string): Promise<void> {
+    this.pace.delete(c.key);
+    await this.store.deleteCondition(c.key);
+    this.events.emit({ type: 'closed', condition: c.key, reason: why, at: this.clock.now() });
+  }
+
+  /** Saves a change unless another leader changed the record meanwhile (then the next run re-reads it). */
+  private async save(c: ConditionRecord, change: Partial<ConditionRecord>, now: number): Promise<boolean> {
+    const next = { ...c, ...change, updatedAt: Math.max(now, c.updatedAt + 1) };
+    const saved = await this.store.saveCondition(next, c.updatedAt);
+    if (saved) Object.assign(c, next);
+    return saved;
+  }
+}

@@ -1,0 +1,23 @@
+/** What happens to recovery conditions, for logs, metrics and the events stream. */
+export type RecoveryEvent =
+  | { type: 'opened'; condition: string; at: number }
+  | { type: 'probe'; condition: string; jobId: string; at: number }
+  | { type: 'probe_failed'; condition: string; jobId: string; at: number }
+  | { type: 'cleared'; condition: string; at: number }
+  | { type: 'reopened'; condition: string; at: number }
+  | { type: 'exhausted'; condition: string; jobs: number; at: number }
+  | { type: 'closed'; condition: string; reason: string; at: number };
+
+/** In-process listeners of recovery events (the events issue forwards them to Kafka). */
+export class RecoveryEvents {
+  private readonly listeners = new Set<(e: RecoveryEvent) => void>();
+
+  on(listener: (e: RecoveryEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: RecoveryEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+}

@@ -1,0 +1,68 @@
+import type { ConditionRecord, ParkedCount, Store } from '../ports/store.js';
+import type { Clock } from '../ports/clock.js';
+import type { JobService } from './job-service.js';
+
+export interface ConditionView extends ConditionRecord {
+  /** Parked jobs per queue and tenant (only the caller's tenant unless admin). */
+  parked: Omit<ParkedCount, 'condition'>[];
+  parkedTotal: number;
+}
+
+const PAGE = 1000;
+
+/** What operators do with recovery conditions, by hand (API and CLI). */
+export class RecoveryOps {
+  constructor(
+    private readonly service: JobService,
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Conditions with their parked counts; `tenant` limits the counts (and hides conditions with none of its jobs). */
+  async list(tenant: string | null): Promise<ConditionView[]> {
+    const counts = (await this.store.parkedCounts()).filter((c) => tenant === null || c.tenant === tenant);
+    const views = (await this.store.listConditions()).map((c) => {
+      const parked = counts.filter((p) => p.condition === c.key).map(({ condition: _c, ...rest }) => rest);
+      return { ...c, parked, parkedTotal: parked.reduce((n, p) => n + p.count, 0) };
+    });
+    return tenant === null ? views : views.filter((v) => v.parkedTotal > 0);
+  }
+
+  async get(key: string, tenant: string | null): Promise<ConditionView | undefined> {
+    return (await this.list(tenant)).find((c) => c.key === key);
+  }
+
+  /** Declares the condition cleared: parked jobs go back at the policy's throttled, ramping rate. */
+  async release(key: string): Promise<boolean> {
+    const c = await this.store.getCondition(key);
+    if (!c) return false;
+    const now = this.clock.now();
+    return this.store.saveCondition({ ...c, status: 'releasing', releasingSince: now, released: 0, probeJobId: null, probeFailures: 0, updatedAt: Math.max(now, c.updatedAt + 1) }, c.updatedAt);
+  }
+
+  /** Every parked job back to the queue at once, unthrottled; the condition is closed. Returns how many. */
+  async drain(key: string): Promise<number | undefined> {
+    if (!(await this.store.getCondition(key))) return undefined;
+    let released = 0;
+    for (;;) {
+      const jobs = await this.store.listParked(key, PAGE);
+      if (jobs.length === 0) break;
+      released += (await this.service.releaseParked(jobs, 'released_by_operator')).length;
+    }
+    await this.store.deleteCondition(key);
+    return released;
+  }
+
+  /** Every parked job fails (dead letters) with the condition as reason; the condition is closed. */
+  async fail(key: string): Promise<number | undefined> {
+    if (!(await this.store.getCondition(key))) return undefined;
+    let failed = 0;
+    for (;;) {
+      const jobs = await this.store.listParked(key, PAGE);
+      if (jobs.length === 0) break;
+      failed += await this.service.abandonParked(jobs, `failed by an operator: condition ${key}`);
+    }
+    await this.store.deleteCondition(key);
+    return failed;
+  }
+}

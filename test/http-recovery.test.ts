@@ -1,0 +1,87 @@
+// Dead letters and recovery conditions over real HTTP, as an operator and a remote worker use them.
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openEmbedded, type Docket } from '../src/app/docket.js';
+import { buildServer } from '../src/interfaces/http/server.js';
+import { DocketApiError, DocketClient } from '../src/sdk/client.js';
+import { testAuth, tokenFor } from './helpers/auth.js';
+
+let docket: Docket | undefined;
+let app: FastifyInstance | undefined;
+let base = '';
+
+afterEach(async () => {
+  await app?.close();
+  await docket?.stop();
+  app = docket = undefined;
+});
+
+async function start() {
+  docket = await openEmbedded({ path: ':memory:' });
+  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const as = async (tenant: string, ...roles: Parameters<typeof tokenFor>[1]) => new DocketClient({ baseUrl: base, token: await tokenFor(tenant, roles) });
+  return { acme: await as('acme', 'submitter'), worker: await as('acme', 'worker'), admin: await as('ops', 'admin'), other: await as('globex', 'submitter') };
+}
+
+/** Submits a job and has a remote worker fail it with `error`, plus `extra` fail fields. */
+async function failOne(submitter: DocketClient, worker: DocketClient, type: string, error: { message: string; code?: string }, extra: object = {}, queue = 'default') {
+  const job = await submitter.submit({ type, maxAttempts: 1, queue });
+  const [claimed] = await worker.claim(queue, 'w1', { max: 1 });
+  expect(claimed!.id).toBe(job.id);
+  return worker.fail(job.id, claimed!.leaseToken, { error, ...extra });
+}
+
+describe('dead letters over HTTP', () => {
+  it('lists failed jobs with their error history, filters by error text, requeues with a fresh budget, purges', async () => {
+    const { acme, worker, other, admin } = await start();
+    const timeout = await failOne(acme, worker, 'charge', { message: 'Gateway TIMEOUT after 30 s', code: 'ETIMEDOUT' });
+    const refused = await failOne(acme, worker, 'charge', { message: 'card refused' }, { retryable: false });
+    expect(timeout).toMatchObject({ state: 'failed', stateReason: 'attempts_exhausted' });
+    expect(refused).toMatchObject({ state: 'failed', stateReason: 'permanent_error' });
+
+    const all = await acme.deadLetters();
+    expect(all.jobs.map((j) => j.id)).toEqual([refused.id, timeout.id]);
+    expect((await acme.deadLetters({ error: 'timeout' })).jobs.map((j) => j.id)).toEqual([timeout.id]);
+    expect(await acme.deadLetter(timeout.id)).toMatchObject({ errors: [{ message: 'Gateway TIMEOUT after 30 s', code: 'ETIMEDOUT', attempt: 1 }] });
+    // Another tenant sees none of them, and an unfinished job is no dead letter.
+    expect((await other.deadLetters()).jobs).toEqual([]);
+    await expect(other.deadLetter(timeout.id)).rejects.toMatchObject({ status: 404 });
+    const live = await acme.submit({ type: 'charge' });
+    await expect(acme.deadLetter(live.id)).rejects.toMatchObject({ status: 404 });
+    expect(await other.requeueDeadLetters({ ids: [timeout.id] })).toEqual({ requeued: 0, ids: [] });
+
+    expect(await acme.requeueDeadLetters({ filter: { error: 'timeout' } })).toEqual({ requeued: 1, ids: [timeout.id] });
+    expect(await acme.get(timeout.id)).toMatchObject({ state: 'ready', attempt: 0, stateReason: 'requeued', finishedAt: null, errors: [{ code: 'ETIMEDOUT' }] });
+    expect(await admin.purgeDeadLetters({ ids: [refused.id] })).toEqual({ purged: 1 });
+    await expect(acme.get(refused.id)).rejects.toMatchObject({ status: 404 });
+
+    // A selection needs ids or a filter; a viewer may read but not act.
+    const bad = await acme.request('POST', '/v1/dead-letters/requeue', {}).catch((e: DocketApiError) => e);
+    expect(bad).toMatchObject({ status: 400 });
+    const viewer = new DocketClient({ baseUrl: base, token: await tokenFor('acme', ['viewer']) });
+    await expect(viewer.purgeDeadLetters({ filter: {} })).rejects.toMatchObject({ status: 403 });
+  });
+});
+
+describe('recovery conditions over HTTP', () => {
+  it('parks a job a remote worker reports under a condition; an operator sees it, drains or fails it', async () => {
+    const { acme, worker, admin } = await start();
+    const parked = await failOne(acme, worker, 'charge', { message: 'payments-api: 503' }, { condition: 'service:payments-api' });
+    expect(parked).toMatchObject({ state: 'blocked', condition: 'service:payments-api', attempt: 0, stateReason: 'parked' });
+
+    const [condition] = await acme.conditions();
+    expect(condition).toMatchObject({ key: 'service:payments-api', status: 'open', lastError: 'payments-api: 503', failures: 1, parkedTotal: 1, parked: [{ queue: 'default', tenant: 'acme', count: 1 }] });
+    await expect(acme.actOnCondition('service:payments-api', 'drain')).rejects.toMatchObject({ status: 403 });
+
+    expect(await admin.actOnCondition('service:payments-api', 'drain')).toEqual({ key: 'service:payments-api', status: 'closed', released: 1 });
+    expect(await acme.get(parked.id)).toMatchObject({ state: 'ready', stateReason: 'released_by_operator' });
+    expect(await acme.conditions()).toEqual([]);
+
+    const second = await failOne(acme, worker, 'charge', { message: 'still 503' }, { condition: 'service:payments-api' }, 'payments');
+    expect(second.state).toBe('blocked');
+    expect(await admin.actOnCondition('service:payments-api', 'fail')).toMatchObject({ status: 'closed', failed: 1 });
+    expect(await acme.deadLetter(second.id)).toMatchObject({ state: 'failed', stateReason: 'condition:service:payments-api' });
+    await expect(admin.condition('service:nope')).rejects.toMatchObject({ status: 404 });
+  });
+});
