@@ -85,3 +85,27 @@ describe('recovery conditions over HTTP', () => {
     await expect(admin.condition('service:nope')).rejects.toMatchObject({ status: 404 });
   });
 });
+
+describe('metrics', () => {
+  it('exposes job counts and recovery state in Prometheus format to admins and viewers', async () => {
+    const { acme, worker, admin } = await start();
+    await acme.submit({ type: 'charge', queue: 'billing' });
+    await failOne(acme, worker, 'charge', { message: 'payments-api: 503' }, { condition: 'service:payments-api' });
+    const scrape = async (token: string | null) => fetch(`${base}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const res = await scrape(await tokenFor('ops', ['viewer']));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    // One sample per line: name{labels} value.
+    const samples = new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]));
+    expect(samples.get('docket_jobs{queue="billing",state="ready"}')).toBe(1);
+    expect(samples.get('docket_jobs{queue="default",state="blocked"}')).toBe(1);
+    expect(samples.get('docket_recovery_parked_jobs{condition="service:payments-api",status="open"}')).toBe(1);
+    expect(samples.get('docket_recovery_events_total{type="opened"}')).toBe(1);
+    expect(text).toContain('# TYPE docket_jobs gauge');
+    expect([...samples.values()].every((v) => Number.isFinite(v))).toBe(true);
+    expect((await scrape(null)).status).toBe(401);
+    expect((await scrape(await tokenFor('acme', ['submitter']))).status).toBe(403);
+    void admin;
+  });
+});

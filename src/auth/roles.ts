@@ -15,7 +15,8 @@ export type Action =
   | 'workers:work'
   | 'deadletters:manage'
   | 'recovery:read'
-  | 'recovery:manage';
+  | 'recovery:manage'
+  | 'metrics:read';
 
 /**
  * The authorization matrix (docs/auth.md shows it as a table). Reads are always limited to the
@@ -41,6 +42,7 @@ export const PERMISSIONS: Record<Action, readonly Role[]> = {
   'deadletters:manage': ['admin', 'submitter'],
   'recovery:read': ['admin', 'submitter', 'viewer'],
   'recovery:manage': ['admin'],
+  'metrics:read': ['admin', 'viewer'],
 };
 
 /** The authenticated caller. */

@@ -12,6 +12,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { queueRoutes } from './routes/queues.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { conditionRoutes } from './routes/conditions.js';
+import { metricsRoutes } from './routes/metrics.js';
 import type { RecoveryOps } from '../../services/recovery-ops.js';
 import { workerRoutes } from './routes/workers.js';
 
@@ -92,6 +93,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   queueRoutes(app, deps);
   deadLetterRoutes(app, deps);
   conditionRoutes(app, deps);
+  metricsRoutes(app, deps);
   workerRoutes(app, deps);
   return app as unknown as FastifyInstance;
 }
