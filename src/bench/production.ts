@@ -67,11 +67,11 @@ export async function productionOnce(run: number, s: BenchSettings): Promise<Run
   const id = randomUUID().replace(/-/g, '');
   const schema = `docket_bench_${id}`;
   const prefix = `docket-bench:${id}:`;
-  const databaseUrl = docketDatabaseUrl(s.databaseUrl, schema, s.synchronousCommit, s.pgOptions);
+  // The server's and the workers' connections are told apart by application_name (`<schema>:server`, `<schema>:worker`).
+  const databaseUrl = (role: string) => docketDatabaseUrl(s.databaseUrl, schema, s.synchronousCommit, s.pgOptions, `${schema}:${role}`);
   const secret = randomBytes(32).toString('hex');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    DOCKET_DATABASE_URL: databaseUrl,
     DOCKET_REDIS_URL: s.redisUrl,
     DOCKET_REDIS_PREFIX: prefix,
     DOCKET_LOG_LEVEL: 'info',
@@ -104,7 +104,7 @@ export async function productionOnce(run: number, s: BenchSettings): Promise<Run
     const server = new Proc(
       'server',
       [...s.serverNodeArgs, BIN, 'server', '--role', 'api,scheduler', '--no-worker', '--port', '0'],
-      { ...env, DOCKET_JWT_SECRET: secret, DOCKET_RATE_LIMIT_TENANT: 'off', DOCKET_RATE_LIMIT_TOKEN: 'off', DOCKET_HOST: '127.0.0.1' },
+      { ...env, DOCKET_DATABASE_URL: databaseUrl('server'), DOCKET_JWT_SECRET: secret, DOCKET_RATE_LIMIT_TENANT: 'off', DOCKET_RATE_LIMIT_TOKEN: 'off', DOCKET_HOST: '127.0.0.1' },
     );
     procs.push(server);
     const url = String((await server.waitForLog((r) => typeof r.url === 'string', 60_000)).url);
@@ -143,7 +143,7 @@ export async function productionOnce(run: number, s: BenchSettings): Promise<Run
         new Proc(
           `worker ${w + 1}`,
           [...s.workerNodeArgs, BIN, 'server', '--role', 'worker', '--handlers', HANDLERS, '--concurrency', String(s.concurrency)],
-          { ...env, DOCKET_BENCH_PROBE_PORT: String(probePort) },
+          { ...env, DOCKET_DATABASE_URL: databaseUrl('worker'), DOCKET_BENCH_PROBE_PORT: String(probePort) },
         ),
       );
     }
@@ -320,8 +320,8 @@ interface CpuSnapshot {
   procs: Record<string, number>;
   /** Of procs: the kernel's part (system time). */
   system: Record<string, number>;
-  /** PostgreSQL backends serving this run, by pid (application_name = the schema). */
-  backends: Map<number, number>;
+  /** PostgreSQL backends serving this run, by pid, with whom they serve (server or worker). */
+  backends: Map<number, { role: string; seconds: number }>;
   /** The server's shared processes (WAL writer, checkpointer...) and Redis. */
   shared: Record<string, number>;
   /** Whole machine, from /proc/stat: busy and total seconds (all cores). */
@@ -342,17 +342,18 @@ function cpuOfPid(pid: number | string): { comm: string; seconds: number; system
 }
 
 async function cpuSnapshot(procs: readonly Proc[], db: pg.Client, applicationName: string): Promise<CpuSnapshot> {
-  const { rows } = await db.query<{ pid: number; kind: string }>(
-    `SELECT pid, CASE WHEN application_name = $1 THEN 'backend' ELSE backend_type END AS kind FROM pg_stat_activity
-     WHERE application_name = $1 OR backend_type IN ('walwriter', 'checkpointer', 'background writer')`,
-    [applicationName],
+  const { rows } = await db.query<{ pid: number; role: string | null; kind: string }>(
+    `SELECT pid, CASE WHEN starts_with(application_name, $1) THEN substr(application_name, length($1) + 1) END AS role,
+       backend_type AS kind
+     FROM pg_stat_activity WHERE starts_with(application_name, $1) OR backend_type IN ('walwriter', 'checkpointer', 'background writer')`,
+    [`${applicationName}:`],
   );
-  const backends = new Map<number, number>();
+  const backends = new Map<number, { role: string; seconds: number }>();
   const shared: Record<string, number> = {};
   for (const r of rows) {
     const c = cpuOfPid(r.pid);
     if (!c) continue;
-    if (r.kind === 'backend') backends.set(r.pid, c.seconds);
+    if (r.role !== null) backends.set(r.pid, { role: r.role, seconds: c.seconds });
     else shared[`postgres ${r.kind}`] = (shared[`postgres ${r.kind}`] ?? 0) + c.seconds;
   }
   try {
@@ -387,9 +388,10 @@ function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): Record<string, number> {
   for (const [k, v] of Object.entries(b.procs)) out[k] = +(v - (a.procs[k] ?? 0)).toFixed(2);
   for (const [k, v] of Object.entries(b.system)) out[`${k} (system)`] = +(v - (a.system[k] ?? 0)).toFixed(2);
   // Backends opened in between count from 0 (their start-up included); ones closed in between are missed.
-  let backends = 0;
-  for (const [pid, v] of b.backends) backends += v - (a.backends.get(pid) ?? 0);
-  out['postgres backends'] = +backends.toFixed(2);
+  const byRole: Record<string, number> = {};
+  for (const [pid, v] of b.backends) byRole[v.role] = (byRole[v.role] ?? 0) + v.seconds - (a.backends.get(pid)?.seconds ?? 0);
+  out['postgres backends'] = +Object.values(byRole).reduce((x, y) => x + y, 0).toFixed(2);
+  for (const [role, v] of Object.entries(byRole)) out[`postgres backends (${role})`] = +v.toFixed(2);
   for (const [k, v] of Object.entries(b.shared)) out[k] = +(v - (a.shared[k] ?? 0)).toFixed(2);
   out['machine busy'] = +(b.machine.busy - a.machine.busy).toFixed(2);
   out['machine total'] = +(b.machine.total - a.machine.total).toFixed(2);
