@@ -13,8 +13,9 @@
  * postgres://postgres@127.0.0.1:5432/test; each run makes and drops its own schema there),
  * --redis-url (default $DOCKET_BENCH_REDIS_URL or redis://127.0.0.1:6379; each run uses and
  * deletes its own key prefix), --synchronous-commit on|off|... (default: the server's setting),
- * --pg-options "-c name=value ..." (more connection options for Docket's processes),
- * --worker-node-args / --server-node-args (e.g. "--cpu-prof --cpu-prof-dir=prof").
+ * --pg-options="-c name=value ..." (more connection options for Docket's processes),
+ * --worker-node-args=... / --server-node-args=... (e.g. --worker-node-args="--cpu-prof --cpu-prof-dir=prof";
+ * a value starting with "-" needs the "=" form).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';

@@ -412,7 +412,12 @@ function whereOf(filter: JobFilter): { where: string[]; params: unknown[] } {
   add('queue =', filter.queue);
   add('state =', filter.state);
   add('type =', filter.type);
-  add('link_id =', filter.linkId);
+  // link_id = $n, spelled so that both indexes serve it: the primary key for a job linked to
+  // itself (the default), the partial jobs_link index (link_id <> id) for the others.
+  if (filter.linkId !== undefined) {
+    const n = params.push(filter.linkId);
+    where.push(`((id = $${n} AND link_id = $${n}) OR (link_id = $${n} AND link_id <> id))`);
+  }
   add('worker_id =', filter.workerId);
   add('condition =', filter.condition);
   // Containment: the job carries every one of these labels (a GIN index on labels would serve it).
