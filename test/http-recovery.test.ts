@@ -88,7 +88,7 @@ describe('recovery conditions over HTTP', () => {
 
 describe('metrics', () => {
   it('exposes job counts and recovery state in Prometheus format to admins and viewers', async () => {
-    const { acme, worker, admin } = await start();
+    const { acme, worker } = await start();
     await acme.submit({ type: 'charge', queue: 'billing' });
     await failOne(acme, worker, 'charge', { message: 'payments-api: 503' }, { condition: 'service:payments-api' });
     const scrape = async (token: string | null) => fetch(`${base}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -106,6 +106,5 @@ describe('metrics', () => {
     expect([...samples.values()].every((v) => Number.isFinite(v))).toBe(true);
     expect((await scrape(null)).status).toBe(401);
     expect((await scrape(await tokenFor('acme', ['submitter']))).status).toBe(403);
-    void admin;
   });
 });

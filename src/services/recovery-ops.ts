@@ -1,4 +1,5 @@
 import type { ConditionRecord, ParkedCount, Store } from '../ports/store.js';
+import type { Job } from '../domain/job.js';
 import type { Clock } from '../ports/clock.js';
 import type { JobService } from './job-service.js';
 
@@ -41,28 +42,26 @@ export class RecoveryOps {
   }
 
   /** Every parked job back to the queue at once, unthrottled; the condition is closed. Returns how many. */
-  async drain(key: string): Promise<number | undefined> {
-    if (!(await this.store.getCondition(key))) return undefined;
-    let released = 0;
-    for (;;) {
-      const jobs = await this.store.listParked(key, PAGE);
-      if (jobs.length === 0) break;
-      released += (await this.service.releaseParked(jobs, 'released_by_operator')).length;
-    }
-    await this.store.deleteCondition(key);
-    return released;
+  drain(key: string): Promise<number | undefined> {
+    return this.closeWith(key, async (jobs) => (await this.service.releaseParked(jobs, 'released_by_operator')).length);
   }
 
   /** Every parked job fails (dead letters) with the condition as reason; the condition is closed. */
-  async fail(key: string): Promise<number | undefined> {
+  fail(key: string): Promise<number | undefined> {
+    return this.closeWith(key, (jobs) => this.service.abandonParked(jobs, `failed by an operator: condition ${key}`));
+  }
+
+  /** Moves the condition's parked jobs a page at a time with `move`, then closes it; undefined if unknown. */
+  private async closeWith(key: string, move: (jobs: Job[]) => Promise<number>): Promise<number | undefined> {
     if (!(await this.store.getCondition(key))) return undefined;
-    let failed = 0;
+    let moved = 0;
     for (;;) {
       const jobs = await this.store.listParked(key, PAGE);
-      if (jobs.length === 0) break;
-      failed += await this.service.abandonParked(jobs, `failed by an operator: condition ${key}`);
+      const n = jobs.length === 0 ? 0 : await move(jobs);
+      moved += n;
+      if (n === 0) break; // nothing left, or nothing movable (a concurrent change): stop, never spin
     }
     await this.store.deleteCondition(key);
-    return failed;
+    return moved;
   }
 }

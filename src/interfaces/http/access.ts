@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAdmin, may, PERMISSIONS, type Action, type Principal } from '../../auth/roles.js';
 import { AuthenticationError, type Authenticator } from '../../auth/tokens.js';
+import { ForbiddenError } from '../../domain/errors.js';
 import { NAME_PATTERN } from '../../domain/job-input.js';
 import { problemOf, sendProblem } from './problem.js';
 
@@ -90,6 +91,19 @@ export function visibleTenant(request: FastifyRequest): string | null {
   const acting = request.headers[TENANT_HEADER] as string | undefined;
   if (isAdmin(principal)) return acting ?? null;
   return principal.tenant;
+}
+
+/**
+ * The tenant a listing is limited to: the caller's own (a non-admin naming another is refused),
+ * or for admins the one they name or act for; undefined means every tenant.
+ */
+export function listedTenant(request: FastifyRequest, requested: string | undefined, what: string): string | undefined {
+  const visible = visibleTenant(request);
+  if (visible === null) return requested;
+  if (requested !== undefined && requested !== visible) {
+    throw new ForbiddenError(`this request sees only tenant ${visible}'s ${what} (tenant=${requested}); only admins, not acting for a tenant, may pick another`);
+  }
+  return visible;
 }
 
 /** The tenant new jobs belong to: the caller's, or for admins the one they act for. */

@@ -4,6 +4,7 @@ import { resolveConfig } from '../../../app/config.js';
 import { readSecret, SECRET_FILE } from '../../../auth/secret.js';
 import { ROLES, isRole, type Role } from '../../../auth/roles.js';
 import { hmacAuthenticator, parseDuration } from '../../../auth/tokens.js';
+import { NAME_PATTERN } from '../../../domain/job-input.js';
 import { CliError, EXIT } from '../output.js';
 
 interface TokenOptions {
@@ -28,7 +29,7 @@ export function tokenCommand(): Command {
       if (roles.length === 0) throw new CliError(`--role is required: one or more of ${ROLES.join(', ')}`, EXIT.usage);
       const unknown = roles.filter((r) => !isRole(r));
       if (unknown.length > 0) throw new CliError(`--role ${unknown.join(', ')}: not a role (use ${ROLES.join(', ')})`, EXIT.usage);
-      if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(o.tenant)) throw new CliError(`--tenant ${o.tenant}: not a valid tenant name`, EXIT.usage);
+      if (!new RegExp(NAME_PATTERN).test(o.tenant)) throw new CliError(`--tenant ${o.tenant}: not a valid tenant name`, EXIT.usage);
       let seconds: number;
       try {
         seconds = parseDuration(o.expires);

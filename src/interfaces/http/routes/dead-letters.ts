@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../../domain/errors.js';
+import { NotFoundError, ValidationError } from '../../../domain/errors.js';
 import type { Job } from '../../../domain/job.js';
 import type { JobFilter } from '../../../ports/store.js';
-import { canSee, visibleTenant } from '../access.js';
+import { canSee, listedTenant } from '../access.js';
 import {
   DeadLetterQuery,
   DeadLetterSelection,
@@ -73,13 +73,8 @@ type FilterInput = { queue?: string; type?: string; tenant?: string; error?: str
 
 function filterOf(q: FilterInput, request: FastifyRequest): JobFilter {
   const filter: JobFilter = { state: 'failed' };
-  const visible = visibleTenant(request);
-  if (visible !== null) {
-    if (q.tenant !== undefined && q.tenant !== visible) throw new ForbiddenError(`this request sees only tenant ${visible}'s dead letters (tenant=${q.tenant})`);
-    filter.tenant = visible;
-  } else if (q.tenant !== undefined) {
-    filter.tenant = q.tenant;
-  }
+  const tenant = listedTenant(request, q.tenant, 'dead letters');
+  if (tenant !== undefined) filter.tenant = tenant;
   if (q.queue !== undefined) filter.queue = q.queue;
   if (q.type !== undefined) filter.type = q.type;
   if (q.error !== undefined) filter.errorText = q.error;

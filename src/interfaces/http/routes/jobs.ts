@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../../domain/errors.js';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../../domain/errors.js';
 import type { Job } from '../../../domain/job.js';
 import type { JobFilter } from '../../../ports/store.js';
 import type { JobService } from '../../../services/job-service.js';
-import { canSee, owningTenant, visibleTenant } from '../access.js';
+import { canSee, listedTenant, owningTenant } from '../access.js';
 import { applied, TransitionRejected } from '../problem.js';
 import {
   BulkSubmitBody,
@@ -102,14 +102,8 @@ export async function visibleJob(service: JobService, request: FastifyRequest, i
 
 function toFilter(q: ListQueryType, request: FastifyRequest): JobFilter {
   const filter: JobFilter = {};
-  const visible = visibleTenant(request);
-  if (visible !== null) {
-    // Only admins may pick a tenant; for others it must be their own (or absent).
-    if (q.tenant !== undefined && q.tenant !== visible) throw new ForbiddenError(`this request sees only tenant ${visible}'s jobs (tenant=${q.tenant}); only admins, not acting for a tenant, may pick another`);
-    filter.tenant = visible;
-  } else if (q.tenant !== undefined) {
-    filter.tenant = q.tenant;
-  }
+  const tenant = listedTenant(request, q.tenant, 'jobs');
+  if (tenant !== undefined) filter.tenant = tenant;
   if (q.queue !== undefined) filter.queue = q.queue;
   if (q.state !== undefined) filter.state = q.state;
   if (q.type !== undefined) filter.type = q.type;
