@@ -6,6 +6,13 @@ export { Worker, type Handler, type HandlerContext, type WorkerOptions } from '.
 export { LocalTransport } from './sdk/local-transport.js';
 export { HttpTransport } from './sdk/http-transport.js';
 export { DocketClient, DocketApiError } from './sdk/client.js';
+export { SchedulesClient, type ScheduleInfo, type ScheduleInput, type SchedulePatch, type SchedulePreview } from './sdk/schedules-client.js';
+export { ScheduleService } from './services/schedule-service.js';
+export type { EventInput, EventResult } from './sdk/client.js';
+export { TemplatesClient, type TemplateInfo, type TemplateVersionInfo } from './sdk/templates-client.js';
+export { WebhooksClient, type WebhookInfo, type WebhookWithSecretInfo, type DeliveryInfo } from './sdk/webhooks-client.js';
+export { verifySignature, type Verification } from './domain/webhooks/signing.js';
+export type { SubmitInput, TemplateDefaults } from './domain/template.js';
 export { PermanentError, TransientError, TimeoutError, CancelledError, LeaseLostError, ShutdownError } from './sdk/errors.js';
 export type { ClaimedJob, WorkerTransport } from './sdk/transport.js';
 export type { Job, Json, JobError, JobProgress } from './domain/job.js';

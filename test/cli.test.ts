@@ -1,7 +1,7 @@
 // End to end: the `docket` CLI as a user runs it, against `docket server` started as a child
 // process on a temporary data dir with the shipped examples/handlers.js.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,8 @@ let token = '';
 /** Starts `docket server` on `dataDir` and resolves once GET /healthz answers. */
 async function startServer(dataDir: string, port?: number): Promise<Server> {
   const p = port ?? (await freePort());
+  // A first start prints an admin token, right after it starts listening: wait for that too.
+  const firstStart = !existsSync(join(dataDir, 'jwt-secret'));
   const child = spawn(process.execPath, ['bin/docket', 'server'], {
     cwd: ROOT,
     env: cleanEnv({ DOCKET_DATA_DIR: dataDir, PORT: String(p) }),
@@ -52,7 +54,7 @@ async function startServer(dataDir: string, port?: number): Promise<Server> {
   await until('GET /healthz', async () => {
     if (child.exitCode !== null) throw new Error(`docket server exited with ${child.exitCode}:\n${output}`);
     const res = await fetch(`${url}/healthz`).catch(() => undefined);
-    return res?.ok ? true : undefined;
+    return res?.ok && (!firstStart || /export DOCKET_TOKEN=\S+\n/.test(output)) ? true : undefined;
   });
   const printed = /export DOCKET_TOKEN=(\S+)/.exec(output)?.[1];
   if (printed) token = printed;

@@ -11,6 +11,8 @@ import type { Role } from '../src/auth/roles.js';
 import { jwksAuthenticator } from '../src/auth/tokens.js';
 import { openEmbedded, type Docket } from '../src/app/docket.js';
 import { buildServer } from '../src/interfaces/http/server.js';
+import { compileIngest } from '../src/domain/ingest/rules.js';
+import { IngestPipeline } from '../src/services/ingest/pipeline.js';
 import { TEST_SECRET, testAuth, tokenFor } from './helpers/auth.js';
 
 const ROLES: Role[] = ['admin', 'submitter', 'viewer', 'worker'];
@@ -21,7 +23,7 @@ let base: string;
 
 beforeAll(async () => {
   docket = await openEmbedded({ path: ':memory:' });
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
+  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, schedules: docket.schedules, auth: testAuth(), webhooks: docket.webhooks!.service, ingest: new IngestPipeline(docket.service, docket.clock, compileIngest({ rules: [{ name: 'matrix', jobs: [{ type: 'matrix' }] }] })) });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
@@ -51,6 +53,27 @@ async function jobOf(tenant: string, finished = false): Promise<string> {
   return job!.id;
 }
 
+/** A template of `tenant` (job templates are looked up in the caller's own tenant). */
+let templates = 0;
+/** Events posted: each gets its own id, so each creates its job (201). */
+let events = 0;
+async function templateOf(tenant: string): Promise<string> {
+  const id = `matrix-${++templates}`;
+  await docket.service.templates!.create(tenant, { id, defaults: { type: 'matrix' } });
+  return id;
+}
+
+/** A cron schedule of `tenant` (another tenant's answers 404; see test/http-schedules.test.ts). */
+let schedules = 0;
+async function scheduleOf(tenant: string): Promise<string> {
+  return (await docket.schedules!.create({ name: `matrix-${++schedules}`, cron: '@daily', job: { type: 'matrix' } }, tenant)).id;
+}
+
+/** A webhook subscription of `tenant` (another tenant's answers 404; see test/http-webhooks.test.ts). */
+async function webhookOf(tenant: string): Promise<string> {
+  return (await docket.webhooks!.service.create(tenant, { url: 'https://example.com/matrix' })).id;
+}
+
 type Relation = 'own' | 'other';
 interface Endpoint {
   name: string;
@@ -70,6 +93,7 @@ const tenantOf = (r: Relation) => (r === 'own' ? OWN : OTHER);
 const ENDPOINTS: Endpoint[] = [
   { name: 'submit', allowed: ['admin', 'submitter'], scoped: false, ok: 201, request: async () => ['POST', '/v1/jobs', { type: 'matrix' }] },
   { name: 'bulk submit', allowed: ['admin', 'submitter'], scoped: false, ok: 201, request: async () => ['POST', '/v1/jobs/bulk', { jobs: [{ type: 'matrix' }] }] },
+  { name: 'submit event', allowed: ['admin', 'submitter'], scoped: false, ok: 201, request: async () => ['POST', '/v1/events', { id: `matrix-${++events}`, type: 'matrix', source: 'test', data: {} }] },
   { name: 'get job', allowed: ROLES, scoped: true, ok: 200, request: async (r) => ['GET', `/v1/jobs/${await jobOf(tenantOf(r))}`] },
   { name: 'job progress', allowed: ROLES, scoped: true, ok: 200, request: async (r) => ['GET', `/v1/jobs/${await jobOf(tenantOf(r))}/progress`] },
   { name: 'list jobs', allowed: ROLES, scoped: false, ok: 200, request: async () => ['GET', '/v1/jobs'] },
@@ -88,6 +112,51 @@ const ENDPOINTS: Endpoint[] = [
     ok: 200,
     request: async () => ['POST', `/v1/workers/${await docket.workers.register({ queues: ['matrix'] })}/heartbeat`, { jobs: [] }],
   },
+  // Job templates: per tenant (another tenant's answers 404 to everyone; see test/http-templates.test.ts).
+  { name: 'list templates', allowed: ['admin', 'submitter', 'viewer'], scoped: false, ok: 200, request: async () => ['GET', '/v1/templates'] },
+  { name: 'get template', allowed: ['admin', 'submitter', 'viewer'], scoped: false, ok: 200, request: async () => ['GET', `/v1/templates/${await templateOf(OWN)}`] },
+  {
+    name: 'get template version',
+    allowed: ['admin', 'submitter', 'viewer'],
+    scoped: false,
+    ok: 200,
+    request: async () => ['GET', `/v1/templates/${await templateOf(OWN)}/versions/1`],
+  },
+  { name: 'create template', allowed: ['admin', 'submitter'], scoped: false, ok: 201, request: async () => ['POST', '/v1/templates', { id: `new-${++templates}`, defaults: { type: 'matrix' } }] },
+  {
+    name: 'add template version',
+    allowed: ['admin', 'submitter'],
+    scoped: false,
+    ok: 201,
+    request: async () => ['POST', `/v1/templates/${await templateOf(OWN)}/versions`, { defaults: { type: 'matrix', priority: 2 } }],
+  },
+  { name: 'retire template', allowed: ['admin', 'submitter'], scoped: false, ok: 200, request: async () => ['POST', `/v1/templates/${await templateOf(OWN)}/retire`] },
+  { name: 'delete template', allowed: ['admin', 'submitter'], scoped: false, ok: 204, request: async () => ['DELETE', `/v1/templates/${await templateOf(OWN)}`] },
+  // Cron schedules: per tenant, like templates.
+  { name: 'list schedules', allowed: ['admin', 'submitter', 'viewer'], scoped: false, ok: 200, request: async () => ['GET', '/v1/schedules'] },
+  { name: 'get schedule', allowed: ['admin', 'submitter', 'viewer'], scoped: false, ok: 200, request: async () => ['GET', `/v1/schedules/${await scheduleOf(OWN)}`] },
+  { name: 'schedule fires', allowed: ['admin', 'submitter', 'viewer'], scoped: false, ok: 200, request: async () => ['GET', `/v1/schedules/${await scheduleOf(OWN)}/fires`] },
+  { name: 'preview schedule', allowed: ['admin', 'submitter', 'viewer'], scoped: false, ok: 200, request: async () => ['POST', '/v1/schedules/preview', { cron: '@hourly' }] },
+  {
+    name: 'create schedule',
+    allowed: ['admin', 'submitter'],
+    scoped: false,
+    ok: 201,
+    request: async () => ['POST', '/v1/schedules', { name: `new-${++schedules}`, cron: '@daily', job: { type: 'matrix' } }],
+  },
+  { name: 'update schedule', allowed: ['admin', 'submitter'], scoped: false, ok: 200, request: async () => ['PATCH', `/v1/schedules/${await scheduleOf(OWN)}`, { cron: '@hourly' }] },
+  { name: 'pause schedule', allowed: ['admin', 'submitter'], scoped: false, ok: 200, request: async () => ['POST', `/v1/schedules/${await scheduleOf(OWN)}/pause`] },
+  { name: 'resume schedule', allowed: ['admin', 'submitter'], scoped: false, ok: 200, request: async () => ['POST', `/v1/schedules/${await scheduleOf(OWN)}/resume`] },
+  { name: 'delete schedule', allowed: ['admin', 'submitter'], scoped: false, ok: 204, request: async () => ['DELETE', `/v1/schedules/${await scheduleOf(OWN)}`] },
+  // Webhook subscriptions: per tenant, owned by those who submit.
+  { name: 'list webhooks', allowed: ['admin', 'submitter'], scoped: false, ok: 200, request: async () => ['GET', '/v1/webhooks'] },
+  { name: 'get webhook', allowed: ['admin', 'submitter'], scoped: false, ok: 200, request: async () => ['GET', `/v1/webhooks/${await webhookOf(OWN)}`] },
+  { name: 'webhook deliveries', allowed: ['admin', 'submitter'], scoped: false, ok: 200, request: async () => ['GET', `/v1/webhooks/${await webhookOf(OWN)}/deliveries`] },
+  { name: 'create webhook', allowed: ['admin', 'submitter'], scoped: false, ok: 201, request: async () => ['POST', '/v1/webhooks', { url: 'https://example.com/matrix' }] },
+  { name: 'update webhook', allowed: ['admin', 'submitter'], scoped: false, ok: 200, request: async () => ['PATCH', `/v1/webhooks/${await webhookOf(OWN)}`, { events: ['job.failed'] }] },
+  { name: 'enable webhook', allowed: ['admin', 'submitter'], scoped: false, ok: 200, request: async () => ['POST', `/v1/webhooks/${await webhookOf(OWN)}/enable`] },
+  { name: 'rotate webhook secret', allowed: ['admin', 'submitter'], scoped: false, ok: 200, request: async () => ['POST', `/v1/webhooks/${await webhookOf(OWN)}/rotate-secret`] },
+  { name: 'delete webhook', allowed: ['admin', 'submitter'], scoped: false, ok: 204, request: async () => ['DELETE', `/v1/webhooks/${await webhookOf(OWN)}`] },
 ];
 
 /** Outcome-reporting routes act under a lease token: only worker-capable roles pass, and they get the lease check. */

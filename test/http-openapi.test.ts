@@ -23,7 +23,7 @@ let doc: Json;
 
 beforeAll(async () => {
   docket = await openEmbedded({ path: ':memory:' });
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
+  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), webhooks: docket.webhooks!.service });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   const res = await fetch(`${base}/openapi.json`);
   expect(res.status).toBe(200);
@@ -100,7 +100,10 @@ describe('OpenAPI document', () => {
     const schema = body.content['application/json'].schema;
     // Generated from the schema the route validates with: every field it accepts is there.
     expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(SubmitBody.properties).sort());
-    expect(schema.required).toEqual(['type']);
+    // `type` is required unless `templateId` is given (a template supplies it): the service checks that.
+    expect(schema.required).toBeUndefined();
+    expect(schema.properties.type.description).toContain('required unless templateId');
+    expect(schema.properties.templateVersion).toMatchObject({ type: 'integer', minimum: 1 });
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.type).toMatchObject({ type: 'string', pattern: NAME_PATTERN });
     expect(schema.properties.priority).toMatchObject({ type: 'integer', minimum: 1, maximum: 10 });
@@ -117,7 +120,7 @@ describe('OpenAPI document', () => {
     expect(schema.properties.backoff.anyOf.map((b: Json) => b.properties.type.enum ?? [b.properties.type.const])).toEqual([['exponential'], ['fixed'], ['custom']]);
 
     const bulk = doc.paths['/v1/jobs/bulk'].post.requestBody.content['application/json'].schema;
-    expect(bulk.properties.jobs).toMatchObject({ type: 'array', minItems: 1, maxItems: 1000, items: { required: ['type'] } });
+    expect(bulk.properties.jobs).toMatchObject({ type: 'array', minItems: 1, maxItems: 1000, items: { properties: { templateId: { pattern: NAME_PATTERN } } } });
   });
 
   it('documents path and query parameters', () => {

@@ -142,7 +142,7 @@ describe('kafka adapter with kcat', () => {
     const invalid: InvalidRecord[] = [];
     const got: ReceivedEvent[] = [];
     const a = arrival(got, (g) => g.length >= 1);
-    subs.push(await bus.subscribe([topic], groupId, async (r) => a.push(r), { onInvalid: (r) => invalid.push(r) }));
+    subs.push(await bus.subscribe([topic], groupId, async (r) => a.push(r), { onInvalid: (r) => void invalid.push(r) }));
     await a.wait();
     expect(got.map((r) => r.event)).toEqual([valid]);
     expect(invalid.map((r) => r.value)).toEqual(['not json at all', '{"hello":"world"}']);
@@ -158,7 +158,7 @@ describe('kafka adapter with kcat', () => {
     const again: ReceivedEvent[] = [];
     const b = arrival(again, (g) => g.length >= 1);
     const invalidAgain: InvalidRecord[] = [];
-    subs.push(await bus.subscribe([topic], groupId, async (r) => b.push(r), { onInvalid: (r) => invalidAgain.push(r) }));
+    subs.push(await bus.subscribe([topic], groupId, async (r) => b.push(r), { onInvalid: (r) => void invalidAgain.push(r) }));
     await b.wait();
     expect(again.map((r) => r.event)).toEqual([marker]);
     expect(invalidAgain).toEqual([]);

@@ -126,3 +126,41 @@ describe('PostgresStore batches', () => {
       expect(new Set(seen)).toEqual(new Set(want));
     }));
 });
+
+describe('PostgresStore event log', () => {
+  it('positions only committed events: one written by a transaction still open is positioned after it commits, not skipped', () =>
+    withStore(async (store) => {
+      const client = await store.pool.connect();
+      try {
+        await client.query('BEGIN');
+        // Takes the lower seq, then stays open while others commit after it.
+        await client.query(`INSERT INTO events (n, at, events) VALUES (1, 1, '[["x","worker-events","slow","t",null,"registered",1,{}]]')`);
+        await store.events.append([{ topic: 'worker-events', key: 'fast', tenant: 't', type: 'registered', at: 2, data: {} }]);
+        expect(await store.events.position(100)).toBe(1);
+        expect((await store.events.read(0, 100)).map((e) => [e.pos, e.key])).toEqual([[1, 'fast']]);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      expect(await store.events.position(100)).toBe(1);
+      expect((await store.events.read(0, 100)).map((e) => [e.pos, e.key])).toEqual([
+        [1, 'fast'],
+        [2, 'slow'],
+      ]);
+    }));
+
+  it('gives gap-free positions when two positioners race (a leader handover)', () =>
+    withStore(async (store, open) => {
+      const other = open();
+      // 100 statements of 5 events each.
+      for (let s = 0; s < 100; s++) {
+        await store.events.append(Array.from({ length: 5 }, (_, i) => ({ topic: 'worker-events', key: `w${s * 5 + i}`, tenant: 't', type: 'registered', at: s, data: {} })));
+      }
+      const counts = await Promise.all([store.events.position(50), other.events.position(50), store.events.position(50), other.events.position(50)]);
+      while ((await store.events.position(50)) > 0);
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(200);
+      const events = await store.events.read(0, 1000);
+      expect(events.map((e) => e.pos)).toEqual(events.map((_, i) => i + 1));
+      expect(events.map((e) => e.key)).toEqual(events.map((_, i) => `w${i}`));
+    }));
+});

@@ -4,7 +4,13 @@ import { readFileSync } from 'node:fs';
 import type { ClassifyRule } from '../domain/recovery/classify.js';
 import { DEFAULT_POLICY, type RecoveryPolicy } from '../domain/recovery/policy.js';
 import { DEFAULT_RETENTION, type RetentionConfig } from '../domain/retention.js';
+import { ValidationError } from '../domain/errors.js';
+import { compileIngest, IngestSchema, type IngestConfig } from '../domain/ingest/rules.js';
 import { ConfigError } from './config.js';
+import { WebhooksFileSchema, webhookRulesOf } from './webhook-config.js';
+import type { WebhookPolicy } from '../domain/webhooks/policy.js';
+import { dedupRulesOf } from './dedup-config.js';
+import type { DedupRule } from '../domain/dedup.js';
 
 /**
  * The optional configuration file (DOCKET_CONFIG / --config, JSON): the rules that are too rich for
@@ -71,6 +77,12 @@ export const ConfigFileSchema = Type.Object(
     retention: Type.Optional(
       Type.Object({ default: Type.Optional(RulesSchema), queues: Type.Optional(Type.Record(Type.String(), RulesSchema)) }, { additionalProperties: false }),
     ),
+    /** Events in, jobs out (docs/ingestion.md). */
+    ingest: Type.Optional(IngestSchema),
+    /** Webhook retries and disabling (docs/webhooks.md). */
+    webhooks: Type.Optional(WebhooksFileSchema),
+    /** Dedup rules per job type (docs/jobs.md#deduplication); checked by dedup-config.ts, which names entries `dedup[1].fields[0]`. */
+    dedup: Type.Optional(Type.Unknown({ description: 'array of { type, queue?, fields, ttlSeconds }' })),
   },
   { additionalProperties: false },
 );
@@ -81,6 +93,12 @@ export interface FileConfig {
   classify: ClassifyRule[];
   policies: RecoveryPolicy[];
   retention: RetentionConfig;
+  /** Ingestion rules (events → jobs); null when the file has no `ingest` section. */
+  ingest?: IngestConfig | null;
+  /** Webhook delivery policy over the defaults (ms); absent when the file has no `webhooks` section. */
+  webhooks?: Partial<WebhookPolicy>;
+  /** Dedup rules per job type; absent or empty when the file has no `dedup` section. */
+  dedup?: DedupRule[];
 }
 
 export const EMPTY_FILE_CONFIG: FileConfig = { classify: [], policies: [], retention: DEFAULT_RETENTION };
@@ -117,5 +135,14 @@ export function parseConfigFile(raw: unknown, source = 'config'): FileConfig {
     default: { ...DEFAULT_RETENTION.default, ...file.retention?.default },
     queues: file.retention?.queues ?? {},
   };
-  return { classify, policies, retention };
+  let ingest: IngestConfig | null = null;
+  try {
+    if (file.ingest) ingest = compileIngest(file.ingest);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ConfigError(`${source}: ${err.message}`);
+    throw err;
+  }
+  const webhooks = webhookRulesOf(file.webhooks);
+  const dedup = dedupRulesOf(file.dedup, source);
+  return { classify, policies, retention, ingest, ...(webhooks ? { webhooks } : {}), ...(dedup.length > 0 ? { dedup } : {}) };
 }

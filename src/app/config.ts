@@ -40,6 +40,10 @@ export interface DocketConfig {
   rateLimitTenant: RateRule | null;
   /** Requests per token. Env DOCKET_RATE_LIMIT_TOKEN. @defaultValue 500/s:1000 */
   rateLimitToken: RateRule | null;
+  /** Kafka bootstrap brokers (`host:port,...`): lifecycle events are published there and input topics consumed. Env DOCKET_KAFKA_BROKERS. @defaultValue none */
+  kafkaBrokers: readonly string[] | null;
+  /** Prepended to every Kafka topic Docket writes (`job-events` → `<prefix>job-events`). Env DOCKET_KAFKA_TOPIC_PREFIX. @defaultValue '' */
+  kafkaTopicPrefix: string;
 }
 
 export const SERVER_ROLES = ['api', 'scheduler', 'worker'] as const;
@@ -76,6 +80,8 @@ export function resolveConfig(env: Env = process.env, flags: Partial<DocketConfi
     configFile: flags.configFile ?? (env.DOCKET_CONFIG ? resolve(env.DOCKET_CONFIG) : null),
     redisPrefix: flags.redisPrefix ?? (env.DOCKET_REDIS_PREFIX || 'docket:'),
     roles: flags.roles ?? (env.DOCKET_ROLES ? parseRoles(env.DOCKET_ROLES) : new Set(SERVER_ROLES)),
+    kafkaBrokers: flags.kafkaBrokers !== undefined ? flags.kafkaBrokers : brokersOf(env),
+    kafkaTopicPrefix: flags.kafkaTopicPrefix ?? topicPrefixOf(env),
   };
   // Half a production setup is a mistake to report, never a silent fallback to embedded parts.
   if (config.databaseUrl && !config.redisUrl) throw new ConfigError('DOCKET_DATABASE_URL is set but DOCKET_REDIS_URL is not: production mode needs both (PostgreSQL store, Redis dispatch)');
@@ -86,6 +92,21 @@ export function resolveConfig(env: Env = process.env, flags: Partial<DocketConfi
 /** PostgreSQL + Redis (both set), or embedded (neither). */
 export function isProduction(config: DocketConfig): boolean {
   return config.databaseUrl !== null;
+}
+
+function brokersOf(env: Env): readonly string[] | null {
+  const raw = env.DOCKET_KAFKA_BROKERS;
+  if (!raw) return null;
+  const brokers = raw.split(',').map((b) => b.trim()).filter(Boolean);
+  const bad = brokers.find((b) => !/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/.test(b));
+  if (brokers.length === 0 || bad !== undefined) throw new ConfigError(`DOCKET_KAFKA_BROKERS=${raw}: brokers are a comma-separated list of host:port${bad !== undefined ? ` ("${bad}" is not)` : ''}`);
+  return brokers;
+}
+
+function topicPrefixOf(env: Env): string {
+  const raw = env.DOCKET_KAFKA_TOPIC_PREFIX ?? '';
+  if (!/^[A-Za-z0-9._-]{0,200}$/.test(raw)) throw new ConfigError(`DOCKET_KAFKA_TOPIC_PREFIX=${raw}: may hold only A-Z a-z 0-9 . _ - (at most 200)`);
+  return raw;
 }
 
 function secretOf(env: Env): string | null {

@@ -2,12 +2,20 @@ import { join } from 'node:path';
 import { MemoryDispatch } from '../adapters/memory/memory-dispatch.js';
 import { MemoryWorkerDirectory } from '../adapters/memory/memory-worker-directory.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
+import { SqliteScheduleStore } from '../adapters/sqlite/sqlite-schedule-store.js';
+import type { ScheduleStore } from '../ports/schedule-store.js';
+import { ScheduleService } from '../services/schedule-service.js';
+import { ScheduleFirer } from '../services/maintenance/schedule-firer.js';
 import { SystemClock } from '../adapters/clock/system-clock.js';
 import type { Clock } from '../ports/clock.js';
 import type { Dispatch } from '../ports/dispatch.js';
 import type { Store } from '../ports/store.js';
 import type { WorkerDirectory } from '../ports/worker-directory.js';
 import { JobService } from '../services/job-service.js';
+import { TemplateService } from '../services/template-service.js';
+import { templateStoreFor } from '../adapters/template-stores.js';
+import type { TemplateStore } from '../ports/template-store.js';
+import { DEFAULT_INPUT_LIMITS } from '../domain/job-input.js';
 import { Expirer } from '../services/maintenance/expirer.js';
 import { LeaseReaper } from '../services/maintenance/lease-reaper.js';
 import { Promoter } from '../services/maintenance/promoter.js';
@@ -22,6 +30,12 @@ import { EMPTY_FILE_CONFIG, type FileConfig } from './config-file.js';
 import { SoloLeadership } from '../adapters/memory/solo-leadership.js';
 import type { Leadership } from '../ports/leadership.js';
 import type { JobCache } from '../ports/job-cache.js';
+import type { EventBus } from '../ports/event-bus.js';
+import { EventRelay } from '../services/events/relay.js';
+import { webhookStoreFor } from '../adapters/webhook-stores.js';
+import { WEBHOOK_CURSOR } from '../services/webhooks/dispatcher.js';
+import { Webhooks, webhookPolicy, type WebhookOptions } from '../services/webhooks/webhooks.js';
+import { EventedWorkerDirectory } from '../services/events/evented-worker-directory.js';
 
 export interface DocketParts {
   store: Store;
@@ -54,8 +68,27 @@ export interface DocketParts {
   recoveryIntervalMs?: number;
   /** Told when this process becomes the leader (true) or stops being it (false): for logs. */
   onLeadership?: (leader: boolean) => void;
+  /** Cron schedules (docs/schedules.md): the store's schedule tables. @defaultValue none: no schedules */
+  schedules?: ScheduleStore | null;
+  /** Job templates (docs/templates.md). @defaultValue the store's own (SQLite or PostgreSQL); null: off */
+  templates?: TemplateStore | null;
   /** Migrate the store at start. @defaultValue true */
   migrate?: boolean;
+  /** Lifecycle events: where the relay publishes the store's event log. */
+  events?: EventsOptions;
+  /** Webhooks (docs/webhooks.md). @defaultValue on, in the store's own database (SQLite or PostgreSQL); null: off */
+  webhooks?: WebhookOptions | null;
+}
+
+export interface EventsOptions {
+  /** The bus (Kafka) events are published to. @defaultValue none: SSE and webhooks still read the log */
+  bus?: EventBus | null;
+  /** Prepended to topic names. @defaultValue '' */
+  topicPrefix?: string;
+  /** The envelopes' source. @defaultValue /docket/embedded */
+  source?: string;
+  /** How long events stay in the log once every reader has passed them. @defaultValue 24 h */
+  retentionMs?: number;
 }
 
 /** A running engine: store, dispatch, service and the maintenance loops, started and stopped together. */
@@ -71,7 +104,13 @@ export class Docket {
   readonly recovery: RecoveryLoop;
   readonly recoveryOps: RecoveryOps;
   readonly pruner: Pruner;
+  /** Cron schedules and their firer (a leader duty); null without a schedule store. */
+  readonly schedules: ScheduleService | null;
+  readonly firer: ScheduleFirer | null;
   readonly leadership: Leadership | null;
+  readonly relay: EventRelay;
+  /** Webhook subscriptions, their dispatcher and sender (one leader duty); null when off. */
+  readonly webhooks: Webhooks | null;
   private readonly duties: { start(): void; stop(): Promise<void> }[];
   private leading: Promise<void> = Promise.resolve();
   private readonly onError: (err: unknown) => void;
@@ -95,19 +134,39 @@ export class Docket {
       ...(parts.random ? { random: parts.random } : {}),
       ...(parts.cache ? { cache: parts.cache } : {}),
       recovery: { rules: compileRules(rules.classify), policies: rules.policies },
+      ...templatesOf(parts),
+      ...(rules.dedup ? { dedup: rules.dedup } : {}),
     });
     this.promoter = new Promoter(this.service, dispatch, clock, { maxIntervalMs: intervalMs, batchSize: 1000 }, onError);
     this.expirer = new Expirer(this.service, store, clock, { intervalMs, batchSize: 1000 }, onError);
     this.reaper = new LeaseReaper(this.service, store, clock, { intervalMs, batchSize: 1000 }, onError);
     const heartbeatTimeoutMs = parts.heartbeatTimeoutMs ?? this.service.leaseMs;
-    this.workers = parts.workers ?? new MemoryWorkerDirectory(clock, heartbeatTimeoutMs);
+    this.workers = new EventedWorkerDirectory(parts.workers ?? new MemoryWorkerDirectory(clock, heartbeatTimeoutMs), store.events, clock);
     this.monitor = new WorkerMonitor(this.service, this.workers, clock, { intervalMs, heartbeatTimeoutMs: this.workers.heartbeatTimeoutMs }, onError);
     this.repair = new DispatchRepair(this.service, store, dispatch, clock, { intervalMs: Math.max(intervalMs, 5000), graceMs: 3000, scanPerRun: 5000 }, onError);
     this.leadership = parts.leadership === undefined ? new SoloLeadership() : parts.leadership;
     this.recovery = new RecoveryLoop(this.service, store, clock, this.service.recoveryEvents, { intervalMs: parts.recoveryIntervalMs ?? 250 }, onError);
     this.recoveryOps = new RecoveryOps(this.service, store, clock);
     this.pruner = new Pruner(this.service, store, clock, { intervalMs: Math.max(intervalMs, 60_000), retention: rules.retention, batchSize: 5000 }, onError);
-    this.duties = [this.promoter, this.expirer, this.reaper, this.monitor, this.repair, this.recovery, this.pruner];
+    const events = parts.events ?? {};
+    this.webhooks = webhooksOf(parts, rules, events.source ?? '/docket/embedded', onError);
+    this.relay = new EventRelay(store, clock, {
+      bus: events.bus ?? null,
+      topicPrefix: events.topicPrefix ?? '',
+      source: events.source ?? '/docket/embedded',
+      ...(events.retentionMs !== undefined ? { retentionMs: events.retentionMs } : {}),
+      ...(this.webhooks ? { readers: [WEBHOOK_CURSOR] } : {}),
+    }, onError);
+    this.duties = [this.relay, this.promoter, this.expirer, this.reaper, this.monitor, this.repair, this.recovery, this.pruner];
+    if (this.webhooks) {
+      this.duties.push(this.webhooks);
+      const dispatcher = this.webhooks.dispatcher;
+      this.relay.onPositioned(() => dispatcher.wake());
+    }
+    const limits = { maxPayloadBytes: parts.maxPayloadBytes ?? DEFAULT_INPUT_LIMITS.maxPayloadBytes };
+    this.schedules = parts.schedules ? new ScheduleService(parts.schedules, clock, { limits }) : null;
+    this.firer = this.schedules ? new ScheduleFirer(this.schedules, this.service, store, dispatch, clock, { limits }, onError) : null;
+    if (this.firer) this.duties.push(this.firer);
     this.onError = onError;
     this.options = parts;
     this.migrateAtStart = parts.migrate ?? true;
@@ -166,7 +225,24 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Docke
   const clock = options.clock ?? new SystemClock();
   const path = options.path ?? join(options.dataDir ?? './data', 'docket.db');
   const store = new SqliteStore({ path, ...(options.sqliteSync ? { synchronous: options.sqliteSync } : {}) });
-  const docket = new Docket({ ...options, store, dispatch: new MemoryDispatch(clock), clock });
+  const docket = new Docket({ ...options, schedules: options.schedules ?? new SqliteScheduleStore(store), store, dispatch: new MemoryDispatch(clock), clock });
   await docket.start();
   return docket;
+}
+
+/** The job service's template option: the given template store, else the store's own. */
+function templatesOf(parts: DocketParts): { templates?: TemplateService } {
+  const store = parts.templates === undefined ? templateStoreFor(parts.store) : parts.templates;
+  if (!store) return {};
+  return { templates: new TemplateService(store, parts.clock, { maxPayloadBytes: parts.maxPayloadBytes ?? DEFAULT_INPUT_LIMITS.maxPayloadBytes }) };
+}
+
+/** Webhooks on the given store, else the job store's own; none when that has no webhook tables. */
+function webhooksOf(parts: DocketParts, rules: FileConfig, source: string, onError: (err: unknown) => void): Webhooks | null {
+  if (parts.webhooks === null) return null;
+  const options = parts.webhooks ?? {};
+  const store = options.store ?? webhookStoreFor(parts.store);
+  if (!store) return null;
+  const policy = webhookPolicy(rules.webhooks, options.policy);
+  return new Webhooks(parts.store.events, store, parts.clock, { ...options, policy, source, ...(parts.random ? { random: parts.random } : {}) }, onError);
 }

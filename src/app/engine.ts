@@ -4,6 +4,7 @@ import { SystemClock } from '../adapters/clock/system-clock.js';
 import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter.js';
 import { PgLeadership } from '../adapters/postgres/pg-leadership.js';
 import { PostgresStore } from '../adapters/postgres/postgres-store.js';
+import { PostgresScheduleStore } from '../adapters/postgres/postgres-schedule-store.js';
 import { RedisDispatch } from '../adapters/redis/redis-dispatch.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 import { RedisJobCache } from '../adapters/redis/redis-job-cache.js';
@@ -11,13 +12,22 @@ import { RedisWorkerDirectory } from '../adapters/redis/redis-worker-directory.j
 import type { RateLimiter } from '../ports/rate-limiter.js';
 import { isProduction, type DocketConfig } from './config.js';
 import { loadConfigFile } from './config-file.js';
-import { Docket, openEmbedded } from './docket.js';
+import { Docket, openEmbedded, type EventsOptions } from './docket.js';
+import { KafkaEventBus } from '../adapters/kafka/kafka-event-bus.js';
+import type { EventBus } from '../ports/event-bus.js';
+import { EVENT_TOPICS } from '../ports/event-log.js';
+import type { IngestPipeline } from '../services/ingest/pipeline.js';
+import { checkIngestConfig, openIngest, type Ingest } from './ingest.js';
 
 /** A started engine with what the HTTP layer needs beside it. */
 export interface Engine {
   docket: Docket;
   mode: 'embedded' | 'production';
   rateLimiter: RateLimiter;
+  /** The Kafka bus, when DOCKET_KAFKA_BROKERS is set. */
+  bus: EventBus | null;
+  /** Events → jobs (docs/ingestion.md), when the config file has an `ingest` section; POST /v1/events feeds it. */
+  ingest: IngestPipeline | null;
   /** Readiness checks by engine name, for /readyz. */
   readiness: Record<string, () => Promise<void>>;
   /** Where the data lives, for the start-up log line (no credentials). */
@@ -32,8 +42,12 @@ export interface Engine {
  */
 export async function openEngine(config: DocketConfig, onError: (err: unknown) => void, onLeadership?: (leader: boolean) => void): Promise<Engine> {
   const rules = loadConfigFile(config.configFile ?? undefined);
+  checkIngestConfig(config, rules, config.configFile ?? 'config');
+  const bus = await openBus(config, onError);
+  const events: EventsOptions = { bus, topicPrefix: config.kafkaTopicPrefix, source: sourceOf(config) };
   if (!isProduction(config)) {
     const docket = await openEmbedded({
+      events,
       rules,
       dataDir: config.dataDir,
       leaseMs: config.leaseMs,
@@ -41,16 +55,26 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
       sqliteSync: config.sqliteSync,
       onError,
     });
+    // Scheduler processes join the ingest consumer group (Kafka spreads the partitions over them).
+    const ingest = await openIngest({ config, rules, docket, bus, source: sourceOf(config), onError }).catch(async (err: unknown) => {
+      await docket.stop().catch(() => {});
+      await bus?.close().catch(() => {});
+      throw err;
+    });
     const rateLimiter = new MemoryRateLimiter();
     return {
       docket,
       mode: 'embedded',
       rateLimiter,
+      bus,
+      ingest: ingest?.pipeline ?? null,
       readiness: { store: () => docket.store.ping() },
       location: `${config.dataDir}/docket.db`,
       close: async () => {
+        await ingest?.stop();
         await docket.stop();
         await rateLimiter.close();
+        await bus?.close();
       },
     };
   }
@@ -74,15 +98,20 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
     onError,
     workers,
     rules,
+    schedules: new PostgresScheduleStore(store),
+    events,
     ...(onLeadership ? { onLeadership } : {}),
     cache: new RedisJobCache({ redis, prefix }),
     // One leader per cluster, and the Redis prefix names the cluster.
     leadership: scheduler ? new PgLeadership({ connectionString: config.databaseUrl!, lockKey: lockKeyOf(prefix), onError }) : null,
   });
+  let ingest: Ingest | null = null;
   try {
     await docket.start();
+    ingest = await openIngest({ config, rules, docket, bus, source: sourceOf(config), onError });
   } catch (err) {
     await docket.stop().catch(() => {});
+    await bus?.close().catch(() => {});
     redis.disconnect();
     throw err;
   }
@@ -90,6 +119,8 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
     docket,
     mode: 'production',
     rateLimiter,
+    bus,
+    ingest: ingest?.pipeline ?? null,
     readiness: {
       store: () => store.ping(),
       redis: async () => {
@@ -98,11 +129,31 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
     },
     location: redactUrl(config.databaseUrl!),
     close: async () => {
+      await ingest?.stop();
       await docket.stop();
       await rateLimiter.close();
+      await bus?.close();
       await redis.quit().catch(() => {});
     },
   };
+}
+
+/** The Kafka bus when brokers are configured, with the lifecycle topics created. */
+async function openBus(config: DocketConfig, onError: (err: unknown) => void): Promise<EventBus | null> {
+  if (!config.kafkaBrokers) return null;
+  const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, onError: (err) => onError(err) });
+  try {
+    await bus.ensureTopics(EVENT_TOPICS.map((t) => config.kafkaTopicPrefix + t));
+  } catch (err) {
+    await bus.close().catch(() => {});
+    throw new Error(`Kafka at ${config.kafkaBrokers.join(',')}: ${(err as Error).message}`);
+  }
+  return bus;
+}
+
+/** The envelopes' source: the cluster, named by its Redis prefix (production) or `embedded`. */
+function sourceOf(config: DocketConfig): string {
+  return isProduction(config) ? `/docket/${config.redisPrefix.replace(/:$/, '') || 'docket'}` : '/docket/embedded';
 }
 
 /** A 63-bit advisory lock key from the cluster name (positive, so it prints the same everywhere). */

@@ -16,7 +16,15 @@ export type Action =
   | 'deadletters:manage'
   | 'recovery:read'
   | 'recovery:manage'
-  | 'metrics:read';
+  | 'metrics:read'
+  | 'schedules:read'
+  | 'schedules:manage'
+  | 'templates:read'
+  | 'templates:manage'
+  | 'events:read'
+  | 'events:submit'
+  | 'webhooks:read'
+  | 'webhooks:manage';
 
 /**
  * The authorization matrix (docs/auth.md shows it as a table). Reads are always limited to the
@@ -43,6 +51,18 @@ export const PERMISSIONS: Record<Action, readonly Role[]> = {
   'recovery:read': ['admin', 'submitter', 'viewer'],
   'recovery:manage': ['admin'],
   'metrics:read': ['admin', 'viewer'],
+  // Cron schedules submit jobs for their tenant: those who submit manage them, viewers read them.
+  'schedules:read': ['admin', 'submitter', 'viewer'],
+  'schedules:manage': ['admin', 'submitter'],
+  // Job templates are per tenant: those who submit manage them, viewers read them.
+  'templates:read': ['admin', 'submitter', 'viewer'],
+  'templates:manage': ['admin', 'submitter'],
+  'events:read': ['admin', 'submitter', 'viewer'],
+  // Business events in (POST /v1/events): they become the tenant's jobs, so those who submit jobs.
+  'events:submit': ['admin', 'submitter'],
+  // Webhook subscriptions are per tenant and carry a URL the tenant chose: those who submit own them.
+  'webhooks:read': ['admin', 'submitter'],
+  'webhooks:manage': ['admin', 'submitter'],
 };
 
 /** The authenticated caller. */

@@ -19,6 +19,8 @@ export interface BenchSettings {
   workerNodeArgs: string[];
   /** Production: extra node flags for the server process. */
   serverNodeArgs: string[];
+  /** Production: Kafka brokers the cluster publishes its lifecycle events to; null: none. */
+  kafkaBrokers: string | null;
 }
 
 export interface RunResult {

@@ -78,7 +78,8 @@ export async function productionOnce(run: number, s: BenchSettings): Promise<Run
     DOCKET_LOG_LEVEL: 'info',
   };
   // What the benchmark sets itself, or that would change the deployment under test.
-  for (const name of ['DOCKET_ROLES', 'DOCKET_HANDLERS', 'DOCKET_CONFIG', 'DOCKET_JWKS']) delete env[name];
+  for (const name of ['DOCKET_ROLES', 'DOCKET_HANDLERS', 'DOCKET_CONFIG', 'DOCKET_JWKS', 'DOCKET_KAFKA_BROKERS', 'DOCKET_KAFKA_TOPIC_PREFIX']) delete env[name];
+  if (s.kafkaBrokers) Object.assign(env, { DOCKET_KAFKA_BROKERS: s.kafkaBrokers, DOCKET_KAFKA_TOPIC_PREFIX: `docket-bench-${id}.` });
 
   await adminQuery(s.databaseUrl, `CREATE SCHEMA "${schema}"`);
   const redis = new Redis(s.redisUrl);

@@ -15,7 +15,9 @@
  * deletes its own key prefix), --synchronous-commit on|off|... (default: the server's setting),
  * --pg-options="-c name=value ..." (more connection options for Docket's processes),
  * --worker-node-args=... / --server-node-args=... (e.g. --worker-node-args="--cpu-prof --cpu-prof-dir=prof";
- * a value starting with "-" needs the "=" form).
+ * a value starting with "-" needs the "=" form), --kafka-brokers host:port (default
+ * $DOCKET_BENCH_KAFKA_BROKERS: the cluster also publishes its lifecycle events there, on topics of
+ * its own prefix).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -40,6 +42,7 @@ const { values: args } = parseArgs({
     'pg-options': { type: 'string', default: '' },
     'worker-node-args': { type: 'string', default: '' },
     'server-node-args': { type: 'string', default: '' },
+    'kafka-brokers': { type: 'string', default: process.env.DOCKET_BENCH_KAFKA_BROKERS ?? '' },
   },
 });
 
@@ -63,6 +66,7 @@ const settings: BenchSettings = {
   pgOptions: args['pg-options']!,
   workerNodeArgs: args['worker-node-args']!.split(' ').filter(Boolean),
   serverNodeArgs: args['server-node-args']!.split(' ').filter(Boolean),
+  kafkaBrokers: args['kafka-brokers'] || null,
 };
 
 const DESCRIPTION = {
@@ -89,6 +93,7 @@ for (const mode of modes) {
           ...environment,
           ...(settings.pgOptions ? { pgOptions: settings.pgOptions } : {}),
           ...(settings.workerNodeArgs.length ? { workerNodeArgs: settings.workerNodeArgs.join(' ') } : {}),
+          lifecycleEvents: settings.kafkaBrokers ? `logged and published to Kafka at ${settings.kafkaBrokers}` : 'logged (outbox), not published (no Kafka)',
         }
       : { mode, description: DESCRIPTION[mode], jobs: settings.jobs, concurrency: settings.concurrency, latencyJobs: settings.latencyJobs, runs: settings.runs };
   console.log(JSON.stringify(machine), JSON.stringify(config));

@@ -52,3 +52,17 @@ export class ForbiddenError extends DocketError {
     super('forbidden', message);
   }
 }
+
+/**
+ * The request is valid but the resource's state refuses it (a retired template, a template still in
+ * use): HTTP 409. `issues` name the request fields concerned, when there are any.
+ */
+export class ConflictError extends DocketError {
+  constructor(
+    code: string,
+    message: string,
+    readonly issues: Issue[] = [],
+  ) {
+    super(code, message);
+  }
+}

@@ -4,6 +4,7 @@ import { FormatRegistry } from '@sinclair/typebox';
 import { DEFAULT_BACKOFF, type Backoff } from './backoff.js';
 import { PayloadTooLargeError, ValidationError, type Issue } from './errors.js';
 import type { Json } from './job.js';
+import { DependencyFields } from './dag.js';
 
 /**
  * What a client sends to submit a job. Declared once: the HTTP layer uses it for request
@@ -66,6 +67,9 @@ export const JobInputSchema = Type.Object(
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 3' })),
     backoff: Type.Optional(BackoffSchema),
     linkId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'correlation id; generated if absent' })),
+    dedupKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'while a job of this type holds this key, a submit returns it instead of creating one (docs/jobs.md#deduplication)' })),
+    dedupTtlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_592_000, description: 'with dedupKey: how long the key is held; default the rule\'s for the type, else 86400' })),
+    ...DependencyFields,
   },
   { additionalProperties: false },
 );
@@ -94,6 +98,9 @@ export interface JobSpec {
   maxAttempts: number;
   backoff: Backoff;
   linkId: string | null;
+  /** The job's own dedup key and its window (domain/dedup.ts); null when not given. */
+  dedupKey: string | null;
+  dedupTtlSeconds: number | null;
 }
 
 export const DEFAULT_PRIORITY = 5;
@@ -119,6 +126,9 @@ export function toJobSpec(input: unknown, now: number, limits: InputLimits = DEF
     issues.push({ path: `${basePath}/delayMs`, message: 'give runAt or delayMs, not both' });
   }
   const expiresAt = input.expiresAt !== undefined ? parseTime(input.expiresAt, `${basePath}/expiresAt`, issues) : null;
+  if (input.dedupTtlSeconds !== undefined && input.dedupKey === undefined) {
+    issues.push({ path: `${basePath}/dedupTtlSeconds`, message: 'give dedupKey with it (a rule\'s key has the rule\'s ttlSeconds)' });
+  }
   if (expiresAt !== null && expiresAt <= runAt) {
     issues.push({ path: `${basePath}/expiresAt`, message: 'must be later than the time the job may start (runAt or now)' });
   }
@@ -141,6 +151,8 @@ export function toJobSpec(input: unknown, now: number, limits: InputLimits = DEF
     maxAttempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     backoff: input.backoff ?? DEFAULT_BACKOFF,
     linkId: input.linkId ?? null,
+    dedupKey: input.dedupKey ?? null,
+    dedupTtlSeconds: input.dedupTtlSeconds ?? null,
   };
 }
 
@@ -153,6 +165,8 @@ function parseTime(value: string, path: string, issues: Issue[]): number {
 function explain(message: string, path: string, value: unknown): string {
   if (path === '' && (typeof value !== 'object' || value === null || Array.isArray(value))) return 'a job must be a JSON object';
   if (message.startsWith('Unexpected property')) return 'unknown field';
+  // The HTTP body schema lets `type` out (a template may supply it): the service says it is missing.
+  if (message === 'Expected required property') return path === '/type' ? 'required (or give templateId)' : 'required';
   if (message.includes("'date-time' format")) return `"${String(value)}" is not an ISO 8601 date-time with a time zone, e.g. 2026-01-31T09:00:00Z`;
   if (message.includes('match pattern')) return `"${String(value)}" is not a valid name (letters, digits and _ . : -, up to 128, starting with a letter or digit)`;
   return `${message}${value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80)})`}`;

@@ -1,5 +1,6 @@
 import type { Backoff } from './backoff.js';
 import type { JobState } from './states.js';
+import type { DependencyFailurePolicy } from './dag.js';
 
 /** Any JSON value: payloads, results and progress details are stored as JSON text. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -40,6 +41,15 @@ export interface Job {
   backoff: Backoff;
   linkId: string;
   resubmittedFrom: string | null;
+  /** The template the job was created from and its version (docs/templates.md), else null. */
+  templateId: string | null;
+  templateVersion: number | null;
+  /**
+   * The jobs this one waits for and what it does if one fails (docs/dependencies.md). Set on jobs
+   * just submitted and on single reads through the API; absent for jobs without dependencies.
+   */
+  dependsOn?: string[];
+  onDependencyFailure?: DependencyFailurePolicy;
   leaseToken: string | null;
   leaseExpiresAt: number | null;
   workerId: string | null;

@@ -97,11 +97,12 @@ export interface SubscribeOptions {
    */
   start?: 'earliest' | 'latest';
   /**
-   * Called for each record that is not a valid envelope; the record is then skipped (committed),
-   * because blocking a partition on a record that can never be handled would stall it for good.
-   * Default: skip silently.
+   * Called for each record that is not a valid envelope (e.g. to dead-letter it); the record is
+   * then skipped, because blocking a partition on a record that can never be handled would stall it
+   * for good. Awaited like a handler: the record counts as handled once it resolves, and when it
+   * rejects the subscription stops uncommitted (so the record comes again). Default: skip silently.
    */
-  onInvalid?: (record: InvalidRecord) => void;
+  onInvalid?: (record: InvalidRecord) => void | Promise<void>;
 }
 
 export interface Subscription {

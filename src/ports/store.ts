@@ -1,4 +1,7 @@
 import type { DispatchEntry, Job, JobError, JobProgress, Json } from '../domain/job.js';
+import type { EventLog } from './event-log.js';
+import type { JobDependencies } from './dependencies.js';
+import type { DependencyFailurePolicy } from '../domain/dag.js';
 import type { JobState } from '../domain/states.js';
 import type { TransitionResult } from '../domain/outcomes.js';
 import type { Backoff } from '../domain/backoff.js';
@@ -24,6 +27,16 @@ export interface NewJob {
   linkId: string;
   resubmittedFrom: string | null;
   createdAt: number;
+  /** The template and version the job was created from; absent or null for none. */
+  templateId?: string | null;
+  templateVersion?: number | null;
+  /**
+   * Jobs this one waits for (docs/dependencies.md): existing jobs of the tenant, or jobs of the
+   * same insert. A job with dependencies is inserted `waiting`; the store releases or cancels it.
+   */
+  dependsOn?: readonly string[];
+  /** @defaultValue 'cancel' */
+  onDependencyFailure?: DependencyFailurePolicy;
 }
 
 /** Fields a transition may set besides the state. Absent means unchanged; null clears. */
@@ -85,6 +98,8 @@ export interface JobFilter {
   state?: JobState;
   type?: string;
   linkId?: string;
+  /** Jobs created from this template (any version). */
+  templateId?: string;
   /** Jobs carrying every one of these labels. */
   labels?: Record<string, string>;
   /** Jobs claimed by this worker. */
@@ -119,6 +134,20 @@ export interface IdempotencyRecord {
   /** The response body, JSON. */
   response: string;
   createdAt: number;
+}
+
+/** A job's dedup key (domain/dedup.ts), held per tenant until `expiresAt`. */
+export interface DedupKey {
+  key: string;
+  expiresAt: number;
+}
+
+/** What insertJobsDeduplicated did. */
+export interface DedupInsert {
+  /** The idempotency key was taken by an earlier request: nothing was written, this is its record. */
+  earlier: IdempotencyRecord | null;
+  /** Per job, in order: the live job that holds its key (this one was not inserted), or null (inserted). */
+  existing: (Job | null)[];
 }
 
 /**
@@ -163,6 +192,10 @@ export interface LeaseExtension {
  * test/conformance.
  */
 export interface Store {
+  /** The event log (outbox) the store writes job changes to, in the same transactions. */
+  readonly events: EventLog;
+  /** Dependencies between jobs: read them, and hear of dependents released (ports/dependencies.ts). */
+  readonly dependencies: JobDependencies;
   /** Brings the schema to the latest version. Safe to call from several processes at once. */
   migrate(): Promise<void>;
   /**
@@ -206,6 +239,22 @@ export interface Store {
   findIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | undefined>;
   /** Forgets idempotency records created before `before`; returns how many. */
   pruneIdempotency(before: number): Promise<number>;
+  /**
+   * insertJobs for jobs with dedup keys (`keys[i]` for `jobs[i]`; null: none), in one transaction.
+   * A key not held, held past its `expiresAt`, or held by a job that ended without doing its work
+   * (failed, cancelled, expired, deleted) is taken for the job, which is inserted; a key held by
+   * any other job keeps it, and the job is not inserted. Concurrent calls with the same key create
+   * one job. With `idempotency`, its key is taken first (when already taken: nothing is written,
+   * `earlier` says why), and `render` gives its stored status and response from the outcome.
+   */
+  insertJobsDeduplicated(
+    jobs: readonly NewJob[],
+    keys: readonly (DedupKey | null)[],
+    idempotency?: IdempotencyRecord,
+    render?: (existing: readonly (Job | null)[]) => { status: number; response: string },
+  ): Promise<DedupInsert>;
+  /** Forgets dedup keys whose window ended before `now`; returns how many. */
+  pruneDedupKeys(now: number): Promise<number>;
 
   /** A paused queue dispatches nothing; its jobs wait, and submits are still accepted. */
   setQueuePaused(queue: string, paused: boolean, now: number): Promise<void>;

@@ -6,6 +6,7 @@ import type {
   ClaimBody,
   ClaimedJobView,
   ConditionView,
+  DependenciesReply,
   FailBody,
   HeartbeatReply,
   JobView,
@@ -15,15 +16,26 @@ import type {
   RegisterBody,
   WorkerView,
 } from '../interfaces/http/schemas.js';
+import { SchedulesClient } from './schedules-client.js';
+import { TemplatesClient } from './templates-client.js';
+import { WebhooksClient } from './webhooks-client.js';
+import { readEventStream, streamQuery, type StreamOptions } from './event-stream.js';
+import type { EventEnvelope } from '../ports/event-bus.js';
+import type { EventBody, EventReply } from '../interfaces/http/routes/events-in.js';
 
 export type { ClaimedJobView, JobView, Problem };
 export type QueueInfo = Static<typeof QueueView>;
+export type DependenciesView = Static<typeof DependenciesReply>;
 export type ConditionInfo = Static<typeof ConditionView>;
 export type WorkerInfoView = Static<typeof WorkerView>;
 export type Readiness = Static<typeof ReadyReply>;
 export type WorkerRegistration = Static<typeof RegisterBody>;
 export type ClaimOptions = Omit<Static<typeof ClaimBody>, 'workerId'>;
 export type FailOptions = Omit<Static<typeof FailBody>, 'leaseToken'>;
+/** A business event for POST /v1/events (CloudEvents-style; `specversion` and `time` optional). */
+export type EventInput = Static<typeof EventBody>;
+/** The jobs the ingest rules made of an event (or found made already: `deduplicated`). */
+export type EventResult = Static<typeof EventReply>;
 
 export interface ClientOptions {
   /** Server root, e.g. `http://127.0.0.1:8080`. */
@@ -43,6 +55,8 @@ export interface ListFilter {
   state?: JobState;
   type?: string;
   linkId?: string;
+  /** Jobs created from this template. */
+  templateId?: string;
   /** Jobs carrying every one of these labels. */
   labels?: Record<string, string>;
   /** Admins only: one tenant's jobs. */
@@ -103,6 +117,12 @@ export class DocketClient {
   private readonly baseUrl: string;
   private readonly fetch: typeof fetch;
   private readonly headers: Record<string, string>;
+  /** Cron schedules: create, preview, list, get, update, pause, resume, delete (docs/schedules.md). */
+  readonly schedules = new SchedulesClient(this);
+  /** Job templates: create, version, read, retire, delete (docs/templates.md). */
+  readonly templates = new TemplatesClient(this);
+  /** Webhook subscriptions and their delivery logs (docs/webhooks.md). */
+  readonly webhooks = new WebhooksClient(this);
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -119,13 +139,15 @@ export class DocketClient {
 
   /**
    * A record built at run time (the CLI's flags) is accepted as well: the server validates
-   * every input and names the bad fields in the DocketApiError.
+   * every input and names the bad fields in the DocketApiError. `deduplicated: true` in the reply:
+   * a job holding the same dedup key existed, it is returned and nothing was created
+   * (docs/jobs.md#deduplication).
    */
   async submit(input: JobInput | Record<string, unknown>, options: SubmitOptions = {}): Promise<JobView> {
     return this.request<JobView>('POST', '/v1/jobs', input, undefined, idempotency(options));
   }
 
-  /** Up to 1000 jobs, stored all or none. */
+  /** Up to 1000 jobs, stored all or none; each with its `deduplicated` flag. */
   async submitBulk(inputs: (JobInput | Record<string, unknown>)[], options: SubmitOptions = {}): Promise<JobView[]> {
     return (await this.request<{ jobs: JobView[] }>('POST', '/v1/jobs/bulk', { jobs: inputs }, undefined, idempotency(options))).jobs;
   }
@@ -167,6 +189,22 @@ export class DocketClient {
 
   async progress(id: string): Promise<Static<typeof ProgressReply>> {
     return this.request('GET', `/v1/jobs/${enc(id)}/progress`);
+  }
+
+  /** A job's dependencies with their state and result, and its dependents (docs/dependencies.md). */
+  async dependencies(id: string): Promise<DependenciesView> {
+    return this.request<DependenciesView>('GET', `/v1/jobs/${enc(id)}/dependencies`);
+  }
+
+  // ---- events in ----
+
+  /**
+   * Feeds one event to the server's ingest rules (docs/ingestion.md): the jobs they make, created
+   * or found made already. Sending the same `id` again creates nothing new. An event no rule takes,
+   * or that breaks one, is a DocketApiError 422 whose problem names the event's fields.
+   */
+  async submitEvent(event: EventInput): Promise<EventResult> {
+    return this.request<EventResult>('POST', '/v1/events', event);
   }
 
   // ---- queues ----
@@ -270,6 +308,25 @@ export class DocketClient {
   /** Readiness of the server's engines; throws DocketApiError (503) when one does not answer. */
   async ready(): Promise<Readiness> {
     return this.request<Readiness>('GET', '/readyz');
+  }
+
+  /**
+   * The live event stream (SSE, `GET /v1/events/stream`) of the caller's tenant: each event
+   * envelope as it happens. Resumable: pass the last `id` received as `lastEventId`.
+   *
+   *   for await (const event of client.streamEvents({ types: ['docket.job.failed'], signal })) ...
+   */
+  async *streamEvents(options: StreamOptions = {}): AsyncGenerator<EventEnvelope> {
+    const res = await this.fetch(`${this.baseUrl}/v1/events/stream${streamQuery(options)}`, {
+      headers: { ...this.headers, accept: 'text/event-stream' },
+      ...(options.signal ? { signal: options.signal } : {}),
+    }).catch((err: unknown) => {
+      if (options.signal?.aborted) return null;
+      throw err;
+    });
+    if (!res) return;
+    if (!res.ok || !res.body) throw new DocketApiError(res.status, parseProblem(await res.text(), res.status));
+    yield* readEventStream(res.body, options.signal);
   }
 
   /** One call of the API. Throws DocketApiError for any non-2xx reply; 204 yields undefined. */

@@ -1,7 +1,7 @@
 import type { Job, Json } from '../domain/job.js';
 import type { JobView } from '../interfaces/http/schemas.js';
 import { DocketApiError, DocketClient, type ClientOptions } from './client.js';
-import type { Ack, ClaimRequest, ClaimedJob, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
+import type { Ack, ClaimRequest, ClaimedJob, DependencyState, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
 
 /** The server's limits on one claim (see ClaimBody); a worker asking for more gets them clamped. */
 const MAX_CLAIM = 1000;
@@ -22,6 +22,19 @@ export class HttpTransport implements WorkerTransport {
 
   constructor(options: ClientOptions) {
     this.client = new DocketClient(options);
+  }
+
+  /** GET /v1/jobs/:id/dependencies, with times back to epoch ms as in-process. */
+  async dependencies(job: ClaimedJob): Promise<DependencyState[]> {
+    const { dependencies } = await this.client.dependencies(job.id);
+    return dependencies.map((d) => ({
+      id: d.id,
+      type: d.type,
+      state: d.state,
+      result: d.result as Json | undefined,
+      error: d.error && { ...d.error, at: Date.parse(d.error.at) },
+      finishedAt: d.finishedAt === null ? null : Date.parse(d.finishedAt),
+    }));
   }
 
   async register(info: WorkerInfo): Promise<string> {
@@ -130,6 +143,9 @@ export function fromView(v: JobView): Job {
     backoff: v.backoff,
     linkId: v.linkId,
     resubmittedFrom: v.resubmittedFrom,
+    // A server older than templates sends neither.
+    templateId: v.templateId ?? null,
+    templateVersion: v.templateVersion ?? null,
     leaseToken: null,
     leaseExpiresAt: msOrNull(v.leaseExpiresAt),
     workerId: v.workerId,

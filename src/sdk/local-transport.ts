@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Json } from '../domain/job.js';
 import type { CompletionResult } from '../ports/store.js';
 import type { JobService } from '../services/job-service.js';
-import type { Ack, ClaimRequest, ClaimedJob, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
+import type { Ack, ClaimRequest, ClaimedJob, DependencyState, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
 
 /** In-process transport: the worker calls the JobService directly, and hears cancellations at once. */
 export class LocalTransport implements WorkerTransport {
@@ -42,6 +42,10 @@ export class LocalTransport implements WorkerTransport {
 
   async release(job: ClaimedJob): Promise<Ack> {
     return ack(await this.service.release(job.id, job.leaseToken));
+  }
+
+  async dependencies(job: ClaimedJob): Promise<DependencyState[]> {
+    return (await this.service.dependencies.dependenciesOf(job.id))?.dependencies ?? [];
   }
 
   onCancel(listener: (jobId: string) => void): () => void {

@@ -1,5 +1,8 @@
 import type { Job, Json } from '../domain/job.js';
 import type { PriorityRange } from '../ports/dispatch.js';
+import type { DependencyState } from '../ports/dependencies.js';
+
+export type { DependencyState };
 
 /** A job as a worker holds it: the job plus the lease token that proves the claim. */
 export type ClaimedJob = Job & { leaseToken: string };
@@ -55,6 +58,11 @@ export interface WorkerTransport {
   release(job: ClaimedJob): Promise<Ack>;
   /** Calls `listener` when a job is cancelled, if the transport can tell at once (in-process). */
   onCancel(listener: (jobId: string) => void): () => void;
+  /**
+   * The claimed job's dependencies with their state and result (docs/dependencies.md): what
+   * `ctx.dependencies()` gives a handler. Optional for transports written before dependencies.
+   */
+  dependencies?(job: ClaimedJob): Promise<DependencyState[]>;
   /** Stops the worker's registration. */
   unregister(workerId: string): Promise<void>;
 }

@@ -5,13 +5,18 @@ import type { Json } from '../domain/job.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import { CancelledError, LeaseLostError, PermanentError, ShutdownError, TimeoutError, TransientError } from './errors.js';
 import { parsePools, type Concurrency, type Pool } from './pools.js';
-import type { ClaimedJob, FailureReport, WorkerTransport } from './transport.js';
+import type { ClaimedJob, DependencyState, FailureReport, WorkerTransport } from './transport.js';
 
 export interface HandlerContext {
   /** Fires on cancel, timeout, lease loss and shutdown; `signal.reason` says which. */
   signal: AbortSignal;
   /** Reports progress (0-100) with an optional message. */
   progress(percent: number, message?: string): Promise<void>;
+  /**
+   * The jobs this one waited for (`dependsOn`), with their state and result, in id order; empty
+   * for a job without dependencies (docs/dependencies.md). Read once per attempt, on first call.
+   */
+  dependencies(): Promise<DependencyState[]>;
   log: Logger;
 }
 
@@ -184,6 +189,7 @@ export class Worker extends EventEmitter {
         }, job.timeoutMs)
       : null;
     let log: Logger | null = null;
+    let dependencies: Promise<DependencyState[]> | undefined;
     const ctx: HandlerContext = {
       get signal() {
         return controller().signal;
@@ -194,6 +200,11 @@ export class Worker extends EventEmitter {
       progress: async (percent, message) => {
         const ack = await this.options.transport.progress(job, percent, message);
         if (!ack.ok) this.abort(job.id, new LeaseLostError());
+      },
+      dependencies: () => {
+        const transport = this.options.transport;
+        if (!transport.dependencies) return Promise.reject(new Error('this worker transport cannot read dependencies'));
+        return (dependencies ??= transport.dependencies(job));
       },
     };
     const rootLog = this.log;

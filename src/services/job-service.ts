@@ -16,6 +16,13 @@ import type { Completion, CompletionResult, IdempotencyRecord, JobFilter, QueueD
 import { Batcher } from './batcher.js';
 import { Lifecycle } from './lifecycle.js';
 import { RecoveryEvents } from './recovery-events.js';
+import { DependencyPlanner } from './dependencies.js';
+import type { TemplateService } from './template-service.js';
+import type { DedupRule } from '../domain/dedup.js';
+import type { NewLogEvent } from '../ports/event-log.js';
+import { claimsOf, insertDeduplicated, type Submitted } from './dedup-submit.js';
+
+export type { Submitted };
 
 export interface JobServiceOptions {
   /** How long a claim holds a job without a heartbeat. @defaultValue 30 000 ms */
@@ -27,6 +34,10 @@ export interface JobServiceOptions {
   cache?: JobCache;
   /** Classification rules for plain errors, and recovery policies per condition (config file). */
   recovery: { rules: CompiledRule[]; policies: RecoveryPolicy[] };
+  /** Resolves `templateId` in submits (docs/templates.md). @defaultValue none: such submits are refused */
+  templates?: TemplateService;
+  /** Dedup rules of the config file (docs/jobs.md#deduplication). @defaultValue none: only jobs with their own dedupKey dedup */
+  dedup?: readonly DedupRule[];
 }
 
 export const DEFAULT_SERVICE_OPTIONS: JobServiceOptions = { leaseMs: 30_000, limits: DEFAULT_INPUT_LIMITS, random: Math.random, recovery: { rules: [], policies: [] } };
@@ -50,8 +61,11 @@ export interface IdempotentSubmit {
   key: string;
   /** SHA-256 of the request body. */
   requestHash: string;
-  /** The response to store and replay, built from the new jobs. */
-  render(jobs: Job[]): { status: number; body: unknown };
+  /**
+   * The response to store and replay, built from the jobs: new ones, or for a job whose dedup key
+   * was held, the job that holds it (`deduplicated[i]` true).
+   */
+  render(jobs: Job[], deduplicated: readonly boolean[]): { status: number; body: unknown };
 }
 
 export interface IdempotentReply {
@@ -93,7 +107,13 @@ export class JobService {
   ) {
     this.options = { ...DEFAULT_SERVICE_OPTIONS, ...options };
     this.completer = new Batcher<Completion, CompletionResult>((items) => this.completeBatch(items));
+    this.dependencies = new DependencyPlanner(store);
+    // Dependents the store released (their last dependency settled) go to the dispatch index like any new ready job.
+    store.dependencies.onReleased((entries) => this.dispatch.enqueue(entries));
   }
+
+  /** Dependencies between jobs: planning submits, reading a job's dependencies (services/dependencies.ts). */
+  readonly dependencies: DependencyPlanner;
 
   get leaseMs(): number {
     return this.options.leaseMs;
@@ -104,10 +124,30 @@ export class JobService {
    * named by its path (`/3/priority`). Ready jobs wake idle workers at once.
    */
   async submit(inputs: readonly unknown[], ctx: SubmitContext): Promise<Job[]> {
+    return (await this.submitJobs(inputs, ctx)).map((s) => s.job);
+  }
+
+  /**
+   * submit, saying per job whether it was created or answered by the job that holds its dedup key
+   * (docs/jobs.md#deduplication; nothing is created for those, and a `deduplicated` event is logged).
+   */
+  async submitJobs(inputs: readonly unknown[], ctx: SubmitContext): Promise<Submitted[]> {
     const now = this.clock.now();
-    const rows = this.toRows(inputs, ctx, now);
+    const rows = await this.rowsOf(inputs, ctx, now);
+    const claims = claimsOf(inputs, rows, this.options.dedup ?? [], now);
+    if (claims) {
+      const out = await insertDeduplicated(this.store, rows, claims, (r) => newJobView(r.row, r.payload), now);
+      await this.afterDedup(out.created, out.events, now);
+      return out.submitted;
+    }
     await this.store.insertJobs(rows.map((r) => r.row));
-    return this.publish(rows, now);
+    return (await this.publish(rows, now)).map((job) => ({ job, deduplicated: false }));
+  }
+
+  /** The new jobs of a deduplicating submit go out as usual; the duplicates answered are logged. */
+  private async afterDedup(created: readonly { row: NewJob; payload: Json }[], events: readonly NewLogEvent[], now: number): Promise<void> {
+    await this.publish(created, now);
+    if (events.length > 0) await this.store.events.append(events);
   }
 
   /**
@@ -119,9 +159,23 @@ export class JobService {
     const earlier = await this.store.findIdempotency(ctx.tenant, once.key);
     if (earlier) return replay(earlier, once);
     const now = this.clock.now();
-    const rows = this.toRows(inputs, ctx, now);
+    const rows = await this.rowsOf(inputs, ctx, now);
+    const claims = claimsOf(inputs, rows, this.options.dedup ?? [], now);
+    if (claims) {
+      // The record is taken first (placeholder answer) and given its answer once the keys are decided, in one transaction.
+      const record = { tenant: ctx.tenant, key: once.key, requestHash: once.requestHash, status: 0, response: '', createdAt: now };
+      let answer = { status: 0, response: '' };
+      const render = (submitted: Submitted[]) => {
+        const { status, body } = once.render(submitted.map((s) => s.job), submitted.map((s) => s.deduplicated));
+        return (answer = { status, response: JSON.stringify(body) });
+      };
+      const out = await insertDeduplicated(this.store, rows, claims, (r) => newJobView(r.row, r.payload), now, { record, render });
+      if (out.earlier) return replay(out.earlier, once);
+      await this.afterDedup(out.created, out.events, now);
+      return { ...answer, replayed: false };
+    }
     const jobs = rows.map((r) => newJobView(r.row, r.payload));
-    const { status, body } = once.render(jobs);
+    const { status, body } = once.render(jobs, jobs.map(() => false));
     const record = { tenant: ctx.tenant, key: once.key, requestHash: once.requestHash, status, response: JSON.stringify(body), createdAt: now };
     const taken = await this.store.insertJobs(rows.map((r) => r.row), record);
     if (taken) return replay(taken, once); // a concurrent request with the same key won
@@ -156,10 +210,32 @@ export class JobService {
       linkId: old.linkId,
       resubmittedFrom: old.id,
       createdAt: now,
+      templateId: old.templateId ?? null,
+      templateVersion: old.templateVersion ?? null,
     };
     await this.store.insertJobs([row]);
     const [job] = await this.publish([{ row, payload: old.payload }], now);
     return job!;
+  }
+
+  /** The template service, when templates are on. */
+  get templates(): TemplateService | undefined {
+    return this.options.templates;
+  }
+
+  /** toRows, after replacing template references by the jobs they stand for (services/template-service.ts). */
+  private async rowsOf(inputs: readonly unknown[], ctx: SubmitContext, now: number): Promise<{ row: NewJob; payload: Json }[]> {
+    const templates = this.options.templates;
+    if (!templates || !inputs.some((i) => typeof i === 'object' && i !== null && ('templateId' in i || 'templateVersion' in i))) {
+      const rows = this.toRows(inputs, ctx, now);
+      await this.dependencies.attach(inputs, rows, ctx.tenant);
+      return rows;
+    }
+    const { inputs: jobs, origins } = await templates.expand(inputs, ctx.tenant, now);
+    const rows = this.toRows(jobs, ctx, now);
+    rows.forEach((r, i) => Object.assign(r.row, { templateId: origins[i]?.id ?? null, templateVersion: origins[i]?.version ?? null }));
+    await this.dependencies.attach(jobs, rows, ctx.tenant);
+    return rows;
   }
 
   private toRows(inputs: readonly unknown[], ctx: SubmitContext, now: number): { row: NewJob; payload: Json }[] {
@@ -202,7 +278,9 @@ export class JobService {
   /** After the insert: hands the new jobs to the dispatch index (waking idle workers) and tells listeners. */
   private async publish(rows: readonly { row: NewJob; payload: Json }[], now: number): Promise<Job[]> {
     const jobs = rows.map((r) => newJobView(r.row, r.payload));
-    const ready = jobs.filter((j) => j.state === 'ready').map(toDispatchEntry);
+    const released = await this.dependencies.settledAtInsert(jobs);
+    if (released.length > 0) await this.dispatch.enqueue(released);
+    const ready = jobs.filter((j) => j.state === 'ready' && !j.dependsOn).map(toDispatchEntry);
     const delayed = jobs.filter((j) => j.state === 'scheduled').map(toDispatchEntry);
     if (delayed.length > 0) await this.dispatch.schedule(delayed);
     if (ready.length > 0) await this.dispatch.enqueue(ready);
@@ -667,6 +745,9 @@ function newJobView(r: NewJob, payload: Json): Job {
     backoff: r.backoff,
     linkId: r.linkId,
     resubmittedFrom: r.resubmittedFrom,
+    templateId: r.templateId ?? null,
+    templateVersion: r.templateVersion ?? null,
+    ...(r.dependsOn ? { dependsOn: [...r.dependsOn], onDependencyFailure: r.onDependencyFailure ?? 'cancel' } : {}),
     leaseToken: null,
     leaseExpiresAt: null,
     workerId: null,

@@ -6,6 +6,9 @@ import { describeStoreApi } from './store-api.js';
 import { describeStoreClaims } from './store-claims.js';
 import { describeStoreQueries } from './store-queries.js';
 import { describeStoreRecovery } from './store-recovery.js';
+import { describeStoreEvents } from './store-events.js';
+import { describeStoreDependencies } from './store-dependencies.js';
+import { describeStoreDedup } from './store-dedup.js';
 import { T0, insert, newJob, running, stateOf } from './fixtures.js';
 
 export interface OpenedStore {
@@ -68,6 +71,8 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
           linkId: 'order-17',
           resubmittedFrom: randomUUID(),
           createdAt: T0 - 5,
+          templateId: 'welcome-mail',
+          templateVersion: 3,
         });
         const bare = newJob({ payloadJson: '"just text"', backoff: { type: 'custom', delaysMs: [10, 20] } });
         await ctx.store.insertJobs([full, bare]);
@@ -103,9 +108,11 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
           updatedAt: T0 - 5,
           startedAt: null,
           finishedAt: null,
+          templateId: 'welcome-mail',
+          templateVersion: 3,
         });
         const b = await ctx.store.getJob(bare.id);
-        expect(b).toMatchObject({ payload: 'just text', labels: {}, expiresAt: null, timeoutMs: null, resubmittedFrom: null, condition: null, blockedAt: null });
+        expect(b).toMatchObject({ payload: 'just text', labels: {}, expiresAt: null, timeoutMs: null, resubmittedFrom: null, condition: null, blockedAt: null, templateId: null, templateVersion: null });
         expect(b!.backoff).toEqual({ type: 'custom', delaysMs: [10, 20] });
         expect(await ctx.store.getJob(randomUUID())).toBeUndefined();
       });
@@ -235,6 +242,9 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     describeStoreQueries(ctx);
     describeStoreApi(ctx);
     describeStoreRecovery(ctx);
+    describeStoreEvents(ctx);
+    describeStoreDependencies(ctx);
+    describeStoreDedup(ctx);
 
     it('migrate twice is a no-op that keeps the data', async () => {
       const job = await insert(ctx.store, { payloadJson: '{"keep":true}' });

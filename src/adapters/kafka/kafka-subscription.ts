@@ -133,7 +133,7 @@ export class KafkaSubscription implements Subscription {
       event = decodeEnvelope(message.value);
     } catch (err) {
       if (!(err instanceof InvalidEventError)) throw err;
-      this.config.subscribe.onInvalid?.({ ...this.coordinates(message), value: message.value ?? null, error: err });
+      await this.config.subscribe.onInvalid?.({ ...this.coordinates(message), value: message.value ?? null, error: err });
       return;
     }
     await this.config.handler({ ...this.coordinates(message), event });

@@ -1,8 +1,9 @@
 import pg from 'pg';
+import { inTransaction } from './transaction.js';
 import type { DispatchEntry, Job } from '../../domain/job.js';
 import type { TransitionFailure, TransitionResult } from '../../domain/outcomes.js';
 import { depthsOf } from '../../domain/queue-depths.js';
-import { JOB_STATES, type JobState } from '../../domain/states.js';
+import { JOB_STATES, isTerminal, type JobState } from '../../domain/states.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -10,6 +11,8 @@ import type {
   CompletionResult,
   ConditionRecord,
   IdempotencyRecord,
+  DedupInsert,
+  DedupKey,
   JobFilter,
   JobPage,
   LeaseExtension,
@@ -20,7 +23,12 @@ import type {
   TransitionRequest,
 } from '../../ports/store.js';
 import { migrate } from './migrate.js';
+import { PostgresEventLog } from './postgres-event-log.js';
+import { PostgresDependencies } from './postgres-dependencies.js';
 import * as Q from './queries.js';
+import * as DQ from './dedup-queries.js';
+import { takeDedupKey } from './pg-dedup.js';
+import { redirectDependencies } from '../../domain/dedup.js';
 import { PG_TYPES, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
 
 export interface PostgresStoreOptions {
@@ -50,6 +58,8 @@ const DISPATCH_PAGE = 5000;
  */
 export class PostgresStore implements Store {
   readonly pool: pg.Pool;
+  readonly events: PostgresEventLog;
+  readonly dependencies: PostgresDependencies;
   private readonly ownsPool: boolean;
   private closed = false;
 
@@ -77,6 +87,8 @@ export class PostgresStore implements Store {
       // opens a new one; without a listener the 'error' event would crash the process.
       this.pool.on('error', () => {});
     }
+    this.events = new PostgresEventLog(this.pool);
+    this.dependencies = new PostgresDependencies(this.pool);
   }
 
   async migrate(): Promise<void> {
@@ -84,24 +96,69 @@ export class PostgresStore implements Store {
   }
 
   async insertJobs(jobs: readonly NewJob[], idempotency?: IdempotencyRecord): Promise<IdempotencyRecord | null> {
-    if (!idempotency) {
+    // Jobs with dependencies need a transaction (edges, locks on the dependencies, resolution).
+    if (!idempotency && !jobs.some((j) => j.dependsOn !== undefined && j.dependsOn.length > 0)) {
       // One statement: all rows or none (a duplicate id fails the whole batch).
       if (jobs.length > 0) await this.query('docket_insert_jobs', Q.INSERT_JOBS, insertArrays(jobs));
       return null;
     }
     return this.inTransaction(async (client) => {
-      // The key is taken first: if it already was, nothing of this request is written. A concurrent
-      // holder of the same key makes this wait for its commit, then see its record.
-      const k = idempotency;
-      const values = [k.tenant, k.key, k.requestHash, k.status, k.response, k.createdAt];
-      const taken = await client.query({ name: 'docket_insert_idempotency', text: Q.INSERT_IDEMPOTENCY, values, types: PG_TYPES });
-      if (taken.rowCount === 0) {
-        const earlier = await client.query<IdempotencyRecord>({ text: Q.GET_IDEMPOTENCY, values: [k.tenant, k.key], types: PG_TYPES });
-        return earlier.rows[0]!;
-      }
-      if (jobs.length > 0) await client.query({ name: 'docket_insert_jobs', text: Q.INSERT_JOBS, values: insertArrays(jobs), types: PG_TYPES });
+      const earlier = idempotency ? await this.takeIdempotency(client, idempotency) : null;
+      if (earlier) return earlier;
+      await this.writeJobs(client, jobs);
       return null;
     });
+  }
+
+  /**
+   * The key is taken first: if it already was, nothing of this request is written (the earlier
+   * record is returned). A concurrent holder of the same key makes this wait for its commit, then see its record.
+   */
+  private async takeIdempotency(client: pg.PoolClient, k: IdempotencyRecord): Promise<IdempotencyRecord | null> {
+    const values = [k.tenant, k.key, k.requestHash, k.status, k.response, k.createdAt];
+    const taken = await client.query({ name: 'docket_insert_idempotency', text: Q.INSERT_IDEMPOTENCY, values, types: PG_TYPES });
+    if (taken.rowCount !== 0) return null;
+    const earlier = await client.query<IdempotencyRecord>({ text: Q.GET_IDEMPOTENCY, values: [k.tenant, k.key], types: PG_TYPES });
+    return earlier.rows[0]!;
+  }
+
+  /** The rows of insertJobs and insertJobsDeduplicated, inside their transaction. */
+  private async writeJobs(client: pg.PoolClient, jobs: readonly NewJob[]): Promise<void> {
+    if (jobs.length > 0) await client.query({ name: 'docket_insert_jobs', text: Q.INSERT_JOBS, values: insertArrays(jobs), types: PG_TYPES });
+    // Dependents resolve at once; the service reads back the ones released (all dependencies done).
+    await this.dependencies.linkNew(client, jobs);
+  }
+
+  /**
+   * Keys are taken in key order, so two submits sharing several keys cannot deadlock; submits with
+   * different keys touch different rows and never wait for each other.
+   */
+  async insertJobsDeduplicated(
+    jobs: readonly NewJob[],
+    keys: readonly (DedupKey | null)[],
+    idempotency?: IdempotencyRecord,
+    render?: (existing: readonly (Job | null)[]) => { status: number; response: string },
+  ): Promise<DedupInsert> {
+    return this.inTransaction(async (client): Promise<DedupInsert> => {
+      if (idempotency) {
+        const earlier = await this.takeIdempotency(client, idempotency);
+        if (earlier) return { earlier, existing: [] };
+      }
+      const existing: (Job | null)[] = jobs.map(() => null);
+      const order = jobs.map((_, i) => i).filter((i) => keys[i]).sort((a, b) => (keys[a]!.key < keys[b]!.key ? -1 : keys[a]!.key > keys[b]!.key ? 1 : 0));
+      for (const i of order) existing[i] = await takeDedupKey(client, jobs[i]!, keys[i]!);
+      const moved = new Map(jobs.flatMap((j, i) => (existing[i] ? [[j.id, existing[i]!.id] as const] : [])));
+      await this.writeJobs(client, redirectDependencies(jobs.filter((_, i) => existing[i] === null), moved));
+      if (idempotency && render) {
+        const { status, response } = render(existing);
+        await client.query({ text: DQ.SET_IDEMPOTENCY_RESPONSE, values: [idempotency.tenant, idempotency.key, status, response] });
+      }
+      return { earlier: null, existing };
+    });
+  }
+
+  async pruneDedupKeys(now: number): Promise<number> {
+    return (await this.query(undefined, DQ.PRUNE_DEDUP_KEYS, [now])).rowCount ?? 0;
   }
 
   async getJob(id: string): Promise<Job | undefined> {
@@ -128,7 +185,8 @@ export class PostgresStore implements Store {
    */
   async transition(requests: readonly TransitionRequest[]): Promise<TransitionResult[]> {
     if (requests.length === 0) return [];
-    return this.inTransaction(async (client) => {
+    let released: DispatchEntry[] = [];
+    const outcome = await this.inTransaction(async (client) => {
       const ids = [...new Set(requests.map((r) => r.id))];
       type Locked = { id: string; state: JobState; lease_token: string | null };
       const locked = await client.query<Locked>({ name: 'docket_lock_jobs', text: Q.LOCK_JOBS, values: [ids], types: PG_TYPES });
@@ -160,8 +218,12 @@ export class PostgresStore implements Store {
         const byId = new Map(rows.map((row) => [row.id, row]));
         for (const m of round) results[m.index] = { ok: true, job: toJob(byId.get(m.request.id)!), from: m.from };
       }
+      // The trigger resolved the dependents of jobs that settled: read back what it released.
+      released = await this.dependencies.releasedAfter(client, results.flatMap((r) => (r.ok && isTerminal(r.job.state) ? [r.job.id] : [])));
       return results;
     });
+    await this.dependencies.published(released);
+    return outcome;
   }
 
   async completeJobs(completions: readonly Completion[], now: number): Promise<CompletionResult[]> {
@@ -173,10 +235,14 @@ export class PostgresStore implements Store {
       order.map((i) => (completions[i]!.result === undefined ? null : JSON.stringify(completions[i]!.result))),
       now,
     ];
-    type Miss = { n: number; state: JobState | null; token_matched: boolean | null };
+    // `settled` rows are completed jobs that have dependents (the trigger resolved those); the others are misses.
+    type Miss = { n: number; state: JobState | null; token_matched: boolean | null; settled: string | null };
     const { rows } = await this.query<Miss>('docket_complete_jobs', Q.COMPLETE_JOBS, values);
     const results: CompletionResult[] = completions.map(() => ({ ok: true }));
+    const settled = rows.flatMap((r) => (r.settled === null ? [] : [r.settled]));
+    if (settled.length > 0) await this.dependencies.published(await this.dependencies.releasedAfter(this.pool, settled));
     for (const miss of rows) {
+      if (miss.settled !== null) continue;
       const index = order[miss.n - 1]!;
       if (miss.state === null) results[index] = { ok: false, reason: 'not_found' };
       else if (miss.state !== 'running') results[index] = { ok: false, reason: 'wrong_state', state: miss.state };
@@ -208,6 +274,7 @@ export class PostgresStore implements Store {
     // In request order: the dispatcher asked in priority order.
     claimed.sort((a, b) => a.index - b.index);
     expired.sort((a, b) => first.get(a.id)!.index - first.get(b.id)!.index);
+    if (expired.length > 0) await this.dependencies.published(await this.dependencies.releasedAfter(this.pool, expired.map((j) => j.id)));
     return { claimed: claimed.map((c) => c.job), expired };
   }
 
@@ -352,21 +419,8 @@ export class PostgresStore implements Store {
     return this.pool.query<R>(name ? { name, text, values, types: PG_TYPES } : { text, values, types: PG_TYPES });
   }
 
-  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      // A failed ROLLBACK means the connection is gone: drop it from the pool rather than reuse it.
-      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+  private inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
   }
 }
 
@@ -377,10 +431,11 @@ function idOrder(items: readonly { id: string }[]): number[] {
 
 /** The column arrays of Q.INSERT_JOBS. */
 function insertArrays(jobs: readonly NewJob[]): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: 16 }, () => new Array(jobs.length));
+  const cols: unknown[][] = Array.from({ length: 18 }, () => new Array(jobs.length));
   jobs.forEach((j, i) => {
     const values = [j.id, j.tenant, j.queue, j.type, j.payloadJson, j.priority, JSON.stringify(j.labels), j.state, j.runAt,
-      j.expiresAt, j.timeoutMs, j.maxAttempts, JSON.stringify(j.backoff), j.linkId, j.resubmittedFrom, j.createdAt];
+      j.expiresAt, j.timeoutMs, j.maxAttempts, JSON.stringify(j.backoff), j.linkId, j.resubmittedFrom, j.createdAt,
+      j.templateId ?? null, j.templateVersion ?? null];
     values.forEach((v, c) => (cols[c]![i] = v));
   });
   return cols;
@@ -419,6 +474,7 @@ function whereOf(filter: JobFilter): { where: string[]; params: unknown[] } {
     where.push(`((id = $${n} AND link_id = $${n}) OR (link_id = $${n} AND link_id <> id))`);
   }
   add('worker_id =', filter.workerId);
+  add('template_id =', filter.templateId);
   add('condition =', filter.condition);
   // Containment: the job carries every one of these labels (a GIN index on labels would serve it).
   if (filter.labels && Object.keys(filter.labels).length > 0) add('labels @>', JSON.stringify(filter.labels));

@@ -7,7 +7,7 @@
 
 export const JOB_COLUMNS = `id, tenant, queue, type, payload, priority, labels, state, state_reason, run_at, expires_at,
   timeout_ms, max_attempts, attempt, backoff, link_id, resubmitted_from, lease_token, lease_expires_at, worker_id,
-  progress, result, errors, created_at, updated_at, started_at, finished_at, condition, blocked_at`;
+  progress, result, errors, created_at, updated_at, started_at, finished_at, condition, blocked_at, template_id, template_version`;
 
 const names = (list: string) => list.split(',').map((c) => c.trim());
 /** JOB_COLUMNS qualified with a table alias. */
@@ -15,13 +15,14 @@ const jobColumns = (alias: string) => names(JOB_COLUMNS).map((c) => `${alias}.${
 
 /** One array per column, all of the batch's length; json text is checked and stored verbatim. */
 export const INSERT_JOBS = `INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
-  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at)
+  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at, template_id, template_version)
   SELECT id, tenant, queue, type, payload::json, priority, labels::jsonb, state, run_at, expires_at,
-    timeout_ms, max_attempts, backoff::json, link_id, resubmitted_from, created_at, created_at
+    timeout_ms, max_attempts, backoff::json, link_id, resubmitted_from, created_at, created_at, template_id, template_version
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[],
-    $9::bigint[], $10::bigint[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::text[], $16::bigint[])
+    $9::bigint[], $10::bigint[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::text[], $16::bigint[],
+    $17::text[], $18::int[])
     AS j(id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
-    timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at)`;
+    timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, template_id, template_version)`;
 
 export const GET_JOB = `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`;
 
@@ -30,7 +31,7 @@ export const GET_JOB = `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`;
  * not need, nor the columns the claim itself just set (see the SQLite adapter's measurements).
  */
 const CLAIMED_COLUMNS = `id, tenant, queue, type, payload, priority, labels, run_at, expires_at, timeout_ms,
-  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at, condition`;
+  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at, condition, template_id, template_version`;
 const HISTORY_COLUMNS = names(JOB_COLUMNS).filter((c) => !names(CLAIMED_COLUMNS).includes(c));
 
 /**
@@ -60,17 +61,22 @@ SELECT true, ${CLAIMED_COLUMNS}, ${HISTORY_COLUMNS.join(', ')} FROM expired`;
  * running -> succeeded for each (id, token, result). Returns only the completions that did not
  * apply, with the job's state and whether the token matched as of the statement's snapshot (the
  * update itself re-checks a row changed concurrently, so "token matched but not applied" means a
- * concurrent write won). $1 ids, $2 tokens, $3 results (json text or NULL), $4 now.
+ * concurrent write won). Also returns (as `settled`) the completed jobs that have dependents: the
+ * dependency trigger (migrations/0009) resolved those, and the caller reads back what it released;
+ * has_dependents comes from the row as updated, so a dependent submitted concurrently is not missed.
+ * $1 ids, $2 tokens, $3 results (json text or NULL), $4 now.
  */
 export const COMPLETE_JOBS = `WITH c AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS c(id, token, result, n)),
 done AS (
   UPDATE jobs j SET state = 'succeeded', result = c.result::json, lease_expires_at = NULL, finished_at = $4, updated_at = $4
   FROM c WHERE j.id = c.id AND j.state = 'running' AND j.lease_token = c.token
-  RETURNING c.n
+  RETURNING c.n, j.id, j.has_dependents
 )
-SELECT c.n, j.state, j.lease_token IS NOT DISTINCT FROM c.token AS token_matched
+SELECT c.n, j.state, j.lease_token IS NOT DISTINCT FROM c.token AS token_matched, NULL::text AS settled
 FROM c LEFT JOIN jobs j ON j.id = c.id
-WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.n = c.n)`;
+WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.n = c.n)
+UNION ALL
+SELECT done.n, NULL, NULL, done.id FROM done WHERE done.has_dependents`;
 
 /**
  * A lease that already ran out cannot be extended: the reaper may be giving the job away, and a

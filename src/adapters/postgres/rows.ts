@@ -50,6 +50,8 @@ export interface JobRow {
   updated_at: number;
   started_at: number | null;
   finished_at: number | null;
+  template_id: string | null;
+  template_version: number | null;
 }
 
 /** A claim returns the job's own columns; the lease columns are the ones the claim just wrote. */
@@ -57,6 +59,7 @@ export type ClaimedRow = Pick<
   JobRow,
   | 'id' | 'tenant' | 'queue' | 'type' | 'payload' | 'priority' | 'labels' | 'run_at' | 'expires_at' | 'timeout_ms'
   | 'max_attempts' | 'attempt' | 'backoff' | 'link_id' | 'resubmitted_from' | 'created_at' | 'condition'
+  | 'template_id' | 'template_version'
 >;
 
 export function toClaimedJob(r: ClaimedRow, lease: { leaseToken: string; leaseExpiresAt: number; workerId: string; now: number }): Job {
@@ -91,6 +94,8 @@ export function toClaimedJob(r: ClaimedRow, lease: { leaseToken: string; leaseEx
     updatedAt: lease.now,
     startedAt: lease.now,
     finishedAt: null,
+    templateId: r.template_id,
+    templateVersion: r.template_version,
   };
 }
 
@@ -125,5 +130,7 @@ export function toJob(r: JobRow): Job {
     updatedAt: r.updated_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+    templateId: r.template_id,
+    templateVersion: r.template_version,
   };
 }

@@ -1,9 +1,9 @@
 /** The SQLite adapter's fixed statements, by operation. Variable ones are built in sqlite-store.ts. */
 
 export const INSERT_JOB = `INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
-  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at)
+  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at, template_id, template_version)
   VALUES (@id, @tenant, @queue, @type, @payloadJson, @priority, @labels, @state, @runAt, @expiresAt,
-  @timeoutMs, @maxAttempts, @backoff, @linkId, @resubmittedFrom, @createdAt, @createdAt)`;
+  @timeoutMs, @maxAttempts, @backoff, @linkId, @resubmittedFrom, @createdAt, @createdAt, @templateId, @templateVersion)`;
 
 export const GET_JOB = 'SELECT * FROM jobs WHERE id = ?';
 
@@ -13,7 +13,7 @@ export const GET_JOB = 'SELECT * FROM jobs WHERE id = ?';
  * measurements (27 columns to JS objects).
  */
 const CLAIMED_COLUMNS = `id, tenant, queue, type, payload, priority, labels, run_at, expires_at, timeout_ms,
-  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at, condition`;
+  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at, condition, template_id, template_version`;
 
 /** ready -> running with a fresh lease, unless the job expired while it waited. */
 export const CLAIM_JOB = `UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = @leaseToken,

@@ -33,6 +33,8 @@ export interface JobRow {
   updated_at: number;
   started_at: number | null;
   finished_at: number | null;
+  template_id: string | null;
+  template_version: number | null;
 }
 
 /** A claim returns the job's own columns; the lease columns are the ones the claim just wrote. */
@@ -40,6 +42,7 @@ export type ClaimedRow = Pick<
   JobRow,
   | 'id' | 'tenant' | 'queue' | 'type' | 'payload' | 'priority' | 'labels' | 'run_at' | 'expires_at' | 'timeout_ms'
   | 'max_attempts' | 'attempt' | 'backoff' | 'link_id' | 'resubmitted_from' | 'created_at' | 'condition'
+  | 'template_id' | 'template_version'
 >;
 
 export function toClaimedJob(r: ClaimedRow, lease: { leaseToken: string; leaseExpiresAt: number; workerId: string; now: number }): Job {
@@ -74,6 +77,8 @@ export function toClaimedJob(r: ClaimedRow, lease: { leaseToken: string; leaseEx
     updatedAt: lease.now,
     startedAt: lease.now,
     finishedAt: null,
+    templateId: r.template_id,
+    templateVersion: r.template_version,
   };
 }
 
@@ -108,6 +113,8 @@ export function toJob(r: JobRow): Job {
     updatedAt: r.updated_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+    templateId: r.template_id,
+    templateVersion: r.template_version,
   };
 }
 

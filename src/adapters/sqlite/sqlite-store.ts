@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DispatchEntry, Job } from '../../domain/job.js';
 import type { TransitionResult } from '../../domain/outcomes.js';
-import { JOB_STATES, type JobState } from '../../domain/states.js';
+import { JOB_STATES, isTerminal, type JobState } from '../../domain/states.js';
 import type {
   ClaimRequest,
   Completion,
@@ -14,6 +14,8 @@ import type {
   JobPage,
   LeaseExtension,
   IdempotencyRecord,
+  DedupInsert,
+  DedupKey,
   NewJob,
   ParkedCount,
   QueueDepth,
@@ -21,7 +23,11 @@ import type {
   TransitionRequest,
 } from '../../ports/store.js';
 import { migrate } from './migrate.js';
+import { SqliteEventLog } from './sqlite-event-log.js';
+import { SqliteDependencies } from './sqlite-dependencies.js';
 import * as Q from './queries.js';
+import * as DQ from './dedup-queries.js';
+import { keyHolds, redirectDependencies } from '../../domain/dedup.js';
 import { depthsOf } from '../../domain/queue-depths.js';
 import { PATCH_COLUMNS, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
 
@@ -42,6 +48,8 @@ export interface SqliteStoreOptions {
  */
 export class SqliteStore implements Store {
   readonly db: Database.Database;
+  readonly events: SqliteEventLog;
+  readonly dependencies: SqliteDependencies;
   private readonly stmts = new Map<string, Database.Statement>();
 
   constructor(options: SqliteStoreOptions) {
@@ -50,6 +58,8 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
+    this.events = new SqliteEventLog(this.db);
+    this.dependencies = new SqliteDependencies(this.db);
     // The errorText filter: SQLite's own LIKE and lower() fold ASCII letters only; this folds any
     // letter, as PostgreSQL's lower() does. `needle` comes lower-cased. Used in queries only (no
     // index or view depends on it), so the file stays readable by any SQLite.
@@ -71,11 +81,59 @@ export class SqliteStore implements Store {
           return this.stmt(Q.GET_IDEMPOTENCY).get(idempotency.tenant, idempotency.key) as IdempotencyRecord;
         }
       }
-      for (const j of jobs) {
-        insert.run({ ...j, labels: JSON.stringify(j.labels), backoff: JSON.stringify(j.backoff) });
-      }
+      this.writeJobs(jobs, insert);
       return null;
     })();
+  }
+
+  /** The rows of insertJobs and insertJobsDeduplicated, inside their transaction. */
+  private writeJobs(jobs: readonly NewJob[], insert = this.stmt(Q.INSERT_JOB)): void {
+    for (const j of jobs) {
+      insert.run({ ...j, labels: JSON.stringify(j.labels), backoff: JSON.stringify(j.backoff), templateId: j.templateId ?? null, templateVersion: j.templateVersion ?? null });
+    }
+    // Dependents resolve at once; the service reads back the ones released (all dependencies done).
+    this.dependencies.linkNew(jobs);
+  }
+
+  /**
+   * One IMMEDIATE transaction (the write lock from the start: the key is read, then written, and
+   * no other connection may write in between). Within a process calls are serial anyway.
+   */
+  async insertJobsDeduplicated(
+    jobs: readonly NewJob[],
+    keys: readonly (DedupKey | null)[],
+    idempotency?: IdempotencyRecord,
+    render?: (existing: readonly (Job | null)[]) => { status: number; response: string },
+  ): Promise<DedupInsert> {
+    return this.db.transaction((): DedupInsert => {
+      if (idempotency && this.stmt(Q.INSERT_IDEMPOTENCY).run(idempotency).changes === 0) {
+        return { earlier: this.stmt(Q.GET_IDEMPOTENCY).get(idempotency.tenant, idempotency.key) as IdempotencyRecord, existing: [] };
+      }
+      const existing = jobs.map((j, i) => (keys[i] ? this.takeDedupKey(j, keys[i]!) : null));
+      const moved = new Map(jobs.flatMap((j, i) => (existing[i] ? [[j.id, existing[i]!.id] as const] : [])));
+      this.writeJobs(redirectDependencies(jobs.filter((_, i) => existing[i] === null), moved));
+      if (idempotency && render) {
+        const { status, response } = render(existing);
+        this.stmt(DQ.SET_IDEMPOTENCY_RESPONSE).run(status, response, idempotency.tenant, idempotency.key);
+      }
+      return { earlier: null, existing };
+    }).immediate();
+  }
+
+  /** The job that holds `k` (this one is then not inserted), or null once `job` has taken it. */
+  private takeDedupKey(job: NewJob, k: DedupKey): Job | null {
+    type Held = { jobId: string; expiresAt: number; state: string | null };
+    const held = this.stmt(DQ.READ_DEDUP_KEY).get(job.tenant, k.key) as Held | undefined;
+    if (held && keyHolds(held.expiresAt, held.state, job.createdAt)) {
+      const row = this.stmt(Q.GET_JOB).get(held.jobId) as JobRow | undefined;
+      if (row) return toJob(row);
+    }
+    this.stmt(DQ.TAKE_DEDUP_KEY).run({ tenant: job.tenant, key: k.key, jobId: job.id, expiresAt: k.expiresAt });
+    return null;
+  }
+
+  async pruneDedupKeys(now: number): Promise<number> {
+    return this.stmt(DQ.PRUNE_DEDUP_KEYS).run(now).changes;
   }
 
   async getJob(id: string): Promise<Job | undefined> {
@@ -97,24 +155,40 @@ export class SqliteStore implements Store {
   }
 
   async transition(requests: readonly TransitionRequest[]): Promise<TransitionResult[]> {
-    return this.db.transaction(() => requests.map((r) => this.transitionOne(r)))();
+    let released: DispatchEntry[] = [];
+    const results = this.db.transaction(() => {
+      const results = requests.map((r) => this.transitionOne(r));
+      const settled = results.flatMap((r) => (r.ok && isTerminal(r.job.state) ? [r.job.id] : []));
+      released = this.dependencies.settleAfter(settled, Math.max(...requests.map((r) => r.now)));
+      return results;
+    })();
+    await this.dependencies.published(released);
+    return results;
   }
 
   async completeJobs(completions: readonly Completion[], now: number): Promise<CompletionResult[]> {
     const complete = this.stmt(Q.COMPLETE_JOB);
-    return this.db.transaction(() =>
-      completions.map((c): CompletionResult => {
+    let released: DispatchEntry[] = [];
+    const results = this.db.transaction(() => {
+      const done: string[] = [];
+      const results = completions.map((c): CompletionResult => {
         const result = c.result === undefined ? null : JSON.stringify(c.result);
-        const done = complete.run({ id: c.id, leaseToken: c.leaseToken, result, now }).changes === 1;
-        return done ? { ok: true } : this.whyNot(c.id, ['running']);
-      }),
-    )();
+        const ok = complete.run({ id: c.id, leaseToken: c.leaseToken, result, now }).changes === 1;
+        if (ok) done.push(c.id);
+        return ok ? { ok: true } : this.whyNot(c.id, ['running']);
+      });
+      released = this.dependencies.settleAfter(done, now);
+      return results;
+    })();
+    await this.dependencies.published(released);
+    return results;
   }
 
   async claimJobs(claims: readonly ClaimRequest[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
     const claim = this.stmt(Q.CLAIM_JOB);
     const expire = this.stmt(Q.EXPIRE_READY_JOB);
-    return this.db.transaction(() => {
+    let released: DispatchEntry[] = [];
+    const outcome = this.db.transaction(() => {
       const claimed: Job[] = [];
       const expired: Job[] = [];
       for (const c of claims) {
@@ -127,8 +201,11 @@ export class SqliteStore implements Store {
         const gone = expire.get({ id: c.id, now }) as JobRow | undefined;
         if (gone) expired.push(toJob(gone));
       }
+      released = this.dependencies.settleAfter(expired.map((j) => j.id), now);
       return { claimed, expired };
     })();
+    await this.dependencies.published(released);
+    return outcome;
   }
 
   async extendLeases(leases: readonly LeaseExtension[], leaseExpiresAt: number, now: number): Promise<string[]> {
@@ -299,6 +376,7 @@ function whereOf(filter: JobFilter): { where: string[]; params: Record<string, u
   eq('state', 'state');
   eq('type', 'type');
   eq('link_id', 'linkId');
+  eq('template_id', 'templateId');
   eq('worker_id', 'workerId');
   eq('condition', 'condition');
   Object.entries(filter.labels ?? {}).forEach(([name, value], i) => {

@@ -5,8 +5,11 @@ import { cancelCommand, getCommand, listCommand, queuesCommand, resubmitCommand,
 import { migrateCommand } from './commands/migrate.js';
 import { conditionsCommand, deadLettersCommand } from './commands/recovery.js';
 import { serverCommand } from './commands/server.js';
+import { schedulesCommand } from './commands/schedules.js';
 import { submitCommand } from './commands/submit.js';
+import { templatesCommand } from './commands/templates.js';
 import { tokenCommand } from './commands/token.js';
+import { webhooksCommand } from './commands/webhooks.js';
 import { workerCommand } from './commands/worker.js';
 import { CliError, EXIT } from './output.js';
 
@@ -26,7 +29,10 @@ program.addCommand(queuesCommand());
 program.addCommand(workersCommand());
 program.addCommand(deadLettersCommand());
 program.addCommand(conditionsCommand());
+program.addCommand(schedulesCommand());
 program.addCommand(workerCommand());
+program.addCommand(templatesCommand());
+program.addCommand(webhooksCommand());
 program.addCommand(tokenCommand());
 
 try {

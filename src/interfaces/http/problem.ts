@@ -3,7 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
-import { DocketError, ForbiddenError, IdempotencyConflictError, NotFoundError, PayloadTooLargeError, ValidationError, type Issue } from '../../domain/errors.js';
+import { ConflictError, DocketError, ForbiddenError, IdempotencyConflictError, NotFoundError, PayloadTooLargeError, ValidationError, type Issue } from '../../domain/errors.js';
 import { NAME_PATTERN } from '../../domain/job-input.js';
 import { describeFailure, type TransitionFailure } from '../../domain/outcomes.js';
 
@@ -70,6 +70,7 @@ function toProblem(error: FastifyError | Error, request: FastifyRequest): Proble
   }
   if (error instanceof NotFoundError) return problemOf(request, 404, 'not-found', 'Not Found', error.message);
   if (error instanceof ForbiddenError) return problemOf(request, 403, 'forbidden', 'Forbidden', error.message);
+  if (error instanceof ConflictError) return problemOf(request, 409, error.code.replace(/_/g, '-'), 'Conflict', error.message, error.issues);
   if (error instanceof IdempotencyConflictError) return problemOf(request, 422, 'idempotency-key-reused', 'Unprocessable Content', error.message);
   if (error instanceof TransitionRejected) {
     const slug = error.status === 404 ? 'not-found' : error.failure.reason.replace(/_/g, '-');

@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { BackoffSchema, JobInputSchema, NAME_PATTERN } from '../../domain/job-input.js';
+import { BackoffSchema, NAME_PATTERN } from '../../domain/job-input.js';
 import { JOB_STATES } from '../../domain/states.js';
+import { SubmitInputSchema } from '../../domain/template.js';
 
 /**
  * Every request and response shape of the HTTP API, declared once. Routes validate with them and
@@ -62,6 +63,11 @@ export const JobViewSchema = Type.Object(
     backoff: BackoffSchema,
     linkId: Type.String(),
     resubmittedFrom: Nullable(Type.String()),
+    templateId: Nullable(Type.String({ description: 'the template the job was created from (docs/templates.md)' })),
+    templateVersion: Nullable(Type.Integer({ description: 'the version of that template' })),
+    dependsOn: Type.Optional(Type.Array(Type.String(), { description: 'ids of the jobs this one waits for (docs/dependencies.md); absent when none' })),
+    onDependencyFailure: Type.Optional(Type.Union([Type.Literal('cancel'), Type.Literal('continue')], { description: 'with dependsOn: what a failed dependency does to this job' })),
+    dependents: Type.Optional(Type.Array(Type.String(), { description: 'single reads: ids of the jobs that wait for this one; absent when none' })),
     leaseExpiresAt: IsoOrNull('end of the current lease'),
     workerId: Nullable(Type.String()),
     progress: Nullable(ProgressView),
@@ -73,6 +79,9 @@ export const JobViewSchema = Type.Object(
     updatedAt: Iso('last change'),
     startedAt: IsoOrNull('start of the latest attempt'),
     finishedAt: IsoOrNull('when the job reached a terminal state'),
+    deduplicated: Type.Optional(
+      Type.Boolean({ description: 'in submit replies only, and only when true: this is an existing job that holds the submitted job\'s dedup key, and nothing was created (docs/jobs.md#deduplication)' }),
+    ),
   },
   { description: 'a job; times are ISO 8601 (UTC)' },
 );
@@ -82,11 +91,12 @@ export type JobView = Static<typeof JobViewSchema>;
 export const ClaimedJobViewSchema = Type.Composite([JobViewSchema, Type.Object({ leaseToken: Type.String() })]);
 export type ClaimedJobView = Static<typeof ClaimedJobViewSchema>;
 
-export const SubmitBody = JobInputSchema;
+/** A job, or a template reference plus what differs from the template (docs/templates.md). */
+export const SubmitBody = SubmitInputSchema;
 
 export const BulkSubmitBody = Type.Object(
   {
-    jobs: Type.Array(JobInputSchema, {
+    jobs: Type.Array(SubmitInputSchema, {
       minItems: 1,
       maxItems: 1000,
       description: '1 to 1000 jobs, stored all or none: one bad job rejects the request and names every bad field (/jobs/3/priority)',
@@ -118,6 +128,7 @@ export const ListQuery = Type.Object(
     state: Type.Optional(JobStateSchema),
     type: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
     linkId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    templateId: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'only jobs created from this template' })),
     createdAfter: Type.Optional(Iso('only jobs created at or after this time')),
     createdBefore: Type.Optional(Iso('only jobs created before this time')),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
@@ -308,3 +319,23 @@ export const NotReadyReply = Type.Composite([
 
 /** Error replies every route may give; listed so the OpenAPI document shows them. */
 export const PROBLEMS = { '4xx': ProblemSchema, '5xx': ProblemSchema } as const;
+
+// ---- dependencies ------------------------------------------------------------------------------
+
+/** GET /v1/jobs/:id/dependencies: what a dependent's handler reads (docs/dependencies.md). */
+export const DependenciesReply = Type.Object({
+  jobId: Type.String(),
+  onDependencyFailure: Nullable(Type.Union([Type.Literal('cancel'), Type.Literal('continue')], { description: 'null when the job has no dependencies' })),
+  dependencies: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      type: Nullable(Type.String({ description: 'null when the dependency was deleted since (retention)' })),
+      state: Nullable(JobStateSchema),
+      result: Type.Optional(Type.Unknown({ description: 'the dependency\'s result, once it succeeded' })),
+      error: Nullable(JobErrorView),
+      finishedAt: IsoOrNull('when the dependency finished'),
+    }),
+    { description: 'the jobs this one waits for, in id order' },
+  ),
+  dependents: Type.Array(Type.Object({ id: Type.String(), state: JobStateSchema }), { description: 'the jobs that wait for this one' }),
+});

@@ -9,12 +9,21 @@ import { installRateLimits, type RateLimits } from './rate-limit.js';
 import { installProblemHandling, validatorCompiler } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { dependencyRoutes } from './routes/dependencies.js';
 import { queueRoutes } from './routes/queues.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { conditionRoutes } from './routes/conditions.js';
 import { metricsRoutes } from './routes/metrics.js';
 import type { RecoveryOps } from '../../services/recovery-ops.js';
 import { workerRoutes } from './routes/workers.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import type { ScheduleService } from '../../services/schedule-service.js';
+import { eventsInRoutes } from './routes/events-in.js';
+import type { IngestPipeline } from '../../services/ingest/pipeline.js';
+import { templateRoutes } from './routes/templates.js';
+import { eventRoutes, type EventStreamDeps } from './routes/events.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import type { WebhookService } from '../../services/webhooks/service.js';
 
 /** The Fastify instance as routes see it: request and reply types inferred from TypeBox schemas. */
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -29,6 +38,8 @@ export interface RouteDeps {
   isLeader: () => boolean;
   /** Fires when the server closes, so long-polls return at once instead of holding the shutdown. */
   closing: AbortSignal;
+  /** The event log behind `GET /v1/events/stream`; absent: no stream route. */
+  events?: EventStreamDeps;
 }
 
 export interface ServerOptions {
@@ -43,6 +54,14 @@ export interface ServerOptions {
   readiness?: Record<string, () => Promise<void>>;
   /** @defaultValue always true (one embedded process) */
   isLeader?: () => boolean;
+  /** Cron schedules (`/v1/schedules`); absent: no schedule routes. */
+  schedules?: ScheduleService | null;
+  /** The event log, for the SSE stream. */
+  events?: EventStreamDeps;
+  /** Webhook subscriptions (`/v1/webhooks`); absent: no webhook routes. */
+  webhooks?: WebhookService;
+  /** Ingest rules for `POST /v1/events`; absent: that route answers 501. */
+  ingest?: IngestPipeline | null;
   logger?: boolean | object;
   /** Largest request body in bytes; larger ones get 413. @defaultValue 4 MiB (a full bulk submit of small jobs) */
   bodyLimit?: number;
@@ -87,13 +106,19 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   });
 
-  const deps: RouteDeps = { service: opts.service, workers: opts.workers, recovery: opts.recovery, readiness: opts.readiness ?? {}, isLeader: opts.isLeader ?? (() => true), closing: closing.signal };
+  const deps: RouteDeps = { service: opts.service, workers: opts.workers, recovery: opts.recovery, readiness: opts.readiness ?? {}, isLeader: opts.isLeader ?? (() => true), closing: closing.signal, ...(opts.events ? { events: opts.events } : {}) };
   healthRoutes(app, deps);
   jobRoutes(app, deps);
+  dependencyRoutes(app, deps);
   queueRoutes(app, deps);
   deadLetterRoutes(app, deps);
   conditionRoutes(app, deps);
   metricsRoutes(app, deps);
   workerRoutes(app, deps);
+  if (opts.schedules) scheduleRoutes(app, opts.schedules);
+  eventsInRoutes(app, deps, opts.ingest ?? null);
+  templateRoutes(app, deps);
+  eventRoutes(app, deps);
+  if (opts.webhooks) webhookRoutes(app, deps, opts.webhooks);
   return app as unknown as FastifyInstance;
 }

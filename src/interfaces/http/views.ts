@@ -25,6 +25,8 @@ export function jobView(job: Job): JobView {
     backoff: job.backoff,
     linkId: job.linkId,
     resubmittedFrom: job.resubmittedFrom,
+    templateId: job.templateId,
+    templateVersion: job.templateVersion,
     leaseExpiresAt: isoOrNull(job.leaseExpiresAt),
     workerId: job.workerId,
     progress: job.progress,
@@ -37,6 +39,10 @@ export function jobView(job: Job): JobView {
     finishedAt: isoOrNull(job.finishedAt),
   };
   if (job.result !== undefined) view.result = job.result;
+  if (job.dependsOn) {
+    view.dependsOn = job.dependsOn;
+    view.onDependencyFailure = job.onDependencyFailure ?? 'cancel';
+  }
   return view;
 }
 

@@ -10,8 +10,8 @@ export interface HousekeeperOptions {
 }
 
 /**
- * Small chores: picks up queue pauses made by other processes, and forgets idempotency keys once
- * they are older than their time to live.
+ * Small chores: picks up queue pauses made by other processes, forgets idempotency keys once
+ * they are older than their time to live, and dedup keys once their window has ended.
  */
 export class Housekeeper extends MaintenanceLoop {
   constructor(
@@ -28,5 +28,6 @@ export class Housekeeper extends MaintenanceLoop {
     await this.service.refreshPaused();
     await this.service.refreshGates();
     await this.store.pruneIdempotency(this.clock.now() - this.options.idempotencyTtlMs);
+    await this.store.pruneDedupKeys(this.clock.now());
   }
 }

@@ -14,6 +14,7 @@ interface ListOptions extends ConnectionOptions {
   state?: string;
   type?: string;
   linkId?: string;
+  template?: string;
   label: string[];
   limit: number;
   cursor?: string;
@@ -26,6 +27,7 @@ export function listCommand(): Command {
     .option('--state <state>', 'only this state (ready, running, succeeded, failed, ...)')
     .option('--type <type>', 'only this job type')
     .option('--link-id <linkId>', 'only jobs with this linkId')
+    .option('--template <id>', 'only jobs created from this template')
     .option('--label <name=value>', 'only jobs with this label (repeatable)', (v: string, all: string[]) => [...all, v], [])
     .option('--limit <n>', 'page size (1-500)', intOption('--limit', 1, 500), 50)
     .option('--cursor <cursor>', 'continue from a previous page')
@@ -41,6 +43,7 @@ export function listCommand(): Command {
         ...(o.state ? { state: o.state } : {}),
         ...(o.type ? { type: o.type } : {}),
         ...(o.linkId ? { linkId: o.linkId } : {}),
+        ...(o.template ? { templateId: o.template } : {}),
         ...(o.label.length > 0 ? { labels } : {}),
         ...(o.cursor ? { cursor: o.cursor } : {}),
         limit: o.limit,

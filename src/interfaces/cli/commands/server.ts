@@ -39,7 +39,7 @@ export function serverCommand(): Command {
     .option('--data-dir <dir>', 'where the SQLite database lives (env DOCKET_DATA_DIR, default ./data)')
     .option('--database-url <url>', 'production: PostgreSQL store (env DOCKET_DATABASE_URL; needs --redis-url)')
     .option('--redis-url <url>', 'production: Redis dispatch (env DOCKET_REDIS_URL; needs --database-url)')
-    .option('--config <file>', 'configuration file (JSON): recovery rules and policies, retention (env DOCKET_CONFIG)')
+    .option('--config <file>', 'configuration file (JSON): recovery rules and policies, retention, ingest rules (env DOCKET_CONFIG)')
     .option('--role <roles>', 'what this process does: api, scheduler, worker, comma-separated (env DOCKET_ROLES, default all)')
     .option('--handlers <module>', 'handlers module for the in-process worker (env DOCKET_HANDLERS, default: the shipped examples/handlers.js)')
     .option('--no-worker', 'do not run an in-process worker (remote workers only)')
@@ -92,6 +92,10 @@ async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> 
       },
       readiness: engine.readiness,
       isLeader: () => docket.leadership?.isLeader ?? false,
+      ingest: engine.ingest,
+      schedules: docket.schedules,
+      events: { log: docket.store.events, source: docket.relay.source, onPositioned: (listener) => docket.relay.onPositioned(listener) },
+      ...(docket.webhooks ? { webhooks: docket.webhooks.service } : {}),
     });
     address = await app.listen({ host: config.host, port: config.port });
     if (auth.createdSecretAt && auth.auth.issuer) await printFirstToken(auth.auth.issuer, auth.createdSecretAt);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../../domain/errors.js';
+import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../../domain/errors.js';
 import type { Job } from '../../../domain/job.js';
 import type { JobFilter } from '../../../ports/store.js';
 import type { JobService } from '../../../services/job-service.js';
@@ -21,6 +21,7 @@ import {
 } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 import { jobView } from '../views.js';
+import { jobViewWithDependencies } from './dependencies.js';
 
 /** Client routes: submit, read, list, cancel, resubmit. Every read is limited to the caller's tenant. */
 export function jobRoutes(app: Api, { service }: RouteDeps): void {
@@ -31,27 +32,29 @@ export function jobRoutes(app: Api, { service }: RouteDeps): void {
       const tenant = owningTenant(request);
       const key = request.headers['idempotency-key'];
       if (key === undefined) {
-        const [job] = await service.submit([request.body], { tenant });
-        return reply.code(201).send(jobView(job!));
+        const [s] = await service.submitJobs([request.body], { tenant });
+        return reply.code(s!.deduplicated ? 200 : 201).send(submittedView(s!.job, s!.deduplicated));
       }
-      const once = await service.submitOnce([request.body], { tenant }, { key, requestHash: hashOf(request), render: ([job]) => ({ status: 201, body: jobView(job!) }) });
+      const render = ([job]: Job[], [dup]: readonly boolean[]) => ({ status: dup ? 200 : 201, body: submittedView(job!, dup ?? false) });
+      const once = await service.submitOnce([request.body], { tenant }, { key, requestHash: hashOf(request), render });
       return sendStored(reply, once);
     },
   );
 
   app.post(
     '/v1/jobs/bulk',
-    { config: { action: 'jobs:submit' }, schema: { headers: SubmitHeaders, body: BulkSubmitBody, response: { 201: JobsReply, ...PROBLEMS } } },
+    { config: { action: 'jobs:submit' }, schema: { headers: SubmitHeaders, body: BulkSubmitBody, response: { 200: JobsReply, 201: JobsReply, ...PROBLEMS } } },
     async (request, reply) => {
       const { jobs: inputs } = request.body;
       const tenant = owningTenant(request);
       const key = request.headers['idempotency-key'];
       try {
         if (key === undefined) {
-          const jobs = await service.submit(inputs, { tenant });
-          return reply.code(201).send({ jobs: jobs.map(jobView) });
+          const submitted = await service.submitJobs(inputs, { tenant });
+          return reply.code(bulkStatus(submitted.map((s) => s.deduplicated))).send({ jobs: submitted.map((s) => submittedView(s.job, s.deduplicated)) });
         }
-        const once = await service.submitOnce(inputs, { tenant }, { key, requestHash: hashOf(request), render: (jobs) => ({ status: 201, body: { jobs: jobs.map(jobView) } }) });
+        const render = (jobs: Job[], dups: readonly boolean[]) => ({ status: bulkStatus(dups), body: { jobs: jobs.map((j, i) => submittedView(j, dups[i] ?? false)) } });
+        const once = await service.submitOnce(inputs, { tenant }, { key, requestHash: hashOf(request), render });
         return sendStored(reply, once);
       } catch (err) {
         throw underJobs(err, inputs.length);
@@ -60,7 +63,7 @@ export function jobRoutes(app: Api, { service }: RouteDeps): void {
   );
 
   app.get('/v1/jobs/:id', { config: { action: 'jobs:read' }, schema: { params: IdParams, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) =>
-    jobView(await visibleJob(service, request, request.params.id)),
+    jobViewWithDependencies(service, await visibleJob(service, request, request.params.id)),
   );
 
   app.get('/v1/jobs', { config: { action: 'jobs:read' }, schema: { querystring: ListQuery, response: { 200: ListReply, ...PROBLEMS } } }, async (request) => {
@@ -108,6 +111,7 @@ function toFilter(q: ListQueryType, request: FastifyRequest): JobFilter {
   if (q.state !== undefined) filter.state = q.state;
   if (q.type !== undefined) filter.type = q.type;
   if (q.linkId !== undefined) filter.linkId = q.linkId;
+  if (q.templateId !== undefined) filter.templateId = q.templateId;
   if (q.label !== undefined) filter.labels = labelsOf(q.label);
   if (q.createdAfter !== undefined) filter.createdAfter = Date.parse(q.createdAfter);
   if (q.createdBefore !== undefined) filter.createdBefore = Date.parse(q.createdBefore);
@@ -132,6 +136,19 @@ function labelsOf(raw: string | string[]): Record<string, string> {
   return labels;
 }
 
+/**
+ * A job in a submit reply; `deduplicated: true` when it is the existing job holding the submitted
+ * one's dedup key. A created job has no such field, so its reply equals what a read returns.
+ */
+function submittedView(job: Job, deduplicated: boolean) {
+  return deduplicated ? { ...jobView(job), deduplicated } : jobView(job);
+}
+
+/** A bulk submit is 201 when it created at least one job, 200 when every job was a duplicate (as POST /v1/events). */
+function bulkStatus(deduplicated: readonly boolean[]): number {
+  return deduplicated.every(Boolean) ? 200 : 201;
+}
+
 /** The request body's fingerprint for Idempotency-Key checks (the parsed body, re-serialized). */
 function hashOf(request: FastifyRequest): string {
   return createHash('sha256').update(JSON.stringify(request.body ?? null)).digest('hex');
@@ -150,5 +167,10 @@ function underJobs(err: unknown, count: number): unknown {
   const fix = (path: string) => (count > 1 ? `/jobs${path}` : `/jobs/0${path}`);
   if (err instanceof ValidationError) return new ValidationError(err.issues.map((i) => ({ ...i, path: fix(i.path) })));
   if (err instanceof PayloadTooLargeError) return new PayloadTooLargeError(fix(err.path), err.size, err.limit);
+  if (err instanceof ConflictError && err.issues.length > 0) {
+    // A retired template: its issues name the items, as validation's do.
+    const issues = err.issues.map((i) => ({ ...i, path: fix(i.path) }));
+    return new ConflictError(err.code, issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
+  }
   return err;
 }

@@ -1,12 +1,15 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Api, RouteDeps } from '../server.js';
 
+/** The event log's readers whose lag is reported (cursor names). */
+const EVENT_READERS = ['bus', 'webhooks'];
+
 /**
  * Prometheus metrics at GET /metrics (admins and viewers; Prometheus sends a bearer token with
  * `authorization: { credentials_file: ... }`). Gauges are read from the store when scraped, so
  * every API node reports the same cluster-wide numbers.
  */
-export function metricsRoutes(app: Api, { service, recovery }: RouteDeps): void {
+export function metricsRoutes(app: Api, { service, recovery, events: log }: RouteDeps): void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'docket_process_' });
 
@@ -47,6 +50,30 @@ export function metricsRoutes(app: Api, { service, recovery }: RouteDeps): void 
     registers: [registry],
   });
   service.recoveryEvents.on((e) => events.inc({ type: e.type }));
+  if (log) {
+    new Gauge({
+      name: 'docket_event_log_position',
+      help: 'Position of the last lifecycle event in the event log (events logged and positioned so far)',
+      registers: [registry],
+      async collect() {
+        this.set(await log.log.lastPosition());
+      },
+    });
+    new Gauge({
+      name: 'docket_event_reader_lag_events',
+      help: 'Events logged that a reader of the log has not handled yet: bus (Kafka publishing), webhooks (matching)',
+      labelNames: ['reader'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const last = await log.log.lastPosition();
+        for (const reader of EVENT_READERS) {
+          const at = await log.log.cursor(reader);
+          if (at !== null) this.set({ reader }, Math.max(0, last - at));
+        }
+      },
+    });
+  }
 
   app.get('/metrics', { config: { action: 'metrics:read' }, schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).serializer((x: unknown) => x as string).send(await registry.metrics()),

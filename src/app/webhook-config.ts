@@ -1,0 +1,42 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { WebhookPolicy } from '../domain/webhooks/policy.js';
+
+/**
+ * The `webhooks` section of the configuration file (docs/webhooks.md): how deliveries are retried
+ * and when a failing subscription is disabled. Times in seconds, like the rest of the file.
+ */
+export const WebhooksFileSchema = Type.Object(
+  {
+    disableAfterFailures: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'failed attempts in a row after which a subscription is disabled' })),
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'tries of one delivery before it is given up' })),
+    timeoutSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 300, description: 'a receiver silent this long has failed the attempt' })),
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'requests in flight at once' })),
+    backoff: Type.Optional(
+      Type.Object(
+        {
+          initialSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'wait after the first failed attempt' })),
+          maxSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 604_800, description: 'cap on the wait between attempts' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The file's section as a partial policy (ms), over the defaults at wiring time. */
+export function webhookRulesOf(section: Static<typeof WebhooksFileSchema> | undefined): Partial<WebhookPolicy> | undefined {
+  if (!section) return undefined;
+  const ms = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000));
+  const policy: Partial<WebhookPolicy> = {};
+  if (section.disableAfterFailures !== undefined) policy.disableAfterFailures = section.disableAfterFailures;
+  if (section.maxAttempts !== undefined) policy.maxAttempts = section.maxAttempts;
+  if (section.concurrency !== undefined) policy.concurrency = section.concurrency;
+  if (section.timeoutSeconds !== undefined) policy.timeoutMs = ms(section.timeoutSeconds)!;
+  if (section.backoff) {
+    const initialMs = ms(section.backoff.initialSeconds);
+    const maxMs = ms(section.backoff.maxSeconds);
+    policy.backoff = { ...(initialMs !== undefined ? { initialMs } : {}), ...(maxMs !== undefined ? { maxMs } : {}) } as WebhookPolicy['backoff'];
+  }
+  return policy;
+}

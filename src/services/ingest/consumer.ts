@@ -1,0 +1,122 @@
+import { EventRuleError } from '../../domain/ingest/enricher.js';
+import { pointerOf } from '../../domain/ingest/field-path.js';
+import type { Clock } from '../../ports/clock.js';
+import type { EventBus, InvalidRecord, ReceivedEvent, Subscription } from '../../ports/event-bus.js';
+import { deadLetterEvent, type DeadLetter } from './dead-letter.js';
+import { EventUnmatchedError, type IngestPipeline } from './pipeline.js';
+
+export interface ConsumerOptions {
+  /** The dead-letter topic, prefix applied. */
+  deadLetterTopic: string;
+  /** The dead letters' `source` (the cluster). */
+  source: string;
+  /** Failures that stop nothing for good: a subscription that failed and is restarted, a dead letter lost. */
+  onError: (err: unknown) => void;
+  /** Told of every dead letter sent: for logs. */
+  onDeadLetter?: (letter: DeadLetter) => void;
+  /** First wait before subscribing again after a failure; doubles up to `maxRetryMs`. @defaultValue 1000 ms */
+  retryMs?: number;
+  /** @defaultValue 30000 ms */
+  maxRetryMs?: number;
+}
+
+/**
+ * The event consumer (seed 000): joins the ingest consumer group on the input topics and runs each
+ * event through the pipeline. Every process with the scheduler role runs one; Kafka spreads the
+ * topics' partitions over them.
+ *
+ * The bus commits an event's offset only after the handler resolved, and the handler resolves only
+ * once the event's jobs are stored: a crash in between delivers the event again, and the
+ * idempotency keys make that create nothing new. An event that cannot become jobs (no rule
+ * matches, or it breaks one) is published to the dead-letter topic first, then committed, and the
+ * next event follows. When the engine fails (store down) or the dead letter cannot be published,
+ * the handler rejects: the subscription stops without committing that event, and is started again
+ * after a backoff, which delivers it again.
+ */
+export class IngestConsumer {
+  private subscription: Subscription | null = null;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly pipeline: IngestPipeline,
+    private readonly clock: Clock,
+    private readonly options: ConsumerOptions,
+  ) {}
+
+  /** Joins the group; rejects when the first subscription fails (a start-up error). */
+  async start(): Promise<void> {
+    await this.subscribe();
+  }
+
+  /** Leaves the group after the event in hand (its jobs stored, its offset committed). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.subscription?.close();
+  }
+
+  private async subscribe(): Promise<void> {
+    const { topics, groupId } = this.pipeline.config;
+    const sub = await this.bus.subscribe(topics, groupId, (r) => this.handle(r), { onInvalid: (r) => this.invalid(r) });
+    if (this.stopped) {
+      // stop() ran while a restart was joining the group.
+      await sub.close();
+      return;
+    }
+    this.subscription = sub;
+    sub.done.then(
+      () => {},
+      (err: unknown) => this.restart(err),
+    );
+  }
+
+  private restart(err: unknown): void {
+    this.subscription = null;
+    if (this.stopped) return;
+    this.options.onError(err);
+    const delay = Math.min(this.options.maxRetryMs ?? 30_000, (this.options.retryMs ?? 1000) * 2 ** this.failures++);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.stopped) return;
+      this.subscribe().then(
+        () => (this.failures = 0),
+        (e: unknown) => this.restart(e),
+      );
+    }, delay);
+  }
+
+  private async handle(received: ReceivedEvent): Promise<void> {
+    try {
+      await this.pipeline.ingest(received.event);
+    } catch (err) {
+      if (err instanceof EventUnmatchedError) {
+        const errors = err.misses.map((m) => ({ path: pointerOf(m.path), message: `rule "${m.rule}": ${m.reason}` }));
+        return this.deadLetter({ ...coordinates(received), reason: 'no-match', detail: err.message, errors, event: received.event, value: null });
+      }
+      if (err instanceof EventRuleError) {
+        return this.deadLetter({ ...coordinates(received), reason: 'rule-broken', detail: err.message, errors: err.issues, event: received.event, value: null });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * A record that is not an envelope: dead-lettered before the bus moves past it, like an event
+   * that fits no rule (at least once; a failed publish stops the subscription, which restarts).
+   */
+  private invalid(record: InvalidRecord): Promise<void> {
+    return this.deadLetter({ ...coordinates(record), reason: 'invalid-record', detail: record.error.message, errors: [], event: null, value: record.value });
+  }
+
+  private async deadLetter(letter: DeadLetter): Promise<void> {
+    await this.bus.publish([deadLetterEvent(letter, this.options.deadLetterTopic, this.options.source, this.clock)]);
+    this.options.onDeadLetter?.(letter);
+  }
+}
+
+function coordinates(r: { topic: string; partition: number; offset: string; key: string | null }) {
+  return { topic: r.topic, partition: r.partition, offset: r.offset, key: r.key };
+}

@@ -1,0 +1,275 @@
+// The schedule firer on a manual clock, on both stores: on-time fires, overlap policies, catch-up
+// after downtime, pause, end dates; and on PostgreSQL, two firers racing over the same schedules
+// make exactly one job per (schedule, fire time).
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../src/adapters/clock/manual-clock.js';
+import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
+import { PostgresScheduleStore } from '../src/adapters/postgres/postgres-schedule-store.js';
+import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
+import { SqliteScheduleStore } from '../src/adapters/sqlite/sqlite-schedule-store.js';
+import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
+import { Docket } from '../src/app/docket.js';
+import type { Job } from '../src/domain/job.js';
+import { FIRE_LABEL, SCHEDULE_LABEL } from '../src/domain/schedule.js';
+import { openTestSchema } from './helpers/postgres.js';
+
+const T = Date.parse('2026-01-01T00:00:00Z');
+const MIN = 60_000;
+const HOUR = 3_600_000;
+
+interface Engine {
+  docket: Docket;
+  clock: ManualClock;
+}
+
+/** An engine whose loops are not started: the test runs the firer itself. */
+function engineOn(store: SqliteStore | PostgresStore, clock = new ManualClock(T)): Engine {
+  const schedules = store instanceof SqliteStore ? new SqliteScheduleStore(store) : new PostgresScheduleStore(store);
+  const docket = new Docket({ store, dispatch: new MemoryDispatch(clock), clock, schedules, onError: (e) => { throw e; } });
+  return { docket, clock };
+}
+
+const STORES: [string, () => Promise<{ open: (clock?: ManualClock) => Engine; cleanup: () => Promise<void> }>][] = [
+  [
+    'sqlite',
+    async () => {
+      const store = new SqliteStore({ path: ':memory:' });
+      await store.migrate();
+      return { open: (clock) => engineOn(store, clock), cleanup: () => store.close() };
+    },
+  ],
+  [
+    'postgres',
+    async () => {
+      const { connectionString, schema, drop } = await openTestSchema();
+      const stores: PostgresStore[] = [];
+      const first = new PostgresStore({ connectionString, schema, max: 4 });
+      await first.migrate();
+      return {
+        open: (clock) => {
+          const store = stores.length === 0 ? first : new PostgresStore({ connectionString, schema, max: 4 });
+          stores.push(store);
+          return engineOn(store, clock);
+        },
+        async cleanup() {
+          for (const s of stores.length ? stores : [first]) await s.close();
+          await drop();
+        },
+      };
+    },
+  ],
+];
+
+let cleanup: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = undefined;
+});
+
+/** Every job of the schedule, oldest fire first. */
+async function jobsOf(docket: Docket, scheduleId: string): Promise<Job[]> {
+  const page = await docket.service.list({ labels: { [SCHEDULE_LABEL]: scheduleId } }, 500);
+  return page.jobs.sort((a, b) => a.labels[FIRE_LABEL]!.localeCompare(b.labels[FIRE_LABEL]!));
+}
+const fireTimes = (jobs: Job[]) => jobs.map((j) => j.labels[FIRE_LABEL]);
+
+for (const [name, make] of STORES) {
+  describe(`schedule firer: ${name}`, () => {
+    const setup = async () => {
+      const made = await make();
+      cleanup = made.cleanup;
+      const { docket, clock } = made.open();
+      return { docket, clock, schedules: docket.schedules!, firer: docket.firer!, open: made.open };
+    };
+
+    it('fires on time, once per fire time, a job a worker can claim, labelled with its schedule', async () => {
+      const { docket, clock, schedules, firer } = await setup();
+      const s = await schedules.create({ name: 'five', cron: '*/5 * * * *', job: { type: 'report', queue: 'reports', payload: { n: 1 }, priority: 2 } }, 'acme');
+      expect(s.nextFireAt).toBe(T + 5 * MIN);
+      clock.advance(5 * MIN - 1);
+      expect(await firer.runOnce()).toEqual({ fired: 0, skipped: 0, duplicates: 0 });
+      clock.advance(201);
+      expect(await firer.runOnce()).toEqual({ fired: 1, skipped: 0, duplicates: 0 });
+      expect(await firer.runOnce()).toEqual({ fired: 0, skipped: 0, duplicates: 0 });
+
+      const [job] = await jobsOf(docket, s.id);
+      expect(job).toMatchObject({ tenant: 'acme', queue: 'reports', type: 'report', payload: { n: 1 }, priority: 2, state: 'ready' });
+      expect(job!.labels).toEqual({ [SCHEDULE_LABEL]: s.id, [FIRE_LABEL]: '2026-01-01T00:05:00.000Z' });
+      const [claimed] = await docket.service.claim({ workerId: 'w', queues: ['reports'], max: 1 });
+      expect(claimed!.id).toBe(job!.id);
+      expect(await schedules.get(s.id, 'acme')).toMatchObject({ lastFireAt: T + 5 * MIN, lastJobId: job!.id, nextFireAt: T + 10 * MIN });
+    });
+
+    it('overlap skip: no fire while the previous job is unfinished; fires again once it is done', async () => {
+      const { docket, clock, schedules, firer } = await setup();
+      const s = await schedules.create({ name: 'skip', cron: '*/5 * * * *', job: { type: 'slow' } }, 'acme');
+      clock.advance(5 * MIN);
+      await firer.runOnce();
+      clock.advance(5 * MIN);
+      expect(await firer.runOnce()).toMatchObject({ fired: 0, skipped: 1 });
+      const [first] = await docket.service.claim({ workerId: 'w', queues: ['default'], max: 1 });
+      await docket.service.complete(first!.id, first!.leaseToken!);
+      clock.advance(5 * MIN);
+      expect(await firer.runOnce()).toMatchObject({ fired: 1, skipped: 0 });
+      expect(fireTimes(await jobsOf(docket, s.id))).toEqual(['2026-01-01T00:05:00.000Z', '2026-01-01T00:15:00.000Z']);
+      expect((await schedules.fires(s.id, 'acme', 10)).map((f) => f.outcome)).toEqual(['fired', 'skipped', 'fired']);
+    });
+
+    it('overlap allow: fires whatever the previous job is doing', async () => {
+      const { docket, clock, schedules, firer } = await setup();
+      const s = await schedules.create({ name: 'allow', cron: '*/5 * * * *', overlap: 'allow', job: { type: 'slow' } }, 'acme');
+      for (let i = 0; i < 3; i++) {
+        clock.advance(5 * MIN);
+        await firer.runOnce();
+      }
+      expect((await jobsOf(docket, s.id)).map((j) => j.state)).toEqual(['ready', 'ready', 'ready']);
+    });
+
+    it('overlap cancel-previous: cancels the unfinished previous job, then fires', async () => {
+      const { docket, clock, schedules, firer } = await setup();
+      const s = await schedules.create({ name: 'cancel', cron: '*/5 * * * *', overlap: 'cancel-previous', job: { type: 'slow' } }, 'acme');
+      clock.advance(5 * MIN);
+      await firer.runOnce();
+      await docket.service.claim({ workerId: 'w', queues: ['default'], max: 1 }); // running now
+      clock.advance(5 * MIN);
+      expect(await firer.runOnce()).toMatchObject({ fired: 1 });
+      const [first, second] = await jobsOf(docket, s.id);
+      expect(first).toMatchObject({ state: 'cancelled', stateReason: 'schedule_overlap' });
+      expect(second).toMatchObject({ state: 'ready' });
+    });
+
+    describe('catch-up after downtime (hourly, down from 00:00 to 05:30)', () => {
+      const downtime = async (catchUp: string, extra: object = {}) => {
+        const { docket, clock, schedules, firer } = await setup();
+        const s = await schedules.create({ name: `up-${catchUp}`, cron: '@hourly', catchUp, overlap: 'allow', job: { type: 'tick' }, ...extra }, 'acme');
+        clock.advance(5.5 * HOUR);
+        await firer.runOnce();
+        return { jobs: await jobsOf(docket, s.id), after: await schedules.get(s.id, 'acme') };
+      };
+
+      it('none: the missed fires are dropped; the next one is planned', async () => {
+        const { jobs, after } = await downtime('none');
+        expect(jobs).toEqual([]);
+        expect(after.nextFireAt).toBe(T + 6 * HOUR);
+      });
+
+      it('latest: the most recent missed fire runs once', async () => {
+        const { jobs } = await downtime('latest');
+        expect(fireTimes(jobs)).toEqual(['2026-01-01T05:00:00.000Z']);
+      });
+
+      it('all: every missed fire, up to catchUpLimit (the newest ones)', async () => {
+        expect(fireTimes((await downtime('all', { catchUpLimit: 3 })).jobs)).toEqual(['2026-01-01T03:00:00.000Z', '2026-01-01T04:00:00.000Z', '2026-01-01T05:00:00.000Z']);
+      });
+
+      it('all with room: each of the five', async () => {
+        expect((await downtime('all')).jobs).toHaveLength(5);
+      });
+    });
+
+    it('a fire seen within the grace period is on time, and stands for older missed ones under latest', async () => {
+      const { docket, clock, schedules, firer } = await setup();
+      const s = await schedules.create({ name: 'grace', cron: '@hourly', job: { type: 'tick' } }, 'acme');
+      clock.advance(5 * HOUR + 30_000);
+      await firer.runOnce();
+      expect(fireTimes(await jobsOf(docket, s.id))).toEqual(['2026-01-01T05:00:00.000Z']);
+    });
+
+    it('a paused schedule does not fire; resuming plans from now, without catching up the pause', async () => {
+      const { docket, clock, schedules, firer } = await setup();
+      const s = await schedules.create({ name: 'pause', cron: '@hourly', catchUp: 'all', job: { type: 'tick' } }, 'acme');
+      await schedules.setPaused(s.id, true, 'acme');
+      clock.advance(3.5 * HOUR);
+      expect(await firer.runOnce()).toMatchObject({ fired: 0 });
+      const resumed = await schedules.setPaused(s.id, false, 'acme');
+      expect(resumed.nextFireAt).toBe(T + 4 * HOUR);
+      clock.advance(HOUR / 2);
+      expect(await firer.runOnce()).toMatchObject({ fired: 1 });
+      expect(fireTimes(await jobsOf(docket, s.id))).toEqual(['2026-01-01T04:00:00.000Z']);
+    });
+
+    it('respects startAt and endAt, then has no next fire', async () => {
+      const { docket, clock, schedules, firer } = await setup();
+      const s = await schedules.create(
+        { name: 'window', cron: '@hourly', overlap: 'allow', startAt: '2026-01-01T02:00:00Z', endAt: '2026-01-01T03:00:00Z', job: { type: 'tick' } },
+        'acme',
+      );
+      expect(s.nextFireAt).toBe(T + 2 * HOUR);
+      for (let i = 0; i < 5; i++) {
+        clock.advance(HOUR);
+        await firer.runOnce();
+      }
+      expect(fireTimes(await jobsOf(docket, s.id))).toEqual(['2026-01-01T02:00:00.000Z', '2026-01-01T03:00:00.000Z']);
+      expect((await schedules.get(s.id, 'acme')).nextFireAt).toBeNull();
+    });
+
+    it('a template with delayMs submits a delayed job', async () => {
+      const { docket, clock, schedules, firer } = await setup();
+      const s = await schedules.create({ name: 'delayed', cron: '@hourly', job: { type: 'tick', delayMs: 60_000 } }, 'acme');
+      clock.advance(HOUR);
+      await firer.runOnce();
+      const [job] = await jobsOf(docket, s.id);
+      expect(job).toMatchObject({ state: 'scheduled', runAt: T + HOUR + 60_000 });
+    });
+
+    it('as a started duty: sleeps until the next fire and fires by itself', async () => {
+      const { docket, clock, schedules, firer } = await setup();
+      const s = await schedules.create({ name: 'loop', cron: '*/10 * * * * *', job: { type: 'tick' } }, 'acme');
+      firer.start();
+      try {
+        for (let i = 0; i < 3; i++) {
+          clock.advance(10_000);
+          // A manual clock runs timers only when moved: advance(0) runs the ones the loop armed since.
+          await vi.waitFor(
+            async () => {
+              clock.advance(0);
+              expect(await jobsOf(docket, s.id)).toHaveLength(i + 1);
+            },
+            { timeout: 10_000 },
+          );
+          const [job] = (await jobsOf(docket, s.id)).slice(-1);
+          await docket.service.cancel(job!.id); // finished: the next fire is no overlap
+        }
+      } finally {
+        await firer.stop();
+      }
+    });
+  });
+}
+
+describe('two firers on one PostgreSQL schema', () => {
+  it('make exactly one job per (schedule, fire time)', async () => {
+    const { connectionString, schema, drop } = await openTestSchema();
+    const a = new PostgresStore({ connectionString, schema, max: 4 });
+    const b = new PostgresStore({ connectionString, schema, max: 4 });
+    cleanup = async () => {
+      await a.close();
+      await b.close();
+      await drop();
+    };
+    await a.migrate();
+    const one = engineOn(a);
+    const two = engineOn(b);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const s = await one.docket.schedules!.create({ name: `race-${i}`, cron: '*/10 * * * * *', overlap: 'allow', catchUp: 'all', catchUpLimit: 1000, job: { type: 'race' } }, 'acme');
+      ids.push(s.id);
+    }
+    // Ten minutes later: 60 fires per schedule are due, on both nodes at once, twice each.
+    one.clock.advance(10 * MIN);
+    two.clock.advance(10 * MIN);
+    const runs = await Promise.all([one.docket.firer!.runOnce(), two.docket.firer!.runOnce(), one.docket.firer!.runOnce(), two.docket.firer!.runOnce()]);
+    expect(runs.reduce((n, r) => n + r.fired, 0)).toBe(4 * 60);
+
+    const { rows } = await a.pool.query<{ schedule: string; fire: string; n: string }>(
+      `SELECT labels->>'docket.schedule' AS schedule, labels->>'docket.fireAt' AS fire, count(*) AS n FROM jobs GROUP BY 1, 2`,
+    );
+    expect(rows).toHaveLength(4 * 60);
+    expect(rows.every((r) => r.n === '1')).toBe(true);
+    expect(new Set(rows.map((r) => r.schedule))).toEqual(new Set(ids));
+    const fires = await a.pool.query<{ n: string }>('SELECT count(*) AS n FROM schedule_fires');
+    expect(Number(fires.rows[0]!.n)).toBe(4 * 60);
+    // And a late third run anywhere finds nothing left to do.
+    expect(await two.docket.firer!.runOnce()).toEqual({ fired: 0, skipped: 0, duplicates: 0 });
+  });
+});
