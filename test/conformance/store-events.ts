@@ -17,11 +17,11 @@ const brief = (e: LogEvent) => `${e.topic}:${e.key.slice(-4)}:${e.type}`;
 export function describeStoreEvents(ctx: { readonly store: Store }): void {
   describe('event log', () => {
     it('records each change of a job, in order: submitted, started, succeeded', async () => {
-      const job = await running(ctx.store, 'tok', T0 + 30_000, { tenant: 'acme', linkId: 'link-1' });
+      const job = await running(ctx.store, 'tok', T0 + 30_000, { tenant: 'acme', linkId: 'link "1"\\' });
       await ctx.store.completeJobs([{ id: job.id, leaseToken: 'tok', result: { ok: true } }], T0 + 50);
       const events = await all(ctx.store);
       expect(events.map((e) => e.type)).toEqual(['submitted', 'started', 'succeeded']);
-      expect(events.every((e) => e.topic === 'job-events' && e.key === job.id && e.tenant === 'acme' && e.linkId === 'link-1')).toBe(true);
+      expect(events.every((e) => e.topic === 'job-events' && e.key === job.id && e.tenant === 'acme' && e.linkId === 'link "1"\\')).toBe(true);
       expect(events[1]!.data).toMatchObject({ jobId: job.id, queue: 'default', jobType: 'email', state: 'running', previousState: 'ready', attempt: 1, workerId: 'w1' });
       expect(events[2]!.data).toMatchObject({ state: 'succeeded', previousState: 'running' });
       expect(events[2]!.at).toBe(T0 + 50);
@@ -31,10 +31,10 @@ export function describeStoreEvents(ctx: { readonly store: Store }): void {
 
     it('names retries, failures and parking, with the error message', async () => {
       const job = await running(ctx.store, 'tok');
-      const error = { message: 'smtp said no', attempt: 1, at: T0 + 5 };
+      const error = { message: 'smtp said "no"\n\tat \\mail ✉', attempt: 1, at: T0 + 5 };
       await ctx.store.transition([{ id: job.id, from: ['running'], leaseToken: 'tok', to: 'retrying', patch: { error, runAt: T0 + 1000, leaseToken: null }, now: T0 + 5 }]);
       const events = await all(ctx.store);
-      expect(events.at(-1)).toMatchObject({ type: 'retrying', data: { state: 'retrying', previousState: 'running', error: 'smtp said no', runAt: T0 + 1000 } });
+      expect(events.at(-1)).toMatchObject({ type: 'retrying', data: { state: 'retrying', previousState: 'running', error: error.message, runAt: T0 + 1000 } });
     });
 
     it('records a delayed job as submitted then scheduled, and progress while running', async () => {
