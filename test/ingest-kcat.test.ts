@@ -3,7 +3,7 @@
 // the configured jobs appear and run on the server's in-process worker (examples/handlers.js);
 // then kcat reads `<prefix>job-events` and finds each job's lifecycle, in order.
 // Runs dist/: `npx tsc -p tsconfig.build.json` first.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,19 +13,11 @@ import { Admin } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, freePort, until } from './helpers/process.js';
 import { ensureKafka, KAFKA_START_TIMEOUT_MS, TEST_KAFKA_BROKERS } from './setup/kafka.js';
+import { HAS_KCAT, kcat, kcatConsumeAll } from './helpers/kcat.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const KCAT = 'kcat';
-const HAS_KCAT = spawnSync(KCAT, ['-V'], { stdio: 'ignore' }).status === 0;
 const ARRIVE_MS = 60_000;
 
-interface KcatRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  key: string | null;
-  payload: string | null;
-}
 
 interface JobView {
   id: string;
@@ -37,33 +29,7 @@ interface JobView {
   result?: unknown;
 }
 
-/** Runs kcat with `input` on stdin; resolves its stdout, rejects with its stderr. */
-function kcat(args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(KCAT, ['-b', TEST_KAFKA_BROKERS.join(','), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`kcat ${args.join(' ')} exited ${code}: ${err}`));
-    });
-    child.stdin.end(input ?? '');
-  });
-}
 
-/** Every record of `topic` from the beginning, then exits. */
-async function kcatConsumeAll(topic: string): Promise<KcatRecord[]> {
-  const out = await kcat(['-C', '-t', topic, '-o', 'beginning', '-e', '-J', '-q']);
-  return out
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as KcatRecord);
-}
 
 describe('an event produced with kcat becomes jobs; their lifecycle is on job-events', () => {
   const tag = randomUUID().slice(0, 8);

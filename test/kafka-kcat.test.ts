@@ -1,6 +1,5 @@
 // The Kafka adapter against another client: kcat (librdkafka), Debian's package `kcat`. What kcat
 // writes our subscription reads, and what we publish kcat reads, on the real broker.
-import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Admin } from '@platformatic/kafka';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,55 +7,14 @@ import { ManualClock } from '../src/adapters/clock/manual-clock.js';
 import { CLOUDEVENTS_CONTENT_TYPE, KafkaEventBus } from '../src/adapters/kafka/kafka-event-bus.js';
 import { createEvent, InvalidEventError, type EventEnvelope, type InvalidRecord, type ReceivedEvent, type Subscription } from '../src/ports/event-bus.js';
 import { ensureKafka, KAFKA_START_TIMEOUT_MS, TEST_KAFKA_BROKERS } from './setup/kafka.js';
+import { HAS_KCAT, kcatConsumeAll, kcatProduce } from './helpers/kcat.js';
 
-const KCAT = 'kcat';
-const HAS_KCAT = spawnSync(KCAT, ['-V'], { stdio: 'ignore' }).status === 0;
 const ARRIVE_MS = 20_000;
 const clock = new ManualClock(Date.UTC(2026, 0, 1));
 
-interface KcatRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  key: string | null;
-  payload: string | null;
-  /** Flat: name, value, name, value, ... */
-  headers?: string[];
-}
 
-/** Runs kcat with `input` on stdin; resolves its stdout, rejects with its stderr. */
-function kcat(args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(KCAT, ['-b', TEST_KAFKA_BROKERS.join(','), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`kcat ${args.join(' ')} exited ${code}: ${err}`));
-    });
-    child.stdin.end(input ?? '');
-  });
-}
 
-/** kcat as a producer: one record per line of `lines`, all with `key`. murmur2 partitioning as the Java client. */
-function kcatProduce(topic: string, key: string, lines: string[], headers: Record<string, string> = {}): Promise<string> {
-  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
-  return kcat(['-P', '-t', topic, '-k', key, '-X', 'partitioner=murmur2_random', ...h], `${lines.join('\n')}\n`);
-}
 
-/** kcat as a consumer: every record of `topic` from the beginning, then exits. */
-async function kcatConsumeAll(topic: string): Promise<KcatRecord[]> {
-  const out = await kcat(['-C', '-t', topic, '-o', 'beginning', '-e', '-J', '-q']);
-  return out
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as KcatRecord);
-}
 
 function envelope(data: EventEnvelope['data']): EventEnvelope {
   return createEvent({ type: 'docket.test.kcat', source: '/docket/test', tenant: 'acme', linkId: randomUUID(), subject: 'job-7', data }, clock);

@@ -4,7 +4,8 @@ import type { CatchUpPolicy, OverlapPolicy, ScheduleRecord } from '../../domain/
 import type { ScheduleFire, SchedulePage, ScheduleStore, ScheduleWrite } from '../../ports/schedule-store.js';
 import type { NewJob } from '../../ports/store.js';
 import type { PostgresStore } from './postgres-store.js';
-import { PG_TYPES } from './rows.js';
+import { INSERT_JOBS } from './queries.js';
+import { PG_TYPES, insertArrays } from './rows.js';
 
 interface ScheduleRow {
   id: string;
@@ -36,14 +37,6 @@ interface FireRow {
 
 const COLUMNS = `id, tenant, name, cron, timezone, job, overlap, catch_up, catch_up_limit, paused, start_at, end_at,
   next_fire_at, last_fire_at, last_job_id, created_at, updated_at`;
-
-/**
- * Its own statement, not the job store's: a job of a schedule is inserted with its fire record,
- * in one transaction. Columns added to jobs later must have defaults (the jobs table's rule).
- */
-const INSERT_JOB = `INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
-  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at)
-  VALUES ($1, $2, $3, $4, $5::json, $6, $7::jsonb, $8, $9, $10, $11, $12, $13::json, $14, $15, $16, $16)`;
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -134,7 +127,8 @@ export class PostgresScheduleStore implements ScheduleStore {
       });
       if (taken.rowCount === 0) return false;
       if (job) {
-        await client.query({ text: INSERT_JOB, values: jobValues(job), types: PG_TYPES });
+        // The job store's own insert: the same columns, and its triggers log the job's events.
+        await client.query({ text: INSERT_JOBS, values: insertArrays([job]), types: PG_TYPES });
         await client.query({
           text: 'UPDATE schedules SET last_fire_at = $2, last_job_id = $3 WHERE id = $1 AND (last_fire_at IS NULL OR last_fire_at < $2)',
           values: [fire.scheduleId, fire.fireAt, job.id],
@@ -173,11 +167,6 @@ export class PostgresScheduleStore implements ScheduleStore {
   private inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return inTransaction(this.pool, work);
   }
-}
-
-function jobValues(j: NewJob): unknown[] {
-  return [j.id, j.tenant, j.queue, j.type, j.payloadJson, j.priority, JSON.stringify(j.labels), j.state, j.runAt, j.expiresAt,
-    j.timeoutMs, j.maxAttempts, JSON.stringify(j.backoff), j.linkId, j.resubmittedFrom, j.createdAt];
 }
 
 function toSchedule(r: ScheduleRow): ScheduleRecord {

@@ -29,7 +29,7 @@ import * as Q from './queries.js';
 import * as DQ from './dedup-queries.js';
 import { takeDedupKey } from './pg-dedup.js';
 import { redirectDependencies } from '../../domain/dedup.js';
-import { PG_TYPES, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
+import { PG_TYPES, insertArrays, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
 
 export interface PostgresStoreOptions {
   /** Used when no pool is given, e.g. postgres://user@host:5432/db. */
@@ -430,17 +430,6 @@ function idOrder(items: readonly { id: string }[]): number[] {
 }
 
 /** The column arrays of Q.INSERT_JOBS. */
-function insertArrays(jobs: readonly NewJob[]): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: 18 }, () => new Array(jobs.length));
-  jobs.forEach((j, i) => {
-    const values = [j.id, j.tenant, j.queue, j.type, j.payloadJson, j.priority, JSON.stringify(j.labels), j.state, j.runAt,
-      j.expiresAt, j.timeoutMs, j.maxAttempts, JSON.stringify(j.backoff), j.linkId, j.resubmittedFrom, j.createdAt,
-      j.templateId ?? null, j.templateVersion ?? null];
-    values.forEach((v, c) => (cols[c]![i] = v));
-  });
-  return cols;
-}
-
 /** The arrays of Q.APPLY_TRANSITIONS: id, to, now, then a flag and a value per patch field. */
 function transitionArrays(requests: readonly TransitionRequest[]): unknown[] {
   const values: unknown[] = [requests.map((r) => r.id), requests.map((r) => r.to), requests.map((r) => r.now)];

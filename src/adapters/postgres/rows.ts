@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Job } from '../../domain/job.js';
+import type { NewJob } from '../../ports/store.js';
 import type { JobState } from '../../domain/states.js';
 
 const INT8 = 20;
@@ -133,4 +134,16 @@ export function toJob(r: JobRow): Job {
     templateId: r.template_id,
     templateVersion: r.template_version,
   };
+}
+
+/** The arrays of Q.INSERT_JOBS (one per column) for `jobs`. */
+export function insertArrays(jobs: readonly NewJob[]): unknown[][] {
+  const cols: unknown[][] = Array.from({ length: 18 }, () => new Array(jobs.length));
+  jobs.forEach((j, i) => {
+    const values = [j.id, j.tenant, j.queue, j.type, j.payloadJson, j.priority, JSON.stringify(j.labels), j.state, j.runAt,
+      j.expiresAt, j.timeoutMs, j.maxAttempts, JSON.stringify(j.backoff), j.linkId, j.resubmittedFrom, j.createdAt,
+      j.templateId ?? null, j.templateVersion ?? null];
+    values.forEach((v, c) => (cols[c]![i] = v));
+  });
+  return cols;
 }

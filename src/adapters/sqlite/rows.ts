@@ -1,6 +1,6 @@
 import type { Job } from '../../domain/job.js';
 import type { JobState } from '../../domain/states.js';
-import type { JobPatch } from '../../ports/store.js';
+import type { JobPatch, NewJob } from '../../ports/store.js';
 
 /** A row of the jobs table as better-sqlite3 returns it. */
 export interface JobRow {
@@ -134,3 +134,8 @@ export const PATCH_COLUMNS: { [K in keyof JobPatch]-?: { sql: string; value: (v:
   startedAt: { sql: 'started_at = @startedAt', value: (v) => v },
   finishedAt: { sql: 'finished_at = @finishedAt', value: (v) => v },
 };
+
+/** The named parameters of Q.INSERT_JOB for `j`. */
+export function jobParams(j: NewJob): Record<string, unknown> {
+  return { ...j, labels: JSON.stringify(j.labels), backoff: JSON.stringify(j.backoff), templateId: j.templateId ?? null, templateVersion: j.templateVersion ?? null };
+}

@@ -2,6 +2,8 @@ import type Database from 'better-sqlite3';
 import type { CatchUpPolicy, OverlapPolicy, ScheduleRecord } from '../../domain/schedule.js';
 import type { ScheduleFire, SchedulePage, ScheduleStore, ScheduleWrite } from '../../ports/schedule-store.js';
 import type { NewJob } from '../../ports/store.js';
+import { INSERT_JOB } from './queries.js';
+import { jobParams } from './rows.js';
 import type { SqliteStore } from './sqlite-store.js';
 
 /** A row of the schedules table. */
@@ -41,15 +43,6 @@ const INSERT = `INSERT INTO schedules (id, tenant, name, cron, timezone, job, ov
 const UPDATE = `UPDATE schedules SET name = @name, cron = @cron, timezone = @timezone, job = @job, overlap = @overlap,
   catch_up = @catchUp, catch_up_limit = @catchUpLimit, paused = @paused, start_at = @startAt, end_at = @endAt,
   next_fire_at = @nextFireAt, updated_at = @updatedAt WHERE id = @id`;
-
-/**
- * Its own statement, not the job store's: a job of a schedule is inserted with its fire record,
- * in one transaction. Columns added to jobs later must have defaults (the jobs table's rule).
- */
-const INSERT_JOB = `INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
-  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at)
-  VALUES (@id, @tenant, @queue, @type, @payloadJson, @priority, @labels, @state, @runAt, @expiresAt,
-  @timeoutMs, @maxAttempts, @backoff, @linkId, @resubmittedFrom, @createdAt, @createdAt)`;
 
 /** The schedule store of the embedded engine: the SQLite database of its job store. */
 export class SqliteScheduleStore implements ScheduleStore {
@@ -128,7 +121,8 @@ export class SqliteScheduleStore implements ScheduleStore {
       ).run(fire);
       if (taken.changes === 0) return false;
       if (job) {
-        this.stmt(INSERT_JOB).run({ ...job, labels: JSON.stringify(job.labels), backoff: JSON.stringify(job.backoff) });
+        // The job store's own insert: the same columns, and its triggers log the job's events.
+        this.stmt(INSERT_JOB).run(jobParams(job));
         this.stmt(
           `UPDATE schedules SET last_fire_at = @fireAt, last_job_id = @jobId WHERE id = @scheduleId AND (last_fire_at IS NULL OR last_fire_at < @fireAt)`,
         ).run({ scheduleId: fire.scheduleId, fireAt: fire.fireAt, jobId: job.id });

@@ -29,7 +29,7 @@ import * as Q from './queries.js';
 import * as DQ from './dedup-queries.js';
 import { keyHolds, redirectDependencies } from '../../domain/dedup.js';
 import { depthsOf } from '../../domain/queue-depths.js';
-import { PATCH_COLUMNS, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
+import { PATCH_COLUMNS, jobParams, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
 
 export interface SqliteStoreOptions {
   /** Database file, or ':memory:'. */
@@ -89,7 +89,7 @@ export class SqliteStore implements Store {
   /** The rows of insertJobs and insertJobsDeduplicated, inside their transaction. */
   private writeJobs(jobs: readonly NewJob[], insert = this.stmt(Q.INSERT_JOB)): void {
     for (const j of jobs) {
-      insert.run({ ...j, labels: JSON.stringify(j.labels), backoff: JSON.stringify(j.backoff), templateId: j.templateId ?? null, templateVersion: j.templateVersion ?? null });
+      insert.run(jobParams(j));
     }
     // Dependents resolve at once; the service reads back the ones released (all dependencies done).
     this.dependencies.linkNew(jobs);
