@@ -1,5 +1,5 @@
 import type { WebhookScope } from '../domain/webhooks/matching.js';
-import type { Delivery, DeliveryAttempt, DeliveryStatus, DueDelivery, Webhook } from '../ports/webhook-store.js';
+import type { CallbackSecret, Delivery, DeliveryAttempt, DeliveryStatus, DueDelivery, Webhook } from '../ports/webhook-store.js';
 
 /** Rows of the webhook tables as both adapters read them (numbers already numbers). */
 export interface WebhookRow {
@@ -111,3 +111,14 @@ export function toDeliveries(rows: readonly DeliveryRow[], attempts: readonly At
 }
 
 export const DELIVERY_COLUMNS = 'id, subscription_id, event_pos, event_type, status, attempts, next_attempt_at, last_status_code, last_error, last_duration_ms, created_at, finished_at';
+
+/** A row of callback_secrets. */
+export interface CallbackSecretRow {
+  tenant: string;
+  secret: string;
+  created_at: number;
+}
+
+export function toCallbackSecret(r: CallbackSecretRow): CallbackSecret {
+  return { tenant: r.tenant, secret: r.secret, createdAt: Number(r.created_at) };
+}

@@ -15,6 +15,8 @@ export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$';
 const Name = (description: string) => Type.String({ pattern: NAME_PATTERN, description });
 const Millis = (description: string, max: number) => Type.Integer({ minimum: 0, maximum: max, description });
 const DAY = 86_400_000;
+/** Longest callbackUrl (the same limit as a webhook subscription's url). */
+export const MAX_CALLBACK_URL = 2048;
 
 export const BackoffSchema = Type.Union(
   [
@@ -69,6 +71,13 @@ export const JobInputSchema = Type.Object(
     linkId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'correlation id; generated if absent' })),
     dedupKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'while a job of this type holds this key, a submit returns it instead of creating one (docs/jobs.md#deduplication)' })),
     dedupTtlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_592_000, description: 'with dedupKey: how long the key is held; default the rule\'s for the type, else 86400' })),
+    callbackUrl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: MAX_CALLBACK_URL,
+        description: 'http(s) URL that gets the job\'s end (succeeded, failed, cancelled, expired) as a signed webhook, subscribed with the job in one transaction (docs/webhooks.md#job-callbacks)',
+      }),
+    ),
     ...DependencyFields,
   },
   { additionalProperties: false },
@@ -101,6 +110,8 @@ export interface JobSpec {
   /** The job's own dedup key and its window (domain/dedup.ts); null when not given. */
   dedupKey: string | null;
   dedupTtlSeconds: number | null;
+  /** Where the job's end is posted (a job-scoped webhook subscription made at insert); null for none. */
+  callbackUrl: string | null;
 }
 
 export const DEFAULT_PRIORITY = 5;
@@ -129,6 +140,7 @@ export function toJobSpec(input: unknown, now: number, limits: InputLimits = DEF
   if (input.dedupTtlSeconds !== undefined && input.dedupKey === undefined) {
     issues.push({ path: `${basePath}/dedupTtlSeconds`, message: 'give dedupKey with it (a rule\'s key has the rule\'s ttlSeconds)' });
   }
+  const callbackUrl = input.callbackUrl !== undefined ? checkCallbackUrl(input.callbackUrl, `${basePath}/callbackUrl`, issues) : null;
   if (expiresAt !== null && expiresAt <= runAt) {
     issues.push({ path: `${basePath}/expiresAt`, message: 'must be later than the time the job may start (runAt or now)' });
   }
@@ -153,7 +165,27 @@ export function toJobSpec(input: unknown, now: number, limits: InputLimits = DEF
     linkId: input.linkId ?? null,
     dedupKey: input.dedupKey ?? null,
     dedupTtlSeconds: input.dedupTtlSeconds ?? null,
+    callbackUrl,
   };
+}
+
+/**
+ * An absolute http(s) URL without credentials, at most MAX_CALLBACK_URL characters (the rules of
+ * a webhook subscription's url); returns it normalized (WHATWG URL serialization).
+ */
+function checkCallbackUrl(raw: string, path: string, issues: Issue[]): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    issues.push({ path, message: `"${raw.slice(0, 100)}" is not an absolute URL, e.g. https://example.com/hooks/docket` });
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') issues.push({ path, message: `must be an http or https URL (got ${url.protocol.slice(0, 20)})` });
+  else if (url.username || url.password) issues.push({ path, message: 'must not carry credentials (user:password@): verify callbacks by their signature instead' });
+  else if (url.href.length > MAX_CALLBACK_URL) issues.push({ path, message: `at most ${MAX_CALLBACK_URL} characters` });
+  else return url.href;
+  return null;
 }
 
 function parseTime(value: string, path: string, issues: Issue[]): number {

@@ -45,6 +45,12 @@ export interface Job {
   templateId: string | null;
   templateVersion: number | null;
   /**
+   * Where the job's end is posted (docs/webhooks.md#job-callbacks); absent when none, like
+   * dependsOn. Also absent from PostgreSQL rows returned by claims and transitions, which do not
+   * select the column (reads and submits carry it).
+   */
+  callbackUrl?: string | null;
+  /**
    * The jobs this one waits for and what it does if one fails (docs/dependencies.md). Set on jobs
    * just submitted and on single reads through the API; absent for jobs without dependencies.
    */

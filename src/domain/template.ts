@@ -136,6 +136,7 @@ export function checkDefaults(input: unknown, now: number, limits: InputLimits, 
 
 /** Job fields a template does not hold, and what to do instead. */
 const PER_JOB: Record<string, string> = {
+  callbackUrl: 'one job\'s callback; give it when submitting',
   runAt: 'an absolute time; use delayMs in the template, or give runAt when submitting',
   expiresAt: 'an absolute time; use expiresInMs in the template, or give expiresAt when submitting',
   linkId: 'it correlates one request; give it when submitting',

@@ -37,6 +37,11 @@ export interface NewJob {
   dependsOn?: readonly string[];
   /** @defaultValue 'cancel' */
   onDependencyFailure?: DependencyFailurePolicy;
+  /**
+   * Where the job's end is posted: the store's insert trigger subscribes it (a job-scoped webhook
+   * signed with the tenant's callback secret) in the insert's transaction. Absent or null: none.
+   */
+  callbackUrl?: string | null;
 }
 
 /** Fields a transition may set besides the state. Absent means unchanged; null clears. */

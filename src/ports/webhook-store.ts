@@ -42,6 +42,22 @@ export interface WebhookStore {
   deliveries(subscriptionId: string, query: DeliveryQuery): Promise<Delivery[]>;
   /** Deletes finished (delivered or failed) deliveries finished before `before`; at most `limit`. */
   pruneDeliveries(before: number, limit: number): Promise<number>;
+
+  /**
+   * The tenant's job-callback secret (table callback_secrets, sqlite 0010, postgres 0011): the one
+   * the insert trigger copies into each callback subscription. Stores `candidate` as it when the
+   * tenant has none yet (a concurrent maker wins: its secret is returned).
+   */
+  callbackSecret(tenant: string, candidate: string, now: number): Promise<CallbackSecret>;
+  /** Replaces (or makes) the tenant's callback secret; subscriptions made before keep theirs. */
+  setCallbackSecret(tenant: string, secret: string, now: number): Promise<CallbackSecret>;
+}
+
+/** A tenant's job-callback signing secret. */
+export interface CallbackSecret {
+  tenant: string;
+  secret: string;
+  createdAt: number;
 }
 
 export interface Webhook {

@@ -146,6 +146,7 @@ export function fromView(v: JobView): Job {
     // A server older than templates sends neither.
     templateId: v.templateId ?? null,
     templateVersion: v.templateVersion ?? null,
+    ...(v.callbackUrl ? { callbackUrl: v.callbackUrl } : {}),
     leaseToken: null,
     leaseExpiresAt: msOrNull(v.leaseExpiresAt),
     workerId: v.workerId,

@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox';
 import type {
+  CallbackSecretReply,
   CreateWebhookBody,
   DeliveriesReply,
   DeliveryView,
@@ -17,6 +18,8 @@ export type UpdateWebhookInput = Static<typeof UpdateWebhookBody>;
 export type DeliveryInfo = Static<typeof DeliveryView>;
 export type DeliveryPage = Static<typeof DeliveriesReply>;
 export type PingResult = Static<typeof PingReply>;
+/** The secret that signs a tenant's job callbacks (a job's `callbackUrl`). */
+export type CallbackSecretInfo = Static<typeof CallbackSecretReply>;
 
 /** What the client calls requests through: DocketClient.request. */
 interface Requester {
@@ -66,6 +69,19 @@ export class WebhooksClient {
   /** Sends a signed `docket.webhook.ping` now and says what the receiver answered. */
   test(id: string): Promise<PingResult> {
     return this.api.request('POST', `/v1/webhooks/${enc(id)}/test`);
+  }
+
+  /**
+   * The secret that signs the caller tenant's job callbacks (jobs submitted with `callbackUrl`),
+   * made now if the tenant has none yet (docs/webhooks.md#job-callbacks).
+   */
+  callbackSecret(): Promise<CallbackSecretInfo> {
+    return this.api.request('GET', '/v1/webhooks/callback-secret');
+  }
+
+  /** A new callback secret: it signs the callbacks of jobs submitted from now on (earlier jobs keep theirs). */
+  rotateCallbackSecret(): Promise<CallbackSecretInfo> {
+    return this.api.request('POST', '/v1/webhooks/callback-secret/rotate');
   }
 
   /** The delivery log, newest event first; pass `nextCursor` back as `cursor`. */

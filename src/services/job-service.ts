@@ -212,6 +212,8 @@ export class JobService {
       createdAt: now,
       templateId: old.templateId ?? null,
       templateVersion: old.templateVersion ?? null,
+      // The same spec: the new job gets its own callback subscription (the insert trigger makes it).
+      callbackUrl: old.callbackUrl ?? null,
     };
     await this.store.insertJobs([row]);
     const [job] = await this.publish([{ row, payload: old.payload }], now);
@@ -270,6 +272,7 @@ export class JobService {
         linkId: s.linkId ?? id,
         resubmittedFrom: ctx.resubmittedFrom ?? null,
         createdAt: now,
+        callbackUrl: s.callbackUrl,
       };
       return { row, payload: s.payload };
     });
@@ -747,6 +750,7 @@ function newJobView(r: NewJob, payload: Json): Job {
     resubmittedFrom: r.resubmittedFrom,
     templateId: r.templateId ?? null,
     templateVersion: r.templateVersion ?? null,
+    ...(r.callbackUrl ? { callbackUrl: r.callbackUrl } : {}),
     ...(r.dependsOn ? { dependsOn: [...r.dependsOn], onDependencyFailure: r.onDependencyFailure ?? 'cancel' } : {}),
     leaseToken: null,
     leaseExpiresAt: null,

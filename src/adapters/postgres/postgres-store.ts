@@ -48,6 +48,12 @@ export interface PostgresStoreOptions {
 
 /** Rows read per page while rebuilding the dispatch index: bounded memory, few round trips. */
 const DISPATCH_PAGE = 5000;
+/**
+ * Reads (get, list) also load the job's callback_url (migration 0011). It is kept out of
+ * Q.JOB_COLUMNS, which the claim and transition statements return: those rows carry no callbackUrl.
+ */
+const READ_COLUMNS = `${Q.JOB_COLUMNS}, callback_url`;
+const GET_JOB_READ = `SELECT ${READ_COLUMNS} FROM jobs WHERE id = $1`;
 
 /**
  * The production store: PostgreSQL through node-postgres. Batches (insert, claim, complete,
@@ -162,14 +168,14 @@ export class PostgresStore implements Store {
   }
 
   async getJob(id: string): Promise<Job | undefined> {
-    const { rows } = await this.query<JobRow>('docket_get_job', Q.GET_JOB, [id]);
+    const { rows } = await this.query<JobRow>('docket_get_job_read', GET_JOB_READ, [id]);
     return rows[0] && toJob(rows[0]);
   }
 
   async listJobs(filter: JobFilter, limit: number, after?: string): Promise<JobPage> {
     const { where, params } = whereOf(filter);
     if (after !== undefined) where.push(`id < $${params.push(after)}`);
-    const sql = `SELECT ${Q.JOB_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    const sql = `SELECT ${READ_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY id DESC LIMIT $${params.push(limit + 1)}`;
     const { rows } = await this.query<JobRow>(undefined, sql, params);
     const more = rows.length > limit;

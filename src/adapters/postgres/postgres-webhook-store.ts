@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { inTransaction } from './transaction.js';
-import type { AttemptRecord, Delivery, DeliveryQuery, DueDelivery, NewDelivery, NewWebhook, Webhook, WebhookFilter, WebhookPatch, WebhookStore } from '../../ports/webhook-store.js';
-import { DELIVERY_COLUMNS, scopeColumns, toDeliveries, toDue, toWebhook, type AttemptRow, type DeliveryRow, type DueRow, type WebhookRow } from '../webhook-rows.js';
+import type { AttemptRecord, CallbackSecret, Delivery, DeliveryQuery, DueDelivery, NewDelivery, NewWebhook, Webhook, WebhookFilter, WebhookPatch, WebhookStore } from '../../ports/webhook-store.js';
+import { DELIVERY_COLUMNS, scopeColumns, toCallbackSecret, type CallbackSecretRow, toDeliveries, toDue, toWebhook, type AttemptRow, type DeliveryRow, type DueRow, type WebhookRow } from '../webhook-rows.js';
 import { PG_TYPES } from './rows.js';
 
 const DUE = `SELECT d.id, d.subscription_id, d.event_pos, d.event_type, d.body, d.attempts, s.url, s.secret
@@ -25,6 +25,23 @@ export class PostgresWebhookStore implements WebhookStore {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
       [s.id, s.tenant, s.url, queue, jobId, JSON.stringify(s.events), s.description, s.secret, s.createdAt],
     );
+  }
+
+  async callbackSecret(tenant: string, candidate: string, now: number): Promise<CallbackSecret> {
+    // Two statements, two snapshots: after a conflict with a concurrent insert, the read sees its row.
+    await this.query('INSERT INTO callback_secrets (tenant, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT (tenant) DO NOTHING', [tenant, candidate, now]);
+    const { rows } = await this.query<CallbackSecretRow>('SELECT tenant, secret, created_at FROM callback_secrets WHERE tenant = $1', [tenant]);
+    return toCallbackSecret(rows[0]!);
+  }
+
+  async setCallbackSecret(tenant: string, secret: string, now: number): Promise<CallbackSecret> {
+    const { rows } = await this.query<CallbackSecretRow>(
+      `INSERT INTO callback_secrets (tenant, secret, created_at) VALUES ($1, $2, $3)
+       ON CONFLICT (tenant) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at
+       RETURNING tenant, secret, created_at`,
+      [tenant, secret, now],
+    );
+    return toCallbackSecret(rows[0]!);
   }
 
   async get(id: string): Promise<Webhook | undefined> {

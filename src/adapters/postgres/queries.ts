@@ -15,14 +15,14 @@ const jobColumns = (alias: string) => names(JOB_COLUMNS).map((c) => `${alias}.${
 
 /** One array per column, all of the batch's length; json text is checked and stored verbatim. */
 export const INSERT_JOBS = `INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
-  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at, template_id, template_version)
+  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at, template_id, template_version, callback_url)
   SELECT id, tenant, queue, type, payload::json, priority, labels::jsonb, state, run_at, expires_at,
-    timeout_ms, max_attempts, backoff::json, link_id, resubmitted_from, created_at, created_at, template_id, template_version
+    timeout_ms, max_attempts, backoff::json, link_id, resubmitted_from, created_at, created_at, template_id, template_version, callback_url
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[],
     $9::bigint[], $10::bigint[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::text[], $16::bigint[],
-    $17::text[], $18::int[])
+    $17::text[], $18::int[], $19::text[])
     AS j(id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
-    timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, template_id, template_version)`;
+    timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, template_id, template_version, callback_url)`;
 
 export const GET_JOB = `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`;
 
@@ -36,7 +36,8 @@ const HISTORY_COLUMNS = names(JOB_COLUMNS).filter((c) => !names(CLAIMED_COLUMNS)
 
 /**
  * ready -> running with a fresh lease for each (id, token), and ready -> expired for the ones past
- * expiresAt, in one statement. The two updates match disjoint rows (expires_at > now vs <= now):
+ * expiresAt, in one statement, which also logs the `started` events (one event-log row for the
+ * batch; the event trigger leaves this change to it: migrations/0005_events.sql). The two updates match disjoint rows (expires_at > now vs <= now):
  * two data-modifying CTEs updating one row would leave it to chance which wins. Claimed rows come back narrow
  * (`expired` false, history columns NULL); expired rows come back whole.
  * $1 ids, $2 tokens, $3 leaseExpiresAt, $4 workerId, $5 now.
@@ -46,7 +47,13 @@ claimed AS (
   UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, lease_token = c.token, lease_expires_at = $3,
     worker_id = $4, started_at = $5, updated_at = $5, progress = NULL
   FROM c WHERE j.id = c.id AND j.state = 'ready' AND (j.expires_at IS NULL OR j.expires_at > $5)
-  RETURNING ${names(CLAIMED_COLUMNS).map((c) => `j.${c}`).join(', ')}
+  RETURNING ${names(CLAIMED_COLUMNS).map((c) => `j.${c}`).join(', ')}, j.state_reason
+),
+logged AS (
+  INSERT INTO events (n, at, events)
+  SELECT count(*), $5, '[' || string_agg(docket_event_text('j', 'started', $5, id, tenant, link_id, queue, type, 'running', 'ready', attempt,
+    max_attempts, priority, state_reason, $4, condition, run_at, NULL, NULL), ',' ORDER BY id) || ']'
+  FROM claimed HAVING count(*) > 0
 ),
 expired AS (
   UPDATE jobs j SET state = 'expired', state_reason = 'expired_before_start', finished_at = $5, updated_at = $5
@@ -58,7 +65,8 @@ UNION ALL
 SELECT true, ${CLAIMED_COLUMNS}, ${HISTORY_COLUMNS.join(', ')} FROM expired`;
 
 /**
- * running -> succeeded for each (id, token, result). Returns only the completions that did not
+ * running -> succeeded for each (id, token, result), logging the `succeeded` events in the same
+ * statement (as CLAIM_JOBS does `started`). Returns only the completions that did not
  * apply, with the job's state and whether the token matched as of the statement's snapshot (the
  * update itself re-checks a row changed concurrently, so "token matched but not applied" means a
  * concurrent write won). Also returns (as `settled`) the completed jobs that have dependents: the
@@ -70,7 +78,14 @@ export const COMPLETE_JOBS = `WITH c AS (SELECT * FROM unnest($1::text[], $2::te
 done AS (
   UPDATE jobs j SET state = 'succeeded', result = c.result::json, lease_expires_at = NULL, finished_at = $4, updated_at = $4
   FROM c WHERE j.id = c.id AND j.state = 'running' AND j.lease_token = c.token
-  RETURNING c.n, j.id, j.has_dependents
+  RETURNING c.n, j.id, j.has_dependents, j.tenant, j.link_id, j.queue, j.type, j.attempt, j.max_attempts, j.priority, j.state_reason,
+    j.worker_id, j.condition, j.run_at
+),
+logged AS (
+  INSERT INTO events (n, at, events)
+  SELECT count(*), $4, '[' || string_agg(docket_event_text('j', 'succeeded', $4, id, tenant, link_id, queue, type, 'succeeded', 'running',
+    attempt, max_attempts, priority, state_reason, worker_id, condition, run_at, NULL, NULL), ',' ORDER BY id) || ']'
+  FROM done HAVING count(*) > 0
 )
 SELECT c.n, j.state, j.lease_token IS NOT DISTINCT FROM c.token AS token_matched, NULL::text AS settled
 FROM c LEFT JOIN jobs j ON j.id = c.id

@@ -53,6 +53,8 @@ export interface JobRow {
   finished_at: number | null;
   template_id: string | null;
   template_version: number | null;
+  /** Migration 0011; selected by reads only (not part of JOB_COLUMNS): absent from other rows. */
+  callback_url?: string | null;
 }
 
 /** A claim returns the job's own columns; the lease columns are the ones the claim just wrote. */
@@ -133,16 +135,17 @@ export function toJob(r: JobRow): Job {
     finishedAt: r.finished_at,
     templateId: r.template_id,
     templateVersion: r.template_version,
+    ...(r.callback_url ? { callbackUrl: r.callback_url } : {}),
   };
 }
 
 /** The arrays of Q.INSERT_JOBS (one per column) for `jobs`. */
 export function insertArrays(jobs: readonly NewJob[]): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: 18 }, () => new Array(jobs.length));
+  const cols: unknown[][] = Array.from({ length: 19 }, () => new Array(jobs.length));
   jobs.forEach((j, i) => {
     const values = [j.id, j.tenant, j.queue, j.type, j.payloadJson, j.priority, JSON.stringify(j.labels), j.state, j.runAt,
       j.expiresAt, j.timeoutMs, j.maxAttempts, JSON.stringify(j.backoff), j.linkId, j.resubmittedFrom, j.createdAt,
-      j.templateId ?? null, j.templateVersion ?? null];
+      j.templateId ?? null, j.templateVersion ?? null, j.callbackUrl ?? null];
     values.forEach((v, c) => (cols[c]![i] = v));
   });
   return cols;

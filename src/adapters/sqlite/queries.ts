@@ -1,9 +1,9 @@
 /** The SQLite adapter's fixed statements, by operation. Variable ones are built in sqlite-store.ts. */
 
 export const INSERT_JOB = `INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
-  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at, template_id, template_version)
+  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at, template_id, template_version, callback_url)
   VALUES (@id, @tenant, @queue, @type, @payloadJson, @priority, @labels, @state, @runAt, @expiresAt,
-  @timeoutMs, @maxAttempts, @backoff, @linkId, @resubmittedFrom, @createdAt, @createdAt, @templateId, @templateVersion)`;
+  @timeoutMs, @maxAttempts, @backoff, @linkId, @resubmittedFrom, @createdAt, @createdAt, @templateId, @templateVersion, @callbackUrl)`;
 
 export const GET_JOB = 'SELECT * FROM jobs WHERE id = ?';
 

@@ -35,6 +35,8 @@ export interface JobRow {
   finished_at: number | null;
   template_id: string | null;
   template_version: number | null;
+  /** Migration 0010. */
+  callback_url: string | null;
 }
 
 /** A claim returns the job's own columns; the lease columns are the ones the claim just wrote. */
@@ -115,6 +117,7 @@ export function toJob(r: JobRow): Job {
     finishedAt: r.finished_at,
     templateId: r.template_id,
     templateVersion: r.template_version,
+    ...(r.callback_url ? { callbackUrl: r.callback_url } : {}),
   };
 }
 
@@ -137,5 +140,5 @@ export const PATCH_COLUMNS: { [K in keyof JobPatch]-?: { sql: string; value: (v:
 
 /** The named parameters of Q.INSERT_JOB for `j`. */
 export function jobParams(j: NewJob): Record<string, unknown> {
-  return { ...j, labels: JSON.stringify(j.labels), backoff: JSON.stringify(j.backoff), templateId: j.templateId ?? null, templateVersion: j.templateVersion ?? null };
+  return { ...j, labels: JSON.stringify(j.labels), backoff: JSON.stringify(j.backoff), templateId: j.templateId ?? null, templateVersion: j.templateVersion ?? null, callbackUrl: j.callbackUrl ?? null };
 }

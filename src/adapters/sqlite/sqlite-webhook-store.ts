@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { AttemptRecord, Delivery, DeliveryQuery, DueDelivery, NewDelivery, NewWebhook, Webhook, WebhookFilter, WebhookPatch, WebhookStore } from '../../ports/webhook-store.js';
-import { DELIVERY_COLUMNS, scopeColumns, toDeliveries, toDue, toWebhook, type AttemptRow, type DeliveryRow, type DueRow, type WebhookRow } from '../webhook-rows.js';
+import type { AttemptRecord, CallbackSecret, Delivery, DeliveryQuery, DueDelivery, NewDelivery, NewWebhook, Webhook, WebhookFilter, WebhookPatch, WebhookStore } from '../../ports/webhook-store.js';
+import { DELIVERY_COLUMNS, scopeColumns, toCallbackSecret, type CallbackSecretRow, toDeliveries, toDue, toWebhook, type AttemptRow, type DeliveryRow, type DueRow, type WebhookRow } from '../webhook-rows.js';
 
 /**
  * Webhooks on the embedded SQLite file (migrations/0007_webhooks.sql), on the job store's own
@@ -165,5 +165,21 @@ export class SqliteWebhookStore implements WebhookStore {
       this.db.prepare('DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))').run(list);
       return this.db.prepare('DELETE FROM webhook_deliveries WHERE id IN (SELECT value FROM json_each(?))').run(list).changes;
     })();
+  }
+
+  async callbackSecret(tenant: string, candidate: string, now: number): Promise<CallbackSecret> {
+    this.db.prepare('INSERT INTO callback_secrets (tenant, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (tenant) DO NOTHING').run(tenant, candidate, now);
+    return toCallbackSecret(this.db.prepare('SELECT tenant, secret, created_at FROM callback_secrets WHERE tenant = ?').get(tenant) as CallbackSecretRow);
+  }
+
+  async setCallbackSecret(tenant: string, secret: string, now: number): Promise<CallbackSecret> {
+    const row = this.db
+      .prepare(
+        `INSERT INTO callback_secrets (tenant, secret, created_at) VALUES (?, ?, ?)
+         ON CONFLICT (tenant) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at
+         RETURNING tenant, secret, created_at`,
+      )
+      .get(tenant, secret, now) as CallbackSecretRow;
+    return toCallbackSecret(row);
   }
 }

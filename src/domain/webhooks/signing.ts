@@ -17,6 +17,14 @@ export function newSecret(): string {
   return SECRET_PREFIX + randomBytes(32).toString('base64url');
 }
 
+/**
+ * A new job-callback secret (docs/webhooks.md#job-callbacks): 32 random bytes, hex, with the same
+ * prefix; the database triggers that make a tenant's first one use the same form.
+ */
+export function newCallbackSecret(): string {
+  return SECRET_PREFIX + randomBytes(32).toString('hex');
+}
+
 /** The hex HMAC-SHA256 of `${timestamp}.${body}` under `secret` (the secret's text, as UTF-8). */
 export function signatureOf(secret: string, timestamp: number, body: string): string {
   return createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');

@@ -65,6 +65,9 @@ export const JobViewSchema = Type.Object(
     resubmittedFrom: Nullable(Type.String()),
     templateId: Nullable(Type.String({ description: 'the template the job was created from (docs/templates.md)' })),
     templateVersion: Nullable(Type.Integer({ description: 'the version of that template' })),
+    callbackUrl: Type.Optional(
+      Type.String({ description: 'where the job\'s end is posted (docs/webhooks.md#job-callbacks); absent when none (and from claim and transition replies on PostgreSQL)' }),
+    ),
     dependsOn: Type.Optional(Type.Array(Type.String(), { description: 'ids of the jobs this one waits for (docs/dependencies.md); absent when none' })),
     onDependencyFailure: Type.Optional(Type.Union([Type.Literal('cancel'), Type.Literal('continue')], { description: 'with dependsOn: what a failed dependency does to this job' })),
     dependents: Type.Optional(Type.Array(Type.String(), { description: 'single reads: ids of the jobs that wait for this one; absent when none' })),

@@ -39,6 +39,7 @@ export function jobView(job: Job): JobView {
     finishedAt: isoOrNull(job.finishedAt),
   };
   if (job.result !== undefined) view.result = job.result;
+  if (job.callbackUrl) view.callbackUrl = job.callbackUrl;
   if (job.dependsOn) {
     view.dependsOn = job.dependsOn;
     view.onDependencyFailure = job.onDependencyFailure ?? 'cancel';

@@ -66,6 +66,13 @@ export const WebhookWithSecret = Type.Composite([
 
 export const WebhooksReply = Type.Object({ webhooks: Type.Array(WebhookView) });
 
+/** GET /v1/webhooks/callback-secret and its rotation (docs/webhooks.md#job-callbacks). */
+export const CallbackSecretReply = Type.Object({
+  tenant: Type.String(),
+  secret: Type.String({ description: 'HMAC-SHA256 key of the Docket-Signature of the tenant\'s job callbacks' }),
+  createdAt: Iso('when this secret was made'),
+});
+
 const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]);
 
 export const DeliveriesQuery = Type.Object(

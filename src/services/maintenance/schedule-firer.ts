@@ -205,6 +205,7 @@ export class ScheduleFirer {
       linkId: spec.linkId ?? id,
       resubmittedFrom: null,
       createdAt: now,
+      callbackUrl: spec.callbackUrl,
     };
   }
 

@@ -70,10 +70,14 @@ export class WebhookDispatcher {
         await this.store.dispatch(WEBHOOK_CURSOR, last, []);
         break;
       }
-      const events = await this.events.read(after, this.batch);
+      const read = await this.events.read(after, this.batch);
+      // Only up to `last`: an event past it may come from a transaction that committed after the
+      // subscriptions were read, with a subscription of its own (a job's callbackUrl subscribes the
+      // job in its insert) or after one made then; the next round reads it with them.
+      const events = read.filter((e) => e.pos <= last);
       if (events.length === 0) break;
       created += await this.store.dispatch(WEBHOOK_CURSOR, events[events.length - 1]!.pos, this.deliveriesOf(events, subs));
-      if (events.length < this.batch) break;
+      if (read.length < this.batch) break;
     }
     if (created > 0) this.options.onDispatched?.();
     return created;

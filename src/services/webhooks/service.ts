@@ -3,9 +3,9 @@ import { NotFoundError, ValidationError, type Issue } from '../../domain/errors.
 import { NAME_PATTERN } from '../../domain/job-input.js';
 import { normalizeEventTypes, type WebhookScope } from '../../domain/webhooks/matching.js';
 import type { AttemptResult } from '../../domain/webhooks/policy.js';
-import { newSecret } from '../../domain/webhooks/signing.js';
+import { newCallbackSecret, newSecret } from '../../domain/webhooks/signing.js';
 import type { Clock } from '../../ports/clock.js';
-import type { Delivery, DeliveryStatus, Webhook, WebhookStore } from '../../ports/webhook-store.js';
+import type { CallbackSecret, Delivery, DeliveryStatus, Webhook, WebhookStore } from '../../ports/webhook-store.js';
 import { postWebhook } from './post.js';
 
 /** What a caller asks for when subscribing. */
@@ -65,11 +65,28 @@ export class WebhookService {
   }
 
   /**
-   * A subscription to one job's events: what a job's `callbackUrl` becomes. Defaults to the events
-   * that end a job (succeeded, failed, cancelled, expired).
+   * A subscription to one job's events, by default the events that end it (succeeded, failed,
+   * cancelled, expired). A job's `callbackUrl` does not come here: the store's insert trigger makes
+   * that subscription in the job's own transaction, signed with the tenant's callback secret.
    */
   subscribeJob(tenant: string, jobId: string, url: string, events: string[] = ['job.succeeded', 'job.failed', 'job.cancelled', 'job.expired']): Promise<Webhook> {
     return this.create(tenant, { url, jobId, events });
+  }
+
+  /**
+   * The secret that signs `tenant`'s job callbacks (docs/webhooks.md#job-callbacks), made now if the
+   * tenant has none yet (the first job with a callbackUrl makes it otherwise).
+   */
+  callbackSecret(tenant: string): Promise<CallbackSecret> {
+    return this.store.callbackSecret(tenant, newCallbackSecret(), this.clock.now());
+  }
+
+  /**
+   * A new callback secret for `tenant`. It signs the callbacks of jobs submitted from now on; the
+   * subscriptions of jobs submitted before keep the secret they were made with.
+   */
+  rotateCallbackSecret(tenant: string): Promise<CallbackSecret> {
+    return this.store.setCallbackSecret(tenant, newCallbackSecret(), this.clock.now());
   }
 
   async get(id: string, visible: string | null): Promise<Webhook> {

@@ -57,22 +57,18 @@ $$;
 -- dependents in the same transaction, whatever path made it (completion batch, failure, cancel,
 -- expirer, lease reaper). One call per statement; it returns at once when no changed job has
 -- dependents. Cancels it makes itself (upstream_failed) are left to its own loop.
-CREATE FUNCTION docket_jobs_settle() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  settled TEXT[];
-  at_ms BIGINT;
+-- A job with dependents reached its end (not by an upstream failure, which its own cascade
+-- handles): settle its waiting dependents in the same transaction. A row trigger whose WHEN is
+-- false for every job without dependents: the hot path (claims, completions of ordinary jobs)
+-- pays neither a trigger call nor transition tables.
+CREATE FUNCTION docket_job_settle() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM new_jobs WHERE has_dependents) THEN RETURN NULL; END IF;
-  SELECT array_agg(j.id), max(j.updated_at) INTO settled, at_ms
-  FROM new_jobs j JOIN old_jobs o ON o.id = j.id
-  WHERE j.has_dependents AND j.state <> o.state AND j.state IN ('succeeded', 'failed', 'cancelled', 'expired')
-    AND NOT (j.state = 'cancelled' AND j.state_reason IS NOT DISTINCT FROM 'upstream_failed');
-  IF settled IS NOT NULL THEN
-    PERFORM docket_settle_waiting(ARRAY(SELECT DISTINCT d.job_id FROM job_deps d WHERE d.depends_on = ANY(settled)), at_ms);
-  END IF;
+  PERFORM docket_settle_waiting(ARRAY(SELECT DISTINCT d.job_id FROM job_deps d WHERE d.depends_on = NEW.id), NEW.updated_at);
   RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER jobs_settle_dependents AFTER UPDATE ON jobs REFERENCING OLD TABLE AS old_jobs NEW TABLE AS new_jobs
-  FOR EACH STATEMENT EXECUTE FUNCTION docket_jobs_settle();
+CREATE TRIGGER jobs_settle_dependents AFTER UPDATE ON jobs FOR EACH ROW
+  WHEN (NEW.has_dependents AND NEW.state <> OLD.state AND NEW.state IN ('succeeded', 'failed', 'cancelled', 'expired')
+    AND NOT (NEW.state = 'cancelled' AND NEW.state_reason IS NOT DISTINCT FROM 'upstream_failed'))
+  EXECUTE FUNCTION docket_job_settle();

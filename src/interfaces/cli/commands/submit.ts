@@ -23,6 +23,7 @@ interface SubmitOptions extends ConnectionOptions {
   templateVersion?: number;
   dedupKey?: string;
   dedupTtl?: number;
+  callbackUrl?: string;
   batch: number;
 }
 
@@ -43,6 +44,7 @@ export function submitCommand(): Command {
     .option('--template-version <n>', 'with --template: this version (default the latest)', intOption('--template-version', 1, 2_147_483_647))
     .option('--dedup-key <key>', 'while a job of this type holds this key, return it instead of creating one (docs/jobs.md#deduplication)')
     .option('--dedup-ttl <seconds>', 'with --dedup-key: how long the key is held (default the rule\'s, else 86400)', intOption('--dedup-ttl', 1, 2_592_000))
+    .option('--callback-url <url>', 'POST the job\'s end (succeeded, failed, cancelled, expired) to this http(s) URL, signed with the tenant\'s callback secret (docs/webhooks.md#job-callbacks)')
     .option('--file <path>', 'NDJSON file of jobs to submit in bulk')
     .option('--batch <n>', 'jobs per request with --file', intOption('--batch', 1, 1000), 1000)
     .option('--idempotency-key <key>', 'a retry with the same key returns the first job instead of a new one')
@@ -79,6 +81,7 @@ function singleInput(type: string | undefined, o: SubmitOptions): Record<string,
   if (o.linkId !== undefined) input.linkId = o.linkId;
   if (o.dedupKey !== undefined) input.dedupKey = o.dedupKey;
   if (o.dedupTtl !== undefined) input.dedupTtlSeconds = o.dedupTtl;
+  if (o.callbackUrl !== undefined) input.callbackUrl = o.callbackUrl;
   return input;
 }
 

@@ -1,10 +1,11 @@
 import { ValidationError } from '../../../domain/errors.js';
-import type { Delivery, Webhook } from '../../../ports/webhook-store.js';
+import type { CallbackSecret, Delivery, Webhook } from '../../../ports/webhook-store.js';
 import type { WebhookService } from '../../../services/webhooks/service.js';
 import { listedTenant, owningTenant, visibleTenant } from '../access.js';
 import { NoContent, PROBLEMS } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 import {
+  CallbackSecretReply,
   CreateWebhookBody,
   DeliveriesQuery,
   DeliveriesReply,
@@ -35,6 +36,16 @@ export function webhookRoutes(app: Api, { service: jobs }: RouteDeps, webhooks: 
     }
     return reply.code(201).send(withSecret(await webhooks.create(tenant, request.body)));
   });
+
+  // Job callbacks (a job's callbackUrl) are signed with the tenant's callback secret: reading it is
+  // managing webhooks (it signs them), like a subscription's secret.
+  app.get('/v1/webhooks/callback-secret', { ...manage, schema: { response: { 200: CallbackSecretReply, ...PROBLEMS } } }, async (request) =>
+    callbackSecretView(await webhooks.callbackSecret(owningTenant(request))),
+  );
+
+  app.post('/v1/webhooks/callback-secret/rotate', { ...manage, schema: { response: { 200: CallbackSecretReply, ...PROBLEMS } } }, async (request) =>
+    callbackSecretView(await webhooks.rotateCallbackSecret(owningTenant(request))),
+  );
 
   app.get('/v1/webhooks', { ...read, schema: { querystring: WebhookListQuery, response: { 200: WebhooksReply, ...PROBLEMS } } }, async (request) => ({
     webhooks: (await webhooks.list(listedTenant(request, request.query.tenant, 'webhooks'))).map(webhookView),
@@ -103,6 +114,10 @@ export function webhookView(w: Webhook) {
     createdAt: iso(w.createdAt),
     updatedAt: iso(w.updatedAt),
   };
+}
+
+function callbackSecretView(s: CallbackSecret) {
+  return { tenant: s.tenant, secret: s.secret, createdAt: iso(s.createdAt) };
 }
 
 function withSecret(w: Webhook) {
