@@ -15,6 +15,10 @@ export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$';
 const Name = (description: string) => Type.String({ pattern: NAME_PATTERN, description });
 const Millis = (description: string, max: number) => Type.Integer({ minimum: 0, maximum: max, description });
 const DAY = 86_400_000;
+/** Most steps in a multi-step job. */
+export const MAX_STEPS = 50;
+/** The payload key that holds a multi-step job's steps (src/sdk/steps.ts runs them). */
+export const STEPS_KEY = '$steps';
 /** Longest callbackUrl (the same limit as a webhook subscription's url). */
 export const MAX_CALLBACK_URL = 2048;
 
@@ -78,6 +82,22 @@ export const JobInputSchema = Type.Object(
         description: 'http(s) URL that gets the job\'s end (succeeded, failed, cancelled, expired) as a signed webhook, subscribed with the job in one transaction (docs/webhooks.md#job-callbacks)',
       }),
     ),
+    steps: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            type: Name('step type: selects the handler that runs the step'),
+            payload: Type.Optional(Type.Unknown({ description: 'the step\'s input; default {}' })),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          minItems: 1,
+          maxItems: MAX_STEPS,
+          description: 'a multi-step job: run in order by the handlers of their types, in one claim; a retry resumes at the failed step (docs/jobs.md#multi-step-jobs). type defaults to the first step\'s; not with payload',
+        },
+      ),
+    ),
     ...DependencyFields,
   },
   { additionalProperties: false },
@@ -128,6 +148,10 @@ const check = TypeCompiler.Compile(JobInputSchema);
  */
 export function toJobSpec(input: unknown, now: number, limits: InputLimits = DEFAULT_INPUT_LIMITS, basePath = ''): JobSpec {
   const issues: Issue[] = [];
+  // A multi-step job takes its type from its first step unless given.
+  if (isRecord(input) && input.type === undefined && Array.isArray(input.steps) && isRecord(input.steps[0]) && typeof input.steps[0].type === 'string') {
+    input = { ...input, type: input.steps[0].type };
+  }
   if (!check.Check(input)) {
     for (const e of check.Errors(input)) issues.push({ path: basePath + e.path, message: explain(e.message, e.path, e.value) });
     throw new ValidationError(dedupe(issues));
@@ -144,8 +168,18 @@ export function toJobSpec(input: unknown, now: number, limits: InputLimits = DEF
   if (expiresAt !== null && expiresAt <= runAt) {
     issues.push({ path: `${basePath}/expiresAt`, message: 'must be later than the time the job may start (runAt or now)' });
   }
+  if (input.steps !== undefined && input.payload !== undefined) {
+    issues.push({ path: `${basePath}/payload`, message: 'give each step its payload (steps[i].payload), not the job' });
+  }
+  if (input.steps === undefined && isRecord(input.payload) && STEPS_KEY in input.payload) {
+    issues.push({ path: `${basePath}/payload/${STEPS_KEY}`, message: 'reserved for multi-step jobs: give steps instead' });
+  }
   if (issues.length > 0) throw new ValidationError(issues);
-  const payload = (input.payload === undefined ? {} : input.payload) as Json;
+  const payload = (
+    input.steps !== undefined
+      ? { [STEPS_KEY]: input.steps.map((s) => ({ type: s.type, payload: s.payload === undefined ? {} : s.payload })) }
+      : input.payload === undefined ? {} : input.payload
+  ) as Json;
   const payloadJson = JSON.stringify(payload);
   if (payloadJson === undefined) throw new ValidationError([{ path: `${basePath}/payload`, message: 'must be a JSON value' }]);
   const size = Buffer.byteLength(payloadJson);
@@ -186,6 +220,10 @@ function checkCallbackUrl(raw: string, path: string, issues: Issue[]): string | 
   else if (url.href.length > MAX_CALLBACK_URL) issues.push({ path, message: `at most ${MAX_CALLBACK_URL} characters` });
   else return url.href;
   return null;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function parseTime(value: string, path: string, issues: Issue[]): number {

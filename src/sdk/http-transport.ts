@@ -1,7 +1,7 @@
 import type { Job, Json } from '../domain/job.js';
 import type { JobView } from '../interfaces/http/schemas.js';
 import { DocketApiError, DocketClient, type ClientOptions } from './client.js';
-import type { Ack, ClaimRequest, ClaimedJob, DependencyState, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
+import type { Ack, StepAck, ClaimRequest, ClaimedJob, DependencyState, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
 
 /** The server's limits on one claim (see ClaimBody); a worker asking for more gets them clamped. */
 const MAX_CLAIM = 1000;
@@ -69,6 +69,18 @@ export class HttpTransport implements WorkerTransport {
 
   progress(job: ClaimedJob, percent: number, message?: string): Promise<Ack> {
     return this.report(job, 'progress', { leaseToken: job.leaseToken, percent, ...(message !== undefined ? { message } : {}) });
+  }
+
+  /** POST /v1/jobs/:id/progress with the outputs; the reply is the job, its result the outputs kept. */
+  async stepProgress(job: ClaimedJob, percent: number, message: string, outputs?: Json[]): Promise<StepAck> {
+    const body = { leaseToken: job.leaseToken, percent, message, ...(outputs !== undefined ? { outputs } : {}) };
+    try {
+      const view = await this.client.request<JobView>('POST', `/v1/jobs/${encodeURIComponent(job.id)}/progress`, body);
+      return { ok: true, outputs: Array.isArray(view.result) ? (view.result as Json[]) : [] };
+    } catch (err) {
+      if (err instanceof DocketApiError && (err.status === 409 || err.status === 404)) return { ok: false, reason: reasonOf(err), outputs: [] };
+      throw err;
+    }
   }
 
   release(job: ClaimedJob): Promise<Ack> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Json } from '../domain/job.js';
 import type { CompletionResult } from '../ports/store.js';
 import type { JobService } from '../services/job-service.js';
-import type { Ack, ClaimRequest, ClaimedJob, DependencyState, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
+import type { Ack, StepAck, ClaimRequest, ClaimedJob, DependencyState, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
 
 /** In-process transport: the worker calls the JobService directly, and hears cancellations at once. */
 export class LocalTransport implements WorkerTransport {
@@ -34,6 +34,11 @@ export class LocalTransport implements WorkerTransport {
 
   async progress(job: ClaimedJob, percent: number, message?: string): Promise<Ack> {
     return ack(await this.service.progress(job.id, job.leaseToken, percent, message));
+  }
+
+  async stepProgress(job: ClaimedJob, percent: number, message: string, outputs?: Json[]): Promise<StepAck> {
+    const r = await this.service.progress(job.id, job.leaseToken, percent, message, outputs);
+    return r.ok ? { ok: true, outputs: Array.isArray(r.job.result) ? r.job.result : [] } : { ok: false, reason: r.reason, outputs: [] };
   }
 
   async heartbeat(_workerId: string, jobs: readonly ClaimedJob[]): Promise<HeartbeatReply> {

@@ -24,6 +24,11 @@ export interface Ack {
   reason?: string;
 }
 
+/** A step progress report's answer: the finished steps' outputs the job holds (empty if none). */
+export interface StepAck extends Ack {
+  outputs: Json[];
+}
+
 export interface FailureReport {
   message: string;
   code?: string;
@@ -63,6 +68,12 @@ export interface WorkerTransport {
    * `ctx.dependencies()` gives a handler. Optional for transports written before dependencies.
    */
   dependencies?(job: ClaimedJob): Promise<DependencyState[]>;
+  /**
+   * Multi-step jobs (docs/jobs.md#multi-step-jobs): reports progress and, with `outputs`, stores
+   * the finished steps' outputs as the job's result; replies with the outputs the job holds (a
+   * retry learns which steps are done). Optional for transports written before steps.
+   */
+  stepProgress?(job: ClaimedJob, percent: number, message: string, outputs?: Json[]): Promise<StepAck>;
   /** Stops the worker's registration. */
   unregister(workerId: string): Promise<void>;
 }

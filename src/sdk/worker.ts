@@ -5,6 +5,7 @@ import type { Json } from '../domain/job.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import { CancelledError, LeaseLostError, PermanentError, ShutdownError, TimeoutError, TransientError } from './errors.js';
 import { parsePools, type Concurrency, type Pool } from './pools.js';
+import { runSteps, stepsOf, type StepInfo } from './steps.js';
 import type { ClaimedJob, DependencyState, FailureReport, WorkerTransport } from './transport.js';
 
 export interface HandlerContext {
@@ -18,6 +19,8 @@ export interface HandlerContext {
    */
   dependencies(): Promise<DependencyState[]>;
   log: Logger;
+  /** Set for a step of a multi-step job (docs/jobs.md#multi-step-jobs): its place and the outputs before it. */
+  step?: StepInfo;
 }
 
 export type Handler = (job: ClaimedJob, ctx: HandlerContext) => Promise<Json | void> | Json | void;
@@ -208,7 +211,10 @@ export class Worker extends EventEmitter {
       },
     };
     const rootLog = this.log;
-    const handler = this.options.handlers[job.type];
+    const steps = stepsOf(job.payload);
+    const handler: Handler | undefined = steps
+      ? (j, c) => runSteps(j, steps, this.options.handlers, c, this.options.transport, () => this.abort(job.id, new LeaseLostError()))
+      : this.options.handlers[job.type];
     entry.settled = (async () => {
       try {
         if (!handler) throw new PermanentError(`no handler for job type "${job.type}" on worker ${this.options.name ?? this.workerId}`, 'no_handler');

@@ -542,14 +542,23 @@ export class JobService {
     return () => this.cancelListeners.delete(listener);
   }
 
-  /** Reports progress of a running job; the lease token proves the caller still holds it. */
-  async progress(id: string, leaseToken: string, percent: number, message?: string): Promise<TransitionResult> {
+  /**
+   * Reports progress of a running job; the lease token proves the caller still holds it. A
+   * multi-step job also sends `outputs`, its finished steps' outputs, kept as the job's result so a
+   * retry resumes after them (docs/jobs.md#multi-step-jobs); the reply's job carries them.
+   */
+  async progress(id: string, leaseToken: string, percent: number, message?: string, outputs?: Json[]): Promise<TransitionResult> {
     if (!Number.isFinite(percent) || percent < 0 || percent > 100) {
       throw new ValidationError([{ path: '/percent', message: `must be a number from 0 to 100 (got ${percent})` }]);
     }
+    if (outputs !== undefined) {
+      const size = Buffer.byteLength(JSON.stringify(outputs) ?? '');
+      if (size > this.options.limits.maxPayloadBytes) throw new PayloadTooLargeError('/outputs', size, this.options.limits.maxPayloadBytes);
+    }
     const progress = message === undefined ? { percent } : { percent, message };
     const now = this.clock.now();
-    const [res] = await this.store.transition([{ id, from: ['running'], leaseToken, to: 'running', patch: { progress }, now }]);
+    const patch = outputs === undefined ? { progress } : { progress, result: outputs };
+    const [res] = await this.store.transition([{ id, from: ['running'], leaseToken, to: 'running', patch, now }]);
     return res!;
   }
 

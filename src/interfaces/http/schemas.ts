@@ -301,7 +301,14 @@ export const FailBody = Type.Object(
   { additionalProperties: false },
 );
 export const ProgressBody = Type.Object(
-  { leaseToken: LeaseToken, percent: Type.Number({ minimum: 0, maximum: 100 }), message: Type.Optional(Type.String({ maxLength: 1000 })) },
+  {
+    leaseToken: LeaseToken,
+    percent: Type.Number({ minimum: 0, maximum: 100 }),
+    message: Type.Optional(Type.String({ maxLength: 1000 })),
+    outputs: Type.Optional(
+      Type.Array(Type.Unknown(), { maxItems: 50, description: 'a multi-step job\'s finished steps\' outputs, kept as its result so a retry resumes after them (docs/jobs.md#multi-step-jobs)' }),
+    ),
+  },
   { additionalProperties: false },
 );
 export const ReleaseBody = Type.Object({ leaseToken: LeaseToken }, { additionalProperties: false });

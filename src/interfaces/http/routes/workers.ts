@@ -120,8 +120,8 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
 
   app.post('/v1/jobs/:id/progress', { config: WORK, schema: { params: IdParams, body: ProgressBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
-    const { leaseToken, percent, message } = request.body;
-    return jobView(applied(id, await service.progress(id, leaseToken, percent, message)).job);
+    const { leaseToken, percent, message, outputs } = request.body;
+    return jobView(applied(id, await service.progress(id, leaseToken, percent, message, outputs as Json[] | undefined)).job);
   });
 
   app.post('/v1/jobs/:id/release', { config: WORK, schema: { params: IdParams, body: ReleaseBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
