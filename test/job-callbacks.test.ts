@@ -2,50 +2,17 @@
 // job-scoped webhook subscription from the store's insert trigger (same transaction as the job),
 // signed with the tenant's callback secret; its end is POSTed to a real local receiver.
 import type { FastifyInstance } from 'fastify';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SystemClock } from '../src/adapters/clock/system-clock.js';
-import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
-import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
-import { Docket, openEmbedded } from '../src/app/docket.js';
+import type { Docket } from '../src/app/docket.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketApiError, DocketClient } from '../src/sdk/client.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import { Worker } from '../src/sdk/worker.js';
 import type { WebhookOptions } from '../src/services/webhooks/webhooks.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
-import { openTestSchema } from './helpers/postgres.js';
+import { PLACES, type Place } from './helpers/webhook-places.js';
 import { startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
-
-interface Place {
-  open(webhooks: WebhookOptions): Promise<Docket>;
-  cleanup(): Promise<void>;
-}
-
-const PLACES: Record<string, () => Promise<Place>> = {
-  'sqlite file': async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'docket-callbacks-'));
-    return {
-      open: (webhooks) => openEmbedded({ path: join(dir, 'docket.db'), leaseMs: 5000, webhooks }),
-      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-    };
-  },
-  'postgres schema': async () => {
-    const { connectionString, schema, drop } = await openTestSchema();
-    return {
-      async open(webhooks) {
-        const clock = new SystemClock();
-        const docket = new Docket({ store: new PostgresStore({ connectionString, schema, max: 4 }), dispatch: new MemoryDispatch(clock), clock, leaseMs: 5000, webhooks });
-        await docket.start();
-        return docket;
-      },
-      cleanup: drop,
-    };
-  },
-};
 
 const silent = pino({ level: 'silent' });
 const FAST: WebhookOptions = { dispatchIntervalMs: 20, pollIntervalMs: 20, policy: { backoff: { initialMs: 40, maxMs: 200 }, timeoutMs: 3000 } };

@@ -2,15 +2,9 @@
 // lifecycle events matched to subscriptions made over the HTTP API, signed deliveries POSTed to a
 // real local receiver, retries, disabling, and deliveries that outlive a restart of the engine.
 import type { FastifyInstance } from 'fastify';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SystemClock } from '../src/adapters/clock/system-clock.js';
-import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
-import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
-import { Docket, openEmbedded } from '../src/app/docket.js';
+import type { Docket } from '../src/app/docket.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketClient } from '../src/sdk/client.js';
 import { PermanentError } from '../src/sdk/errors.js';
@@ -19,36 +13,8 @@ import { Worker } from '../src/sdk/worker.js';
 import type { WebhookDisabled } from '../src/services/webhooks/sender.js';
 import type { WebhookOptions } from '../src/services/webhooks/webhooks.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
-import { openTestSchema } from './helpers/postgres.js';
+import { PLACES, type Place } from './helpers/webhook-places.js';
 import { startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
-
-/** Where an engine keeps its data: reopening the same place is a restart. */
-interface Place {
-  open(webhooks: WebhookOptions): Promise<Docket>;
-  cleanup(): Promise<void>;
-}
-
-const PLACES: Record<string, () => Promise<Place>> = {
-  'sqlite file': async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'docket-webhooks-'));
-    return {
-      open: (webhooks) => openEmbedded({ path: join(dir, 'docket.db'), leaseMs: 5000, webhooks }),
-      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-    };
-  },
-  'postgres schema': async () => {
-    const { connectionString, schema, drop } = await openTestSchema();
-    return {
-      async open(webhooks) {
-        const clock = new SystemClock();
-        const docket = new Docket({ store: new PostgresStore({ connectionString, schema, max: 4 }), dispatch: new MemoryDispatch(clock), clock, leaseMs: 5000, webhooks });
-        await docket.start();
-        return docket;
-      },
-      cleanup: drop,
-    };
-  },
-};
 
 const silent = pino({ level: 'silent' });
 const handlers = {

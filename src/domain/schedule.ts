@@ -29,21 +29,10 @@ export const FIRE_LABEL = 'docket.fireAt';
 /** Room left for the two labels above within a job's 32. */
 const MAX_TEMPLATE_LABELS = 30;
 
-/** A schedule as stored. Times are epoch ms. */
-export interface ScheduleRecord {
+/** A schedule as stored: its settings (ScheduleSpec without the compiled plan) and its state. Times are epoch ms. */
+export interface ScheduleRecord extends Omit<ScheduleSpec, 'plan'> {
   id: string;
   tenant: string;
-  name: string;
-  cron: string;
-  timezone: string;
-  /** The job input submitted at each fire, as the client sent it (validated). */
-  job: JobInput;
-  overlap: OverlapPolicy;
-  catchUp: CatchUpPolicy;
-  catchUpLimit: number;
-  paused: boolean;
-  startAt: number | null;
-  endAt: number | null;
   /** The earliest fire not yet handled; null when the schedule has no fire left (past endAt). */
   nextFireAt: number | null;
   /** The latest fire that submitted a job, and that job. */
@@ -127,6 +116,7 @@ export interface ScheduleSpec {
   name: string;
   cron: string;
   timezone: string;
+  /** The job input submitted at each fire, as the client sent it (validated). */
   job: JobInput;
   overlap: OverlapPolicy;
   catchUp: CatchUpPolicy;

@@ -4,6 +4,7 @@ import { ValidationError } from '../../domain/errors.js';
 import type { DispatchEntry, JobError } from '../../domain/job.js';
 import type { JobState } from '../../domain/states.js';
 import { ReleaseListeners, type DependencyState, type JobDependencies } from '../../ports/dependencies.js';
+import { statementCache } from './statements.js';
 import type { NewJob } from '../../ports/store.js';
 
 /** A dependency that failed, was cancelled or expired: the dependent's policy decides. */
@@ -41,9 +42,11 @@ type ReleasedRow = { id: string; queue: string; tenant: string; priority: number
  */
 export class SqliteDependencies implements JobDependencies {
   private readonly listeners = new ReleaseListeners();
-  private readonly stmts = new Map<string, Database.Statement>();
+  private readonly stmt: (sql: string) => Database.Statement;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    this.stmt = statementCache(db);
+  }
 
   /**
    * After inserting `jobs` (in the same transaction): records the edges of those with dependsOn,
@@ -133,12 +136,4 @@ export class SqliteDependencies implements JobDependencies {
     return this.stmt(STATES_OF).all(JSON.stringify(ids)) as { id: string; tenant: string; state: JobState }[];
   }
 
-  private stmt(sql: string): Database.Statement {
-    let s = this.stmts.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.stmts.set(sql, s);
-    }
-    return s;
-  }
 }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { statementCache } from './statements.js';
 import type { EventFilter, EventLog, LogEvent, NewLogEvent } from '../../ports/event-log.js';
 
 interface EventRow {
@@ -54,10 +55,14 @@ function toEvent(r: EventRow): LogEvent {
  * its final position the moment it is written, so `position` has nothing to do.
  */
 export class SqliteEventLog implements EventLog {
-  constructor(private readonly db: Database.Database) {}
+  private readonly stmt: (sql: string) => Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    this.stmt = statementCache(db);
+  }
 
   async append(events: readonly NewLogEvent[]): Promise<void> {
-    const insert = this.db.prepare('INSERT INTO events (topic, key, tenant, link_id, type, at, data) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const insert = this.stmt('INSERT INTO events (topic, key, tenant, link_id, type, at, data) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const e of events) insert.run(e.topic, e.key, e.tenant, e.linkId ?? null, e.type, e.at, JSON.stringify(e.data));
     })();
@@ -82,28 +87,27 @@ export class SqliteEventLog implements EventLog {
       where.push(`topic IN (${filter.topics.map(() => '?').join(', ') || 'NULL'})`);
       values.push(...filter.topics);
     }
-    const rows = this.db.prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY pos LIMIT ?`).all(...values, limit) as EventRow[];
+    const rows = this.stmt(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY pos LIMIT ?`).all(...values, limit) as EventRow[];
     return rows.map(toEvent);
   }
 
   async lastPosition(): Promise<number> {
-    const row = this.db.prepare('SELECT max(pos) AS pos FROM events').get() as { pos: number | null };
+    const row = this.stmt('SELECT max(pos) AS pos FROM events').get() as { pos: number | null };
     return row.pos ?? 0;
   }
 
   async cursor(name: string): Promise<number | null> {
-    const row = this.db.prepare('SELECT pos FROM event_cursors WHERE name = ?').get(name) as { pos: number } | undefined;
+    const row = this.stmt('SELECT pos FROM event_cursors WHERE name = ?').get(name) as { pos: number } | undefined;
     return row ? row.pos : null;
   }
 
   async setCursor(name: string, pos: number): Promise<void> {
-    this.db.prepare('INSERT INTO event_cursors (name, pos) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET pos = excluded.pos').run(name, pos);
+    this.stmt('INSERT INTO event_cursors (name, pos) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET pos = excluded.pos').run(name, pos);
   }
 
   async prune(before: number, upTo: number, limit: number): Promise<number> {
     // Never the newest row: the next position is the largest + 1, so it must stay.
-    return this.db
-      .prepare('DELETE FROM events WHERE pos IN (SELECT pos FROM events WHERE pos <= ? AND at < ? AND pos < (SELECT max(pos) FROM events) ORDER BY pos LIMIT ?)')
+    return this.stmt('DELETE FROM events WHERE pos IN (SELECT pos FROM events WHERE pos <= ? AND at < ? AND pos < (SELECT max(pos) FROM events) ORDER BY pos LIMIT ?)')
       .run(upTo, before, limit).changes;
   }
 }

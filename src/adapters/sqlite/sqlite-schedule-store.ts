@@ -4,6 +4,7 @@ import type { ScheduleFire, SchedulePage, ScheduleStore, ScheduleWrite } from '.
 import type { NewJob } from '../../ports/store.js';
 import { INSERT_JOB } from './queries.js';
 import { jobParams } from './rows.js';
+import { statementCache } from './statements.js';
 import type { SqliteStore } from './sqlite-store.js';
 
 /** A row of the schedules table. */
@@ -47,10 +48,11 @@ const UPDATE = `UPDATE schedules SET name = @name, cron = @cron, timezone = @tim
 /** The schedule store of the embedded engine: the SQLite database of its job store. */
 export class SqliteScheduleStore implements ScheduleStore {
   private readonly db: Database.Database;
-  private readonly stmts = new Map<string, Database.Statement>();
+  private readonly stmt: (sql: string) => Database.Statement;
 
   constructor(store: SqliteStore) {
     this.db = store.db;
+    this.stmt = statementCache(this.db);
   }
 
   async insertSchedule(s: ScheduleRecord): Promise<ScheduleWrite> {
@@ -147,14 +149,6 @@ export class SqliteScheduleStore implements ScheduleStore {
     ).run(before, limit).changes;
   }
 
-  private stmt(sql: string): Database.Statement {
-    let s = this.stmts.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.stmts.set(sql, s);
-    }
-    return s;
-  }
 }
 
 function params(s: ScheduleRecord) {

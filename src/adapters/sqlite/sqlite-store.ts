@@ -29,6 +29,7 @@ import * as Q from './queries.js';
 import * as DQ from './dedup-queries.js';
 import { keyHolds, redirectDependencies } from '../../domain/dedup.js';
 import { depthsOf } from '../../domain/queue-depths.js';
+import { statementCache } from './statements.js';
 import { PATCH_COLUMNS, jobParams, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
 
 export interface SqliteStoreOptions {
@@ -50,11 +51,12 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   readonly events: SqliteEventLog;
   readonly dependencies: SqliteDependencies;
-  private readonly stmts = new Map<string, Database.Statement>();
+  private readonly stmt: (sql: string) => Database.Statement;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
+    this.stmt = statementCache(this.db);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
@@ -352,15 +354,6 @@ export class SqliteStore implements Store {
     return { ok: false, reason: 'wrong_state', state: current.state };
   }
 
-  /** Prepared statements, cached by SQL text (the variable ones have few shapes). */
-  private stmt(sql: string): Database.Statement {
-    let s = this.stmts.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.stmts.set(sql, s);
-    }
-    return s;
-  }
 }
 
 function whereOf(filter: JobFilter): { where: string[]; params: Record<string, unknown> } {

@@ -10,6 +10,7 @@ import type {
 } from '../../ports/template-store.js';
 import { toTemplate, toVersion, type TemplateRow, type VersionRow } from '../template-rows.js';
 import type { SqliteStore } from './sqlite-store.js';
+import { statementCache } from './statements.js';
 import * as Q from './template-queries.js';
 
 /**
@@ -19,10 +20,11 @@ import * as Q from './template-queries.js';
  */
 export class SqliteTemplateStore implements TemplateStore {
   private readonly db: Database.Database;
-  private readonly stmts = new Map<string, Database.Statement>();
+  private readonly stmt: (sql: string) => Database.Statement;
 
   constructor(store: SqliteStore) {
     this.db = store.db;
+    this.stmt = statementCache(this.db);
   }
 
   async create(v: NewTemplateVersion): Promise<boolean> {
@@ -91,10 +93,4 @@ export class SqliteTemplateStore implements TemplateStore {
       .immediate();
   }
 
-  /** Prepared statements, cached by SQL text: a templated submit reads its template each time. */
-  private stmt(sql: string): Database.Statement {
-    let s = this.stmts.get(sql);
-    if (!s) this.stmts.set(sql, (s = this.db.prepare(sql)));
-    return s;
-  }
 }

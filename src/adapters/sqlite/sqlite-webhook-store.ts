@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AttemptRecord, CallbackSecret, Delivery, DeliveryQuery, DueDelivery, NewDelivery, NewWebhook, Webhook, WebhookFilter, WebhookPatch, WebhookStore } from '../../ports/webhook-store.js';
+import { statementCache } from './statements.js';
 import { DELIVERY_COLUMNS, scopeColumns, toCallbackSecret, type CallbackSecretRow, toDeliveries, toDue, toWebhook, type AttemptRow, type DeliveryRow, type DueRow, type WebhookRow } from '../webhook-rows.js';
 
 /**
@@ -7,12 +8,15 @@ import { DELIVERY_COLUMNS, scopeColumns, toCallbackSecret, type CallbackSecretRo
  * connection: the dispatcher's delivery rows and its event cursor commit together.
  */
 export class SqliteWebhookStore implements WebhookStore {
-  constructor(private readonly db: Database.Database) {}
+  private readonly stmt: (sql: string) => Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    this.stmt = statementCache(db);
+  }
 
   async create(s: NewWebhook): Promise<void> {
     const { queue, jobId } = scopeColumns(s.scope);
-    this.db
-      .prepare(
+    this.stmt(
         `INSERT INTO webhook_subscriptions (id, tenant, url, queue, job_id, events, description, secret, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -20,7 +24,7 @@ export class SqliteWebhookStore implements WebhookStore {
   }
 
   async get(id: string): Promise<Webhook | undefined> {
-    const row = this.db.prepare('SELECT * FROM webhook_subscriptions WHERE id = ?').get(id) as WebhookRow | undefined;
+    const row = this.stmt('SELECT * FROM webhook_subscriptions WHERE id = ?').get(id) as WebhookRow | undefined;
     return row ? toWebhook(row) : undefined;
   }
 
@@ -35,7 +39,7 @@ export class SqliteWebhookStore implements WebhookStore {
     if (filter.enabled !== undefined) add('enabled = ?', filter.enabled ? 1 : 0);
     if (filter.jobId !== undefined) add('job_id = ?', filter.jobId);
     const sql = `SELECT * FROM webhook_subscriptions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
-    return (this.db.prepare(sql).all(...values) as WebhookRow[]).map(toWebhook);
+    return (this.stmt(sql).all(...values) as WebhookRow[]).map(toWebhook);
   }
 
   async update(id: string, patch: WebhookPatch, now: number): Promise<Webhook | undefined> {
@@ -49,20 +53,18 @@ export class SqliteWebhookStore implements WebhookStore {
     if (patch.events !== undefined) add('events = ?', JSON.stringify(patch.events));
     if (patch.description !== undefined) add('description = ?', patch.description);
     if (patch.secret !== undefined) add('secret = ?', patch.secret);
-    this.db.prepare(`UPDATE webhook_subscriptions SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    this.stmt(`UPDATE webhook_subscriptions SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
     return this.get(id);
   }
 
   async setEnabled(id: string, enabled: boolean, now: number, reason?: string): Promise<Webhook | undefined> {
     this.db.transaction(() => {
       if (enabled) {
-        this.db
-          .prepare('UPDATE webhook_subscriptions SET enabled = 1, disabled_at = NULL, disabled_reason = NULL, consecutive_failures = 0, updated_at = ? WHERE id = ?')
+        this.stmt('UPDATE webhook_subscriptions SET enabled = 1, disabled_at = NULL, disabled_reason = NULL, consecutive_failures = 0, updated_at = ? WHERE id = ?')
           .run(now, id);
-        this.db.prepare("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE subscription_id = ? AND status = 'pending'").run(now, id);
+        this.stmt("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE subscription_id = ? AND status = 'pending'").run(now, id);
       } else {
-        this.db
-          .prepare('UPDATE webhook_subscriptions SET enabled = 0, disabled_at = ?, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1')
+        this.stmt('UPDATE webhook_subscriptions SET enabled = 0, disabled_at = ?, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1')
           .run(now, reason ?? 'disabled by its owner', now, id);
       }
     })();
@@ -71,18 +73,18 @@ export class SqliteWebhookStore implements WebhookStore {
 
   async delete(id: string): Promise<boolean> {
     return this.db.transaction(() => {
-      this.db.prepare('DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE subscription_id = ?)').run(id);
-      this.db.prepare('DELETE FROM webhook_deliveries WHERE subscription_id = ?').run(id);
-      return this.db.prepare('DELETE FROM webhook_subscriptions WHERE id = ?').run(id).changes > 0;
+      this.stmt('DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE subscription_id = ?)').run(id);
+      this.stmt('DELETE FROM webhook_deliveries WHERE subscription_id = ?').run(id);
+      return this.stmt('DELETE FROM webhook_subscriptions WHERE id = ?').run(id).changes > 0;
     })();
   }
 
   async dispatch(cursor: string, pos: number, deliveries: readonly NewDelivery[]): Promise<number> {
-    const insert = this.db.prepare(
+    const insert = this.stmt(
       `INSERT INTO webhook_deliveries (id, subscription_id, event_pos, event_type, body, status, next_attempt_at, created_at)
        VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (subscription_id, event_pos) DO NOTHING`,
     );
-    const move = this.db.prepare('INSERT INTO event_cursors (name, pos) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET pos = excluded.pos');
+    const move = this.stmt('INSERT INTO event_cursors (name, pos) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET pos = excluded.pos');
     return this.db.transaction(() => {
       let added = 0;
       for (const d of deliveries) added += insert.run(d.id, d.subscriptionId, d.eventPos, d.eventType, d.body, d.createdAt, d.createdAt).changes;
@@ -93,8 +95,7 @@ export class SqliteWebhookStore implements WebhookStore {
 
   async due(now: number, limit: number, exclude: readonly string[] = []): Promise<DueDelivery[]> {
     // Per enabled subscription, its head (oldest pending delivery); only heads that are due.
-    const rows = this.db
-      .prepare(
+    const rows = this.stmt(
         `SELECT d.id, d.subscription_id, d.event_pos, d.event_type, d.body, d.attempts, s.url, s.secret
            FROM webhook_subscriptions s
            JOIN webhook_deliveries d ON d.id = (
@@ -109,18 +110,15 @@ export class SqliteWebhookStore implements WebhookStore {
   async recordAttempt(r: AttemptRecord): Promise<{ applied: boolean; disabled: boolean; consecutiveFailures: number }> {
     return this.db.transaction(() => {
       const finished = r.status === 'pending' ? null : r.at;
-      const moved = this.db
-        .prepare(
+      const moved = this.stmt(
           `UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_status_code = ?, last_error = ?, last_duration_ms = ?, finished_at = ?
             WHERE id = ? AND status = 'pending' AND attempts = ?`,
         )
         .run(r.status, r.attempt, r.nextAttemptAt, r.statusCode, r.error, r.durationMs, finished, r.deliveryId, r.attempt - 1);
       if (moved.changes === 0) return { applied: false, disabled: false, consecutiveFailures: 0 };
-      this.db
-        .prepare('INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)')
+      this.stmt('INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)')
         .run(r.deliveryId, r.attempt, r.at, r.statusCode, r.error, r.durationMs);
-      const sub = this.db
-        .prepare(
+      const sub = this.stmt(
           `UPDATE webhook_subscriptions SET consecutive_failures = CASE WHEN ? THEN consecutive_failures + 1 ELSE 0 END
             WHERE id = ? RETURNING consecutive_failures, enabled`,
         )
@@ -129,7 +127,7 @@ export class SqliteWebhookStore implements WebhookStore {
       const reason = r.disableNow ?? (r.failure && sub.consecutive_failures >= r.disableAfterFailures ? `${sub.consecutive_failures} failed attempts in a row` : null);
       let disabled = false;
       if (reason !== null && sub.enabled === 1) {
-        this.db.prepare('UPDATE webhook_subscriptions SET enabled = 0, disabled_at = ?, disabled_reason = ?, updated_at = ? WHERE id = ?').run(r.at, reason, r.at, r.subscriptionId);
+        this.stmt('UPDATE webhook_subscriptions SET enabled = 0, disabled_at = ?, disabled_reason = ?, updated_at = ? WHERE id = ?').run(r.at, reason, r.at, r.subscriptionId);
         disabled = true;
       }
       return { applied: true, disabled, consecutiveFailures: sub.consecutive_failures };
@@ -145,12 +143,10 @@ export class SqliteWebhookStore implements WebhookStore {
     };
     if (q.status !== undefined) add('status = ?', q.status);
     if (q.beforePos !== undefined) add('event_pos < ?', q.beforePos);
-    const rows = this.db
-      .prepare(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE ${where.join(' AND ')} ORDER BY event_pos DESC LIMIT ?`)
+    const rows = this.stmt(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE ${where.join(' AND ')} ORDER BY event_pos DESC LIMIT ?`)
       .all(...values, q.limit) as DeliveryRow[];
     if (rows.length === 0) return [];
-    const attempts = this.db
-      .prepare('SELECT delivery_id, attempt, at, status_code, error, duration_ms FROM webhook_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))')
+    const attempts = this.stmt('SELECT delivery_id, attempt, at, status_code, error, duration_ms FROM webhook_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))')
       .all(JSON.stringify(rows.map((r) => r.id))) as AttemptRow[];
     return toDeliveries(rows, attempts);
   }
@@ -158,23 +154,22 @@ export class SqliteWebhookStore implements WebhookStore {
   async pruneDeliveries(before: number, limit: number): Promise<number> {
     return this.db.transaction(() => {
       const ids = (
-        this.db.prepare("SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < ? ORDER BY finished_at LIMIT ?").all(before, limit) as { id: string }[]
+        this.stmt("SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < ? ORDER BY finished_at LIMIT ?").all(before, limit) as { id: string }[]
       ).map((r) => r.id);
       if (ids.length === 0) return 0;
       const list = JSON.stringify(ids);
-      this.db.prepare('DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))').run(list);
-      return this.db.prepare('DELETE FROM webhook_deliveries WHERE id IN (SELECT value FROM json_each(?))').run(list).changes;
+      this.stmt('DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))').run(list);
+      return this.stmt('DELETE FROM webhook_deliveries WHERE id IN (SELECT value FROM json_each(?))').run(list).changes;
     })();
   }
 
   async callbackSecret(tenant: string, candidate: string, now: number): Promise<CallbackSecret> {
-    this.db.prepare('INSERT INTO callback_secrets (tenant, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (tenant) DO NOTHING').run(tenant, candidate, now);
-    return toCallbackSecret(this.db.prepare('SELECT tenant, secret, created_at FROM callback_secrets WHERE tenant = ?').get(tenant) as CallbackSecretRow);
+    this.stmt('INSERT INTO callback_secrets (tenant, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (tenant) DO NOTHING').run(tenant, candidate, now);
+    return toCallbackSecret(this.stmt('SELECT tenant, secret, created_at FROM callback_secrets WHERE tenant = ?').get(tenant) as CallbackSecretRow);
   }
 
   async setCallbackSecret(tenant: string, secret: string, now: number): Promise<CallbackSecret> {
-    const row = this.db
-      .prepare(
+    const row = this.stmt(
         `INSERT INTO callback_secrets (tenant, secret, created_at) VALUES (?, ?, ?)
          ON CONFLICT (tenant) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at
          RETURNING tenant, secret, created_at`,
