@@ -4,13 +4,13 @@ import { describeDispatchConformance } from './conformance/dispatch-conformance.
 import { openTestPrefix } from './helpers/redis.js';
 
 // Every test gets its own key prefix on the shared Redis; peers share it, as processes would.
-describeDispatchConformance('redis', async () => {
+describeDispatchConformance('redis', async (fairness) => {
   const { url, prefix, cleanup } = await openTestPrefix();
   const clock = new ManualClock();
   return {
-    dispatch: new RedisDispatch({ url, prefix, clock }),
+    dispatch: new RedisDispatch({ url, prefix, clock, ...(fairness ? { fairness } : {}) }),
     clock,
-    peer: async () => new RedisDispatch({ url, prefix, clock }),
+    peer: async () => new RedisDispatch({ url, prefix, clock, ...(fairness ? { fairness } : {}) }),
     cleanup,
   };
 });

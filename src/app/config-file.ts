@@ -10,7 +10,11 @@ import { ConfigError } from './config.js';
 import { WebhooksFileSchema, webhookRulesOf } from './webhook-config.js';
 import type { WebhookPolicy } from '../domain/webhooks/policy.js';
 import { dedupRulesOf } from './dedup-config.js';
+import { FairnessFileSchema, RoutingFileSchema } from './fairness-config.js';
+import type { FairnessConfig } from '../domain/fairness.js';
+import type { RoutingRule } from '../domain/routing.js';
 import type { DedupRule } from '../domain/dedup.js';
+import { alertRulesOf, type AlertsConfig } from './alert-config.js';
 
 /**
  * The optional configuration file (DOCKET_CONFIG / --config, JSON): the rules that are too rich for
@@ -83,6 +87,12 @@ export const ConfigFileSchema = Type.Object(
     webhooks: Type.Optional(WebhooksFileSchema),
     /** Dedup rules per job type (docs/jobs.md#deduplication); checked by dedup-config.ts, which names entries `dedup[1].fields[0]`. */
     dedup: Type.Optional(Type.Unknown({ description: 'array of { type, queue?, fields, ttlSeconds }' })),
+    /** Alert rules (docs/alerts.md); checked by alert-config.ts, which names entries `/alerts/rules/2/above`. */
+    alerts: Type.Optional(Type.Unknown({ description: '{ evaluateEverySeconds?, rules: [{ kind, name, ... }] }' })),
+    /** Tenant weights and caps per queue (docs/fairness.md). */
+    fairness: Type.Optional(FairnessFileSchema),
+    /** Job types to queues, for submits that name no queue (docs/fairness.md#routing). */
+    routing: Type.Optional(RoutingFileSchema),
   },
   { additionalProperties: false },
 );
@@ -99,6 +109,12 @@ export interface FileConfig {
   webhooks?: Partial<WebhookPolicy>;
   /** Dedup rules per job type; absent or empty when the file has no `dedup` section. */
   dedup?: DedupRule[];
+  /** Alert rules evaluated by the leader; absent when the file has no `alerts` section. */
+  alerts?: AlertsConfig;
+  /** Tenant weights and caps per queue; absent when the file has no `fairness` section. */
+  fairness?: FairnessConfig;
+  /** Type -> queue routing rules; absent when the file has no `routing` section. */
+  routing?: RoutingRule[];
 }
 
 export const EMPTY_FILE_CONFIG: FileConfig = { classify: [], policies: [], retention: DEFAULT_RETENTION };
@@ -144,5 +160,16 @@ export function parseConfigFile(raw: unknown, source = 'config'): FileConfig {
   }
   const webhooks = webhookRulesOf(file.webhooks);
   const dedup = dedupRulesOf(file.dedup, source);
-  return { classify, policies, retention, ingest, ...(webhooks ? { webhooks } : {}), ...(dedup.length > 0 ? { dedup } : {}) };
+  const alerts = file.alerts === undefined ? undefined : alertRulesOf(file.alerts, source);
+  return {
+    classify,
+    policies,
+    retention,
+    ingest,
+    ...(webhooks ? { webhooks } : {}),
+    ...(dedup.length > 0 ? { dedup } : {}),
+    ...(alerts ? { alerts } : {}),
+    ...(file.fairness ? { fairness: file.fairness } : {}),
+    ...(file.routing ? { routing: file.routing } : {}),
+  };
 }

@@ -36,6 +36,16 @@ import { webhookStoreFor } from '../adapters/webhook-stores.js';
 import { WEBHOOK_CURSOR } from '../services/webhooks/dispatcher.js';
 import { Webhooks, webhookPolicy, type WebhookOptions } from '../services/webhooks/webhooks.js';
 import { EventedWorkerDirectory } from '../services/events/evented-worker-directory.js';
+import { alertStoreFor } from '../adapters/alert-stores.js';
+import type { AlertStore } from '../ports/alert-store.js';
+import { AlertEvaluator } from '../services/alerts/evaluator.js';
+import { DEFAULT_ALERT_INTERVAL_MS } from './alert-config.js';
+import { EngineMetrics } from '../services/metrics/engine-metrics.js';
+import { fairnessPolicy } from '../domain/fairness.js';
+import { RunningSweep } from '../services/maintenance/running-sweep.js';
+
+/** How often the leader checks capped queues' running counts (docs/fairness.md). */
+const RUNNING_SWEEP_MS = 5_000;
 
 export interface DocketParts {
   store: Store;
@@ -78,6 +88,8 @@ export interface DocketParts {
   events?: EventsOptions;
   /** Webhooks (docs/webhooks.md). @defaultValue on, in the store's own database (SQLite or PostgreSQL); null: off */
   webhooks?: WebhookOptions | null;
+  /** Alerts (docs/alerts.md): the rules come from `rules.alerts`. @defaultValue the store's own tables; null: off */
+  alerts?: AlertStore | null;
 }
 
 export interface EventsOptions {
@@ -111,6 +123,10 @@ export class Docket {
   readonly relay: EventRelay;
   /** Webhook subscriptions, their dispatcher and sender (one leader duty); null when off. */
   readonly webhooks: Webhooks | null;
+  /** Alert state and history, and the rules' evaluator (a leader duty); null when off. */
+  readonly alerts: { store: AlertStore; evaluator: AlertEvaluator } | null;
+  /** This process's own counters (webhook attempts, recovery events), served by /metrics beside the cluster's. */
+  readonly metrics: EngineMetrics;
   private readonly duties: { start(): void; stop(): Promise<void> }[];
   private leading: Promise<void> = Promise.resolve();
   private readonly onError: (err: unknown) => void;
@@ -128,6 +144,7 @@ export class Docket {
     this.store = store;
     this.dispatch = dispatch;
     this.clock = clock;
+    const fairness = rules.fairness ? fairnessPolicy(rules.fairness) : null;
     this.service = new JobService(store, dispatch, clock, {
       ...(parts.leaseMs ? { leaseMs: parts.leaseMs } : {}),
       ...(parts.maxPayloadBytes ? { limits: { maxPayloadBytes: parts.maxPayloadBytes } } : {}),
@@ -136,6 +153,8 @@ export class Docket {
       recovery: { rules: compileRules(rules.classify), policies: rules.policies },
       ...templatesOf(parts),
       ...(rules.dedup ? { dedup: rules.dedup } : {}),
+      ...(fairness ? { fairness } : {}),
+      ...(rules.routing ? { routing: rules.routing } : {}),
     });
     this.promoter = new Promoter(this.service, dispatch, clock, { maxIntervalMs: intervalMs, batchSize: 1000 }, onError);
     this.expirer = new Expirer(this.service, store, clock, { intervalMs, batchSize: 1000 }, onError);
@@ -149,7 +168,8 @@ export class Docket {
     this.recoveryOps = new RecoveryOps(this.service, store, clock);
     this.pruner = new Pruner(this.service, store, clock, { intervalMs: Math.max(intervalMs, 60_000), retention: rules.retention, batchSize: 5000 }, onError);
     const events = parts.events ?? {};
-    this.webhooks = webhooksOf(parts, rules, events.source ?? '/docket/embedded', onError);
+    this.metrics = new EngineMetrics();
+    this.webhooks = webhooksOf(parts, rules, events.source ?? '/docket/embedded', onError, this.metrics);
     this.relay = new EventRelay(store, clock, {
       bus: events.bus ?? null,
       topicPrefix: events.topicPrefix ?? '',
@@ -158,6 +178,8 @@ export class Docket {
       ...(this.webhooks ? { readers: [WEBHOOK_CURSOR] } : {}),
     }, onError);
     this.duties = [this.relay, this.promoter, this.expirer, this.reaper, this.monitor, this.repair, this.recovery, this.pruner];
+    // Tenant caps: the leader checks the dispatch's running counts against the store.
+    if (fairness) this.duties.push(new RunningSweep(store, dispatch, fairness, clock, RUNNING_SWEEP_MS, onError));
     if (this.webhooks) {
       this.duties.push(this.webhooks);
       const dispatcher = this.webhooks.dispatcher;
@@ -167,6 +189,11 @@ export class Docket {
     this.schedules = parts.schedules ? new ScheduleService(parts.schedules, clock, { limits }) : null;
     this.firer = this.schedules ? new ScheduleFirer(this.schedules, this.service, store, dispatch, clock, { limits }, onError) : null;
     if (this.firer) this.duties.push(this.firer);
+    const alertStore = parts.alerts === undefined ? alertStoreFor(store) : parts.alerts;
+    this.alerts = alertStore
+      ? { store: alertStore, evaluator: new AlertEvaluator(alertStore, store, this.workers, clock, { rules: rules.alerts?.rules ?? [], intervalMs: rules.alerts?.intervalMs ?? DEFAULT_ALERT_INTERVAL_MS }, onError) }
+      : null;
+    if (this.alerts) this.duties.push(this.alerts.evaluator);
     this.onError = onError;
     this.options = parts;
     this.migrateAtStart = parts.migrate ?? true;
@@ -225,7 +252,7 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Docke
   const clock = options.clock ?? new SystemClock();
   const path = options.path ?? join(options.dataDir ?? './data', 'docket.db');
   const store = new SqliteStore({ path, ...(options.sqliteSync ? { synchronous: options.sqliteSync } : {}) });
-  const docket = new Docket({ ...options, schedules: options.schedules ?? new SqliteScheduleStore(store), store, dispatch: new MemoryDispatch(clock), clock });
+  const docket = new Docket({ ...options, schedules: options.schedules ?? new SqliteScheduleStore(store), store, dispatch: new MemoryDispatch(clock, fairnessPolicy(options.rules?.fairness)), clock });
   await docket.start();
   return docket;
 }
@@ -238,11 +265,12 @@ function templatesOf(parts: DocketParts): { templates?: TemplateService } {
 }
 
 /** Webhooks on the given store, else the job store's own; none when that has no webhook tables. */
-function webhooksOf(parts: DocketParts, rules: FileConfig, source: string, onError: (err: unknown) => void): Webhooks | null {
+function webhooksOf(parts: DocketParts, rules: FileConfig, source: string, onError: (err: unknown) => void, metrics: EngineMetrics): Webhooks | null {
   if (parts.webhooks === null) return null;
   const options = parts.webhooks ?? {};
   const store = options.store ?? webhookStoreFor(parts.store);
   if (!store) return null;
   const policy = webhookPolicy(rules.webhooks, options.policy);
-  return new Webhooks(parts.store.events, store, parts.clock, { ...options, policy, source, ...(parts.random ? { random: parts.random } : {}) }, onError);
+  const onAttempt = metrics.webhookAttempt(options.onAttempt);
+  return new Webhooks(parts.store.events, store, parts.clock, { ...options, onAttempt, policy, source, ...(parts.random ? { random: parts.random } : {}) }, onError);
 }

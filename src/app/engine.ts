@@ -5,6 +5,7 @@ import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter.js';
 import { PgLeadership } from '../adapters/postgres/pg-leadership.js';
 import { PostgresStore } from '../adapters/postgres/postgres-store.js';
 import { PostgresScheduleStore } from '../adapters/postgres/postgres-schedule-store.js';
+import { fairnessPolicy } from '../domain/fairness.js';
 import { RedisDispatch } from '../adapters/redis/redis-dispatch.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 import { RedisJobCache } from '../adapters/redis/redis-job-cache.js';
@@ -84,7 +85,7 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
   redis.on('error', onError);
   const store = new PostgresStore({ connectionString: config.databaseUrl! });
   const prefix = config.redisPrefix;
-  const dispatch = new RedisDispatch({ redis, clock, prefix });
+  const dispatch = new RedisDispatch({ redis, clock, prefix, ...(rules.fairness ? { fairness: fairnessPolicy(rules.fairness) } : {}) });
   const rateLimiter = new RedisRateLimiter({ redis, prefix });
   const scheduler = config.roles.has('scheduler');
   // Shared by every API process: a worker may register on one and heartbeat on another.

@@ -24,7 +24,8 @@ export type Action =
   | 'events:read'
   | 'events:submit'
   | 'webhooks:read'
-  | 'webhooks:manage';
+  | 'webhooks:manage'
+  | 'alerts:read';
 
 /**
  * The authorization matrix (docs/auth.md shows it as a table). Reads are always limited to the
@@ -63,6 +64,8 @@ export const PERMISSIONS: Record<Action, readonly Role[]> = {
   // Webhook subscriptions are per tenant and carry a URL the tenant chose: those who submit own them.
   'webhooks:read': ['admin', 'submitter'],
   'webhooks:manage': ['admin', 'submitter'],
+  // Alerts are about the whole cluster (every tenant's queues): those who watch it.
+  'alerts:read': ['admin', 'viewer'],
 };
 
 /** The authenticated caller. */

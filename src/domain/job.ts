@@ -80,8 +80,20 @@ export interface DispatchEntry {
   priority: number;
   /** For ready jobs: the ordering key after priority. For delayed ones: when they become ready. */
   dueAt: number;
+  /** The job type, for claim filters. Absent: matches no type filter. */
+  type?: string;
+  /** The job's labels, for claim filters; absent when it has none. */
+  labels?: Record<string, string>;
 }
 
-export function toDispatchEntry(job: Pick<Job, 'id' | 'queue' | 'tenant' | 'priority' | 'runAt'>): DispatchEntry {
-  return { id: job.id, queue: job.queue, tenant: job.tenant, priority: job.priority, dueAt: job.runAt };
+/** A store row's dispatch entry (labels as JSON text on SQLite, parsed jsonb on PostgreSQL). */
+export function dispatchEntryOf(r: { id: string; queue: string; tenant: string; priority: number; run_at: number; type: string; labels: string | Record<string, string> }): DispatchEntry {
+  const labels = typeof r.labels === 'string' ? (JSON.parse(r.labels) as Record<string, string>) : r.labels;
+  return toDispatchEntry({ id: r.id, queue: r.queue, tenant: r.tenant, priority: r.priority, runAt: Number(r.run_at), type: r.type, labels });
+}
+
+export function toDispatchEntry(job: Pick<Job, 'id' | 'queue' | 'tenant' | 'priority' | 'runAt' | 'type' | 'labels'>): DispatchEntry {
+  const e: DispatchEntry = { id: job.id, queue: job.queue, tenant: job.tenant, priority: job.priority, dueAt: job.runAt, type: job.type };
+  if (job.labels && Object.keys(job.labels).length > 0) e.labels = job.labels;
+  return e;
 }

@@ -6,11 +6,47 @@ export interface PriorityRange {
   max: number;
 }
 
+/**
+ * Which jobs a claim wants (insights): only these types and/or only jobs carrying all these labels.
+ * Absent: every job.
+ */
+export interface ClaimFilter {
+  types?: readonly string[];
+  labels?: Readonly<Record<string, string>>;
+}
+
 export interface TakeRequest {
   queues: readonly string[];
   max: number;
   /** Only these priorities. Absent: all. */
   range?: PriorityRange;
+  /** Only matching jobs, in the same order as an unfiltered take would hand them out. */
+  filter?: ClaimFilter;
+}
+
+/** How tenants share one queue: deficit round robin weights and concurrency caps. */
+export interface TenantShare {
+  /** Jobs per round relative to others (quantum multiplier). @defaultValue 1 */
+  weight: number;
+  /** Most jobs of the tenant running at once in the queue. null: no cap. */
+  maxRunning: number | null;
+}
+
+/** Fairness settings per queue (config `fairness`): what the dispatch consults on each take. */
+export interface FairnessPolicy {
+  /** The share of `tenant` in `queue`. */
+  shareOf(queue: string, tenant: string): TenantShare;
+  /** Whether `queue` caps any tenant (only then are running jobs counted). */
+  capped(queue: string): boolean;
+  /** Per-tenant overrides and the default of a queue, for adapters that evaluate in bulk. */
+  rulesOf(queue: string): { tenants: Readonly<Record<string, Partial<TenantShare>>>; fallback: TenantShare } | null;
+}
+
+/** Running jobs of one tenant in one queue, as a capped queue counts them. */
+export interface RunningCount {
+  queue: string;
+  tenant: string;
+  running: number;
 }
 
 /**
@@ -23,10 +59,19 @@ export interface Dispatch {
   /** Adds jobs that become ready at `entry.dueAt` (delayed or retrying). */
   schedule(entries: readonly DispatchEntry[]): Promise<void>;
   /**
-   * Removes and returns up to `max` ready entries in order: priority first (1 highest), then due
-   * time, then submission order.
+   * Removes and returns up to `max` ready entries in order: priority first (1 highest); inside a
+   * priority, tenants take turns by deficit round robin (`weight` jobs per turn, tenants at their
+   * `maxRunning` cap skipped); inside a tenant, due time, then submission order. Several queues:
+   * each priority level is served across the queues before the next level. Entries of capped
+   * queues count as running until `release`d.
    */
   take(request: TakeRequest): Promise<DispatchEntry[]>;
+  /** Jobs taken from capped queues stopped running (finished, failed, parked, returned): frees their slots. */
+  release(entries: readonly Pick<DispatchEntry, 'queue' | 'tenant'>[]): Promise<void>;
+  /** Running counts of capped queues, as the dispatch holds them. */
+  runningCounts(queues: readonly string[]): Promise<RunningCount[]>;
+  /** Corrects a running count by `delta` (the reconciliation with the store), never below 0. */
+  adjustRunning(queue: string, tenant: string, delta: number): Promise<void>;
   /** Removes and returns delayed entries due at or before `now`. */
   takeDue(now: number, max: number): Promise<DispatchEntry[]>;
   /** Earliest due time among delayed entries, or null. */
@@ -36,9 +81,10 @@ export interface Dispatch {
   /**
    * Resolves when a job may be ready on one of `queues` (an enqueue happened), after `timeoutMs`,
    * or when `signal` aborts. Never rejects. This is what keeps polling out of the hot path.
-   * With `range`, ready jobs of other priorities do not count as work (else a ranged claim spins).
+   * Work counts only if a take with `range` and `filter` would get it now (a tenant at its cap,
+   * other priorities or non-matching jobs do not count: else a claim loop would spin).
    */
-  waitForWork(queues: readonly string[], timeoutMs: number, signal?: AbortSignal, range?: PriorityRange): Promise<void>;
+  waitForWork(queues: readonly string[], timeoutMs: number, signal?: AbortSignal, range?: PriorityRange, filter?: ClaimFilter): Promise<void>;
   /** Subscribes to changes of the earliest due time (the promoter re-arms its timer). */
   onDueChanged(listener: () => void): () => void;
   /** Number of ready entries per queue. */

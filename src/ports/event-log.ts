@@ -33,7 +33,7 @@ export interface EventLog {
 }
 
 /** The topics of lifecycle events, named as on Kafka (before any configured prefix). */
-export const EVENT_TOPICS = ['job-events', 'worker-events', 'dependency-events'] as const;
+export const EVENT_TOPICS = ['job-events', 'worker-events', 'dependency-events', 'alert-events'] as const;
 export type EventTopic = (typeof EVENT_TOPICS)[number];
 
 export interface NewLogEvent {

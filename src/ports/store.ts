@@ -1,3 +1,4 @@
+import type { RunningCount } from './dispatch.js';
 import type { DispatchEntry, Job, JobError, JobProgress, Json } from '../domain/job.js';
 import type { EventLog } from './event-log.js';
 import type { JobDependencies } from './dependencies.js';
@@ -6,8 +7,9 @@ import type { JobState } from '../domain/states.js';
 import type { TransitionResult } from '../domain/outcomes.js';
 import type { Backoff } from '../domain/backoff.js';
 import type { QueueDepth } from '../domain/queue-depths.js';
+import type { QueueActivityRows } from '../domain/queue-activity.js';
 
-export type { QueueDepth };
+export type { QueueDepth, QueueActivityRows };
 
 /** A job about to be inserted: every field the store needs, already validated. */
 export interface NewJob {
@@ -240,6 +242,13 @@ export interface Store {
   countByState(filter: Pick<JobFilter, 'tenant' | 'queue'>): Promise<Record<JobState, number>>;
   /** Queues that have jobs (or are paused), with job counts per state. */
   countByQueue(filter: Pick<JobFilter, 'tenant'>): Promise<QueueDepth[]>;
+  /** Running jobs per queue and tenant (the running sweep checks capped queues' counts against it). */
+  countRunning(): Promise<RunningCount[]>;
+  /**
+   * Recent activity of `queues` (the dashboard's charts): jobs finished at or after `since` per
+   * queue, end state and slot of `bucketMs`, and the due time of each queue's oldest ready job.
+   */
+  queueActivity(filter: Pick<JobFilter, 'tenant'> & { queues: readonly string[] }, since: number, bucketMs: number): Promise<QueueActivityRows>;
 
   findIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | undefined>;
   /** Forgets idempotency records created before `before`; returns how many. */

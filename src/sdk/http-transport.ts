@@ -48,6 +48,8 @@ export class HttpTransport implements WorkerTransport {
       max: Math.max(1, Math.min(MAX_CLAIM, r.max)),
       waitMs: Math.max(0, Math.min(MAX_WAIT_MS, r.waitMs)),
       ...(r.range ? { priorityMin: r.range.min, priorityMax: r.range.max } : {}),
+      ...(r.filter?.types ? { types: [...r.filter.types] } : {}),
+      ...(r.filter?.labels ? { labels: { ...r.filter.labels } } : {}),
     };
     const jobs = await this.client.claim(r.queues, this.idOf(r.workerId), options, r.signal);
     return jobs.map((v) => ({ ...fromView(v), leaseToken: v.leaseToken }));

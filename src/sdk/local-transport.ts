@@ -19,6 +19,7 @@ export class LocalTransport implements WorkerTransport {
       max: r.max,
       waitMs: r.waitMs,
       ...(r.range ? { range: r.range } : {}),
+      ...(r.filter ? { filter: r.filter } : {}),
       ...(r.signal ? { signal: r.signal } : {}),
     });
     return jobs as ClaimedJob[];

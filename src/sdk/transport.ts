@@ -1,5 +1,5 @@
 import type { Job, Json } from '../domain/job.js';
-import type { PriorityRange } from '../ports/dispatch.js';
+import type { ClaimFilter, PriorityRange } from '../ports/dispatch.js';
 import type { DependencyState } from '../ports/dependencies.js';
 
 export type { DependencyState };
@@ -12,6 +12,8 @@ export interface ClaimRequest {
   queues: readonly string[];
   max: number;
   range?: PriorityRange;
+  /** Only matching jobs (types, labels). */
+  filter?: ClaimFilter;
   /** Long-poll: wait up to this long when nothing is ready. */
   waitMs: number;
   signal?: AbortSignal;

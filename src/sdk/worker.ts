@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino';
 import { SystemClock } from '../adapters/clock/system-clock.js';
 import type { Json } from '../domain/job.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
+import type { ClaimFilter } from '../ports/dispatch.js';
 import { CancelledError, LeaseLostError, PermanentError, ShutdownError, TimeoutError, TransientError } from './errors.js';
 import { parsePools, type Concurrency, type Pool } from './pools.js';
 import { runSteps, stepsOf, type StepInfo } from './steps.js';
@@ -35,6 +36,11 @@ export interface WorkerOptions {
   concurrency?: Concurrency;
   /** When a pool's range has nothing ready, take other work rather than idle. @defaultValue true */
   borrow?: boolean;
+  /**
+   * Insights: claim only jobs of these types and/or carrying these labels, in the same priority
+   * and fairness order (`{ types: ['mediaInfo'] }`). @defaultValue every job of the queues
+   */
+  filter?: ClaimFilter;
   name?: string;
   /** How often leases are extended; keep it well under the server's lease time. @defaultValue 10 000 ms */
   heartbeatMs?: number;
@@ -171,6 +177,7 @@ export class Worker extends EventEmitter {
       waitMs,
       signal: this.stopping.signal,
       ...(ownRange && pool.range ? { range: pool.range } : {}),
+      ...(this.options.filter ? { filter: this.options.filter } : {}),
     });
   }
 

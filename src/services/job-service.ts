@@ -5,14 +5,16 @@ import { classify, type ReportedFailure } from '../domain/recovery/classify.js';
 import { policyFor, probeDelayMs, type RecoveryPolicy } from '../domain/recovery/policy.js';
 import type { CompiledRule } from '../domain/recovery/classify.js';
 import { IdempotencyConflictError, PayloadTooLargeError, ValidationError } from '../domain/errors.js';
+import { routeOf, type RoutingRule } from '../domain/routing.js';
 import { DEFAULT_INPUT_LIMITS, toJobSpec, type InputLimits, type JobSpec } from '../domain/job-input.js';
-import { toDispatchEntry, type Job, type JobError, type Json } from '../domain/job.js';
+import { toDispatchEntry, type DispatchEntry, type Job, type JobError, type Json } from '../domain/job.js';
 import type { TransitionFailure, TransitionResult } from '../domain/outcomes.js';
 import { TRANSITIONS, isTerminal, type JobState } from '../domain/states.js';
 import type { Clock } from '../ports/clock.js';
-import type { Dispatch, PriorityRange } from '../ports/dispatch.js';
+import type { ClaimFilter, Dispatch, FairnessPolicy, PriorityRange } from '../ports/dispatch.js';
 import type { JobCache } from '../ports/job-cache.js';
 import type { Completion, CompletionResult, IdempotencyRecord, JobFilter, QueueDepth, JobPage, LeaseExtension, NewJob, Store, TransitionRequest } from '../ports/store.js';
+import { activityOf, type QueueActivity } from '../domain/queue-activity.js';
 import { Batcher } from './batcher.js';
 import { Lifecycle } from './lifecycle.js';
 import { RecoveryEvents } from './recovery-events.js';
@@ -38,6 +40,13 @@ export interface JobServiceOptions {
   templates?: TemplateService;
   /** Dedup rules of the config file (docs/jobs.md#deduplication). @defaultValue none: only jobs with their own dedupKey dedup */
   dedup?: readonly DedupRule[];
+  /**
+   * Tenant weights and caps (config `fairness`), the ones the dispatch was built with: with caps,
+   * the service releases running slots as jobs stop. @defaultValue none
+   */
+  fairness?: FairnessPolicy;
+  /** Type -> queue rules for submits that name no queue (config `routing`). @defaultValue none */
+  routing?: readonly RoutingRule[];
 }
 
 export const DEFAULT_SERVICE_OPTIONS: JobServiceOptions = { leaseMs: 30_000, limits: DEFAULT_INPUT_LIMITS, random: Math.random, recovery: { rules: [], policies: [] } };
@@ -52,6 +61,8 @@ export interface ClaimOptions {
   queues: readonly string[];
   max: number;
   range?: PriorityRange;
+  /** Only jobs of these types / with these labels (insights). */
+  filter?: ClaimFilter;
   /** Wait up to this long for work when none is ready. @defaultValue 0 */
   waitMs?: number;
   signal?: AbortSignal;
@@ -96,6 +107,13 @@ export class JobService {
   /** `queue \0 type` -> the open condition that holds such jobs back (see refreshGates). */
   private gates = new Map<string, string>();
   private pauseVersion = 0;
+  /** Fairness rules when any queue caps tenants: then running slots are released as jobs stop. */
+  private readonly fairness: FairnessPolicy | null;
+  /**
+   * Jobs of capped queues claimed here, id -> place: a completion carries only the id. A job
+   * finished through another process is missed here and corrected by the running sweep.
+   */
+  private readonly capped = new Map<string, { id: string; queue: string; tenant: string }>();
   /** Aborted (and replaced) whenever a queue is resumed: wakes claims waiting on paused queues. */
   private resumed = new AbortController();
 
@@ -106,6 +124,7 @@ export class JobService {
     options: Partial<JobServiceOptions> = {},
   ) {
     this.options = { ...DEFAULT_SERVICE_OPTIONS, ...options };
+    this.fairness = this.options.fairness ?? null;
     this.completer = new Batcher<Completion, CompletionResult>((items) => this.completeBatch(items));
     this.dependencies = new DependencyPlanner(store);
     // Dependents the store released (their last dependency settled) go to the dispatch index like any new ready job.
@@ -246,7 +265,9 @@ export class JobService {
     const issues: ValidationError['issues'] = [];
     inputs.forEach((input, i) => {
       try {
-        specs.push(toJobSpec(input, now, this.options.limits, many ? `/${i}` : ''));
+        const spec = toJobSpec(input, now, this.options.limits, many ? `/${i}` : '');
+        const routed = this.options.routing && (input as { queue?: unknown }).queue === undefined ? routeOf(this.options.routing, spec.type) : undefined;
+        specs.push(routed ? { ...spec, queue: routed } : spec);
       } catch (err) {
         if (err instanceof ValidationError) issues.push(...err.issues);
         else throw err;
@@ -316,7 +337,7 @@ export class JobService {
       if (jobs.length > 0 || left <= 0 || opts.signal?.aborted) return jobs;
       // A resume must end the wait too: the resumed queue may hold jobs already.
       const signal = opts.signal ? AbortSignal.any([opts.signal, this.resumed.signal]) : this.resumed.signal;
-      await this.dispatch.waitForWork(queues, left, signal, opts.range);
+      await this.dispatch.waitForWork(queues, left, signal, opts.range, opts.filter);
     }
   }
 
@@ -326,6 +347,20 @@ export class JobService {
     // A tenant sees the queues its jobs are in, not other tenants' (paused, empty for it) queues.
     const visible = tenant === null ? depths : depths.filter((d) => Object.values(d.counts).some((n) => n > 0));
     return visible.map((d) => ({ ...d, paused: this.paused.has(d.queue) }));
+  }
+
+  /**
+   * Each visible queue's depth with its recent activity: `slots` slots of `bucketMs`, the last one
+   * the slot now is in (slots start on whole multiples of `bucketMs`, so charts do not shift).
+   */
+  async queueStats(tenant: string | null, slots: number, bucketMs: number): Promise<{ now: number; since: number; queues: (QueueDepth & QueueActivity & { paused: boolean })[] }> {
+    const now = this.clock.now();
+    const since = Math.floor(now / bucketMs) * bucketMs - (slots - 1) * bucketMs;
+    const depths = await this.queues(tenant);
+    const names = depths.map((d) => d.queue);
+    const rows = await this.store.queueActivity(tenant === null ? { queues: names } : { tenant, queues: names }, since, bucketMs);
+    const activity = activityOf(rows, names, since, bucketMs, slots);
+    return { now, since, queues: depths.map((d, i) => ({ ...d, ...activity[i]! })) };
   }
 
   /** Pauses or resumes a queue. A paused queue hands out no job; submits are still accepted. */
@@ -385,7 +420,7 @@ export class JobService {
     const patch = retry
       ? { error, runAt, leaseExpiresAt: null, stateReason: report.code ?? 'error' }
       : { error, leaseExpiresAt: null, finishedAt: now, stateReason: outcome.kind === 'permanent' ? 'permanent_error' : 'attempts_exhausted' };
-    const [res] = await this.store.transition([{ id, from: ['running'], leaseToken, to, patch, now }]);
+    const [res] = await this.changeJobs([{ id, from: ['running'], leaseToken, to, patch, now }]);
     if (res!.ok) {
       if (retry) await this.dispatch.schedule([toDispatchEntry(res!.job)]);
       this.emit(res!.job, 'running', to, now);
@@ -405,7 +440,7 @@ export class JobService {
     const record = await this.store.recordConditionFailure(condition, error.message, now, now + probeDelayMs(policy, 0));
     if (record.failures === 1) this.recoveryEvents.emit({ type: 'opened', condition, at: now });
     const patch = { error, condition, blockedAt: now, attempt: Math.max(0, job.attempt - 1), leaseExpiresAt: null, stateReason: 'parked' };
-    const [res] = await this.store.transition([{ id: job.id, from: ['running'], leaseToken, to: 'blocked', patch, now }]);
+    const [res] = await this.changeJobs([{ id: job.id, from: ['running'], leaseToken, to: 'blocked', patch, now }]);
     if (res!.ok) this.emit(res!.job, 'running', 'blocked', now);
     return res!;
   }
@@ -430,7 +465,7 @@ export class JobService {
       return condition !== undefined && j.condition !== condition;
     });
     if (held.length === 0) return jobs;
-    const results = await this.store.transition(
+    const results = await this.changeJobs(
       held.map((j) => {
         const condition = this.gates.get(gateKey(j))!;
         return {
@@ -521,7 +556,7 @@ export class JobService {
       if (!job) return { ok: false, reason: 'not_found' };
       if (isTerminal(job.state)) return { ok: false, reason: 'wrong_state', state: job.state };
       const now = this.clock.now();
-      const [res] = await this.store.transition([
+      const [res] = await this.changeJobs([
         { id, from: [job.state], to: 'cancelled', patch: { stateReason: reason, leaseExpiresAt: null, finishedAt: now }, now },
       ]);
       if (res!.ok) {
@@ -558,7 +593,7 @@ export class JobService {
     const progress = message === undefined ? { percent } : { percent, message };
     const now = this.clock.now();
     const patch = outputs === undefined ? { progress } : { progress, result: outputs };
-    const [res] = await this.store.transition([{ id, from: ['running'], leaseToken, to: 'running', patch, now }]);
+    const [res] = await this.changeJobs([{ id, from: ['running'], leaseToken, to: 'running', patch, now }]);
     return res!;
   }
 
@@ -618,7 +653,7 @@ export class JobService {
     const job = await this.store.getJob(id);
     if (!job) return { ok: false, reason: 'not_found' };
     const now = this.clock.now();
-    const [res] = await this.store.transition([
+    const [res] = await this.changeJobs([
       {
         id,
         from: ['running'],
@@ -636,6 +671,25 @@ export class JobService {
   }
 
   /**
+   * Writes guarded moves; jobs that stopped running free their slot in a capped queue (the
+   * dispatch counts them per tenant).
+   */
+  private async changeJobs(requests: readonly TransitionRequest[]): Promise<TransitionResult[]> {
+    const results = await this.store.transition(requests);
+    const stopped = this.fairness
+      ? results.flatMap((r) => (r.ok && r.from === 'running' && r.job.state !== 'running' && this.fairness!.capped(r.job.queue) ? [r.job] : []))
+      : [];
+    if (stopped.length > 0) await this.releaseSlots(stopped);
+    return results;
+  }
+
+  /** Frees the running slots of jobs of capped queues (see changeJobs, completeBatch, claimNow). */
+  private async releaseSlots(jobs: readonly { id: string; queue: string; tenant: string }[]): Promise<void> {
+    for (const j of jobs) this.capped.delete(j.id);
+    await this.dispatch.release(jobs).catch(() => {}); // a lost release is corrected by the running sweep
+  }
+
+  /**
    * Applies guarded moves decided by maintenance loops and enqueues or forgets the jobs in the
    * dispatch index to match. Illegal moves are refused before anything is written.
    */
@@ -645,7 +699,7 @@ export class JobService {
         if (!TRANSITIONS[from][r.to]) throw new Error(`illegal transition ${from} -> ${r.to} for job ${r.id}`);
       }
     }
-    const results = await this.store.transition(requests);
+    const results = await this.changeJobs(requests);
     const ready = results.flatMap((r) => (r.ok && r.job.state === 'ready' ? [toDispatchEntry(r.job)] : []));
     const delayed = results.flatMap((r) => (r.ok && (r.job.state === 'retrying' || r.job.state === 'scheduled') ? [toDispatchEntry(r.job)] : []));
     const gone = results.flatMap((r) => (r.ok && isTerminal(r.job.state) ? [r.job.id] : []));
@@ -687,11 +741,12 @@ export class JobService {
 
   private async claimNow(opts: ClaimOptions): Promise<Job[]> {
     for (;;) {
-      const entries = await this.dispatch.take({ queues: opts.queues, max: opts.max, ...(opts.range ? { range: opts.range } : {}) });
+      const entries = await this.dispatch.take({ queues: opts.queues, max: opts.max, ...(opts.range ? { range: opts.range } : {}), ...(opts.filter ? { filter: opts.filter } : {}) });
       if (entries.length === 0) return [];
       const now = this.clock.now();
       const claims = entries.map((e) => ({ id: e.id, leaseToken: randomUUID() }));
       const { claimed, expired } = await this.store.claimJobs(claims, opts.workerId, now + this.options.leaseMs, now);
+      if (this.fairness) await this.holdSlots(entries, claimed);
       if (this.lifecycle.active) {
         for (const job of expired) this.emit(job, 'ready', 'expired', now);
         for (const job of claimed) this.emit(job, 'ready', 'running', now);
@@ -703,9 +758,26 @@ export class JobService {
     }
   }
 
+  /** Capped entries taken: the claimed ones hold a slot until they stop, the others free it now. */
+  private async holdSlots(entries: readonly DispatchEntry[], claimed: readonly Job[]): Promise<void> {
+    const running = new Set(claimed.map((j) => j.id));
+    const unclaimed: DispatchEntry[] = [];
+    for (const e of entries) {
+      if (!this.fairness!.capped(e.queue)) continue;
+      if (running.has(e.id)) this.capped.set(e.id, { id: e.id, queue: e.queue, tenant: e.tenant });
+      else unclaimed.push(e);
+    }
+    if (this.capped.size > 1_000_000) this.capped.clear(); // finished elsewhere and never seen here: the sweep corrects
+    if (unclaimed.length > 0) await this.releaseSlots(unclaimed);
+  }
+
   private async completeBatch(items: Completion[]): Promise<CompletionResult[]> {
     const now = this.clock.now();
     const results = await this.store.completeJobs(items, now);
+    if (this.capped.size > 0) {
+      const done = items.flatMap((c, i) => (results[i]!.ok && this.capped.has(c.id) ? [this.capped.get(c.id)!] : []));
+      if (done.length > 0) await this.releaseSlots(done);
+    }
     if (this.lifecycle.active) {
       for (let i = 0; i < items.length; i++) {
         const job = results[i]!.ok ? await this.store.getJob(items[i]!.id) : undefined;

@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/adapters/clock/manual-clock.js';
 import type { DispatchEntry } from '../../src/domain/job.js';
 import type { Clock } from '../../src/ports/clock.js';
-import type { Dispatch } from '../../src/ports/dispatch.js';
+import type { Dispatch, FairnessPolicy } from '../../src/ports/dispatch.js';
+import { fairnessPolicy, type FairnessConfig } from '../../src/domain/fairness.js';
 
 export interface OpenedDispatch {
   dispatch: Dispatch;
@@ -24,10 +25,9 @@ const PROMPT_MS = 1_000;
 /** How long a test watches a promise that must stay pending. */
 const QUIET_MS = 60;
 
-let seq = 0;
 /** A ready entry; ids are UUIDv7 made in call order, so they sort by submission. */
 function entry(over: Partial<DispatchEntry> = {}): DispatchEntry {
-  return { id: uuidv7(), queue: 'q', tenant: `t${seq++ % 3}`, priority: 5, dueAt: T0, ...over };
+  return { id: uuidv7(), queue: 'q', tenant: 't0', priority: 5, dueAt: T0, ...over };
 }
 
 /** The order the port promises: priority, then due time, then submission (id). */
@@ -72,7 +72,7 @@ function shuffle<T>(items: T[]): T[] {
  * The Dispatch port's contract, written only against the port: every adapter (memory, redis)
  * runs it. `open` returns a fresh, empty dispatch.
  */
-export function describeDispatchConformance(name: string, open: () => Promise<OpenedDispatch>): void {
+export function describeDispatchConformance(name: string, open: (fairness?: FairnessPolicy) => Promise<OpenedDispatch>): void {
   describe(`Dispatch conformance: ${name}`, () => {
     let opened: OpenedDispatch | undefined;
     let peers: Dispatch[] = [];
@@ -412,6 +412,102 @@ export function describeDispatchConformance(name: string, open: () => Promise<Op
         }
         expect(await settles(heard, PROMPT_MS)).toBe(true);
         expect(await other.nextDueAt()).toBe(dueAt);
+      });
+    });
+
+    describe('fairness between tenants (deficit round robin)', () => {
+      /** Reopens the dispatch under `config` (the default one has no rules). */
+      const reopen = async (config: FairnessConfig) => {
+        await opened!.dispatch.close();
+        await opened!.cleanup();
+        opened = await open(fairnessPolicy(config));
+      };
+      const tenantsOf = (taken: readonly DispatchEntry[]) => taken.map((e) => e.tenant).join('');
+
+      it('a tenant that queues 10 after another queued 100 has them all taken within 2 tenants x batch', async () => {
+        const big = Array.from({ length: 100 }, () => entry({ tenant: 'A' }));
+        await d().enqueue(big);
+        const small = Array.from({ length: 10 }, () => entry({ tenant: 'B' }));
+        await d().enqueue(small);
+        const taken = await drain(d(), ['q'], 10);
+        const lastB = taken.findLastIndex((e) => e.tenant === 'B');
+        expect(lastB).toBeLessThan(2 * 10);
+        expect(tenantsOf(taken.slice(0, 20))).toBe('AB'.repeat(10));
+        // Each tenant's own entries keep their order.
+        expect(ids(taken.filter((e) => e.tenant === 'A'))).toEqual(ids(big));
+        expect(ids(taken.filter((e) => e.tenant === 'B'))).toEqual(ids(small));
+      });
+
+      it('turns carry over from one take to the next', async () => {
+        for (const t of ['A', 'B', 'C']) await d().enqueue(Array.from({ length: 4 }, () => entry({ tenant: t })));
+        const one = [];
+        for (let i = 0; i < 9; i++) one.push(...(await d().take({ queues: ['q'], max: 1 })));
+        expect(tenantsOf(one)).toBe('ABCABCABC');
+      });
+
+      it('weights 3:1 give shares of 3:1 under saturation', async () => {
+        await reopen({ q: { tenants: { A: { weight: 3 } } } });
+        await d().enqueue([...Array.from({ length: 400 }, () => entry({ tenant: 'A' })), ...Array.from({ length: 400 }, () => entry({ tenant: 'B' }))]);
+        const taken: DispatchEntry[] = [];
+        while (taken.length < 200) taken.push(...(await d().take({ queues: ['q'], max: 8 })));
+        const a = taken.filter((e) => e.tenant === 'A').length;
+        const b = taken.length - a;
+        expect(a / b).toBeGreaterThan(3 * 0.95);
+        expect(a / b).toBeLessThan(3 * 1.05);
+      });
+
+      it('priority stays strict across tenants', async () => {
+        await d().enqueue(Array.from({ length: 50 }, () => entry({ tenant: 'A', priority: 5 })));
+        const urgent = entry({ tenant: 'B', priority: 1 });
+        await d().enqueue([urgent]);
+        expect(ids(await d().take({ queues: ['q'], max: 1 }))).toEqual([urgent.id]);
+      });
+
+      it('a tenant at its cap is skipped until its jobs are released, and waiting for work ignores it', async () => {
+        await reopen({ q: { tenants: { A: { maxRunning: 2 } } } });
+        await d().enqueue(Array.from({ length: 10 }, () => entry({ tenant: 'A' })));
+        await d().enqueue(Array.from({ length: 3 }, () => entry({ tenant: 'B' })));
+        const first = await d().take({ queues: ['q'], max: 10 });
+        expect(first.filter((e) => e.tenant === 'A')).toHaveLength(2);
+        expect(first.filter((e) => e.tenant === 'B')).toHaveLength(3);
+        expect(await d().take({ queues: ['q'], max: 10 })).toEqual([]);
+        expect(await d().runningCounts(['q'])).toEqual([{ queue: 'q', tenant: 'A', running: 2 }]);
+        // Only capped work is ready: a waiter does not return at once, a release wakes it.
+        const waiting = d().waitForWork(['q'], 60_000);
+        expect(await settles(waiting, 100)).toBe(false);
+        await d().release([first.find((e) => e.tenant === 'A')!]);
+        expect(await settles(waiting, 2_000)).toBe(true);
+        const next = await d().take({ queues: ['q'], max: 10 });
+        expect(next.map((e) => e.tenant)).toEqual(['A']);
+        expect(await d().runningCounts(['q'])).toEqual([{ queue: 'q', tenant: 'A', running: 2 }]);
+        await d().adjustRunning('q', 'A', -2);
+        expect(await d().take({ queues: ['q'], max: 10 })).toHaveLength(2);
+        expect(await d().readyCount('q')).toBe(5);
+      });
+
+      it('a filtered take gets only matching entries, in order, and leaves the rest', async () => {
+        const made = Array.from({ length: 30 }, (_, i) =>
+          entry({ tenant: i % 2 ? 'A' : 'B', type: i % 3 === 0 ? 'mediaInfo' : 'thumbnail', ...(i % 5 === 0 ? { labels: { gpu: 'yes' } } : {}) }),
+        );
+        await d().enqueue(shuffle(made));
+        const isMedia = (e: DispatchEntry) => e.type === 'mediaInfo';
+        const media = await d().take({ queues: ['q'], max: 100, filter: { types: ['mediaInfo'] } });
+        expect(ids(media).sort()).toEqual(ids(made.filter(isMedia)).sort());
+        for (const t of ['A', 'B']) expect(ids(media.filter((e) => e.tenant === t))).toEqual(ids(made.filter((e) => isMedia(e) && e.tenant === t)));
+        const gpu = await d().take({ queues: ['q'], max: 100, filter: { labels: { gpu: 'yes' } } });
+        expect(ids(gpu).sort()).toEqual(ids(made.filter((e) => !isMedia(e) && e.labels?.gpu === 'yes')).sort());
+        expect(gpu[0]).toEqual(made.find((e) => e.id === gpu[0]!.id)); // type and labels handed back
+        expect(await d().take({ queues: ['q'], max: 100, filter: { types: ['mediaInfo'] } })).toEqual([]);
+        expect(await d().readyCount('q')).toBe(30 - media.length - gpu.length);
+        expect(await drain(d(), ['q'])).toHaveLength(30 - media.length - gpu.length);
+      });
+
+      it('waiting with a filter ignores ready work that does not match', async () => {
+        await d().enqueue([entry({ type: 'thumbnail' })]);
+        const waiting = d().waitForWork(['q'], 60_000, undefined, undefined, { types: ['mediaInfo'] });
+        expect(await settles(waiting, 100)).toBe(false);
+        await d().enqueue([entry({ type: 'mediaInfo' })]);
+        expect(await settles(waiting, 2_000)).toBe(true);
       });
     });
 

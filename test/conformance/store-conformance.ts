@@ -9,6 +9,7 @@ import { describeStoreRecovery } from './store-recovery.js';
 import { describeStoreEvents } from './store-events.js';
 import { describeStoreDependencies } from './store-dependencies.js';
 import { describeStoreDedup } from './store-dedup.js';
+import { describeStoreActivity } from './store-activity.js';
 import { T0, insert, newJob, running, stateOf } from './fixtures.js';
 
 export interface OpenedStore {
@@ -245,6 +246,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     describeStoreEvents(ctx);
     describeStoreDependencies(ctx);
     describeStoreDedup(ctx);
+    describeStoreActivity(ctx);
 
     it('migrate twice is a no-op that keeps the data', async () => {
       const job = await insert(ctx.store, { payloadJson: '{"keep":true}' });

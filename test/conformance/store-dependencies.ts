@@ -58,7 +58,7 @@ export function describeStoreDependencies(ctx: { readonly store: Store }): void 
 
       await ctx.store.completeJobs([{ id: b.id, leaseToken: 'tb', result: 'b' }], T0 + 6);
       expect(await ctx.store.getJob(d.id)).toMatchObject({ state: 'ready', stateReason: 'dependencies_done', updatedAt: T0 + 6 });
-      expect(released).toEqual([{ id: d.id, queue: 'etl', tenant: 't1', priority: 2, dueAt: d.runAt }]);
+      expect(released).toEqual([{ id: d.id, queue: 'etl', tenant: 't1', priority: 2, dueAt: d.runAt, type: d.type }]); // type (and labels) for claim filters
       expect(await dependencyEvents(ctx.store, d.id)).toEqual(['waiting', 'released']);
 
       const deps = await ctx.store.dependencies.dependenciesOf(d.id);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DispatchEntry } from '../../src/domain/job.js';
+import { toDispatchEntry, type DispatchEntry } from '../../src/domain/job.js';
 import type { JobState } from '../../src/domain/states.js';
 import type { JobFilter, NewJob, Store } from '../../src/ports/store.js';
 import { ALL_STATES, T0, newJob } from './fixtures.js';
@@ -85,7 +85,7 @@ export function describeStoreQueries(ctx: { readonly store: Store }): void {
 
       const expected = (['ready', 'scheduled', 'retrying'] as const).map((state) => {
         const j = byState.get(state)!;
-        return { state, entry: { id: j.id, queue: j.queue, tenant: j.tenant, priority: j.priority, dueAt: j.runAt } };
+        return { state, entry: toDispatchEntry(j) };
       });
       const key = (x: { entry: DispatchEntry }) => x.entry.id;
       expect([...seen].sort((a, b) => key(a).localeCompare(key(b)))).toEqual(expected.sort((a, b) => key(a).localeCompare(key(b))));

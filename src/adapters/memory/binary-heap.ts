@@ -8,6 +8,11 @@ export class BinaryHeap<T> {
     return this.items.length;
   }
 
+  /** Every item, in no particular order. */
+  values(): readonly T[] {
+    return this.items;
+  }
+
   peek(): T | undefined {
     return this.items[0];
   }

@@ -1,23 +1,48 @@
 import type { DispatchEntry } from '../../domain/job.js';
+import { fairnessPolicy, matchesFilter } from '../../domain/fairness.js';
 import type { Clock } from '../../ports/clock.js';
-import type { Dispatch, PriorityRange, TakeRequest } from '../../ports/dispatch.js';
+import type { ClaimFilter, Dispatch, FairnessPolicy, PriorityRange, RunningCount, TakeRequest } from '../../ports/dispatch.js';
 import { BinaryHeap } from './binary-heap.js';
 
 const LEVELS = 10;
+/** With a label filter, how many ready entries of one tenant and type a take looks through. */
+const LABEL_SCAN = 1000;
 
 /** Earlier due time first, then submission order (ids are UUIDv7, so they sort by creation). */
 const byDue = (a: DispatchEntry, b: DispatchEntry) => a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.id < b.id);
 
+/** One tenant's ready entries of one type at one priority. `live` excludes lazily deleted heap items. */
+interface Bucket {
+  heap: BinaryHeap<DispatchEntry>;
+  live: number;
+}
+
+/** One tenant's ready entries at one priority, by type. */
+interface Lane {
+  types: Map<string, Bucket>;
+  live: number;
+}
+
+/** One priority level of a queue: the tenants with work, their turn order and deficits. */
+interface Level {
+  lanes: Map<string, Lane>;
+  /** Deficit round robin order: the head tenant has the turn. Holds exactly the keys of `lanes`. */
+  ring: string[];
+  deficits: Map<string, number>;
+}
+
 interface QueueIndex {
-  /** One heap per priority level, indexed by priority (1..10; slot 0 unused). */
-  levels: BinaryHeap<DispatchEntry>[];
+  /** Indexed by priority (1..10; slot 0 unused). */
+  levels: Level[];
   size: number;
   waiters: Set<() => void>;
 }
 
 /**
  * The embedded dispatch: ready and delayed indexes in memory, rebuilt from the store at start.
- * Heaps use lazy deletion: `remove` forgets an id in the live maps, and pops skip stale entries.
+ * Ready entries are kept per queue, priority, tenant and type; tenants of a priority take turns by
+ * deficit round robin. Heaps use lazy deletion: `remove` forgets an id in the live maps (and the
+ * counts), and pops skip stale entries.
  */
 export class MemoryDispatch implements Dispatch {
   private readonly queues = new Map<string, QueueIndex>();
@@ -25,9 +50,14 @@ export class MemoryDispatch implements Dispatch {
   private readonly delayed = new BinaryHeap<DispatchEntry>(byDue);
   private readonly delayedLive = new Map<string, DispatchEntry>();
   private readonly dueListeners = new Set<() => void>();
+  /** Running jobs per capped queue and tenant. */
+  private readonly running = new Map<string, Map<string, number>>();
   private rotation = 0;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly fairness: FairnessPolicy = fairnessPolicy(),
+  ) {}
 
   private rebuiltId: string | null = null;
 
@@ -48,7 +78,19 @@ export class MemoryDispatch implements Dispatch {
     for (const e of entries) {
       this.forget(e.id);
       const q = this.index(e.queue);
-      q.levels[clampLevel(e.priority)]!.push(e);
+      const level = q.levels[clampLevel(e.priority)]!;
+      let lane = level.lanes.get(e.tenant);
+      if (!lane) {
+        lane = { types: new Map(), live: 0 };
+        level.lanes.set(e.tenant, lane);
+        level.ring.push(e.tenant);
+      }
+      const type = e.type ?? '';
+      let bucket = lane.types.get(type);
+      if (!bucket) lane.types.set(type, (bucket = { heap: new BinaryHeap<DispatchEntry>(byDue), live: 0 }));
+      bucket.heap.push(e);
+      bucket.live++;
+      lane.live++;
       q.size++;
       this.ready.set(e.id, e);
       touched.add(q);
@@ -69,25 +111,163 @@ export class MemoryDispatch implements Dispatch {
 
   async take(request: TakeRequest): Promise<DispatchEntry[]> {
     const out: DispatchEntry[] = [];
-    const min = clampLevel(request.range?.min ?? 1);
-    const max = clampLevel(request.range?.max ?? LEVELS);
     const names = request.queues;
     const start = names.length > 1 ? this.rotation++ % names.length : 0;
-    for (let level = min; level <= max && out.length < request.max; level++) {
+    for (let level = clampLevel(request.range?.min ?? 1); level <= clampLevel(request.range?.max ?? LEVELS) && out.length < request.max; level++) {
       for (let k = 0; k < names.length && out.length < request.max; k++) {
-        const q = this.queues.get(names[(start + k) % names.length]!);
-        if (!q || q.size === 0) continue;
-        const heap = q.levels[level]!;
-        while (out.length < request.max && heap.size > 0) {
-          const e = heap.pop()!;
-          if (this.ready.get(e.id) !== e) continue; // removed or re-enqueued since
-          this.ready.delete(e.id);
-          q.size--;
-          out.push(e);
-        }
+        const name = names[(start + k) % names.length]!;
+        const q = this.queues.get(name);
+        if (q && q.size > 0) this.serve(name, q.levels[level]!, request.max - out.length, request.filter, out);
       }
     }
     return out;
+  }
+
+  async release(entries: readonly Pick<DispatchEntry, 'queue' | 'tenant'>[]): Promise<void> {
+    const touched = new Set<string>();
+    for (const e of entries) {
+      if (!this.fairness.capped(e.queue)) continue;
+      const counts = this.running.get(e.queue);
+      const n = counts?.get(e.tenant) ?? 0;
+      if (n > 1) counts!.set(e.tenant, n - 1);
+      else counts?.delete(e.tenant);
+      touched.add(e.queue);
+    }
+    for (const name of touched) {
+      const q = this.queues.get(name);
+      if (q) wake(q);
+    }
+  }
+
+  async runningCounts(queues: readonly string[]): Promise<RunningCount[]> {
+    return queues.flatMap((queue) => [...(this.running.get(queue) ?? [])].map(([tenant, running]) => ({ queue, tenant, running })));
+  }
+
+  async adjustRunning(queue: string, tenant: string, delta: number): Promise<void> {
+    const counts = this.running.get(queue) ?? new Map<string, number>();
+    this.running.set(queue, counts);
+    const n = Math.max(0, (counts.get(tenant) ?? 0) + delta);
+    if (n > 0) counts.set(tenant, n);
+    else counts.delete(tenant);
+    const q = this.queues.get(queue);
+    if (delta < 0 && q) wake(q);
+  }
+
+  /**
+   * Deficit round robin over the tenants of one priority level of `queue`: the head tenant gets
+   * `weight` more credit when its turn starts (a tenant alone takes all it may), takes up to its
+   * credit, its cap and `need`, and goes to the back when its credit is spent (or it had nothing
+   * that matches). A tenant that runs out of entries leaves the ring and its deficit is dropped.
+   */
+  private serve(queue: string, level: Level, need: number, filter: ClaimFilter | undefined, out: DispatchEntry[]): void {
+    const ring = level.ring;
+    let idle = 0;
+    while (need > 0 && ring.length > 0 && idle < ring.length) {
+      const tenant = ring[0]!;
+      const share = this.fairness.shareOf(queue, tenant);
+      const running = share.maxRunning === null ? 0 : (this.running.get(queue)?.get(tenant) ?? 0);
+      const room = share.maxRunning === null ? need : Math.min(need, share.maxRunning - running);
+      const alone = ring.length === 1;
+      const deficit = level.deficits.get(tenant) ?? 0;
+      const credit = alone ? room : deficit < 1 ? deficit + share.weight : deficit;
+      const quota = Math.min(Math.floor(credit), room);
+      const got = quota > 0 ? this.takeFromLane(level, tenant, quota, filter) : [];
+      for (const e of got) out.push(e);
+      need -= got.length;
+      if (got.length > 0 && share.maxRunning !== null) this.countRunning(queue, tenant, got.length);
+      if (!level.lanes.has(tenant)) {
+        idle = got.length > 0 ? 0 : idle; // emptied: forget() took it out of the ring
+        continue;
+      }
+      if (got.length === 0) {
+        ring.push(ring.shift()!);
+        idle++;
+        continue;
+      }
+      idle = 0;
+      const left = alone ? 0 : credit - got.length;
+      if (got.length < quota || left <= 0) level.deficits.delete(tenant); // ran out of matching work, or spent
+      else level.deficits.set(tenant, left);
+      // Credit left and only `need` cut the take short: the tenant keeps its turn for the next take.
+      if (got.length === quota && left >= 1 && need === 0) continue;
+      if (ring.length > 1) ring.push(ring.shift()!);
+    }
+  }
+
+  /** Takes up to `quota` entries of one tenant in due order, merging its types, keeping to `filter`. */
+  private takeFromLane(level: Level, tenant: string, quota: number, filter: ClaimFilter | undefined): DispatchEntry[] {
+    const lane = level.lanes.get(tenant)!;
+    const buckets = filter?.types ? filter.types.flatMap((t) => lane.types.get(t) ?? []) : [...lane.types.values()];
+    const got: DispatchEntry[] = [];
+    if (!filter?.labels) {
+      while (got.length < quota) {
+        let best: Bucket | undefined;
+        let head: DispatchEntry | undefined;
+        for (const b of buckets) {
+          const h = this.liveHead(b);
+          if (h && (!head || byDue(h, head))) (best = b), (head = h);
+        }
+        if (!best || !head) break;
+        best.heap.pop();
+        this.forget(head.id);
+        got.push(head);
+      }
+      return got;
+    }
+    // Label filter: look through each bucket's first entries in order, keeping the matching ones.
+    const matched: DispatchEntry[] = [];
+    for (const b of buckets) {
+      const skipped: DispatchEntry[] = [];
+      let found = 0;
+      while (found < quota && skipped.length + found < LABEL_SCAN) {
+        const h = this.liveHead(b);
+        if (!h) break;
+        b.heap.pop();
+        if (matchesFilter(filter, h.type, h.labels)) {
+          matched.push(h);
+          found++;
+        } else skipped.push(h);
+      }
+      for (const e of skipped) b.heap.push(e);
+    }
+    matched.sort((a, b) => (byDue(a, b) ? -1 : 1));
+    const taken = matched.slice(0, quota);
+    for (const e of matched.slice(quota)) lane.types.get(e.type ?? '')!.heap.push(e);
+    for (const e of taken) this.forget(e.id);
+    return taken;
+  }
+
+  /** The earliest live entry of a bucket, dropping stale heads. */
+  private liveHead(b: Bucket): DispatchEntry | undefined {
+    for (;;) {
+      const h = b.heap.peek();
+      if (!h || this.ready.get(h.id) === h) return h;
+      b.heap.pop();
+    }
+  }
+
+  /** Whether a take with `range` and `filter` would get an entry now. */
+  private hasWork(q: QueueIndex, queue: string, range?: PriorityRange, filter?: ClaimFilter): boolean {
+    if (q.size === 0) return false;
+    for (let l = clampLevel(range?.min ?? 1); l <= clampLevel(range?.max ?? LEVELS); l++) {
+      for (const [tenant, lane] of q.levels[l]!.lanes) {
+        const share = this.fairness.shareOf(queue, tenant);
+        if (share.maxRunning !== null && (this.running.get(queue)?.get(tenant) ?? 0) >= share.maxRunning) continue;
+        if (!filter) return true;
+        for (const [type, b] of lane.types) {
+          if (filter.types && !filter.types.includes(type)) continue;
+          if (!filter.labels) return true;
+          if (b.heap.values().some((e) => this.ready.get(e.id) === e && matchesFilter(filter, e.type, e.labels))) return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private countRunning(queue: string, tenant: string, n: number): void {
+    let counts = this.running.get(queue);
+    if (!counts) this.running.set(queue, (counts = new Map()));
+    counts.set(tenant, (counts.get(tenant) ?? 0) + n);
   }
 
   async takeDue(now: number, max: number): Promise<DispatchEntry[]> {
@@ -110,9 +290,9 @@ export class MemoryDispatch implements Dispatch {
     for (const id of ids) this.forget(id);
   }
 
-  waitForWork(queues: readonly string[], timeoutMs: number, signal?: AbortSignal, range?: PriorityRange): Promise<void> {
+  waitForWork(queues: readonly string[], timeoutMs: number, signal?: AbortSignal, range?: PriorityRange, filter?: ClaimFilter): Promise<void> {
     const indexes = queues.map((name) => this.index(name));
-    if (signal?.aborted || indexes.some((q) => hasWork(q, range))) return Promise.resolve();
+    if (signal?.aborted || indexes.some((q, i) => this.hasWork(q, queues[i]!, range, filter))) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         timer.cancel();
@@ -147,11 +327,23 @@ export class MemoryDispatch implements Dispatch {
     this.dueListeners.clear();
   }
 
+  /** Drops `id` from the live maps and counts; an emptied bucket, lane or ring slot goes too. */
   private forget(id: string): void {
     const r = this.ready.get(id);
     if (r) {
       this.ready.delete(id);
-      this.index(r.queue).size--;
+      const q = this.index(r.queue);
+      q.size--;
+      const level = q.levels[clampLevel(r.priority)]!;
+      const lane = level.lanes.get(r.tenant)!;
+      const type = r.type ?? '';
+      const bucket = lane.types.get(type)!;
+      if (--bucket.live === 0) lane.types.delete(type);
+      if (--lane.live === 0) {
+        level.lanes.delete(r.tenant);
+        level.deficits.delete(r.tenant);
+        level.ring.splice(level.ring.indexOf(r.tenant), 1);
+      }
     }
     this.delayedLive.delete(id);
   }
@@ -167,7 +359,7 @@ export class MemoryDispatch implements Dispatch {
   private index(queue: string): QueueIndex {
     let q = this.queues.get(queue);
     if (!q) {
-      q = { levels: Array.from({ length: LEVELS + 1 }, () => new BinaryHeap<DispatchEntry>(byDue)), size: 0, waiters: new Set() };
+      q = { levels: Array.from({ length: LEVELS + 1 }, () => ({ lanes: new Map(), ring: [], deficits: new Map() })), size: 0, waiters: new Set() };
       this.queues.set(queue, q);
     }
     return q;
@@ -176,13 +368,6 @@ export class MemoryDispatch implements Dispatch {
 
 function clampLevel(priority: number): number {
   return Math.min(LEVELS, Math.max(1, Math.trunc(priority)));
-}
-
-/** Whether `q` holds entries a claim limited to `range` could take (heaps may hold a few removed ones). */
-function hasWork(q: QueueIndex, range?: PriorityRange): boolean {
-  if (q.size === 0 || !range) return q.size > 0;
-  for (let level = clampLevel(range.min); level <= clampLevel(range.max); level++) if (q.levels[level]!.size > 0) return true;
-  return false;
 }
 
 function wake(q: QueueIndex): void {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { DependencyFailurePolicy } from '../../domain/dag.js';
 import { ValidationError } from '../../domain/errors.js';
-import type { DispatchEntry, JobError } from '../../domain/job.js';
+import { dispatchEntryOf, type DispatchEntry, type JobError } from '../../domain/job.js';
 import type { JobState } from '../../domain/states.js';
 import { ReleaseListeners, type DependencyState, type JobDependencies } from '../../ports/dependencies.js';
 import type { NewJob } from '../../ports/store.js';
@@ -13,8 +13,10 @@ const MARK_DEPENDENCIES = `UPDATE jobs SET has_dependents = true WHERE id = ANY(
 const INSERT_EDGES = `INSERT INTO job_deps (job_id, depends_on, on_failure)
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`;
 
-const SETTLE_WAITING = `SELECT released_id AS id, released_queue AS queue, released_tenant AS tenant,
-  released_priority AS priority, released_run_at AS run_at FROM docket_settle_waiting($1::text[], $2::bigint)`;
+// The join reads type and labels (which a release does not change) for claim filters.
+const SETTLE_WAITING = `SELECT w.released_id AS id, w.released_queue AS queue, w.released_tenant AS tenant,
+  w.released_priority AS priority, w.released_run_at AS run_at, j.type, j.labels
+  FROM docket_settle_waiting($1::text[], $2::bigint) w JOIN jobs j ON j.id = w.released_id`;
 
 /**
  * The ready dependents of jobs that just settled, directly or through dependents the settling
@@ -27,7 +29,7 @@ const RELEASED_AFTER = `WITH RECURSIVE settled(id) AS (
   SELECT d.job_id FROM settled s JOIN job_deps d ON d.depends_on = s.id JOIN jobs j ON j.id = d.job_id
   WHERE j.state = 'cancelled' AND j.state_reason = 'upstream_failed'
 )
-SELECT DISTINCT j.id, j.queue, j.tenant, j.priority, j.run_at
+SELECT DISTINCT j.id, j.queue, j.tenant, j.priority, j.run_at, j.type, j.labels
 FROM settled s JOIN job_deps d ON d.depends_on = s.id JOIN jobs j ON j.id = d.job_id
 WHERE j.state = 'ready'`;
 
@@ -39,11 +41,11 @@ const DEPENDENCIES_OF = `SELECT d.depends_on AS id, d.on_failure, j.type, j.stat
 const DEPENDENTS_OF = `SELECT d.job_id AS id, j.state FROM job_deps d JOIN jobs j ON j.id = d.job_id
   WHERE d.depends_on = $1 ORDER BY d.job_id`;
 
-type ReleasedRow = { id: string; queue: string; tenant: string; priority: number; run_at: number };
+type ReleasedRow = Parameters<typeof dispatchEntryOf>[0];
 type DependencyRow = { id: string; on_failure: DependencyFailurePolicy; type: string | null; state: JobState | null; result: string | null; error: JobError | null; finished_at: number | null };
 type Queryable = pg.Pool | pg.PoolClient;
 
-const toEntry = (r: ReleasedRow): DispatchEntry => ({ id: r.id, queue: r.queue, tenant: r.tenant, priority: r.priority, dueAt: r.run_at });
+const toEntry = (r: ReleasedRow): DispatchEntry => dispatchEntryOf(r);
 
 /**
  * Dependency resolution for the PostgreSQL store. The resolution itself is the database's

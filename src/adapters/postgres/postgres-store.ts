@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { inTransaction } from './transaction.js';
-import type { DispatchEntry, Job } from '../../domain/job.js';
+import { dispatchEntryOf, type DispatchEntry, type Job } from '../../domain/job.js';
+import type { RunningCount } from '../../ports/dispatch.js';
 import type { TransitionFailure, TransitionResult } from '../../domain/outcomes.js';
 import { depthsOf } from '../../domain/queue-depths.js';
 import { JOB_STATES, isTerminal, type JobState } from '../../domain/states.js';
@@ -19,6 +20,7 @@ import type {
   NewJob,
   ParkedCount,
   QueueDepth,
+  QueueActivityRows,
   Store,
   TransitionRequest,
 } from '../../ports/store.js';
@@ -307,14 +309,14 @@ export class PostgresStore implements Store {
    * twice or not at all, which the rebuild tolerates (the index is a cache of this table).
    */
   async *loadDispatchable(): AsyncIterable<{ entry: DispatchEntry; state: JobState }> {
-    type Row = { id: string; queue: string; tenant: string; priority: number; run_at: number };
+    type Row = Parameters<typeof dispatchEntryOf>[0];
     for (const state of ['ready', 'scheduled', 'retrying'] as const) {
       let after = { queue: '', id: '' };
       for (;;) {
         const values = [state, after.queue, after.id, DISPATCH_PAGE];
         const { rows } = await this.query<Row>('docket_load_dispatchable', Q.LOAD_DISPATCHABLE_PAGE, values);
         for (const r of rows) {
-          yield { entry: { id: r.id, queue: r.queue, tenant: r.tenant, priority: r.priority, dueAt: r.run_at }, state };
+          yield { entry: dispatchEntryOf(r), state };
         }
         if (rows.length < DISPATCH_PAGE) break;
         after = rows[rows.length - 1]!;
@@ -330,11 +332,29 @@ export class PostgresStore implements Store {
     return counts;
   }
 
+  async countRunning(): Promise<RunningCount[]> {
+    return (await this.query<RunningCount>('docket_count_running', Q.COUNT_RUNNING, [])).rows;
+  }
+
   async countByQueue(filter: Pick<JobFilter, 'tenant'>): Promise<QueueDepth[]> {
     const { where, params } = whereOf(filter);
     const sql = `SELECT queue, state, count(*) AS n FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY queue, state`;
     const { rows } = await this.query<{ queue: string; state: JobState; n: number }>(undefined, sql, params);
     return depthsOf(rows, await this.pausedQueues());
+  }
+
+  async queueActivity(filter: Pick<JobFilter, 'tenant'> & { queues: readonly string[] }, since: number, bucketMs: number): Promise<QueueActivityRows> {
+    if (filter.queues.length === 0) return { finished: [], oldestReady: [] };
+    const tenant = filter.tenant ?? null;
+    const [finished, oldest] = await Promise.all([
+      this.query<QueueActivityRows['finished'][number]>('docket_queue_finished', Q.QUEUE_FINISHED, [since, bucketMs, filter.queues, tenant]),
+      this.query<QueueActivityRows['oldestReady'][number]>('docket_queue_oldest_ready', Q.QUEUE_OLDEST_READY, [filter.queues, tenant]),
+    ]);
+    // count, slot and min(run_at) are bigint, which pg may hand over as strings.
+    return {
+      finished: finished.rows.map((r) => ({ queue: r.queue, state: r.state, slot: Number(r.slot), count: Number(r.count) })),
+      oldestReady: oldest.rows.map((r) => ({ queue: r.queue, runAt: Number(r.runAt) })),
+    };
   }
 
   async findIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | undefined> {

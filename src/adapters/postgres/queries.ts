@@ -154,7 +154,7 @@ export const FIND_EXPIRED = `SELECT ${JOB_COLUMNS} FROM jobs WHERE expires_at IS
  * index: each page is an index range scan, however many finished jobs the table holds.
  * $1 state, $2 queue, $3 id (after the last row of the previous page), $4 page size.
  */
-export const LOAD_DISPATCHABLE_PAGE = `SELECT id, queue, tenant, priority, run_at FROM jobs
+export const LOAD_DISPATCHABLE_PAGE = `SELECT id, queue, tenant, priority, run_at, type, labels FROM jobs
   WHERE state = $1 AND (queue, id) > ($2, $3) ORDER BY queue, id LIMIT $4`;
 
 export const STATE_OF = 'SELECT state, lease_token FROM jobs WHERE id = $1';
@@ -172,6 +172,20 @@ export const SET_QUEUE_PAUSED = `INSERT INTO queues (name, paused, updated_at) V
   ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at`;
 
 export const PAUSED_QUEUES = 'SELECT name FROM queues WHERE paused ORDER BY name';
+
+// Queue activity (the dashboard's charts). The state and queue arrays lead the jobs_finished index
+// (state, queue, finished_at): one index range per (state, queue) pair holding only the window's
+// rows, so a long history of finished jobs costs nothing. No tenant index: a tenant's rows are
+// picked among those. $1 since, $2 slot length (ms), $3 queues, $4 tenant or null.
+export const QUEUE_FINISHED = `SELECT queue, state, (finished_at - $1::bigint) / $2::bigint AS slot, count(*) AS count FROM jobs
+  WHERE state = ANY('{succeeded,failed,cancelled,expired}'::text[]) AND queue = ANY($3::text[])
+    AND finished_at >= $1::bigint AND ($4::text IS NULL OR tenant = $4::text)
+  GROUP BY queue, state, slot`;
+
+// The ready jobs of each queue (jobs_state: state, queue), their earliest due time. $1 queues, $2 tenant or null.
+export const QUEUE_OLDEST_READY = `SELECT queue, min(run_at) AS "runAt" FROM jobs
+  WHERE state = 'ready' AND queue = ANY($1::text[]) AND ($2::text IS NULL OR tenant = $2::text)
+  GROUP BY queue`;
 
 // ---- recovery conditions and dead letters ----
 
@@ -239,3 +253,5 @@ export const FIND_PRUNABLE = `WITH b AS (
 SELECT id FROM jobs WHERE state = $2 AND queue = $1 AND finished_at IS NOT NULL
   AND (finished_at, id) <= ((SELECT f FROM b), (SELECT id FROM b))
 ORDER BY finished_at, id LIMIT $5`;
+
+export const COUNT_RUNNING = `SELECT queue, tenant, count(*)::int AS running FROM jobs WHERE state = 'running' GROUP BY queue, tenant`;

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { DispatchEntry } from '../../domain/job.js';
 import type { Clock } from '../../ports/clock.js';
-import type { Dispatch, PriorityRange, TakeRequest } from '../../ports/dispatch.js';
+import { fairnessPolicy } from '../../domain/fairness.js';
+import type { ClaimFilter, Dispatch, FairnessPolicy, PriorityRange, RunningCount, TakeRequest } from '../../ports/dispatch.js';
 import { registerScripts, type ScriptClient, type ScriptPipeline } from './scripts.js';
 
 export interface RedisDispatchOptions {
@@ -13,10 +14,10 @@ export interface RedisDispatchOptions {
   /** Prefix of every key and channel. With Redis Cluster, hash-tag it (`{docket}:`). @defaultValue 'docket:' */
   prefix?: string;
   clock: Clock;
+  /** Weights and caps of tenants per queue. @defaultValue every tenant weight 1, no caps */
+  fairness?: FairnessPolicy;
 }
 
-/** priority * 2^42 + dueAt stays exact in a double for priorities 1..10 and dues up to 2^42 ms (year 2109). */
-const PRIORITY_SPAN = 2 ** 42;
 const LEVELS = 10;
 /** Entries per script call: keeps each call short (Redis runs scripts one at a time). */
 const CHUNK = 1000;
@@ -31,20 +32,22 @@ interface Waiter {
  * The scale-out dispatch: the ready and delayed indexes live in Redis and every transition is one
  * Lua script (src/adapters/redis/lua), so any number of processes share them and `take` is atomic.
  *
- * Keys, under `prefix`:
- * - `ready:<queue>`  sorted set per queue, member id, score priority * 2^42 + dueAt. Equal scores
- *                    sort by member, and UUIDv7 ids sort by submission: the set order is exactly
- *                    priority, due time, submission. A priority range is one score interval.
- * - `delayed`        sorted set, member id, score dueAt.
- * - `entries`        hash id -> JSON [queue, tenant, priority, dueAt]: hands entries back and tells
- *                    a script where an id is when it moves or is removed.
- * - channels `wake:<queue>` (an enqueue happened: "<sender>:<priority mask>") and `due` (the
- *   earliest due time moved earlier).
+ * Keys, under `prefix` (q queue, L priority level 1..10, t tenant, y job type; `|` cannot occur in
+ * names):
+ * - `r:q|L|t|y`   sorted set of one tenant's ready entries of one type at one priority, member id,
+ *                 score dueAt. Equal scores sort by member, and UUIDv7 ids sort by submission.
+ * - `t:q|L|t`     set of the types t has ready at L; `ring:q|L` list of the tenants with ready
+ *                 entries at L, in deficit round robin order (head has the turn); `def:q|L` hash
+ *                 tenant -> deficit. A tenant is in the ring exactly while its types set is non-empty.
+ * - `counts`      hash queue -> ready entries; `run:q` hash tenant -> running jobs (capped queues).
+ * - `delayed`     sorted set, member id, score dueAt.
+ * - `entries`     hash id -> JSON [queue, tenant, priority, dueAt, type?, labels?]: hands entries
+ *                 back and tells a script where an id is when it moves or is removed.
+ * - channels `wake:<queue>` (an enqueue or a freed slot: "<sender>:<priority mask>") and `due`
+ *   (the earliest due time moved earlier).
  *
- * Fairness between tenants (deficit round robin) is meant to slot in as one more level: per-tenant
- * sets `ready:<queue>:<tenant>` with the same scores, a per-queue set of tenants with work and a
- * hash of deficits/weights; take.lua then serves tenant heads in rounds instead of one set. The
- * entries hash already carries the tenant so enqueue/remove can find an id's tenant set.
+ * A take walks priority levels, then the queues, then the ring of each (take.lua): priority stays
+ * strict, tenants of one priority share it by weight, and a tenant's own jobs keep due order.
  *
  * Nothing here is durable: the store is the truth and JobService.rebuildDispatch refills Redis.
  *
@@ -69,10 +72,15 @@ export class RedisDispatch implements Dispatch {
   private readonly subscriptions = new Map<string, Promise<unknown>>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly dueListeners = new Set<() => void>();
+  private readonly fairness: FairnessPolicy;
+  /** Fairness JSON per queue for take.lua ('' when the queue has no rules), built once. */
+  private readonly policyArgs = new Map<string, string>();
+  private rotation = 0;
   private closed = false;
 
   constructor(options: RedisDispatchOptions) {
     this.clock = options.clock;
+    this.fairness = options.fairness ?? fairnessPolicy();
     this.ownsClient = !options.redis;
     const redis = options.redis ?? new Redis(options.url ?? 'redis://127.0.0.1:6379');
     // Errors surface as rejected commands; without a listener ioredis would also print them.
@@ -103,7 +111,7 @@ export class RedisDispatch implements Dispatch {
     if (entries.length === 0) return;
     await this.run(entries, (target, chunk) => {
       const args: (string | number)[] = [this.entriesKey, this.delayedKey, this.rawPrefix, this.sender];
-      for (const e of chunk) args.push(e.id, e.queue, level(e.priority), readyScore(e), encode(e));
+      for (const e of chunk) args.push(e.id, e.queue, level(e.priority), e.tenant, e.type ?? '', readyScore(e), encode(e));
       return target.docketEnqueue(...args);
     });
     // Our own waiters hear it now rather than after a pub/sub round trip.
@@ -123,12 +131,68 @@ export class RedisDispatch implements Dispatch {
   }
 
   async take(request: TakeRequest): Promise<DispatchEntry[]> {
-    const queues = [...new Set(request.queues)];
     const max = Math.trunc(request.max);
-    if (queues.length === 0 || max <= 0) return [];
-    const { lo, hi } = scoreBounds(request.range);
-    const keys = [this.entriesKey, ...queues.map((q) => this.readyKey(q))];
-    return decodeAll(await this.client.docketTake(keys.length, ...keys, max, lo, hi));
+    const args = this.takeArgs(request.queues, request.range, request.filter);
+    if (!args || max <= 0) return [];
+    args[1] = max;
+    return decodeAll(await this.client.docketTake(this.entriesKey, ...args));
+  }
+
+  async release(entries: readonly Pick<DispatchEntry, 'queue' | 'tenant'>[]): Promise<void> {
+    const args: (string | number)[] = [];
+    const freed = new Set<string>();
+    for (const e of entries) {
+      if (!this.fairness.capped(e.queue)) continue;
+      args.push(e.queue, e.tenant, -1);
+      freed.add(e.queue);
+    }
+    if (args.length === 0) return;
+    await this.client.docketRunning(this.rawPrefix, this.sender, ...args);
+    for (const queue of freed) this.wake(queue, rangeMask()); // other instances hear the script's message
+  }
+
+  async runningCounts(queues: readonly string[]): Promise<RunningCount[]> {
+    const pipeline = this.client.pipeline();
+    for (const q of queues) pipeline.hgetall(`${this.prefix}run:${q}`);
+    const replies = (await pipeline.exec()) ?? [];
+    return queues.flatMap((queue, i) => {
+      const [err, counts] = replies[i]!;
+      if (err) throw err;
+      return Object.entries(counts as Record<string, string>).map(([tenant, n]) => ({ queue, tenant, running: Number(n) }));
+    });
+  }
+
+  async adjustRunning(queue: string, tenant: string, delta: number): Promise<void> {
+    if (delta === 0) return;
+    await this.client.docketRunning(this.rawPrefix, this.sender, queue, tenant, Math.trunc(delta));
+    if (delta < 0) this.wake(queue, rangeMask());
+  }
+
+  /**
+   * take.lua's arguments after the entries key (max left 0 for the caller): prefix, max, level
+   * range, filter, probe flag, then queue / fairness pairs, rotated so several queues at one
+   * priority take turns being first. null when there is no queue.
+   */
+  private takeArgs(queues: readonly string[], range?: PriorityRange, filter?: ClaimFilter, probe = false): (string | number)[] | null {
+    const names = [...new Set(queues)];
+    if (names.length === 0) return null;
+    const start = names.length > 1 ? this.rotation++ % names.length : 0;
+    const args: (string | number)[] = [this.rawPrefix, 0, level(range?.min ?? 1), level(range?.max ?? LEVELS), filter ? JSON.stringify(filter) : '', probe ? '1' : '0'];
+    for (let k = 0; k < names.length; k++) {
+      const q = names[(start + k) % names.length]!;
+      args.push(q, this.policyArg(q));
+    }
+    return args;
+  }
+
+  private policyArg(queue: string): string {
+    let arg = this.policyArgs.get(queue);
+    if (arg === undefined) {
+      const rules = this.fairness.rulesOf(queue);
+      arg = rules ? JSON.stringify(luaPolicy(rules)) : '';
+      this.policyArgs.set(queue, arg);
+    }
+    return arg;
   }
 
   async takeDue(now: number, max: number): Promise<DispatchEntry[]> {
@@ -146,7 +210,7 @@ export class RedisDispatch implements Dispatch {
     await this.run(ids, (target, chunk) => target.docketRemove(this.entriesKey, this.delayedKey, this.rawPrefix, ...chunk));
   }
 
-  waitForWork(queues: readonly string[], timeoutMs: number, signal?: AbortSignal, range?: PriorityRange): Promise<void> {
+  waitForWork(queues: readonly string[], timeoutMs: number, signal?: AbortSignal, range?: PriorityRange, filter?: ClaimFilter): Promise<void> {
     if (this.closed || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const names = [...new Set(queues)];
@@ -167,7 +231,7 @@ export class RedisDispatch implements Dispatch {
       // Listen first, then look: an enqueue after the look publishes on a channel we already hear.
       // A failure (Redis down) leaves the waiter to its timeout, abort or a later message: never
       // a rejection, and no spinning claim loop either.
-      this.hasWork(names, range).then(
+      this.hasWork(names, range, filter).then(
         (yes) => yes && done(),
         () => {},
       );
@@ -181,7 +245,7 @@ export class RedisDispatch implements Dispatch {
   }
 
   async readyCount(queue: string): Promise<number> {
-    return this.client.zcard(this.readyKey(queue));
+    return Math.max(0, Number((await this.client.hget(`${this.prefix}counts`, queue)) ?? 0));
   }
 
   async close(): Promise<void> {
@@ -207,14 +271,12 @@ export class RedisDispatch implements Dispatch {
     });
   }
 
-  private async hasWork(queues: readonly string[], range?: PriorityRange): Promise<boolean> {
-    if (queues.length === 0) return false;
+  /** Whether a take would get something now (take.lua as a probe: caps and filters count). */
+  private async hasWork(queues: readonly string[], range?: PriorityRange, filter?: ClaimFilter): Promise<boolean> {
+    const args = this.takeArgs(queues, range, filter, true);
+    if (!args) return false;
     await Promise.all(queues.map((q) => this.subscribe(this.wakeChannel(q))));
-    const { lo, hi } = scoreBounds(range);
-    const pipeline = this.client.pipeline();
-    for (const q of queues) pipeline.zcount(this.readyKey(q), lo, hi);
-    const counts = (await pipeline.exec()) ?? [];
-    return counts.some(([err, n]) => !err && Number(n) > 0);
+    return Number(await this.client.docketTake(this.entriesKey, ...args)) === 1;
   }
 
   /** Subscribes once per channel; later calls share the first subscription. */
@@ -271,10 +333,6 @@ export class RedisDispatch implements Dispatch {
     return set;
   }
 
-  private readyKey(queue: string): string {
-    return `${this.prefix}ready:${queue}`;
-  }
-
   private wakePrefix(): string {
     return `${this.rawPrefix}wake:`;
   }
@@ -293,16 +351,24 @@ function level(priority: number): number {
   return Math.min(LEVELS, Math.max(1, Math.trunc(priority)));
 }
 
+/** Ready sets are per priority level, so the score is the due time alone (ids break ties). */
 function readyScore(e: DispatchEntry): string {
-  const due = Math.min(PRIORITY_SPAN - 1, Math.max(0, Math.trunc(e.dueAt)));
-  return String(level(e.priority) * PRIORITY_SPAN + due);
+  return String(Math.max(0, Math.trunc(e.dueAt)));
 }
 
-/** Score interval of a priority range: from the first score of `min` up to, excluding, the first of `max + 1`. */
-function scoreBounds(range?: PriorityRange): { lo: string; hi: string } {
-  const min = level(range?.min ?? 1);
-  const max = level(range?.max ?? LEVELS);
-  return { lo: String(min * PRIORITY_SPAN), hi: `(${(max + 1) * PRIORITY_SPAN}` };
+/** A queue's fairness rules as take.lua reads them (no nulls: cjson would hand back a sentinel). */
+function luaPolicy(rules: NonNullable<ReturnType<FairnessPolicy['rulesOf']>>): Record<string, unknown> {
+  const w: Record<string, number> = {};
+  const c: Record<string, number> = {};
+  for (const [tenant, share] of Object.entries(rules.tenants)) {
+    if (share.weight !== undefined) w[tenant] = share.weight;
+    if (share.maxRunning != null) c[tenant] = share.maxRunning;
+  }
+  const policy: Record<string, unknown> = { dw: rules.fallback.weight };
+  if (Object.keys(w).length > 0) policy.w = w;
+  if (Object.keys(c).length > 0) policy.c = c;
+  if (rules.fallback.maxRunning !== null) policy.dc = rules.fallback.maxRunning;
+  return policy;
 }
 
 function rangeMask(range?: PriorityRange): number {
@@ -312,7 +378,8 @@ function rangeMask(range?: PriorityRange): number {
 }
 
 function encode(e: DispatchEntry): string {
-  return JSON.stringify([e.queue, e.tenant, e.priority, e.dueAt]);
+  if (e.labels) return JSON.stringify([e.queue, e.tenant, e.priority, e.dueAt, e.type ?? '', e.labels]);
+  return JSON.stringify(e.type ? [e.queue, e.tenant, e.priority, e.dueAt, e.type] : [e.queue, e.tenant, e.priority, e.dueAt]);
 }
 
 /** Decodes a script's flat [id, encoded, ...] reply. An id without an entry cannot be handed back: skipped. */
@@ -322,8 +389,11 @@ function decodeAll(reply: unknown): DispatchEntry[] {
   for (let i = 0; i < flat.length; i += 2) {
     const encoded = flat[i + 1];
     if (!encoded) continue;
-    const [queue, tenant, priority, dueAt] = JSON.parse(encoded) as [string, string, number, number];
-    out.push({ id: flat[i]!, queue, tenant, priority, dueAt });
+    const [queue, tenant, priority, dueAt, type, labels] = JSON.parse(encoded) as [string, string, number, number, string?, Record<string, string>?];
+    const e: DispatchEntry = { id: flat[i]!, queue, tenant, priority, dueAt };
+    if (type) e.type = type;
+    if (labels) e.labels = labels;
+    out.push(e);
   }
   return out;
 }

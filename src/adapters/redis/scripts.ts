@@ -11,8 +11,8 @@ const FILES = {
   docketSchedule: { file: 'schedule.lua', numberOfKeys: 2 },
   docketRemove: { file: 'remove.lua', numberOfKeys: 2 },
   docketTakeDue: { file: 'take-due.lua', numberOfKeys: 2 },
-  // Variable key count (one ready set per queue): the first argument is the number of keys.
-  docketTake: { file: 'take.lua', numberOfKeys: undefined },
+  docketTake: { file: 'take.lua', numberOfKeys: 1 },
+  docketRunning: { file: 'running.lua', numberOfKeys: 0 },
 } as const;
 
 type Name = keyof typeof FILES;
@@ -42,8 +42,8 @@ function load(): Record<Name, string> {
 export function registerScripts(redis: Redis): ScriptClient {
   const lua = load();
   for (const name of Object.keys(FILES) as Name[]) {
-    const numberOfKeys = FILES[name].numberOfKeys;
-    redis.defineCommand(name, numberOfKeys === undefined ? { lua: lua[name] } : { lua: lua[name], numberOfKeys });
+    const numberOfKeys: number = FILES[name].numberOfKeys;
+    redis.defineCommand(name, { lua: lua[name], numberOfKeys });
   }
   return redis as ScriptClient;
 }

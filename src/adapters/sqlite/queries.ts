@@ -42,7 +42,7 @@ export const FIND_EXPIRED_LEASES = `SELECT * FROM jobs WHERE state = 'running' A
 export const FIND_EXPIRED = `SELECT * FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?
   AND state IN ('scheduled','waiting','ready','retrying','blocked') ORDER BY expires_at LIMIT ?`;
 
-export const LOAD_DISPATCHABLE = `SELECT id, queue, tenant, priority, run_at, state FROM jobs
+export const LOAD_DISPATCHABLE = `SELECT id, queue, tenant, priority, run_at, type, labels, state FROM jobs
   WHERE state IN ('ready','scheduled','retrying')`;
 
 export const STATE_OF = 'SELECT state, lease_token FROM jobs WHERE id = ?';
@@ -59,6 +59,21 @@ export const SET_QUEUE_PAUSED = `INSERT INTO queues (name, paused, updated_at) V
   ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at`;
 
 export const PAUSED_QUEUES = 'SELECT name FROM queues WHERE paused = 1 ORDER BY name';
+
+// Queue activity (the dashboard's charts). The state and queue lists lead the jobs_finished index
+// (state, queue, finished_at): one index range per (state, queue) pair holding only the window's
+// rows, so a long history of finished jobs costs nothing. No tenant index: a tenant's rows are
+// picked among those.
+// better-sqlite3 binds JS numbers as REAL, so the division is a real one: CAST truncates it.
+export const QUEUE_FINISHED = `SELECT queue, state, CAST((finished_at - @since) / @bucketMs AS INTEGER) AS slot, count(*) AS count FROM jobs
+  WHERE state IN ('succeeded','failed','cancelled','expired') AND queue IN (SELECT value FROM json_each(@queues))
+    AND finished_at >= @since AND (@tenant IS NULL OR tenant = @tenant)
+  GROUP BY queue, state, slot`;
+
+// The ready jobs of each queue (jobs_state: state, queue), their earliest due time.
+export const QUEUE_OLDEST_READY = `SELECT queue, min(run_at) AS runAt FROM jobs
+  WHERE state = 'ready' AND queue IN (SELECT value FROM json_each(@queues)) AND (@tenant IS NULL OR tenant = @tenant)
+  GROUP BY queue`;
 
 // ---- recovery conditions and dead letters ----
 
@@ -123,3 +138,5 @@ export function findPrunable(by: { keep: boolean; before: boolean }): string {
     AND (finished_at < (SELECT f FROM b) OR id <= (SELECT id FROM b))
   ORDER BY finished_at, id LIMIT @limit`;
 }
+
+export const COUNT_RUNNING = `SELECT queue, tenant, count(*) AS running FROM jobs WHERE state = 'running' GROUP BY queue, tenant`;

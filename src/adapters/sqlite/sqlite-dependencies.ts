@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { DependencyFailurePolicy } from '../../domain/dag.js';
 import { ValidationError } from '../../domain/errors.js';
-import type { DispatchEntry, JobError } from '../../domain/job.js';
+import { dispatchEntryOf, type DispatchEntry, type JobError } from '../../domain/job.js';
 import type { JobState } from '../../domain/states.js';
 import { ReleaseListeners, type DependencyState, type JobDependencies } from '../../ports/dependencies.js';
 import { statementCache } from './statements.js';
@@ -22,7 +22,7 @@ const RELEASE_DONE = `UPDATE jobs SET state = 'ready', state_reason = 'dependenc
   WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'waiting' AND NOT EXISTS (
     SELECT 1 FROM job_deps d JOIN jobs u ON u.id = d.depends_on
     WHERE d.job_id = jobs.id AND u.state <> 'succeeded' AND (d.on_failure = 'cancel' OR u.state NOT IN ${FAILED}))
-  RETURNING id, queue, tenant, priority, run_at`;
+  RETURNING id, queue, tenant, priority, run_at, type, labels`;
 
 const DEPENDENTS_OF_ANY = 'SELECT DISTINCT job_id FROM job_deps WHERE depends_on IN (SELECT value FROM json_each(?))';
 const INSERT_EDGE = 'INSERT INTO job_deps (job_id, depends_on, on_failure) VALUES (?, ?, ?)';
@@ -33,7 +33,7 @@ const DEPENDENTS_OF = `SELECT d.job_id AS id, j.state FROM job_deps d JOIN jobs 
   WHERE d.depends_on = ? ORDER BY d.job_id`;
 
 type DependencyRow = { id: string; on_failure: DependencyFailurePolicy; type: string | null; state: JobState | null; result: string | null; errors: string | null; finished_at: number | null };
-type ReleasedRow = { id: string; queue: string; tenant: string; priority: number; run_at: number };
+type ReleasedRow = Parameters<typeof dispatchEntryOf>[0];
 
 /**
  * Dependency resolution for the SQLite store. Its write methods run inside the store's
@@ -92,7 +92,7 @@ export class SqliteDependencies implements JobDependencies {
       const ids = JSON.stringify(candidates);
       const doomed = (cancel.all({ ids, now }) as { id: string }[]).map((r) => r.id);
       for (const r of release.all({ ids, now }) as ReleasedRow[]) {
-        released.push({ id: r.id, queue: r.queue, tenant: r.tenant, priority: r.priority, dueAt: r.run_at });
+        released.push(dispatchEntryOf(r));
       }
       candidates = doomed.length === 0 ? [] : (dependentsOf.all(JSON.stringify(doomed)) as { job_id: string }[]).map((r) => r.job_id);
     }

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DispatchEntry, Job } from '../../domain/job.js';
+import { dispatchEntryOf, type DispatchEntry, type Job } from '../../domain/job.js';
+import type { RunningCount } from '../../ports/dispatch.js';
 import type { TransitionResult } from '../../domain/outcomes.js';
 import { JOB_STATES, isTerminal, type JobState } from '../../domain/states.js';
 import type {
@@ -19,6 +20,7 @@ import type {
   NewJob,
   ParkedCount,
   QueueDepth,
+  QueueActivityRows,
   Store,
   TransitionRequest,
 } from '../../ports/store.js';
@@ -226,10 +228,12 @@ export class SqliteStore implements Store {
   }
 
   async *loadDispatchable(): AsyncIterable<{ entry: DispatchEntry; state: JobState }> {
-    type Row = { id: string; queue: string; tenant: string; priority: number; run_at: number; state: JobState };
-    for (const r of this.stmt(Q.LOAD_DISPATCHABLE).iterate() as Iterable<Row>) {
-      yield { entry: { id: r.id, queue: r.queue, tenant: r.tenant, priority: r.priority, dueAt: r.run_at }, state: r.state };
-    }
+    type Row = Parameters<typeof dispatchEntryOf>[0] & { state: JobState };
+    for (const r of this.stmt(Q.LOAD_DISPATCHABLE).iterate() as Iterable<Row>) yield { entry: dispatchEntryOf(r), state: r.state };
+  }
+
+  async countRunning(): Promise<RunningCount[]> {
+    return this.stmt(Q.COUNT_RUNNING).all() as RunningCount[];
   }
 
   async countByState(filter: Pick<JobFilter, 'tenant' | 'queue'>): Promise<Record<JobState, number>> {
@@ -246,6 +250,15 @@ export class SqliteStore implements Store {
     const rows = this.stmt(sql).all(params) as { queue: string; state: JobState; n: number }[];
     const paused = await this.pausedQueues();
     return depthsOf(rows, paused);
+  }
+
+  async queueActivity(filter: Pick<JobFilter, 'tenant'> & { queues: readonly string[] }, since: number, bucketMs: number): Promise<QueueActivityRows> {
+    if (filter.queues.length === 0) return { finished: [], oldestReady: [] };
+    const params = { queues: JSON.stringify(filter.queues), tenant: filter.tenant ?? null };
+    return {
+      finished: this.stmt(Q.QUEUE_FINISHED).all({ ...params, since, bucketMs }) as QueueActivityRows['finished'],
+      oldestReady: this.stmt(Q.QUEUE_OLDEST_READY).all(params) as QueueActivityRows['oldestReady'],
+    };
   }
 
   async findIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | undefined> {

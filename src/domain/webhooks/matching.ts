@@ -26,6 +26,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'worker.registered',
   'worker.heartbeat-lost',
   'worker.stopped',
+  'alert.firing',
+  'alert.resolved',
 ] as const;
 
 const NOUNS = new Set(WEBHOOK_EVENT_TYPES.map((t) => t.split('.')[0]!));

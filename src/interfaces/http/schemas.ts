@@ -157,6 +157,33 @@ export const QueueView = Type.Object({
 });
 export const QueuesReply = Type.Object({ queues: Type.Array(QueueView) });
 
+export const QueueStatsQuery = Type.Object(
+  { minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440, description: 'the window, in one-minute slots ending with the current minute (default 60)' })) },
+  { additionalProperties: false },
+);
+const FinishedCounts = Type.Object({
+  succeeded: Type.Integer(),
+  failed: Type.Integer({ description: 'ended failed: dead letters' }),
+  cancelled: Type.Integer(),
+  expired: Type.Integer(),
+});
+export const QueueStatsView = Type.Composite([
+  QueueView,
+  Type.Object({
+    finished: FinishedCounts,
+    failureRate: Nullable(Type.Number({ minimum: 0, maximum: 1, description: 'failed / (succeeded + failed) over the window; null when none ended either way' })),
+    oldestReadyAt: IsoOrNull('due time of the ready job waiting longest; null when none is ready'),
+    oldestReadyAgeMs: Nullable(Type.Integer({ description: 'how long that job has been due, in ms' })),
+    series: Type.Array(Type.Composite([Type.Object({ at: Iso('start of the slot') }), FinishedCounts]), { description: 'jobs finished per one-minute slot, oldest first, one entry per slot' }),
+  }),
+]);
+export const QueueStatsReply = Type.Object({
+  since: Iso('start of the first slot'),
+  until: Iso('the time of the reply'),
+  bucketSeconds: Type.Integer({ description: 'length of a slot' }),
+  queues: Type.Array(QueueStatsView),
+});
+
 // ---- dead letters and recovery conditions ------------------------------------------------------
 
 export const DeadLetterQuery = Type.Object(
@@ -276,6 +303,10 @@ export const ClaimBody = Type.Object(
     waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000, default: 0, description: 'long-poll: wait this long when nothing is ready' })),
     priorityMin: Type.Optional(Priority),
     priorityMax: Type.Optional(Priority),
+    types: Type.Optional(Type.Array(Type.String({ pattern: NAME_PATTERN }), { minItems: 1, maxItems: 100, description: 'only jobs of these types (insights)' })),
+    labels: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.String({ maxLength: 256 }), { description: 'only jobs carrying all these labels' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -13,7 +13,10 @@ import { dependencyRoutes } from './routes/dependencies.js';
 import { queueRoutes } from './routes/queues.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { conditionRoutes } from './routes/conditions.js';
-import { metricsRoutes } from './routes/metrics.js';
+import { installRequestTiming, metricsRoutes } from './routes/metrics.js';
+import { alertRoutes } from './routes/alerts.js';
+import type { AlertStore } from '../../ports/alert-store.js';
+import type { EngineMetrics } from '../../services/metrics/engine-metrics.js';
 import type { RecoveryOps } from '../../services/recovery-ops.js';
 import { workerRoutes } from './routes/workers.js';
 import { scheduleRoutes } from './routes/schedules.js';
@@ -24,6 +27,7 @@ import { templateRoutes } from './routes/templates.js';
 import { eventRoutes, type EventStreamDeps } from './routes/events.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import type { WebhookService } from '../../services/webhooks/service.js';
+import { uiRoutes } from './routes/ui.js';
 
 /** The Fastify instance as routes see it: request and reply types inferred from TypeBox schemas. */
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -62,6 +66,12 @@ export interface ServerOptions {
   webhooks?: WebhookService;
   /** Ingest rules for `POST /v1/events`; absent: that route answers 501. */
   ingest?: IngestPipeline | null;
+  /** The web dashboard's built files (docs/ui.md), served at `/`; false: no dashboard. @defaultValue dist/ui of the package */
+  ui?: string | false;
+  /** The engine's own counters, served by /metrics (Docket.metrics). */
+  metrics?: EngineMetrics;
+  /** Alerts (`/v1/alerts`, docs/alerts.md); absent: no alert routes. */
+  alerts?: AlertStore | null;
   logger?: boolean | object;
   /** Largest request body in bytes; larger ones get 413. @defaultValue 4 MiB (a full bulk submit of small jobs) */
   bodyLimit?: number;
@@ -96,6 +106,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await registerOpenApi(app as unknown as FastifyInstance);
   installAccess(app as unknown as FastifyInstance, opts.auth);
   if (opts.rateLimits) installRateLimits(app as unknown as FastifyInstance, opts.rateLimits);
+  const requests = installRequestTiming(app as unknown as FastifyInstance);
 
   const closing = new AbortController();
   app.addHook('preClose', async () => {
@@ -113,12 +124,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   queueRoutes(app, deps);
   deadLetterRoutes(app, deps);
   conditionRoutes(app, deps);
-  metricsRoutes(app, deps);
+  metricsRoutes(app, deps, { requests, ...(opts.metrics ? { engine: opts.metrics } : {}), ...(opts.alerts ? { alerts: opts.alerts } : {}) });
   workerRoutes(app, deps);
   if (opts.schedules) scheduleRoutes(app, opts.schedules);
   eventsInRoutes(app, deps, opts.ingest ?? null);
   templateRoutes(app, deps);
   eventRoutes(app, deps);
   if (opts.webhooks) webhookRoutes(app, deps, opts.webhooks);
+  if (opts.alerts) alertRoutes(app, opts.alerts);
+  if (opts.ui !== false) uiRoutes(app, opts.ui);
   return app as unknown as FastifyInstance;
 }

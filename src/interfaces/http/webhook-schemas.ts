@@ -22,6 +22,7 @@ export const CreateWebhookBody = Type.Object(
     queue: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'only this queue\'s events' })),
     jobId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'only this job\'s events' })),
     description: Type.Optional(Description),
+    cluster: Type.Optional(Type.Boolean({ description: 'admins: subscribe to the cluster\'s own events (tenant "*": worker.*, alert.*) rather than a tenant\'s' })),
   },
   { additionalProperties: false },
 );

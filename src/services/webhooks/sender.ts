@@ -20,6 +20,14 @@ export interface SenderOptions {
   retentionMs?: number;
   random?: () => number;
   onDisabled?: (event: WebhookDisabled) => void;
+  /** Told of every recorded attempt (metrics): whether it failed, and whether the delivery was given up. */
+  onAttempt?: (attempt: WebhookAttempt) => void;
+}
+
+export interface WebhookAttempt {
+  failed: boolean;
+  gaveUp: boolean;
+  durationMs: number;
 }
 
 const PRUNE_EVERY_MS = 600_000;
@@ -118,6 +126,7 @@ export class WebhookSender {
       disableAfterFailures: policy.disableAfterFailures,
       disableNow: decision.disableNow,
     });
+    this.options.onAttempt?.({ failed: decision.status !== 'delivered', gaveUp: decision.status === 'failed', durationMs: result.durationMs });
     if (recorded.disabled) {
       const webhook = await this.store.get(d.subscriptionId);
       this.options.onDisabled?.({

@@ -3,7 +3,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { EventLog } from '../../ports/event-log.js';
 import type { WebhookStore } from '../../ports/webhook-store.js';
 import { WebhookDispatcher } from './dispatcher.js';
-import { WebhookSender, type WebhookDisabled } from './sender.js';
+import { WebhookSender, type WebhookAttempt, type WebhookDisabled } from './sender.js';
 import { WebhookService } from './service.js';
 
 /** How an engine runs webhooks (DocketParts.webhooks). */
@@ -20,6 +20,8 @@ export interface WebhookOptions {
   retentionMs?: number;
   /** Told when a subscription is disabled by its failures. @defaultValue a warning line on stderr */
   onDisabled?: (event: WebhookDisabled) => void;
+  /** Told of every recorded delivery attempt (the engine's metrics count failures). */
+  onAttempt?: (attempt: WebhookAttempt) => void;
 }
 
 /** Merges partial policies over the defaults (later ones win), backoff field by field. */
@@ -57,6 +59,7 @@ export class Webhooks {
         ...(options.retentionMs !== undefined ? { retentionMs: options.retentionMs } : {}),
         ...(options.random ? { random: options.random } : {}),
         onDisabled: options.onDisabled ?? warnDisabled,
+        ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
       },
       onError,
     );

@@ -1,35 +1,48 @@
 -- enqueue.lua: adds ready entries, moving any id that is already indexed (ready or delayed).
 --
--- KEYS[1]   entries hash: id -> encoded entry, JSON [queue, tenant, priority, dueAt]
+-- KEYS[1]   entries hash: id -> encoded entry, JSON [queue, tenant, priority, dueAt, type?, labels?]
 -- KEYS[2]   delayed sorted set: id scored by dueAt
--- ARGV[1]   key prefix: ready sets are <prefix>ready:<queue>, wake channels <prefix>wake:<queue>
+-- ARGV[1]   key prefix (ready keys are built from it: see lib.lua), wake channels <prefix>wake:<queue>
 -- ARGV[2]   sender id, echoed in wake messages so the sending instance can skip its own
--- ARGV[3..] groups of 5: id, queue, priority (1..10), score (priority * 2^42 + dueAt), encoded
+-- ARGV[3..] groups of 7: id, queue, level (1..10), tenant, type, score (dueAt), encoded
 --
 -- Atomically: drops each id from wherever it was (a re-enqueue moves it, never duplicates it; the
--- last occurrence of an id in the batch wins), adds it to its queue's ready set and the entries
--- hash, then publishes one "<sender>:<bitmask of priorities added>" per touched queue so only
+-- last occurrence of an id in the batch wins), adds it to the ready set of its queue, level,
+-- tenant and type (a tenant new to the level joins the back of its ring), counts it, stores its
+-- entry, then publishes one "<sender>:<bitmask of priorities added>" per touched queue so only
 -- waiters whose priority range can take the new work wake up. Writes go out as one command per
--- key, not per entry. Ready keys are derived from the prefix because an id's previous queue is
--- only known from the entries hash (Redis Cluster: use a hash-tagged prefix).
--- Returns nothing. Uses chunked, push, forgetReady from lib.lua.
+-- key, not per entry. Keys are derived from the prefix because an id's previous place is only
+-- known from the entries hash (Redis Cluster: use a hash-tagged prefix).
+-- Returns nothing. Uses chunked, push, readyKey, typesKey, ringKey, forgetReady from lib.lua.
 local entries, delayed, prefix, sender = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-local ids, queueOf, seen = {}, {}, {}
-local adds, fields, masks = {}, {}, {}
-for i = #ARGV - 4, 3, -5 do
-  local id, queue = ARGV[i], ARGV[i + 1]
+local ids, keyOf, seen = {}, {}, {}
+local adds, parts, fields, masks = {}, {}, {}, {}
+for i = #ARGV - 6, 3, -7 do
+  local id = ARGV[i]
   if not seen[id] then
     seen[id] = true
+    local q, L, t, y = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+    local key = readyKey(prefix, q, L, t, y)
     ids[#ids + 1] = id
-    queueOf[id] = queue
-    push(adds, queue, ARGV[i + 3], id)
-    push(fields, 'all', id, ARGV[i + 4])
-    masks[queue] = bit.bor(masks[queue] or 0, bit.lshift(1, tonumber(ARGV[i + 2]) - 1))
+    keyOf[id] = key
+    if not parts[key] then parts[key] = { q, L, t, y } end
+    push(adds, key, ARGV[i + 5], id)
+    push(fields, 'all', id, ARGV[i + 6])
+    masks[q] = bit.bor(masks[q] or 0, bit.lshift(1, tonumber(L) - 1))
   end
 end
-local moved = forgetReady(entries, prefix, ids, queueOf)
+local moved = forgetReady(entries, prefix, ids, keyOf)
 if #moved > 0 then chunked('ZREM', delayed, moved) end
-for queue, pairs_ in pairs(adds) do chunked('ZADD', prefix .. 'ready:' .. queue, pairs_) end
+for key, list in pairs(adds) do
+  local p = parts[key]
+  local added = 0
+  for i = 1, #list, 1000 do added = added + redis.call('ZADD', key, unpack(list, i, math.min(i + 999, #list))) end
+  if added > 0 then redis.call('HINCRBY', prefix .. 'counts', p[1], added) end
+  local tk = typesKey(prefix, p[1], p[2], p[3])
+  if redis.call('SADD', tk, p[4]) == 1 and redis.call('SCARD', tk) == 1 then
+    redis.call('RPUSH', ringKey(prefix, p[1], p[2]), p[3])
+  end
+end
 if fields.all then chunked('HSET', entries, fields.all) end
 for queue, mask in pairs(masks) do
   redis.call('PUBLISH', prefix .. 'wake:' .. queue, sender .. ':' .. mask)

@@ -23,23 +23,69 @@ local function push(lists, name, a, b)
   if b ~= nil then list[#list + 1] = b end
 end
 
--- Reads the entries of `ids` (HMGET) and drops the ready-set memberships they record, except in
--- `keepQueue[id]` (a ZADD there just moves the score). Entries are JSON [queue, tenant, priority,
--- dueAt]; the queue is all a script needs from them. Returns the ids that were indexed.
-local function forgetReady(entries, prefix, ids, keepQueue)
+-- The ready index (see redis-dispatch.ts): per queue q, priority level L, tenant t and type y a
+-- sorted set r:q|L|t|y; per (q, L, t) the set t:q|L|t of its non-empty types; per (q, L) the ring
+-- list ring:q|L of tenants with work (deficit round robin order) and the hash def:q|L of their
+-- deficits; the hash counts (queue -> ready entries). A tenant is in the ring exactly while its
+-- types set is non-empty.
+local function levelOf(p)
+  p = math.floor(tonumber(p))
+  if p < 1 then return 1 elseif p > 10 then return 10 end
+  return p
+end
+
+local function readyKey(prefix, q, L, t, y) return prefix .. 'r:' .. q .. '|' .. L .. '|' .. t .. '|' .. y end
+local function typesKey(prefix, q, L, t) return prefix .. 't:' .. q .. '|' .. L .. '|' .. t end
+local function ringKey(prefix, q, L) return prefix .. 'ring:' .. q .. '|' .. L end
+local function deficitKey(prefix, q, L) return prefix .. 'def:' .. q .. '|' .. L end
+
+-- After members left the ready set `key` of (q, L, t, y): drops an emptied type, and a tenant with
+-- no types left from the ring (with its deficit). Returns true when the tenant left the ring.
+local function tidy(prefix, key, q, L, t, y)
+  if redis.call('EXISTS', key) == 1 then return false end
+  local tk = typesKey(prefix, q, L, t)
+  redis.call('SREM', tk, y)
+  if redis.call('EXISTS', tk) == 1 then return false end
+  redis.call('LREM', ringKey(prefix, q, L), 0, t)
+  redis.call('HDEL', deficitKey(prefix, q, L), t)
+  return true
+end
+
+-- Removes `list` from the ready set `key` of (q, L, t, y), keeping counts and the ring right.
+local function unready(prefix, key, q, L, t, y, list)
+  local removed = 0
+  for i = 1, #list, 1000 do removed = removed + redis.call('ZREM', key, unpack(list, i, math.min(i + 999, #list))) end
+  if removed > 0 then
+    redis.call('HINCRBY', prefix .. 'counts', q, -removed)
+    tidy(prefix, key, q, L, t, y)
+  end
+end
+
+-- Reads the entries of `ids` (HMGET) and drops them from the ready sets they are in, except where
+-- `keepKey[id]` is that very set (a ZADD there just moves the score). Entries are JSON [queue,
+-- tenant, priority, dueAt, type?, labels?]. Returns the ids that were indexed (ready or delayed).
+local function forgetReady(entries, prefix, ids, keepKey)
   local found = {}
   if #ids == 0 then return found end
   local olds = chunked('HMGET', entries, ids)
-  local gone = {}
+  local gone, where = {}, {}
   for k, old in ipairs(olds) do
     if old then
       local id = ids[k]
       found[#found + 1] = id
-      local queue = cjson.decode(old)[1]
-      if not (keepQueue and keepQueue[id] == queue) then push(gone, queue, id) end
+      local e = cjson.decode(old)
+      local q, L, t, y = e[1], levelOf(e[3]), e[2], e[5] or ''
+      local key = readyKey(prefix, q, L, t, y)
+      if not (keepKey and keepKey[id] == key) then
+        push(gone, key, id)
+        where[key] = { q, L, t, y }
+      end
     end
   end
-  for queue, list in pairs(gone) do chunked('ZREM', prefix .. 'ready:' .. queue, list) end
+  for key, list in pairs(gone) do
+    local w = where[key]
+    unready(prefix, key, w[1], w[2], w[3], w[4], list)
+  end
   return found
 end
 

@@ -1,36 +1,153 @@
--- take.lua: removes and returns up to max ready entries from one or more queues, in order.
+-- take.lua: removes and returns up to max ready entries from one or more queues, in order; or,
+-- as a probe, tells whether such a take would get anything.
 --
--- KEYS[1]   entries hash: id -> encoded entry, JSON [queue, tenant, priority, dueAt]
--- KEYS[2..] ready sorted sets of the queues to take from (id scored by priority * 2^42 + dueAt)
--- ARGV[1]   max
--- ARGV[2]   lowest score of the priority range (inclusive)
--- ARGV[3]   highest score of the priority range, exclusive form "(N"
+-- KEYS[1]   entries hash: id -> encoded entry, JSON [queue, tenant, priority, dueAt, type?, labels?]
+-- ARGV[1]   key prefix (ready keys are built from it: see lib.lua)
+-- ARGV[2]   max
+-- ARGV[3]   lowest level of the priority range, ARGV[4] highest (inclusive)
+-- ARGV[5]   filter JSON {"types": [...], "labels": {k: v}} or ''
+-- ARGV[6]   '1' to probe (returns 1 or 0, changes nothing), '0' to take
+-- ARGV[7..] pairs: queue, fairness JSON {"w": {tenant: weight}, "dw": weight, "c": {tenant: cap},
+--           "dc": cap} or '' (every tenant weight 1, no cap); queues in the order to serve them
 --
--- Order is the sorted-set order: score (priority first, then due time), then member (UUIDv7 id =
--- submission order). With several queues, up to max heads of each are merged by the same rule.
--- Everything runs in one script, so no two callers anywhere can take the same id.
--- Returns a flat list: id1, encoded1, id2, encoded2, ... Uses chunked, push, withEntries from lib.lua.
-local entries, max, lo, hi = KEYS[1], tonumber(ARGV[1]), ARGV[2], ARGV[3]
-local ids = {}
-if #KEYS == 2 then
-  ids = redis.call('ZRANGEBYSCORE', KEYS[2], lo, hi, 'LIMIT', 0, max)
-  if #ids > 0 then chunked('ZREM', KEYS[2], ids) end
-else
+-- Order: priority level first, across all queues; inside a level and queue, tenants take turns by
+-- deficit round robin: the tenant at the head of the ring gets `weight` more credit when its turn
+-- starts (alone, it takes all it may), takes up to its credit and its cap (running jobs counted
+-- in run:<queue>), and moves to the back when its credit is spent or it has nothing that matches;
+-- inside a tenant, due time then submission (its types' sets merged by score, then id). Taken
+-- entries of capped queues are counted as running until release. Everything runs in one script,
+-- so no two callers anywhere can take the same id.
+-- Returns a flat list: id1, encoded1, id2, encoded2, ... (or the probe's 1/0).
+local entries, prefix = KEYS[1], ARGV[1]
+local need, lo, hi = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local filter = ARGV[5] ~= '' and cjson.decode(ARGV[5]) or nil
+local probe = ARGV[6] == '1'
+local LABEL_SCAN = 1000
+
+local wanted = nil
+if filter and filter.types then
+  wanted = {}
+  for _, y in ipairs(filter.types) do wanted[y] = true end
+end
+
+local function share(pol, t)
+  if not pol then return 1, nil end
+  local w = (pol.w and pol.w[t]) or pol.dw or 1
+  local c = pol.c and pol.c[t]
+  if c == nil then c = pol.dc end
+  return w, c
+end
+
+local function labelsMatch(encoded)
+  local labels = cjson.decode(encoded)[6]
+  for k, v in pairs(filter.labels) do
+    if type(labels) ~= 'table' or labels[k] ~= v then return false end
+  end
+  return true
+end
+
+-- Up to quota ids of tenant t at (q, L) in order, keeping to the filter. Removes them unless probing.
+local function takeFromTenant(q, L, t, quota)
+  local sets = {}
+  for _, y in ipairs(redis.call('SMEMBERS', typesKey(prefix, q, L, t))) do
+    if not wanted or wanted[y] then sets[#sets + 1] = { key = readyKey(prefix, q, L, t, y), y = y } end
+  end
+  if #sets == 0 then return {} end
+  local labels = filter and filter.labels
+  local ids = {}
+  if #sets == 1 and not labels then
+    ids = redis.call('ZRANGE', sets[1].key, 0, quota - 1)
+    if probe or #ids == 0 then return ids end
+    unready(prefix, sets[1].key, q, L, t, sets[1].y, ids)
+    return ids
+  end
   local heads = {}
-  for k = 2, #KEYS do
-    local found = redis.call('ZRANGEBYSCORE', KEYS[k], lo, hi, 'WITHSCORES', 'LIMIT', 0, max)
+  for _, s in ipairs(sets) do
+    local found = redis.call('ZRANGE', s.key, 0, (labels and LABEL_SCAN or quota) - 1, 'WITHSCORES')
+    local encoded = labels and #found > 0 and chunked('HMGET', entries, (function()
+      local only = {}
+      for j = 1, #found, 2 do only[#only + 1] = found[j] end
+      return only
+    end)()) or nil
+    local kept = 0
     for j = 1, #found, 2 do
-      heads[#heads + 1] = { id = found[j], score = tonumber(found[j + 1]), key = KEYS[k] }
+      if kept >= quota then break end
+      if not labels or (encoded[(j + 1) / 2] and labelsMatch(encoded[(j + 1) / 2])) then
+        heads[#heads + 1] = { id = found[j], score = tonumber(found[j + 1]), set = s }
+        kept = kept + 1
+      end
     end
   end
-  -- Ties at equal score across queues compare ids as Lua strings (strcoll): for UUIDs that is
-  -- their byte order in the C locale and in common UTF-8 locales.
+  if probe then return #heads > 0 and { heads[1].id } or {} end
+  -- Ties compare ids as Lua strings: byte order for UUIDs in the C and common UTF-8 locales.
   table.sort(heads, function(a, b) return a.score < b.score or (a.score == b.score and a.id < b.id) end)
-  local byKey = {}
-  for j = 1, math.min(max, #heads) do
-    ids[j] = heads[j].id
-    push(byKey, heads[j].key, heads[j].id)
+  local bySet, sets_ = {}, {}
+  for j = 1, math.min(quota, #heads) do
+    local h = heads[j]
+    ids[j] = h.id
+    if not bySet[h.set.key] then sets_[#sets_ + 1] = h.set end
+    push(bySet, h.set.key, h.id)
   end
-  for key, list in pairs(byKey) do chunked('ZREM', key, list) end
+  for _, s in ipairs(sets_) do unready(prefix, s.key, q, L, t, s.y, bySet[s.key]) end
+  return ids
 end
-return withEntries(entries, ids)
+
+local queues, policies = {}, {}
+for i = 7, #ARGV, 2 do
+  queues[#queues + 1] = ARGV[i]
+  policies[#policies + 1] = ARGV[i + 1] ~= '' and cjson.decode(ARGV[i + 1]) or false
+end
+
+if probe then
+  for L = lo, hi do
+    for qi, q in ipairs(queues) do
+      local pol = policies[qi] or nil
+      for _, t in ipairs(redis.call('LRANGE', ringKey(prefix, q, L), 0, -1)) do
+        local _, cap = share(pol, t)
+        local running = cap and (tonumber(redis.call('HGET', prefix .. 'run:' .. q, t)) or 0) or 0
+        if (not cap or running < cap) and #takeFromTenant(q, L, t, 1) > 0 then return 1 end
+      end
+    end
+  end
+  return 0
+end
+
+local out = {}
+for L = lo, hi do
+  for qi, q in ipairs(queues) do
+    if need <= 0 then break end
+    local pol = policies[qi] or nil
+    local ring, defs, runs = ringKey(prefix, q, L), deficitKey(prefix, q, L), prefix .. 'run:' .. q
+    local n = redis.call('LLEN', ring)
+    local idle = 0
+    while need > 0 and n > 0 and idle < n do
+      local t = redis.call('LINDEX', ring, 0)
+      local w, cap = share(pol, t)
+      local room = need
+      if cap then room = math.min(room, cap - (tonumber(redis.call('HGET', runs, t)) or 0)) end
+      local alone = n == 1
+      local deficit = alone and 0 or (tonumber(redis.call('HGET', defs, t)) or 0)
+      local credit = room
+      if not alone then credit = deficit < 1 and deficit + w or deficit end
+      local quota = math.min(math.floor(credit), room)
+      local got = quota > 0 and takeFromTenant(q, L, t, quota) or {}
+      for _, id in ipairs(got) do out[#out + 1] = id end
+      need = need - #got
+      if #got > 0 and cap then redis.call('HINCRBY', runs, t, #got) end
+      if redis.call('EXISTS', typesKey(prefix, q, L, t)) == 0 then
+        n = n - 1 -- emptied: tidy took it out of the ring
+        if #got > 0 then idle = 0 end
+      elseif #got == 0 then
+        redis.call('LMOVE', ring, ring, 'LEFT', 'RIGHT')
+        idle = idle + 1
+      else
+        idle = 0
+        local left = alone and 0 or credit - #got
+        if #got < quota or left <= 0 then redis.call('HDEL', defs, t) else redis.call('HSET', defs, t, left) end
+        -- Credit left and only max cut the take short: the tenant keeps its turn for the next take.
+        if not (#got == quota and left >= 1 and need == 0) and n > 1 then redis.call('LMOVE', ring, ring, 'LEFT', 'RIGHT') end
+      end
+    end
+  end
+end
+return withEntries(entries, out)

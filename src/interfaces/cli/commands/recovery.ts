@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import type { DeadLetterFilter } from '../../../sdk/client.js';
+import type { DeadLetterFilter, DocketClient } from '../../../sdk/client.js';
+import { progressBar } from '../progress.js';
 import { CliError, EXIT, intOption, printJson } from '../output.js';
 import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
 
@@ -65,12 +66,59 @@ export function deadLettersCommand(): Command {
           }
           if (ids.length > 0 && Object.keys(filter).length > 0) throw new CliError('give ids or filter options, not both', EXIT.usage);
           const client = clientOf(o);
+          // On a terminal, many dead letters go in chunks with a progress bar; otherwise (scripts)
+          // in one request, as before.
+          if (process.stderr.isTTY && !process.env.DOCKET_NO_PROGRESS) return printJson(await inChunks(client, name, ids, filter, o.max));
           const selection = ids.length > 0 ? { ids } : { filter, ...(o.max ? { max: o.max } : {}) };
           printJson(name === 'requeue' ? await client.requeueDeadLetters(selection) : await client.purgeDeadLetters(selection));
         }),
     );
   }
   return cmd;
+}
+
+const CHUNK = 500;
+
+/**
+ * Requeue or purge with a progress bar: the ids given, or those the filter matches (listed first,
+ * up to `max`, default 10,000 as the server's), acted on 500 at a time. The reply is the one a
+ * single request gives.
+ */
+async function inChunks(client: DocketClient, action: 'requeue' | 'purge', ids: string[], filter: DeadLetterFilter, max = 10_000) {
+  let selected = ids;
+  if (selected.length === 0) {
+    const finding = progressBar('finding dead letters', max);
+    selected = [];
+    let cursor: string | undefined;
+    try {
+      do {
+        const page = await client.deadLetters({ ...filter, limit: Math.min(CHUNK, max - selected.length), ...(cursor ? { cursor } : {}) });
+        selected.push(...page.jobs.map((j) => j.id));
+        finding.update(selected.length);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor && selected.length < max);
+      finding.setTotal(selected.length);
+    } finally {
+      finding.stop();
+    }
+  }
+  const bar = progressBar(action === 'requeue' ? 'requeueing' : 'purging', selected.length);
+  let requeued: string[] = [];
+  let purged = 0;
+  try {
+    for (let i = 0; i < selected.length; i += CHUNK) {
+      const chunk = selected.slice(i, i + CHUNK);
+      if (action === 'requeue') requeued = requeued.concat((await client.requeueDeadLetters({ ids: chunk })).ids);
+      else purged += (await client.purgeDeadLetters({ ids: chunk })).purged;
+      bar.update(Math.min(selected.length, i + CHUNK));
+    }
+  } catch (err) {
+    bar.stop();
+    const done = action === 'requeue' ? requeued.length : purged;
+    throw new CliError(`stopped after ${done} of ${selected.length} dead letters: ${(err as Error).message}`);
+  }
+  bar.stop();
+  return action === 'requeue' ? { requeued: requeued.length, ids: requeued } : { purged };
 }
 
 /** `docket conditions list|show|release|drain|fail`. */

@@ -96,6 +96,8 @@ async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> 
       schedules: docket.schedules,
       events: { log: docket.store.events, source: docket.relay.source, onPositioned: (listener) => docket.relay.onPositioned(listener) },
       ...(docket.webhooks ? { webhooks: docket.webhooks.service } : {}),
+      metrics: docket.metrics,
+      alerts: docket.alerts?.store ?? null,
     });
     address = await app.listen({ host: config.host, port: config.port });
     if (auth.createdSecretAt && auth.auth.issuer) await printFirstToken(auth.auth.issuer, auth.createdSecretAt);

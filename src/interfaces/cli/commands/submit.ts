@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ValidationError, DocketError } from '../../../domain/errors.js';
@@ -7,6 +6,7 @@ import { toJobSpec } from '../../../domain/job-input.js';
 import type { DocketClient } from '../../../sdk/client.js';
 import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
 import { CliError, EXIT, intOption, printJson } from '../output.js';
+import { progressBar } from '../progress.js';
 
 interface SubmitOptions extends ConnectionOptions {
   file?: string;
@@ -115,8 +115,7 @@ async function submitFile(client: DocketClient, path: string, batch: number): Pr
     throw new CliError(`${path}: ${(err as Error).message}`, EXIT.usage);
   }
   if (problems.length > 0) throw new CliError(`nothing submitted; fix these lines first:\n  ${problems.join('\n  ')}`, EXIT.usage);
-  const bar = new SingleBar({ format: 'submitting [{bar}] {value}/{total} jobs | {eta}s left', stream: process.stderr }, Presets.shades_classic);
-  bar.start(jobs.length, 0);
+  const bar = progressBar('submitting jobs', jobs.length);
   let submitted = 0;
   try {
     for (let i = 0; i < jobs.length; i += batch) {

@@ -34,7 +34,8 @@ export function webhooksCommand(): Command {
       .option('--queue <queue>', 'only this queue\'s events')
       .option('--job <id>', 'only this job\'s events')
       .option('--description <text>', 'a note for people')
-      .action(async (hookUrl: string, o: CreateOptions) => {
+      .option('--cluster', 'admins: the cluster\'s own events (worker.*, alert.*: tenant "*") rather than a tenant\'s')
+      .action(async (hookUrl: string, o: CreateOptions & { cluster?: boolean }) => {
         const events = eventsOf(o.events);
         printJson(
           await clientOf(o).webhooks.create({
@@ -43,6 +44,7 @@ export function webhooksCommand(): Command {
             ...(o.queue ? { queue: o.queue } : {}),
             ...(o.job ? { jobId: o.job } : {}),
             ...(o.description ? { description: o.description } : {}),
+            ...(o.cluster ? { cluster: true } : {}),
           }),
         );
       }),

@@ -17,7 +17,7 @@ export interface EventStreamDeps {
 const StreamQuery = Type.Object(
   {
     tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'admins only: one tenant\'s events' })),
-    topics: Type.Optional(Type.String({ description: 'comma-separated: job-events, worker-events, dependency-events' })),
+    topics: Type.Optional(Type.String({ description: 'comma-separated: job-events, worker-events, dependency-events, alert-events' })),
     types: Type.Optional(Type.String({ description: 'comma-separated event types, e.g. docket.job.succeeded,docket.job.failed' })),
     jobId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'only events about this job' })),
     lastEventId: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}$', description: 'resume after this event (as the Last-Event-ID header)' })),

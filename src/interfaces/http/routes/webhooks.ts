@@ -1,7 +1,9 @@
-import { ValidationError } from '../../../domain/errors.js';
+import { ForbiddenError, ValidationError } from '../../../domain/errors.js';
+import { isAdmin } from '../../../auth/roles.js';
+import { CLUSTER_TENANT } from '../../../services/events/evented-worker-directory.js';
 import type { CallbackSecret, Delivery, Webhook } from '../../../ports/webhook-store.js';
 import type { WebhookService } from '../../../services/webhooks/service.js';
-import { listedTenant, owningTenant, visibleTenant } from '../access.js';
+import { caller, listedTenant, owningTenant, visibleTenant } from '../access.js';
 import { NoContent, PROBLEMS } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 import {
@@ -27,7 +29,9 @@ export function webhookRoutes(app: Api, { service: jobs }: RouteDeps, webhooks: 
   const manage = { config: { action: 'webhooks:manage' as const } };
 
   app.post('/v1/webhooks', { ...manage, schema: { body: CreateWebhookBody, response: { 201: WebhookWithSecret, ...PROBLEMS } } }, async (request, reply) => {
-    const tenant = owningTenant(request);
+    // Worker and alert events belong to no tenant (tenant "*"): admins subscribe to them with `cluster`.
+    if (request.body.cluster && !isAdmin(caller(request))) throw new ForbiddenError('only admins subscribe to the cluster\'s events (cluster: true)');
+    const tenant = request.body.cluster ? CLUSTER_TENANT : owningTenant(request);
     const { jobId, queue } = request.body;
     // With a queue too, the service refuses the pair, which says more than a missing job would.
     if (jobId !== undefined && queue === undefined) {

@@ -81,6 +81,7 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
           waitMs: b.waitMs ?? 0,
           signal: AbortSignal.any([gone.signal, closing]),
           ...(range ? { range } : {}),
+          ...(b.types || b.labels ? { filter: { ...(b.types ? { types: b.types } : {}), ...(b.labels ? { labels: b.labels } : {}) } } : {}),
         });
       } finally {
         reply.raw.off('close', onClose);

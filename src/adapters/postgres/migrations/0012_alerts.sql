@@ -1,0 +1,26 @@
+-- Alerts (docs/alerts.md). alert_rules holds each rule's evaluation state, so a new leader goes on
+-- where the old one stopped (a pending "for T" keeps its start; a firing alert is not fired again);
+-- `version` guards every write (two leaders for a moment: the second write does not apply).
+CREATE TABLE alert_rules (
+  rule          TEXT PRIMARY KEY,
+  pending_since BIGINT,
+  firing_id     TEXT,
+  evaluated_at  BIGINT NOT NULL,
+  version       BIGINT NOT NULL
+);
+
+-- One row per firing of a rule; resolved ones are kept 30 days.
+CREATE TABLE alerts (
+  id          TEXT PRIMARY KEY,
+  rule        TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  queue       TEXT,
+  state       TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+  value       DOUBLE PRECISION NOT NULL,
+  threshold   DOUBLE PRECISION NOT NULL,
+  fired_at    BIGINT NOT NULL,
+  resolved_at BIGINT,
+  message     TEXT NOT NULL
+);
+CREATE INDEX alerts_state ON alerts (state, id);
+CREATE INDEX alerts_resolved ON alerts (resolved_at) WHERE resolved_at IS NOT NULL;

@@ -1,0 +1,174 @@
+// GET /metrics from a real server after running jobs: parsed strictly (test/helpers/prometheus.ts)
+// and checked the way an operator reads it — the succeeded counter equals the jobs that succeeded,
+// histograms count every attempt, names follow Prometheus conventions.
+import type { FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openEmbedded, type Docket } from '../src/app/docket.js';
+import { parseConfigFile } from '../src/app/config-file.js';
+import { buildServer } from '../src/interfaces/http/server.js';
+import { DocketClient } from '../src/sdk/client.js';
+import { PermanentError } from '../src/sdk/errors.js';
+import { LocalTransport } from '../src/sdk/local-transport.js';
+import { Worker } from '../src/sdk/worker.js';
+import { testAuth, tokenFor } from './helpers/auth.js';
+import { parseExposition, valueOf, type Family } from './helpers/prometheus.js';
+
+let docket: Docket | undefined;
+let app: FastifyInstance | undefined;
+let worker: Worker | undefined;
+
+afterEach(async () => {
+  await worker?.close();
+  await app?.close();
+  await docket?.stop();
+  worker = app = docket = undefined;
+});
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('GET /metrics', () => {
+  it('reports job counters, histograms, gauges and request durations after running jobs', async () => {
+    const rules = parseConfigFile({ alerts: { rules: [{ name: 'emails-backlog', kind: 'queue-depth', queue: 'emails', above: 0 }] } });
+    docket = await openEmbedded({ path: ':memory:', rules });
+    app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), metrics: docket.metrics, alerts: docket.alerts!.store,
+      events: { log: docket.store.events, source: docket.relay.source, onPositioned: (l) => docket!.relay.onPositioned(l) } });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const viewer = await tokenFor('ops', ['viewer']);
+    const scrape = async (token = viewer) => {
+      const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      return parseExposition(await res.text());
+    };
+    // Prometheus scrapes from the start: the counters count from the first scrape on.
+    await scrape();
+
+    const client = new DocketClient({ baseUrl: base, token: await tokenFor('acme', ['submitter']) });
+    await client.submitBulk([
+      ...Array.from({ length: 18 }, (_, i) => ({ type: 'ok', queue: 'emails', payload: { i } })),
+      { type: 'boom', queue: 'emails', maxAttempts: 1 },
+      { type: 'flaky', queue: 'emails', maxAttempts: 2, backoff: { type: 'fixed', delayMs: 1 } },
+      { type: 'ok', queue: 'reports', dedupKey: 'monthly' },
+    ] as Parameters<DocketClient['submitBulk']>[0]);
+    const again = await client.submit({ type: 'ok', queue: 'reports', dedupKey: 'monthly' });
+    expect(again.deduplicated).toBe(true);
+    // An alert fires while the backlog is there.
+    await docket.alerts!.evaluator.runOnce();
+
+    let flaky = 0;
+    worker = await new Worker({
+      transport: new LocalTransport(docket.service),
+      queues: ['emails', 'reports'],
+      concurrency: 4,
+      handlers: {
+        ok: async () => {
+          await new Promise((r) => setTimeout(r, 20));
+          return { ok: true };
+        },
+        boom: async () => {
+          throw new PermanentError('no such mailbox');
+        },
+        flaky: async () => {
+          if (flaky++ === 0) throw new Error('try again');
+          return { ok: true };
+        },
+      },
+    }).start();
+    await until(async () => {
+      const [emails, reports] = [await docket!.service.queues(null)].map((qs) => qs)[0]!.reduce<number[]>((acc, q) => [...acc, q.counts.succeeded + q.counts.failed], []);
+      return emails === 20 && reports === 1;
+    });
+    await docket.alerts!.evaluator.runOnce(); // the backlog is gone: resolved
+
+    const m = await scrape();
+    const v = (name: string, labels: Record<string, string> = {}) => valueOf(m, name, labels);
+    // Counters, cluster-wide from the event log.
+    expect(v('docket_jobs_submitted_total', { queue: 'emails' })).toBe(20);
+    expect(v('docket_jobs_submitted_total', { queue: 'reports' })).toBe(1);
+    expect(v('docket_jobs_deduplicated_total', { queue: 'reports' })).toBe(1);
+    expect(v('docket_jobs_started_total', { queue: 'emails' })).toBe(21); // flaky ran twice
+    expect(v('docket_jobs_succeeded_total', { queue: 'emails' })).toBe(19);
+    expect(v('docket_jobs_succeeded_total', { queue: 'reports' })).toBe(1);
+    expect(v('docket_jobs_failed_total', { queue: 'emails' })).toBe(1);
+    expect(v('docket_jobs_retried_total', { queue: 'emails' })).toBe(1);
+    expect(v('docket_alerts_fired_total', { rule: 'emails-backlog' })).toBe(1);
+    // Histograms: one wait per start, one run per attempt that ended, +Inf = count, buckets grow.
+    expect(v('docket_job_wait_seconds_count', { queue: 'emails' })).toBe(21);
+    expect(v('docket_job_run_seconds_count', { queue: 'emails', outcome: 'succeeded' })).toBe(19);
+    expect(v('docket_job_run_seconds_count', { queue: 'emails', outcome: 'failed' })).toBe(2);
+    expect(v('docket_job_run_seconds_bucket', { queue: 'emails', outcome: 'succeeded', le: '+Inf' })).toBe(19);
+    // The "ok" jobs slept 20 ms each; only flaky's second attempt (no sleep) can be under 10 ms.
+    expect(v('docket_job_run_seconds_bucket', { queue: 'emails', outcome: 'succeeded', le: '0.01' })).toBeLessThanOrEqual(1);
+    expect(v('docket_job_run_seconds_sum', { queue: 'emails', outcome: 'succeeded' })).toBeGreaterThanOrEqual(18 * 0.015);
+    for (const f of m.values()) if (f.type === 'histogram') expectCumulative(f);
+    // Gauges read from the store.
+    expect(v('docket_jobs', { queue: 'emails', state: 'succeeded' })).toBe(19);
+    expect(v('docket_jobs', { queue: 'emails', state: 'failed' })).toBe(1);
+    expect(v('docket_alerts_firing', { rule: 'emails-backlog' })).toBeUndefined();
+    expect(v('docket_workers', { status: 'active' })).toBe(0);
+    expect(v('docket_event_reader_lag_events', { reader: 'metrics' })).toBe(0);
+    expect(v('docket_event_publish_lag_seconds')).toBe(0);
+    expect(v('docket_metrics_events_missed_total')).toBe(0);
+    // HTTP request durations, by route pattern.
+    expect(v('docket_http_request_duration_seconds_count', { route: '/v1/jobs/bulk', method: 'POST', status_class: '2xx' })).toBe(1);
+    expect(v('docket_http_request_duration_seconds_count', { route: '/metrics', method: 'GET', status_class: '2xx' })).toBe(1);
+    expect(v('docket_process_process_cpu_seconds_total')).toBeGreaterThan(0); // prom-client's defaults, prefixed
+
+    // Names follow the conventions: docket_ prefix, counters end in _total, base units.
+    for (const f of m.values()) {
+      expect(f.name).toMatch(/^docket_[a-z0-9_]+$/);
+      if (f.name.startsWith('docket_process_')) continue; // prom-client's own (nodejs_active_resources_total is a gauge)
+      expect(f.help.length).toBeGreaterThan(0);
+      if (f.type === 'counter') expect(f.name).toMatch(/_total$/);
+      else expect(f.name).not.toMatch(/_total$/);
+      expect(f.name).not.toMatch(/_(ms|milliseconds|minutes)$/);
+    }
+    // docs/metrics.md lists exactly the metrics served (prom-client's docket_process_* aside).
+    const documented = new Set([...readFileSync(fileURLToPath(new URL('../docs/metrics.md', import.meta.url)), 'utf8').matchAll(/^\| `(docket_[a-z0-9_]+)`/gm)].map((d) => d[1]!));
+    const served = new Set([...m.keys()].filter((n) => !n.startsWith('docket_process_')));
+    expect([...served].filter((n) => !documented.has(n))).toEqual([]);
+    expect([...documented].filter((n) => !served.has(n))).toEqual([]);
+    // Admins may read it too; submitters may not.
+    await scrape(await tokenFor('ops', ['admin']));
+    expect((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${await tokenFor('acme', ['submitter'])}` } })).status).toBe(403);
+  });
+
+  it('counts a lease that ran out', async () => {
+    docket = await openEmbedded({ path: ':memory:', leaseMs: 50 });
+    app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(),
+      events: { log: docket.store.events, source: docket.relay.source, onPositioned: (l) => docket!.relay.onPositioned(l) } });
+    const res = () => app!.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
+    const token = await tokenFor('ops', ['admin']);
+    await res();
+    await docket.service.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
+    await docket.service.claim({ workerId: 'gone', queues: ['q'], max: 1 });
+    await until(async () => (await docket!.service.queues(null))[0]!.counts.ready === 1);
+    const m = parseExposition((await res()).body);
+    expect(valueOf(m, 'docket_lease_expirations_total', { queue: 'q' })).toBe(1);
+  });
+});
+
+/** A histogram's buckets never decrease, and +Inf equals its count, for every label set. */
+function expectCumulative(f: Family): void {
+  const series = new Map<string, { le: number; value: number }[]>();
+  const counts = new Map<string, number>();
+  for (const s of f.samples) {
+    const { le, ...rest } = s.labels;
+    const key = JSON.stringify(rest);
+    if (s.name.endsWith('_bucket')) series.set(key, [...(series.get(key) ?? []), { le: le === '+Inf' ? Infinity : Number(le), value: s.value }]);
+    if (s.name.endsWith('_count')) counts.set(key, s.value);
+  }
+  for (const [key, buckets] of series) {
+    const sorted = [...buckets].sort((a, b) => a.le - b.le);
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i]!.value).toBeGreaterThanOrEqual(sorted[i - 1]!.value);
+    expect(sorted.at(-1)).toEqual({ le: Infinity, value: counts.get(key) });
+  }
+}

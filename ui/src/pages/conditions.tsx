@@ -1,0 +1,119 @@
+import { useState } from 'preact/hooks';
+import { api } from '../api';
+import { Badge, Card, Confirm, Empty, Link, Loading, PageHeader, ProblemBox, Time } from '../components';
+import { count } from '../format';
+import { useAction, useApi, useLiveRefresh, useTick } from '../hooks';
+import { can } from '../session';
+import type { Condition } from '../types';
+
+type Verb = 'release' | 'drain' | 'fail';
+const EXPLAIN: Record<Verb, string> = {
+  release: 'Treat the condition as cleared: parked jobs go back to the queue at the throttled, ramping rate.',
+  drain: 'Close the condition and send every parked job back to the queue at once.',
+  fail: 'Close the condition and fail every parked job (they become dead letters).',
+};
+
+/** Recovery conditions: the shared causes jobs are parked (blocked) under, and the operator's hand on them. */
+export function Conditions() {
+  const list = useApi<{ conditions: Condition[] }>('/v1/conditions');
+  useLiveRefresh(list.reload, (e) => e.type === 'docket.job.blocked' || e.data.previousState === 'blocked', 500, 5000);
+  const [act, setAct] = useState<{ key: string; verb: Verb } | null>(null);
+  const action = useAction();
+  const now = useTick(1000);
+  const manage = can('manage-recovery');
+  const conditions = list.data?.conditions ?? [];
+
+  return (
+    <>
+      <PageHeader title="Blocked conditions" subtitle="Jobs parked because a shared dependency (a downstream service) is failing. A probe tests it now and then." />
+      <ProblemBox problem={action.problem ?? list.problem} onClose={action.clear} />
+      {act && (
+        <Confirm
+          title={`${act.verb[0]!.toUpperCase()}${act.verb.slice(1)} ${act.key}?`}
+          confirm={act.verb[0]!.toUpperCase() + act.verb.slice(1)}
+          danger={act.verb === 'fail'}
+          busy={action.busy}
+          onCancel={() => setAct(null)}
+          onConfirm={async () => {
+            await action.run(() => api('POST', `/v1/conditions/${encodeURIComponent(act.key)}/${act.verb}`));
+            setAct(null);
+            await list.reload();
+          }}
+        >
+          {EXPLAIN[act.verb]}
+        </Confirm>
+      )}
+      {list.loading && !list.data ? (
+        <Loading />
+      ) : conditions.length === 0 && !list.problem ? (
+        <Empty title="No blocked condition">When a handler reports a transient failure of a known condition (say service:payments-api), its jobs park here instead of retrying one by one.</Empty>
+      ) : (
+        <Card>
+          <table class="table" data-testid="conditions-table">
+            <thead>
+              <tr>
+                <th>Condition</th>
+                <th>Status</th>
+                <th class="num">Parked</th>
+                <th>Queues</th>
+                <th class="num">Failures</th>
+                <th>Last seen</th>
+                {manage && <th />}
+              </tr>
+            </thead>
+            <tbody>
+              {conditions.map((c) => (
+                <tr key={c.key}>
+                  <td class="wrap">
+                    <b>{c.key}</b>
+                    <div class="error-text small clip-block" title={c.lastError}>
+                      {c.lastError}
+                    </div>
+                  </td>
+                  <td>
+                    <Badge value={c.status} />
+                    <div class="muted small">
+                      {c.status === 'open' && (
+                        <>
+                          next probe <Time iso={c.nextProbeAt} now={now} />
+                        </>
+                      )}
+                      {c.status === 'probing' && 'a probe job is out'}
+                      {c.status === 'releasing' && `${count(c.released)} released`}
+                    </div>
+                  </td>
+                  <td class="num">{count(c.parkedTotal)}</td>
+                  <td class="wrap">
+                    {c.parked.map((p) => (
+                      <span key={p.queue + p.tenant} class="tag" title={`tenant ${p.tenant}`}>
+                        <Link href={`/jobs?queue=${encodeURIComponent(p.queue)}&state=blocked`}>{p.queue}</Link> {p.count}
+                      </span>
+                    ))}
+                  </td>
+                  <td class="num">{count(c.failures)}</td>
+                  <td>
+                    <Time iso={c.lastSeenAt} now={now} />
+                  </td>
+                  {manage && (
+                    <td class="row-actions">
+                      <button class="btn btn-small" onClick={() => setAct({ key: c.key, verb: 'release' })}>
+                        Release
+                      </button>
+                      <button class="btn btn-small" onClick={() => setAct({ key: c.key, verb: 'drain' })}>
+                        Drain
+                      </button>
+                      <button class="btn btn-small btn-danger-outline" onClick={() => setAct({ key: c.key, verb: 'fail' })}>
+                        Fail
+                      </button>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {!manage && <p class="muted small pad">Release, drain and fail are for admins.</p>}
+        </Card>
+      )}
+    </>
+  );
+}

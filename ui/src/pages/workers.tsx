@@ -1,0 +1,97 @@
+import { Badge, Card, Empty, Link, Loading, PageHeader, ProblemBox } from '../components';
+import { ago, dateTime, shortId } from '../format';
+import { useApi, useLiveRefresh, useTick } from '../hooks';
+import type { JobPage, WorkerInfo } from '../types';
+
+/** Remote workers: last heartbeat, status, and the jobs each runs now. */
+export function Workers() {
+  const workers = useApi<{ workers: WorkerInfo[] }>('/v1/workers');
+  const running = useApi<JobPage>('/v1/jobs?state=running&limit=500');
+  useLiveRefresh(
+    () => Promise.all([workers.reload(), running.reload()]),
+    (e) => e.type.startsWith('docket.worker.') || e.type === 'docket.job.started' || e.data.previousState === 'running',
+    500,
+    5000,
+  );
+  const now = useTick(1000);
+  const byWorker = new Map<string, string[]>();
+  for (const j of running.data?.jobs ?? []) if (j.workerId) byWorker.set(j.workerId, [...(byWorker.get(j.workerId) ?? []), j.id]);
+  const list = workers.data?.workers ?? [];
+
+  return (
+    <>
+      <PageHeader title="Workers" subtitle="Workers registered over the HTTP protocol. In-process workers of docket server do not register." />
+      <ProblemBox problem={workers.problem} />
+      {workers.loading && !workers.data ? (
+        <Loading />
+      ) : list.length === 0 && !workers.problem ? (
+        <Empty title="No remote worker">
+          Start one with <code>docket worker --url …</code>, or any language over <code>POST /v1/workers</code>.
+        </Empty>
+      ) : (
+        list.length > 0 && (
+          <Card>
+            <table class="table" data-testid="workers-table">
+              <thead>
+                <tr>
+                  <th>Worker</th>
+                  <th>Status</th>
+                  <th>Last heartbeat</th>
+                  <th>Queues</th>
+                  <th class="num">Running / capacity</th>
+                  <th>Running jobs</th>
+                  <th>Registered</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((w) => {
+                  const jobs = byWorker.get(w.id) ?? [];
+                  const age = now - Date.parse(w.lastHeartbeatAt);
+                  return (
+                    <tr key={w.id}>
+                      <td>
+                        <b>{w.name ?? shortId(w.id)}</b>
+                        <div class="mono muted small" title={w.id}>
+                          {shortId(w.id)}
+                        </div>
+                      </td>
+                      <td>
+                        <Badge value={w.status} />
+                      </td>
+                      <td class={w.status === 'active' && age > 30_000 ? 'warn-text' : ''} title={dateTime(w.lastHeartbeatAt)}>
+                        {ago(w.lastHeartbeatAt, now)}
+                      </td>
+                      <td>
+                        {w.queues.map((q) => (
+                          <span class="tag" key={q}>
+                            {q}
+                          </span>
+                        ))}
+                      </td>
+                      <td class="num">
+                        {jobs.length} / {w.capacity}
+                      </td>
+                      <td class="wrap">
+                        {jobs.length === 0 ? (
+                          <span class="muted">idle</span>
+                        ) : (
+                          jobs.slice(0, 3).map((id) => (
+                            <Link key={id} href={`/jobs/${id}`} class="tag mono">
+                              {shortId(id)}
+                            </Link>
+                          ))
+                        )}
+                        {jobs.length > 3 && <span class="muted"> +{jobs.length - 3}</span>}
+                      </td>
+                      <td title={dateTime(w.registeredAt)}>{ago(w.registeredAt, now)}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </Card>
+        )
+      )}
+    </>
+  );
+}
