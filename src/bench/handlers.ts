@@ -1,23 +1,33 @@
 /**
- * The handlers module of the production benchmark's worker processes
+ * The handlers module of the benchmarks' Docket worker processes
  * (`docket server --role worker --handlers dist/bench/handlers.js`).
  *
- * - `noop` does nothing (the drain).
- * - `probe` tells the benchmark process that it started: one UDP datagram with the job id to
- *   127.0.0.1:$DOCKET_BENCH_PROBE_PORT, sent from the handler's first line (the latency probe).
+ * - `noop` does nothing (the drain); under the side-by-side suite it also reports its first
+ *   start and its count (src/bench/signals.ts).
+ * - `probe` tells the benchmark process that it started, from the handler's first line: under
+ *   `--mode production`, one UDP datagram with the job id to 127.0.0.1:$DOCKET_BENCH_PROBE_PORT;
+ *   under the suite, `p:<payload.k>` to $BENCH_SIGNAL_PORT.
+ * - `mark` (the fairness scenario) does nothing; its start time is read from the store.
  */
 import { createSocket } from 'node:dgram';
 import type { Handler } from '../sdk/worker.js';
+import { SignalSender } from './signals.js';
 
 const port = Number(process.env.DOCKET_BENCH_PROBE_PORT ?? 0);
 const socket = port > 0 ? createSocket('udp4') : null;
 socket?.unref();
+const signals = new SignalSender();
 
 export const queues = ['default'];
 
 export const handlers: Record<string, Handler> = {
-  noop: () => {},
+  noop: () => {
+    signals.noop();
+  },
   probe: (job) => {
     socket?.send(job.id, port, '127.0.0.1');
+    const key = (job.payload as { k?: string } | null)?.k;
+    if (key) signals.probe(key);
   },
+  mark: () => {},
 };

@@ -25,9 +25,9 @@ import pg from 'pg';
 import { hmacAuthenticator } from '../auth/tokens.js';
 import { percentile, progressBar, type BenchSettings, type RunResult } from './common.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = `${ROOT}bin/docket`;
-const HANDLERS = fileURLToPath(new URL('./handlers.js', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BIN = `${ROOT}bin/docket`;
+export const HANDLERS = fileURLToPath(new URL('./handlers.js', import.meta.url));
 const BULK = 1000;
 /** Debugging: lines of Docket's processes containing this text are copied to stderr. */
 const ECHO = process.env.DOCKET_BENCH_ECHO;
@@ -144,8 +144,7 @@ export async function productionOnce(run: number, s: BenchSettings): Promise<Run
       bar.update(i + n);
     }
     const enqueuePerSec = N / ((performance.now() - t) / 1000);
-    const readyKey = `${prefix}ready:default`;
-    const queued = await redis.zcard(readyKey);
+    const queued = await readyCount(redis, prefix);
     if (queued !== N) throw new Error(`after the enqueue, the ready index holds ${queued} jobs, expected ${N}`);
     // What autovacuum's auto-analyze does after a bulk insert like this one; done here because a
     // server may have autovacuum off (this machine's test server has), leaving the planner no statistics.
@@ -166,7 +165,7 @@ export async function productionOnce(run: number, s: BenchSettings): Promise<Run
     }
     // CPU time is counted from the first take to the end of the drain.
     let left = N;
-    while ((left = await redis.zcard(readyKey)) === N) {
+    while ((left = await readyCount(redis, prefix)) === N) {
       for (const p of procs) p.assertAlive();
       await sleep(10);
     }
@@ -176,7 +175,7 @@ export async function productionOnce(run: number, s: BenchSettings): Promise<Run
     while (succeeded < N) {
       for (const p of procs) p.assertAlive();
       if (performance.now() > drainDeadline) throw new Error(`drain timed out: ${JSON.stringify(await countByState(db))}`);
-      if (left > 0) left = await redis.zcard(readyKey);
+      if (left > 0) left = await readyCount(redis, prefix);
       if (left === 0) succeeded = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE state = 'succeeded'`)).rows[0]!.n;
       bar.update(left > 0 ? N - left : succeeded);
       await sleep(left > 0 ? 50 : 20);
@@ -255,7 +254,7 @@ export async function productionOnce(run: number, s: BenchSettings): Promise<Run
 }
 
 /** A Docket process: its JSON log lines are kept (the last 200) for waiting on and for errors. */
-class Proc {
+export class Proc {
   readonly child: ChildProcess;
   private readonly lines: string[] = [];
   private readonly watchers = new Set<(line: Record<string, unknown>) => void>();
@@ -428,7 +427,7 @@ async function countByState(db: pg.Client): Promise<Record<string, number>> {
 }
 
 /** One statement on a short-lived connection of its own. */
-async function adminQuery(url: string, sql: string): Promise<void> {
+export async function adminQuery(url: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -438,8 +437,18 @@ async function adminQuery(url: string, sql: string): Promise<void> {
   }
 }
 
+/**
+ * Ready jobs of the `default` queue in Redis, under either layout of the dispatch index: one
+ * sorted set `ready:<queue>` (before fair dispatch), or per-tenant sets with a `counts` hash of
+ * ready entries per queue (with it).
+ */
+export async function readyCount(redis: Redis, prefix: string): Promise<number> {
+  const [single, counted] = await Promise.all([redis.zcard(`${prefix}ready:default`), redis.hget(`${prefix}counts`, 'default')]);
+  return single + Number(counted ?? 0);
+}
+
 /** SCAN + UNLINK under the prefix: never FLUSHALL, the server is shared. */
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
   let cursor = '0';
   do {

@@ -1,0 +1,149 @@
+/**
+ * Docket embedded as a system under test: SQLite file in a temp directory (WAL,
+ * synchronous=NORMAL), in-memory dispatch and one in-process worker, all in the benchmark's own
+ * process, as `--mode embedded` runs it. Enqueue through JobService.submit, 1,000 jobs per call.
+ */
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { openEmbedded, type Docket } from '../../app/docket.js';
+import { LocalTransport } from '../../sdk/local-transport.js';
+import { Worker } from '../../sdk/worker.js';
+import { peakRssOf } from '../proc-stats.js';
+import type { CpuScope } from '../cpu.js';
+import type { System, SystemContext } from '../system.js';
+
+export interface TenantJob {
+  type: string;
+  priority?: number;
+  payload?: unknown;
+}
+
+export interface Start {
+  tenant: string;
+  priority: number;
+  startedAt: number;
+}
+
+export interface DocketEmbeddedSettings {
+  concurrency: number;
+  sqliteSync: 'normal' | 'full';
+}
+
+const silent = pino({ level: 'silent' });
+
+export class DocketEmbeddedSystem implements System {
+  readonly name = 'docket-embedded';
+  readonly inProcess = true;
+  readonly settings: DocketEmbeddedSettings;
+  private dir = '';
+  private docket: Docket | null = null;
+  private worker: Worker | null = null;
+  private submitted = 0;
+  private completed = 0;
+  private marks: Start[] = [];
+
+  constructor(private readonly ctx: SystemContext) {
+    this.settings = { concurrency: 200, sqliteSync: 'normal', ...(ctx.overrides as Partial<DocketEmbeddedSettings>) };
+  }
+
+  async versions(): Promise<Record<string, string>> {
+    const require = createRequire(import.meta.url);
+    return { docket: (require('../../../package.json') as { version: string }).version };
+  }
+
+  async setup(): Promise<void> {
+    this.dir = mkdtempSync(join(tmpdir(), 'docket-bench-'));
+    this.docket = await openEmbedded({ dataDir: this.dir, sqliteSync: this.settings.sqliteSync });
+    this.submitted = this.completed = 0;
+    this.marks = [];
+    // Everything runs in this process: reset its peak RSS so that it covers this system's run only.
+    try {
+      writeFileSync('/proc/self/clear_refs', '5');
+    } catch {
+      // not Linux: the peak covers the whole benchmark
+    }
+  }
+
+  private readonly batch = Array.from({ length: 1000 }, () => ({ type: 'noop' }));
+  async enqueueBatch(n: number): Promise<void> {
+    await this.docket!.service.submit(n === 1000 ? this.batch : this.batch.slice(0, n), { tenant: 'bench' });
+    this.submitted += n;
+  }
+
+  async submitProbe(key: string): Promise<void> {
+    await this.docket!.service.submit([{ type: 'probe', payload: { k: key } }], { tenant: 'bench' });
+    this.submitted++;
+  }
+
+  async submitAs(tenant: string, jobs: readonly TenantJob[]): Promise<void> {
+    for (let i = 0; i < jobs.length; i += 1000) await this.docket!.service.submit(jobs.slice(i, i + 1000), { tenant });
+    this.submitted += jobs.length;
+  }
+
+  async starts(type: string): Promise<Start[]> {
+    return type === 'mark' ? this.marks : [];
+  }
+
+  async startWorkers(): Promise<void> {
+    if (this.worker) return;
+    const signals = this.ctx.signals;
+    let noops = 0;
+    const worker = new Worker({
+      transport: new LocalTransport(this.docket!.service),
+      handlers: {
+        noop: () => {
+          if (noops++ === 0) signals.firstStart = Math.min(signals.firstStart, performance.timeOrigin + performance.now());
+        },
+        probe: (job) => signals.probe((job.payload as { k: string }).k, performance.now()),
+        mark: (job) => {
+          this.marks.push({ tenant: job.tenant, priority: job.priority, startedAt: performance.timeOrigin + performance.now() });
+        },
+      },
+      concurrency: this.settings.concurrency,
+      logger: silent,
+    });
+    worker.on('completed', () => void this.completed++);
+    this.worker = worker;
+    await worker.start();
+  }
+
+  async pending(): Promise<number> {
+    return this.submitted - this.completed;
+  }
+
+  async stopWorkers(): Promise<void> {
+    await this.worker?.close();
+    this.worker = null;
+  }
+
+  peakRss(): Record<string, number> {
+    return { 'benchmark process (engine and worker inside)': peakRssOf(process.pid) };
+  }
+
+  cpuScope(): CpuScope {
+    return { own: [process.pid], redis: false };
+  }
+
+  async storeBytes(): Promise<Record<string, number>> {
+    let bytes = 0;
+    for (const f of ['docket.db', 'docket.db-wal']) {
+      try {
+        bytes += statSync(join(this.dir, f)).size;
+      } catch {
+        // no WAL file
+      }
+    }
+    return { sqlite: bytes };
+  }
+
+  async teardown(): Promise<void> {
+    await this.stopWorkers();
+    await this.docket?.stop();
+    this.docket = null;
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = '';
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Docket production mode as a system under test: one server process
+ * (`docket server --role api,scheduler --no-worker`) and worker processes
+ * (`docket server --role worker --handlers dist/bench/handlers.js --concurrency C`) on PostgreSQL
+ * (a schema of its own) and Redis (a key prefix of its own), as `--mode production` deploys it.
+ * Enqueue over HTTP: `POST /v1/jobs/bulk` (1,000 per request), probes with `POST /v1/jobs`.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { Agent, request } from 'node:http';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { hmacAuthenticator } from '../../auth/tokens.js';
+import { adminQuery, BIN, deleteKeys, docketDatabaseUrl, HANDLERS, Proc, readyCount } from '../production.js';
+import { peakRssOf, redisBytes, schemaBytes } from '../proc-stats.js';
+import type { CpuScope } from '../cpu.js';
+import type { System, SystemContext } from '../system.js';
+import type { TenantJob } from './embedded.js';
+
+export interface DocketProductionSettings {
+  workers: number;
+  concurrency: number;
+  /** PostgreSQL synchronous_commit of Docket's connections; null: the server's. */
+  synchronousCommit: string | null;
+  lifecycleEvents: string;
+}
+
+export class DocketProductionSystem implements System {
+  readonly name = 'docket-production';
+  readonly settings: DocketProductionSettings;
+  private schema = '';
+  private prefix = '';
+  private server: Proc | null = null;
+  private workers: Proc[] = [];
+  private redis: Redis | null = null;
+  private db: pg.Client | null = null;
+  private agent: Agent | null = null;
+  /** Probes get a connection of their own: under load they must not queue behind bulk requests. */
+  private probeAgent: Agent | null = null;
+  private url: URL | null = null;
+  private secret = '';
+  private tokens = new Map<string, string>();
+
+  constructor(private readonly ctx: SystemContext) {
+    this.settings = { workers: 2, concurrency: 200, synchronousCommit: null, lifecycleEvents: 'logged (outbox), not published (no Kafka)', ...(ctx.overrides as Partial<DocketProductionSettings>) };
+  }
+
+  async versions(): Promise<Record<string, string>> {
+    const require = createRequire(import.meta.url);
+    return { docket: (require('../../../package.json') as { version: string }).version };
+  }
+
+  private databaseUrl(role: string): string {
+    return docketDatabaseUrl(this.ctx.databaseUrl, this.schema, this.settings.synchronousCommit, '', `${this.schema}:${role}`);
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, DOCKET_REDIS_URL: this.ctx.redisUrl, DOCKET_REDIS_PREFIX: this.prefix, DOCKET_LOG_LEVEL: 'warn' };
+    for (const name of ['DOCKET_ROLES', 'DOCKET_HANDLERS', 'DOCKET_CONFIG', 'DOCKET_JWKS', 'DOCKET_KAFKA_BROKERS', 'DOCKET_KAFKA_TOPIC_PREFIX', 'DOCKET_BENCH_PROBE_PORT']) delete env[name];
+    return env;
+  }
+
+  async setup(): Promise<void> {
+    const id = randomUUID().replace(/-/g, '');
+    this.schema = `docket_bench_${id}`;
+    this.prefix = `docket-bench:${id}:`;
+    this.secret = randomBytes(32).toString('hex');
+    this.tokens.clear();
+    await adminQuery(this.ctx.databaseUrl, `CREATE SCHEMA "${this.schema}"`);
+    this.redis = new Redis(this.ctx.redisUrl);
+    this.db = new pg.Client({ connectionString: docketDatabaseUrl(this.ctx.databaseUrl, this.schema, null, '', 'docket-bench') });
+    await this.db.connect();
+    this.server = new Proc('docket server', [...this.ctx.nodeArgs, BIN, 'server', '--role', 'api,scheduler', '--no-worker', '--port', '0'], {
+      ...this.env(),
+      DOCKET_LOG_LEVEL: 'info',
+      DOCKET_DATABASE_URL: this.databaseUrl('server'),
+      DOCKET_JWT_SECRET: this.secret,
+      DOCKET_RATE_LIMIT_TENANT: 'off',
+      DOCKET_RATE_LIMIT_TOKEN: 'off',
+      DOCKET_HOST: '127.0.0.1',
+    });
+    this.url = new URL(String((await this.server.waitForLog((r) => typeof r.url === 'string', 60_000)).url));
+    // node:http on one kept-alive connection: lighter than fetch(), whose cost would count in the latency.
+    this.agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    this.probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+  }
+
+  private async token(tenant: string): Promise<string> {
+    let t = this.tokens.get(tenant);
+    if (!t) {
+      t = await hmacAuthenticator(this.secret).issuer!.mint({ subject: 'bench', tenant, roles: ['submitter'], expiresInSeconds: 3600 });
+      this.tokens.set(tenant, t);
+    }
+    return t;
+  }
+
+  private async post(path: string, body: string, tenant = 'bench', agent = this.agent!): Promise<unknown> {
+    const token = await this.token(tenant);
+    return new Promise((resolve, reject) => {
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+      const req = request({ host: this.url!.hostname, port: this.url!.port, path, method: 'POST', headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 201) reject(new Error(`POST ${path}: ${res.statusCode} ${text.slice(0, 500)}`));
+          else resolve(JSON.parse(text));
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  private bulkBody = '';
+  async enqueueBatch(n: number): Promise<void> {
+    if (n === 1000 && this.bulkBody) return void (await this.post('/v1/jobs/bulk', this.bulkBody));
+    const body = JSON.stringify({ jobs: Array.from({ length: n }, () => ({ type: 'noop' })) });
+    if (n === 1000) this.bulkBody = body;
+    await this.post('/v1/jobs/bulk', body);
+  }
+
+  async submitProbe(key: string): Promise<void> {
+    await this.post('/v1/jobs', JSON.stringify({ type: 'probe', payload: { k: key } }), 'bench', this.probeAgent!);
+  }
+
+  /** Fairness and priority scenarios: jobs of one tenant, 1,000 per request. */
+  async submitAs(tenant: string, jobs: readonly TenantJob[]): Promise<void> {
+    for (let i = 0; i < jobs.length; i += 1000) await this.post('/v1/jobs/bulk', JSON.stringify({ jobs: jobs.slice(i, i + 1000) }), tenant);
+  }
+
+  /** Start times (epoch ms) of the jobs of a type, with their tenant and priority, in start order. */
+  async starts(type: string): Promise<{ tenant: string; priority: number; startedAt: number }[]> {
+    const { rows } = await this.db!.query<{ tenant: string; priority: number; started_at: string }>(
+      `SELECT tenant, priority, started_at FROM jobs WHERE type = $1 AND started_at IS NOT NULL ORDER BY started_at, id`,
+      [type],
+    );
+    return rows.map((r) => ({ tenant: r.tenant, priority: r.priority, startedAt: Number(r.started_at) }));
+  }
+
+  async startWorkers(): Promise<void> {
+    if (this.workers.length > 0) return;
+    for (let w = 0; w < this.settings.workers; w++) {
+      this.workers.push(
+        new Proc(`docket worker ${w + 1}`, [...this.ctx.nodeArgs, BIN, 'server', '--role', 'worker', '--handlers', HANDLERS, '--concurrency', String(this.settings.concurrency)], {
+          ...this.env(),
+          DOCKET_DATABASE_URL: this.databaseUrl('worker'),
+          BENCH_SIGNAL_PORT: String(this.ctx.signals.port),
+        }),
+      );
+    }
+  }
+
+  async pending(): Promise<number> {
+    for (const p of [this.server, ...this.workers]) p?.assertAlive();
+    const ready = await readyCount(this.redis!, this.prefix);
+    if (ready > 0) return ready;
+    const { rows } = await this.db!.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE state IN ('ready', 'running', 'retrying', 'scheduled')`);
+    return rows[0]!.n;
+  }
+
+  async stopWorkers(): Promise<void> {
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map((p) => p.stop()));
+  }
+
+  peakRss(): Record<string, number> {
+    return Object.fromEntries([this.server, ...this.workers].filter((p) => p !== null).map((p) => [p.name, peakRssOf(p.pid)]));
+  }
+
+  cpuScope(): CpuScope {
+    return { own: [this.server, ...this.workers].filter((p) => p !== null).map((p) => p.pid), applicationPrefix: `${this.schema}:`, redis: true };
+  }
+
+  async storeBytes(): Promise<Record<string, number>> {
+    return { postgres: await schemaBytes(this.ctx.databaseUrl, this.schema), redis: await redisBytes(this.redis!, this.prefix) };
+  }
+
+  async teardown(): Promise<void> {
+    await this.stopWorkers();
+    await this.server?.stop();
+    this.server = null;
+    this.agent?.destroy();
+    this.probeAgent?.destroy();
+    this.agent = this.probeAgent = null;
+    this.bulkBody = '';
+    await this.db?.end().catch(() => {});
+    this.db = null;
+    if (this.schema) await adminQuery(this.ctx.databaseUrl, `DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`).catch((err) => console.error(`could not drop schema ${this.schema}:`, err));
+    this.schema = '';
+    if (this.redis) {
+      await deleteKeys(this.redis, this.prefix).catch((err) => console.error(`could not delete Redis keys ${this.prefix}*:`, err));
+      this.redis.disconnect();
+      this.redis = null;
+    }
+  }
+}

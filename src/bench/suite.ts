@@ -1,0 +1,265 @@
+/**
+ * The side-by-side suite (`npm run bench`): each scenario for Docket embedded, Docket
+ * production, BullMQ, graphile-worker and pg-boss, in the same run, on this machine's PostgreSQL
+ * and Redis. Systems run interleaved (each repeat visits every system, in a rotated order), and
+ * the tables give medians over the repeats: the machine is shared and noisy.
+ *
+ *   npm run bench                                         # everything, 100k jobs, 3 repeats
+ *   npm run bench -- --jobs 2000 --repeat 1 --systems docket-embedded,bullmq --scenarios enqueue,drain,latency
+ *
+ * Options: --systems (all), --scenarios enqueue,drain,latency,latency-load,memory,fairness (all),
+ * --jobs N (100000: enqueue, drain, fairness), --repeat (3), --latency (1000 idle probes; at most
+ * --latency-budget s, 60, per system and repeat), --load-seconds (10) and --load-probes (50 per
+ * s) for latency under load, --memory-jobs (1000000) and --memory-seconds (10) for memory (once
+ * per system, not repeated), --out (bench/results), --database-url, --redis-url,
+ * --config '{"bullmq":{"concurrency":50}}' (settings over each system's defaults),
+ * --worker-node-args="--cpu-prof --cpu-prof-dir=prof" (node flags of the processes the systems spawn).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { RunProgress } from './progress.js';
+import { DOCKETS, fairnessTable, median, medians, ratioTable, resultsTable, targets, targetsTable, type Samples } from './report.js';
+import { fairness, type FairnessResult, type TenantSystem } from './scenarios/fairness.js';
+import { latencyIdle, latencyUnderLoad } from './scenarios/latency.js';
+import { enqueueAll } from './scenarios/measure.js';
+import { memory } from './scenarios/memory.js';
+import { throughput } from './scenarios/throughput.js';
+import { Signals } from './signals.js';
+import { SYSTEMS, type System, type SystemName } from './system.js';
+import { makeSystem } from './systems.js';
+
+const SCENARIOS = ['enqueue', 'drain', 'latency', 'latency-load', 'memory', 'fairness'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    systems: { type: 'string', default: SYSTEMS.join(',') },
+    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    jobs: { type: 'string', default: '100000' },
+    repeat: { type: 'string', default: '3' },
+    latency: { type: 'string', default: '1000' },
+    'latency-budget': { type: 'string', default: '60' },
+    'load-seconds': { type: 'string', default: '10' },
+    'load-probes': { type: 'string', default: '50' },
+    'memory-jobs': { type: 'string', default: '1000000' },
+    'memory-seconds': { type: 'string', default: '10' },
+    out: { type: 'string', default: 'bench/results' },
+    'database-url': { type: 'string', default: process.env.DOCKET_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+    'redis-url': { type: 'string', default: process.env.DOCKET_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    config: { type: 'string', default: '{}' },
+    'worker-node-args': { type: 'string', default: '' },
+  },
+});
+
+function list<T extends string>(name: string, value: string, allowed: readonly T[]): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const i of items) if (!(allowed as readonly string[]).includes(i)) throw new Error(`--${name}: "${i}" is not one of ${allowed.join(', ')}`);
+  return items as T[];
+}
+function whole(name: keyof typeof args, min: number): number {
+  const n = Number(args[name]);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} ${args[name]}: a whole number >= ${min}`);
+  return n;
+}
+
+const systems = list('systems', args.systems!, SYSTEMS);
+const scenarios = new Set(list('scenarios', args.scenarios!, SCENARIOS));
+const options = {
+  jobs: whole('jobs', 1),
+  repeat: whole('repeat', 1),
+  latencyProbes: whole('latency', 1),
+  latencyBudgetSeconds: whole('latency-budget', 1),
+  loadSeconds: whole('load-seconds', 1),
+  loadProbesPerSec: whole('load-probes', 1),
+  memoryJobs: whole('memory-jobs', 1),
+  memorySeconds: whole('memory-seconds', 1),
+};
+const overrides = JSON.parse(args.config!) as Record<string, Record<string, unknown>>;
+
+const signals = new Signals();
+await signals.open();
+const made = new Map<SystemName, System>(
+  systems.map((name) => [name, makeSystem(name, { signals, databaseUrl: args['database-url']!, redisUrl: args['redis-url']!, overrides: overrides[name] ?? {}, nodeArgs: args['worker-node-args']!.split(' ').filter(Boolean) })]),
+);
+
+const has = (s: Scenario) => scenarios.has(s);
+const main = has('enqueue') || has('drain') || has('latency') || has('latency-load');
+const fairSystems = systems.filter((s) => (DOCKETS as readonly string[]).includes(s));
+const steps = options.repeat * ((main ? systems.length : 0) + (has('fairness') ? fairSystems.length : 0)) + (has('memory') ? systems.length : 0);
+const progress = new RunProgress(steps);
+
+const samples: Samples = {};
+const runs: Record<string, unknown>[] = [];
+const fairRuns: Record<string, Record<string, number>[]> = {};
+const errors: string[] = [];
+const push = (system: string, key: string, v: number) => ((samples[system] ??= {})[key] ??= []).push(v);
+const MiB = 2 ** 20;
+const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+const log = (line: string) => {
+  progress.stop();
+  console.error(line);
+};
+
+/** One system, one step: setup, the body, teardown whatever happens; a failure is recorded, the run goes on. */
+async function step(system: System, run: number, what: string, body: () => Promise<void>): Promise<void> {
+  progress.next(run, system.name);
+  const load = +loadavg()[0]!.toFixed(2);
+  try {
+    await system.setup();
+    await body();
+  } catch (err) {
+    const message = `${system.name} run ${run} ${what}: ${err instanceof Error ? err.message : String(err)}`;
+    errors.push(message);
+    log(`FAILED ${message}`);
+  } finally {
+    await system.teardown().catch((err) => log(`${system.name}: teardown failed: ${String(err)}`));
+    progress.stop();
+  }
+  runs.at(-1)!.loadAverageAtStart = load;
+}
+
+for (let run = 1; run <= options.repeat; run++) {
+  // Interleaved: every repeat visits every system, starting one further along each time.
+  const order = systems.map((_, i) => systems[(i + run - 1) % systems.length]!);
+  for (const name of order) {
+    const system = made.get(name)!;
+    if (main) {
+      const record: Record<string, unknown> = { system: name, run };
+      runs.push(record);
+      await step(system, run, 'enqueue/drain/latency', async () => {
+        if (has('drain') || has('latency-load')) {
+          const r = await throughput(system, signals, options.jobs, progress, args['database-url']!);
+          Object.assign(record, { enqueuePerSec: Math.round(r.enqueuePerSec), drainPerSec: Math.round(r.drainPerSec), drainMs: Math.round(r.drainMs), drainPeakRssBytes: r.peakRssBytes, cpuMicrosPerJob: r.cpuMicrosPerJob });
+          if (has('enqueue')) push(name, 'enqueuePerSec', r.enqueuePerSec);
+          if (has('drain')) {
+            push(name, 'drainPerSec', r.drainPerSec);
+            push(name, 'cpuMicrosPerJob', r.cpuMicrosPerJob.total!);
+          }
+        } else if (has('enqueue')) {
+          progress.start(options.jobs, 0, { phase: 'enqueue' });
+          const v = await enqueueAll(system, options.jobs, progress);
+          record.enqueuePerSec = Math.round(v);
+          push(name, 'enqueuePerSec', v);
+        }
+        if (has('latency')) {
+          const l = await latencyIdle(system, signals, options.latencyProbes, options.latencyBudgetSeconds * 1000, progress);
+          record.latencyIdle = l;
+          push(name, 'idleP50Ms', l.p50Ms);
+          push(name, 'idleP99Ms', l.p99Ms);
+        }
+        if (has('latency-load')) {
+          const rate = 0.5 * (record.drainPerSec as number);
+          const l = await latencyUnderLoad(system, signals, rate, options.loadSeconds, options.loadProbesPerSec, progress);
+          record.latencyUnderLoad = l;
+          push(name, 'loadP50Ms', l.p50Ms);
+          push(name, 'loadP99Ms', l.p99Ms);
+        }
+      });
+      log(`${name} run ${run}: ${JSON.stringify(record)}`);
+    }
+    if (has('fairness') && (DOCKETS as readonly string[]).includes(name)) {
+      const record: Record<string, unknown> = { system: name, run, scenario: 'fairness' };
+      runs.push(record);
+      await step(system, run, 'fairness', async () => {
+        const f: FairnessResult = await fairness(system as TenantSystem, signals, options.jobs, progress);
+        Object.assign(record, f);
+        (fairRuns[name] ??= []).push(f as unknown as Record<string, number>);
+      });
+      log(`${name} run ${run} fairness: ${JSON.stringify(record)}`);
+    }
+  }
+}
+
+if (has('memory')) {
+  for (const name of systems) {
+    const system = made.get(name)!;
+    const record: Record<string, unknown> = { system: name, run: 1, scenario: 'memory' };
+    runs.push(record);
+    await step(system, 1, 'memory', async () => {
+      const m = await memory(system, options.memoryJobs, options.memorySeconds, progress);
+      Object.assign(record, m);
+      push(name, 'peakRssMiB', sum(m.peakRssBytes) / MiB);
+      push(name, 'storeMiB', sum(m.storeBytes) / MiB);
+    });
+    log(`${name} memory: ${JSON.stringify(record)}`);
+  }
+}
+
+// Versions and configuration, printed with the results.
+const versions: Record<string, string> = { node: process.version };
+for (const s of made.values()) Object.assign(versions, await s.versions());
+Object.assign(versions, await serverVersions(args['database-url']!, args['redis-url']!));
+const settings = Object.fromEntries([...made.values()].map((s) => [s.name, s.settings]));
+const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30) };
+const meds = medians(samples);
+const fairMeds = Object.fromEntries(
+  Object.entries(fairRuns).map(([s, rs]) => [s, Object.fromEntries(Object.keys(rs[0]!).map((k) => [k, median(rs.map((r) => r[k]!))]))]),
+);
+const checks = targets(meds, systems);
+const date = new Date().toISOString();
+const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+
+const md = [
+  `# Benchmark run ${date}`,
+  '',
+  `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`,
+  `Versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+  [
+    `Command: \`${command}\`. Medians of ${options.repeat} interleaved repeat(s) of ${options.jobs.toLocaleString('en-US')} no-op jobs`,
+    has('latency-load') ? `; latency under load at 50% of the drain rate the system itself reached in the same repeat` : '',
+    has('memory') ? `; memory run: ${options.memoryJobs.toLocaleString('en-US')} queued jobs, once per system (peak RSS summed over the system's processes after ${options.memorySeconds} s of work on that queue)` : '',
+    '.',
+  ].join(''),
+  '',
+  Object.keys(meds).length ? `${resultsTable(meds, systems)}\n` : '',
+  ratioTable(meds, systems) ? `Docket against the best peer of each column (> 1× is better than the best peer: throughput ÷ best; latency and memory: best ÷ value):\n\n${ratioTable(meds, systems)}\n` : '',
+  checks.some((c) => c.met !== null) ? `${targetsTable(checks)}\n` : '',
+  Object.keys(fairMeds).length ? `Fairness and priority (Docket only; ${options.jobs.toLocaleString('en-US')} jobs of tenant A then 10 of tenant B, submitted before the workers start; ${Math.round(options.jobs / 10).toLocaleString('en-US')} priority-5 jobs then 1 priority-1):\n\n${fairnessTable(fairMeds)}\n` : '',
+  errors.length ? `Failures:\n\n${errors.map((e) => `- ${e}`).join('\n')}\n` : '',
+  'Settings:',
+  '',
+  '```json',
+  JSON.stringify(settings, null, 1),
+  '```',
+  '',
+]
+  .join('\n')
+  .replace(/\n{3,}/g, '\n\n');
+
+mkdirSync(args.out!, { recursive: true });
+const stamp = date.replace(/[:.]/g, '-');
+const base = join(args.out!, stamp);
+writeFileSync(`${base}.json`, JSON.stringify({ date, command, machine, versions, options, systems, scenarios: [...scenarios], settings, medians: meds, fairness: fairMeds, targets: checks, samples, runs, errors }, null, 2));
+writeFileSync(`${base}.md`, md);
+signals.close();
+console.log(md);
+console.error(`results: ${base}.md, ${base}.json`);
+process.exit(errors.length ? 1 : 0);
+
+async function serverVersions(databaseUrl: string, redisUrl: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const client = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+    out.postgres = (await client.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
+    out.postgresSynchronousCommit = (await client.query<{ v: string }>(`SELECT current_setting('synchronous_commit') AS v`)).rows[0]!.v;
+  } catch {
+    // no PostgreSQL: embedded only
+  } finally {
+    await client.end().catch(() => {});
+  }
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    out.redis = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
+  } catch {
+    // no Redis
+  } finally {
+    redis.disconnect();
+  }
+  return out;
+}

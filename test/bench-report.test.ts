@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { bestPeer, fairnessTable, formatRatio, median, METRICS, percentile, ratio, ratioTable, resultsTable, targets } from '../src/bench/report.js';
+
+const metric = (key: string) => METRICS.find((m) => m.key === key)!;
+
+describe('bench report helpers', () => {
+  it('percentile takes the nearest rank of a sorted list', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(xs, 0.5)).toBe(51);
+    expect(percentile(xs, 0.99)).toBe(100);
+    expect(percentile([7], 0.99)).toBe(7);
+    expect(percentile([], 0.5)).toBeNaN();
+  });
+
+  it('median of odd and even counts, ignoring NaN', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([NaN, 5])).toBe(5);
+    expect(median([])).toBeNaN();
+  });
+
+  it('the best peer depends on the direction of the metric, and Docket never counts as a peer', () => {
+    const meds = { bullmq: { drainPerSec: 30_000, idleP50Ms: 4 }, 'pg-boss': { drainPerSec: 800, idleP50Ms: 200 }, 'docket-embedded': { drainPerSec: 90_000, idleP50Ms: 0.2 } };
+    expect(bestPeer(meds, metric('drainPerSec'))).toEqual({ system: 'bullmq', value: 30_000 });
+    expect(bestPeer(meds, metric('idleP50Ms'))).toEqual({ system: 'bullmq', value: 4 });
+    expect(bestPeer({}, metric('drainPerSec'))).toBeNull();
+  });
+
+  it('ratios above 1 always mean better than the best peer', () => {
+    expect(ratio(60, 30, 'higher')).toBe(2);
+    expect(ratio(1, 4, 'lower')).toBe(4);
+    expect(ratio(0, 4, 'lower')).toBeNaN();
+    expect(formatRatio(1.234)).toBe('1.23×');
+    expect(formatRatio(NaN)).toBe('–');
+  });
+
+  it('renders the results and ratio tables with the measured columns only', () => {
+    const meds = { 'docket-production': { drainPerSec: 36_000 }, bullmq: { drainPerSec: 30_000 }, 'graphile-worker': { drainPerSec: 25_000 } };
+    const systems = ['docket-production', 'bullmq', 'graphile-worker'];
+    expect(resultsTable(meds, systems).split('\n')).toEqual([
+      '| system | drain (jobs/s) |',
+      '|---|---:|',
+      '| docket-production | 36,000 |',
+      '| bullmq | 30,000 |',
+      '| graphile-worker | 25,000 |',
+    ]);
+    expect(ratioTable(meds, systems).split('\n')).toEqual(['| vs best peer | drain |', '|---|---:|', '| best peer | bullmq 30,000 |', '| docket-production | 1.20× |']);
+    expect(ratioTable(meds, ['bullmq'])).toBe('');
+  });
+
+  it('checks the targets, and says when one was not measured', () => {
+    const checks = targets({ 'docket-production': { drainPerSec: 33_000, idleP50Ms: 3 }, 'docket-embedded': { drainPerSec: 70_000 }, bullmq: { drainPerSec: 30_000 } }, ['docket-embedded', 'docket-production', 'bullmq']);
+    expect(checks.map((c) => c.met)).toEqual([false, true, null, false]);
+    expect(checks[0]!.measured).toBe('1.10× (33,000 vs bullmq 30,000)');
+  });
+
+  it('renders the fairness table', () => {
+    const t = fairnessTable({ 'docket-embedded': { smallTenantFirstStartMs: 1.5, smallTenantLastStartMs: 2, bigTenantStartedBeforeSmallLast: 200, highPriorityStartMs: 1, lowStartedAfterHighSubmitted: 0 } });
+    expect(t).toContain('| tenant B\'s first start (ms after the first job\'s start) | 1.50 |');
+    expect(fairnessTable({})).toBe('');
+  });
+});
