@@ -22,6 +22,8 @@ import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { SystemClock } from '../adapters/clock/system-clock.js';
+import { RedisDispatch } from '../adapters/redis/redis-dispatch.js';
 import { hmacAuthenticator } from '../auth/tokens.js';
 import { percentile, progressBar, type BenchSettings, type RunResult } from './common.js';
 
@@ -112,26 +114,9 @@ export async function productionOnce(run: number, s: BenchSettings): Promise<Run
     procs.push(server);
     const url = String((await server.waitForLog((r) => typeof r.url === 'string', 60_000)).url);
     const token = await hmacAuthenticator(secret).issuer!.mint({ subject: 'bench', tenant: 'bench', roles: ['submitter'], expiresInSeconds: 3600 });
-    // node:http on one kept-alive connection: a lighter client than fetch(), whose own cost would
-    // count in the latency figures.
+    // One kept-alive connection (see postCreated).
     const httpAgent = (agent = new Agent({ keepAlive: true, maxSockets: 1 }));
-    const { hostname, port } = new URL(url);
-    const api = (path: string, body: string): Promise<unknown> =>
-      new Promise((resolve, reject) => {
-        const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-        const req = request({ host: hostname, port, path, method: 'POST', headers, agent: httpAgent }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString();
-            if (res.statusCode !== 201) reject(new Error(`POST ${path}: ${res.statusCode} ${text.slice(0, 500)}`));
-            else resolve(JSON.parse(text));
-          });
-          res.on('error', reject);
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
+    const api = (path: string, body: string) => postCreated(new URL(url), path, body, token, httpAgent);
 
     // 1. Enqueue over HTTP, 1000 jobs per request.
     const bar = progressBar(`production run ${run}`);
@@ -437,14 +422,32 @@ export async function adminQuery(url: string, sql: string): Promise<void> {
   }
 }
 
+/** Ready jobs of the `default` queue, as the Redis dispatch index counts them. */
+export function readyCount(redis: Redis, prefix: string): Promise<number> {
+  return new RedisDispatch({ redis, prefix, clock: new SystemClock() }).readyCount('default');
+}
+
 /**
- * Ready jobs of the `default` queue in Redis, under either layout of the dispatch index: one
- * sorted set `ready:<queue>` (before fair dispatch), or per-tenant sets with a `counts` hash of
- * ready entries per queue (with it).
+ * POSTs `body` as JSON with a bearer token over `agent` and returns the parsed reply, which must
+ * be 201 Created. node:http on a kept-alive connection: lighter than fetch(), whose own cost would
+ * count in the latency figures.
  */
-export async function readyCount(redis: Redis, prefix: string): Promise<number> {
-  const [single, counted] = await Promise.all([redis.zcard(`${prefix}ready:default`), redis.hget(`${prefix}counts`, 'default')]);
-  return single + Number(counted ?? 0);
+export function postCreated(url: URL, path: string, body: string, token: string, agent: Agent): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const req = request({ host: url.hostname, port: url.port, path, method: 'POST', headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        if (res.statusCode !== 201) reject(new Error(`POST ${path}: ${res.statusCode} ${text.slice(0, 500)}`));
+        else resolve(JSON.parse(text));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** SCAN + UNLINK under the prefix: never FLUSHALL, the server is shared. */

@@ -7,11 +7,11 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { hmacAuthenticator } from '../../auth/tokens.js';
-import { adminQuery, BIN, deleteKeys, docketDatabaseUrl, HANDLERS, Proc, readyCount } from '../production.js';
+import { adminQuery, BIN, deleteKeys, docketDatabaseUrl, HANDLERS, postCreated, Proc, readyCount } from '../production.js';
 import { peakRssOf, redisBytes, schemaBytes } from '../proc-stats.js';
 import type { CpuScope } from '../cpu.js';
 import type { System, SystemContext } from '../system.js';
@@ -95,22 +95,7 @@ export class DocketProductionSystem implements System {
   }
 
   private async post(path: string, body: string, tenant = 'bench', agent = this.agent!): Promise<unknown> {
-    const token = await this.token(tenant);
-    return new Promise((resolve, reject) => {
-      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-      const req = request({ host: this.url!.hostname, port: this.url!.port, path, method: 'POST', headers, agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          if (res.statusCode !== 201) reject(new Error(`POST ${path}: ${res.statusCode} ${text.slice(0, 500)}`));
-          else resolve(JSON.parse(text));
-        });
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+    return postCreated(this.url!, path, body, await this.token(tenant), agent);
   }
 
   private bulkBody = '';

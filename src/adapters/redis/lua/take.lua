@@ -64,11 +64,12 @@ local function takeFromTenant(q, L, t, quota)
   local heads = {}
   for _, s in ipairs(sets) do
     local found = redis.call('ZRANGE', s.key, 0, (labels and LABEL_SCAN or quota) - 1, 'WITHSCORES')
-    local encoded = labels and #found > 0 and chunked('HMGET', entries, (function()
+    local encoded = nil
+    if labels and #found > 0 then
       local only = {}
       for j = 1, #found, 2 do only[#only + 1] = found[j] end
-      return only
-    end)()) or nil
+      encoded = chunked('HMGET', entries, only)
+    end
     local kept = 0
     for j = 1, #found, 2 do
       if kept >= quota then break end
