@@ -95,7 +95,11 @@ export class KafkaSubscription implements Subscription {
         fallbackMode: this.config.subscribe.start === 'latest' ? 'latest' : 'earliest',
         autocommit: false,
       });
+      // consume() resolves once the member has joined, before the stream has read its starting
+      // positions: a record published in between would be skipped by start 'latest'.
+      await positioned(this.stream, this.config.requestTimeoutMs);
     } catch (err) {
+      await this.stream?.close().catch(() => {});
       await this.consumer.close().catch(() => {});
       this.settle.reject(new SubscriptionFailedError(this.config.groupId, this.config.topics, err));
       throw err;
@@ -178,4 +182,24 @@ export class KafkaSubscription implements Subscription {
   private report(err: unknown, context: string): void {
     this.config.onError?.(err, `kafka subscription of group "${this.config.groupId}": ${context}`);
   }
+}
+
+/** Resolves when the stream has its starting offsets ('offsets'), fails on its 'error'. */
+function positioned(stream: MessagesStream<string, string, string, string>, timeoutMs: number): Promise<void> {
+  const events = stream as unknown as NodeJS.EventEmitter;
+  return new Promise<void>((resolve, reject) => {
+    const settle = (err?: unknown) => {
+      clearTimeout(timer);
+      events.off('offsets', onOffsets);
+      events.off('error', onError);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onOffsets = () => settle();
+    const onError = (err: unknown) => settle(err);
+    // Past the request timeout the stream's own retries and errors take over.
+    const timer = setTimeout(onOffsets, timeoutMs);
+    events.once('offsets', onOffsets);
+    events.once('error', onError);
+  });
 }
