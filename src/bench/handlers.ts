@@ -8,6 +8,8 @@
  *   `--mode production`, one UDP datagram with the job id to 127.0.0.1:$DOCKET_BENCH_PROBE_PORT;
  *   under the suite, `p:<payload.k>` to $BENCH_SIGNAL_PORT.
  * - `mark` (the fairness scenario) does nothing; its start time is read from the store.
+ * - `work` (the fairness scenario's weighted and pool shares) sleeps `payload.ms`, so that the
+ *   workers stay saturated; its start time is read from the store.
  */
 import { createSocket } from 'node:dgram';
 import type { Handler } from '../sdk/worker.js';
@@ -30,4 +32,5 @@ export const handlers: Record<string, Handler> = {
     if (key) signals.probe(key);
   },
   mark: () => {},
+  work: (job) => new Promise<void>((resolve) => setTimeout(resolve, (job.payload as { ms?: number } | null)?.ms ?? 0)),
 };

@@ -8,7 +8,8 @@
  *   npm run bench -- --jobs 2000 --repeat 1 --systems docket-embedded,bullmq --scenarios enqueue,drain,latency
  *
  * Options: --systems (all), --scenarios enqueue,drain,latency,latency-load,memory,fairness (all),
- * --jobs N (100000: enqueue, drain, fairness), --repeat (3), --latency (1000 idle probes; at most
+ * --jobs N (100000: enqueue, drain, fairness's tenant-A backlog; fairness is Docket only: tenant
+ * backlog, priority, weights 3:1 and priority-pool shares at fixed counts), --repeat (3), --latency (1000 idle probes; at most
  * --latency-budget s, 60, per system and repeat), --load-seconds (10) and --load-probes (50 per
  * s) for latency under load, --memory-jobs (1000000) and --memory-seconds (10) for memory (once
  * per system, not repeated), --out (bench/results), --database-url, --redis-url,
@@ -23,7 +24,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { RunProgress } from './progress.js';
 import { DOCKETS, fairnessTable, median, medians, ratioTable, resultsTable, targets, targetsTable, type Samples } from './report.js';
-import { fairness, type FairnessResult, type TenantSystem } from './scenarios/fairness.js';
+import { fairness, FAIRNESS_RULES, POOL_JOBS, WEIGHTED_JOBS, type FairnessResult, type TenantSystem } from './scenarios/fairness.js';
 import { latencyIdle, latencyUnderLoad } from './scenarios/latency.js';
 import { enqueueAll } from './scenarios/measure.js';
 import { memory } from './scenarios/memory.js';
@@ -164,11 +165,14 @@ for (let run = 1; run <= options.repeat; run++) {
     if (has('fairness') && (DOCKETS as readonly string[]).includes(name)) {
       const record: Record<string, unknown> = { system: name, run, scenario: 'fairness' };
       runs.push(record);
+      // The weighted part's tenant weights (its own queue only), for this step's setup only.
+      (system as TenantSystem).fairnessRules = FAIRNESS_RULES;
       await step(system, run, 'fairness', async () => {
         const f: FairnessResult = await fairness(system as TenantSystem, signals, options.jobs, progress);
         Object.assign(record, f);
         (fairRuns[name] ??= []).push(f as unknown as Record<string, number>);
       });
+      (system as TenantSystem).fairnessRules = null;
       log(`${name} run ${run} fairness: ${JSON.stringify(record)}`);
     }
   }
@@ -218,7 +222,7 @@ const md = [
   Object.keys(meds).length ? `${resultsTable(meds, systems)}\n` : '',
   ratioTable(meds, systems) ? `Docket against the best peer of each column (> 1× is better than the best peer: throughput ÷ best; latency and memory: best ÷ value):\n\n${ratioTable(meds, systems)}\n` : '',
   checks.some((c) => c.met !== null) ? `${targetsTable(checks)}\n` : '',
-  Object.keys(fairMeds).length ? `Fairness and priority (Docket only; ${options.jobs.toLocaleString('en-US')} jobs of tenant A then 10 of tenant B, submitted before the workers start; ${Math.round(options.jobs / 10).toLocaleString('en-US')} priority-5 jobs then 1 priority-1):\n\n${fairnessTable(fairMeds)}\n` : '',
+  Object.keys(fairMeds).length ? `Fairness and priority (Docket only; ${options.jobs.toLocaleString('en-US')} jobs of tenant A then 10 of tenant B, submitted before the workers start; ${Math.round(options.jobs / 10).toLocaleString('en-US')} priority-5 jobs then 1 priority-1; weights 3:1 on queue \`weighted\`, ${WEIGHTED_JOBS.toLocaleString('en-US')} 2-ms jobs of each tenant queued before the workers start; priority pools {"1-3":8,"4-7":4,"8-10":2}, ${POOL_JOBS.toLocaleString('en-US')} 5-ms jobs each of priorities 2, 5 and 9 queued before the workers start; shares over the first 40% of the starts):\n\n${fairnessTable(fairMeds)}\n` : '',
   errors.length ? `Failures:\n\n${errors.map((e) => `- ${e}`).join('\n')}\n` : '',
   'Settings:',
   '',

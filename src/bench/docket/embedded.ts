@@ -2,21 +2,26 @@
  * Docket embedded as a system under test: SQLite file in a temp directory (WAL,
  * synchronous=NORMAL), in-memory dispatch and one in-process worker, all in the benchmark's own
  * process, as `--mode embedded` runs it. Enqueue through JobService.submit, 1,000 jobs per call.
+ * The fairness scenario sets `fairnessRules` for its own step (the engine opens with them).
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { EMPTY_FILE_CONFIG } from '../../app/config-file.js';
 import { openEmbedded, type Docket } from '../../app/docket.js';
+import type { FairnessConfig } from '../../domain/fairness.js';
 import { LocalTransport } from '../../sdk/local-transport.js';
 import { Worker } from '../../sdk/worker.js';
 import { peakRssOf } from '../proc-stats.js';
 import type { CpuScope } from '../cpu.js';
+import type { WorkerSetup } from '../scenarios/fairness.js';
 import type { System, SystemContext } from '../system.js';
 
 export interface TenantJob {
   type: string;
+  queue?: string;
   priority?: number;
   payload?: unknown;
 }
@@ -44,6 +49,8 @@ export class DocketEmbeddedSystem implements System {
   private submitted = 0;
   private completed = 0;
   private marks: Start[] = [];
+  private works: Start[] = [];
+  fairnessRules: FairnessConfig | null = null;
 
   constructor(private readonly ctx: SystemContext) {
     this.settings = { concurrency: 200, sqliteSync: 'normal', ...(ctx.overrides as Partial<DocketEmbeddedSettings>) };
@@ -56,9 +63,11 @@ export class DocketEmbeddedSystem implements System {
 
   async setup(): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), 'docket-bench-'));
-    this.docket = await openEmbedded({ dataDir: this.dir, sqliteSync: this.settings.sqliteSync });
+    const rules = this.fairnessRules ? { rules: { ...EMPTY_FILE_CONFIG, fairness: this.fairnessRules } } : {};
+    this.docket = await openEmbedded({ dataDir: this.dir, sqliteSync: this.settings.sqliteSync, ...rules });
     this.submitted = this.completed = 0;
     this.marks = [];
+    this.works = [];
     // Everything runs in this process: reset its peak RSS so that it covers this system's run only.
     try {
       writeFileSync('/proc/self/clear_refs', '5');
@@ -84,10 +93,10 @@ export class DocketEmbeddedSystem implements System {
   }
 
   async starts(type: string): Promise<Start[]> {
-    return type === 'mark' ? this.marks : [];
+    return type === 'mark' ? this.marks : type === 'work' ? this.works : [];
   }
 
-  async startWorkers(): Promise<void> {
+  async startWorkers(setup: WorkerSetup = {}): Promise<void> {
     if (this.worker) return;
     const signals = this.ctx.signals;
     let noops = 0;
@@ -101,8 +110,13 @@ export class DocketEmbeddedSystem implements System {
         mark: (job) => {
           this.marks.push({ tenant: job.tenant, priority: job.priority, startedAt: performance.timeOrigin + performance.now() });
         },
+        work: (job) => {
+          this.works.push({ tenant: job.tenant, priority: job.priority, startedAt: performance.timeOrigin + performance.now() });
+          return new Promise<void>((resolve) => setTimeout(resolve, (job.payload as { ms?: number } | null)?.ms ?? 0));
+        },
       },
-      concurrency: this.settings.concurrency,
+      ...(setup.queues ? { queues: setup.queues } : {}),
+      concurrency: setup.concurrency ?? this.settings.concurrency,
       logger: silent,
     });
     worker.on('completed', () => void this.completed++);

@@ -4,8 +4,13 @@
  * (`docket server --role worker --handlers dist/bench/handlers.js --concurrency C`) on PostgreSQL
  * (a schema of its own) and Redis (a key prefix of its own), as `--mode production` deploys it.
  * Enqueue over HTTP: `POST /v1/jobs/bulk` (1,000 per request), probes with `POST /v1/jobs`.
+ * The fairness scenario sets `fairnessRules` for its own step: written to a config file that the
+ * server and the workers (which claim, so apply the weights) get as DOCKET_CONFIG.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Agent } from 'node:http';
 import { Redis } from 'ioredis';
@@ -13,7 +18,9 @@ import pg from 'pg';
 import { hmacAuthenticator } from '../../auth/tokens.js';
 import { adminQuery, BIN, deleteKeys, docketDatabaseUrl, HANDLERS, postCreated, Proc, readyCount } from '../production.js';
 import { peakRssOf, redisBytes, schemaBytes } from '../proc-stats.js';
+import type { FairnessConfig } from '../../domain/fairness.js';
 import type { CpuScope } from '../cpu.js';
+import type { WorkerSetup } from '../scenarios/fairness.js';
 import type { System, SystemContext } from '../system.js';
 import type { TenantJob } from './embedded.js';
 
@@ -40,6 +47,9 @@ export class DocketProductionSystem implements System {
   private url: URL | null = null;
   private secret = '';
   private tokens = new Map<string, string>();
+  fairnessRules: FairnessConfig | null = null;
+  /** The config file of this setup's processes (fairnessRules), in a temp directory; '' when none. */
+  private configDir = '';
 
   constructor(private readonly ctx: SystemContext) {
     this.settings = { workers: 2, concurrency: 200, synchronousCommit: null, lifecycleEvents: 'logged (outbox), not published (no Kafka)', ...(ctx.overrides as Partial<DocketProductionSettings>) };
@@ -57,6 +67,7 @@ export class DocketProductionSystem implements System {
   private env(): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env, DOCKET_REDIS_URL: this.ctx.redisUrl, DOCKET_REDIS_PREFIX: this.prefix, DOCKET_LOG_LEVEL: 'warn' };
     for (const name of ['DOCKET_ROLES', 'DOCKET_HANDLERS', 'DOCKET_CONFIG', 'DOCKET_JWKS', 'DOCKET_KAFKA_BROKERS', 'DOCKET_KAFKA_TOPIC_PREFIX', 'DOCKET_BENCH_PROBE_PORT']) delete env[name];
+    if (this.configDir) env.DOCKET_CONFIG = join(this.configDir, 'docket.json');
     return env;
   }
 
@@ -66,6 +77,10 @@ export class DocketProductionSystem implements System {
     this.prefix = `docket-bench:${id}:`;
     this.secret = randomBytes(32).toString('hex');
     this.tokens.clear();
+    if (this.fairnessRules) {
+      this.configDir = mkdtempSync(join(tmpdir(), 'docket-bench-config-'));
+      writeFileSync(join(this.configDir, 'docket.json'), JSON.stringify({ fairness: this.fairnessRules }));
+    }
     await adminQuery(this.ctx.databaseUrl, `CREATE SCHEMA "${this.schema}"`);
     this.redis = new Redis(this.ctx.redisUrl);
     this.db = new pg.Client({ connectionString: docketDatabaseUrl(this.ctx.databaseUrl, this.schema, null, '', 'docket-bench') });
@@ -124,11 +139,13 @@ export class DocketProductionSystem implements System {
     return rows.map((r) => ({ tenant: r.tenant, priority: r.priority, startedAt: Number(r.started_at) }));
   }
 
-  async startWorkers(): Promise<void> {
+  async startWorkers(setup: WorkerSetup = {}): Promise<void> {
     if (this.workers.length > 0) return;
+    const concurrency = setup.concurrency ?? this.settings.concurrency;
+    const args = ['--concurrency', typeof concurrency === 'number' ? String(concurrency) : JSON.stringify(concurrency), ...(setup.queues ? ['--queues', setup.queues.join(',')] : [])];
     for (let w = 0; w < this.settings.workers; w++) {
       this.workers.push(
-        new Proc(`docket worker ${w + 1}`, [...this.ctx.nodeArgs, BIN, 'server', '--role', 'worker', '--handlers', HANDLERS, '--concurrency', String(this.settings.concurrency)], {
+        new Proc(`docket worker ${w + 1}`, [...this.ctx.nodeArgs, BIN, 'server', '--role', 'worker', '--handlers', HANDLERS, ...args], {
           ...this.env(),
           DOCKET_DATABASE_URL: this.databaseUrl('worker'),
           BENCH_SIGNAL_PORT: String(this.ctx.signals.port),
@@ -173,6 +190,8 @@ export class DocketProductionSystem implements System {
     this.bulkBody = '';
     await this.db?.end().catch(() => {});
     this.db = null;
+    if (this.configDir) rmSync(this.configDir, { recursive: true, force: true });
+    this.configDir = '';
     if (this.schema) await adminQuery(this.ctx.databaseUrl, `DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`).catch((err) => console.error(`could not drop schema ${this.schema}:`, err));
     this.schema = '';
     if (this.redis) {
