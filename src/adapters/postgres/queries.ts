@@ -27,6 +27,19 @@ export const INSERT_JOBS = `INSERT INTO jobs (id, tenant, queue, type, payload, 
 export const GET_JOB = `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`;
 
 /**
+ * A CTE that makes the statement's own transaction commit without waiting for its WAL flush
+ * (`synchronous_commit = off` for that transaction only; the statement must join it in a FROM so
+ * it runs). For claims and lease extensions only, whose loss in a PostgreSQL crash is the
+ * documented at-least-once redelivery: the job is back to `ready` (or its lease shorter) as of
+ * before the claim, the dispatch repair puts it back in the index, and the worker's completion
+ * is refused and the job runs again (docs/deployment.md#when-something-fails). Anything committed
+ * synchronously afterwards (a completion, the relay positioning the claim's event) flushes the
+ * WAL up to it, so a claim that anything depends on is durable. Submits and completions stay
+ * synchronous.
+ */
+const ASYNC_COMMIT = `async AS (SELECT set_config('synchronous_commit', 'off', true) AS setting)`;
+
+/**
  * What a claim returns: the job minus its history (errors, result, progress), which a worker does
  * not need, nor the columns the claim itself just set (see the SQLite adapter's measurements).
  */
@@ -43,10 +56,11 @@ const HISTORY_COLUMNS = names(JOB_COLUMNS).filter((c) => !names(CLAIMED_COLUMNS)
  * $1 ids, $2 tokens, $3 leaseExpiresAt, $4 workerId, $5 now.
  */
 export const CLAIM_JOBS = `WITH c AS (SELECT * FROM unnest($1::text[], $2::text[]) AS c(id, token)),
+${ASYNC_COMMIT},
 claimed AS (
   UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, lease_token = c.token, lease_expires_at = $3,
     worker_id = $4, started_at = $5, updated_at = $5, progress = NULL
-  FROM c WHERE j.id = c.id AND j.state = 'ready' AND (j.expires_at IS NULL OR j.expires_at > $5)
+  FROM c, async WHERE j.id = c.id AND j.state = 'ready' AND (j.expires_at IS NULL OR j.expires_at > $5)
   RETURNING ${names(CLAIMED_COLUMNS).map((c) => `j.${c}`).join(', ')}, j.state_reason
 ),
 logged AS (
@@ -97,8 +111,9 @@ SELECT done.n, NULL, NULL, done.id FROM done WHERE done.has_dependents`;
  * A lease that already ran out cannot be extended: the reaper may be giving the job away, and a
  * late heartbeat must not win against it. Returns the ids extended. $1 ids, $2 tokens, $3 deadline, $4 now.
  */
-export const EXTEND_LEASES = `UPDATE jobs j SET lease_expires_at = $3
-  FROM unnest($1::text[], $2::text[]) AS l(id, token)
+export const EXTEND_LEASES = `WITH ${ASYNC_COMMIT}
+UPDATE jobs j SET lease_expires_at = $3
+  FROM unnest($1::text[], $2::text[]) AS l(id, token), async
   WHERE j.id = l.id AND j.state = 'running' AND j.lease_token = l.token AND j.lease_expires_at >= $4
   RETURNING j.id`;
 
