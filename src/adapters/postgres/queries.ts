@@ -27,6 +27,15 @@ export const INSERT_JOBS = `INSERT INTO jobs (id, tenant, queue, type, payload, 
 export const GET_JOB = `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`;
 
 /**
+ * Batch updates find their rows by id, through the primary key. Their state checks are written
+ * `state IS NOT DISTINCT FROM '…'` (the same test: state is NOT NULL) because that form cannot use
+ * an index: with `state = 'running'`, statistics taken while few jobs ran (say after a bulk submit)
+ * led the planner to scan every `running` entry of jobs_state — dead ones included, since each
+ * change of state leaves its old entry until vacuum — for each batch: completions cost 47 µs of
+ * PostgreSQL CPU per job after 40k claims, 17 µs by primary key.
+ */
+
+/**
  * A CTE that makes the statement's own transaction commit without waiting for its WAL flush
  * (`synchronous_commit = off` for that transaction only; the statement must join it in a FROM so
  * it runs). For claims and lease extensions only, whose loss in a PostgreSQL crash is the
@@ -60,7 +69,7 @@ ${ASYNC_COMMIT},
 claimed AS (
   UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, lease_token = c.token, lease_expires_at = $3,
     worker_id = $4, started_at = $5, updated_at = $5, progress = NULL
-  FROM c, async WHERE j.id = c.id AND j.state = 'ready' AND (j.expires_at IS NULL OR j.expires_at > $5)
+  FROM c, async WHERE j.id = c.id AND j.state IS NOT DISTINCT FROM 'ready' AND (j.expires_at IS NULL OR j.expires_at > $5)
   RETURNING ${names(CLAIMED_COLUMNS).map((c) => `j.${c}`).join(', ')}, j.state_reason
 ),
 logged AS (
@@ -71,7 +80,7 @@ logged AS (
 ),
 expired AS (
   UPDATE jobs j SET state = 'expired', state_reason = 'expired_before_start', finished_at = $5, updated_at = $5
-  FROM c WHERE j.id = c.id AND j.state = 'ready' AND j.expires_at <= $5
+  FROM c WHERE j.id = c.id AND j.state IS NOT DISTINCT FROM 'ready' AND j.expires_at <= $5
   RETURNING ${jobColumns('j')}
 )
 SELECT false AS expired, ${CLAIMED_COLUMNS}, ${HISTORY_COLUMNS.map((c) => `NULL AS ${c}`).join(', ')} FROM claimed
@@ -91,7 +100,7 @@ SELECT true, ${CLAIMED_COLUMNS}, ${HISTORY_COLUMNS.join(', ')} FROM expired`;
 export const COMPLETE_JOBS = `WITH c AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS c(id, token, result, n)),
 done AS (
   UPDATE jobs j SET state = 'succeeded', result = c.result::json, lease_expires_at = NULL, finished_at = $4, updated_at = $4
-  FROM c WHERE j.id = c.id AND j.state = 'running' AND j.lease_token = c.token
+  FROM c WHERE j.id = c.id AND j.state IS NOT DISTINCT FROM 'running' AND j.lease_token = c.token
   RETURNING c.n, j.id, j.has_dependents, j.tenant, j.link_id, j.queue, j.type, j.attempt, j.max_attempts, j.priority, j.state_reason,
     j.worker_id, j.condition, j.run_at
 ),
@@ -114,7 +123,7 @@ SELECT done.n, NULL, NULL, done.id FROM done WHERE done.has_dependents`;
 export const EXTEND_LEASES = `WITH ${ASYNC_COMMIT}
 UPDATE jobs j SET lease_expires_at = $3
   FROM unnest($1::text[], $2::text[]) AS l(id, token), async
-  WHERE j.id = l.id AND j.state = 'running' AND j.lease_token = l.token AND j.lease_expires_at >= $4
+  WHERE j.id = l.id AND j.state IS NOT DISTINCT FROM 'running' AND j.lease_token = l.token AND j.lease_expires_at >= $4
   RETURNING j.id`;
 
 /** Locks the jobs a transition batch touches, in id order so that concurrent batches cannot deadlock. */

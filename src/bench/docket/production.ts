@@ -52,7 +52,7 @@ export class DocketProductionSystem implements System {
   private configDir = '';
 
   constructor(private readonly ctx: SystemContext) {
-    this.settings = { workers: 2, concurrency: 200, synchronousCommit: null, lifecycleEvents: 'logged (outbox), not published (no Kafka)', ...(ctx.overrides as Partial<DocketProductionSettings>) };
+    this.settings = { workers: 1, concurrency: 400, synchronousCommit: null, lifecycleEvents: 'logged (outbox), not published (no Kafka)', ...(ctx.overrides as Partial<DocketProductionSettings>) };
   }
 
   async versions(): Promise<Record<string, string>> {
