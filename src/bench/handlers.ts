@@ -22,6 +22,9 @@ const signals = new SignalSender();
 
 export const queues = ['default'];
 
+/** Sleeps `payload.ms`: a job that holds its slot for a while (the fairness scenario's shares). */
+export const work: Handler = (job) => new Promise<void>((resolve) => setTimeout(resolve, (job.payload as { ms?: number } | null)?.ms ?? 0));
+
 export const handlers: Record<string, Handler> = {
   noop: () => {
     signals.noop();
@@ -32,5 +35,5 @@ export const handlers: Record<string, Handler> = {
     if (key) signals.probe(key);
   },
   mark: () => {},
-  work: (job) => new Promise<void>((resolve) => setTimeout(resolve, (job.payload as { ms?: number } | null)?.ms ?? 0)),
+  work,
 };

@@ -156,6 +156,8 @@ export function fairnessTable(rows: Record<string, Record<string, number>>): str
     ['lowStartedAfterHighSubmitted', 'priority-5 jobs started between its submit and its start'],
     ['weightedHeavyLightRatio', 'weights 3:1: heavy/light start ratio while both have backlog'],
   ];
+  const cell = (k: string, v: number | undefined) =>
+    k.endsWith('Ratio') ? (v !== undefined && Number.isFinite(v) ? v.toFixed(2) : '–') : formatValue(v, k.endsWith('Ms') ? 'ms' : 'jobs/s');
   const shares = (r: Record<string, number>) =>
     ['poolShare1to3', 'poolShare4to7', 'poolShare8to10'].every((k) => Number.isFinite(r[k] ?? NaN))
       ? `${r.poolShare1to3!.toFixed(2)} / ${r.poolShare4to7!.toFixed(2)} / ${r.poolShare8to10!.toFixed(2)}`
@@ -163,7 +165,7 @@ export function fairnessTable(rows: Record<string, Record<string, number>>): str
   return [
     `| | ${systems.join(' | ')} |`,
     `|---|${systems.map(() => '---:').join('|')}|`,
-    ...fields.map(([k, label]) => `| ${label} | ${systems.map((s) => formatValue(rows[s]![k], k.endsWith('Ms') || k.endsWith('Ratio') ? 'ms' : 'jobs/s')).join(' | ')} |`),
+    ...fields.map(([k, label]) => `| ${label} | ${systems.map((s) => cell(k, rows[s]![k])).join(' | ')} |`),
     `| pools 8:4:2: share of starts 1-3 / 4-7 / 8-10 (expected 0.57/0.29/0.14) | ${systems.map((s) => shares(rows[s]!)).join(' | ')} |`,
   ].join('\n');
 }

@@ -3,9 +3,9 @@
  * each caller gets its own result. At most one batch runs at a time: calls made while it runs
  * wait and go together in the next one, which starts as soon as it ends (calls made while none
  * runs go on the next macrotask, or at once when `maxBatch` wait). Measured: completing no-op
- * jobs one transaction each tops out near 25k/s on SQLite, in batches the store does ~100k/s;
- * on PostgreSQL, taking each macrotask's calls as a batch of its own (queued behind the one
- * running) gave batches of ~26 under a drain, one batch per running statement gives hundreds.
+ * jobs one transaction each tops out near 25k/s on SQLite, in batches the store does ~100k/s.
+ * Calls that arrive while a batch runs are not cut into one batch per macrotask queued behind it:
+ * they wait for the running one and go together.
  */
 export class Batcher<I, O> {
   private items: I[] = [];

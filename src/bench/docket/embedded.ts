@@ -14,6 +14,7 @@ import { openEmbedded, type Docket } from '../../app/docket.js';
 import type { FairnessConfig } from '../../domain/fairness.js';
 import { LocalTransport } from '../../sdk/local-transport.js';
 import { Worker } from '../../sdk/worker.js';
+import { work } from '../handlers.js';
 import { peakRssOf } from '../proc-stats.js';
 import type { CpuScope } from '../cpu.js';
 import type { WorkerSetup } from '../scenarios/fairness.js';
@@ -48,8 +49,8 @@ export class DocketEmbeddedSystem implements System {
   private worker: Worker | null = null;
   private submitted = 0;
   private completed = 0;
-  private marks: Start[] = [];
-  private works: Start[] = [];
+  /** Start records of the fairness scenario's job types (`mark`, `work`). */
+  private marks = new Map<string, Start[]>();
   fairnessRules: FairnessConfig | null = null;
 
   constructor(private readonly ctx: SystemContext) {
@@ -66,8 +67,7 @@ export class DocketEmbeddedSystem implements System {
     const rules = this.fairnessRules ? { rules: { ...EMPTY_FILE_CONFIG, fairness: this.fairnessRules } } : {};
     this.docket = await openEmbedded({ dataDir: this.dir, sqliteSync: this.settings.sqliteSync, ...rules });
     this.submitted = this.completed = 0;
-    this.marks = [];
-    this.works = [];
+    this.marks.clear();
     // Everything runs in this process: reset its peak RSS so that it covers this system's run only.
     try {
       writeFileSync('/proc/self/clear_refs', '5');
@@ -93,7 +93,7 @@ export class DocketEmbeddedSystem implements System {
   }
 
   async starts(type: string): Promise<Start[]> {
-    return type === 'mark' ? this.marks : type === 'work' ? this.works : [];
+    return this.marks.get(type) ?? [];
   }
 
   async startWorkers(setup: WorkerSetup = {}): Promise<void> {
@@ -107,12 +107,10 @@ export class DocketEmbeddedSystem implements System {
           if (noops++ === 0) signals.firstStart = Math.min(signals.firstStart, performance.timeOrigin + performance.now());
         },
         probe: (job) => signals.probe((job.payload as { k: string }).k, performance.now()),
-        mark: (job) => {
-          this.marks.push({ tenant: job.tenant, priority: job.priority, startedAt: performance.timeOrigin + performance.now() });
-        },
-        work: (job) => {
-          this.works.push({ tenant: job.tenant, priority: job.priority, startedAt: performance.timeOrigin + performance.now() });
-          return new Promise<void>((resolve) => setTimeout(resolve, (job.payload as { ms?: number } | null)?.ms ?? 0));
+        mark: (job) => void this.mark(job),
+        work: (job, ctx) => {
+          this.mark(job);
+          return work(job, ctx);
         },
       },
       ...(setup.queues ? { queues: setup.queues } : {}),
@@ -122,6 +120,12 @@ export class DocketEmbeddedSystem implements System {
     worker.on('completed', () => void this.completed++);
     this.worker = worker;
     await worker.start();
+  }
+
+  private mark(job: { type: string; tenant: string; priority: number }): void {
+    let list = this.marks.get(job.type);
+    if (!list) this.marks.set(job.type, (list = []));
+    list.push({ tenant: job.tenant, priority: job.priority, startedAt: performance.timeOrigin + performance.now() });
   }
 
   async pending(): Promise<number> {
