@@ -23,7 +23,9 @@ const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"/g;
 function number(text: string, line: string): number {
   if (text === '+Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  // Prometheus parses floats with Go's ParseFloat, which takes NaN in any case; prom-client writes
+  // `Nan` (e.g. the event-loop lag mean before its first sample).
+  if (text.toLowerCase() === 'nan') return NaN;
   const n = Number(text);
   if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) || Number.isNaN(n)) throw new Error(`not a number in: ${line}`);
   return n;
