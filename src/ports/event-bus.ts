@@ -22,6 +22,12 @@ export interface EventBus {
    */
   publish(events: readonly OutgoingEvent[]): Promise<void>;
   /**
+   * As `publish`, for envelopes already encoded by Docket from its own log (the outbox relay):
+   * each `value` must be `encodeEnvelope` of a valid envelope, and is sent as it is, without being
+   * validated and encoded again (measured: that was a fifth of the relay's CPU per event).
+   */
+  publishEncoded(events: readonly EncodedEvent[]): Promise<void>;
+  /**
    * Joins consumer group `groupId` on `topics` and calls `handler` for each event, one at a time, in
    * order per partition. Resolves once the subscription has its position (its first events may
    * still be on their way). Subscriptions of one group share the topics' partitions; different
@@ -66,6 +72,13 @@ export interface OutgoingEvent {
   /** Partition key: order is kept among events of one topic with the same key (e.g. the job id). */
   key: string;
   event: EventEnvelope;
+}
+
+/** An outgoing event whose envelope is already its wire form (`encodeEnvelope`'s output). */
+export interface EncodedEvent {
+  topic: string;
+  key: string;
+  value: string;
 }
 
 export interface ReceivedEvent {

@@ -4,6 +4,7 @@ import { ManualClock } from '../../src/adapters/clock/manual-clock.js';
 import type { Json } from '../../src/domain/job.js';
 import {
   createEvent,
+  encodeEnvelope,
   EventBusClosedError,
   InvalidEventError,
   SubscriptionFailedError,
@@ -165,6 +166,17 @@ export function describeEventBusConformance(name: string, open: () => Promise<Op
       // One key, one partition.
       const partitions = got.filter((r) => r.key === 'job-1').map((r) => r.partition);
       expect(new Set(partitions).size).toBe(1);
+    });
+
+    it('publishEncoded delivers envelopes sent in their wire form', async () => {
+      const [topic] = await newTopics('encoded');
+      const sent = series(topic!, 'job-1', 2);
+      await bus().publishEncoded(sent.map((e) => ({ topic: e.topic, key: e.key, value: encodeEnvelope(e.event) })));
+      await bus().publishEncoded([]);
+      const c = new Collector();
+      await subscribe(bus(), [topic!], group(), c);
+      const got = await c.count(2);
+      expect(got.map((r) => [r.key, r.event])).toEqual(sent.map((e) => [e.key, e.event]));
     });
 
     it('publish([]) does nothing', async () => {

@@ -6,6 +6,7 @@ import {
   type EventBus,
   type EventEnvelope,
   type EventHandler,
+  type EncodedEvent,
   type OutgoingEvent,
   type SubscribeOptions,
   type Subscription,
@@ -67,7 +68,11 @@ export class MemoryEventBus implements EventBus {
   async publish(events: readonly OutgoingEvent[]): Promise<void> {
     if (this.closed) throw new EventBusClosedError();
     events.forEach((e, i) => validateOutgoing(e, i));
-    const encoded = events.map((e) => ({ topic: e.topic, key: e.key, value: encodeEnvelope(e.event) }));
+    await this.publishEncoded(events.map((e) => ({ topic: e.topic, key: e.key, value: encodeEnvelope(e.event) })));
+  }
+
+  async publishEncoded(encoded: readonly EncodedEvent[]): Promise<void> {
+    if (this.closed) throw new EventBusClosedError();
     for (const e of encoded) this.log(e.topic).records.push({ seq: this.seq++, key: e.key, value: e.value });
     for (const topic of new Set(encoded.map((e) => e.topic))) this.trim(this.log(topic));
     if (encoded.length > 0) this.changed();

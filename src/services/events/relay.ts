@@ -2,7 +2,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { EventBus } from '../../ports/event-bus.js';
 import type { Store } from '../../ports/store.js';
 import { Periodic } from '../maintenance/periodic.js';
-import { outgoingOf } from './envelope.js';
+import { encodedOf } from './envelope.js';
 
 export interface RelayOptions {
   /** Where published events go; null: the log is only positioned (SSE and webhooks read it). */
@@ -90,7 +90,7 @@ export class EventRelay {
     const after = (await this.store.events.cursor(BUS_CURSOR)) ?? 0;
     const events = await this.store.events.read(after, this.batch);
     if (events.length === 0) return 0;
-    await bus.publish(events.map((e) => outgoingOf(e, this.options.source, this.options.topicPrefix)));
+    await bus.publishEncoded(events.map((e) => encodedOf(e, this.options.source, this.options.topicPrefix)));
     await this.store.events.setCursor(BUS_CURSOR, events[events.length - 1]!.pos);
     return events.length;
   }
