@@ -14,7 +14,7 @@ import { KafkaEventBus } from '../adapters/kafka/kafka-event-bus.js';
 import { SystemClock } from '../adapters/clock/system-clock.js';
 import { PostgresStore } from '../adapters/postgres/postgres-store.js';
 import type { NewJob } from '../ports/store.js';
-import { EventRelay } from '../services/events/relay.js';
+import { BUS_CURSOR, EventRelay } from '../services/events/relay.js';
 import { median } from './common.js';
 
 const { values: args } = parseArgs({
@@ -81,9 +81,10 @@ for (let run = 1; run <= runs; run++) {
     await fill(store, jobs);
     const prefix = `docket-relay-bench-${process.pid}-${run}.`;
     await bus.ensureTopics(['job-events', 'worker-events', 'dependency-events'].map((t) => prefix + t));
-    const relay = new EventRelay(store, clock, { bus, topicPrefix: prefix, source: 'docket/bench' }, (err) => console.error(err));
-    await relay.runOnce(); // positions the log and publishes it once: the code is warm for the measured pass
-    await store.events.setCursor('bus', 0);
+    const relayOf = () => new EventRelay(store, clock, { bus, topicPrefix: prefix, source: 'docket/bench' }, (err) => console.error(err));
+    await relayOf().runOnce(); // positions the log and publishes it once: the code is warm for the measured pass
+    await store.events.setCursor(BUS_CURSOR, 0);
+    const relay = relayOf(); // a relay remembers where it left the cursor: a new one reads it again
     const b0 = brokerTicks();
     const c0 = process.cpuUsage();
     const t0 = performance.now();

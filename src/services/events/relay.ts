@@ -37,6 +37,8 @@ export class EventRelay {
   private lastPrune = 0;
   /** The log's end at the last run: listeners hear of events past it. */
   private lastSeen = 0;
+  /** Where this relay last left the bus cursor: while the log ends there, there is nothing to publish. */
+  private published = -1;
 
   constructor(
     private readonly store: Store,
@@ -78,7 +80,7 @@ export class EventRelay {
         this.lastSeen = last;
         for (const l of this.listeners) l();
       }
-      const sent = this.options.bus ? await this.publishStep(this.options.bus) : 0;
+      const sent = this.options.bus && last > this.published ? await this.publishStep(this.options.bus, last) : 0;
       published += sent;
       if (positioned < this.batch && sent < this.batch) break;
     }
@@ -86,12 +88,18 @@ export class EventRelay {
     return published;
   }
 
-  private async publishStep(bus: EventBus): Promise<number> {
+  /** Publishes the next batch after the bus cursor (`last`: the log's end as of this run). */
+  private async publishStep(bus: EventBus, last: number): Promise<number> {
     const after = (await this.store.events.cursor(BUS_CURSOR)) ?? 0;
     const events = await this.store.events.read(after, this.batch);
-    if (events.length === 0) return 0;
+    if (events.length === 0) {
+      if (after >= last) this.published = after;
+      return 0;
+    }
     await bus.publishEncoded(events.map((e) => encodedOf(e, this.options.source, this.options.topicPrefix)));
-    await this.store.events.setCursor(BUS_CURSOR, events[events.length - 1]!.pos);
+    const end = events[events.length - 1]!.pos;
+    await this.store.events.setCursor(BUS_CURSOR, end);
+    this.published = end;
     return events.length;
   }
 
