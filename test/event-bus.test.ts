@@ -1,7 +1,7 @@
 import { Admin } from '@platformatic/kafka';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/adapters/clock/manual-clock.js';
-import { KafkaEventBus } from '../src/adapters/kafka/kafka-event-bus.js';
+import { chunksOf, KafkaEventBus } from '../src/adapters/kafka/kafka-event-bus.js';
 import { MemoryEventBus } from '../src/adapters/memory/memory-event-bus.js';
 import { createEvent, type OutgoingEvent, type ReceivedEvent } from '../src/ports/event-bus.js';
 import { describeEventBusConformance } from './conformance/event-bus-conformance.js';
@@ -81,5 +81,22 @@ describe('memory event bus retention', () => {
     await again.done;
     expect(again.got).toEqual([8, 9]);
     await bus.close();
+  });
+});
+
+describe('kafka sends', () => {
+  const ev = (key: string, value: string) => ({ topic: 't', key, value });
+
+  it('cut a publish into consecutive sends under the byte limit, counted in UTF-8 bytes, keeping order', () => {
+    const events = Array.from({ length: 10 }, (_, i) => ev(`k${i}`, 'é'.repeat(50))); // 100 bytes of value, 2 of key, 80 of overhead each
+    const chunks = [...chunksOf(events, 400)];
+    expect(chunks.map((c) => c.length)).toEqual([2, 2, 2, 2, 2]);
+    expect(chunks.flat()).toEqual(events);
+  });
+
+  it('send an event larger than the limit alone, and nothing for no events', () => {
+    const big = ev('b', 'x'.repeat(1000));
+    expect([...chunksOf([ev('a', ''), big, ev('c', '')], 500)].map((c) => c.map((e) => e.key))).toEqual([['a'], ['b'], ['c']]);
+    expect([...chunksOf([], 500)]).toEqual([]);
   });
 });

@@ -20,4 +20,13 @@ describe('JobService', () => {
     expect(stored!.state).toBe('succeeded');
     expect(stored!.result).toEqual({ sent: true });
   });
+
+  it('cuts a progress message at 10,000 characters, as it does error messages (its events must fit a Kafka record)', async () => {
+    engine = await manualEngine();
+    const { service } = engine;
+    await service.submit([{ type: 'resize' }], { tenant: 't1' });
+    const [claimed] = await service.claim({ workerId: 'w1', queues: ['default'], max: 1 });
+    expect((await service.progress(claimed!.id, claimed!.leaseToken!, 10, 'm'.repeat(25_000))).ok).toBe(true);
+    expect((await service.get(claimed!.id))!.progress).toEqual({ percent: 10, message: `${'m'.repeat(10_000)}… (15000 more characters cut)` });
+  });
 });

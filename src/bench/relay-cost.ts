@@ -21,6 +21,7 @@ const { values: args } = parseArgs({
   options: {
     jobs: { type: 'string', default: '50000' },
     runs: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '2000' },
     'database-url': { type: 'string', default: process.env.DOCKET_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'kafka-brokers': { type: 'string', default: process.env.DOCKET_BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092' },
   },
@@ -29,6 +30,8 @@ const jobs = Number(args.jobs);
 const runs = Number(args.runs);
 if (!Number.isInteger(jobs) || jobs < 1000) throw new Error(`--jobs ${args.jobs}: a whole number >= 1000`);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${args.runs}: a whole number >= 1`);
+const batchSize = Number(args.batch);
+if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch ${args.batch}: a whole number >= 1 (events per relay step)`);
 
 /** CPU ticks (1/100 s) of the local Kafka broker, or null when none runs here. */
 function brokerTicks(): number | null {
@@ -81,7 +84,7 @@ for (let run = 1; run <= runs; run++) {
     await fill(store, jobs);
     const prefix = `docket-relay-bench-${process.pid}-${run}.`;
     await bus.ensureTopics(['job-events', 'worker-events', 'dependency-events'].map((t) => prefix + t));
-    const relayOf = () => new EventRelay(store, clock, { bus, topicPrefix: prefix, source: 'docket/bench' }, (err) => console.error(err));
+    const relayOf = () => new EventRelay(store, clock, { bus, topicPrefix: prefix, source: 'docket/bench', batchSize }, (err) => console.error(err));
     await relayOf().runOnce(); // positions the log and publishes it once: the code is warm for the measured pass
     await store.events.setCursor(BUS_CURSOR, 0);
     const relay = relayOf(); // a relay remembers where it left the cursor: a new one reads it again

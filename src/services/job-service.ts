@@ -590,7 +590,7 @@ export class JobService {
       const size = Buffer.byteLength(JSON.stringify(outputs) ?? '');
       if (size > this.options.limits.maxPayloadBytes) throw new PayloadTooLargeError('/outputs', size, this.options.limits.maxPayloadBytes);
     }
-    const progress = message === undefined ? { percent } : { percent, message };
+    const progress = message === undefined ? { percent } : { percent, message: clip(message) };
     const now = this.clock.now();
     const patch = outputs === undefined ? { progress } : { progress, result: outputs };
     const [res] = await this.changeJobs([{ id, from: ['running'], leaseToken, to: 'running', patch, now }]);
@@ -794,7 +794,10 @@ export class JobService {
   }
 }
 
-/** Error messages are kept to a readable size: a stack trace must not stop a failure being recorded. */
+/**
+ * Error and progress messages are kept to a readable size: a stack trace must not stop a failure
+ * being recorded, and every lifecycle event carrying one must fit in a Kafka record.
+ */
 const MAX_ERROR_MESSAGE = 10_000;
 function clip(message: string): string {
   return message.length <= MAX_ERROR_MESSAGE ? message : `${message.slice(0, MAX_ERROR_MESSAGE)}… (${message.length - MAX_ERROR_MESSAGE} more characters cut)`;

@@ -199,6 +199,17 @@ export function describeEventBusConformance(name: string, open: () => Promise<Op
       for (const k of keys) expect(seqsOf(c, k)).toEqual(Array.from({ length: perKey }, (_, i) => i));
     });
 
+    it('publishes in one call more than a broker takes in one record batch (3 MB on one key), in order', async () => {
+      const [topic] = await newTopics('large');
+      const pad = 'é'.repeat(750); // 1,500 bytes of UTF-8 in 750 characters
+      const sent = Array.from({ length: 2000 }, (_, i) => ({ topic: topic!, key: 'job-big', event: event({ key: 'job-big', seq: i, pad }) }));
+      await bus().publish(sent);
+      const c = new Collector();
+      await subscribe(bus(), [topic!], group(), c);
+      await c.count(sent.length);
+      expect(seqsOf(c, 'job-big')).toEqual(sent.map((_, i) => i));
+    });
+
     it('one subscription gets the events of several topics', async () => {
       const [t1, t2] = await newTopics('multi-a', 'multi-b');
       await bus().publish([...series(t1!, 'k', 3), ...series(t2!, 'k', 2)]);

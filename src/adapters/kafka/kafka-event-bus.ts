@@ -113,8 +113,11 @@ export class KafkaEventBus implements EventBus {
   async publishEncoded(events: readonly EncodedEvent[]): Promise<void> {
     if (this.closed) throw new EventBusClosedError();
     if (events.length === 0) return;
-    const messages = events.map((e) => ({ topic: e.topic, key: e.key, value: e.value, headers: HEADERS }));
-    const sent = this.sending.then(() => this.producer.send({ messages }));
+    const sent = this.sending.then(async () => {
+      for (const chunk of chunksOf(events)) {
+        await this.producer.send({ messages: chunk.map((e) => ({ topic: e.topic, key: e.key, value: e.value, headers: HEADERS })) });
+      }
+    });
     this.sending = sent.catch(() => {});
     await sent;
   }
@@ -170,6 +173,34 @@ export class KafkaEventBus implements EventBus {
     await this.sending;
     await this.producer.close();
   }
+}
+
+/**
+ * A send's records, over all its partitions, stay under the broker's default `message.max.bytes`
+ * (1 MiB per record batch, and a partition's batch is at most the whole send): the client does not
+ * split a send, and a relay step of 2,000 larger events on one partition was refused whole
+ * (MESSAGE_TOO_LARGE), again at every retry. A record alone is bounded by what Docket logs (error
+ * and progress messages are cut at 10,000 characters).
+ */
+const MAX_SEND_BYTES = 900_000;
+/** Per record beyond its key and value: length varints, attributes, offset and time deltas, the header. */
+const RECORD_OVERHEAD = 80;
+
+/** `events` in order, cut into consecutive sends of at most MAX_SEND_BYTES (at least one event each). */
+export function* chunksOf(events: readonly EncodedEvent[], maxBytes = MAX_SEND_BYTES): Generator<EncodedEvent[]> {
+  let chunk: EncodedEvent[] = [];
+  let bytes = 0;
+  for (const e of events) {
+    const size = Buffer.byteLength(e.value) + Buffer.byteLength(e.key) + RECORD_OVERHEAD;
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(e);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 /**
