@@ -21,13 +21,6 @@ export interface AlertStore {
   list(filter: { state?: 'firing' | 'resolved'; limit: number }): Promise<Alert[]>;
   /** Deletes resolved alerts resolved before `before`; returns how many. */
   pruneResolved(before: number): Promise<number>;
-
-  // ---- what the rules measure ----
-
-  /** The earliest due time (runAt) of the ready jobs of `queue`, or null when none is ready. */
-  oldestReady(queue: string): Promise<number | null>;
-  /** Jobs that ended succeeded or failed at or after `since`, of `queue` (null: every queue). */
-  endedSince(queue: string | null, since: number): Promise<{ succeeded: number; failed: number }>;
 }
 
 export interface AlertChange {

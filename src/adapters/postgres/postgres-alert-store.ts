@@ -58,18 +58,4 @@ export class PostgresAlertStore implements AlertStore {
     const res = await this.pool.query("DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < $1", [before]);
     return res.rowCount ?? 0;
   }
-
-  async oldestReady(queue: string): Promise<number | null> {
-    const { rows } = await this.pool.query<{ at: string | null }>("SELECT min(run_at) AS at FROM jobs WHERE state = 'ready' AND queue = $1", [queue]);
-    return rows[0]!.at === null ? null : Number(rows[0]!.at);
-  }
-
-  async endedSince(queue: string | null, since: number): Promise<{ succeeded: number; failed: number }> {
-    const { rows } = await this.pool.query<{ state: string; n: string }>(
-      `SELECT state, count(*) AS n FROM jobs WHERE state IN ('succeeded', 'failed') AND finished_at >= $1 ${queue === null ? '' : 'AND queue = $2'} GROUP BY state`,
-      queue === null ? [since] : [since, queue],
-    );
-    const n = (s: string) => Number(rows.find((r) => r.state === s)?.n ?? 0);
-    return { succeeded: n('succeeded'), failed: n('failed') };
-  }
 }

@@ -62,17 +62,4 @@ export class SqliteAlertStore implements AlertStore {
   async pruneResolved(before: number): Promise<number> {
     return this.stmt("DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < ?").run(before).changes;
   }
-
-  async oldestReady(queue: string): Promise<number | null> {
-    const row = this.stmt("SELECT min(run_at) AS at FROM jobs WHERE state = 'ready' AND queue = ?").get(queue) as { at: number | null };
-    return row.at;
-  }
-
-  async endedSince(queue: string | null, since: number): Promise<{ succeeded: number; failed: number }> {
-    const count = (state: string) =>
-      (queue === null
-        ? this.stmt('SELECT count(*) AS n FROM jobs WHERE state = ? AND finished_at >= ?').get(state, since)
-        : this.stmt('SELECT count(*) AS n FROM jobs WHERE state = ? AND queue = ? AND finished_at >= ?').get(state, queue, since)) as { n: number };
-    return { succeeded: count('succeeded').n, failed: count('failed').n };
-  }
 }

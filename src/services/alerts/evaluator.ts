@@ -69,7 +69,7 @@ export class AlertEvaluator {
     const now = this.clock.now();
     const report: EvaluationReport = { fired: [], resolved: [], conflicts: [] };
     const states = new Map((await this.alerts.states()).map((s) => [s.rule, s]));
-    const measurer = new Measurer(this.store, this.alerts, this.workers, now);
+    const measurer = new Measurer(this.store, this.workers, now);
     for (const rule of this.options.rules) {
       const state = states.get(rule.name);
       states.delete(rule.name);

@@ -1,7 +1,7 @@
 import { conditionMatches, scopeOf, show, type AlertRule, type Measurement } from '../../domain/alerts.js';
-import type { AlertStore } from '../../ports/alert-store.js';
 import type { ConditionRecord, Store } from '../../ports/store.js';
 import type { WorkerDirectory, WorkerRecord } from '../../ports/worker-directory.js';
+import { noFinished, type FinishedCounts } from '../../domain/queue-activity.js';
 import type { QueueDepth } from '../../domain/queue-depths.js';
 
 /**
@@ -16,10 +16,18 @@ export class Measurer {
 
   constructor(
     private readonly store: Store,
-    private readonly alerts: AlertStore,
     private readonly directory: WorkerDirectory,
     private readonly now: number,
   ) {}
+
+  /** Jobs of `queue` (null: every queue) that ended at or after `since`, by end state: the dashboard's queue activity, as one slot. */
+  private async endedSince(queue: string | null, since: number): Promise<FinishedCounts> {
+    const queues = queue === null ? (await (this.depths ??= this.store.countByQueue({}))).map((d) => d.queue) : [queue];
+    const { finished } = await this.store.queueActivity({ queues }, since, Math.max(1, this.now - since + 1));
+    const counts = noFinished();
+    for (const r of finished) counts[r.state] += Number(r.count);
+    return counts;
+  }
 
   async measure(rule: AlertRule): Promise<Measurement> {
     const scope = scopeOf(rule);
@@ -30,7 +38,9 @@ export class Measurer {
         return { value: ready, breached: ready > rule.threshold, message: `${scope}: ${ready} ready jobs (alert above ${rule.threshold})` };
       }
       case 'oldest-ready': {
-        const at = await this.alerts.oldestReady(rule.queue!);
+        // The queue activity the dashboard reads (Store.queueActivity), with an empty window.
+        const { oldestReady } = await this.store.queueActivity({ queues: [rule.queue!] }, this.now, 60_000);
+        const at = oldestReady[0]?.runAt ?? null;
         const age = at === null ? 0 : Math.max(0, (this.now - at) / 1000);
         return {
           value: age,
@@ -39,7 +49,7 @@ export class Measurer {
         };
       }
       case 'failure-rate': {
-        const { succeeded, failed } = await this.alerts.endedSince(rule.queue, this.now - rule.windowMs);
+        const { succeeded, failed } = await this.endedSince(rule.queue, this.now - rule.windowMs);
         const total = succeeded + failed;
         const rate = total === 0 ? 0 : failed / total;
         const enough = total >= (rule.minJobs ?? 1);
@@ -50,7 +60,7 @@ export class Measurer {
         };
       }
       case 'dead-letter-growth': {
-        const { failed } = await this.alerts.endedSince(rule.queue, this.now - rule.windowMs);
+        const { failed } = await this.endedSince(rule.queue, this.now - rule.windowMs);
         return { value: failed, breached: failed > rule.threshold, message: `${scope}: ${failed} new dead letters in the last ${show(rule.windowMs / 1000)} s (alert above ${rule.threshold})` };
       }
       case 'no-worker': {
