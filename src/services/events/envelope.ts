@@ -42,9 +42,9 @@ const json = JSON.stringify;
 /**
  * The event as the relay publishes it: `outgoingOf` in its wire form, the same text as
  * `encodeEnvelope(envelopeOf(e, source))` (test/event-envelope.test.ts), written field by field
- * without building the envelope object first: ~30% less time per event, and the relay encodes
- * every event Docket publishes. Logged events are valid envelopes by construction, so the bus
- * need not check them again (`EventBus.publishEncoded`).
+ * without building the envelope object first (30% less time alone, ~7% less in the relay, where
+ * the data's own encoding dominates). Logged events are valid envelopes by construction, so the
+ * bus need not check them again (`EventBus.publishEncoded`).
  */
 export function encodedOf(e: LogEvent, source: string, topicPrefix: string): EncodedEvent {
   const value =
