@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeEnvelope } from '../src/ports/event-bus.js';
 import type { LogEvent } from '../src/ports/event-log.js';
-import { encodedOf, envelopeOf, outgoingOf } from '../src/services/events/envelope.js';
+import { encodedOf, envelopeOf } from '../src/services/events/envelope.js';
 
 const jobEvent: LogEvent = {
   pos: 41,
@@ -26,9 +26,8 @@ describe('encodedOf: the relay writes envelopes field by field', () => {
   ];
   for (const [name, e] of cases) {
     it(`writes the same text as encoding its envelope: ${name}`, () => {
-      const out = outgoingOf(e, 'urn:docket:"test"', 'p.');
       const encoded = encodedOf(e, 'urn:docket:"test"', 'p.');
-      expect(encoded).toEqual({ topic: out.topic, key: out.key, value: encodeEnvelope(out.event) });
+      expect(encoded).toEqual({ topic: `p.${e.topic}`, key: e.key, value: encodeEnvelope(envelopeOf(e, 'urn:docket:"test"')) });
       expect(JSON.parse(encoded.value)).toEqual(envelopeOf(e, 'urn:docket:"test"'));
     });
   }

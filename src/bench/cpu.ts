@@ -10,7 +10,8 @@ import pg from 'pg';
 
 const TICK = 100; // USER_HZ
 
-function cpuSeconds(pid: number): number {
+/** CPU time (user + system) a process has used, in seconds; 0 when it is gone. */
+export function cpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -20,13 +21,14 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-function redisPids(): number[] {
+/** This machine's processes whose /proc/<pid>/<file> passes `test` (e.g. comm starts with `redis-server`). */
+export function pidsWhere(file: 'comm' | 'cmdline', test: (text: string) => boolean): number[] {
   try {
     return readdirSync('/proc')
       .filter((p) => /^\d+$/.test(p))
       .filter((p) => {
         try {
-          return readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('redis-server');
+          return test(readFileSync(`/proc/${p}/${file}`, 'utf8'));
         } catch {
           return false;
         }
@@ -36,6 +38,8 @@ function redisPids(): number[] {
     return [];
   }
 }
+
+const redisPids = () => pidsWhere('comm', (comm) => comm.startsWith('redis-server'));
 
 /** Which processes serve a system: its own, and how to find its PostgreSQL backends. */
 export interface CpuScope {

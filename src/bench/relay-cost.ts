@@ -7,7 +7,6 @@
  *
  *   npm run build && node dist/bench/relay-cost.js --jobs 50000 --runs 3 --kafka-brokers 127.0.0.1:9092
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { KafkaEventBus } from '../adapters/kafka/kafka-event-bus.js';
@@ -16,6 +15,7 @@ import { PostgresStore } from '../adapters/postgres/postgres-store.js';
 import type { NewJob } from '../ports/store.js';
 import { BUS_CURSOR, EventRelay } from '../services/events/relay.js';
 import { median } from './common.js';
+import { cpuSeconds, pidsWhere } from './cpu.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,19 +33,8 @@ if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${args.runs}: a
 const batchSize = Number(args.batch);
 if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch ${args.batch}: a whole number >= 1 (events per relay step)`);
 
-/** CPU ticks (1/100 s) of the local Kafka broker, or null when none runs here. */
-function brokerTicks(): number | null {
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka')) continue;
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return null;
-}
+/** The local Kafka broker's pid, or undefined when none runs on this machine. */
+const broker = pidsWhere('cmdline', (cmd) => cmd.includes('kafka.Kafka'))[0];
 
 /** Fills a fresh schema's log with the events of `n` jobs run through the store's own hot path. */
 async function fill(store: PostgresStore, n: number): Promise<void> {
@@ -88,20 +77,19 @@ for (let run = 1; run <= runs; run++) {
     await relayOf().runOnce(); // positions the log and publishes it once: the code is warm for the measured pass
     await store.events.setCursor(BUS_CURSOR, 0);
     const relay = relayOf(); // a relay remembers where it left the cursor: a new one reads it again
-    const b0 = brokerTicks();
+    const b0 = broker === undefined ? 0 : cpuSeconds(broker);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const events = await relay.runOnce();
     const cpu = process.cpuUsage(c0);
     const ms = performance.now() - t0;
     await new Promise((resolve) => setTimeout(resolve, 300)); // the broker finishes its share
-    const b1 = brokerTicks();
     relayUs.push((cpu.user + cpu.system) / events);
-    if (b0 !== null && b1 !== null) brokerUs.push(((b1 - b0) * 10_000) / events);
+    if (broker !== undefined) brokerUs.push(((cpuSeconds(broker) - b0) * 1e6) / events);
     console.log(
       `run ${run}: ${events} events (${(events / jobs).toFixed(1)} per job) in ${Math.round(ms)} ms (${Math.round((events / ms) * 1000)}/s); relay ${relayUs.at(-1)!.toFixed(1)} µs CPU per event` +
         ` (user ${(cpu.user / events).toFixed(1)}, system ${(cpu.system / events).toFixed(1)})` +
-        (b0 !== null && b1 !== null ? `; broker ${brokerUs.at(-1)!.toFixed(1)} µs` : '; broker not on this machine'),
+        (broker !== undefined ? `; broker ${brokerUs.at(-1)!.toFixed(1)} µs` : '; broker not on this machine'),
     );
   } finally {
     await bus.close();

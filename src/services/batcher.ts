@@ -4,8 +4,6 @@
  * wait and go together in the next one, which starts as soon as it ends (calls made while none
  * runs go on the next macrotask, or at once when `maxBatch` wait). Measured: completing no-op
  * jobs one transaction each tops out near 25k/s on SQLite, in batches the store does ~100k/s.
- * Calls that arrive while a batch runs are not cut into one batch per macrotask queued behind it:
- * they wait for the running one and go together.
  */
 export class Batcher<I, O> {
   private items: I[] = [];

@@ -798,9 +798,9 @@ export class JobService {
  * Error and progress messages are kept to a readable size: a stack trace must not stop a failure
  * being recorded, and every lifecycle event carrying one must fit in a Kafka record.
  */
-const MAX_ERROR_MESSAGE = 10_000;
+const MAX_MESSAGE = 10_000;
 function clip(message: string): string {
-  return message.length <= MAX_ERROR_MESSAGE ? message : `${message.slice(0, MAX_ERROR_MESSAGE)}… (${message.length - MAX_ERROR_MESSAGE} more characters cut)`;
+  return message.length <= MAX_MESSAGE ? message : `${message.slice(0, MAX_MESSAGE)}… (${message.length - MAX_MESSAGE} more characters cut)`;
 }
 
 function gateKey(j: { queue: string; type: string }): string {

@@ -1,4 +1,4 @@
-import { EVENT_SPEC_VERSION, type EncodedEvent, type EventEnvelope, type OutgoingEvent } from '../../ports/event-bus.js';
+import { EVENT_SPEC_VERSION, type EncodedEvent, type EventEnvelope } from '../../ports/event-bus.js';
 import type { LogEvent } from '../../ports/event-log.js';
 
 /** What an event's type says it is about: `job-events` → `job` (so `docket.job.started`). */
@@ -40,8 +40,8 @@ function publicData(e: LogEvent): LogEvent['data'] {
 const json = JSON.stringify;
 
 /**
- * The event as the relay publishes it: `outgoingOf` in its wire form, the same text as
- * `encodeEnvelope(envelopeOf(e, source))` (test/event-envelope.test.ts), written field by field
+ * The event as the relay publishes it, on `<prefix><topic>`, keyed by its subject: the same text
+ * as `encodeEnvelope(envelopeOf(e, source))` (test/event-envelope.test.ts), written field by field
  * without building the envelope object first (30% less time alone, ~7% less in the relay, where
  * the data's own encoding dominates). Logged events are valid envelopes by construction, so the
  * bus need not check them again (`EventBus.publishEncoded`).
@@ -54,7 +54,3 @@ export function encodedOf(e: LogEvent, source: string, topicPrefix: string): Enc
   return { topic: topicPrefix + e.topic, key: e.key, value };
 }
 
-/** The event as sent to the bus: on `<prefix><topic>`, keyed by its subject. */
-export function outgoingOf(e: LogEvent, source: string, topicPrefix: string): OutgoingEvent {
-  return { topic: topicPrefix + e.topic, key: e.key, event: envelopeOf(e, source) };
-}
