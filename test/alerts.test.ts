@@ -102,7 +102,7 @@ describe.each(STORES)('alert rules on $name', ({ open }) => {
   it('queue-depth fires only after holding for T, logs the events, and resolves', async () => {
     const rule: AlertRule = { name: 'backlog', kind: 'queue-depth', queue: 'emails', threshold: 2, forMs: 60_000, windowMs: 0 };
     const { docket, clock, evaluator, alerts, alertEvents } = await engine([rule]);
-    await docket.service.submit([1, 2, 3].map(() => ({ type: 'send', queue: 'emails' })), { tenant: 'acme' });
+    await docket.jobs.submitter.submit([1, 2, 3].map(() => ({ type: 'send', queue: 'emails' })), { tenant: 'acme' });
 
     expect((await evaluator.runOnce()).fired).toEqual([]); // pending from now
     clock.advance(30_000);
@@ -115,7 +115,7 @@ describe.each(STORES)('alert rules on $name', ({ open }) => {
     expect((await evaluator.runOnce()).fired).toEqual([]);
     expect(await alerts.list({ state: 'firing', limit: 10 })).toHaveLength(1);
 
-    const [claimed] = await docket.service.claim({ workerId: 'w', queues: ['emails'], max: 2 }).then((jobs) => [jobs]);
+    const [claimed] = await docket.jobs.claims.claim({ workerId: 'w', queues: ['emails'], max: 2 }).then((jobs) => [jobs]);
     expect(claimed).toHaveLength(2);
     clock.advance(15_000);
     const report = await evaluator.runOnce();
@@ -128,7 +128,7 @@ describe.each(STORES)('alert rules on $name', ({ open }) => {
     ]);
 
     // A dip below the threshold restarts "for T".
-    await docket.service.submit([1, 2].map(() => ({ type: 'send', queue: 'emails' })), { tenant: 'acme' });
+    await docket.jobs.submitter.submit([1, 2].map(() => ({ type: 'send', queue: 'emails' })), { tenant: 'acme' });
     await evaluator.runOnce();
     clock.advance(59_000);
     expect((await evaluator.runOnce()).fired).toEqual([]);
@@ -137,7 +137,7 @@ describe.each(STORES)('alert rules on $name', ({ open }) => {
   it('a new leader goes on from the stored state: pending keeps its start, a firing alert is not fired again', async () => {
     const rule: AlertRule = { name: 'backlog', kind: 'queue-depth', queue: 'q', threshold: 0, forMs: 60_000, windowMs: 0 };
     const { docket, store, clock, evaluator, alerts } = await engine([rule]);
-    await docket.service.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
+    await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
     await evaluator.runOnce();
     clock.advance(40_000);
     // The old leader dies; a new one (another evaluator on the same store) takes over.
@@ -152,7 +152,7 @@ describe.each(STORES)('alert rules on $name', ({ open }) => {
   it('two evaluators writing the same state: the second write does not apply', async () => {
     const rule: AlertRule = { name: 'backlog', kind: 'queue-depth', queue: 'q', threshold: 0, forMs: 0, windowMs: 0 };
     const { docket, store, clock, alerts } = await engine([rule]);
-    await docket.service.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
+    await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
     const a = new AlertEvaluator(alerts, store, docket.workers, clock, { rules: [rule], intervalMs: 15_000 }, () => {});
     const b = new AlertEvaluator(alerts, store, docket.workers, clock, { rules: [rule], intervalMs: 15_000 }, () => {});
     const [ra, rb] = await Promise.all([a.runOnce(), b.runOnce()]);
@@ -172,7 +172,7 @@ describe.each(STORES)('alert rules on $name', ({ open }) => {
     const firing = async () => (await alerts.list({ state: 'firing', limit: 100 })).map((a) => a.rule).sort();
     const worker = await docket.workers.register({ queues: ['remote'], name: 'r1' });
 
-    await docket.service.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
+    await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
     await evaluator.runOnce();
     expect(await firing()).toEqual([]);
     clock.advance(121_000);
@@ -182,17 +182,17 @@ describe.each(STORES)('alert rules on $name', ({ open }) => {
     expect((await alerts.list({ state: 'firing', limit: 1 }))[0]).toMatchObject({ value: 121, threshold: 120 });
 
     // 3 of 4 jobs of `work` fail for good: a rate of 0.75; 3 dead letters in the window.
-    await docket.service.submit([1, 2, 3, 4].map(() => ({ type: 't', queue: 'work', maxAttempts: 1 })), { tenant: 'acme' });
-    const jobs = await docket.service.claim({ workerId: 'w', queues: ['work'], max: 4 });
+    await docket.jobs.submitter.submit([1, 2, 3, 4].map(() => ({ type: 't', queue: 'work', maxAttempts: 1 })), { tenant: 'acme' });
+    const jobs = await docket.jobs.claims.claim({ workerId: 'w', queues: ['work'], max: 4 });
     for (const [i, job] of jobs.entries()) {
-      if (i === 0) await docket.service.complete(job.id, job.leaseToken!, null);
-      else await docket.service.fail(job.id, job.leaseToken!, { message: 'boom', retryable: false });
+      if (i === 0) await docket.jobs.outcomes.complete(job.id, job.leaseToken!, null);
+      else await docket.jobs.outcomes.fail(job.id, job.leaseToken!, { message: 'boom', retryable: false });
     }
-    await docket.service.drain();
+    await docket.jobs.outcomes.drain();
     // A job parks under a condition.
-    await docket.service.submit([{ type: 't', queue: 'pay' }], { tenant: 'acme' });
-    const [pay] = await docket.service.claim({ workerId: 'w', queues: ['pay'], max: 1 });
-    await docket.service.fail(pay!.id, pay!.leaseToken!, { message: 'down', condition: 'service:payments' });
+    await docket.jobs.submitter.submit([{ type: 't', queue: 'pay' }], { tenant: 'acme' });
+    const [pay] = await docket.jobs.claims.claim({ workerId: 'w', queues: ['pay'], max: 1 });
+    await docket.jobs.outcomes.fail(pay!.id, pay!.leaseToken!, { message: 'down', condition: 'service:payments' });
     await evaluator.runOnce();
     expect(await firing()).toEqual(['dead', 'failing', 'stale']);
     const failing = (await alerts.list({ state: 'firing', limit: 100 })).find((a) => a.rule === 'failing')!;
@@ -217,7 +217,7 @@ describe.each(STORES)('alert rules on $name', ({ open }) => {
   it('an alert of a rule removed from the configuration resolves', async () => {
     const rule: AlertRule = { name: 'backlog', kind: 'queue-depth', queue: 'q', threshold: 0, forMs: 0, windowMs: 0 };
     const { docket, store, clock, evaluator, alerts } = await engine([rule]);
-    await docket.service.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
+    await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
     await evaluator.runOnce();
     const without = new AlertEvaluator(alerts, store, docket.workers, clock, { rules: [], intervalMs: 15_000 }, (e) => { throw e; });
     clock.advance(1000);
@@ -243,9 +243,9 @@ describe('GET /v1/alerts', () => {
     const docket = new Docket({ store, dispatch: new MemoryDispatch(clock), clock, leadership: null, rules: { ...parseConfigFile({}), alerts: { intervalMs: 15_000, rules } } });
     await docket.start();
     cleanups.push(() => docket.stop());
-    await docket.service.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
+    await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
     const { fired } = await docket.alerts!.evaluator.runOnce();
-    app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), alerts: docket.alerts!.store });
+    app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), alerts: docket.alerts!.store });
     const get = async (url: string, roles: Parameters<typeof tokenFor>[1]) =>
       app!.inject({ method: 'GET', url, headers: { authorization: `Bearer ${await tokenFor('acme', roles)}` } });
 
@@ -282,7 +282,7 @@ describe('GET /v1/alerts', () => {
     const docket = new Docket({ store, dispatch: new MemoryDispatch(clock), clock, leadership: null, rules: { ...parseConfigFile({}), alerts: { intervalMs: 15_000, rules } } });
     await docket.start();
     cleanups.push(() => docket.stop());
-    app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), alerts: docket.alerts!.store, webhooks: docket.webhooks!.service });
+    app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), alerts: docket.alerts!.store, webhooks: docket.webhooks!.service });
     const create = async (roles: Parameters<typeof tokenFor>[1]) =>
       app!.inject({ method: 'POST', url: '/v1/webhooks', headers: { authorization: `Bearer ${await tokenFor('ops', roles)}` }, payload: { url: 'https://example.com/alerts', events: ['alert.*'], cluster: true } });
     expect((await create(['submitter'])).statusCode).toBe(403);
@@ -291,7 +291,7 @@ describe('GET /v1/alerts', () => {
     expect(created.json()).toMatchObject({ tenant: '*', events: ['alert.*'] });
 
     clock.advance(1000);
-    await docket.service.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
+    await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
     const { fired } = await docket.alerts!.evaluator.runOnce();
     await docket.relay.runOnce();
     expect(await docket.webhooks!.dispatcher.runOnce()).toBe(1);

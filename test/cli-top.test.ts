@@ -27,7 +27,7 @@ afterEach(async () => {
 async function serve() {
   const rules = parseConfigFile({ alerts: { rules: [{ name: 'emails-backlog', kind: 'queue-depth', queue: 'emails', above: 2 }] } });
   docket = await openEmbedded({ path: ':memory:', rules });
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), alerts: docket.alerts!.store });
+  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), alerts: docket.alerts!.store });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const token = await tokenFor('ops', ['admin']);
   const admin = new DocketClient({ baseUrl: url, token });

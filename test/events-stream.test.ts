@@ -26,7 +26,7 @@ async function start(bus?: MemoryEventBus) {
   docket = await openEmbedded({ path: ':memory:', events: { bus: bus ?? null, source: '/docket/test' } });
   const d = docket;
   app = await buildServer({
-    service: d.service,
+    jobs: d.jobs,
     workers: d.workers,
     recovery: d.recoveryOps,
     auth: testAuth(),

@@ -60,7 +60,7 @@ async function queue(docket: Docket, tenant: string, n: number, job: Record<stri
   const out: Job[] = [];
   for (let i = 0; i < n; i += 1000) {
     const batch = Array.from({ length: Math.min(1000, n - i) }, () => ({ type: 'work', queue: 'shared', ...job }));
-    out.push(...(await docket.service.submit(batch, { tenant })));
+    out.push(...(await docket.jobs.submitter.submit(batch, { tenant })));
   }
   return out;
 }
@@ -69,10 +69,10 @@ async function queue(docket: Docket, tenant: string, n: number, job: Record<stri
 async function run(docket: Docket, max: number, until: (started: Job[]) => boolean, filter?: { types?: string[] }): Promise<Job[]> {
   const started: Job[] = [];
   while (!until(started)) {
-    const jobs = await docket.service.claim({ workerId: 'w', queues: ['shared'], max, ...(filter ? { filter } : {}) });
+    const jobs = await docket.jobs.claims.claim({ workerId: 'w', queues: ['shared'], max, ...(filter ? { filter } : {}) });
     if (jobs.length === 0) break;
     started.push(...jobs);
-    await Promise.all(jobs.map((j) => docket.service.complete(j.id, j.leaseToken!)));
+    await Promise.all(jobs.map((j) => docket.jobs.outcomes.complete(j.id, j.leaseToken!)));
   }
   return started;
 }
@@ -120,17 +120,17 @@ for (const [name, open] of Object.entries(DEPLOYMENTS)) {
       const docket = await start({ fairness: { shared: { tenants: { A: { maxRunning: 3 } } } } });
       await queue(docket, 'A', 20);
       await queue(docket, 'B', 20);
-      const first = await docket.service.claim({ workerId: 'w', queues: ['shared'], max: 10 });
+      const first = await docket.jobs.claims.claim({ workerId: 'w', queues: ['shared'], max: 10 });
       expect(first.filter((j) => j.tenant === 'A')).toHaveLength(3);
       expect(first.filter((j) => j.tenant === 'B')).toHaveLength(7);
-      const more = await docket.service.claim({ workerId: 'w', queues: ['shared'], max: 10 });
+      const more = await docket.jobs.claims.claim({ workerId: 'w', queues: ['shared'], max: 10 });
       expect(more.filter((j) => j.tenant === 'A')).toHaveLength(0);
       // Each way out of running frees a slot: completion, failure (retry), cancel.
       const [a1, a2, a3] = first.filter((j) => j.tenant === 'A');
-      await docket.service.complete(a1!.id, a1!.leaseToken!);
-      await docket.service.fail(a2!.id, a2!.leaseToken!, { message: 'boom' });
-      await docket.service.cancel(a3!.id);
-      const after = await docket.service.claim({ workerId: 'w', queues: ['shared'], max: 10 });
+      await docket.jobs.outcomes.complete(a1!.id, a1!.leaseToken!);
+      await docket.jobs.outcomes.fail(a2!.id, a2!.leaseToken!, { message: 'boom' });
+      await docket.jobs.cancels.cancel(a3!.id);
+      const after = await docket.jobs.claims.claim({ workerId: 'w', queues: ['shared'], max: 10 });
       expect(after.filter((j) => j.tenant === 'A')).toHaveLength(3);
       const running = await docket.store.listJobs({ state: 'running', tenant: 'A' }, 100);
       expect(running.jobs).toHaveLength(3);
@@ -140,7 +140,7 @@ for (const [name, open] of Object.entries(DEPLOYMENTS)) {
       const fairness = { shared: { default: { maxRunning: 5 } } };
       const docket = await start({ fairness });
       await queue(docket, 'A', 10);
-      const claimed = await docket.service.claim({ workerId: 'w', queues: ['shared'], max: 10 });
+      const claimed = await docket.jobs.claims.claim({ workerId: 'w', queues: ['shared'], max: 10 });
       expect(claimed).toHaveLength(5);
       await docket.dispatch.adjustRunning('shared', 'A', 3); // a leak: a process died after its take
       const sweep = new RunningSweep(docket.store, docket.dispatch, fairnessPolicy(fairness), new SystemClock(), 60_000);
@@ -154,11 +154,11 @@ for (const [name, open] of Object.entries(DEPLOYMENTS)) {
       const media = [...(await queue(docket, 'A', 5, { type: 'mediaInfo' })), ...(await queue(docket, 'B', 5, { type: 'mediaInfo' }))];
       await queue(docket, 'A', 50, { type: 'thumbnail' });
       const gpu = await queue(docket, 'B', 3, { type: 'thumbnail', labels: { gpu: 'yes' } });
-      const got = await docket.service.claim({ workerId: 'w', queues: ['shared'], max: 4, filter: { types: ['mediaInfo'] } });
+      const got = await docket.jobs.claims.claim({ workerId: 'w', queues: ['shared'], max: 4, filter: { types: ['mediaInfo'] } });
       expect(got.map((j) => j.tenant)).toEqual(['A', 'B', 'A', 'B']);
       const ran: string[] = [];
       const worker = new Worker({
-        transport: new LocalTransport(docket.service),
+        transport: new LocalTransport(docket.jobs),
         queues: ['shared'],
         filter: { labels: { gpu: 'yes' } },
         handlers: { thumbnail: (job) => void ran.push(job.id) },
@@ -168,28 +168,28 @@ for (const [name, open] of Object.entries(DEPLOYMENTS)) {
       await expect.poll(() => ran.length, { timeout: 10_000 }).toBe(3);
       await worker.close();
       expect(ran.sort()).toEqual(gpu.map((j) => j.id).sort());
-      const rest = await docket.service.claim({ workerId: 'w', queues: ['shared'], max: 100, filter: { types: ['mediaInfo'] } });
+      const rest = await docket.jobs.claims.claim({ workerId: 'w', queues: ['shared'], max: 100, filter: { types: ['mediaInfo'] } });
       expect([...got, ...rest].map((j) => j.id).sort()).toEqual(media.map((j) => j.id).sort());
     });
 
     it('routing rules send a job that names no queue to its type’s queue; an explicit queue wins', async () => {
       const docket = await start({ routing: [{ types: ['media.*', 'transcode'], queue: 'media' }] });
-      const [routed, exact, explicit, other] = await docket.service.submit(
+      const [routed, exact, explicit, other] = await docket.jobs.submitter.submit(
         [{ type: 'media.probe' }, { type: 'transcode' }, { type: 'transcode', queue: 'urgent' }, { type: 'email' }],
         { tenant: 'A' },
       );
       expect([routed!.queue, exact!.queue, explicit!.queue, other!.queue]).toEqual(['media', 'media', 'urgent', 'default']);
-      expect(await docket.service.claim({ workerId: 'w', queues: ['media'], max: 10 })).toHaveLength(2);
+      expect(await docket.jobs.claims.claim({ workerId: 'w', queues: ['media'], max: 10 })).toHaveLength(2);
     });
 
     it('priority pools keep their shares of starts under the fairness scheduler, and tenants their weights inside each', { timeout: 90_000 }, async () => {
       const docket = await start({ fairness: { shared: { tenants: { A: { weight: 3 } } } } });
       for (const tenant of ['A', 'B']) {
-        await docket.service.submit(Array.from({ length: 1500 }, (_, i) => ({ type: 'work', queue: 'shared', priority: [2, 5, 9][i % 3]! })), { tenant });
+        await docket.jobs.submitter.submit(Array.from({ length: 1500 }, (_, i) => ({ type: 'work', queue: 'shared', priority: [2, 5, 9][i % 3]! })), { tenant });
       }
       const starts: Job[] = [];
       const worker = new Worker({
-        transport: new LocalTransport(docket.service),
+        transport: new LocalTransport(docket.jobs),
         queues: ['shared'],
         concurrency: { '1-3': 8, '4-7': 4, '8-10': 2 },
         handlers: { work: () => new Promise((r) => setTimeout(r, 5)) },

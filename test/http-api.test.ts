@@ -15,7 +15,7 @@ let token: string;
 
 async function start(opts: { maxPayloadBytes?: number; bodyLimit?: number } = {}) {
   docket = await openEmbedded({ path: ':memory:', ...(opts.maxPayloadBytes ? { maxPayloadBytes: opts.maxPayloadBytes } : {}) });
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
+  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   token = await adminToken();
   client = new DocketClient({ baseUrl: base, token });

@@ -23,7 +23,7 @@ let base: string;
 
 beforeAll(async () => {
   docket = await openEmbedded({ path: ':memory:' });
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, schedules: docket.schedules, auth: testAuth(), webhooks: docket.webhooks!.service, ingest: new IngestPipeline(docket.service, docket.clock, compileIngest({ rules: [{ name: 'matrix', jobs: [{ type: 'matrix' }] }] })) });
+  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, schedules: docket.schedules, auth: testAuth(), webhooks: docket.webhooks!.service, ingest: new IngestPipeline(docket.jobs, docket.clock, compileIngest({ rules: [{ name: 'matrix', jobs: [{ type: 'matrix' }] }] })) });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
@@ -48,8 +48,8 @@ async function call(token: string | null, method: string, path: string, body?: u
 
 /** A job of `tenant` in state ready, or finished (cancelled) for resubmit. */
 async function jobOf(tenant: string, finished = false): Promise<string> {
-  const [job] = await docket.service.submit([{ type: 'matrix', queue: `q-${tenant}` }], { tenant });
-  if (finished) await docket.service.cancel(job!.id);
+  const [job] = await docket.jobs.submitter.submit([{ type: 'matrix', queue: `q-${tenant}` }], { tenant });
+  if (finished) await docket.jobs.cancels.cancel(job!.id);
   return job!.id;
 }
 
@@ -59,7 +59,7 @@ let templates = 0;
 let events = 0;
 async function templateOf(tenant: string): Promise<string> {
   const id = `matrix-${++templates}`;
-  await docket.service.templates!.create(tenant, { id, defaults: { type: 'matrix' } });
+  await docket.jobs.templates!.create(tenant, { id, defaults: { type: 'matrix' } });
   return id;
 }
 
@@ -189,7 +189,7 @@ describe('authorization matrix (role x endpoint x own/other tenant)', () => {
       const mayCall = role === 'admin' || role === 'worker';
       it(`${action} with a stale lease: ${role} -> ${mayCall ? 409 : 403}`, async () => {
         const id = await jobOf(OWN);
-        await docket.service.claim({ workerId: 'w', queues: [`q-${OWN}`], max: 100 });
+        await docket.jobs.claims.claim({ workerId: 'w', queues: [`q-${OWN}`], max: 100 });
         const body = action === 'fail' ? { leaseToken: 'stale', error: { message: 'x' } } : action === 'progress' ? { leaseToken: 'stale', percent: 1 } : { leaseToken: 'stale' };
         const r = await call(await tokenFor(OWN, [role]), 'POST', `/v1/jobs/${id}/${action}`, body);
         expect(r.status).toBe(mayCall ? 409 : 403);
@@ -324,7 +324,7 @@ describe('RS256 / ES256 tokens from a JWKS file or URL', () => {
   for (const source of ['file', 'url'] as const) {
     it(`accepts RS256 and ES256 from a JWKS ${source}, refuses HS256 and foreign keys`, async () => {
       const auth = await jwksAuthenticator(source === 'file' ? join(dir, 'jwks.json') : jwksUrl);
-      const idp = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth });
+      const idp = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth });
       const url = await idp.listen({ host: '127.0.0.1', port: 0 });
       try {
         for (const alg of ['RS256', 'ES256'] as const) {

@@ -52,7 +52,7 @@ function configFile(content: unknown): string {
 
 async function serve(d: Docket): Promise<void> {
   docket = d;
-  app = await buildServer({ service: d.service, workers: d.workers, recovery: d.recoveryOps, auth: testAuth() });
+  app = await buildServer({ jobs: d.jobs, workers: d.workers, recovery: d.recoveryOps, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 }
 

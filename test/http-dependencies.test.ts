@@ -33,7 +33,7 @@ afterEach(async () => {
 async function start(): Promise<Docket> {
   const d = await openEmbedded({ path: ':memory:' });
   docket = d;
-  app = await buildServer({ service: d.service, workers: d.workers, recovery: d.recoveryOps, auth: testAuth() });
+  app = await buildServer({ jobs: d.jobs, workers: d.workers, recovery: d.recoveryOps, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   return d;
 }
@@ -122,7 +122,7 @@ describe('dependencies over HTTP', () => {
   });
 
   it('runs the same DAG on an in-process worker', async () => {
-    await runPipeline(() => new LocalTransport(docket!.service));
+    await runPipeline(() => new LocalTransport(docket!.jobs));
   });
 
   it('rejects a cycle with 400 naming it and the field; nothing is created', async () => {

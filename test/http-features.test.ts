@@ -28,7 +28,7 @@ type ServerExtras = Partial<Pick<ServerOptions, 'rateLimits' | 'readiness'>>;
 async function start(engine: Omit<EmbeddedOptions, 'path'> = {}, server: (d: Docket) => ServerExtras = () => ({})): Promise<Docket> {
   const d = await openEmbedded({ path: ':memory:', ...engine });
   docket = d;
-  app = await buildServer({ service: d.service, workers: d.workers, recovery: d.recoveryOps, auth: testAuth(), ...server(d) });
+  app = await buildServer({ jobs: d.jobs, workers: d.workers, recovery: d.recoveryOps, auth: testAuth(), ...server(d) });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   return d;
 }

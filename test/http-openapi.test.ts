@@ -23,7 +23,7 @@ let doc: Json;
 
 beforeAll(async () => {
   docket = await openEmbedded({ path: ':memory:' });
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), webhooks: docket.webhooks!.service });
+  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), webhooks: docket.webhooks!.service });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   const res = await fetch(`${base}/openapi.json`);
   expect(res.status).toBe(200);

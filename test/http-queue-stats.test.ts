@@ -23,7 +23,7 @@ const START = Date.UTC(2026, 0, 1, 9, 0, 30);
 async function start() {
   const clock = new ManualClock(START);
   docket = await openEmbedded({ path: ':memory:', clock });
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), ui: false });
+  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), ui: false });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   const as = async (tenant: string, ...roles: Parameters<typeof tokenFor>[1]) => new DocketClient({ baseUrl: base, token: await tokenFor(tenant, roles) });
   return { clock, acme: await as('acme', 'submitter'), worker: await as('acme', 'worker'), admin: await as('ops', 'admin'), other: await as('globex', 'viewer') };

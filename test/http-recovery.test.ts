@@ -18,7 +18,7 @@ afterEach(async () => {
 
 async function start() {
   docket = await openEmbedded({ path: ':memory:' });
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
+  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   const as = async (tenant: string, ...roles: Parameters<typeof tokenFor>[1]) => new DocketClient({ baseUrl: base, token: await tokenFor(tenant, roles) });
   return { acme: await as('acme', 'submitter'), worker: await as('acme', 'worker'), admin: await as('ops', 'admin'), other: await as('globex', 'submitter') };

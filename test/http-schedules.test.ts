@@ -25,7 +25,7 @@ async function start() {
   // A manual clock: the firer runs only when the test says so.
   const clock = new ManualClock(T);
   docket = await openEmbedded({ path: ':memory:', clock });
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), schedules: docket.schedules });
+  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), schedules: docket.schedules });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   const as = async (tenant: string, ...roles: Parameters<typeof tokenFor>[1]) => new DocketClient({ baseUrl: base, token: await tokenFor(tenant, roles) });
   return {

@@ -29,7 +29,7 @@ async function start(): Promise<Docket> {
   // No worker runs: submitted jobs stay ready, so what was stored can be read back as it was.
   const d = await openEmbedded({ path: ':memory:' });
   docket = d;
-  app = await buildServer({ service: d.service, workers: d.workers, recovery: d.recoveryOps, auth: testAuth() });
+  app = await buildServer({ jobs: d.jobs, workers: d.workers, recovery: d.recoveryOps, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   return d;
 }
@@ -157,7 +157,7 @@ describe('submitting from a template', () => {
     expectProblem(r, 400, ['/jobs/1/templateId', '/jobs/3/templateVersion', '/jobs/2/expiresAt', '/jobs/4/type']);
     expect(r.body.errors[0].message).toContain('no template "nope"');
     expect(r.body.errors[3].message).toBe('required (or give templateId)');
-    expect((await d.service.list({}, 10)).jobs).toEqual([]);
+    expect((await d.jobs.queries.list({}, 10)).jobs).toEqual([]);
     // Nothing was created, so the template was not marked used.
     expect((await call('GET', '/v1/templates/delayed', { token })).body.usedAt).toBeNull();
 
@@ -233,8 +233,8 @@ describe('retiring and deleting', () => {
     expectProblem(stillJobs, 409);
     expect(stillJobs.body.detail).toContain('jobs created from it are still stored');
 
-    await d.service.cancel(job.id);
-    await d.service.purge([job.id]);
+    await d.jobs.cancels.cancel(job.id);
+    await d.jobs.deadLetters.purge([job.id]);
     expect((await call('DELETE', '/v1/templates/welcome-email', { token })).status).toBe(204);
   });
 });
@@ -258,7 +258,7 @@ describe('template validation', () => {
 
   it('checks defaults in the service too (SDK and embedded callers), with the same paths', async () => {
     const d = await start();
-    const templates = d.service.templates!;
+    const templates = d.jobs.templates!;
     await expect(templates.create('acme', { id: 't', defaults: { type: 'x', expiresAt: '2030-01-01T00:00:00Z', timeoutMs: 0 } })).rejects.toMatchObject({
       issues: [{ path: '/defaults/expiresAt' }],
     });

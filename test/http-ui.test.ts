@@ -21,7 +21,7 @@ afterEach(async () => {
 
 async function serve(ui: string) {
   docket = await openEmbedded({ path: ':memory:' });
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), ui });
+  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), ui });
   return app;
 }
 

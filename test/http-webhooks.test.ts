@@ -22,7 +22,7 @@ afterEach(async () => {
 
 async function start() {
   docket = await openEmbedded({ path: ':memory:', webhooks: { dispatchIntervalMs: 20, pollIntervalMs: 20 } });
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), webhooks: docket.webhooks!.service });
+  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), webhooks: docket.webhooks!.service });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   const as = async (tenant: string, role: Parameters<typeof tokenFor>[1][number]) => new DocketClient({ baseUrl: base, token: await tokenFor(tenant, [role]) });
   return { acme: await as('acme', 'submitter'), globex: await as('globex', 'submitter'), admin: await as('ops', 'admin'), viewer: await as('acme', 'viewer'), worker: await as('acme', 'worker') };
@@ -57,7 +57,7 @@ describe('/v1/webhooks', () => {
 
   it('keeps tenants apart, lets submitters and admins manage, others not; shows the secret only on create and rotate', async () => {
     const { acme, globex, admin, viewer, worker } = await start();
-    const [job] = await docket!.service.submit([{ type: 'x' }], { tenant: 'acme' });
+    const [job] = await docket!.jobs.submitter.submit([{ type: 'x' }], { tenant: 'acme' });
     const mine = await acme.webhooks.create({ url: 'https://example.com/acme', jobId: job!.id, events: ['docket.job.succeeded', 'job.failed'] });
     expect(mine).toMatchObject({ tenant: 'acme', scope: 'job', jobId: job!.id, queue: null, events: ['job.succeeded', 'job.failed'], enabled: true, consecutiveFailures: 0 });
     const theirs = await globex.webhooks.create({ url: 'https://example.com/globex', queue: 'mail' });
@@ -99,7 +99,7 @@ describe('/v1/webhooks', () => {
     expect(verifyDocketSignature(sub.secret, got!.headers['docket-signature'], got!.body)).toBe(true);
 
     // Pings are not in the log; three submitted jobs are.
-    await docket!.service.submit([{ type: 'a' }, { type: 'b' }, { type: 'c' }], { tenant: 'acme' });
+    await docket!.jobs.submitter.submit([{ type: 'a' }, { type: 'b' }, { type: 'c' }], { tenant: 'acme' });
     await receiver.waitFor(4);
     const all: string[] = [];
     let cursor: string | undefined;

@@ -21,7 +21,7 @@ let token: string;
 async function start() {
   docket = await openEmbedded({ path: ':memory:' });
   workers = docket.workers;
-  app = await buildServer({ service: docket.service, workers, recovery: docket.recoveryOps, auth: testAuth() });
+  app = await buildServer({ jobs: docket.jobs, workers, recovery: docket.recoveryOps, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   token = await adminToken();
   client = new DocketClient({ baseUrl: base, token });
@@ -51,11 +51,11 @@ async function post(path: string, body: unknown) {
 
 describe('HTTP worker protocol', () => {
   it('hands a remote worker the same ClaimedJob as in-process, and completes it', async () => {
-    const { service } = await start();
+    const { jobs: service } = await start();
     const workerId = await transport.register({ queues: ['default'], capacity: 2, name: 'remote-1' });
     const submitted = await client.submit({ type: 'email', payload: { to: 'a@b.c' }, timeoutMs: 5000, labels: { k: 'v' } });
     const job = await claimOne(workerId);
-    const stored = await service.get(submitted.id);
+    const stored = await service.queries.get(submitted.id);
     expect(job).toEqual({ ...stored, leaseToken: stored!.leaseToken });
     expect(job).toMatchObject({ state: 'running', attempt: 1, workerId, timeoutMs: 5000 });
     expect(typeof job.createdAt).toBe('number');
@@ -182,7 +182,7 @@ describe('HTTP worker protocol', () => {
     await client.cancel(drop.id);
     await sleep(5);
     expect(await transport.heartbeat(workerId, jobs)).toEqual({ lost: [drop.id], cancelled: [drop.id] });
-    const after = await docket!.service.get(keep.id);
+    const after = await docket!.jobs.queries.get(keep.id);
     expect(after!.leaseExpiresAt!).toBeGreaterThan(keep.leaseExpiresAt!);
     const record = (await workers.get(workerId))!;
     expect(record.lastHeartbeatAt).toBeGreaterThan(record.registeredAt);

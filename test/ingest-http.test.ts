@@ -35,8 +35,8 @@ let base: string;
 
 beforeAll(async () => {
   docket = await openEmbedded({ path: ':memory:' });
-  const ingest = new IngestPipeline(docket.service, docket.clock, compileIngest(RULES));
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), ingest });
+  const ingest = new IngestPipeline(docket.jobs, docket.clock, compileIngest(RULES));
+  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), ingest });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
@@ -171,7 +171,7 @@ describe('POST /v1/events without ingest rules', () => {
   afterEach(async () => plain?.close());
 
   it('answers 501 saying how to configure them', async () => {
-    plain = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
+    plain = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
     const url = await plain.listen({ host: '127.0.0.1', port: 0 });
     const res = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${await adminToken()}`, 'content-type': 'application/json' }, body: JSON.stringify(paid()) });
     expect(res.status).toBe(501);

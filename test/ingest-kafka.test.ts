@@ -70,7 +70,7 @@ describe('ingestion from Kafka', () => {
     await bus.ensureTopics([input, dlq], { partitions: 3 });
     docket = await openEmbedded({ path: ':memory:' });
     const config = { ...compileIngest(rulesFor(input)), groupId: `docket-test.ingest.${tag}` };
-    const pipeline = new IngestPipeline(docket.service, docket.clock, config);
+    const pipeline = new IngestPipeline(docket.jobs, docket.clock, config);
     const consumer = new IngestConsumer(bus, wrap ? wrap(pipeline) : pipeline, docket.clock, { deadLetterTopic: dlq, source: '/docket/test', onError: (e) => errors.push(e), retryMs: 100 });
     consumers.push(consumer);
     return { input, dlq, consumer };
@@ -79,7 +79,7 @@ describe('ingestion from Kafka', () => {
   const paid = (orderId: string, tenant = 'acme') =>
     createEvent({ type: 'com.acme.order.paid', source: 'urn:acme:shop', tenant, data: { order: { id: orderId } } }, docket.clock);
 
-  const jobsOf = async (tenant: string): Promise<Job[]> => (await docket.service.list({ tenant }, 500)).jobs;
+  const jobsOf = async (tenant: string): Promise<Job[]> => (await docket.jobs.queries.list({ tenant }, 500)).jobs;
 
   /** Waits until `tenant` has `n` jobs. */
   const jobsAppear = (tenant: string, n: number) =>

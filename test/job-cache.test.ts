@@ -25,20 +25,20 @@ async function engine() {
   const store = new SqliteStore({ path: ':memory:' });
   const docket = new Docket({ store, dispatch: new MemoryDispatch(clock), clock, cache: new RedisJobCache({ redis, prefix: prefix.prefix }) });
   await store.migrate();
-  return { docket, store, service: docket.service };
+  return { docket, store, service: docket.jobs };
 }
 
 describe('finished-jobs cache (Redis)', () => {
   it('serves finished jobs from Redis for an hour, and never caches unfinished ones', async () => {
     const { store, service } = await engine();
-    const [job] = await service.submit([{ type: 'x', payload: { n: 1 } }], { tenant: 't' });
-    expect((await service.get(job!.id))!.state).toBe('ready');
+    const [job] = await service.submitter.submit([{ type: 'x', payload: { n: 1 } }], { tenant: 't' });
+    expect((await service.queries.get(job!.id))!.state).toBe('ready');
     expect(await redis!.exists(`${prefix!.prefix}job:${job!.id}`)).toBe(0);
 
-    const [run] = await service.claim({ workerId: 'w', queues: ['default'], max: 1 });
-    expect((await service.complete(run!.id, run!.leaseToken!, { ok: true })).ok).toBe(true);
-    await service.drain();
-    const done = await service.get(job!.id);
+    const [run] = await service.claims.claim({ workerId: 'w', queues: ['default'], max: 1 });
+    expect((await service.outcomes.complete(run!.id, run!.leaseToken!, { ok: true })).ok).toBe(true);
+    await service.outcomes.drain();
+    const done = await service.queries.get(job!.id);
     expect(done).toMatchObject({ state: 'succeeded', result: { ok: true }, payload: { n: 1 } });
     const ttl = await redis!.ttl(`${prefix!.prefix}job:${job!.id}`);
     expect(ttl).toBeGreaterThan(3500);
@@ -46,14 +46,14 @@ describe('finished-jobs cache (Redis)', () => {
 
     // Served from the cache: the store is no longer asked (closing it would make a read fail).
     await store.close();
-    expect(await service.get(job!.id)).toEqual(done);
+    expect(await service.queries.get(job!.id)).toEqual(done);
   });
 
   it('reads the store when the cache is unreachable', async () => {
     const { service } = await engine();
-    const [job] = await service.submit([{ type: 'x' }], { tenant: 't' });
-    await service.cancel(job!.id);
+    const [job] = await service.submitter.submit([{ type: 'x' }], { tenant: 't' });
+    await service.cancels.cancel(job!.id);
     redis!.disconnect();
-    expect((await service.get(job!.id))!.state).toBe('cancelled');
+    expect((await service.queries.get(job!.id))!.state).toBe('cancelled');
   });
 });

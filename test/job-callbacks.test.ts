@@ -38,9 +38,9 @@ for (const [name, place] of Object.entries(PLACES)) {
     async function start() {
       where = await place();
       docket = await where.open(FAST);
-      app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), webhooks: docket.webhooks!.service });
+      app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), webhooks: docket.webhooks!.service });
       const base = await app.listen({ host: '127.0.0.1', port: 0 });
-      worker = new Worker({ transport: new LocalTransport(docket.service), handlers: { ok: async () => ({ ok: true }) }, logger: silent, concurrency: 1 });
+      worker = new Worker({ transport: new LocalTransport(docket.jobs), handlers: { ok: async () => ({ ok: true }) }, logger: silent, concurrency: 1 });
       await worker.start();
       const as = async (tenant: string) => new DocketClient({ baseUrl: base, token: await tokenFor(tenant, ['submitter']) });
       return { acme: await as('acme'), globex: await as('globex') };

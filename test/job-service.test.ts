@@ -8,15 +8,15 @@ describe('JobService', () => {
   it('submits, claims and completes a job', async () => {
     engine = await manualEngine();
     const { service } = engine;
-    const [job] = await service.submit([{ type: 'email', payload: { to: 'a@b.c' } }], { tenant: 't1' });
+    const [job] = await service.submitter.submit([{ type: 'email', payload: { to: 'a@b.c' } }], { tenant: 't1' });
     expect(job!.state).toBe('ready');
-    const [claimed] = await service.claim({ workerId: 'w1', queues: ['default'], max: 10 });
+    const [claimed] = await service.claims.claim({ workerId: 'w1', queues: ['default'], max: 10 });
     expect(claimed!.id).toBe(job!.id);
     expect(claimed!.state).toBe('running');
     expect(claimed!.attempt).toBe(1);
-    const res = await service.complete(claimed!.id, claimed!.leaseToken!, { sent: true });
+    const res = await service.outcomes.complete(claimed!.id, claimed!.leaseToken!, { sent: true });
     expect(res.ok).toBe(true);
-    const stored = await service.get(job!.id);
+    const stored = await service.queries.get(job!.id);
     expect(stored!.state).toBe('succeeded');
     expect(stored!.result).toEqual({ sent: true });
   });
@@ -24,9 +24,9 @@ describe('JobService', () => {
   it('cuts a progress message at 10,000 characters, as it does error messages (its events must fit a Kafka record)', async () => {
     engine = await manualEngine();
     const { service } = engine;
-    await service.submit([{ type: 'resize' }], { tenant: 't1' });
-    const [claimed] = await service.claim({ workerId: 'w1', queues: ['default'], max: 1 });
-    expect((await service.progress(claimed!.id, claimed!.leaseToken!, 10, 'm'.repeat(25_000))).ok).toBe(true);
-    expect((await service.get(claimed!.id))!.progress).toEqual({ percent: 10, message: `${'m'.repeat(10_000)}… (15000 more characters cut)` });
+    await service.submitter.submit([{ type: 'resize' }], { tenant: 't1' });
+    const [claimed] = await service.claims.claim({ workerId: 'w1', queues: ['default'], max: 1 });
+    expect((await service.outcomes.progress(claimed!.id, claimed!.leaseToken!, 10, 'm'.repeat(25_000))).ok).toBe(true);
+    expect((await service.queries.get(claimed!.id))!.progress).toEqual({ percent: 10, message: `${'m'.repeat(10_000)}… (15000 more characters cut)` });
   });
 });

@@ -20,9 +20,9 @@ async function start(opts: { maxPayloadBytes?: number } = {}) {
   await store.migrate();
   const dispatch = new MemoryDispatch(clock);
   docket = new Docket({ store, dispatch, clock, leaseMs: LEASE_MS, random: () => 0.5, ...opts, onError: (e) => { throw e; } });
-  const service = docket.service;
+  const service = docket.jobs;
   const events: LifecycleEvent[] = [];
-  service.lifecycle.on((e) => events.push(e));
+  service.transitions.lifecycle.on((e) => events.push(e));
   const d = docket;
   return {
     d,
@@ -32,9 +32,9 @@ async function start(opts: { maxPayloadBytes?: number } = {}) {
     events,
     moves: (id: string) => events.filter((e) => e.job.id === id).map((e) => `${e.from}->${e.to}`),
     iso: (ms: number) => new Date(ms).toISOString(),
-    submit: (inputs: object[]) => service.submit(inputs, { tenant: 't1' }),
-    claim: (max = 1, workerId = 'w1') => service.claim({ workerId, queues: ['default'], max }),
-    get: async (id: string) => (await service.get(id))!,
+    submit: (inputs: object[]) => service.submitter.submit(inputs, { tenant: 't1' }),
+    claim: (max = 1, workerId = 'w1') => service.claims.claim({ workerId, queues: ['default'], max }),
+    get: async (id: string) => (await service.queries.get(id))!,
   };
 }
 
@@ -91,7 +91,7 @@ describe('attempts and backoff', () => {
 
     let [run] = await e.claim();
     e.clock.advance(100);
-    expect(await e.service.fail(run!.id, run!.leaseToken!, { message: 'e1', code: 'E1' })).toMatchObject({ ok: true });
+    expect(await e.service.outcomes.fail(run!.id, run!.leaseToken!, { message: 'e1', code: 'E1' })).toMatchObject({ ok: true });
     expect(await e.get(job!.id)).toMatchObject({ state: 'retrying', runAt: t0 + 100 + 1000, stateReason: 'E1', attempt: 1 });
     expect(e.dispatch.locate(job!.id)).toBe('delayed');
     expect(await e.claim()).toEqual([]);
@@ -102,14 +102,14 @@ describe('attempts and backoff', () => {
 
     [run] = await e.claim();
     expect(run!.attempt).toBe(2);
-    await e.service.fail(run!.id, run!.leaseToken!, { message: 'e2' });
+    await e.service.outcomes.fail(run!.id, run!.leaseToken!, { message: 'e2' });
     expect((await e.get(job!.id)).runAt).toBe(e.clock.now() + 2000);
     e.clock.advance(2000);
     await e.d.promoter.runOnce();
 
     [run] = await e.claim();
     expect(run!.attempt).toBe(3);
-    await e.service.fail(run!.id, run!.leaseToken!, { message: 'e3' });
+    await e.service.outcomes.fail(run!.id, run!.leaseToken!, { message: 'e3' });
     const failed = await e.get(job!.id);
     expect(failed).toMatchObject({ state: 'failed', stateReason: 'attempts_exhausted', attempt: 3, finishedAt: e.clock.now() });
     expect(failed.errors).toEqual([
@@ -127,7 +127,7 @@ describe('attempts and backoff', () => {
     const e = await start();
     const [job] = await e.submit([{ type: 'x', maxAttempts: 5 }]);
     const [run] = await e.claim();
-    await e.service.fail(run!.id, run!.leaseToken!, { message: 'bad input', retryable: false });
+    await e.service.outcomes.fail(run!.id, run!.leaseToken!, { message: 'bad input', retryable: false });
     expect(await e.get(job!.id)).toMatchObject({ state: 'failed', stateReason: 'permanent_error', attempt: 1 });
     expect((await e.get(job!.id)).errors).toHaveLength(1);
     expect(e.moves(job!.id)).toEqual(['null->ready', 'ready->running', 'running->failed']);
@@ -150,12 +150,12 @@ describe('lease loss', () => {
     expect(second).toMatchObject({ id: job!.id, attempt: 2, workerId: 'w2' });
     expect(second!.leaseToken).not.toBe(first!.leaseToken);
     const stale = first!.leaseToken!;
-    expect(await e.service.complete(job!.id, stale, 'late')).toEqual({ ok: false, reason: 'lease_mismatch', state: 'running' });
-    expect(await e.service.fail(job!.id, stale, { message: 'late' })).toEqual({ ok: false, reason: 'lease_mismatch', state: 'running' });
-    expect((await e.service.heartbeat([{ id: job!.id, leaseToken: stale }])).lost).toEqual([job!.id]);
+    expect(await e.service.outcomes.complete(job!.id, stale, 'late')).toEqual({ ok: false, reason: 'lease_mismatch', state: 'running' });
+    expect(await e.service.outcomes.fail(job!.id, stale, { message: 'late' })).toEqual({ ok: false, reason: 'lease_mismatch', state: 'running' });
+    expect((await e.service.outcomes.heartbeat([{ id: job!.id, leaseToken: stale }])).lost).toEqual([job!.id]);
     expect(await e.get(job!.id)).toMatchObject({ state: 'running', leaseToken: second!.leaseToken, workerId: 'w2' });
 
-    expect(await e.service.complete(job!.id, second!.leaseToken!, 'done')).toMatchObject({ ok: true });
+    expect(await e.service.outcomes.complete(job!.id, second!.leaseToken!, 'done')).toMatchObject({ ok: true });
     expect(await e.get(job!.id)).toMatchObject({ state: 'succeeded', result: 'done' });
   });
 
@@ -179,7 +179,7 @@ describe('lease loss', () => {
     const [job] = await e.submit([{ type: 'x' }]);
     const [run] = await e.claim();
     e.clock.advance(6000);
-    expect((await e.service.heartbeat([{ id: run!.id, leaseToken: run!.leaseToken! }])).lost).toEqual([]);
+    expect((await e.service.outcomes.heartbeat([{ id: run!.id, leaseToken: run!.leaseToken! }])).lost).toEqual([]);
     e.clock.advance(6000);
     expect(await e.d.reaper.runOnce()).toBe(0);
     expect((await e.get(job!.id)).state).toBe('running');
@@ -193,7 +193,7 @@ describe('release and cancel', () => {
     const e = await start();
     const [job] = await e.submit([{ type: 'x', maxAttempts: 1 }]);
     const [run] = await e.claim();
-    expect(await e.service.release(run!.id, run!.leaseToken!)).toMatchObject({ ok: true });
+    expect(await e.service.outcomes.release(run!.id, run!.leaseToken!)).toMatchObject({ ok: true });
     expect(await e.get(job!.id)).toMatchObject({ state: 'ready', attempt: 0 });
     expect(e.dispatch.locate(job!.id)).toBe('ready');
     const [again] = await e.claim();
@@ -204,12 +204,12 @@ describe('release and cancel', () => {
     const e = await start();
     const [job] = await e.submit([{ type: 'x' }]);
     const [run] = await e.claim();
-    expect(await e.service.cancel(job!.id)).toMatchObject({ ok: true, from: 'running', job: { state: 'cancelled' } });
+    expect(await e.service.cancels.cancel(job!.id)).toMatchObject({ ok: true, from: 'running', job: { state: 'cancelled' } });
     expect(e.events.at(-1)).toMatchObject({ from: 'running', to: 'cancelled', cause: 'cancel', job: { id: job!.id } });
-    expect(await e.service.complete(run!.id, run!.leaseToken!, 'too late')).toEqual({ ok: false, reason: 'wrong_state', state: 'cancelled' });
-    expect(await e.service.heartbeat([{ id: run!.id, leaseToken: run!.leaseToken! }])).toEqual({ lost: [run!.id], cancelled: [run!.id] });
+    expect(await e.service.outcomes.complete(run!.id, run!.leaseToken!, 'too late')).toEqual({ ok: false, reason: 'wrong_state', state: 'cancelled' });
+    expect(await e.service.outcomes.heartbeat([{ id: run!.id, leaseToken: run!.leaseToken! }])).toEqual({ lost: [run!.id], cancelled: [run!.id] });
     expect(await e.get(job!.id)).toMatchObject({ state: 'cancelled', stateReason: 'cancelled_by_user', result: undefined });
-    expect(await e.service.cancel(job!.id)).toEqual({ ok: false, reason: 'wrong_state', state: 'cancelled' });
+    expect(await e.service.cancels.cancel(job!.id)).toEqual({ ok: false, reason: 'wrong_state', state: 'cancelled' });
   });
 });
 
@@ -227,7 +227,7 @@ describe('validation', () => {
       const err = await rejection(e.submit([input]));
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as ValidationError).issues.map((i) => i.path)).toEqual([path]);
-      expect((await e.service.list({}, 10)).jobs).toEqual([]);
+      expect((await e.service.queries.list({}, 10)).jobs).toEqual([]);
     });
   }
 

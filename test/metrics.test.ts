@@ -38,7 +38,7 @@ describe('GET /metrics', () => {
   it('reports job counters, histograms, gauges and request durations after running jobs', async () => {
     const rules = parseConfigFile({ alerts: { rules: [{ name: 'emails-backlog', kind: 'queue-depth', queue: 'emails', above: 0 }] } });
     docket = await openEmbedded({ path: ':memory:', rules });
-    app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), metrics: docket.metrics, alerts: docket.alerts!.store,
+    app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), metrics: docket.metrics, alerts: docket.alerts!.store,
       events: { log: docket.store.events, source: docket.relay.source, onPositioned: (l) => docket!.relay.onPositioned(l) } });
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     const viewer = await tokenFor('ops', ['viewer']);
@@ -65,7 +65,7 @@ describe('GET /metrics', () => {
 
     let flaky = 0;
     worker = await new Worker({
-      transport: new LocalTransport(docket.service),
+      transport: new LocalTransport(docket.jobs),
       queues: ['emails', 'reports'],
       concurrency: 4,
       handlers: {
@@ -83,7 +83,7 @@ describe('GET /metrics', () => {
       },
     }).start();
     await until(async () => {
-      const [emails, reports] = [await docket!.service.queues(null)].map((qs) => qs)[0]!.reduce<number[]>((acc, q) => [...acc, q.counts.succeeded + q.counts.failed], []);
+      const [emails, reports] = [await docket!.jobs.queries.queues(null)].map((qs) => qs)[0]!.reduce<number[]>((acc, q) => [...acc, q.counts.succeeded + q.counts.failed], []);
       return emails === 20 && reports === 1;
     });
     await docket.alerts!.evaluator.runOnce(); // the backlog is gone: resolved
@@ -143,14 +143,14 @@ describe('GET /metrics', () => {
 
   it('counts a lease that ran out', async () => {
     docket = await openEmbedded({ path: ':memory:', leaseMs: 50 });
-    app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(),
+    app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(),
       events: { log: docket.store.events, source: docket.relay.source, onPositioned: (l) => docket!.relay.onPositioned(l) } });
     const res = () => app!.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
     const token = await tokenFor('ops', ['admin']);
     await res();
-    await docket.service.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
-    await docket.service.claim({ workerId: 'gone', queues: ['q'], max: 1 });
-    await until(async () => (await docket!.service.queues(null))[0]!.counts.ready === 1);
+    await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
+    await docket.jobs.claims.claim({ workerId: 'gone', queues: ['q'], max: 1 });
+    await until(async () => (await docket!.jobs.queries.queues(null))[0]!.counts.ready === 1);
     const m = parseExposition((await res()).body);
     expect(valueOf(m, 'docket_lease_expirations_total', { queue: 'q' })).toBe(1);
   });

@@ -11,9 +11,9 @@ afterEach(async () => {
 async function start() {
   engine = await manualEngine();
   const { service, clock, docket } = engine;
-  const submit = async (inputs: object[]) => service.submit(inputs, { tenant: 't1' });
+  const submit = async (inputs: object[]) => service.submitter.submit(inputs, { tenant: 't1' });
   const claim = async (max: number, range?: PriorityRange) =>
-    service.claim({ workerId: 'w1', queues: ['default'], max, ...(range ? { range } : {}) });
+    service.claims.claim({ workerId: 'w1', queues: ['default'], max, ...(range ? { range } : {}) });
   const iso = (ms: number) => new Date(ms).toISOString();
   return { service, clock, docket, submit, claim, iso };
 }
@@ -42,7 +42,7 @@ describe('claim order', () => {
     const [live] = await submit([{ type: 'live', priority: 5 }]);
     clock.advance(100);
     expect((await claim(1)).map((j) => j.id)).toEqual([live!.id]);
-    expect((await engine!.service.get(stale!.id))!.state).toBe('expired');
+    expect((await engine!.service.queries.get(stale!.id))!.state).toBe('expired');
   });
 
   it('within a priority, takes the earlier due time first, then submission order', async () => {
@@ -88,7 +88,7 @@ describe('delayed jobs', () => {
     clock.advance(1);
     expect(await claim(10)).toEqual([]); // due, but not promoted yet
     expect(await docket.promoter.runOnce()).toBe(2);
-    expect((await engine!.service.get(y!.id))!.state).toBe('ready');
+    expect((await engine!.service.queries.get(y!.id))!.state).toBe('ready');
     expect((await claim(10)).map((j) => j.id)).toEqual([y!.id, z!.id]);
 
     clock.advance(1000);
@@ -131,7 +131,7 @@ describe('priority ranges', () => {
       return take(request);
     };
     let settled = false;
-    const pending = service
+    const pending = service.claims
       .claim({ workerId: 'w1', queues: ['default'], max: 1, range: { min: 1, max: 3 }, waitMs: 30_000, signal: stop.signal })
       .finally(() => (settled = true));
     while (clock.pendingTimers() === 0 && !settled) await Promise.resolve();

@@ -82,16 +82,16 @@ for (const [name, open] of Object.entries(STORES)) {
       await docket.start();
       cleanups.push(() => docket.stop());
       const events: RecoveryEvent[] = [];
-      docket.service.recoveryEvents.on((e) => events.push(e));
+      docket.jobs.parking.events.on((e) => events.push(e));
       const releases: number[] = [];
-      docket.service.lifecycle.on((e) => {
+      docket.jobs.transitions.lifecycle.on((e) => {
         if (e.from === 'blocked' && e.to === 'ready' && e.job.stateReason === 'released') releases.push(e.at);
       });
 
       // The fake downstream: counts every call, refuses while down.
       const downstream = { down: true, calls: [] as number[] };
       const worker = new Worker({
-        transport: new LocalTransport(docket.service),
+        transport: new LocalTransport(docket.jobs),
         handlers: {
           pay: async () => {
             downstream.calls.push(Date.now());
@@ -107,7 +107,7 @@ for (const [name, open] of Object.entries(STORES)) {
 
       const ids: string[] = [];
       for (let i = 0; i < JOBS; i += 500) {
-        const jobs = await docket.service.submit(Array.from({ length: 500 }, (_, n) => ({ type: 'pay', payload: { n: i + n } })), { tenant: 'shop' });
+        const jobs = await docket.jobs.submitter.submit(Array.from({ length: 500 }, (_, n) => ({ type: 'pay', payload: { n: i + n } })), { tenant: 'shop' });
         ids.push(...jobs.map((j) => j.id));
       }
       await worker.start();
@@ -157,7 +157,7 @@ for (const [name, open] of Object.entries(STORES)) {
 
       // Parking burned no attempt: every job succeeded on its first counted attempt.
       for (let i = 0; i < ids.length; i += 200) {
-        const page = await Promise.all(ids.slice(i, i + 200).map((id) => docket.service.get(id)));
+        const page = await Promise.all(ids.slice(i, i + 200).map((id) => docket.jobs.queries.get(id)));
         for (const job of page) expect(job).toMatchObject({ state: 'succeeded', attempt: 1 });
       }
       await until('condition closed', async () => ((await docket.recoveryOps.list(null)).length === 0 ? true : undefined), 10_000);

@@ -68,7 +68,7 @@ afterEach(async () => {
 
 /** Every job of the schedule, oldest fire first. */
 async function jobsOf(docket: Docket, scheduleId: string): Promise<Job[]> {
-  const page = await docket.service.list({ labels: { [SCHEDULE_LABEL]: scheduleId } }, 500);
+  const page = await docket.jobs.queries.list({ labels: { [SCHEDULE_LABEL]: scheduleId } }, 500);
   return page.jobs.sort((a, b) => a.labels[FIRE_LABEL]!.localeCompare(b.labels[FIRE_LABEL]!));
 }
 const fireTimes = (jobs: Job[]) => jobs.map((j) => j.labels[FIRE_LABEL]);
@@ -95,7 +95,7 @@ for (const [name, make] of STORES) {
       const [job] = await jobsOf(docket, s.id);
       expect(job).toMatchObject({ tenant: 'acme', queue: 'reports', type: 'report', payload: { n: 1 }, priority: 2, state: 'ready' });
       expect(job!.labels).toEqual({ [SCHEDULE_LABEL]: s.id, [FIRE_LABEL]: '2026-01-01T00:05:00.000Z' });
-      const [claimed] = await docket.service.claim({ workerId: 'w', queues: ['reports'], max: 1 });
+      const [claimed] = await docket.jobs.claims.claim({ workerId: 'w', queues: ['reports'], max: 1 });
       expect(claimed!.id).toBe(job!.id);
       expect(await schedules.get(s.id, 'acme')).toMatchObject({ lastFireAt: T + 5 * MIN, lastJobId: job!.id, nextFireAt: T + 10 * MIN });
     });
@@ -107,8 +107,8 @@ for (const [name, make] of STORES) {
       await firer.runOnce();
       clock.advance(5 * MIN);
       expect(await firer.runOnce()).toMatchObject({ fired: 0, skipped: 1 });
-      const [first] = await docket.service.claim({ workerId: 'w', queues: ['default'], max: 1 });
-      await docket.service.complete(first!.id, first!.leaseToken!);
+      const [first] = await docket.jobs.claims.claim({ workerId: 'w', queues: ['default'], max: 1 });
+      await docket.jobs.outcomes.complete(first!.id, first!.leaseToken!);
       clock.advance(5 * MIN);
       expect(await firer.runOnce()).toMatchObject({ fired: 1, skipped: 0 });
       expect(fireTimes(await jobsOf(docket, s.id))).toEqual(['2026-01-01T00:05:00.000Z', '2026-01-01T00:15:00.000Z']);
@@ -130,7 +130,7 @@ for (const [name, make] of STORES) {
       const s = await schedules.create({ name: 'cancel', cron: '*/5 * * * *', overlap: 'cancel-previous', job: { type: 'slow' } }, 'acme');
       clock.advance(5 * MIN);
       await firer.runOnce();
-      await docket.service.claim({ workerId: 'w', queues: ['default'], max: 1 }); // running now
+      await docket.jobs.claims.claim({ workerId: 'w', queues: ['default'], max: 1 }); // running now
       clock.advance(5 * MIN);
       expect(await firer.runOnce()).toMatchObject({ fired: 1 });
       const [first, second] = await jobsOf(docket, s.id);
@@ -228,7 +228,7 @@ for (const [name, make] of STORES) {
             { timeout: 10_000 },
           );
           const [job] = (await jobsOf(docket, s.id)).slice(-1);
-          await docket.service.cancel(job!.id); // finished: the next fire is no overlap
+          await docket.jobs.cancels.cancel(job!.id); // finished: the next fire is no overlap
         }
       } finally {
         await firer.stop();

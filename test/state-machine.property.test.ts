@@ -49,13 +49,13 @@ async function runScenario(commands: Command[]): Promise<void> {
   const lastState = new Map<string, JobState>();
   const finalJobs = new Map<string, Job>();
   const events: LifecycleEvent[] = [];
-  service.lifecycle.on((e) => events.push(e));
+  service.transitions.lifecycle.on((e) => events.push(e));
   let seenEvents = 0;
 
   const snapshot = async () => {
     const jobs = new Map<string, Job>();
     for (const id of ids) {
-      const job = await service.get(id);
+      const job = await service.queries.get(id);
       expect(job, `(a) job ${id} lost`).toBeDefined();
       jobs.set(id, job!);
     }
@@ -76,14 +76,14 @@ async function runScenario(commands: Command[]): Promise<void> {
           ...(s.delayMs !== null ? { delayMs: s.delayMs } : {}),
           ...(s.expiresInMs !== null ? { expiresAt: new Date(now() + (s.delayMs ?? 0) + s.expiresInMs).toISOString() } : {}),
         }));
-        const jobs = await service.submit(inputs, { tenant: 't1' });
+        const jobs = await service.submitter.submit(inputs, { tenant: 't1' });
         jobs.forEach((j, i) => expect(j.state).toBe(cmd.jobs[i]!.delayMs !== null ? 'scheduled' : 'ready'));
         ids.push(...jobs.map((j) => j.id));
         return;
       }
       case 'claim': {
         const ready = [...was.values()].filter((j) => j.state === 'ready');
-        const claimed = await service.claim({ workerId: WORKERS[cmd.worker]!, queues: ['default'], max: cmd.max });
+        const claimed = await service.claims.claim({ workerId: WORKERS[cmd.worker]!, queues: ['default'], max: cmd.max });
         const after = await snapshot();
         const expiredNow = ready.filter((j) => after.get(j.id)!.state === 'expired');
         const live = ready.filter((j) => j.expiresAt === null || j.expiresAt > now());
@@ -113,20 +113,20 @@ async function runScenario(commands: Command[]): Promise<void> {
         if (cmd.kind === 'heartbeat') {
           // A lease that already ran out cannot be revived: the reaper may be giving the job away.
           const expired = job.leaseExpiresAt! < now();
-          expect((await service.heartbeat([{ id: job.id, leaseToken: token }])).lost).toEqual(expired ? [job.id] : []);
-          expect((await service.get(job.id))!.leaseExpiresAt).toBe(expired ? job.leaseExpiresAt : now() + LEASE_MS);
+          expect((await service.outcomes.heartbeat([{ id: job.id, leaseToken: token }])).lost).toEqual(expired ? [job.id] : []);
+          expect((await service.queries.get(job.id))!.leaseExpiresAt).toBe(expired ? job.leaseExpiresAt : now() + LEASE_MS);
           return;
         }
         const res =
           cmd.kind === 'complete'
-            ? await service.complete(job.id, token, { n: cmd.pick })
+            ? await service.outcomes.complete(job.id, token, { n: cmd.pick })
             : cmd.kind === 'fail'
-              ? await service.fail(job.id, token, { message: `err ${job.attempt}`, retryable: cmd.retryable })
+              ? await service.outcomes.fail(job.id, token, { message: `err ${job.attempt}`, retryable: cmd.retryable })
               : cmd.kind === 'progress'
-                ? await service.progress(job.id, token, cmd.percent)
-                : await service.release(job.id, token);
+                ? await service.outcomes.progress(job.id, token, cmd.percent)
+                : await service.outcomes.release(job.id, token);
         expect(res.ok).toBe(true);
-        const got = (await service.get(job.id))!;
+        const got = (await service.queries.get(job.id))!;
         if (cmd.kind === 'complete') expect(got).toMatchObject({ state: 'succeeded', result: { n: cmd.pick } });
         if (cmd.kind === 'progress') expect(got).toMatchObject({ state: 'running', progress: { percent: cmd.percent } });
         if (cmd.kind === 'release') expect(got).toMatchObject({ state: 'ready', attempt: job.attempt - 1 });
@@ -145,27 +145,27 @@ async function runScenario(commands: Command[]): Promise<void> {
         if (!target) return;
         const { id, token } = target;
         if (cmd.op === 'heartbeat') {
-          expect((await service.heartbeat([{ id, leaseToken: token }])).lost).toEqual([id]);
+          expect((await service.outcomes.heartbeat([{ id, leaseToken: token }])).lost).toEqual([id]);
         } else {
           const res =
             cmd.op === 'complete'
-              ? await service.complete(id, token, 'late')
+              ? await service.outcomes.complete(id, token, 'late')
               : cmd.op === 'fail'
-                ? await service.fail(id, token, { message: 'late' })
+                ? await service.outcomes.fail(id, token, { message: 'late' })
                 : cmd.op === 'progress'
-                  ? await service.progress(id, token, 50)
-                  : await service.release(id, token);
+                  ? await service.outcomes.progress(id, token, 50)
+                  : await service.outcomes.release(id, token);
           expect(res.ok).toBe(false);
           expect(['lease_mismatch', 'wrong_state']).toContain(!res.ok && res.reason);
         }
-        expect(await service.get(id), `(d) ${cmd.kind} token changed job ${id}`).toEqual(was.get(id));
+        expect(await service.queries.get(id), `(d) ${cmd.kind} token changed job ${id}`).toEqual(was.get(id));
         reached[cmd.kind === 'stale' ? 'staleRejected' : 'wrongRejected']++;
         return;
       }
       case 'cancel': {
         const id = choose(ids, cmd.pick);
         if (!id) return;
-        const res = await service.cancel(id);
+        const res = await service.cancels.cancel(id);
         if (isTerminal(was.get(id)!.state)) expect(res).toEqual({ ok: false, reason: 'wrong_state', state: was.get(id)!.state });
         else expect(res).toMatchObject({ ok: true, from: was.get(id)!.state, job: { state: 'cancelled' } });
         return;

@@ -28,15 +28,15 @@ afterEach(async () => {
 
 async function startWorker(handlers: Record<string, Handler>, transport?: WorkerTransport): Promise<Docket> {
   docket ??= await openEmbedded({ path: ':memory:', leaseMs: 5000 });
-  worker = new Worker({ transport: transport ?? new LocalTransport(docket.service), handlers, logger: silent, pollWaitMs: 200 });
+  worker = new Worker({ transport: transport ?? new LocalTransport(docket.jobs), handlers, logger: silent, pollWaitMs: 200 });
   await worker.start();
   return docket;
 }
 
 function settled(d: Docket, id: string, states = ['succeeded', 'failed', 'cancelled', 'expired']): Promise<Job> {
   return new Promise((resolve) => {
-    void d.service.get(id).then((j) => j && states.includes(j.state) && resolve(j));
-    const off = d.service.lifecycle.on((e) => {
+    void d.jobs.queries.get(id).then((j) => j && states.includes(j.state) && resolve(j));
+    const off = d.jobs.transitions.lifecycle.on((e) => {
       if (e.job.id === id && states.includes(e.to)) {
         off();
         resolve(e.job);
@@ -76,7 +76,7 @@ const AGENDA = [
 describe('multi-step jobs', () => {
   it('validates steps: each type a valid name, 1..50 steps, not with payload; type defaults to the first step', async () => {
     docket = await openEmbedded({ path: ':memory:' });
-    const submit = (input: unknown) => docket!.service.submit([input], { tenant: 't' });
+    const submit = (input: unknown) => docket!.jobs.submitter.submit([input], { tenant: 't' });
     const issues = async (input: unknown) => {
       try {
         await submit(input);
@@ -100,7 +100,7 @@ describe('multi-step jobs', () => {
   it('runs the steps in order with their payloads, counts progress in steps, and results in every output', async () => {
     const r = recording();
     const d = await startWorker(r.handlers);
-    const [job] = await d.service.submit([{ steps: AGENDA }], { tenant: 't' });
+    const [job] = await d.jobs.submitter.submit([{ steps: AGENDA }], { tenant: 't' });
     const done = await settled(d, job!.id);
     expect(done.state).toBe('succeeded');
     expect(r.calls.map((c) => c.type)).toEqual(['fetch', 'transcode', 'publish']);
@@ -111,13 +111,13 @@ describe('multi-step jobs', () => {
       { index: 2, count: 3, previousResults: [{ file: 'media/1.raw' }, { file: 'out.mp4' }] },
     ]);
     expect(done.result).toEqual([{ file: 'media/1.raw' }, { file: 'out.mp4' }, 'published']);
-    const stored = await d.service.get(job!.id);
+    const stored = await d.jobs.queries.get(job!.id);
     expect(stored!.progress).toEqual({ percent: 100, message: 'step 3/3: publish' });
   });
 
   it('reports progress after each step as done/count', async () => {
     docket = await openEmbedded({ path: ':memory:', leaseMs: 5000 });
-    const service = docket.service;
+    const service = docket.jobs;
     const reports: unknown[] = [];
     const local = new LocalTransport(service);
     const transport: WorkerTransport = Object.assign(Object.create(local), {
@@ -128,7 +128,7 @@ describe('multi-step jobs', () => {
     });
     const r = recording();
     await startWorker(r.handlers, transport);
-    const [job] = await service.submit([{ steps: AGENDA }], { tenant: 't' });
+    const [job] = await service.submitter.submit([{ steps: AGENDA }], { tenant: 't' });
     expect((await settled(docket, job!.id)).state).toBe('succeeded');
     expect(reports).toEqual([
       [0, 'step 1/3: fetch', undefined],
@@ -141,35 +141,35 @@ describe('multi-step jobs', () => {
   it('retries from the failed step: earlier steps ran once and their outputs are passed on', async () => {
     const r = recording({ type: 'transcode', times: 1 });
     const d = await startWorker(r.handlers);
-    const [job] = await d.service.submit([{ steps: AGENDA, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 0 } }], { tenant: 't' });
+    const [job] = await d.jobs.submitter.submit([{ steps: AGENDA, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 0 } }], { tenant: 't' });
     const done = await settled(d, job!.id);
     expect(done.state).toBe('succeeded');
     expect(done.attempt).toBe(2);
     expect(r.calls.map((c) => c.type)).toEqual(['fetch', 'transcode', 'transcode', 'publish']);
     expect(r.calls[2]!.step).toEqual({ index: 1, count: 3, previousResults: [{ file: 'media/1.raw' }] });
     expect(done.result).toEqual([{ file: 'media/1.raw' }, { file: 'out.mp4' }, 'published']);
-    const stored = await d.service.get(job!.id);
+    const stored = await d.jobs.queries.get(job!.id);
     expect(stored!.errors.map((e) => e.message)).toEqual(['transcode broke']);
   });
 
   it('keeps the outputs of the steps done when the job fails for good', async () => {
     const r = recording({ type: 'publish', times: 9 });
     const d = await startWorker(r.handlers);
-    const [job] = await d.service.submit([{ steps: AGENDA, maxAttempts: 2, backoff: { type: 'fixed', delayMs: 0 } }], { tenant: 't' });
+    const [job] = await d.jobs.submitter.submit([{ steps: AGENDA, maxAttempts: 2, backoff: { type: 'fixed', delayMs: 0 } }], { tenant: 't' });
     const done = await settled(d, job!.id);
     expect(done.state).toBe('failed');
     expect(r.calls.map((c) => c.type)).toEqual(['fetch', 'transcode', 'publish', 'publish']);
-    expect((await d.service.get(job!.id))!.result).toEqual([{ file: 'media/1.raw' }, { file: 'out.mp4' }]);
+    expect((await d.jobs.queries.get(job!.id))!.result).toEqual([{ file: 'media/1.raw' }, { file: 'out.mp4' }]);
   });
 
   it('fails like no_handler when a step type has no handler, running nothing', async () => {
     const r = recording();
     const d = await startWorker({ fetch: r.handlers.fetch! });
-    const [job] = await d.service.submit([{ steps: AGENDA, maxAttempts: 5 }], { tenant: 't' });
+    const [job] = await d.jobs.submitter.submit([{ steps: AGENDA, maxAttempts: 5 }], { tenant: 't' });
     const done = await settled(d, job!.id);
     expect(done.state).toBe('failed');
     expect(r.calls).toEqual([]);
-    const stored = await d.service.get(job!.id);
+    const stored = await d.jobs.queries.get(job!.id);
     expect(stored!.errors).toHaveLength(1);
     expect(stored!.errors[0]).toMatchObject({ code: 'no_handler' });
     expect(stored!.errors[0]!.message).toContain('"transcode"');
@@ -177,7 +177,7 @@ describe('multi-step jobs', () => {
 
   it('runs over HTTP too: a remote worker resumes a retried job at the failed step', async () => {
     docket = await openEmbedded({ path: ':memory:', leaseMs: 5000 });
-    app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
+    app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     const token = await adminToken();
     const client = new DocketClient({ baseUrl: base, token });

@@ -45,11 +45,11 @@ async function start(): Promise<Docket> {
   docket = await openEmbedded({ path: join(dir, 'docket.db'), leaseMs: LEASE_MS, maintenanceIntervalMs: 100 });
   events = [];
   wakeWaiters = [];
-  docket.service.lifecycle.on((e) => {
+  docket.jobs.transitions.lifecycle.on((e) => {
     events.push(e);
     for (const wake of wakeWaiters) wake();
   });
-  app = await buildServer({ service: docket.service, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
+  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   token = await tokenFor('default', ['worker']);
   return docket;
@@ -106,7 +106,7 @@ function spawnWorker() {
 async function until(id: string, what: string, pred: (j: Job) => boolean, ms = 5000): Promise<Job> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const job = (await docket!.service.get(id))!;
+    const job = (await docket!.jobs.queries.get(id))!;
     if (pred(job)) return job;
     if (Date.now() > deadline) throw new Error(`job ${id}: ${what} not reached within ${ms} ms (state ${job.state})`);
     await new Promise((r) => setTimeout(r, 20));
@@ -115,9 +115,9 @@ async function until(id: string, what: string, pred: (j: Job) => boolean, ms = 5
 
 /** Runs a job on the child worker, waits for its heartbeats to extend the lease, then SIGKILLs it. */
 async function killWhileRunning(maxAttempts: number) {
-  const { service } = await start();
+  const { jobs: service } = await start();
   const worker = spawnWorker();
-  const [job] = await service.submit([{ type: 'hang', payload: { n: 1 }, maxAttempts }], { tenant: 'default' });
+  const [job] = await service.submitter.submit([{ type: 'hang', payload: { n: 1 }, maxAttempts }], { tenant: 'default' });
   const id = job!.id;
   const claimed = (await event('claimed by the child', (e) => e.job.id === id && e.to === 'running')).job;
   expect(claimed).toMatchObject({ attempt: 1, workerId: expect.any(String) });
@@ -129,7 +129,7 @@ async function killWhileRunning(maxAttempts: number) {
   expect(worker.child.exitCode).toBeNull(); // alive until we kill it
   worker.child.kill('SIGKILL');
   await worker.exited;
-  const afterKill = (await service.get(id))!;
+  const afterKill = (await service.queries.get(id))!;
   const checkedAt = Date.now();
   expect(afterKill).toMatchObject({ state: 'running', leaseToken: oldToken, attempt: 1 });
   expect(afterKill.leaseExpiresAt!).toBeGreaterThan(checkedAt); // still leased: nobody may take it yet
@@ -173,17 +173,17 @@ describe('a worker process killed while it holds a job', () => {
     expect(rerun.leaseToken).not.toBe(oldToken);
     expect(rerun.workerId).toBe(second.id);
     await event('succeeded', (e) => e.job.id === id && e.to === 'succeeded');
-    const done = (await service.get(id))!;
+    const done = (await service.queries.get(id))!;
     expect(done).toMatchObject({ state: 'succeeded', attempt: 2, result: { by: 'second', attempt: 2 }, workerId: second.id });
     expect(done.errors).toEqual([expect.objectContaining({ code: 'lease_expired', attempt: 1 })]);
 
     // The dead worker's late report, in-process and over HTTP, changes nothing.
-    const late = await service.complete(id, oldToken, { by: 'dead worker' });
+    const late = await service.outcomes.complete(id, oldToken, { by: 'dead worker' });
     expect(late.ok).toBe(false);
     const overHttp = await postComplete(id, oldToken, { by: 'dead worker' });
     expect(overHttp.status).toBe(409);
     expect(overHttp.body.type).toMatch(/^urn:docket:problem:/);
-    expect(await service.get(id)).toEqual(done);
+    expect(await service.queries.get(id)).toEqual(done);
     expect(events.filter((e) => e.job.id === id).map((e) => e.to)).toEqual(['ready', 'running', 'ready', 'running', 'succeeded']);
   });
 
@@ -193,12 +193,12 @@ describe('a worker process killed while it holds a job', () => {
     const failed = await event('failed', (e) => e.job.id === id && e.to === 'failed');
     expect(failed.from).toBe('running');
     expect(failed.at).toBeGreaterThanOrEqual(leaseEnd);
-    const job = (await service.get(id))!;
+    const job = (await service.queries.get(id))!;
     expect(job).toMatchObject({ state: 'failed', stateReason: 'lease_expired', attempt: 1, leaseExpiresAt: null, finishedAt: expect.any(Number) });
     expect(job.errors).toEqual([expect.objectContaining({ code: 'lease_expired', attempt: 1 })]);
 
     expect((await postComplete(id, oldToken, 'too late')).status).toBe(409);
-    expect((await service.complete(id, oldToken, 'too late')).ok).toBe(false);
-    expect(await service.get(id)).toEqual(job);
+    expect((await service.outcomes.complete(id, oldToken, 'too late')).ok).toBe(false);
+    expect(await service.queries.get(id)).toEqual(job);
   });
 });

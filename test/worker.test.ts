@@ -18,16 +18,16 @@ afterEach(async () => {
 
 async function start(handlers: Record<string, Handler>, opts: Partial<ConstructorParameters<typeof Worker>[0]> = {}) {
   docket = await openEmbedded({ path: ':memory:', leaseMs: 5000 });
-  worker = new Worker({ transport: new LocalTransport(docket.service), handlers, logger: silent, ...opts });
+  worker = new Worker({ transport: new LocalTransport(docket.jobs), handlers, logger: silent, ...opts });
   await worker.start();
-  return docket.service;
+  return docket.jobs;
 }
 
 /** Resolves when the job reaches one of the states (lifecycle events, no polling). */
 function settled(docket: Docket, id: string, states = ['succeeded', 'failed', 'cancelled', 'expired']): Promise<Job> {
   return new Promise((resolve) => {
-    void docket.service.get(id).then((j) => j && states.includes(j.state) && resolve(j));
-    const off = docket.service.lifecycle.on((e) => {
+    void docket.jobs.queries.get(id).then((j) => j && states.includes(j.state) && resolve(j));
+    const off = docket.jobs.transitions.lifecycle.on((e) => {
       if (e.job.id === id && states.includes(e.to)) {
         off();
         resolve(e.job);
@@ -39,10 +39,10 @@ function settled(docket: Docket, id: string, states = ['succeeded', 'failed', 'c
 describe('Worker (in-process)', () => {
   it('runs a handler by type and stores its result', async () => {
     const service = await start({ double: async (job) => ({ n: (job.payload as { n: number }).n * 2 }) });
-    const [job] = await service.submit([{ type: 'double', payload: { n: 21 } }], { tenant: 't' });
+    const [job] = await service.submitter.submit([{ type: 'double', payload: { n: 21 } }], { tenant: 't' });
     const done = await settled(docket, job!.id);
     expect(done.state).toBe('succeeded');
-    expect((await service.get(job!.id))!.result).toEqual({ n: 42 });
+    expect((await service.queries.get(job!.id))!.result).toEqual({ n: 42 });
   });
 
   it('reports progress while the job runs', async () => {
@@ -50,10 +50,10 @@ describe('Worker (in-process)', () => {
     const service = await start({
       steps: async (job, ctx) => {
         await ctx.progress(50, 'half way');
-        seen = (await docket.service.get(job.id))!.progress;
+        seen = (await docket.jobs.queries.get(job.id))!.progress;
       },
     });
-    const [job] = await service.submit([{ type: 'steps' }], { tenant: 't' });
+    const [job] = await service.submitter.submit([{ type: 'steps' }], { tenant: 't' });
     await settled(docket, job!.id);
     expect(seen).toEqual({ percent: 50, message: 'half way' });
   });
@@ -64,7 +64,7 @@ describe('Worker (in-process)', () => {
       slow: (_job, { signal }) =>
         new Promise((_, reject) => signal.addEventListener('abort', () => reject((reason = signal.reason)))),
     });
-    const [job] = await service.submit([{ type: 'slow', timeoutMs: 50, maxAttempts: 1 }], { tenant: 't' });
+    const [job] = await service.submitter.submit([{ type: 'slow', timeoutMs: 50, maxAttempts: 1 }], { tenant: 't' });
     const done = await settled(docket, job!.id);
     expect(done.state).toBe('failed');
     expect(done.errors[0]).toMatchObject({ code: 'timeout', attempt: 1 });
@@ -82,12 +82,12 @@ describe('Worker (in-process)', () => {
           signal.addEventListener('abort', () => reject((aborted = signal.reason)));
         }),
     });
-    const [job] = await service.submit([{ type: 'wait' }], { tenant: 't' });
+    const [job] = await service.submitter.submit([{ type: 'wait' }], { tenant: 't' });
     await running;
-    expect((await service.cancel(job!.id)).ok).toBe(true);
+    expect((await service.cancels.cancel(job!.id)).ok).toBe(true);
     await new Promise((r) => setTimeout(r, 20));
     expect((aborted as Error).name).toBe('CancelledError');
-    expect((await service.get(job!.id))!.state).toBe('cancelled');
+    expect((await service.queries.get(job!.id))!.state).toBe('cancelled');
   });
 
   it('fails at once on PermanentError and retries plain errors', async () => {
@@ -96,7 +96,7 @@ describe('Worker (in-process)', () => {
         throw new PermanentError('bad card', 'card_declined');
       },
     });
-    const [job] = await service.submit([{ type: 'permanent', maxAttempts: 5 }], { tenant: 't' });
+    const [job] = await service.submitter.submit([{ type: 'permanent', maxAttempts: 5 }], { tenant: 't' });
     const done = await settled(docket, job!.id);
     expect(done.state).toBe('failed');
     expect(done.attempt).toBe(1);
@@ -107,11 +107,11 @@ describe('Worker (in-process)', () => {
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
     const service = await start({ hang: () => (started(), new Promise(() => {})) });
-    const [job] = await service.submit([{ type: 'hang', maxAttempts: 1 }], { tenant: 't' });
+    const [job] = await service.submitter.submit([{ type: 'hang', maxAttempts: 1 }], { tenant: 't' });
     await running;
     await worker!.close(20);
     worker = undefined;
-    const after = await service.get(job!.id);
+    const after = await service.queries.get(job!.id);
     expect(after!.state).toBe('ready');
     expect(after!.attempt).toBe(0);
   });
@@ -123,7 +123,7 @@ describe('Worker (in-process)', () => {
     );
     await worker!.close(1000); // load the queue first, then start a fresh worker on a full queue
     const inputs = Array.from({ length: 3000 }, (_, i) => ({ type: 'work', priority: [2, 5, 9][i % 3]! }));
-    await service.submit(inputs, { tenant: 't' });
+    await service.submitter.submit(inputs, { tenant: 't' });
     const byRange: Record<string, number> = { '1-3': 0, '4-7': 0, '8-10': 0 };
     worker = new Worker({ transport: new LocalTransport(service), handlers: { work: () => new Promise((r) => setTimeout(r, 5)) }, logger: silent, concurrency: { '1-3': 8, '4-7': 4, '8-10': 2 } });
     let total = 0;

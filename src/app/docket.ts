@@ -11,7 +11,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Dispatch } from '../ports/dispatch.js';
 import type { Store } from '../ports/store.js';
 import type { WorkerDirectory } from '../ports/worker-directory.js';
-import { JobService } from '../services/job-service.js';
+import { Jobs } from '../services/jobs/index.js';
 import { TemplateService } from '../services/template-service.js';
 import { templateStoreFor } from '../adapters/template-stores.js';
 import type { TemplateStore } from '../ports/template-store.js';
@@ -105,7 +105,7 @@ export interface EventsOptions {
 
 /** A running engine: store, dispatch, service and the maintenance loops, started and stopped together. */
 export class Docket {
-  readonly service: JobService;
+  readonly jobs: Jobs;
   readonly promoter: Promoter;
   readonly expirer: Expirer;
   readonly reaper: LeaseReaper;
@@ -145,7 +145,7 @@ export class Docket {
     this.dispatch = dispatch;
     this.clock = clock;
     const fairness = rules.fairness ? fairnessPolicy(rules.fairness) : null;
-    this.service = new JobService(store, dispatch, clock, {
+    this.jobs = new Jobs(store, dispatch, clock, {
       ...(parts.leaseMs ? { leaseMs: parts.leaseMs } : {}),
       ...(parts.maxPayloadBytes ? { limits: { maxPayloadBytes: parts.maxPayloadBytes } } : {}),
       ...(parts.random ? { random: parts.random } : {}),
@@ -156,17 +156,17 @@ export class Docket {
       ...(fairness ? { fairness } : {}),
       ...(rules.routing ? { routing: rules.routing } : {}),
     });
-    this.promoter = new Promoter(this.service, dispatch, clock, { maxIntervalMs: intervalMs, batchSize: 1000 }, onError);
-    this.expirer = new Expirer(this.service, store, clock, { intervalMs, batchSize: 1000 }, onError);
-    this.reaper = new LeaseReaper(this.service, store, clock, { intervalMs, batchSize: 1000 }, onError);
-    const heartbeatTimeoutMs = parts.heartbeatTimeoutMs ?? this.service.leaseMs;
+    this.promoter = new Promoter(this.jobs, dispatch, clock, { maxIntervalMs: intervalMs, batchSize: 1000 }, onError);
+    this.expirer = new Expirer(this.jobs, store, clock, { intervalMs, batchSize: 1000 }, onError);
+    this.reaper = new LeaseReaper(this.jobs, store, clock, { intervalMs, batchSize: 1000 }, onError);
+    const heartbeatTimeoutMs = parts.heartbeatTimeoutMs ?? this.jobs.leaseMs;
     this.workers = new EventedWorkerDirectory(parts.workers ?? new MemoryWorkerDirectory(clock, heartbeatTimeoutMs), store.events, clock);
-    this.monitor = new WorkerMonitor(this.service, this.workers, clock, { intervalMs, heartbeatTimeoutMs: this.workers.heartbeatTimeoutMs }, onError);
-    this.repair = new DispatchRepair(this.service, store, dispatch, clock, { intervalMs: Math.max(intervalMs, 5000), graceMs: 3000, scanPerRun: 5000 }, onError);
+    this.monitor = new WorkerMonitor(this.jobs, this.workers, clock, { intervalMs, heartbeatTimeoutMs: this.workers.heartbeatTimeoutMs }, onError);
+    this.repair = new DispatchRepair(this.jobs, store, dispatch, clock, { intervalMs: Math.max(intervalMs, 5000), graceMs: 3000, scanPerRun: 5000 }, onError);
     this.leadership = parts.leadership === undefined ? new SoloLeadership() : parts.leadership;
-    this.recovery = new RecoveryLoop(this.service, store, clock, this.service.recoveryEvents, { intervalMs: parts.recoveryIntervalMs ?? 250 }, onError);
-    this.recoveryOps = new RecoveryOps(this.service, store, clock);
-    this.pruner = new Pruner(this.service, store, clock, { intervalMs: Math.max(intervalMs, 60_000), retention: rules.retention, batchSize: 5000 }, onError);
+    this.recovery = new RecoveryLoop(this.jobs, store, clock, this.jobs.parking.events, { intervalMs: parts.recoveryIntervalMs ?? 250 }, onError);
+    this.recoveryOps = new RecoveryOps(this.jobs, store, clock);
+    this.pruner = new Pruner(this.jobs, store, clock, { intervalMs: Math.max(intervalMs, 60_000), retention: rules.retention, batchSize: 5000 }, onError);
     const events = parts.events ?? {};
     this.metrics = new EngineMetrics();
     this.webhooks = webhooksOf(parts, rules, events.source ?? '/docket/embedded', onError, this.metrics);
@@ -187,7 +187,7 @@ export class Docket {
     }
     const limits = { maxPayloadBytes: parts.maxPayloadBytes ?? DEFAULT_INPUT_LIMITS.maxPayloadBytes };
     this.schedules = parts.schedules ? new ScheduleService(parts.schedules, clock, { limits }) : null;
-    this.firer = this.schedules ? new ScheduleFirer(this.schedules, this.service, store, dispatch, clock, { limits }, onError) : null;
+    this.firer = this.schedules ? new ScheduleFirer(this.schedules, this.jobs, store, clock, {}, onError) : null;
     if (this.firer) this.duties.push(this.firer);
     const alertStore = parts.alerts === undefined ? alertStoreFor(store) : parts.alerts;
     this.alerts = alertStore
@@ -197,7 +197,7 @@ export class Docket {
     this.onError = onError;
     this.options = parts;
     this.migrateAtStart = parts.migrate ?? true;
-    this.housekeeper = new Housekeeper(this.service, store, clock, { intervalMs, idempotencyTtlMs: 24 * 3600_000 }, onError);
+    this.housekeeper = new Housekeeper(this.jobs, store, clock, { intervalMs, idempotencyTtlMs: 24 * 3600_000 }, onError);
   }
 
   /**
@@ -207,7 +207,7 @@ export class Docket {
    */
   async start(): Promise<void> {
     if (this.migrateAtStart) await this.store.migrate();
-    await this.service.refreshPaused();
+    await this.jobs.pauses.refresh();
     this.housekeeper.start();
     await this.leadership?.start((leader) => (leader ? this.lead() : this.follow()));
     await this.leading;
@@ -217,7 +217,7 @@ export class Docket {
     await this.leadership?.stop();
     await this.leading;
     await Promise.all([...this.duties.map((d) => d.stop()), this.housekeeper.stop()]);
-    await this.service.drain();
+    await this.jobs.outcomes.drain();
     await this.workers.close();
     await this.dispatch.close();
     await this.store.close();

@@ -47,7 +47,7 @@ export interface IngestParts {
 export async function openIngest(parts: IngestParts): Promise<Ingest | null> {
   const { config, rules, docket, bus } = parts;
   if (!rules.ingest) return null;
-  const pipeline = new IngestPipeline(docket.service, docket.clock, rules.ingest, { maxPayloadBytes: config.maxPayloadBytes });
+  const pipeline = new IngestPipeline(docket.jobs, docket.clock, rules.ingest, { maxPayloadBytes: config.maxPayloadBytes });
   if (!bus || rules.ingest.topics.length === 0 || !config.roles.has('scheduler')) return { pipeline, consumer: null, stop: async () => {} };
   const deadLetterTopic = config.kafkaTopicPrefix + rules.ingest.deadLetterTopic;
   if (bus instanceof KafkaEventBus) await bus.ensureTopics([deadLetterTopic]);

@@ -18,7 +18,7 @@ export async function embeddedOnce(run: number, s: BenchSettings): Promise<RunRe
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-'));
   try {
     const docket = await openEmbedded({ dataDir: dir });
-    const service = docket.service;
+    const service = docket.jobs;
 
     // 1. Bulk enqueue, 1000 jobs per call (one transaction each), as `docket submit --file` does.
     const bar = progressBar(`embedded run ${run}`);
@@ -26,7 +26,7 @@ export async function embeddedOnce(run: number, s: BenchSettings): Promise<RunRe
     let t = performance.now();
     const batch = Array.from({ length: 1000 }, () => ({ type: 'noop' }));
     for (let i = 0; i < N; i += 1000) {
-      await service.submit(batch.slice(0, Math.min(1000, N - i)), { tenant: 'bench' });
+      await service.submitter.submit(batch.slice(0, Math.min(1000, N - i)), { tenant: 'bench' });
       bar.update(Math.min(N, i + 1000));
     }
     const enqueuePerSec = N / ((performance.now() - t) / 1000);
@@ -58,7 +58,7 @@ export async function embeddedOnce(run: number, s: BenchSettings): Promise<RunRe
     for (let i = 0; i < s.latencyJobs; i++) {
       const startedAt = new Promise<number>((r) => (started = r));
       const t0 = performance.now();
-      await service.submit([{ type: 'probe' }], { tenant: 'bench' });
+      await service.submitter.submit([{ type: 'probe' }], { tenant: 'bench' });
       latencies.push((await startedAt) - t0);
       await new Promise((r) => setTimeout(r, 1)); // let the completion land: measure an idle system
       bar.update(i + 1);

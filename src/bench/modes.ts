@@ -71,7 +71,7 @@ const settings: BenchSettings = {
 };
 
 const DESCRIPTION = {
-  embedded: 'SQLite WAL, synchronous=NORMAL, one in-process worker; enqueue through JobService.submit (1,000 per call)',
+  embedded: 'SQLite WAL, synchronous=NORMAL, one in-process worker; enqueue through the submitter (1,000 per call)',
   production: 'PostgreSQL + Redis; 1 server process (api,scheduler) + worker processes; enqueue over HTTP POST /v1/jobs/bulk (1,000 per request)',
 };
 

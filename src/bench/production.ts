@@ -6,7 +6,7 @@
  * its keys deleted afterwards).
  *
  * 1. enqueue: N no-op jobs over HTTP, `POST /v1/jobs/bulk` with 1,000 jobs per request, one request
- *    at a time (the embedded run calls JobService.submit with 1,000 jobs per call in-process).
+ *    at a time (the embedded run calls jobs.submitter.submit with 1,000 jobs per call in-process).
  * 2. drain: the worker processes are started together on the full queue; jobs/s is N over the time
  *    from the first job's start (min started_at) to the last one's finish (max finished_at), read
  *    from PostgreSQL once every job there is `succeeded`: every finished job is durable.

@@ -201,6 +201,8 @@ function jobIssues(job: JobInput, now: number, limits: InputLimits): Issue[] {
   const issues: Issue[] = [];
   if (job.runAt !== undefined) issues.push({ path: '/job/runAt', message: 'a scheduled job starts at its fire time; use delayMs to start later' });
   if (job.expiresAt !== undefined) issues.push({ path: '/job/expiresAt', message: 'an absolute expiry would expire every later fire; leave it out' });
+  if (job.dependsOn !== undefined) issues.push({ path: '/job/dependsOn', message: 'a scheduled job cannot wait for other jobs: every fire makes a new job' });
+  if (job.ref !== undefined) issues.push({ path: '/job/ref', message: 'refs name jobs of one bulk request; a schedule submits one job per fire' });
   if (Object.keys(job.labels ?? {}).length > MAX_TEMPLATE_LABELS) {
     issues.push({ path: '/job/labels', message: `at most ${MAX_TEMPLATE_LABELS} labels: every job of a schedule also gets ${SCHEDULE_LABEL} and ${FIRE_LABEL}` });
   }

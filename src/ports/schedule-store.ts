@@ -1,5 +1,9 @@
 import type { ScheduleRecord } from '../domain/schedule.js';
-import type { NewJob } from './store.js';
+import type { Job } from '../domain/job.js';
+import type { DedupKey, NewJob } from './store.js';
+
+/** What recordFire did: nothing (another node recorded the fire), or recorded it; `heldBy` is the job holding the job's dedup key, when one did. */
+export type FireRecorded = { recorded: false } | { recorded: true; heldBy: Job | null };
 
 export type { ScheduleRecord };
 
@@ -47,9 +51,11 @@ export interface ScheduleStore {
    * Records a fire and, when `job` is given, inserts it, in one transaction; also sets the
    * schedule's lastFireAt and lastJobId when the fire is newer than the recorded one. The key
    * (scheduleId, fireAt) is unique: when the fire is already recorded (another scheduler node got
-   * there first), writes nothing and returns false.
+   * there first), writes nothing (`recorded: false`). With `dedupKey` (the job's, from the submit
+   * pipeline), the key is taken in the same transaction as Store.insertJobsDeduplicated takes it:
+   * when another job holds it, the fire is recorded `skipped` with that job and nothing is inserted.
    */
-  recordFire(fire: ScheduleFire, job: NewJob | null): Promise<boolean>;
+  recordFire(fire: ScheduleFire, job: NewJob | null, dedupKey?: DedupKey | null): Promise<FireRecorded>;
   /**
    * Moves nextFireAt from `expected` to `next`; false (nothing written) when it is no longer
    * `expected` (another node advanced it, or a user changed the schedule).

@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Json } from '../domain/job.js';
 import type { CompletionResult } from '../ports/store.js';
-import type { JobService } from '../services/job-service.js';
+import type { Jobs } from '../services/jobs/index.js';
 import type { Ack, StepAck, ClaimRequest, ClaimedJob, DependencyState, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
 
-/** In-process transport: the worker calls the JobService directly, and hears cancellations at once. */
+/** In-process transport: the worker calls the Jobs directly, and hears cancellations at once. */
 export class LocalTransport implements WorkerTransport {
-  constructor(private readonly service: JobService) {}
+  constructor(private readonly service: Jobs) {}
 
   async register(): Promise<string> {
     return `local-${randomUUID()}`;
   }
 
   async claim(r: ClaimRequest): Promise<ClaimedJob[]> {
-    const jobs = await this.service.claim({
+    const jobs = await this.service.claims.claim({
       workerId: r.workerId,
       queues: r.queues,
       max: r.max,
@@ -26,28 +26,28 @@ export class LocalTransport implements WorkerTransport {
   }
 
   async complete(job: ClaimedJob, result: Json | undefined): Promise<Ack> {
-    return ack(await this.service.complete(job.id, job.leaseToken, result));
+    return ack(await this.service.outcomes.complete(job.id, job.leaseToken, result));
   }
 
   async fail(job: ClaimedJob, failure: FailureReport): Promise<Ack> {
-    return ack(await this.service.fail(job.id, job.leaseToken, failure));
+    return ack(await this.service.outcomes.fail(job.id, job.leaseToken, failure));
   }
 
   async progress(job: ClaimedJob, percent: number, message?: string): Promise<Ack> {
-    return ack(await this.service.progress(job.id, job.leaseToken, percent, message));
+    return ack(await this.service.outcomes.progress(job.id, job.leaseToken, percent, message));
   }
 
   async stepProgress(job: ClaimedJob, percent: number, message: string, outputs?: Json[]): Promise<StepAck> {
-    const r = await this.service.progress(job.id, job.leaseToken, percent, message, outputs);
+    const r = await this.service.outcomes.progress(job.id, job.leaseToken, percent, message, outputs);
     return r.ok ? { ok: true, outputs: Array.isArray(r.job.result) ? r.job.result : [] } : { ok: false, reason: r.reason, outputs: [] };
   }
 
   async heartbeat(_workerId: string, jobs: readonly ClaimedJob[]): Promise<HeartbeatReply> {
-    return this.service.heartbeat(jobs.map((j) => ({ id: j.id, leaseToken: j.leaseToken })));
+    return this.service.outcomes.heartbeat(jobs.map((j) => ({ id: j.id, leaseToken: j.leaseToken })));
   }
 
   async release(job: ClaimedJob): Promise<Ack> {
-    return ack(await this.service.release(job.id, job.leaseToken));
+    return ack(await this.service.outcomes.release(job.id, job.leaseToken));
   }
 
   async dependencies(job: ClaimedJob): Promise<DependencyState[]> {
@@ -55,7 +55,7 @@ export class LocalTransport implements WorkerTransport {
   }
 
   onCancel(listener: (jobId: string) => void): () => void {
-    return this.service.onRunningCancelled(listener);
+    return this.service.cancels.onRunningCancelled(listener);
   }
 
   async unregister(): Promise<void> {}

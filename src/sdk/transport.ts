@@ -50,7 +50,7 @@ export interface HeartbeatReply {
 }
 
 /**
- * How a worker talks to Docket: in-process (LocalTransport, straight to the JobService) or over
+ * How a worker talks to Docket: in-process (LocalTransport, straight to the job services) or over
  * HTTP (HttpTransport, the remote worker protocol). The worker's behaviour is the same on both.
  */
 export interface WorkerTransport {

@@ -1,7 +1,7 @@
 import type { ConditionRecord, ParkedCount, Store } from '../ports/store.js';
 import type { Job } from '../domain/job.js';
 import type { Clock } from '../ports/clock.js';
-import type { JobService } from './job-service.js';
+import type { Jobs } from './jobs/index.js';
 
 export interface ConditionView extends ConditionRecord {
   /** Parked jobs per queue and tenant (only the caller's tenant unless admin). */
@@ -14,7 +14,7 @@ const PAGE = 1000;
 /** What operators do with recovery conditions, by hand (API and CLI). */
 export class RecoveryOps {
   constructor(
-    private readonly service: JobService,
+    private readonly service: Jobs,
     private readonly store: Store,
     private readonly clock: Clock,
   ) {}
@@ -43,12 +43,12 @@ export class RecoveryOps {
 
   /** Every parked job back to the queue at once, unthrottled; the condition is closed. Returns how many. */
   drain(key: string): Promise<number | undefined> {
-    return this.closeWith(key, async (jobs) => (await this.service.releaseParked(jobs, 'released_by_operator')).length);
+    return this.closeWith(key, async (jobs) => (await this.service.parking.release(jobs, 'released_by_operator')).length);
   }
 
   /** Every parked job fails (dead letters) with the condition as reason; the condition is closed. */
   fail(key: string): Promise<number | undefined> {
-    return this.closeWith(key, (jobs) => this.service.abandonParked(jobs, `failed by an operator: condition ${key}`));
+    return this.closeWith(key, (jobs) => this.service.parking.abandon(jobs, `failed by an operator: condition ${key}`));
   }
 
   /** Moves the condition's parked jobs a page at a time with `move`, then closes it; undefined if unknown. */

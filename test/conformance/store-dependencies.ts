@@ -5,7 +5,7 @@ import { ValidationError } from '../../src/domain/errors.js';
 import type { DispatchEntry } from '../../src/domain/job.js';
 import type { LogEvent } from '../../src/ports/event-log.js';
 import type { NewJob, Store } from '../../src/ports/store.js';
-import { JobService } from '../../src/services/job-service.js';
+import { Jobs } from '../../src/services/jobs/index.js';
 import { T0, insert, newJob, running, stateOf } from './fixtures.js';
 
 /** Every event positioned so far (as store-events.ts reads them). */
@@ -182,12 +182,12 @@ export function describeStoreDependencies(ctx: { readonly store: Store }): void 
       const service = (store: Store) => {
         const clock = new ManualClock(T0);
         const dispatch = new MemoryDispatch(clock);
-        return { service: new JobService(store, dispatch, clock), dispatch, clock };
+        return { service: new Jobs(store, dispatch, clock), dispatch, clock };
       };
 
       it('submits a DAG in one request: refs resolve to the new ids, roots ready, the rest waiting', async () => {
         const { service: s, dispatch } = service(ctx.store);
-        const jobs = await s.submit(
+        const jobs = await s.submitter.submit(
           [
             { ref: 'extract', type: 'extract' },
             { ref: 'transform', type: 'transform', dependsOn: ['extract'] },
@@ -203,9 +203,9 @@ export function describeStoreDependencies(ctx: { readonly store: Store }): void 
         expect(audit!.onDependencyFailure).toBe('continue');
         expect(await dispatch.readyCount('default')).toBe(1);
 
-        const [claimed] = await s.claim({ workerId: 'w', queues: ['default'], max: 1 });
+        const [claimed] = await s.claims.claim({ workerId: 'w', queues: ['default'], max: 1 });
         expect(claimed!.id).toBe(extract!.id);
-        await s.complete(claimed!.id, claimed!.leaseToken!, { rows: 3 });
+        await s.outcomes.complete(claimed!.id, claimed!.leaseToken!, { rows: 3 });
         // Released in the completion's transaction and pushed to the dispatch index at once.
         expect(await dispatch.readyCount('default')).toBe(2);
         expect(await stateOf(ctx.store, load!.id)).toBe('waiting');
@@ -213,7 +213,7 @@ export function describeStoreDependencies(ctx: { readonly store: Store }): void 
 
       it('rejects a cycle atomically, naming it; nothing is created', async () => {
         const { service: s } = service(ctx.store);
-        const submit = s.submit(
+        const submit = s.submitter.submit(
           [
             { ref: 'a', type: 'x', dependsOn: ['c'] },
             { ref: 'b', type: 'x', dependsOn: ['a'] },
@@ -226,14 +226,14 @@ export function describeStoreDependencies(ctx: { readonly store: Store }): void 
         expect(err).toBeInstanceOf(ValidationError);
         expect((err as ValidationError).issues).toEqual([{ path: '/0/dependsOn/0', message: 'dependency cycle: a → c → b → a' }]);
         expect(Object.values(await ctx.store.countByState({})).reduce((n, x) => n + x, 0)).toBe(0);
-        const self = await s.submit([{ ref: 'me', type: 'x', dependsOn: ['me'] }], { tenant: 't1' }).catch((e: unknown) => e);
+        const self = await s.submitter.submit([{ ref: 'me', type: 'x', dependsOn: ['me'] }], { tenant: 't1' }).catch((e: unknown) => e);
         expect((self as ValidationError).issues).toEqual([{ path: '/dependsOn/0', message: 'dependency cycle: me → me' }]);
       });
 
       it('names unknown and other tenants\' dependencies by path, creating nothing', async () => {
         const { service: s } = service(ctx.store);
-        const [theirs] = await s.submit([{ type: 'x' }], { tenant: 'other' });
-        const err = await s.submit([{ type: 'x' }, { type: 'y', dependsOn: ['nope', theirs!.id] }], { tenant: 't1' }).catch((e: unknown) => e);
+        const [theirs] = await s.submitter.submit([{ type: 'x' }], { tenant: 'other' });
+        const err = await s.submitter.submit([{ type: 'x' }, { type: 'y', dependsOn: ['nope', theirs!.id] }], { tenant: 't1' }).catch((e: unknown) => e);
         expect((err as ValidationError).issues.map((i) => i.path)).toEqual(['/1/dependsOn/0', '/1/dependsOn/1']);
         expect((await ctx.store.countByState({ tenant: 't1' })).ready).toBe(0);
       });
@@ -241,7 +241,7 @@ export function describeStoreDependencies(ctx: { readonly store: Store }): void 
       it('releases at once a job whose dependencies already succeeded at submit', async () => {
         const { service: s, dispatch } = service(ctx.store);
         const done = await insert(ctx.store, { state: 'succeeded' });
-        const [job] = await s.submit([{ type: 'x', dependsOn: [done.id] }], { tenant: 't1' });
+        const [job] = await s.submitter.submit([{ type: 'x', dependsOn: [done.id] }], { tenant: 't1' });
         expect(job).toMatchObject({ state: 'ready', dependsOn: [done.id] });
         expect(await dispatch.readyCount('default')).toBe(1);
       });

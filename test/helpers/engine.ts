@@ -10,5 +10,5 @@ export async function manualEngine(opts: { leaseMs?: number } = {}) {
   const dispatch = new MemoryDispatch(clock);
   const docket = new Docket({ store, dispatch, clock, leaseMs: opts.leaseMs ?? 30_000, random: () => 0.5, onError: (e) => { throw e; } });
   await store.migrate();
-  return { docket, clock, store, dispatch, service: docket.service };
+  return { docket, clock, store, dispatch, service: docket.jobs };
 }

@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { inTransaction } from './transaction.js';
 import type { CatchUpPolicy, OverlapPolicy, ScheduleRecord } from '../../domain/schedule.js';
-import type { ScheduleFire, SchedulePage, ScheduleStore, ScheduleWrite } from '../../ports/schedule-store.js';
-import type { NewJob } from '../../ports/store.js';
+import type { FireRecorded, ScheduleFire, SchedulePage, ScheduleStore, ScheduleWrite } from '../../ports/schedule-store.js';
+import type { DedupKey, NewJob } from '../../ports/store.js';
+import { takeDedupKey } from './pg-dedup.js';
 import type { PostgresStore } from './postgres-store.js';
 import { INSERT_JOBS } from './queries.js';
 import { PG_TYPES, insertArrays } from './rows.js';
@@ -116,8 +117,8 @@ export class PostgresScheduleStore implements ScheduleStore {
     return rows[0]?.at ?? null;
   }
 
-  async recordFire(fire: ScheduleFire, job: NewJob | null): Promise<boolean> {
-    return this.inTransaction(async (client) => {
+  async recordFire(fire: ScheduleFire, job: NewJob | null, dedupKey?: DedupKey | null): Promise<FireRecorded> {
+    return this.inTransaction(async (client): Promise<FireRecorded> => {
       // A second node recording the same fire waits here for the first one's commit, then inserts nothing.
       const taken = await client.query({
         text: `INSERT INTO schedule_fires (schedule_id, fire_at, outcome, job_id, recorded_at) VALUES ($1, $2, $3, $4, $5)
@@ -125,8 +126,15 @@ export class PostgresScheduleStore implements ScheduleStore {
         values: [fire.scheduleId, fire.fireAt, fire.outcome, fire.jobId, fire.recordedAt],
         types: PG_TYPES,
       });
-      if (taken.rowCount === 0) return false;
-      if (job) {
+      if (taken.rowCount === 0) return { recorded: false };
+      const heldBy = job && dedupKey ? await takeDedupKey(client, job, dedupKey) : null;
+      if (heldBy) {
+        await client.query({
+          text: `UPDATE schedule_fires SET outcome = 'skipped', job_id = $3 WHERE schedule_id = $1 AND fire_at = $2`,
+          values: [fire.scheduleId, fire.fireAt, heldBy.id],
+          types: PG_TYPES,
+        });
+      } else if (job) {
         // The job store's own insert: the same columns, and its triggers log the job's events.
         await client.query({ text: INSERT_JOBS, values: insertArrays([job]), types: PG_TYPES });
         await client.query({
@@ -135,7 +143,7 @@ export class PostgresScheduleStore implements ScheduleStore {
           types: PG_TYPES,
         });
       }
-      return true;
+      return { recorded: true, heldBy };
     });
   }
 

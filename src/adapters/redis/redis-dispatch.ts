@@ -49,7 +49,7 @@ interface Waiter {
  * A take walks priority levels, then the queues, then the ring of each (take.lua): priority stays
  * strict, tenants of one priority share it by weight, and a tenant's own jobs keep due order.
  *
- * Nothing here is durable: the store is the truth and JobService.rebuildDispatch refills Redis.
+ * Nothing here is durable: the store is the truth and the dispatch repair (services/maintenance/dispatch-repair.ts) refills Redis.
  *
  * Wake-ups use pub/sub rather than blocking pops on signal lists: one PUBLISH from inside the
  * enqueue script reaches every idle worker of every process over one subscriber connection per

@@ -70,7 +70,7 @@ export function toClaimedJob(r: ClaimedRow, lease: { leaseToken: string; leaseEx
     leaseExpiresAt: lease.leaseExpiresAt,
     workerId: lease.workerId,
     progress: null,
-    // The condition that released it, if any: its gate lets the job through (JobService.passGates).
+    // The condition that released it, if any: its gate lets the job through (services/jobs/parking.ts passGates).
     condition: r.condition,
     blockedAt: null,
     result: undefined,

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { CatchUpPolicy, OverlapPolicy, ScheduleRecord } from '../../domain/schedule.js';
-import type { ScheduleFire, SchedulePage, ScheduleStore, ScheduleWrite } from '../../ports/schedule-store.js';
-import type { NewJob } from '../../ports/store.js';
+import type { FireRecorded, ScheduleFire, SchedulePage, ScheduleStore, ScheduleWrite } from '../../ports/schedule-store.js';
+import type { DedupKey, NewJob } from '../../ports/store.js';
 import { INSERT_JOB } from './queries.js';
 import { jobParams } from './rows.js';
 import { statementCache } from './statements.js';
@@ -50,7 +50,7 @@ export class SqliteScheduleStore implements ScheduleStore {
   private readonly db: Database.Database;
   private readonly stmt: (sql: string) => Database.Statement;
 
-  constructor(store: SqliteStore) {
+  constructor(private readonly store: SqliteStore) {
     this.db = store.db;
     this.stmt = statementCache(this.db);
   }
@@ -115,21 +115,24 @@ export class SqliteScheduleStore implements ScheduleStore {
     return row.at;
   }
 
-  async recordFire(fire: ScheduleFire, job: NewJob | null): Promise<boolean> {
-    return this.db.transaction(() => {
+  async recordFire(fire: ScheduleFire, job: NewJob | null, dedupKey?: DedupKey | null): Promise<FireRecorded> {
+    return this.db.transaction((): FireRecorded => {
       const taken = this.stmt(
         `INSERT INTO schedule_fires (schedule_id, fire_at, outcome, job_id, recorded_at) VALUES (@scheduleId, @fireAt, @outcome, @jobId, @recordedAt)
          ON CONFLICT (schedule_id, fire_at) DO NOTHING`,
       ).run(fire);
-      if (taken.changes === 0) return false;
-      if (job) {
+      if (taken.changes === 0) return { recorded: false };
+      const heldBy = job && dedupKey ? this.store.takeDedupKey(job, dedupKey) : null;
+      if (heldBy) {
+        this.stmt(`UPDATE schedule_fires SET outcome = 'skipped', job_id = ? WHERE schedule_id = ? AND fire_at = ?`).run(heldBy.id, fire.scheduleId, fire.fireAt);
+      } else if (job) {
         // The job store's own insert: the same columns, and its triggers log the job's events.
         this.stmt(INSERT_JOB).run(jobParams(job));
         this.stmt(
           `UPDATE schedules SET last_fire_at = @fireAt, last_job_id = @jobId WHERE id = @scheduleId AND (last_fire_at IS NULL OR last_fire_at < @fireAt)`,
         ).run({ scheduleId: fire.scheduleId, fireAt: fire.fireAt, jobId: job.id });
       }
-      return true;
+      return { recorded: true, heldBy };
     }).immediate();
   }
 

@@ -124,8 +124,11 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
-  /** The job that holds `k` (this one is then not inserted), or null once `job` has taken it. */
-  private takeDedupKey(job: NewJob, k: DedupKey): Job | null {
+  /**
+   * The job that holds `k` (this one is then not inserted), or null once `job` has taken it. Runs
+   * inside the caller's IMMEDIATE transaction (this store's, or the schedule store's fire).
+   */
+  takeDedupKey(job: NewJob, k: DedupKey): Job | null {
     type Held = { jobId: string; expiresAt: number; state: string | null };
     const held = this.stmt(DQ.READ_DEDUP_KEY).get(job.tenant, k.key) as Held | undefined;
     if (held && keyHolds(held.expiresAt, held.state, job.createdAt)) {

@@ -1,7 +1,7 @@
 /**
  * Docket embedded as a system under test: SQLite file in a temp directory (WAL,
  * synchronous=NORMAL), in-memory dispatch and one in-process worker, all in the benchmark's own
- * process, as `--mode embedded` runs it. Enqueue through JobService.submit, 1,000 jobs per call.
+ * process, as `--mode embedded` runs it. Enqueue through jobs.submitter.submit, 1,000 jobs per call.
  * The fairness scenario sets `fairnessRules` for its own step (the engine opens with them).
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -78,17 +78,17 @@ export class DocketEmbeddedSystem implements System {
 
   private readonly batch = Array.from({ length: 1000 }, () => ({ type: 'noop' }));
   async enqueueBatch(n: number): Promise<void> {
-    await this.docket!.service.submit(n === 1000 ? this.batch : this.batch.slice(0, n), { tenant: 'bench' });
+    await this.docket!.jobs.submitter.submit(n === 1000 ? this.batch : this.batch.slice(0, n), { tenant: 'bench' });
     this.submitted += n;
   }
 
   async submitProbe(key: string): Promise<void> {
-    await this.docket!.service.submit([{ type: 'probe', payload: { k: key } }], { tenant: 'bench' });
+    await this.docket!.jobs.submitter.submit([{ type: 'probe', payload: { k: key } }], { tenant: 'bench' });
     this.submitted++;
   }
 
   async submitAs(tenant: string, jobs: readonly TenantJob[]): Promise<void> {
-    for (let i = 0; i < jobs.length; i += 1000) await this.docket!.service.submit(jobs.slice(i, i + 1000), { tenant });
+    for (let i = 0; i < jobs.length; i += 1000) await this.docket!.jobs.submitter.submit(jobs.slice(i, i + 1000), { tenant });
     this.submitted += jobs.length;
   }
 
@@ -101,7 +101,7 @@ export class DocketEmbeddedSystem implements System {
     const signals = this.ctx.signals;
     let noops = 0;
     const worker = new Worker({
-      transport: new LocalTransport(this.docket!.service),
+      transport: new LocalTransport(this.docket!.jobs),
       handlers: {
         noop: () => {
           if (noops++ === 0) signals.firstStart = Math.min(signals.firstStart, performance.timeOrigin + performance.now());

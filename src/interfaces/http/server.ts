@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import type { WorkerDirectory } from '../../ports/worker-directory.js';
-import type { JobService } from '../../services/job-service.js';
+import type { Jobs } from '../../services/jobs/index.js';
 import type { Authenticator } from '../../auth/tokens.js';
 import { installAccess } from './access.js';
 import { registerOpenApi } from './openapi.js';
@@ -33,7 +33,7 @@ import { uiRoutes } from './routes/ui.js';
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 export interface RouteDeps {
-  service: JobService;
+  jobs: Jobs;
   workers: WorkerDirectory;
   /** Readiness checks by engine name (`store`, `redis`...): each resolves when the engine answers. */
   readiness: Record<string, () => Promise<void>>;
@@ -47,7 +47,7 @@ export interface RouteDeps {
 }
 
 export interface ServerOptions {
-  service: JobService;
+  jobs: Jobs;
   workers: WorkerDirectory;
   /** Operator actions on recovery conditions. */
   recovery: RecoveryOps;
@@ -117,7 +117,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   });
 
-  const deps: RouteDeps = { service: opts.service, workers: opts.workers, recovery: opts.recovery, readiness: opts.readiness ?? {}, isLeader: opts.isLeader ?? (() => true), closing: closing.signal, ...(opts.events ? { events: opts.events } : {}) };
+  const deps: RouteDeps = { jobs: opts.jobs, workers: opts.workers, recovery: opts.recovery, readiness: opts.readiness ?? {}, isLeader: opts.isLeader ?? (() => true), closing: closing.signal, ...(opts.events ? { events: opts.events } : {}) };
   healthRoutes(app, deps);
   jobRoutes(app, deps);
   dependencyRoutes(app, deps);

@@ -6,7 +6,7 @@ import type { IngestConfig } from '../../domain/ingest/rules.js';
 import { DEFAULT_INPUT_LIMITS, type InputLimits } from '../../domain/job-input.js';
 import type { Clock } from '../../ports/clock.js';
 import type { EventEnvelope } from '../../ports/event-bus.js';
-import type { JobService } from '../job-service.js';
+import type { Jobs } from '../jobs/index.js';
 
 /** One job an event made, or found already made (a redelivery, or an event with the same dedup key). */
 export interface IngestedJob {
@@ -45,7 +45,7 @@ export class EventUnmatchedError extends DocketError {
  */
 export class IngestPipeline {
   constructor(
-    private readonly service: JobService,
+    private readonly service: Jobs,
     private readonly clock: Clock,
     readonly config: IngestConfig,
     private readonly limits: InputLimits = DEFAULT_INPUT_LIMITS,
@@ -70,7 +70,7 @@ export class IngestPipeline {
     // a conflicting reuse of the key (which submitOnce would refuse).
     const requestHash = createHash('sha256').update(job.idempotencyKey).digest('hex');
     try {
-      const reply = await this.service.submitOnce([job.input], { tenant: event.tenant }, {
+      const reply = await this.service.submitter.submitOnce([job.input], { tenant: event.tenant }, {
         key: job.idempotencyKey,
         requestHash,
         // A dedup rule of the config file (docs/jobs.md#deduplication) may answer with an existing job.

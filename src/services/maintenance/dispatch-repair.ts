@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { toDispatchEntry, type Job } from '../../domain/job.js';
+import { toDispatchEntry, type DispatchEntry, type Job } from '../../domain/job.js';
 import type { JobState } from '../../domain/states.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Dispatch } from '../../ports/dispatch.js';
 import type { Store } from '../../ports/store.js';
-import type { JobService } from '../job-service.js';
+import type { Jobs } from '../jobs/index.js';
 import { MaintenanceLoop } from './periodic.js';
 
 export interface DispatchRepairOptions {
@@ -30,7 +30,7 @@ export class DispatchRepair extends MaintenanceLoop {
   private readonly cursors = new Map<JobState, string | undefined>();
 
   constructor(
-    private readonly service: JobService,
+    private readonly service: Jobs,
     private readonly store: Store,
     private readonly dispatch: Dispatch,
     private readonly clock: Clock,
@@ -49,11 +49,31 @@ export class DispatchRepair extends MaintenanceLoop {
     if ((await this.dispatch.rebuiltAs()) === null) {
       // Marked first: should this process die mid-rebuild, the scans below still find the rest.
       await this.dispatch.markRebuilt(randomUUID());
-      return this.service.rebuildDispatch();
+      return this.rebuild();
     }
     let repaired = 0;
     for (const state of SCANNED) repaired += await this.scan(state, takeover && state !== 'ready' ? 0 : this.options.graceMs);
     return repaired;
+  }
+
+  /** Loads every dispatchable job from the store into the dispatch index (start-up, after a crash). */
+  private async rebuild(): Promise<number> {
+    await this.service.pauses.refresh();
+    let n = 0;
+    let ready: DispatchEntry[] = [];
+    let delayed: DispatchEntry[] = [];
+    const flush = async () => {
+      if (delayed.length > 0) await this.dispatch.schedule(delayed);
+      if (ready.length > 0) await this.dispatch.enqueue(ready);
+      ready = [];
+      delayed = [];
+    };
+    for await (const { entry, state } of this.store.loadDispatchable()) {
+      (state === 'ready' ? ready : delayed).push(entry);
+      if (++n % 10_000 === 0) await flush();
+    }
+    await flush();
+    return n;
   }
 
   private async scan(state: JobState, graceMs: number): Promise<number> {

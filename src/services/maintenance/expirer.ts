@@ -1,6 +1,6 @@
 import type { Clock } from '../../ports/clock.js';
 import type { Store } from '../../ports/store.js';
-import type { JobService } from '../job-service.js';
+import type { Jobs } from '../jobs/index.js';
 import { MaintenanceLoop } from './periodic.js';
 
 export interface ExpirerOptions {
@@ -12,7 +12,7 @@ export interface ExpirerOptions {
 /** Moves jobs that were not started before their `expiresAt` to `expired`. They never run. */
 export class Expirer extends MaintenanceLoop {
   constructor(
-    private readonly service: JobService,
+    private readonly service: Jobs,
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly options: ExpirerOptions = { intervalMs: 1000, batchSize: 1000 },
@@ -27,7 +27,7 @@ export class Expirer extends MaintenanceLoop {
       const now = this.clock.now();
       const jobs = await this.store.findExpired(now, this.options.batchSize);
       if (jobs.length === 0) return expired;
-      const results = await this.service.applyTransitions(
+      const results = await this.service.transitions.apply(
         jobs.map((j) => ({
           id: j.id,
           from: [j.state],

@@ -1,6 +1,6 @@
 import type { Clock } from '../../ports/clock.js';
 import type { Store } from '../../ports/store.js';
-import type { JobService } from '../job-service.js';
+import type { Jobs } from '../jobs/index.js';
 import { MaintenanceLoop } from './periodic.js';
 
 export interface HousekeeperOptions {
@@ -15,7 +15,7 @@ export interface HousekeeperOptions {
  */
 export class Housekeeper extends MaintenanceLoop {
   constructor(
-    private readonly service: JobService,
+    private readonly service: Jobs,
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly options: HousekeeperOptions,
@@ -25,8 +25,8 @@ export class Housekeeper extends MaintenanceLoop {
   }
 
   async runOnce(): Promise<void> {
-    await this.service.refreshPaused();
-    await this.service.refreshGates();
+    await this.service.pauses.refresh();
+    await this.service.parking.refreshGates();
     await this.store.pruneIdempotency(this.clock.now() - this.options.idempotencyTtlMs);
     await this.store.pruneDedupKeys(this.clock.now());
   }

@@ -1,6 +1,6 @@
 import type { Clock } from '../../ports/clock.js';
 import type { Store } from '../../ports/store.js';
-import type { JobService } from '../job-service.js';
+import type { Jobs } from '../jobs/index.js';
 import { MaintenanceLoop } from './periodic.js';
 
 export interface LeaseReaperOptions {
@@ -17,7 +17,7 @@ export interface LeaseReaperOptions {
  */
 export class LeaseReaper extends MaintenanceLoop {
   constructor(
-    private readonly service: JobService,
+    private readonly service: Jobs,
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly options: LeaseReaperOptions = { intervalMs: 1000, batchSize: 1000 },
@@ -30,6 +30,6 @@ export class LeaseReaper extends MaintenanceLoop {
     const now = this.clock.now();
     const jobs = await this.store.findExpiredLeases(now, this.options.batchSize);
     if (jobs.length === 0) return 0;
-    return this.service.returnToQueue(jobs, 'lease_expired', 'lease expired: the worker stopped heartbeating');
+    return this.service.outcomes.returnToQueue(jobs, 'lease_expired', 'lease expired: the worker stopped heartbeating');
   }
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../../ports/clock.js';
 import type { Dispatch } from '../../ports/dispatch.js';
-import type { JobService } from '../job-service.js';
+import type { Jobs } from '../jobs/index.js';
 import { Periodic } from './periodic.js';
 
 export interface PromoterOptions {
@@ -20,7 +20,7 @@ export class Promoter {
   private unsubscribe: (() => void) | null = null;
 
   constructor(
-    private readonly service: JobService,
+    private readonly service: Jobs,
     private readonly dispatch: Dispatch,
     private readonly clock: Clock,
     private readonly options: PromoterOptions = { maxIntervalMs: 1000, batchSize: 1000 },
@@ -47,7 +47,7 @@ export class Promoter {
       const now = this.clock.now();
       const due = await this.dispatch.takeDue(now, this.options.batchSize);
       if (due.length === 0) break;
-      const results = await this.service.applyTransitions(
+      const results = await this.service.transitions.apply(
         due.map((e) => ({ id: e.id, from: ['scheduled', 'retrying'] as const, to: 'ready' as const, patch: {}, now })),
       );
       moved += results.filter((r) => r.ok).length;

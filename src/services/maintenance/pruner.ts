@@ -1,7 +1,7 @@
 import { FINISHED_STATES, keepRuleFor, type RetentionConfig } from '../../domain/retention.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Store } from '../../ports/store.js';
-import type { JobService } from '../job-service.js';
+import type { Jobs } from '../jobs/index.js';
 import { MaintenanceLoop } from './periodic.js';
 
 export interface PrunerOptions {
@@ -14,7 +14,7 @@ export interface PrunerOptions {
 /** Deletes finished jobs past their queue's retention (age, count), so the store does not grow without bound. */
 export class Pruner extends MaintenanceLoop {
   constructor(
-    private readonly service: JobService,
+    private readonly service: Jobs,
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly options: PrunerOptions,
@@ -33,7 +33,7 @@ export class Pruner extends MaintenanceLoop {
         if (!rule || (rule.maxAgeSeconds === undefined && rule.maxCount === undefined)) continue;
         const before = rule.maxAgeSeconds !== undefined ? now - rule.maxAgeSeconds * 1000 : null;
         const ids = await this.store.findPrunable(queue, state, before, rule.maxCount ?? null, this.options.batchSize);
-        deleted += await this.service.purge(ids);
+        deleted += await this.service.deadLetters.purge(ids);
       }
     }
     return deleted;

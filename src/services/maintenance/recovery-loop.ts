@@ -1,7 +1,7 @@
 import { probeDelayMs, releaseBudget, releaseRate } from '../../domain/recovery/policy.js';
 import type { Clock } from '../../ports/clock.js';
 import type { ConditionRecord, Store } from '../../ports/store.js';
-import type { JobService } from '../job-service.js';
+import type { Jobs } from '../jobs/index.js';
 import type { RecoveryEvents } from '../recovery-events.js';
 import { MaintenanceLoop } from './periodic.js';
 
@@ -25,7 +25,7 @@ const MAX_RELEASE_PER_RUN = 1000;
  */
 export class RecoveryLoop extends MaintenanceLoop {
   constructor(
-    private readonly service: JobService,
+    private readonly service: Jobs,
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly events: RecoveryEvents,
@@ -55,14 +55,14 @@ export class RecoveryLoop extends MaintenanceLoop {
 
   private async step(c: ConditionRecord, parked: number): Promise<void> {
     const now = this.clock.now();
-    const policy = this.service.policyFor(c.key);
+    const policy = this.service.parking.policyFor(c.key);
     await this.abandonOverdue(c, now, policy.maxParkSeconds * 1000);
     if (c.status === 'open') {
       if (parked === 0) return this.close(c, 'nothing parked');
       if (now < c.nextProbeAt) return;
       const [job] = await this.store.listParked(c.key, 1);
       if (!job) return;
-      const [probe] = await this.service.releaseParked([job], 'probe');
+      const [probe] = await this.service.parking.release([job], 'probe');
       if (!probe) return; // moved meanwhile (cancelled); try again next run
       if (await this.save(c, { status: 'probing', probeJobId: probe.id }, now)) this.events.emit({ type: 'probe', condition: c.key, jobId: probe.id, at: now });
       return;
@@ -108,7 +108,7 @@ export class RecoveryLoop extends MaintenanceLoop {
     this.pace.set(c.key, pace);
     const due = Math.min(MAX_RELEASE_PER_RUN, Math.floor(pace.credit), releaseBudget(policy, elapsed) - c.released);
     if (due <= 0) return;
-    const released = await this.service.releaseParked(await this.store.listParked(c.key, due), 'released');
+    const released = await this.service.parking.release(await this.store.listParked(c.key, due), 'released');
     pace.credit -= released.length;
     await this.save(c, { released: c.released + released.length }, now);
   }
@@ -116,7 +116,7 @@ export class RecoveryLoop extends MaintenanceLoop {
   private async abandonOverdue(c: ConditionRecord, now: number, maxParkMs: number): Promise<void> {
     const overdue = (await this.store.listParked(c.key, MAX_RELEASE_PER_RUN)).filter((j) => j.blockedAt !== null && j.blockedAt <= now - maxParkMs);
     if (overdue.length === 0) return;
-    const n = await this.service.abandonParked(overdue, `parked under condition ${c.key} for longer than ${Math.round(maxParkMs / 1000)} s`);
+    const n = await this.service.parking.abandon(overdue, `parked under condition ${c.key} for longer than ${Math.round(maxParkMs / 1000)} s`);
     if (n > 0) this.events.emit({ type: 'exhausted', condition: c.key, jobs: n, at: now });
   }
 

@@ -1,14 +1,11 @@
-import { v7 as uuidv7 } from 'uuid';
 import { DocketError } from '../../domain/errors.js';
-import { DEFAULT_INPUT_LIMITS, toJobSpec, type InputLimits } from '../../domain/job-input.js';
-import { toDispatchEntry } from '../../domain/job.js';
 import { FIRE_LABEL, SCHEDULE_LABEL, type ScheduleRecord } from '../../domain/schedule.js';
 import { isTerminal } from '../../domain/states.js';
 import type { Clock } from '../../ports/clock.js';
-import type { Dispatch } from '../../ports/dispatch.js';
 import type { ScheduleStore } from '../../ports/schedule-store.js';
-import type { NewJob, Store } from '../../ports/store.js';
-import type { JobService } from '../job-service.js';
+import type { Store } from '../../ports/store.js';
+import type { Jobs } from '../jobs/index.js';
+import type { SubmitPlan } from '../jobs/submit-pipeline.js';
 import { planOf, type ScheduleService } from '../schedule-service.js';
 import { Periodic } from './periodic.js';
 
@@ -24,7 +21,6 @@ export interface ScheduleFirerOptions {
   batchSize: number;
   /** Fire records kept this long (the unique key needs them only while a fire may be retried). @defaultValue 7 days */
   fireRetentionMs: number;
-  limits: InputLimits;
 }
 
 export const DEFAULT_FIRER_OPTIONS: ScheduleFirerOptions = {
@@ -32,7 +28,6 @@ export const DEFAULT_FIRER_OPTIONS: ScheduleFirerOptions = {
   misfireGraceMs: 60_000,
   batchSize: 200,
   fireRetentionMs: 7 * 86_400_000,
-  limits: DEFAULT_INPUT_LIMITS,
 };
 
 /** Most on-time fires handled per schedule and run (a seconds-field expression after a long pause of the loop). */
@@ -64,9 +59,8 @@ export class ScheduleFirer {
 
   constructor(
     private readonly schedules: ScheduleService,
-    private readonly service: JobService,
+    private readonly service: Jobs,
     private readonly jobs: Store,
-    private readonly dispatch: Dispatch,
     private readonly clock: Clock,
     options: Partial<ScheduleFirerOptions> = {},
     private readonly onError: (err: unknown) => void = () => {},
@@ -131,20 +125,22 @@ export class ScheduleFirer {
       const previous = lastJobId ? await this.jobs.getJob(lastJobId) : undefined;
       const running = previous !== undefined && !isTerminal(previous.state);
       if (running && s.overlap === 'skip') {
-        const recorded = await this.store.recordFire({ scheduleId: s.id, fireAt, outcome: 'skipped', jobId: null, recordedAt: now }, null);
+        const { recorded } = await this.store.recordFire({ scheduleId: s.id, fireAt, outcome: 'skipped', jobId: null, recordedAt: now }, null);
         if (recorded) counts.skipped++;
         else counts.duplicates++;
         continue;
       }
-      if (running && s.overlap === 'cancel-previous') await this.service.cancel(previous.id, 'schedule_overlap');
-      const job = this.templateJob(s, fireAt, now);
-      if (!job) break;
-      if (await this.store.recordFire({ scheduleId: s.id, fireAt, outcome: 'fired', jobId: job.id, recordedAt: now }, job)) {
+      if (running && s.overlap === 'cancel-previous') await this.service.cancels.cancel(previous.id, 'schedule_overlap');
+      const plan = await this.planFire(s, fireAt, now);
+      if (!plan) break;
+      const { row } = plan.rows[0]!;
+      const fire = await this.store.recordFire({ scheduleId: s.id, fireAt, outcome: 'fired', jobId: row.id, recordedAt: now }, row, plan.claims?.[0] ?? null);
+      if (!fire.recorded) counts.duplicates++;
+      else if (fire.heldBy) counts.skipped++; // its dedup key is held by a job still doing its work: the fire made nothing
+      else {
         counts.fired++;
-        lastJobId = job.id;
-        await this.publish(job.id, now);
-      } else {
-        counts.duplicates++;
+        lastJobId = row.id;
+        await this.service.submitter.publish(plan.rows, now);
       }
     }
     // From the first fire after now: the ones skipped by catch-up are not looked at again.
@@ -171,50 +167,19 @@ export class ScheduleFirer {
   }
 
   /**
-   * The job of one fire, or null when the template no longer passes (a lower payload limit since):
-   * reported, and the fire dropped, so a broken schedule does not fail again every second.
+   * The job of one fire, planned by the submit pipeline like any submit of the schedule's tenant
+   * (templates, validation with today's limits, routing, dedup), labelled with its schedule and fire
+   * time; or null when it no longer passes (a lower payload limit since): reported, and the fire
+   * dropped, so a broken schedule does not fail again every second.
    */
-  private templateJob(s: ScheduleRecord, fireAt: number, now: number): NewJob | null {
+  private async planFire(s: ScheduleRecord, fireAt: number, now: number): Promise<SubmitPlan | null> {
     try {
-      return this.jobOf(s, fireAt, now);
+      const labels = { [SCHEDULE_LABEL]: s.id, [FIRE_LABEL]: new Date(fireAt).toISOString() };
+      return await this.service.pipeline.plan([s.job], { tenant: s.tenant }, now, { basePath: '/job', labels });
     } catch (err) {
       if (!(err instanceof DocketError)) throw err;
       this.onError(new Error(`schedule ${s.id} (${s.tenant}/${s.name}): its job no longer validates, fire dropped: ${err.message}`));
       return null;
     }
-  }
-
-  /** The job of one fire: the schedule's template, validated again (limits may have changed), labelled with its schedule and fire time. */
-  private jobOf(s: ScheduleRecord, fireAt: number, now: number): NewJob {
-    const spec = toJobSpec(s.job, now, this.options.limits, '/job');
-    const id = uuidv7();
-    return {
-      id,
-      tenant: s.tenant,
-      queue: spec.queue,
-      type: spec.type,
-      payloadJson: spec.payloadJson,
-      priority: spec.priority,
-      labels: { ...spec.labels, [SCHEDULE_LABEL]: s.id, [FIRE_LABEL]: new Date(fireAt).toISOString() },
-      state: spec.runAt > now ? 'scheduled' : 'ready',
-      runAt: spec.runAt,
-      expiresAt: spec.expiresAt,
-      timeoutMs: spec.timeoutMs,
-      maxAttempts: spec.maxAttempts,
-      backoff: spec.backoff,
-      linkId: spec.linkId ?? id,
-      resubmittedFrom: null,
-      createdAt: now,
-      callbackUrl: spec.callbackUrl,
-    };
-  }
-
-  /** After the commit: the new job into the dispatch index (waking idle workers), and to lifecycle listeners. */
-  private async publish(jobId: string, now: number): Promise<void> {
-    const job = await this.jobs.getJob(jobId);
-    if (!job) return;
-    if (job.state === 'ready') await this.dispatch.enqueue([toDispatchEntry(job)]);
-    else if (job.state === 'scheduled') await this.dispatch.schedule([toDispatchEntry(job)]);
-    if (this.service.lifecycle.active) this.service.lifecycle.emit({ job, from: null, to: job.state, cause: 'submitted', at: now });
   }
 }

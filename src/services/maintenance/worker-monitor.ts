@@ -1,6 +1,6 @@
 import type { Clock } from '../../ports/clock.js';
 import type { WorkerDirectory } from '../../ports/worker-directory.js';
-import type { JobService } from '../job-service.js';
+import type { Jobs } from '../jobs/index.js';
 import { MaintenanceLoop } from './periodic.js';
 
 export interface WorkerMonitorOptions {
@@ -15,7 +15,7 @@ export interface WorkerMonitorOptions {
  */
 export class WorkerMonitor extends MaintenanceLoop {
   constructor(
-    private readonly service: JobService,
+    private readonly service: Jobs,
     private readonly workers: WorkerDirectory,
     clock: Clock,
     private readonly options: WorkerMonitorOptions,
@@ -28,9 +28,9 @@ export class WorkerMonitor extends MaintenanceLoop {
   async runOnce(): Promise<number> {
     let returned = 0;
     for (const worker of await this.workers.sweep(this.options.heartbeatTimeoutMs)) {
-      const jobs = await this.service.runningJobsOf(worker.id);
+      const jobs = await this.service.queries.runningJobsOf(worker.id);
       const seconds = Math.round(this.options.heartbeatTimeoutMs / 1000);
-      returned += await this.service.returnToQueue(jobs, 'worker_lost', `worker ${worker.name ?? worker.id} sent no heartbeat for ${seconds} s`);
+      returned += await this.service.outcomes.returnToQueue(jobs, 'worker_lost', `worker ${worker.name ?? worker.id} sent no heartbeat for ${seconds} s`);
     }
     return returned;
   }

@@ -80,7 +80,7 @@ async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> 
   let address = '';
   if (auth) {
     app = await buildServer({
-      service: docket.service,
+      jobs: docket.jobs,
       workers: docket.workers,
       recovery: docket.recoveryOps,
       auth: auth.auth,
@@ -122,7 +122,7 @@ async function startWorker(engine: Engine, config: DocketConfig, o: ServerOption
   const mod = await loadHandlers(handlersPath);
   const queues = o.queues ? parseQueues(o.queues) : (mod.queues ?? ['default']);
   const worker = new Worker({
-    transport: new LocalTransport(engine.docket.service),
+    transport: new LocalTransport(engine.docket.jobs),
     handlers: mod.handlers,
     queues,
     concurrency: o.concurrency ? parseConcurrency(o.concurrency) : (mod.concurrency ?? 10),

@@ -20,15 +20,15 @@ import { jobView } from '../views.js';
 const PAGE = 500;
 
 /** The dead-letter set: every job that ended `failed`, with its whole error history. */
-export function deadLetterRoutes(app: Api, { service }: RouteDeps): void {
+export function deadLetterRoutes(app: Api, { jobs }: RouteDeps): void {
   app.get('/v1/dead-letters', { config: { action: 'jobs:read' }, schema: { querystring: DeadLetterQuery, response: { 200: ListReply, ...PROBLEMS } } }, async (request) => {
     const q = request.query;
-    const page = await service.list(filterOf(q, request), q.limit ?? 50, q.cursor);
+    const page = await jobs.queries.list(filterOf(q, request), q.limit ?? 50, q.cursor);
     return { jobs: page.jobs.map(jobView), nextCursor: page.nextCursor };
   });
 
   app.get('/v1/dead-letters/:id', { config: { action: 'jobs:read' }, schema: { params: IdParams, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
-    const job = await service.get(request.params.id);
+    const job = await jobs.queries.get(request.params.id);
     if (!job || job.state !== 'failed' || !canSee(request, job.tenant)) throw new NotFoundError('dead letter', request.params.id);
     return jobView(job);
   });
@@ -37,7 +37,7 @@ export function deadLetterRoutes(app: Api, { service }: RouteDeps): void {
     '/v1/dead-letters/requeue',
     { config: { action: 'deadletters:manage' }, schema: { body: DeadLetterSelection, response: { 200: RequeueReply, ...PROBLEMS } } },
     async (request) => {
-      const requeued = await service.requeue(await select(request, request.body));
+      const requeued = await jobs.deadLetters.requeue(await select(request, request.body));
       return { requeued: requeued.length, ids: requeued.map((j) => j.id) };
     },
   );
@@ -45,15 +45,15 @@ export function deadLetterRoutes(app: Api, { service }: RouteDeps): void {
   app.post(
     '/v1/dead-letters/purge',
     { config: { action: 'deadletters:manage' }, schema: { body: DeadLetterSelection, response: { 200: PurgeReply, ...PROBLEMS } } },
-    async (request) => ({ purged: await service.purge((await select(request, request.body)).map((j) => j.id)) }),
+    async (request) => ({ purged: await jobs.deadLetters.purge((await select(request, request.body)).map((j) => j.id)) }),
   );
 
   /** The dead letters a requeue or purge acts on: by id (others' and unknown ids are skipped), or by filter. */
   async function select(request: FastifyRequest, body: DeadLetterSelectionType): Promise<Job[]> {
     if (body.ids && body.filter) throw new ValidationError([{ path: '/filter', message: 'give ids or a filter, not both' }]);
     if (body.ids) {
-      const jobs = await Promise.all([...new Set(body.ids)].map((id) => service.get(id)));
-      return jobs.filter((j): j is Job => j !== undefined && j.state === 'failed' && canSee(request, j.tenant));
+      const found = await Promise.all([...new Set(body.ids)].map((id) => jobs.queries.get(id)));
+      return found.filter((j): j is Job => j !== undefined && j.state === 'failed' && canSee(request, j.tenant));
     }
     if (!body.filter) throw new ValidationError([{ path: '/ids', message: 'give ids or a filter ({} for every dead letter you may see)' }]);
     const filter = filterOf(body.filter, request);
@@ -61,7 +61,7 @@ export function deadLetterRoutes(app: Api, { service }: RouteDeps): void {
     const out: Job[] = [];
     let cursor: string | undefined;
     do {
-      const page = await service.list(filter, Math.min(PAGE, max - out.length), cursor);
+      const page = await jobs.queries.list(filter, Math.min(PAGE, max - out.length), cursor);
       out.push(...page.jobs);
       cursor = page.nextCursor ?? undefined;
     } while (cursor && out.length < max);

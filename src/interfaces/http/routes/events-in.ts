@@ -52,7 +52,7 @@ export const EventReply = Type.Object({
  * 200 when every job existed already or the rules create none; an event no rule takes, or that
  * breaks a rule, gets 422 naming the event's fields (where the consumer would dead-letter it).
  */
-export function eventsInRoutes(app: Api, { service }: RouteDeps, ingest: IngestPipeline | null): void {
+export function eventsInRoutes(app: Api, { jobs }: RouteDeps, ingest: IngestPipeline | null): void {
   app.post(
     '/v1/events',
     { config: { action: 'events:submit' }, schema: { body: EventBody, response: { 200: EventReply, 201: EventReply, ...PROBLEMS } } },
@@ -85,14 +85,14 @@ export function eventsInRoutes(app: Api, { service }: RouteDeps, ingest: IngestP
         if (err instanceof EventRuleError) return sendProblem(reply, problemOf(request, 422, 'event-rule-broken', 'Unprocessable Content', err.message, err.issues));
         throw err;
       }
-      const jobs = await Promise.all(
+      const made = await Promise.all(
         result.jobs.map(async (j) => {
-          const job = await service.get(j.id);
+          const job = await jobs.queries.get(j.id);
           return { ...j, job: job ? jobView(job) : null };
         }),
       );
       const created = result.jobs.some((j) => !j.deduplicated);
-      return reply.code(created ? 201 : 200).send({ eventId: result.eventId, rules: result.rules, jobs });
+      return reply.code(created ? 201 : 200).send({ eventId: result.eventId, rules: result.rules, jobs: made });
     },
   );
 }

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../../domain/errors.js';
 import type { Job } from '../../../domain/job.js';
 import type { JobFilter } from '../../../ports/store.js';
-import type { JobService } from '../../../services/job-service.js';
+import type { Jobs } from '../../../services/jobs/index.js';
 import { canSee, listedTenant, owningTenant } from '../access.js';
 import { applied, TransitionRejected } from '../problem.js';
 import {
@@ -24,7 +24,7 @@ import { jobView } from '../views.js';
 import { jobViewWithDependencies } from './dependencies.js';
 
 /** Client routes: submit, read, list, cancel, resubmit. Every read is limited to the caller's tenant. */
-export function jobRoutes(app: Api, { service }: RouteDeps): void {
+export function jobRoutes(app: Api, { jobs }: RouteDeps): void {
   app.post(
     '/v1/jobs',
     { config: { action: 'jobs:submit' }, schema: { headers: SubmitHeaders, body: SubmitBody, response: { 200: JobViewSchema, 201: JobViewSchema, ...PROBLEMS } } },
@@ -32,11 +32,11 @@ export function jobRoutes(app: Api, { service }: RouteDeps): void {
       const tenant = owningTenant(request);
       const key = request.headers['idempotency-key'];
       if (key === undefined) {
-        const [s] = await service.submitJobs([request.body], { tenant });
+        const [s] = await jobs.submitter.submitJobs([request.body], { tenant });
         return reply.code(s!.deduplicated ? 200 : 201).send(submittedView(s!.job, s!.deduplicated));
       }
       const render = ([job]: Job[], [dup]: readonly boolean[]) => ({ status: dup ? 200 : 201, body: submittedView(job!, dup ?? false) });
-      const once = await service.submitOnce([request.body], { tenant }, { key, requestHash: hashOf(request), render });
+      const once = await jobs.submitter.submitOnce([request.body], { tenant }, { key, requestHash: hashOf(request), render });
       return sendStored(reply, once);
     },
   );
@@ -50,11 +50,11 @@ export function jobRoutes(app: Api, { service }: RouteDeps): void {
       const key = request.headers['idempotency-key'];
       try {
         if (key === undefined) {
-          const submitted = await service.submitJobs(inputs, { tenant });
+          const submitted = await jobs.submitter.submitJobs(inputs, { tenant });
           return reply.code(bulkStatus(submitted.map((s) => s.deduplicated))).send({ jobs: submitted.map((s) => submittedView(s.job, s.deduplicated)) });
         }
         const render = (jobs: Job[], dups: readonly boolean[]) => ({ status: bulkStatus(dups), body: { jobs: jobs.map((j, i) => submittedView(j, dups[i] ?? false)) } });
-        const once = await service.submitOnce(inputs, { tenant }, { key, requestHash: hashOf(request), render });
+        const once = await jobs.submitter.submitOnce(inputs, { tenant }, { key, requestHash: hashOf(request), render });
         return sendStored(reply, once);
       } catch (err) {
         throw underJobs(err, inputs.length);
@@ -63,19 +63,19 @@ export function jobRoutes(app: Api, { service }: RouteDeps): void {
   );
 
   app.get('/v1/jobs/:id', { config: { action: 'jobs:read' }, schema: { params: IdParams, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) =>
-    jobViewWithDependencies(service, await visibleJob(service, request, request.params.id)),
+    jobViewWithDependencies(jobs, await visibleJob(jobs, request, request.params.id)),
   );
 
   app.get('/v1/jobs', { config: { action: 'jobs:read' }, schema: { querystring: ListQuery, response: { 200: ListReply, ...PROBLEMS } } }, async (request) => {
     const q = request.query;
-    const page = await service.list(toFilter(q, request), q.limit ?? 50, q.cursor);
+    const page = await jobs.queries.list(toFilter(q, request), q.limit ?? 50, q.cursor);
     return { jobs: page.jobs.map(jobView), nextCursor: page.nextCursor };
   });
 
   app.post('/v1/jobs/:id/cancel', { config: { action: 'jobs:cancel' }, schema: { params: IdParams, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
-    await visibleJob(service, request, id);
-    return jobView(applied(id, await service.cancel(id)).job);
+    await visibleJob(jobs, request, id);
+    return jobView(applied(id, await jobs.cancels.cancel(id)).job);
   });
 
   app.post(
@@ -83,22 +83,22 @@ export function jobRoutes(app: Api, { service }: RouteDeps): void {
     { config: { action: 'jobs:submit' }, schema: { params: IdParams, response: { 201: JobViewSchema, ...PROBLEMS } } },
     async (request, reply) => {
       const { id } = request.params;
-      await visibleJob(service, request, id);
-      const result = await service.resubmit(id);
+      await visibleJob(jobs, request, id);
+      const result = await jobs.submitter.resubmit(id);
       if ('ok' in result) throw new TransitionRejected(id, result);
       return reply.code(201).send(jobView(result));
     },
   );
 
   app.get('/v1/jobs/:id/progress', { config: { action: 'jobs:read' }, schema: { params: IdParams, response: { 200: ProgressReply, ...PROBLEMS } } }, async (request) => {
-    const job = await visibleJob(service, request, request.params.id);
+    const job = await visibleJob(jobs, request, request.params.id);
     return { state: job.state, progress: job.progress };
   });
 }
 
 /** The job, if the caller may see it. Another tenant's job answers exactly like a missing one. */
-export async function visibleJob(service: JobService, request: FastifyRequest, id: string): Promise<Job> {
-  const job = await service.get(id);
+export async function visibleJob(jobs: Jobs, request: FastifyRequest, id: string): Promise<Job> {
+  const job = await jobs.queries.get(id);
   if (!job || !canSee(request, job.tenant)) throw new NotFoundError('job', id);
   return job;
 }
@@ -160,7 +160,7 @@ function sendStored(reply: FastifyReply, once: { status: number; response: strin
 }
 
 /**
- * The service names bulk items `/3/priority` (or `/priority` for a single item); in the request
+ * The jobs names bulk items `/3/priority` (or `/priority` for a single item); in the request
  * body they live under `/jobs/3`, and that is the path the client must see.
  */
 function underJobs(err: unknown, count: number): unknown {

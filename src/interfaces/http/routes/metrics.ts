@@ -50,7 +50,7 @@ export function installRequestTiming(app: FastifyInstance): Histogram<'route' | 
  * - HTTP request durations, webhook attempts and recovery events are this node's own.
  */
 export function metricsRoutes(app: Api, deps: RouteDeps, extra: MetricsDeps = {}): void {
-  const { service, recovery, workers, events: log } = deps;
+  const { jobs, recovery, workers, events: log } = deps;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'docket_process_' });
   const clock = new SystemClock();
@@ -62,7 +62,7 @@ export function metricsRoutes(app: Api, deps: RouteDeps, extra: MetricsDeps = {}
     registers: [registry],
     async collect() {
       this.reset();
-      for (const q of await service.queues(null)) for (const [state, n] of Object.entries(q.counts)) this.set({ queue: q.queue, state }, n);
+      for (const q of await jobs.queries.queues(null)) for (const [state, n] of Object.entries(q.counts)) this.set({ queue: q.queue, state }, n);
     },
   });
   new Gauge({
@@ -72,7 +72,7 @@ export function metricsRoutes(app: Api, deps: RouteDeps, extra: MetricsDeps = {}
     registers: [registry],
     async collect() {
       this.reset();
-      for (const q of await service.queues(null)) this.set({ queue: q.queue }, q.paused ? 1 : 0);
+      for (const q of await jobs.queries.queues(null)) this.set({ queue: q.queue }, q.paused ? 1 : 0);
     },
   });
   new Gauge({
@@ -102,7 +102,7 @@ export function metricsRoutes(app: Api, deps: RouteDeps, extra: MetricsDeps = {}
     labelNames: ['type'] as const,
     registers: [registry],
   });
-  const unlisten = service.recoveryEvents.on((e) => recoveryEvents.inc({ type: e.type }));
+  const unlisten = jobs.parking.events.on((e) => recoveryEvents.inc({ type: e.type }));
 
   new Gauge({
     name: 'docket_workers',

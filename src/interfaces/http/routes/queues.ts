@@ -6,9 +6,9 @@ const MINUTE = 60_000;
 import type { Api, RouteDeps } from '../server.js';
 
 /** Queues: depth per state (the caller's tenant only, unless admin), pause and resume (admins). */
-export function queueRoutes(app: Api, { service }: RouteDeps): void {
+export function queueRoutes(app: Api, { jobs }: RouteDeps): void {
   app.get('/v1/queues', { config: { action: 'queues:read' }, schema: { response: { 200: QueuesReply, ...PROBLEMS } } }, async (request) => ({
-    queues: (await service.queues(visibleTenant(request))).map((q) => ({ name: q.queue, paused: q.paused, counts: q.counts })),
+    queues: (await jobs.queries.queues(visibleTenant(request))).map((q) => ({ name: q.queue, paused: q.paused, counts: q.counts })),
   }));
 
   // Depth and the recent past per queue, for the dashboard: jobs finished per minute (throughput,
@@ -18,7 +18,7 @@ export function queueRoutes(app: Api, { service }: RouteDeps): void {
     { config: { action: 'queues:read' }, schema: { querystring: QueueStatsQuery, response: { 200: QueueStatsReply, ...PROBLEMS } } },
     async (request) => {
       const slots = request.query.minutes ?? 60;
-      const { now, since, queues } = await service.queueStats(visibleTenant(request), slots, MINUTE);
+      const { now, since, queues } = await jobs.queries.queueStats(visibleTenant(request), slots, MINUTE);
       const iso = (ms: number) => new Date(ms).toISOString();
       return {
         since: iso(since),
@@ -44,9 +44,9 @@ export function queueRoutes(app: Api, { service }: RouteDeps): void {
       { config: { action: 'queues:manage' }, schema: { params: QueueParams, response: { 200: QueueView, ...PROBLEMS } } },
       async (request) => {
         const { queue } = request.params;
-        await service.setPaused(queue, verb === 'pause');
-        const depth = (await service.queues(null)).find((q) => q.queue === queue);
-        return { name: queue, paused: service.isPaused(queue), counts: depth?.counts ?? emptyCounts() };
+        await jobs.pauses.set(queue, verb === 'pause');
+        const depth = (await jobs.queries.queues(null)).find((q) => q.queue === queue);
+        return { name: queue, paused: jobs.pauses.isPaused(queue), counts: depth?.counts ?? emptyCounts() };
       },
     );
   }

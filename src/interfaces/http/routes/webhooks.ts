@@ -24,7 +24,7 @@ import {
  * `/v1/webhooks`: a tenant's subscriptions and their delivery logs (docs/webhooks.md). The signing
  * secret is in the reply of creation and rotation only. Another tenant's subscription answers 404.
  */
-export function webhookRoutes(app: Api, { service: jobs }: RouteDeps, webhooks: WebhookService): void {
+export function webhookRoutes(app: Api, { jobs }: RouteDeps, webhooks: WebhookService): void {
   const read = { config: { action: 'webhooks:read' as const } };
   const manage = { config: { action: 'webhooks:manage' as const } };
 
@@ -35,7 +35,7 @@ export function webhookRoutes(app: Api, { service: jobs }: RouteDeps, webhooks: 
     const { jobId, queue } = request.body;
     // With a queue too, the service refuses the pair, which says more than a missing job would.
     if (jobId !== undefined && queue === undefined) {
-      const job = await jobs.get(jobId);
+      const job = await jobs.queries.get(jobId);
       if (!job || job.tenant !== tenant) throw new ValidationError([{ path: '/jobId', message: `no job ${jobId} of tenant ${tenant}` }]);
     }
     return reply.code(201).send(withSecret(await webhooks.create(tenant, request.body)));

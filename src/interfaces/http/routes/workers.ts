@@ -26,7 +26,7 @@ import { claimedJobView, jobView, workerView } from '../views.js';
 const WORK = { action: 'workers:work' } as const;
 
 /** The remote worker protocol: register, heartbeat, claim (long-poll), report outcomes. */
-export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps): void {
+export function workerRoutes(app: Api, { jobs, workers, closing }: RouteDeps): void {
   app.post('/v1/workers', { config: WORK, schema: { body: RegisterBody, response: { 201: RegisterReply, ...PROBLEMS } } }, async (request, reply) => {
     const b = request.body;
     const id = await workers.register({
@@ -36,7 +36,7 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
       ...(b.labels !== undefined ? { labels: b.labels } : {}),
     });
     // Timing a worker must keep, so no client has to guess it: heartbeat well within both.
-    const { leaseMs } = service;
+    const { leaseMs } = jobs;
     const { heartbeatTimeoutMs } = workers;
     return reply.code(201).send({ id, leaseMs, heartbeatTimeoutMs, heartbeatIntervalMs: Math.max(50, Math.floor(Math.min(leaseMs, heartbeatTimeoutMs) / 3)) });
   });
@@ -53,7 +53,7 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
     { config: WORK, schema: { params: IdParams, body: HeartbeatBody, response: { 200: HeartbeatReply, ...PROBLEMS } } },
     async (request) => {
       if (!(await workers.touch(request.params.id))) throw new NotFoundError('worker', request.params.id);
-      return service.heartbeat(request.body.jobs);
+      return jobs.outcomes.heartbeat(request.body.jobs);
     },
   );
 
@@ -72,9 +72,9 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
         if (!reply.raw.writableEnded) gone.abort();
       };
       reply.raw.on('close', onClose);
-      let jobs: Job[];
+      let claimed: Job[];
       try {
-        jobs = await service.claim({
+        claimed = await jobs.claims.claim({
           workerId: b.workerId,
           queues: [...new Set(request.params.queue.split(','))],
           max: b.max,
@@ -89,19 +89,19 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
         // it must not lose the jobs just claimed: they are handed out all the same.
         await workers.touch(b.workerId).catch((err: unknown) => request.log.warn({ err }, 'worker heartbeat not recorded'));
       }
-      if (gone.signal.aborted && jobs.length > 0) {
+      if (gone.signal.aborted && claimed.length > 0) {
         // Nobody will receive these: give them back now rather than after the lease runs out.
-        await Promise.all(jobs.map((j) => service.release(j.id, j.leaseToken!)));
-        jobs = [];
+        await Promise.all(claimed.map((j) => jobs.outcomes.release(j.id, j.leaseToken!)));
+        claimed = [];
       }
-      return { jobs: jobs.map(claimedJobView) };
+      return { jobs: claimed.map(claimedJobView) };
     },
   );
 
   app.post('/v1/jobs/:id/complete', { config: WORK, schema: { params: IdParams, body: CompleteBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
-    applied(id, await service.complete(id, request.body.leaseToken, request.body.result as Json | undefined));
-    const job = await service.get(id);
+    applied(id, await jobs.outcomes.complete(id, request.body.leaseToken, request.body.result as Json | undefined));
+    const job = await jobs.queries.get(id);
     if (!job) throw new NotFoundError('job', id);
     return jobView(job);
   });
@@ -116,18 +116,18 @@ export function workerRoutes(app: Api, { service, workers, closing }: RouteDeps)
       ...(retryable !== undefined ? { retryable } : {}),
       ...(condition !== undefined ? { condition } : {}),
     };
-    return jobView(applied(id, await service.fail(id, leaseToken, report)).job);
+    return jobView(applied(id, await jobs.outcomes.fail(id, leaseToken, report)).job);
   });
 
   app.post('/v1/jobs/:id/progress', { config: WORK, schema: { params: IdParams, body: ProgressBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
     const { leaseToken, percent, message, outputs } = request.body;
-    return jobView(applied(id, await service.progress(id, leaseToken, percent, message, outputs as Json[] | undefined)).job);
+    return jobView(applied(id, await jobs.outcomes.progress(id, leaseToken, percent, message, outputs as Json[] | undefined)).job);
   });
 
   app.post('/v1/jobs/:id/release', { config: WORK, schema: { params: IdParams, body: ReleaseBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
-    return jobView(applied(id, await service.release(id, request.body.leaseToken)).job);
+    return jobView(applied(id, await jobs.outcomes.release(id, request.body.leaseToken)).job);
   });
 }
 

@@ -1,19 +1,15 @@
-import { dedupClaimOf, redirectDependencies, type DedupClaim, type DedupRule } from '../domain/dedup.js';
-import type { Job, Json } from '../domain/job.js';
-import type { NewLogEvent } from '../ports/event-log.js';
-import type { IdempotencyRecord, NewJob, Store } from '../ports/store.js';
+import { dedupClaimOf, redirectDependencies, type DedupClaim, type DedupRule } from '../../domain/dedup.js';
+import type { Job, Json } from '../../domain/job.js';
+import type { NewLogEvent } from '../../ports/event-log.js';
+import type { IdempotencyRecord, Store } from '../../ports/store.js';
+import type { PlannedRow } from './new-job.js';
 
 /**
  * The dedup step of a submit (docs/jobs.md#deduplication), between validation and publishing:
  * which jobs claim a key, and the one store transaction that takes the keys and inserts the jobs
- * whose keys were free. Kept out of job-service.ts so a submit without keys pays nothing but a scan
+ * whose keys were free. Kept apart from the submitter so a submit without keys pays nothing but a scan
  * of its inputs.
  */
-
-export interface PlannedRow {
-  row: NewJob;
-  payload: Json;
-}
 
 /** One job of a submit as answered: created, or the job that already held its key. */
 export interface Submitted {

@@ -1,8 +1,8 @@
-import { planDependencies } from '../domain/dag.js';
-import { ValidationError } from '../domain/errors.js';
-import { toDispatchEntry, type DispatchEntry, type Job, type Json } from '../domain/job.js';
-import type { DependencyState } from '../ports/dependencies.js';
-import type { NewJob, Store } from '../ports/store.js';
+import { planDependencies } from '../../domain/dag.js';
+import { ValidationError } from '../../domain/errors.js';
+import { toDispatchEntry, type DispatchEntry, type Job, type Json } from '../../domain/job.js';
+import type { DependencyState } from '../../ports/dependencies.js';
+import type { NewJob, Store } from '../../ports/store.js';
 
 /**
  * The service's side of dependencies (docs/dependencies.md): turning a submit's `ref` and
