@@ -9,6 +9,7 @@ import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
 import { SqliteScheduleStore } from '../src/adapters/sqlite/sqlite-schedule-store.js';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 import { Docket } from '../src/app/docket.js';
+import { EMPTY_FILE_CONFIG, type FileConfig } from '../src/app/config-file.js';
 import type { Job } from '../src/domain/job.js';
 import { FIRE_LABEL, SCHEDULE_LABEL } from '../src/domain/schedule.js';
 import { openTestSchema } from './helpers/postgres.js';
@@ -23,19 +24,19 @@ interface Engine {
 }
 
 /** An engine whose loops are not started: the test runs the firer itself. */
-function engineOn(store: SqliteStore | PostgresStore, clock = new ManualClock(T)): Engine {
+function engineOn(store: SqliteStore | PostgresStore, clock = new ManualClock(T), rules: FileConfig = EMPTY_FILE_CONFIG): Engine {
   const schedules = store instanceof SqliteStore ? new SqliteScheduleStore(store) : new PostgresScheduleStore(store);
-  const docket = new Docket({ store, dispatch: new MemoryDispatch(clock), clock, schedules, onError: (e) => { throw e; } });
+  const docket = new Docket({ store, dispatch: new MemoryDispatch(clock), clock, schedules, rules, onError: (e) => { throw e; } });
   return { docket, clock };
 }
 
-const STORES: [string, () => Promise<{ open: (clock?: ManualClock) => Engine; cleanup: () => Promise<void> }>][] = [
+const STORES: [string, () => Promise<{ open: (clock?: ManualClock, rules?: FileConfig) => Engine; cleanup: () => Promise<void> }>][] = [
   [
     'sqlite',
     async () => {
       const store = new SqliteStore({ path: ':memory:' });
       await store.migrate();
-      return { open: (clock) => engineOn(store, clock), cleanup: () => store.close() };
+      return { open: (clock, rules) => engineOn(store, clock, rules), cleanup: () => store.close() };
     },
   ],
   [
@@ -46,10 +47,10 @@ const STORES: [string, () => Promise<{ open: (clock?: ManualClock) => Engine; cl
       const first = new PostgresStore({ connectionString, schema, max: 4 });
       await first.migrate();
       return {
-        open: (clock) => {
+        open: (clock, rules) => {
           const store = stores.length === 0 ? first : new PostgresStore({ connectionString, schema, max: 4 });
           stores.push(store);
-          return engineOn(store, clock);
+          return engineOn(store, clock, rules);
         },
         async cleanup() {
           for (const s of stores.length ? stores : [first]) await s.close();
@@ -98,6 +99,38 @@ for (const [name, make] of STORES) {
       const [claimed] = await docket.jobs.claims.claim({ workerId: 'w', queues: ['reports'], max: 1 });
       expect(claimed!.id).toBe(job!.id);
       expect(await schedules.get(s.id, 'acme')).toMatchObject({ lastFireAt: T + 5 * MIN, lastJobId: job!.id, nextFireAt: T + 10 * MIN });
+    });
+
+    it('a fire goes through the submit pipeline: a routing rule picks its queue, a dedup rule makes a held key skip the fire', async () => {
+      const made = await make();
+      cleanup = made.cleanup;
+      const rules: FileConfig = {
+        ...EMPTY_FILE_CONFIG,
+        routing: [{ types: ['report.*'], queue: 'reports' }],
+        dedup: [{ type: 'report.daily', fields: ['payload.account'], ttlSeconds: 3600 }],
+      };
+      const { docket, clock } = made.open(undefined, rules);
+      const s = await docket.schedules!.create({ name: 'daily', cron: '*/5 * * * *', overlap: 'allow', job: { type: 'report.daily', payload: { account: 'a-1' } } }, 'acme');
+      clock.advance(5 * MIN);
+      expect(await docket.firer!.runOnce()).toEqual({ fired: 1, skipped: 0, duplicates: 0 });
+      const [first] = await jobsOf(docket, s.id);
+      expect(first).toMatchObject({ queue: 'reports', state: 'ready' });
+      // The next fire's job has the same dedup key while the first still holds it (ready, within the TTL): no job, the fire recorded skipped.
+      clock.advance(5 * MIN);
+      expect(await docket.firer!.runOnce()).toEqual({ fired: 0, skipped: 1, duplicates: 0 });
+      expect(await jobsOf(docket, s.id)).toHaveLength(1);
+      expect((await docket.schedules!.store.listFires(s.id, 10))[0]).toMatchObject({ fireAt: T + 10 * MIN, outcome: 'skipped', jobId: first!.id });
+      // An API submit of the same job is answered with the same job: one rule, both entrances.
+      const [again] = await docket.jobs.submitter.submitJobs([{ type: 'report.daily', payload: { account: 'a-1' } }], { tenant: 'acme' });
+      expect(again).toMatchObject({ deduplicated: true, job: { id: first!.id } });
+      // Once the rule's window (1 h) is over, the key no longer holds: the next fire makes a job again.
+      clock.advance(HOUR);
+      expect(await docket.firer!.runOnce()).toMatchObject({ fired: 1 });
+      expect(await jobsOf(docket, s.id)).toHaveLength(2);
+      // Every fire is a new job: it has nothing to wait for, so a schedule's job may not name dependencies.
+      await expect(docket.schedules!.create({ name: 'deps', cron: '* * * * *', job: { type: 'x', dependsOn: [first!.id] } }, 'acme')).rejects.toMatchObject({
+        issues: [{ path: '/job/dependsOn' }],
+      });
     });
 
     it('overlap skip: no fire while the previous job is unfinished; fires again once it is done', async () => {

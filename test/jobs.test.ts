@@ -4,7 +4,7 @@ import { manualEngine } from './helpers/engine.js';
 let engine: Awaited<ReturnType<typeof manualEngine>>;
 afterEach(async () => engine && (await engine.docket.stop()));
 
-describe('JobService', () => {
+describe('job services', () => {
   it('submits, claims and completes a job', async () => {
     engine = await manualEngine();
     const { service } = engine;
@@ -28,5 +28,17 @@ describe('JobService', () => {
     const [claimed] = await service.claims.claim({ workerId: 'w1', queues: ['default'], max: 1 });
     expect((await service.outcomes.progress(claimed!.id, claimed!.leaseToken!, 10, 'm'.repeat(25_000))).ok).toBe(true);
     expect((await service.queries.get(claimed!.id))!.progress).toEqual({ percent: 10, message: `${'m'.repeat(10_000)}… (15000 more characters cut)` });
+  });
+
+  it('refuses a move the transition table does not have before writing anything, whoever asks for it', async () => {
+    engine = await manualEngine();
+    const { service, clock } = engine;
+    const [job] = await service.submitter.submit([{ type: 'x' }], { tenant: 't1' });
+    const now = clock.now();
+    await expect(service.transitions.apply([{ id: job!.id, from: ['ready'], to: 'succeeded', patch: {}, now }])).rejects.toThrow('illegal transition ready -> succeeded');
+    await expect(service.transitions.apply([{ id: job!.id, from: ['ready', 'succeeded'], to: 'ready', patch: {}, now }])).rejects.toThrow('illegal transition succeeded -> ready');
+    expect(await service.queries.get(job!.id)).toMatchObject({ state: 'ready', updatedAt: job!.updatedAt });
+    // A patch that keeps the state (progress) is not a move, and applies.
+    expect((await service.transitions.apply([{ id: job!.id, from: ['ready'], to: 'ready', patch: { stateReason: 'noted' }, now }]))[0]).toMatchObject({ ok: true });
   });
 });
