@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bestPeer, fairnessTable, formatRatio, median, METRICS, percentile, ratio, ratioTable, resultsTable, targets } from '../src/bench/report.js';
+import { bestPeer, fairnessTable, formatRatio, median, METRICS, percentile, ratio, ratioTable, resultsTable, targets } from '../bench/report.js';
 
 const metric = (key: string) => METRICS.find((m) => m.key === key)!;
 

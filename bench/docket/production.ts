@@ -1,7 +1,7 @@
 /**
  * Docket production mode as a system under test: one server process
  * (`docket server --role api,scheduler --no-worker`) and worker processes
- * (`docket server --role worker --handlers dist/bench/handlers.js --concurrency C`) on PostgreSQL
+ * (`docket server --role worker --handlers bench/dist/bench/handlers.js --concurrency C`) on PostgreSQL
  * (a schema of its own) and Redis (a key prefix of its own), as `--mode production` deploys it.
  * Enqueue over HTTP: `POST /v1/jobs/bulk` (1,000 per request), probes with `POST /v1/jobs`.
  * The fairness scenario sets `fairnessRules` for its own step: written to a config file that the
@@ -15,10 +15,11 @@ import { createRequire } from 'node:module';
 import { Agent } from 'node:http';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { hmacAuthenticator } from '../../auth/tokens.js';
-import { adminQuery, BIN, deleteKeys, docketDatabaseUrl, HANDLERS, postCreated, Proc, readyCount } from '../production.js';
+import { hmacAuthenticator } from '../../src/auth/tokens.js';
+import { BIN, HANDLERS, ROOT } from '../paths.js';
+import { adminQuery, deleteKeys, docketDatabaseUrl, postCreated, Proc, readyCount } from '../production.js';
 import { peakRssOf, redisBytes, schemaBytes } from '../proc-stats.js';
-import type { FairnessConfig } from '../../domain/fairness.js';
+import type { FairnessConfig } from '../../src/domain/fairness.js';
 import type { CpuScope } from '../cpu.js';
 import type { WorkerSetup } from '../scenarios/fairness.js';
 import type { System, SystemContext } from '../system.js';
@@ -57,7 +58,7 @@ export class DocketProductionSystem implements System {
 
   async versions(): Promise<Record<string, string>> {
     const require = createRequire(import.meta.url);
-    return { docket: (require('../../../package.json') as { version: string }).version };
+    return { docket: (require(`${ROOT}package.json`) as { version: string }).version };
   }
 
   private databaseUrl(role: string): string {
