@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bestPeer, fairnessTable, formatRatio, median, METRICS, percentile, ratio, ratioTable, resultsTable, targets } from '../src/bench/report.js';
+import { bestPeer, fairnessTable, formatRatio, median, METRICS, percentile, ratio, ratioTable, resultsTable, targets } from '../bench/report.js';
+import { choose, settingsLabel, sweepTable, type SweepTrial } from '../bench/sweep-report.js';
 
 const metric = (key: string) => METRICS.find((m) => m.key === key)!;
 
@@ -58,5 +59,28 @@ describe('bench report helpers', () => {
     const t = fairnessTable({ 'docket-embedded': { smallTenantFirstStartMs: 1.5, smallTenantLastStartMs: 2, bigTenantStartedBeforeSmallLast: 200, highPriorityStartMs: 1, lowStartedAfterHighSubmitted: 0 } });
     expect(t).toContain('| tenant B\'s first start (ms after the first job\'s start) | 1.50 |');
     expect(fairnessTable({})).toBe('');
+  });
+
+  it('the sweep chooses the best median drain, never a configuration that failed', () => {
+    const trial = (settings: Record<string, unknown>, drainPerSec: number[], errors: string[] = []): SweepTrial => ({ settings, drainPerSec, cpuMicrosPerJob: drainPerSec.map(() => 100), errors });
+    // The best single round (40k) loses to the best median (3 rounds: 30k).
+    const trials = [trial({ processes: 2 }, [40_000, 10_000, 12_000]), trial({ processes: 1 }, [29_000, 30_000, 31_000]), trial({ processes: 4 }, [50_000, 50_000], ['drain timed out'])];
+    expect(choose(trials)).toBe(1);
+    expect(choose([trial({}, [], ['no worker reported its first start'])])).toBeNull();
+    expect(choose([])).toBeNull();
+  });
+
+  it('renders the sweep table: each configuration tried, each round, the median and the choice', () => {
+    const trials: SweepTrial[] = [
+      { settings: { processes: 1, concurrency: 100 }, drainPerSec: [30_000, 28_000], cpuMicrosPerJob: [90, 94], errors: [] },
+      { settings: { deployment: 'server', concurrency: 200 }, drainPerSec: [], cpuMicrosPerJob: [], errors: ['drain timed out with 5 jobs unfinished'] },
+    ];
+    expect(settingsLabel({ deployment: 'server', workers: 0 })).toBe('deployment=server, workers=0');
+    expect(sweepTable([{ system: 'bullmq', jobs: 20_000, rounds: 2, trials, chosen: 0 }]).split('\n')).toEqual([
+      '| system | settings tried | drain per round (jobs/s) | median | CPU per job (µs) | |',
+      '|---|---|---:|---:|---:|---|',
+      '| bullmq | processes=1, concurrency=100 | 30,000 / 28,000 | 29,000 | 92 | **chosen** |',
+      '| bullmq | deployment=server, concurrency=200 | – | – | – | failed: drain timed out with 5 jobs unfinished |',
+    ]);
   });
 });

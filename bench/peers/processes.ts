@@ -1,4 +1,4 @@
-/** The worker processes of a peer: `node dist/bench/peers/<name>-worker.js`, settings in BENCH_* env vars. */
+/** The worker processes of a peer: `node bench/dist/bench/peers/<name>-worker.js`, settings in BENCH_* env vars. */
 import { fileURLToPath } from 'node:url';
 import { Proc } from '../production.js';
 import { peakRssOf } from '../proc-stats.js';

@@ -1,10 +1,10 @@
 /**
  * `npm run bench -- --mode embedded|production|all` (the single-system benchmark; without
- * --mode, `npm run bench` runs the side-by-side suite, src/bench/suite.ts): bulk-submit N no-op jobs, drain them with workers, then measure
+ * --mode, `npm run bench` runs the side-by-side suite, bench/suite.ts): bulk-submit N no-op jobs, drain them with workers, then measure
  * enqueue-to-start latency one job at a time on an idle engine.
  *
  * - embedded (default): SQLite file in a temp directory (WAL, synchronous=NORMAL), one in-process worker;
- * - production: a server process and N worker processes on PostgreSQL + Redis (src/bench/production.ts);
+ * - production: a server process and N worker processes on PostgreSQL + Redis (bench/production.ts);
  * - all: both.
  *
  *   npm run bench -- --jobs 100000 --concurrency 200 --latency 1000 --runs 3

@@ -1,7 +1,7 @@
 /**
  * Production mode, deployed as a user would: one server process
  * (`docket server --role api,scheduler --no-worker`) and N worker processes
- * (`docket server --role worker --handlers dist/bench/handlers.js --concurrency C`), against
+ * (`docket server --role worker --handlers bench/dist/bench/handlers.js --concurrency C`), against
  * PostgreSQL (a fresh schema per run, dropped afterwards) and Redis (a fresh key prefix per run,
  * its keys deleted afterwards).
  *
@@ -19,17 +19,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { SystemClock } from '../adapters/clock/system-clock.js';
-import { RedisDispatch } from '../adapters/redis/redis-dispatch.js';
-import { hmacAuthenticator } from '../auth/tokens.js';
+import { SystemClock } from '../src/adapters/clock/system-clock.js';
+import { RedisDispatch } from '../src/adapters/redis/redis-dispatch.js';
+import { hmacAuthenticator } from '../src/auth/tokens.js';
 import { percentile, progressBar, type BenchSettings, type RunResult } from './common.js';
+import { BIN, HANDLERS, ROOT } from './paths.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const BIN = `${ROOT}bin/docket`;
-export const HANDLERS = fileURLToPath(new URL('./handlers.js', import.meta.url));
 const BULK = 1000;
 /** Debugging: lines of Docket's processes containing this text are copied to stderr. */
 const ECHO = process.env.DOCKET_BENCH_ECHO;

@@ -13,8 +13,10 @@
  * --latency-budget s, 60, per system and repeat), --load-seconds (10) and --load-probes (50 per
  * s) for latency under load, --memory-jobs (1000000) and --memory-seconds (10) for memory (once
  * per system, not repeated), --out (bench/results), --database-url, --redis-url,
- * --config '{"bullmq":{"concurrency":50}}' (settings over each system's defaults),
- * --worker-node-args="--cpu-prof --cpu-prof-dir=prof" (node flags of the processes the systems spawn).
+ * --config '{"bullmq":{"concurrency":50}}' (settings over each system's defaults; a system given
+ * one is not swept), --worker-node-args="--cpu-prof --cpu-prof-dir=prof" (node flags of the
+ * processes the systems spawn), --sweep-jobs (20000, at most --jobs) and --sweep-repeat (2) for
+ * the configuration sweep before the repeats (bench/sweep.ts), --no-sweep (each system's defaults).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -32,6 +34,8 @@ import { throughput } from './scenarios/throughput.js';
 import { Signals } from './signals.js';
 import { SYSTEMS, type System, type SystemName } from './system.js';
 import { makeSystem } from './systems.js';
+import { GRIDS, sweep } from './sweep.js';
+import { settingsLabel, sweepTable, type SweepResult } from './sweep-report.js';
 
 const SCENARIOS = ['enqueue', 'drain', 'latency', 'latency-load', 'memory', 'fairness'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -53,6 +57,9 @@ const { values: args } = parseArgs({
     'redis-url': { type: 'string', default: process.env.DOCKET_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' },
     config: { type: 'string', default: '{}' },
     'worker-node-args': { type: 'string', default: '' },
+    'no-sweep': { type: 'boolean', default: false },
+    'sweep-jobs': { type: 'string', default: '20000' },
+    'sweep-repeat': { type: 'string', default: '2' },
   },
 });
 
@@ -78,19 +85,22 @@ const options = {
   loadProbesPerSec: whole('load-probes', 1),
   memoryJobs: whole('memory-jobs', 1),
   memorySeconds: whole('memory-seconds', 1),
+  sweepJobs: Math.min(whole('sweep-jobs', 1), whole('jobs', 1)),
+  sweepRepeat: whole('sweep-repeat', 1),
 };
 const overrides = JSON.parse(args.config!) as Record<string, Record<string, unknown>>;
 
 const signals = new Signals();
 await signals.open();
-const made = new Map<SystemName, System>(
-  systems.map((name) => [name, makeSystem(name, { signals, databaseUrl: args['database-url']!, redisUrl: args['redis-url']!, overrides: overrides[name] ?? {}, nodeArgs: args['worker-node-args']!.split(' ').filter(Boolean) })]),
-);
+const context = { signals, databaseUrl: args['database-url']!, redisUrl: args['redis-url']!, nodeArgs: args['worker-node-args']!.split(' ').filter(Boolean) };
+// Swept: every system not given --config, unless --no-sweep.
+const swept = args['no-sweep'] ? [] : systems.filter((name) => !overrides[name]);
 
 const has = (s: Scenario) => scenarios.has(s);
 const main = has('enqueue') || has('drain') || has('latency') || has('latency-load');
 const fairSystems = systems.filter((s) => (DOCKETS as readonly string[]).includes(s));
-const steps = options.repeat * ((main ? systems.length : 0) + (has('fairness') ? fairSystems.length : 0)) + (has('memory') ? systems.length : 0);
+const sweepSteps = options.sweepRepeat * swept.reduce((n, name) => n + GRIDS[name].length, 0);
+const steps = sweepSteps + options.repeat * ((main ? systems.length : 0) + (has('fairness') ? fairSystems.length : 0)) + (has('memory') ? systems.length : 0);
 const progress = new RunProgress(steps);
 
 const samples: Samples = {};
@@ -104,6 +114,22 @@ const log = (line: string) => {
   progress.stop();
   console.error(line);
 };
+
+// The configuration sweep: each system's settings are the best its grid reached here.
+const sweeps: SweepResult[] = [];
+for (const name of swept) {
+  const result = await sweep(name, { signals, context, jobs: options.sweepJobs, rounds: options.sweepRepeat, next: (round, label) => progress.next(round, label), bar: progress, log });
+  sweeps.push(result);
+  if (result.chosen === null) errors.push(`${name} sweep: no configuration drained; its defaults are used`);
+  else overrides[name] = result.trials[result.chosen]!.settings;
+}
+const made = new Map<SystemName, System>(systems.map((name) => [name, makeSystem(name, { ...context, overrides: overrides[name] ?? {} })]));
+const configuredBy = (name: SystemName): string => {
+  const s = sweeps.find((r) => r.system === name);
+  if (s) return s.chosen === null ? 'defaults (the sweep found none that drained)' : `sweep: ${settingsLabel(s.trials[s.chosen]!.settings)}`;
+  return overrides[name] ? `--config: ${settingsLabel(overrides[name])}` : 'defaults (--no-sweep)';
+};
+for (const name of systems) log(`${name}: ${configuredBy(name)}`);
 
 /** One system, one step: setup, the body, teardown whatever happens; a failure is recorded, the run goes on. */
 async function step(system: System, run: number, what: string, body: () => Promise<void>): Promise<void> {
@@ -198,6 +224,7 @@ const versions: Record<string, string> = { node: process.version };
 for (const s of made.values()) Object.assign(versions, await s.versions());
 Object.assign(versions, await serverVersions(args['database-url']!, args['redis-url']!));
 const settings = Object.fromEntries([...made.values()].map((s) => [s.name, s.settings]));
+const configuration = Object.fromEntries(systems.map((name) => [name, configuredBy(name)]));
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30) };
 const meds = medians(samples);
 const fairMeds = Object.fromEntries(
@@ -224,6 +251,10 @@ const md = [
   checks.some((c) => c.met !== null) ? `${targetsTable(checks)}\n` : '',
   Object.keys(fairMeds).length ? `Fairness and priority (Docket only; ${options.jobs.toLocaleString('en-US')} jobs of tenant A then 10 of tenant B, submitted before the workers start; ${Math.round(options.jobs / 10).toLocaleString('en-US')} priority-5 jobs then 1 priority-1; weights 3:1 on queue \`weighted\`, ${WEIGHTED_JOBS.toLocaleString('en-US')} 2-ms jobs of each tenant queued before the workers start; priority pools {"1-3":8,"4-7":4,"8-10":2}, ${POOL_JOBS.toLocaleString('en-US')} 5-ms jobs each of priorities 2, 5 and 9 queued before the workers start; shares over the first 40% of the starts):\n\n${fairnessTable(fairMeds)}\n` : '',
   errors.length ? `Failures:\n\n${errors.map((e) => `- ${e}`).join('\n')}\n` : '',
+  `Configuration of each system: ${systems.map((name) => `${name} ${configuration[name]}`).join('; ')}.\n`,
+  sweeps.length
+    ? `Configuration sweep (before the repeats: the drain of ${options.sweepJobs.toLocaleString('en-US')} jobs with each configuration, ${options.sweepRepeat} interleaved round(s); the best median drain is used):\n\n${sweepTable(sweeps)}\n`
+    : '',
   'Settings:',
   '',
   '```json',
@@ -237,7 +268,7 @@ const md = [
 mkdirSync(args.out!, { recursive: true });
 const stamp = date.replace(/[:.]/g, '-');
 const base = join(args.out!, stamp);
-writeFileSync(`${base}.json`, JSON.stringify({ date, command, machine, versions, options, systems, scenarios: [...scenarios], settings, medians: meds, fairness: fairMeds, targets: checks, samples, runs, errors }, null, 2));
+writeFileSync(`${base}.json`, JSON.stringify({ date, command, machine, versions, options, systems, scenarios: [...scenarios], settings, configuration, sweeps, medians: meds, fairness: fairMeds, targets: checks, samples, runs, errors }, null, 2));
 writeFileSync(`${base}.md`, md);
 signals.close();
 console.log(md);

@@ -1,8 +1,12 @@
 /**
- * Docket production mode as a system under test: one server process
- * (`docket server --role api,scheduler --no-worker`) and worker processes
- * (`docket server --role worker --handlers dist/bench/handlers.js --concurrency C`) on PostgreSQL
- * (a schema of its own) and Redis (a key prefix of its own), as `--mode production` deploys it.
+ * Docket production mode as a system under test, on PostgreSQL (a schema of its own) and Redis (a
+ * key prefix of its own), in one of two deployments (`deployment`):
+ * - `separate` (default): one server process (`docket server --role api,scheduler --no-worker`)
+ *   and worker processes (`docket server --role worker --handlers bench/dist/bench/handlers.js
+ *   --concurrency C`), as `--mode production` deploys it;
+ * - `server`: one `docket server` process with every role and its in-process worker. Jobs are
+ *   enqueued while no worker runs, so until startWorkers (and again after stopWorkers) the server
+ *   runs without its worker (`--no-worker`); startWorkers replaces it with one that has its worker.
  * Enqueue over HTTP: `POST /v1/jobs/bulk` (1,000 per request), probes with `POST /v1/jobs`.
  * The fairness scenario sets `fairnessRules` for its own step: written to a config file that the
  * server and the workers (which claim, so apply the weights) get as DOCKET_CONFIG.
@@ -15,17 +19,22 @@ import { createRequire } from 'node:module';
 import { Agent } from 'node:http';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { hmacAuthenticator } from '../../auth/tokens.js';
-import { adminQuery, BIN, deleteKeys, docketDatabaseUrl, HANDLERS, postCreated, Proc, readyCount } from '../production.js';
+import { hmacAuthenticator } from '../../src/auth/tokens.js';
+import { BIN, HANDLERS, ROOT } from '../paths.js';
+import { adminQuery, deleteKeys, docketDatabaseUrl, postCreated, Proc, readyCount } from '../production.js';
 import { peakRssOf, redisBytes, schemaBytes } from '../proc-stats.js';
-import type { FairnessConfig } from '../../domain/fairness.js';
+import type { FairnessConfig } from '../../src/domain/fairness.js';
 import type { CpuScope } from '../cpu.js';
 import type { WorkerSetup } from '../scenarios/fairness.js';
 import type { System, SystemContext } from '../system.js';
 import type { TenantJob } from './embedded.js';
 
 export interface DocketProductionSettings {
+  /** `separate`: an api+scheduler server and `workers` worker processes; `server`: one server with its in-process worker. */
+  deployment: 'separate' | 'server';
+  /** Worker processes (`separate` only). */
   workers: number;
+  /** Slots of each worker process, or of the server's in-process worker. */
   concurrency: number;
   /** PostgreSQL synchronous_commit of Docket's connections; null: the server's. */
   synchronousCommit: string | null;
@@ -38,6 +47,8 @@ export class DocketProductionSystem implements System {
   private schema = '';
   private prefix = '';
   private server: Proc | null = null;
+  /** The server runs its in-process worker (deployment `server`, between startWorkers and stopWorkers). */
+  private serverWorks = false;
   private workers: Proc[] = [];
   private redis: Redis | null = null;
   private db: pg.Client | null = null;
@@ -52,12 +63,13 @@ export class DocketProductionSystem implements System {
   private configDir = '';
 
   constructor(private readonly ctx: SystemContext) {
-    this.settings = { workers: 1, concurrency: 400, synchronousCommit: null, lifecycleEvents: 'logged (outbox), not published (no Kafka)', ...(ctx.overrides as Partial<DocketProductionSettings>) };
+    this.settings = { deployment: 'separate', workers: 1, concurrency: 400, synchronousCommit: null, lifecycleEvents: 'logged (outbox), not published (no Kafka)', ...(ctx.overrides as Partial<DocketProductionSettings>) };
+    if (!['separate', 'server'].includes(this.settings.deployment)) throw new Error(`docket-production: deployment "${String(this.settings.deployment)}" is not one of separate, server`);
   }
 
   async versions(): Promise<Record<string, string>> {
     const require = createRequire(import.meta.url);
-    return { docket: (require('../../../package.json') as { version: string }).version };
+    return { docket: (require(`${ROOT}package.json`) as { version: string }).version };
   }
 
   private databaseUrl(role: string): string {
@@ -85,7 +97,19 @@ export class DocketProductionSystem implements System {
     this.redis = new Redis(this.ctx.redisUrl);
     this.db = new pg.Client({ connectionString: docketDatabaseUrl(this.ctx.databaseUrl, this.schema, null, '', 'docket-bench') });
     await this.db.connect();
-    this.server = new Proc('docket server', [...this.ctx.nodeArgs, BIN, 'server', '--role', 'api,scheduler', '--no-worker', '--port', '0'], {
+    await this.startServer(null);
+  }
+
+  /**
+   * (Re)starts the server: api and scheduler, plus its in-process worker with these arguments
+   * when `worker` is given. The HTTP connections are new ones (the port changes).
+   */
+  private async startServer(worker: string[] | null): Promise<void> {
+    await this.server?.stop();
+    this.agent?.destroy();
+    this.probeAgent?.destroy();
+    const roles = worker ? ['--role', 'api,scheduler,worker', '--handlers', HANDLERS, ...worker] : ['--role', 'api,scheduler', '--no-worker'];
+    this.server = new Proc(worker ? 'docket server (in-process worker)' : 'docket server', [...this.ctx.nodeArgs, BIN, 'server', ...roles, '--port', '0'], {
       ...this.env(),
       DOCKET_LOG_LEVEL: 'info',
       DOCKET_DATABASE_URL: this.databaseUrl('server'),
@@ -93,7 +117,9 @@ export class DocketProductionSystem implements System {
       DOCKET_RATE_LIMIT_TENANT: 'off',
       DOCKET_RATE_LIMIT_TOKEN: 'off',
       DOCKET_HOST: '127.0.0.1',
+      ...(worker ? { BENCH_SIGNAL_PORT: String(this.ctx.signals.port) } : {}),
     });
+    this.serverWorks = worker !== null;
     this.url = new URL(String((await this.server.waitForLog((r) => typeof r.url === 'string', 60_000)).url));
     // node:http on one kept-alive connection: lighter than fetch(), whose cost would count in the latency.
     this.agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -140,9 +166,10 @@ export class DocketProductionSystem implements System {
   }
 
   async startWorkers(setup: WorkerSetup = {}): Promise<void> {
-    if (this.workers.length > 0) return;
+    if (this.workers.length > 0 || this.serverWorks) return;
     const concurrency = setup.concurrency ?? this.settings.concurrency;
     const args = ['--concurrency', typeof concurrency === 'number' ? String(concurrency) : JSON.stringify(concurrency), ...(setup.queues ? ['--queues', setup.queues.join(',')] : [])];
+    if (this.settings.deployment === 'server') return this.startServer(args);
     for (let w = 0; w < this.settings.workers; w++) {
       this.workers.push(
         new Proc(`docket worker ${w + 1}`, [...this.ctx.nodeArgs, BIN, 'server', '--role', 'worker', '--handlers', HANDLERS, ...args], {
@@ -163,6 +190,11 @@ export class DocketProductionSystem implements System {
   }
 
   async stopWorkers(): Promise<void> {
+    if (this.serverWorks) await this.startServer(null);
+    await this.stopWorkerProcesses();
+  }
+
+  private async stopWorkerProcesses(): Promise<void> {
     const workers = this.workers;
     this.workers = [];
     await Promise.all(workers.map((p) => p.stop()));
@@ -181,9 +213,10 @@ export class DocketProductionSystem implements System {
   }
 
   async teardown(): Promise<void> {
-    await this.stopWorkers();
+    await this.stopWorkerProcesses();
     await this.server?.stop();
     this.server = null;
+    this.serverWorks = false;
     this.agent?.destroy();
     this.probeAgent?.destroy();
     this.agent = this.probeAgent = null;

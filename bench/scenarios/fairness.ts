@@ -22,7 +22,7 @@
  * Start times come from the store (production: `started_at`) or the in-process worker
  * (embedded): epoch ms on this machine's clock.
  */
-import type { FairnessConfig } from '../../domain/fairness.js';
+import type { FairnessConfig } from '../../src/domain/fairness.js';
 import type { Bar } from '../progress.js';
 import type { Start, TenantJob } from '../docket/embedded.js';
 import type { Signals } from '../signals.js';

@@ -5,15 +5,15 @@
  * `EventRelay.runOnce()` publishing the whole log to Kafka, after a first pass that positions it
  * and warms the code up. The broker's CPU is read from /proc when it runs on this machine.
  *
- *   npm run build && node dist/bench/relay-cost.js --jobs 50000 --runs 3 --kafka-brokers 127.0.0.1:9092
+ *   npm run build:bench && node bench/dist/bench/relay-cost.js --jobs 50000 --runs 3 --kafka-brokers 127.0.0.1:9092
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { KafkaEventBus } from '../adapters/kafka/kafka-event-bus.js';
-import { SystemClock } from '../adapters/clock/system-clock.js';
-import { PostgresStore } from '../adapters/postgres/postgres-store.js';
-import type { NewJob } from '../ports/store.js';
-import { BUS_CURSOR, EventRelay } from '../services/events/relay.js';
+import { KafkaEventBus } from '../src/adapters/kafka/kafka-event-bus.js';
+import { SystemClock } from '../src/adapters/clock/system-clock.js';
+import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
+import type { NewJob } from '../src/ports/store.js';
+import { BUS_CURSOR, EventRelay } from '../src/services/events/relay.js';
 import { median } from './common.js';
 import { cpuSeconds, pidsWhere } from './cpu.js';
 

@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { openEmbedded } from '../app/docket.js';
-import { LocalTransport } from '../sdk/local-transport.js';
-import { Worker } from '../sdk/worker.js';
+import { openEmbedded } from '../src/app/docket.js';
+import { LocalTransport } from '../src/sdk/local-transport.js';
+import { Worker } from '../src/sdk/worker.js';
 import { percentile, progressBar, type BenchSettings, type RunResult } from './common.js';
 
 const silent = pino({ level: 'silent' });

@@ -1,9 +1,9 @@
 /**
  * The handlers module of the benchmarks' Docket worker processes
- * (`docket server --role worker --handlers dist/bench/handlers.js`).
+ * (`docket server --role worker --handlers bench/dist/bench/handlers.js`).
  *
  * - `noop` does nothing (the drain); under the side-by-side suite it also reports its first
- *   start and its count (src/bench/signals.ts).
+ *   start and its count (bench/signals.ts).
  * - `probe` tells the benchmark process that it started, from the handler's first line: under
  *   `--mode production`, one UDP datagram with the job id to 127.0.0.1:$DOCKET_BENCH_PROBE_PORT;
  *   under the suite, `p:<payload.k>` to $BENCH_SIGNAL_PORT.
@@ -12,7 +12,7 @@
  *   workers stay saturated; its start time is read from the store.
  */
 import { createSocket } from 'node:dgram';
-import type { Handler } from '../sdk/worker.js';
+import type { Handler } from '../src/sdk/worker.js';
 import { SignalSender } from './signals.js';
 
 const port = Number(process.env.DOCKET_BENCH_PROBE_PORT ?? 0);

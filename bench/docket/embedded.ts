@@ -9,12 +9,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { EMPTY_FILE_CONFIG } from '../../app/config-file.js';
-import { openEmbedded, type Docket } from '../../app/docket.js';
-import type { FairnessConfig } from '../../domain/fairness.js';
-import { LocalTransport } from '../../sdk/local-transport.js';
-import { Worker } from '../../sdk/worker.js';
+import { EMPTY_FILE_CONFIG } from '../../src/app/config-file.js';
+import { openEmbedded, type Docket } from '../../src/app/docket.js';
+import type { FairnessConfig } from '../../src/domain/fairness.js';
+import { LocalTransport } from '../../src/sdk/local-transport.js';
+import { Worker } from '../../src/sdk/worker.js';
 import { work } from '../handlers.js';
+import { ROOT } from '../paths.js';
 import { peakRssOf } from '../proc-stats.js';
 import type { CpuScope } from '../cpu.js';
 import type { WorkerSetup } from '../scenarios/fairness.js';
@@ -59,7 +60,7 @@ export class DocketEmbeddedSystem implements System {
 
   async versions(): Promise<Record<string, string>> {
     const require = createRequire(import.meta.url);
-    return { docket: (require('../../../package.json') as { version: string }).version };
+    return { docket: (require(`${ROOT}package.json`) as { version: string }).version };
   }
 
   async setup(): Promise<void> {
