@@ -9,18 +9,6 @@ interface TopOptions extends ConnectionOptions {
   interval: number;
 }
 
-/** `docket alerts [--state firing|resolved]`: GET /v1/alerts as JSON (docs/alerts.md). */
-export function alertsCommand(): Command {
-  return withConnection(new Command('alerts'))
-    .description('alerts, newest first (admins and viewers); --state firing for those firing now')
-    .option('--state <state>', 'firing or resolved')
-    .option('--limit <n>', 'at most this many (1-1000)', intOption('--limit', 1, 1000), 100)
-    .action(async (o: ConnectionOptions & { state?: string; limit: number }) => {
-      const query = new URLSearchParams({ limit: String(o.limit), ...(o.state ? { state: o.state } : {}) });
-      printJson(await clientOf(o).request('GET', `/v1/alerts?${query}`));
-    });
-}
-
 /** One look at the cluster: what a frame shows. */
 export interface Snapshot {
   at: number;
