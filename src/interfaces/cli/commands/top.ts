@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { DocketClient, QueueInfo, WorkerInfoView } from '../../../sdk/client.js';
 import type { AlertView } from '../../../domain/alerts.js';
-import { intOption, printJson } from '../output.js';
+import { intOption } from '../output.js';
 import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
 
 interface TopOptions extends ConnectionOptions {
