@@ -12,9 +12,9 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { connect, cpuSeconds, ownCpu, newJobs, walLsn, walBytes, schemaSizes, hotCounts, median, tokens } from './lib.mjs';
 import * as A from './designs/a-today.mjs';
-import { B, C, E } from './designs/split.mjs';
+import { B, C, E, withFillfactor } from './designs/split.mjs';
 import * as D from './designs/d-redis-lease.mjs';
-import * as F from './designs/f-running-table.mjs';
+import { F, F2 } from './designs/f-running-table.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -30,8 +30,13 @@ const { values: opt } = parseArgs({
     out: { type: 'string', default: '' },
   },
 });
-const ALL = { A, B, C, D, E, F };
-const designs = opt.designs.split(',').map((n) => ALL[n.trim()]);
+const ALL = { A, B, C, D, E, F, F2 };
+// `E@35`: design E with job_states at fillfactor 35 (B, C and E only).
+const designs = opt.designs.split(',').map((n) => {
+  const [base, ff] = n.trim().split('@');
+  if (!ALL[base]) throw new Error(`unknown design ${n}: one of ${Object.keys(ALL).join(', ')}, optionally @fillfactor`);
+  return ff ? withFillfactor(ALL[base], Number(ff)) : ALL[base];
+});
 const N = Number(opt.jobs);
 const BATCH = Number(opt.batch);
 const LANES = Number(opt.lanes);

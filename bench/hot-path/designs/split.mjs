@@ -4,7 +4,7 @@
 //   E: C with one compact event row per batch (ids and attempts), nothing built per job.
 import { SPECS, STATES, DONE, EVENTS_TODAY, EVENTS_COMPACT, specArrays, SPEC_UNNEST, SPEC_INSERT } from './schema.mjs';
 
-const FILLFACTOR = Number(process.env.HOT_PATH_FILLFACTOR ?? 50);
+const FILLFACTOR = 50;
 
 // The row triggers today's jobs table evaluates on every update (events of the cold transitions,
 // dependents to settle), kept with their WHEN so the hot path pays the same test as in A.
@@ -87,11 +87,12 @@ SELECT done.n, NULL, NULL, done.id::text FROM done WHERE done.has_dependents`;
 
 function design(name, label, options) {
   const q = statements(options);
+  const fillfactor = options.fillfactor ?? FILLFACTOR;
   return {
     name,
     label,
     async setup(client) {
-      await client.query(SPECS + STATES(FILLFACTOR) + TRIGGERS + (options.history ? DONE + DONE_TRIGGER : '') + (options.compact ? EVENTS_COMPACT : EVENTS_TODAY));
+      await client.query(SPECS + STATES(fillfactor) + TRIGGERS + (options.history ? DONE + DONE_TRIGGER : '') + (options.compact ? EVENTS_COMPACT : EVENTS_TODAY));
     },
     async insert(client, jobs) {
       await client.query({ name: `${name}_insert`, text: q.insert, values: specArrays(jobs) });
@@ -113,3 +114,9 @@ function design(name, label, options) {
 export const B = design('B', 'B narrow HOT state', { history: false, compact: false });
 export const C = design('C', 'C B + finished rows moved to job_done', { history: true, compact: false });
 export const E = design('E', 'E C + one compact event row per batch', { history: true, compact: true });
+
+/** A design with another fillfactor for job_states: `E@35` on the command line. */
+export function withFillfactor(base, fillfactor) {
+  const options = { B: { history: false, compact: false }, C: { history: true, compact: false }, E: { history: true, compact: true } }[base.name];
+  return design(`${base.name}${fillfactor}`, `${base.label}, fillfactor ${fillfactor}`, { ...options, fillfactor });
+}
