@@ -14,7 +14,8 @@ import { connect, cpuSeconds, ownCpu, newJobs, walLsn, walBytes, schemaSizes, ho
 import * as A from './designs/a-today.mjs';
 import { B, C, E, withFillfactor } from './designs/split.mjs';
 import * as D from './designs/d-redis-lease.mjs';
-import { F, F2 } from './designs/f-running-table.mjs';
+import { F, F2, G } from './designs/f-running-table.mjs';
+import { EXPAND_COMPACT, READ_TODAY } from './designs/schema.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -30,7 +31,7 @@ const { values: opt } = parseArgs({
     out: { type: 'string', default: '' },
   },
 });
-const ALL = { A, B, C, D, E, F, F2 };
+const ALL = { A, B, C, D, E, F, F2, G };
 // `E@35`: design E with job_states at fillfactor 35 (B, C and E only).
 const designs = opt.designs.split(',').map((n) => {
   const [base, ff] = n.trim().split('@');
@@ -127,6 +128,7 @@ async function drainOnce(design, round) {
     wal1 = await walLsn(admin);
     const wal = await walBytes(admin, wal0, wal1);
     const fencing = await checkFencing(design, c0);
+    const relay = await relayAll(schema, admin, clients);
     // A backend flushes its table statistics at exit (or up to 10 s after going idle).
     for (const c of clients) await c.end();
     await new Promise((r) => setTimeout(r, 300));
@@ -147,8 +149,35 @@ async function drainOnce(design, round) {
       refused,
     };
     drain.totalUs = drain.pgUs + drain.clientUs + drain.redisUs;
-    return { design: design.name, round, insert, drain, hot, fencing };
+    return { design: design.name, round, insert, drain, relay, hot, fencing };
   });
+}
+
+/**
+ * The relay's read of every event row the run wrote, 50 rows a statement: today's rows are read as
+ * built; compact rows (E, D, F) are expanded into the same text by joining the specs, work that E
+ * moves from the hot path to the relay. CPU per job drained (PostgreSQL backend + this process).
+ */
+async function relayAll(schema, admin, clients) {
+  const columns = (await admin.query(
+    `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'events'`, [schema])).rows.map((r) => r.column_name);
+  const compact = columns.includes('ids');
+  const text = columns.includes('events');
+  const client = clients[0];
+  const { rows } = await client.query('SELECT coalesce(max(seq), 0) AS max FROM events');
+  const max = Number(rows[0].max);
+  const cpu0 = cpuNow([client]);
+  let bytes = 0;
+  for (let from = 0; from < max; from += 50) {
+    // Rows of both kinds (G) are read by both statements, each taking its own.
+    for (const [use, name, sql] of [[text, 'relay_text', READ_TODAY], [compact, 'relay_compact', EXPAND_COMPACT]]) {
+      if (!use) continue;
+      const r = await client.query({ name, text: sql, values: [from, from + 50] });
+      for (const row of r.rows) bytes += row.events.length;
+    }
+  }
+  const cpu1 = cpuNow([client]);
+  return { compact, pgUs: ((cpu1.pg - cpu0.pg) / N) * 1e6, clientUs: ((cpu1.client - cpu0.client) / N) * 1e6, textBytesPerJob: bytes / N };
 }
 
 /** A stale completion (another token) is refused, the holder's accepted, and a read by id sees it finished. */
@@ -201,15 +230,15 @@ if (Number(opt.size) > 0) {
       results.push(r);
       save();
       const d = r.drain;
-      console.log(`round ${round} ${design.name}: drain ${d.jobsPerSec.toFixed(0)} jobs/s, CPU/job pg ${d.pgUs.toFixed(1)} client ${d.clientUs.toFixed(1)} redis ${d.redisUs.toFixed(1)} = ${d.totalUs.toFixed(1)} µs, WAL ${d.walB.toFixed(0)} B/job, claimed ${d.claimed} refused ${d.refused}; insert ${r.insert.jobsPerSec.toFixed(0)}/s pg ${r.insert.pgUs.toFixed(1)} µs WAL ${r.insert.walB.toFixed(0)} B; ${JSON.stringify(r.hot)} fencing ${JSON.stringify(r.fencing)}`);
+      console.log(`round ${round} ${design.name}: relay pg ${r.relay.pgUs.toFixed(1)} client ${r.relay.clientUs.toFixed(1)} µs/job; drain ${d.jobsPerSec.toFixed(0)} jobs/s, CPU/job pg ${d.pgUs.toFixed(1)} client ${d.clientUs.toFixed(1)} redis ${d.redisUs.toFixed(1)} = ${d.totalUs.toFixed(1)} µs, WAL ${d.walB.toFixed(0)} B/job, claimed ${d.claimed} refused ${d.refused}; insert ${r.insert.jobsPerSec.toFixed(0)}/s pg ${r.insert.pgUs.toFixed(1)} µs WAL ${r.insert.walB.toFixed(0)} B; ${JSON.stringify(r.hot)} fencing ${JSON.stringify(r.fencing)}`);
     }
   }
   console.log('\nmedians over rounds:');
-  console.log('design | drain jobs/s | pg µs | client µs | redis µs | total µs | WAL B/job | insert pg µs | insert WAL B/job');
+  console.log('design | drain jobs/s | pg µs | client µs | redis µs | total µs | WAL B/job | relay pg+client µs | insert pg µs | insert WAL B/job');
   for (const design of designs) {
     const rs = results.filter((r) => r.design === design.name);
     const m = (f) => median(rs.map(f));
-    console.log(`${design.name} | ${m((r) => r.drain.jobsPerSec).toFixed(0)} | ${m((r) => r.drain.pgUs).toFixed(1)} | ${m((r) => r.drain.clientUs).toFixed(1)} | ${m((r) => r.drain.redisUs).toFixed(1)} | ${m((r) => r.drain.totalUs).toFixed(1)} | ${m((r) => r.drain.walB).toFixed(0)} | ${m((r) => r.insert.pgUs).toFixed(1)} | ${m((r) => r.insert.walB).toFixed(0)}`);
+    console.log(`${design.name} | ${m((r) => r.drain.jobsPerSec).toFixed(0)} | ${m((r) => r.drain.pgUs).toFixed(1)} | ${m((r) => r.drain.clientUs).toFixed(1)} | ${m((r) => r.drain.redisUs).toFixed(1)} | ${m((r) => r.drain.totalUs).toFixed(1)} | ${m((r) => r.drain.walB).toFixed(0)} | ${m((r) => r.relay.pgUs + r.relay.clientUs).toFixed(1)} | ${m((r) => r.insert.pgUs).toFixed(1)} | ${m((r) => r.insert.walB).toFixed(0)}`);
   }
 }
 console.log(`raw results: ${out}`);

@@ -69,14 +69,8 @@ CREATE TABLE job_done (
 );
 CREATE INDEX job_done_dead ON job_done (state, finished_at, id) WHERE state <> 'succeeded';`;
 
-/** Today's event log (one row per statement, a JSON text of its events), as migration 0005. */
-export const EVENTS_TODAY = `
-CREATE TABLE events (
-  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, pos_start bigint, pos_end bigint,
-  n integer NOT NULL CHECK (n > 0), at bigint NOT NULL, events text NOT NULL);
-ALTER TABLE events ALTER COLUMN events SET STORAGE EXTERNAL;
-CREATE UNIQUE INDEX events_pos ON events (pos_end) WHERE pos_end IS NOT NULL;
-CREATE INDEX events_unpositioned ON events (seq) WHERE pos_end IS NULL;
+/** One stored event as JSON text, as migration 0005 defines it (the relay's format). */
+export const EVENT_TEXT = `
 CREATE FUNCTION docket_event_text(kind TEXT, type TEXT, at BIGINT, id TEXT, tenant TEXT, link_id TEXT, queue TEXT, job_type TEXT,
   state TEXT, prev TEXT, attempt INTEGER, max_attempts INTEGER, priority SMALLINT, reason TEXT, worker_id TEXT, cond TEXT,
   run_at BIGINT, error TEXT, progress JSON) RETURNS TEXT LANGUAGE sql STABLE AS $$
@@ -85,6 +79,16 @@ CREATE FUNCTION docket_event_text(kind TEXT, type TEXT, at BIGINT, id TEXT, tena
     coalesce(to_json(reason)::text, 'null'), ',', coalesce(to_json(worker_id)::text, 'null'), ',', coalesce(to_json(cond)::text, 'null'), ',',
     run_at, ',', coalesce(to_json(error)::text, 'null'), ',', coalesce(progress::text, 'null'), ']')
 $$;`;
+
+/** Today's event log (one row per statement, a JSON text of its events), as migration 0005. */
+export const EVENTS_TODAY = `
+CREATE TABLE events (
+  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, pos_start bigint, pos_end bigint,
+  n integer NOT NULL CHECK (n > 0), at bigint NOT NULL, events text NOT NULL);
+ALTER TABLE events ALTER COLUMN events SET STORAGE EXTERNAL;
+CREATE UNIQUE INDEX events_pos ON events (pos_end) WHERE pos_end IS NOT NULL;
+CREATE INDEX events_unpositioned ON events (seq) WHERE pos_end IS NULL;
+${EVENT_TEXT}`;
 
 /**
  * E: one row per batch naming its jobs, nothing built per job. The relay expands a row by joining
@@ -95,7 +99,38 @@ CREATE TABLE events (
   seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, pos_start bigint, pos_end bigint,
   at bigint NOT NULL, type text NOT NULL, worker_id text, ids uuid[] NOT NULL, attempts smallint[]);
 CREATE UNIQUE INDEX events_pos ON events (pos_end) WHERE pos_end IS NOT NULL;
-CREATE INDEX events_unpositioned ON events (seq) WHERE pos_end IS NULL;`;
+CREATE INDEX events_unpositioned ON events (seq) WHERE pos_end IS NULL;
+${EVENT_TEXT}`;
+
+/**
+ * G: both kinds of row. `submitted` is compact (the insert has no spec join to build text from,
+ * and 1M queued jobs' submitted texts are 201 MiB kept 24 hours); `started` and `succeeded` are
+ * today's text, built by statements that read the specs anyway.
+ */
+export const EVENTS_MIXED = `
+CREATE TABLE events (
+  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, pos_start bigint, pos_end bigint,
+  at bigint NOT NULL, n integer, events text, type text, worker_id text, ids uuid[], attempts smallint[],
+  CHECK ((events IS NULL) <> (ids IS NULL)));
+ALTER TABLE events ALTER COLUMN events SET STORAGE EXTERNAL;
+CREATE UNIQUE INDEX events_pos ON events (pos_end) WHERE pos_end IS NOT NULL;
+CREATE INDEX events_unpositioned ON events (seq) WHERE pos_end IS NULL;
+${EVENT_TEXT}`;
+
+/**
+ * What the relay does with a compact row: it expands it into today's event text by joining the
+ * specs (immutable, so read later they say what they said then). Rows seq in ($1, $2].
+ */
+export const EXPAND_COMPACT = `SELECT e.seq, '[' || string_agg(docket_event_text('j', e.type, e.at, x.id::text, sp.tenant, coalesce(sp.link_id, sp.id)::text,
+    sp.queue, sp.type, CASE e.type WHEN 'submitted' THEN 'ready' WHEN 'started' THEN 'running' ELSE e.type END,
+    CASE e.type WHEN 'started' THEN 'ready' WHEN 'succeeded' THEN 'running' END, coalesce(x.attempt, 0), sp.max_attempts, sp.priority,
+    NULL, e.worker_id, NULL, sp.run_at, NULL, NULL), ',' ORDER BY x.k) || ']' AS events
+  FROM events e CROSS JOIN LATERAL unnest(e.ids, e.attempts) WITH ORDINALITY AS x(id, attempt, k)
+  JOIN job_specs sp ON sp.id = x.id
+  WHERE e.seq > $1 AND e.seq <= $2 GROUP BY e.seq ORDER BY e.seq`;
+
+/** What the relay reads of today's rows: the text, built already. */
+export const READ_TODAY = `SELECT seq, events FROM events WHERE seq > $1 AND seq <= $2 AND events IS NOT NULL ORDER BY seq`;
 
 /** A batch's specs as one array per column (13), spread by unnest() as today's insert does. */
 const DEFAULT_BACKOFF = '{"type":"exponential","delayMs":1000,"maxDelayMs":3600000,"jitter":0.2}';
