@@ -15,7 +15,7 @@ import * as A from './designs/a-today.mjs';
 import { B, C, E, withFillfactor } from './designs/split.mjs';
 import * as D from './designs/d-redis-lease.mjs';
 import { F, F2, G } from './designs/f-running-table.mjs';
-import { EXPAND_COMPACT, READ_TODAY } from './designs/schema.mjs';
+import { EXPAND_COMPACT, EXPAND_ROWS, READ_TODAY } from './designs/schema.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -29,6 +29,9 @@ const { values: opt } = parseArgs({
     'redis-url': { type: 'string', default: process.env.HOT_PATH_REDIS_URL ?? 'redis://127.0.0.1:6379' },
     'redis-pid': { type: 'string', default: '' },
     out: { type: 'string', default: '' },
+    // 'off' on a shared server: a CHECKPOINT there slows everyone down (its WAL figures are mixed
+    // with other writers' anyway).
+    checkpoint: { type: 'string', default: 'on' },
   },
 });
 const ALL = { A, B, C, D, E, F, F2, G };
@@ -100,7 +103,7 @@ async function drainOnce(design, round) {
     let wal1 = await walLsn(admin);
     const insert = { jobsPerSec: N / (insertMs / 1000), pgUs: ((cpu1.pg - cpu0.pg) / N) * 1e6, clientUs: ((cpu1.client - cpu0.client) / N) * 1e6, walB: (await walBytes(admin, wal0, wal1)) / N };
     await admin.query(`ANALYZE`); // statistics as after a bulk submit (autovacuum is off on the shared server)
-    await admin.query('CHECKPOINT'); // every design starts its drain with the same full-page-write state
+    if (opt.checkpoint !== 'off') await admin.query('CHECKPOINT'); // every design starts its drain with the same full-page-write state
     const before = await hotCounts(admin, schema);
 
     // The drain: lanes take the next batch of ids in order, claim it, complete it.
@@ -177,7 +180,43 @@ async function relayAll(schema, admin, clients) {
     }
   }
   const cpu1 = cpuNow([client]);
-  return { compact, pgUs: ((cpu1.pg - cpu0.pg) / N) * 1e6, clientUs: ((cpu1.client - cpu0.client) / N) * 1e6, textBytesPerJob: bytes / N };
+  const out = { compact, pgUs: ((cpu1.pg - cpu0.pg) / N) * 1e6, clientUs: ((cpu1.client - cpu0.client) / N) * 1e6, textBytesPerJob: bytes / N };
+  if (!compact) return out;
+  // Again, the compact rows only, with the text built here instead of in SQL.
+  let jsBytes = 0;
+  const cpu2 = cpuNow([client]);
+  for (let from = 0; from < max; from += 50) {
+    const r = await client.query({ name: 'relay_rows', text: EXPAND_ROWS, values: [from, from + 50] });
+    for (const text of eventsOf(r.rows)) jsBytes += text.length;
+  }
+  const cpu3 = cpuNow([client]);
+  // The two expansions give the same text (checked on the first rows).
+  const sql = (await client.query({ name: 'relay_compact', text: EXPAND_COMPACT, values: [0, 50] })).rows.map((r) => r.events);
+  const js = eventsOf((await client.query({ name: 'relay_rows', text: EXPAND_ROWS, values: [0, 50] })).rows);
+  out.jsMatchesSql = sql.length > 0 && sql.length === js.length && sql.every((t, i) => t === js[i]);
+  if (!out.jsMatchesSql) console.error('relay: the JavaScript expansion differs from SQL:', sql[0]?.slice(0, 300), js[0]?.slice(0, 300));
+  return { ...out, js: { pgUs: ((cpu3.pg - cpu2.pg) / N) * 1e6, clientUs: ((cpu3.client - cpu2.client) / N) * 1e6, textBytesPerJob: jsBytes / N } };
+}
+
+const STATE_OF = { submitted: ['ready', null], started: ['running', 'ready'], succeeded: ['succeeded', 'running'] };
+/** One text per compact row, as docket_event_text builds each event (same fields, same order). */
+function eventsOf(rows) {
+  const texts = [];
+  let seq = null;
+  let parts = [];
+  for (const r of rows) {
+    if (r.seq !== seq) {
+      if (parts.length > 0) texts.push(`[${parts.join(',')}]`);
+      seq = r.seq;
+      parts = [];
+    }
+    const [state, prev] = STATE_OF[r.kind];
+    parts.push(`["j","${r.kind}",${r.at},"${r.id}",${JSON.stringify(r.tenant)},${JSON.stringify(r.link_id)},${JSON.stringify(r.queue)},`
+      + `${JSON.stringify(r.type)},"${state}",${prev ? `"${prev}"` : 'null'},${r.attempt ?? 0},${r.max_attempts},${r.priority},null,`
+      + `${r.worker_id === null ? 'null' : JSON.stringify(r.worker_id)},null,${r.run_at},null,null]`);
+  }
+  if (parts.length > 0) texts.push(`[${parts.join(',')}]`);
+  return texts;
 }
 
 /** A stale completion (another token) is refused, the holder's accepted, and a read by id sees it finished. */
@@ -230,7 +269,7 @@ if (Number(opt.size) > 0) {
       results.push(r);
       save();
       const d = r.drain;
-      console.log(`round ${round} ${design.name}: relay pg ${r.relay.pgUs.toFixed(1)} client ${r.relay.clientUs.toFixed(1)} µs/job; drain ${d.jobsPerSec.toFixed(0)} jobs/s, CPU/job pg ${d.pgUs.toFixed(1)} client ${d.clientUs.toFixed(1)} redis ${d.redisUs.toFixed(1)} = ${d.totalUs.toFixed(1)} µs, WAL ${d.walB.toFixed(0)} B/job, claimed ${d.claimed} refused ${d.refused}; insert ${r.insert.jobsPerSec.toFixed(0)}/s pg ${r.insert.pgUs.toFixed(1)} µs WAL ${r.insert.walB.toFixed(0)} B; ${JSON.stringify(r.hot)} fencing ${JSON.stringify(r.fencing)}`);
+      console.log(`round ${round} ${design.name}: relay pg ${r.relay.pgUs.toFixed(1)} client ${r.relay.clientUs.toFixed(1)} µs/job${r.relay.js ? ` (text in JS: pg ${r.relay.js.pgUs.toFixed(1)} client ${r.relay.js.clientUs.toFixed(1)})` : ''}; drain ${d.jobsPerSec.toFixed(0)} jobs/s, CPU/job pg ${d.pgUs.toFixed(1)} client ${d.clientUs.toFixed(1)} redis ${d.redisUs.toFixed(1)} = ${d.totalUs.toFixed(1)} µs, WAL ${d.walB.toFixed(0)} B/job, claimed ${d.claimed} refused ${d.refused}; insert ${r.insert.jobsPerSec.toFixed(0)}/s pg ${r.insert.pgUs.toFixed(1)} µs WAL ${r.insert.walB.toFixed(0)} B; ${JSON.stringify(r.hot)} fencing ${JSON.stringify(r.fencing)}`);
     }
   }
   console.log('\nmedians over rounds:');

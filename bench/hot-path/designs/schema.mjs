@@ -129,6 +129,16 @@ export const EXPAND_COMPACT = `SELECT e.seq, '[' || string_agg(docket_event_text
   JOIN job_specs sp ON sp.id = x.id
   WHERE e.seq > $1 AND e.seq <= $2 GROUP BY e.seq ORDER BY e.seq`;
 
+/**
+ * The same expansion with the text built by the relay's JavaScript (eventsOf in run.mjs): the
+ * statement only joins, one row per event.
+ */
+export const EXPAND_ROWS = `SELECT e.seq, e.type AS kind, e.at, e.worker_id, x.id, x.attempt, sp.tenant, coalesce(sp.link_id, sp.id) AS link_id,
+    sp.queue, sp.type, sp.max_attempts, sp.priority, sp.run_at
+  FROM events e CROSS JOIN LATERAL unnest(e.ids, e.attempts) WITH ORDINALITY AS x(id, attempt, k)
+  JOIN job_specs sp ON sp.id = x.id
+  WHERE e.seq > $1 AND e.seq <= $2 ORDER BY e.seq, x.k`;
+
 /** What the relay reads of today's rows: the text, built already. */
 export const READ_TODAY = `SELECT seq, events FROM events WHERE seq > $1 AND seq <= $2 AND events IS NOT NULL ORDER BY seq`;
 
