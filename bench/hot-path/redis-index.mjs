@@ -4,13 +4,13 @@
 // Measured as the growth of used_memory on a Redis that nothing else uses (a private one), so the
 // figure is exact rather than MEMORY USAGE's sample. Keys are deleted afterwards.
 //
-//   node bench/hot-path/redis-index.mjs [--jobs 200000] [--redis-url redis://127.0.0.1:56379]
+//   node bench/hot-path/redis-index.mjs [--jobs 200000] [--redis-url redis://127.0.0.1:6379]
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import Redis from 'ioredis';
 import { newId } from './lib.mjs';
 
-const { values: opt } = parseArgs({ options: { jobs: { type: 'string', default: '200000' }, 'redis-url': { type: 'string', default: 'redis://127.0.0.1:56379' } } });
+const { values: opt } = parseArgs({ options: { jobs: { type: 'string', default: '200000' }, 'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' } } });
 const N = Number(opt.jobs);
 const DIST = process.env.DOCKET_DIST ?? '/work/main/dist';
 const { RedisDispatch } = await import(pathToFileURL(`${DIST}/adapters/redis/redis-dispatch.js`).href);

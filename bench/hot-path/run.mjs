@@ -29,9 +29,9 @@ const { values: opt } = parseArgs({
     'redis-url': { type: 'string', default: process.env.HOT_PATH_REDIS_URL ?? 'redis://127.0.0.1:6379' },
     'redis-pid': { type: 'string', default: '' },
     out: { type: 'string', default: '' },
-    // 'off' on a shared server: a CHECKPOINT there slows everyone down (its WAL figures are mixed
-    // with other writers' anyway).
-    checkpoint: { type: 'string', default: 'on' },
+    // 'on' with a PostgreSQL of your own: a CHECKPOINT before each drain evens out full-page writes
+    // between designs (the doc's runs); on a shared server it slows everyone down.
+    checkpoint: { type: 'string', default: 'off' },
   },
 });
 const ALL = { A, B, C, D, E, F, F2, G };
@@ -73,6 +73,12 @@ async function withSchema(design, tag, body) {
   }
 }
 
+/** The schema's tables, qualified: VACUUM and ANALYZE of this schema only, never the whole database. */
+async function tablesOf(admin, schema) {
+  const { rows } = await admin.query(`SELECT tablename FROM pg_tables WHERE schemaname = $1`, [schema]);
+  return rows.map((r) => `${schema}.${r.tablename}`).join(', ');
+}
+
 async function insertAll(design, client, n) {
   const now = Date.now();
   const ids = [];
@@ -102,7 +108,7 @@ async function drainOnce(design, round) {
     let cpu1 = cpuNow(clients);
     let wal1 = await walLsn(admin);
     const insert = { jobsPerSec: N / (insertMs / 1000), pgUs: ((cpu1.pg - cpu0.pg) / N) * 1e6, clientUs: ((cpu1.client - cpu0.client) / N) * 1e6, walB: (await walBytes(admin, wal0, wal1)) / N };
-    await admin.query(`ANALYZE`); // statistics as after a bulk submit (autovacuum is off on the shared server)
+    await admin.query(`ANALYZE ${await tablesOf(admin, schema)}`); // statistics as after a bulk submit (autovacuum is off on the shared server)
     if (opt.checkpoint !== 'off') await admin.query('CHECKPOINT'); // every design starts its drain with the same full-page-write state
     const before = await hotCounts(admin, schema);
 
@@ -239,7 +245,7 @@ async function sizeOnce(design, n) {
     const t0 = performance.now();
     await insertAll(design, clients[0], n);
     const insertMs = performance.now() - t0;
-    await admin.query(`VACUUM ANALYZE`);
+    await admin.query(`VACUUM ANALYZE ${await tablesOf(admin, schema)}`);
     const tables = await schemaSizes(admin, schema);
     const total = Object.values(tables).reduce((a, b) => a + b, 0);
     const events = tables.events ?? 0;
