@@ -14,7 +14,7 @@ import { connect, cpuSeconds, ownCpu, newJobs, walLsn, walBytes, schemaSizes, ho
 import * as A from './designs/a-today.mjs';
 import { B, C, E, withFillfactor } from './designs/split.mjs';
 import * as D from './designs/d-redis-lease.mjs';
-import { F, F2, G } from './designs/f-running-table.mjs';
+import { F, F2, G, G2 } from './designs/f-running-table.mjs';
 import { EXPAND_COMPACT, EXPAND_ROWS, READ_TODAY } from './designs/schema.mjs';
 
 const { values: opt } = parseArgs({
@@ -34,7 +34,7 @@ const { values: opt } = parseArgs({
     checkpoint: { type: 'string', default: 'off' },
   },
 });
-const ALL = { A, B, C, D, E, F, F2, G };
+const ALL = { A, B, C, D, E, F, F2, G, G2 };
 // `E@35`: design E with job_states at fillfactor 35 (B, C and E only).
 const designs = opt.designs.split(',').map((n) => {
   const [base, ff] = n.trim().split('@');

@@ -33,7 +33,7 @@ const TEXT_STARTED = `INSERT INTO events (n, at, events) SELECT count(*), $5, '[
   FROM rows sp HAVING count(*) > 0`;
 // The attempt before this one comes with the id (the dispatch entry carries it: 0 for a new job,
 // job_states' for a retry).
-const claimSql = (text) => `WITH c AS (SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)),
+const claimSql = (text, plainInsert) => `WITH c AS (SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)),
 async AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
 claimed AS (
   INSERT INTO job_running (id, lease_expires_at, started_at, lease_token, attempt, worker_id)
@@ -42,7 +42,7 @@ claimed AS (
   -- became a hash anti-join that read all of job_done for every claim (45 µs per job, growing).
   LEFT JOIN LATERAL (SELECT true AS found FROM job_done f WHERE f.id = c.id LIMIT 1) d ON true
   WHERE d.found IS NULL
-  ON CONFLICT (id) DO NOTHING
+  ${plainInsert ? '' : 'ON CONFLICT (id) DO NOTHING'}
   RETURNING id, attempt
 ),
 rows AS (SELECT sp.*, cl.attempt AS claimed_attempt FROM claimed cl JOIN job_specs sp ON sp.id = cl.id),
@@ -71,9 +71,12 @@ const READ = `SELECT CASE WHEN r.id IS NOT NULL THEN 'running' ELSE coalesce(f.s
   coalesce(r.attempt, f.attempt, 0) AS attempt, sp.payload
   FROM job_specs sp LEFT JOIN job_running r ON r.id = sp.id LEFT JOIN job_done f ON f.id = sp.id WHERE sp.id = $1`;
 
-function design(name, label, { expiryIndex, textEvents = false }) {
+// plainInsert: no ON CONFLICT (no speculative insertion). A claim of a job already running then
+// fails the whole batch with a unique violation, which the store would retry the slow way; the
+// dispatch hands an id to one taker, so that only follows a repair.
+function design(name, label, { expiryIndex, textEvents = false, plainInsert = false }) {
   const n = name.toLowerCase();
-  const CLAIM = claimSql(textEvents);
+  const CLAIM = claimSql(textEvents, plainInsert);
   const COMPLETE = completeSql(textEvents);
   return {
     name,
@@ -102,3 +105,4 @@ function design(name, label, { expiryIndex, textEvents = false }) {
 export const F = design('F', 'F running table, no updates (+C+E)', { expiryIndex: true });
 export const F2 = design('F2', 'F without the lease-expiry index', { expiryIndex: false });
 export const G = design('G', 'G: F with started/succeeded as text built in the statements', { expiryIndex: true, textEvents: true });
+export const G2 = design('G2', 'G as recommended: no lease-expiry index, a plain insert', { expiryIndex: false, textEvents: true, plainInsert: true });
