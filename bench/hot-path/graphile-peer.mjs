@@ -7,6 +7,7 @@
 // JavaScript, not only a driver), WAL per job, and bytes per queued job after VACUUM ANALYZE.
 //
 //   node bench/hot-path/graphile-peer.mjs [--jobs 50000] [--rounds 3] [--database-url postgres://postgres@127.0.0.1:55432/postgres]
+//   node bench/hot-path/graphile-peer.mjs --size 1000000    # bytes per queued job only
 import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
@@ -17,6 +18,7 @@ const { values: opt } = parseArgs({
   options: {
     jobs: { type: 'string', default: '50000' },
     rounds: { type: 'string', default: '3' },
+    size: { type: 'string', default: '0' },
     'database-url': { type: 'string', default: process.env.HOT_PATH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
   },
 });
@@ -33,7 +35,27 @@ const backends = async () => new Map((await admin.query(
 const lsn = async () => (await admin.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l;
 
 const results = [];
-for (let round = 0; round < Number(opt.rounds); round++) {
+if (Number(opt.size) > 0) {
+  const n = Number(opt.size);
+  await admin.query(`CREATE DATABASE ${DB}`);
+  const pool = new pg.Pool({ connectionString: url.href, max: 4, application_name: 'bench-harness' });
+  pool.on('error', () => {});
+  try {
+    const utils = await makeWorkerUtils({ pgPool: pool, logger: quiet });
+    await utils.migrate();
+    for (let i = 0; i < n; i += 1000) await utils.addJobs(Array.from({ length: Math.min(1000, n - i) }, () => ({ identifier: 'noop', payload: {} })));
+    await pool.query('VACUUM ANALYZE');
+    const { rows } = await pool.query(`SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes FROM pg_class c
+      JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'graphile_worker' AND c.relkind IN ('r', 'm') ORDER BY 2 DESC`);
+    const total = rows.reduce((a, r) => a + Number(r.bytes), 0);
+    results.push({ jobs: n, totalMiB: total / 2 ** 20, bytesPerJob: total / n, tables: Object.fromEntries(rows.map((r) => [r.name, Number(r.bytes)])) });
+    console.log(`graphile-worker, ${n} queued: ${(total / 2 ** 20).toFixed(1)} MiB, ${(total / n).toFixed(0)} B/job`, JSON.stringify(results[0].tables));
+  } finally {
+    await pool.end();
+    await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  }
+}
+for (let round = 0; Number(opt.size) === 0 && round < Number(opt.rounds); round++) {
   await admin.query(`CREATE DATABASE ${DB}`);
   const pool = new pg.Pool({ connectionString: url.href, max: 4, application_name: 'bench-harness' });
   pool.on('error', () => {}); // idle clients see the database dropped at the end
@@ -75,7 +97,7 @@ for (let round = 0; round < Number(opt.rounds); round++) {
   }
 }
 const m = (f) => median(results.map(f)).toFixed(1);
-console.log(`medians: PostgreSQL ${m((r) => r.pgUs)} µs/job, process ${m((r) => r.processUs)} µs/job, WAL ${m((r) => r.walB)} B/job, ${m((r) => r.jobsPerSec)} jobs/s`);
+if (Number(opt.size) === 0) console.log(`medians: PostgreSQL ${m((r) => r.pgUs)} µs/job, process ${m((r) => r.processUs)} µs/job, WAL ${m((r) => r.walB)} B/job, ${m((r) => r.jobsPerSec)} jobs/s`);
 const out = new URL(`./results/graphile-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url).pathname;
 mkdirSync(new URL('./results/', import.meta.url).pathname, { recursive: true });
 writeFileSync(out, JSON.stringify({ options: opt, results }, null, 2));
