@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { EMPTY_FILE_CONFIG } from '../../app/config-file.js';
+import { EMPTY_FILE_CONFIG } from '../../config/index.js';
 import { openEmbedded, type Docket } from '../../app/docket.js';
 import type { FairnessConfig } from '../../domain/fairness.js';
 import { LocalTransport } from '../../sdk/local-transport.js';
