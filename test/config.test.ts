@@ -2,9 +2,10 @@
 // into one frozen Config; every bad value refused at start, named by its variable, flag or file path;
 // loop intervals from the file are the ones the loops run at.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/adapters/clock/manual-clock.js';
@@ -83,6 +84,13 @@ describe('resolution', () => {
     const flagged = loadConfig(env, { port: 9100, leaseMs: 7000, handlers: './h.js', roles: parseRoles('scheduler,worker', '--role') });
     expect(flagged).toMatchObject({ port: 9100, leaseMs: 7000, host: '0.0.0.0', handlers: './h.js' });
     expect([...flagged.roles]).toEqual(['scheduler', 'worker']);
+  });
+
+  it('takes the example of docs/configuration.md as it is', () => {
+    const doc = readFileSync(fileURLToPath(new URL('../docs/configuration.md', import.meta.url)), 'utf8');
+    const blocks = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!) as unknown);
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const block of blocks) expect(loadConfig({ DOCKET_CONFIG: fileOf(block) }).loops).toMatchObject({ prunerMs: 300_000, relayMs: 20 });
   });
 
   it('the file named by --config (over DOCKET_CONFIG) supplies the rules and the loop intervals it sets; the rest keep their defaults', () => {
