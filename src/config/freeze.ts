@@ -1,14 +1,3 @@
-/** T with every property and element read-only, all the way down. */
-export type DeepReadonly<T> = T extends (...args: never[]) => unknown
-  ? T
-  : T extends ReadonlySet<infer V>
-    ? ReadonlySet<V>
-    : T extends readonly (infer E)[]
-      ? readonly DeepReadonly<E>[]
-      : T extends object
-        ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-        : T;
-
 /**
  * Freezes plain objects and arrays, all the way down, and returns the same value. Class instances
  * (the roles' Set, compiled regular expressions) are left as they are: freezing a RegExp breaks

@@ -54,4 +54,3 @@ export { isProduction, parseRoles, resolveConfig, SERVER_ROLES, type DocketConfi
 export { EMPTY_FILE_CONFIG, loadConfigFile, parseConfigFile, type FileConfig } from './file.js';
 export { DEFAULT_LOOPS, resolveLoops, type LoopIntervals } from './sections/loops.js';
 export { DEFAULT_ALERT_INTERVAL_MS, type AlertsConfig } from './sections/alerts.js';
-export type { DeepReadonly } from './freeze.js';
