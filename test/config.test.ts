@@ -12,7 +12,7 @@ import { ManualClock } from '../src/adapters/clock/manual-clock.js';
 import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 import { Docket } from '../src/app/docket.js';
-import { ConfigError, DEFAULT_LOOPS, loadConfig, parseConfigFile, parseRoles, type Config } from '../src/config/index.js';
+import { ConfigError, DEFAULT_LOOPS, loadConfig, parseConfigFile, parseRoles, resolveLoops, type Config } from '../src/config/index.js';
 import { cleanEnv, until } from './helpers/process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'docket-config-'));
@@ -204,6 +204,21 @@ describe('bad values are refused at start, named by where they were set', () => 
 });
 
 describe('loop intervals set in the file are the ones the loops run at', () => {
+  it('the embedded options keep their meaning: maintenanceIntervalMs sets the one-second loops, never the repair scan or pruner below theirs; loops and the file win', () => {
+    expect(resolveLoops({ maintenanceIntervalMs: 100, recoveryIntervalMs: 50 })).toEqual({
+      ...DEFAULT_LOOPS,
+      promoterMs: 100,
+      expirerMs: 100,
+      leaseReaperMs: 100,
+      workerMonitorMs: 100,
+      housekeeperMs: 100,
+      recoveryMs: 50,
+    });
+    expect(resolveLoops({ maintenanceIntervalMs: 90_000 })).toMatchObject({ dispatchRepairMs: 90_000, prunerMs: 90_000 });
+    expect(resolveLoops({ maintenanceIntervalMs: 100, loops: { expirerMs: 7 } })).toMatchObject({ expirerMs: 7, leaseReaperMs: 100 });
+  });
+
+
   // The expirer as the witness: a job past its expiresAt changes state only when the expirer runs.
   async function engineWith(file: unknown) {
     const config = loadConfig({ DOCKET_CONFIG: fileOf(file) });

@@ -26,7 +26,7 @@ import { Pruner } from '../services/maintenance/pruner.js';
 import { RecoveryLoop } from '../services/maintenance/recovery-loop.js';
 import { RecoveryOps } from '../services/recovery-ops.js';
 import { compileRules } from '../domain/recovery/classify.js';
-import { EMPTY_FILE_CONFIG, resolveLoops, type FileConfig, type LoopIntervals } from '../config/index.js';
+import { DEFAULT_ALERT_INTERVAL_MS, EMPTY_FILE_CONFIG, resolveLoops, type FileConfig, type LoopIntervals } from '../config/index.js';
 import { SoloLeadership } from '../adapters/memory/solo-leadership.js';
 import type { Leadership } from '../ports/leadership.js';
 import type { JobCache } from '../ports/job-cache.js';
@@ -39,7 +39,6 @@ import { EventedWorkerDirectory } from '../services/events/evented-worker-direct
 import { alertStoreFor } from '../adapters/alert-stores.js';
 import type { AlertStore } from '../ports/alert-store.js';
 import { AlertEvaluator } from '../services/alerts/evaluator.js';
-import { DEFAULT_ALERT_INTERVAL_MS } from '../config/index.js';
 import { EngineMetrics } from '../services/metrics/engine-metrics.js';
 import { fairnessPolicy } from '../domain/fairness.js';
 import { RunningSweep } from '../services/maintenance/running-sweep.js';
