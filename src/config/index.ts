@@ -29,7 +29,7 @@ type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env = process.env, flags: Partial<DocketConfig> = {}): Config {
   const settings = resolveConfig(env, flags);
   const rules = loadConfigFile(settings.configFile ?? undefined);
-  const config: Config = { ...settings, rules, loops: resolveLoops(rules.loops ? { loops: rules.loops } : {}) };
+  const config: Config = { ...settings, rules, loops: resolveLoops({ loops: rules.loops }) };
   checkTogether(config);
   return deepFreeze(config);
 }

@@ -69,7 +69,7 @@ type Key = keyof LoopIntervals;
 /** `promoterMs` is `promoterSeconds` in the file. */
 const fileKey = (key: Key) => key.replace(/Ms$/, 'Seconds');
 
-// 10 ms: shorter turns a loop into a busy poll of the store; a day: longer is a loop switched off.
+// At least 10 ms, so that no setting turns a loop into a busy poll of the store; at most a day.
 const Interval = (key: Key) => Type.Optional(Seconds(`default ${DEFAULT_LOOPS[key] / 1000}`, { minimum: 0.01, maximum: 86_400 }));
 
 export const LoopsFileSchema = Type.Object(
