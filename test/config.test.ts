@@ -167,7 +167,7 @@ describe('bad values are refused at start, named by where they were set', () => 
     const cases: [unknown, RegExp][] = [
       [{ loops: { relaySeconds: 0 } }, /: \/loops\/relaySeconds: Expected number to be greater or equal to 0.01/],
       [{ loops: { prunerSeconds: 86_401 } }, /: \/loops\/prunerSeconds: Expected number to be less or equal to 86400/],
-      [{ loops: { reaperSeconds: 1 } }, /: \/loops\/reaperSeconds: Unexpected property/],
+      [{ loops: { reaperSeconds: 1 } }, /: \/loops\/reaperSeconds: unknown key; expected one of promoterSeconds, expirerSeconds, leaseReaperSeconds, /],
       [{ loops: { expirerSeconds: '1' } }, /: \/loops\/expirerSeconds: Expected number/],
       [{ recovery: { classify: [{ match: { message: '(' }, outcome: 'transient' }] } }, /: \/recovery\/classify\/0\/match\/message: not a regular expression/],
       [{ recovery: { policies: [{ conditions: 'a', probeEverySeconds: 0 }] } }, /: \/recovery\/policies\/0\/probeEverySeconds: Expected number to be greater than 0/],
@@ -179,7 +179,8 @@ describe('bad values are refused at start, named by where they were set', () => 
       [{ fairness: { mail: { tenants: { acme: { maxRunning: 0 } } } } }, /: \/fairness\/mail\/tenants\/acme\/maxRunning: /],
       [{ routing: [{ types: ['a'], queue: 'no spaces' }] }, /: \/routing\/0\/queue: /],
       [{ ingest: { topics: ['orders'], rules: [] } }, /: \/ingest\/topics: consuming orders needs Kafka/],
-      [{ schedules: [] }, /: \/schedules: Unexpected property/],
+      [{ schedules: [] }, /: \/schedules: unknown key; expected one of recovery, retention, ingest, webhooks, dedup, alerts, fairness, routing, loops$/],
+      [{ retention: { default: { succeded: {} } } }, /: \/retention\/default\/succeded: unknown key; expected one of succeeded, failed, cancelled, expired$/],
     ];
     for (const [content, message] of cases) {
       const file = fileOf(content);

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { TypeCompiler, type ValueError } from '@sinclair/typebox/compiler';
 import { readFileSync } from 'node:fs';
 import type { ClassifyRule } from '../domain/recovery/classify.js';
 import type { RecoveryPolicy } from '../domain/recovery/policy.js';
@@ -88,7 +88,7 @@ export function loadConfigFile(path: string | undefined): FileConfig {
 /** Validates a parsed configuration file; `source` names it in errors. */
 export function parseConfigFile(raw: unknown, source = 'config'): FileConfig {
   if (!check.Check(raw)) {
-    const errors = [...check.Errors(raw)].slice(0, 5).map((e) => `${e.path || '/'}: ${e.message}`);
+    const errors = [...check.Errors(raw)].slice(0, 5).map((e) => `${e.path || '/'}: ${problemOf(e)}`);
     throw new ConfigError(`${source}: ${errors.join('; ')}`);
   }
   const file: ConfigFile = raw;
@@ -116,4 +116,11 @@ export function parseConfigFile(raw: unknown, source = 'config'): FileConfig {
     ...(file.routing ? { routing: file.routing } : {}),
     ...(loops ? { loops } : {}),
   });
+}
+
+/** TypeBox's message, except that a misspelt key is told the keys its object takes. */
+function problemOf(e: ValueError): string {
+  const keys = Object.keys((e.schema as { properties?: object }).properties ?? {});
+  if (e.message.startsWith('Unexpected property') && keys.length > 0) return `unknown key; expected one of ${keys.join(', ')}`;
+  return e.message;
 }
