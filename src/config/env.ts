@@ -6,7 +6,8 @@ import { ConfigError } from './errors.js';
 
 /**
  * The settings of a Docket process that come from environment variables and `docket server` flags
- * (a flag wins over its variable; unset or empty variables take the default). The richer rules
+ * (a flag wins over its variable; unset variables, and empty ones but DOCKET_HOST and
+ * DOCKET_DATA_DIR, take the default). The richer rules
  * come from the configuration file (./file.ts); ./index.ts resolves both into one Config.
  * Every setting, its default and trade-off: docs/configuration.md.
  */

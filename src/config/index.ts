@@ -8,7 +8,8 @@ import { resolveLoops, type LoopIntervals } from './sections/loops.js';
  * Docket's configuration, resolved once at start into one frozen value (docs/configuration.md):
  *
  * - environment variables and `docket server` flags (./env.ts): a flag wins over its variable, a
- *   variable over the default; an unset or empty variable is the default;
+ *   variable over the default; an unset variable is the default, and so is an empty one but
+ *   DOCKET_HOST and DOCKET_DATA_DIR;
  * - the configuration file named by `--config` or DOCKET_CONFIG (./file.ts, one schema per section
  *   in ./sections): its keys are not settable any other way, so it has no precedence to settle;
  *   a key it leaves out is the default.
