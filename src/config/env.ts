@@ -7,9 +7,9 @@ import { ConfigError } from './errors.js';
 /**
  * The settings of a Docket process that come from environment variables and `docket server` flags
  * (a flag wins over its variable; unset variables, and empty ones but DOCKET_HOST and
- * DOCKET_DATA_DIR, take the default). The richer rules
- * come from the configuration file (./file.ts); ./index.ts resolves both into one Config.
- * Every setting, its default and trade-off: docs/configuration.md.
+ * DOCKET_DATA_DIR, take the default). The richer rules come from the configuration file
+ * (./file.ts); ./index.ts resolves both into one Config. Every setting, its default and
+ * trade-off: docs/configuration.md.
  */
 export interface DocketConfig {
   /** Where the embedded SQLite database lives. Env DOCKET_DATA_DIR, flag --data-dir. @defaultValue ./data */
