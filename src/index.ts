@@ -1,6 +1,6 @@
 /** The public API of the `docket` package. */
 export { openEmbedded, Docket, type EmbeddedOptions } from './app/docket.js';
-export { resolveConfig, type DocketConfig } from './app/config.js';
+export { ConfigError, loadConfig, resolveConfig, type Config, type DocketConfig, type LoopIntervals } from './config/index.js';
 export { Jobs, type ClaimOptions, type SubmitContext } from './services/jobs/index.js';
 export { Worker, type Handler, type HandlerContext, type WorkerOptions } from './sdk/worker.js';
 export { LocalTransport } from './sdk/local-transport.js';

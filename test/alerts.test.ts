@@ -9,7 +9,7 @@ import { ManualClock } from '../src/adapters/clock/manual-clock.js';
 import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
 import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
-import { parseConfigFile } from '../src/app/config-file.js';
+import { parseConfigFile } from '../src/config/index.js';
 import { Docket } from '../src/app/docket.js';
 import type { AlertRule } from '../src/domain/alerts.js';
 import { buildServer } from '../src/interfaces/http/server.js';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEmbedded, type Docket } from '../src/app/docket.js';
-import { parseConfigFile } from '../src/app/config-file.js';
+import { parseConfigFile } from '../src/config/index.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketClient } from '../src/sdk/client.js';
 import { testAuth, tokenFor } from './helpers/auth.js';

@@ -6,7 +6,7 @@ import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
 import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
 import { RedisDispatch } from '../src/adapters/redis/redis-dispatch.js';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
-import { EMPTY_FILE_CONFIG, parseConfigFile, type FileConfig } from '../src/app/config-file.js';
+import { EMPTY_FILE_CONFIG, parseConfigFile, type FileConfig } from '../src/config/index.js';
 import { Docket } from '../src/app/docket.js';
 import { fairnessPolicy, type FairnessConfig } from '../src/domain/fairness.js';
 import type { Job } from '../src/domain/job.js';

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, resolveConfig } from '../src/app/config.js';
+import { ConfigError, loadConfig } from '../src/config/index.js';
 import { openEmbedded, type Docket } from '../src/app/docket.js';
 import { openEngine } from '../src/app/engine.js';
 import { compileIngest, type IngestFile } from '../src/domain/ingest/rules.js';
@@ -186,7 +186,7 @@ describe('ingest configuration errors at start', () => {
   async function start(ingest: unknown, env: Record<string, string> = {}) {
     const file = join(dir, `config-${++seq}.json`);
     writeFileSync(file, JSON.stringify({ ingest }));
-    const config = resolveConfig({ DOCKET_DATA_DIR: join(dir, `data-${seq}`), DOCKET_CONFIG: file, ...env });
+    const config = loadConfig({ DOCKET_DATA_DIR: join(dir, `data-${seq}`), DOCKET_CONFIG: file, ...env });
     const engine = await openEngine(config, () => {});
     await engine.close();
     return { file, engine };

@@ -1,8 +1,7 @@
 // Ingestion's pure parts: the rules as written in the config file, the router and the enricher.
 // Every error names where it is: the entry in the file, or the field of the event.
 import { describe, expect, it } from 'vitest';
-import { parseConfigFile } from '../src/app/config-file.js';
-import { ConfigError } from '../src/app/config.js';
+import { ConfigError, parseConfigFile } from '../src/config/index.js';
 import { EventRuleError, idempotencyKey, plan, RULE_LABEL } from '../src/domain/ingest/enricher.js';
 import { route } from '../src/domain/ingest/router.js';
 import { compileIngest, type IngestFile } from '../src/domain/ingest/rules.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEmbedded, type Docket } from '../src/app/docket.js';
-import { parseConfigFile } from '../src/app/config-file.js';
+import { parseConfigFile } from '../src/config/index.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketClient } from '../src/sdk/client.js';
 import { PermanentError } from '../src/sdk/errors.js';

@@ -9,7 +9,7 @@ import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
 import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
 import { RedisDispatch } from '../src/adapters/redis/redis-dispatch.js';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
-import { parseConfigFile } from '../src/app/config-file.js';
+import { parseConfigFile } from '../src/config/index.js';
 import { Docket } from '../src/app/docket.js';
 import { releaseBudget } from '../src/domain/recovery/policy.js';
 import type { Dispatch } from '../src/ports/dispatch.js';

@@ -9,7 +9,7 @@ import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
 import { SqliteScheduleStore } from '../src/adapters/sqlite/sqlite-schedule-store.js';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 import { Docket } from '../src/app/docket.js';
-import { EMPTY_FILE_CONFIG, type FileConfig } from '../src/app/config-file.js';
+import { EMPTY_FILE_CONFIG, type FileConfig } from '../src/config/index.js';
 import type { Job } from '../src/domain/job.js';
 import { FIRE_LABEL, SCHEDULE_LABEL } from '../src/domain/schedule.js';
 import { openTestSchema } from './helpers/postgres.js';

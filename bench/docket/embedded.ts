@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { EMPTY_FILE_CONFIG } from '../../src/app/config-file.js';
+import { EMPTY_FILE_CONFIG } from '../../src/config/index.js';
 import { openEmbedded, type Docket } from '../../src/app/docket.js';
 import type { FairnessConfig } from '../../src/domain/fairness.js';
 import { LocalTransport } from '../../src/sdk/local-transport.js';

@@ -1,6 +1,6 @@
 import { loadOrCreateSecret } from '../auth/secret.js';
 import { hmacAuthenticator, jwksAuthenticator, type Authenticator } from '../auth/tokens.js';
-import type { DocketConfig } from './config.js';
+import type { DocketConfig } from '../config/index.js';
 
 export interface AuthSetup {
   auth: Authenticator;

@@ -26,7 +26,7 @@ import { Pruner } from '../services/maintenance/pruner.js';
 import { RecoveryLoop } from '../services/maintenance/recovery-loop.js';
 import { RecoveryOps } from '../services/recovery-ops.js';
 import { compileRules } from '../domain/recovery/classify.js';
-import { EMPTY_FILE_CONFIG, type FileConfig } from './config-file.js';
+import { DEFAULT_ALERT_INTERVAL_MS, EMPTY_FILE_CONFIG, resolveLoops, type FileConfig, type LoopIntervals } from '../config/index.js';
 import { SoloLeadership } from '../adapters/memory/solo-leadership.js';
 import type { Leadership } from '../ports/leadership.js';
 import type { JobCache } from '../ports/job-cache.js';
@@ -39,13 +39,9 @@ import { EventedWorkerDirectory } from '../services/events/evented-worker-direct
 import { alertStoreFor } from '../adapters/alert-stores.js';
 import type { AlertStore } from '../ports/alert-store.js';
 import { AlertEvaluator } from '../services/alerts/evaluator.js';
-import { DEFAULT_ALERT_INTERVAL_MS } from './alert-config.js';
 import { EngineMetrics } from '../services/metrics/engine-metrics.js';
 import { fairnessPolicy } from '../domain/fairness.js';
 import { RunningSweep } from '../services/maintenance/running-sweep.js';
-
-/** How often the leader checks capped queues' running counts (docs/fairness.md). */
-const RUNNING_SWEEP_MS = 5_000;
 
 export interface DocketParts {
   store: Store;
@@ -53,8 +49,13 @@ export interface DocketParts {
   clock: Clock;
   leaseMs?: number;
   maxPayloadBytes?: number;
-  /** Interval of the expirer and lease reaper. @defaultValue 1000 ms */
+  /**
+   * Interval of the one-second loops (promoter, expirer, lease reaper, worker monitor, housekeeper);
+   * the repair scan and the pruner take it when it is longer than theirs. @defaultValue 1000 ms
+   */
   maintenanceIntervalMs?: number;
+  /** Each loop's interval, over `maintenanceIntervalMs`, `recoveryIntervalMs` and `rules.loops` (config/sections/loops.ts). @defaultValue DEFAULT_LOOPS */
+  loops?: Partial<LoopIntervals>;
   random?: () => number;
   onError?: (err: unknown) => void;
   /** A remote worker silent this long is lost and its jobs go back to the queue. @defaultValue leaseMs */
@@ -140,7 +141,7 @@ export class Docket {
     const { store, dispatch, clock } = parts;
     const rules = parts.rules ?? EMPTY_FILE_CONFIG;
     const onError = parts.onError ?? ((err) => console.error('docket maintenance error:', err));
-    const intervalMs = parts.maintenanceIntervalMs ?? 1000;
+    const loops = resolveLoops({ maintenanceIntervalMs: parts.maintenanceIntervalMs, recoveryIntervalMs: parts.recoveryIntervalMs, loops: { ...rules.loops, ...parts.loops } });
     this.store = store;
     this.dispatch = dispatch;
     this.clock = clock;
@@ -156,22 +157,23 @@ export class Docket {
       ...(fairness ? { fairness } : {}),
       ...(rules.routing ? { routing: rules.routing } : {}),
     });
-    this.promoter = new Promoter(this.jobs, dispatch, clock, { maxIntervalMs: intervalMs, batchSize: 1000 }, onError);
-    this.expirer = new Expirer(this.jobs, store, clock, { intervalMs, batchSize: 1000 }, onError);
-    this.reaper = new LeaseReaper(this.jobs, store, clock, { intervalMs, batchSize: 1000 }, onError);
+    this.promoter = new Promoter(this.jobs, dispatch, clock, { maxIntervalMs: loops.promoterMs, batchSize: 1000 }, onError);
+    this.expirer = new Expirer(this.jobs, store, clock, { intervalMs: loops.expirerMs, batchSize: 1000 }, onError);
+    this.reaper = new LeaseReaper(this.jobs, store, clock, { intervalMs: loops.leaseReaperMs, batchSize: 1000 }, onError);
     const heartbeatTimeoutMs = parts.heartbeatTimeoutMs ?? this.jobs.leaseMs;
     this.workers = new EventedWorkerDirectory(parts.workers ?? new MemoryWorkerDirectory(clock, heartbeatTimeoutMs), store.events, clock);
-    this.monitor = new WorkerMonitor(this.jobs, this.workers, clock, { intervalMs, heartbeatTimeoutMs: this.workers.heartbeatTimeoutMs }, onError);
-    this.repair = new DispatchRepair(this.jobs, store, dispatch, clock, { intervalMs: Math.max(intervalMs, 5000), graceMs: 3000, scanPerRun: 5000 }, onError);
+    this.monitor = new WorkerMonitor(this.jobs, this.workers, clock, { intervalMs: loops.workerMonitorMs, heartbeatTimeoutMs: this.workers.heartbeatTimeoutMs }, onError);
+    this.repair = new DispatchRepair(this.jobs, store, dispatch, clock, { intervalMs: loops.dispatchRepairMs, graceMs: 3000, scanPerRun: 5000 }, onError);
     this.leadership = parts.leadership === undefined ? new SoloLeadership() : parts.leadership;
-    this.recovery = new RecoveryLoop(this.jobs, store, clock, this.jobs.parking.events, { intervalMs: parts.recoveryIntervalMs ?? 250 }, onError);
+    this.recovery = new RecoveryLoop(this.jobs, store, clock, this.jobs.parking.events, { intervalMs: loops.recoveryMs }, onError);
     this.recoveryOps = new RecoveryOps(this.jobs, store, clock);
-    this.pruner = new Pruner(this.jobs, store, clock, { intervalMs: Math.max(intervalMs, 60_000), retention: rules.retention, batchSize: 5000 }, onError);
+    this.pruner = new Pruner(this.jobs, store, clock, { intervalMs: loops.prunerMs, retention: rules.retention, batchSize: 5000 }, onError);
     const events = parts.events ?? {};
     this.metrics = new EngineMetrics();
-    this.webhooks = webhooksOf(parts, rules, events.source ?? '/docket/embedded', onError, this.metrics);
+    this.webhooks = webhooksOf(parts, rules, loops, events.source ?? '/docket/embedded', onError, this.metrics);
     this.relay = new EventRelay(store, clock, {
       bus: events.bus ?? null,
+      intervalMs: loops.relayMs,
       topicPrefix: events.topicPrefix ?? '',
       source: events.source ?? '/docket/embedded',
       ...(events.retentionMs !== undefined ? { retentionMs: events.retentionMs } : {}),
@@ -179,7 +181,7 @@ export class Docket {
     }, onError);
     this.duties = [this.relay, this.promoter, this.expirer, this.reaper, this.monitor, this.repair, this.recovery, this.pruner];
     // Tenant caps: the leader checks the dispatch's running counts against the store.
-    if (fairness) this.duties.push(new RunningSweep(store, dispatch, fairness, clock, RUNNING_SWEEP_MS, onError));
+    if (fairness) this.duties.push(new RunningSweep(store, dispatch, fairness, clock, loops.runningSweepMs, onError));
     if (this.webhooks) {
       this.duties.push(this.webhooks);
       const dispatcher = this.webhooks.dispatcher;
@@ -187,7 +189,7 @@ export class Docket {
     }
     const limits = { maxPayloadBytes: parts.maxPayloadBytes ?? DEFAULT_INPUT_LIMITS.maxPayloadBytes };
     this.schedules = parts.schedules ? new ScheduleService(parts.schedules, clock, { limits }) : null;
-    this.firer = this.schedules ? new ScheduleFirer(this.schedules, this.jobs, store, clock, {}, onError) : null;
+    this.firer = this.schedules ? new ScheduleFirer(this.schedules, this.jobs, store, clock, { maxIntervalMs: loops.scheduleFirerMs }, onError) : null;
     if (this.firer) this.duties.push(this.firer);
     const alertStore = parts.alerts === undefined ? alertStoreFor(store) : parts.alerts;
     this.alerts = alertStore
@@ -197,7 +199,7 @@ export class Docket {
     this.onError = onError;
     this.options = parts;
     this.migrateAtStart = parts.migrate ?? true;
-    this.housekeeper = new Housekeeper(this.jobs, store, clock, { intervalMs, idempotencyTtlMs: 24 * 3600_000 }, onError);
+    this.housekeeper = new Housekeeper(this.jobs, store, clock, { intervalMs: loops.housekeeperMs, idempotencyTtlMs: 24 * 3600_000 }, onError);
   }
 
   /**
@@ -265,9 +267,9 @@ function templatesOf(parts: DocketParts): { templates?: TemplateService } {
 }
 
 /** Webhooks on the given store, else the job store's own; none when that has no webhook tables. */
-function webhooksOf(parts: DocketParts, rules: FileConfig, source: string, onError: (err: unknown) => void, metrics: EngineMetrics): Webhooks | null {
+function webhooksOf(parts: DocketParts, rules: FileConfig, loops: LoopIntervals, source: string, onError: (err: unknown) => void, metrics: EngineMetrics): Webhooks | null {
   if (parts.webhooks === null) return null;
-  const options = parts.webhooks ?? {};
+  const options = { dispatchIntervalMs: loops.webhookDispatchMs, pollIntervalMs: loops.webhookSendMs, ...parts.webhooks };
   const store = options.store ?? webhookStoreFor(parts.store);
   if (!store) return null;
   const policy = webhookPolicy(rules.webhooks, options.policy);

@@ -11,14 +11,13 @@ import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 import { RedisJobCache } from '../adapters/redis/redis-job-cache.js';
 import { RedisWorkerDirectory } from '../adapters/redis/redis-worker-directory.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
-import { isProduction, type DocketConfig } from './config.js';
-import { loadConfigFile } from './config-file.js';
+import { isProduction, type Config } from '../config/index.js';
 import { Docket, openEmbedded, type EventsOptions } from './docket.js';
 import { KafkaEventBus } from '../adapters/kafka/kafka-event-bus.js';
 import type { EventBus } from '../ports/event-bus.js';
 import { EVENT_TOPICS } from '../ports/event-log.js';
 import type { IngestPipeline } from '../services/ingest/pipeline.js';
-import { checkIngestConfig, openIngest, type Ingest } from './ingest.js';
+import { openIngest, type Ingest } from './ingest.js';
 
 /** A started engine with what the HTTP layer needs beside it. */
 export interface Engine {
@@ -37,19 +36,19 @@ export interface Engine {
 }
 
 /**
- * Opens the engine the configuration asks for: embedded (SQLite + memory) or production
- * (PostgreSQL store, Redis dispatch and rate limits, leadership on a PostgreSQL advisory lock
- * when this process has the scheduler role).
+ * Opens the engine the configuration asks for (loadConfig: environment, flags and file, checked):
+ * embedded (SQLite + memory) or production (PostgreSQL store, Redis dispatch and rate limits,
+ * leadership on a PostgreSQL advisory lock when this process has the scheduler role).
  */
-export async function openEngine(config: DocketConfig, onError: (err: unknown) => void, onLeadership?: (leader: boolean) => void): Promise<Engine> {
-  const rules = loadConfigFile(config.configFile ?? undefined);
-  checkIngestConfig(config, rules, config.configFile ?? 'config');
+export async function openEngine(config: Config, onError: (err: unknown) => void, onLeadership?: (leader: boolean) => void): Promise<Engine> {
+  const { rules, loops } = config;
   const bus = await openBus(config, onError);
   const events: EventsOptions = { bus, topicPrefix: config.kafkaTopicPrefix, source: sourceOf(config) };
   if (!isProduction(config)) {
     const docket = await openEmbedded({
       events,
       rules,
+      loops,
       dataDir: config.dataDir,
       leaseMs: config.leaseMs,
       maxPayloadBytes: config.maxPayloadBytes,
@@ -99,12 +98,13 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
     onError,
     workers,
     rules,
+    loops,
     schedules: new PostgresScheduleStore(store),
     events,
     ...(onLeadership ? { onLeadership } : {}),
     cache: new RedisJobCache({ redis, prefix }),
     // One leader per cluster, and the Redis prefix names the cluster.
-    leadership: scheduler ? new PgLeadership({ connectionString: config.databaseUrl!, lockKey: lockKeyOf(prefix), onError }) : null,
+    leadership: scheduler ? new PgLeadership({ connectionString: config.databaseUrl!, lockKey: lockKeyOf(prefix), checkMs: loops.leadershipCheckMs, onError }) : null,
   });
   let ingest: Ingest | null = null;
   try {
@@ -140,7 +140,7 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
 }
 
 /** The Kafka bus when brokers are configured, with the lifecycle topics created. */
-async function openBus(config: DocketConfig, onError: (err: unknown) => void): Promise<EventBus | null> {
+async function openBus(config: Config, onError: (err: unknown) => void): Promise<EventBus | null> {
   if (!config.kafkaBrokers) return null;
   const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, onError: (err) => onError(err) });
   try {
@@ -153,7 +153,7 @@ async function openBus(config: DocketConfig, onError: (err: unknown) => void): P
 }
 
 /** The envelopes' source: the cluster, named by its Redis prefix (production) or `embedded`. */
-function sourceOf(config: DocketConfig): string {
+function sourceOf(config: Config): string {
   return isProduction(config) ? `/docket/${config.redisPrefix.replace(/:$/, '') || 'docket'}` : '/docket/embedded';
 }
 

@@ -2,8 +2,7 @@ import { KafkaEventBus } from '../adapters/kafka/kafka-event-bus.js';
 import type { EventBus } from '../ports/event-bus.js';
 import { IngestConsumer, type ConsumerOptions } from '../services/ingest/consumer.js';
 import { IngestPipeline } from '../services/ingest/pipeline.js';
-import { ConfigError, type DocketConfig } from './config.js';
-import type { FileConfig } from './config-file.js';
+import type { Config, FileConfig } from '../config/index.js';
 import type { Docket } from './docket.js';
 
 /** Ingestion as the engine runs it: the pipeline (for POST /v1/events) and this process's consumer. */
@@ -15,21 +14,8 @@ export interface Ingest {
   stop(): Promise<void>;
 }
 
-/**
- * Input topics need a bus; the rules alone (HTTP ingestion) do not. Checked before anything opens,
- * so the start-up error is about the configuration, not about a connection.
- */
-export function checkIngestConfig(config: DocketConfig, rules: FileConfig, source: string): void {
-  const topics = rules.ingest?.topics ?? [];
-  if (topics.length > 0 && !config.kafkaBrokers) {
-    throw new ConfigError(
-      `${source}: /ingest/topics: consuming ${topics.join(', ')} needs Kafka: set DOCKET_KAFKA_BROKERS, or remove ingest.topics to take events over HTTP only (POST /v1/events)`,
-    );
-  }
-}
-
 export interface IngestParts {
-  config: DocketConfig;
+  config: Config;
   rules: FileConfig;
   docket: Docket;
   bus: EventBus | null;

@@ -17,7 +17,7 @@ export const DEFAULT_DEDUP_TTL_SECONDS = 86_400;
 /** Longest window a key may be held: 30 days. */
 export const MAX_DEDUP_TTL_SECONDS = 2_592_000;
 
-/** A rule of the configuration file's `dedup` section, checked (app/dedup-config.ts). */
+/** A rule of the configuration file's `dedup` section, checked (config/sections/dedup.ts). */
 export interface DedupRule {
   type: string;
   /** Only jobs of this queue; absent: any queue. */

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../../app/config.js';
+import { ConfigError } from '../../config/index.js';
 import { DocketApiError } from '../../sdk/client.js';
 import { cancelCommand, getCommand, listCommand, queuesCommand, resubmitCommand, workersCommand } from './commands/jobs.js';
 import { migrateCommand } from './commands/migrate.js';

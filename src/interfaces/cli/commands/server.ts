@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { authFromConfig } from '../../../app/auth.js';
-import { ConfigError, isProduction, parseRoles, resolveConfig, type DocketConfig } from '../../../app/config.js';
+import { loadConfig, parseRoles, type Config } from '../../../config/index.js';
 import { openEngine, type Engine } from '../../../app/engine.js';
 import type { TokenIssuer } from '../../../auth/tokens.js';
 import { loadHandlers } from '../../../sdk/handlers-module.js';
@@ -47,7 +47,8 @@ export function serverCommand(): Command {
     .option('--concurrency <slots>', 'in-process worker slots: a number or priority pools as JSON (default: the module\'s `concurrency`, else 10)')
     .option('--lease-ms <ms>', 'lease time of a claim (env DOCKET_LEASE_MS, default 30000)', intOption('--lease-ms', 100, 86_400_000))
     .action(async (o: ServerOptions) => {
-      const config = resolveConfig(process.env, {
+      // Flags over environment over defaults; the file's rules beside them (docs/configuration.md).
+      const config = loadConfig(process.env, {
         ...(o.port !== undefined ? { port: o.port } : {}),
         ...(o.host ? { host: o.host } : {}),
         ...(o.dataDir ? { dataDir: o.dataDir } : {}),
@@ -56,18 +57,15 @@ export function serverCommand(): Command {
         ...(o.role ? { roles: parseRoles(o.role, '--role') } : {}),
         ...(o.config ? { configFile: resolve(o.config) } : {}),
         ...(o.leaseMs ? { leaseMs: o.leaseMs } : {}),
+        ...(o.handlers ? { handlers: o.handlers } : {}),
       });
       await runServer(config, o);
     });
 }
 
-async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> {
+async function runServer(config: Config, o: ServerOptions): Promise<void> {
   const log = pino({ level: config.logLevel });
   const api = config.roles.has('api');
-  // Every API process of a cluster must verify the same tokens: no per-process secret.
-  if (api && isProduction(config) && !config.jwtSecret && !config.jwks) {
-    throw new ConfigError('production mode needs DOCKET_JWT_SECRET or DOCKET_JWKS: every API process must verify the same tokens');
-  }
   const auth = api ? await authFromConfig(config) : null;
   const engine = await openEngine(
     config,
@@ -116,8 +114,8 @@ async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> 
   });
 }
 
-async function startWorker(engine: Engine, config: DocketConfig, o: ServerOptions, log: Logger): Promise<Worker | null> {
-  const handlersPath = o.handlers ?? process.env.DOCKET_HANDLERS ?? (existsSync(EXAMPLE_HANDLERS) ? EXAMPLE_HANDLERS : undefined);
+async function startWorker(engine: Engine, config: Config, o: ServerOptions, log: Logger): Promise<Worker | null> {
+  const handlersPath = config.handlers ?? (existsSync(EXAMPLE_HANDLERS) ? EXAMPLE_HANDLERS : undefined);
   if (!handlersPath) return null;
   const mod = await loadHandlers(handlersPath);
   const queues = o.queues ? parseQueues(o.queues) : (mod.queues ?? ['default']);

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { resolveConfig } from '../../../app/config.js';
+import { resolveConfig } from '../../../config/index.js';
 import { readSecret, SECRET_FILE } from '../../../auth/secret.js';
 import { ROLES, isRole, type Role } from '../../../auth/roles.js';
 import { hmacAuthenticator, parseDuration } from '../../../auth/tokens.js';

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { NAME_PATTERN } from '../domain/job-input.js';
-import { fieldPathProblem, MAX_DEDUP_TTL_SECONDS, type DedupRule } from '../domain/dedup.js';
-import { ConfigError } from './config.js';
+import { NAME_PATTERN } from '../../domain/job-input.js';
+import { fieldPathProblem, MAX_DEDUP_TTL_SECONDS, type DedupRule } from '../../domain/dedup.js';
+import { ConfigError } from '../errors.js';
 
 /**
  * The `dedup` section of the configuration file (docs/jobs.md#deduplication): per job type, and

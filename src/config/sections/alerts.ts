@@ -1,8 +1,9 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ALERT_KINDS, type AlertKind, type AlertRule } from '../domain/alerts.js';
-import { NAME_PATTERN } from '../domain/job-input.js';
-import { ConfigError } from './config.js';
+import { ALERT_KINDS, type AlertKind, type AlertRule } from '../../domain/alerts.js';
+import { NAME_PATTERN } from '../../domain/job-input.js';
+import { ConfigError } from '../errors.js';
+import { msOf, Seconds } from '../seconds.js';
 
 /**
  * The `alerts` section of the configuration file (docs/alerts.md): rules the leader evaluates,
@@ -11,17 +12,19 @@ import { ConfigError } from './config.js';
  */
 
 export interface AlertsConfig {
-  /** How often the rules are evaluated. @defaultValue 15 s */
+  /**
+   * How often the leader evaluates the rules (`evaluateEverySeconds`): the alert evaluator's loop
+   * interval. Each run reads the queues the rules name. @defaultValue 15 s
+   */
   intervalMs: number;
   rules: AlertRule[];
 }
 
 export const DEFAULT_ALERT_INTERVAL_MS = 15_000;
 
-const Seconds = (description: string) => Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000, description });
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$', description: 'unique name of the rule' });
 const Queue = Type.String({ pattern: NAME_PATTERN, description: 'the queue' });
-const common = { name: Name, forSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 31_536_000, description: 'the condition must hold this long before the alert fires (default 0)' })) };
+const common = { name: Name, forSeconds: Type.Optional(Seconds('the condition must hold this long before the alert fires (default 0)', { minimum: 0 })) };
 const rule = (kind: AlertKind, fields: Record<string, TSchema>) =>
   Type.Object({ kind: Type.Literal(kind), ...common, ...fields }, { additionalProperties: false });
 
@@ -49,7 +52,7 @@ const CHECKS = Object.fromEntries(Object.entries(KIND_SCHEMAS).map(([k, s]) => [
 
 const SectionSchema = Type.Object(
   {
-    evaluateEverySeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 3600, description: 'how often the leader evaluates the rules (default 15)' })),
+    evaluateEverySeconds: Type.Optional(Seconds('how often the leader evaluates the rules (default 15)', { minimum: 1, maximum: 3600 })),
     rules: Type.Array(Type.Object({ kind: Type.String() }), { maxItems: 1000 }),
   },
   { additionalProperties: false },
@@ -84,12 +87,12 @@ export function alertRulesOf(section: unknown, source: string): AlertsConfig {
     else names.set(name, i);
   });
   if (problems.length > 0) throw new ConfigError(`${source}: ${problems.slice(0, 5).join('; ')}`);
-  const intervalMs = Math.round((section.evaluateEverySeconds ?? DEFAULT_ALERT_INTERVAL_MS / 1000) * 1000);
+  const intervalMs = section.evaluateEverySeconds === undefined ? DEFAULT_ALERT_INTERVAL_MS : msOf(section.evaluateEverySeconds);
   return { intervalMs, rules: (section.rules as RawRule[]).map(ruleOf) };
 }
 
 function ruleOf(r: RawRule): AlertRule {
-  const ms = (s: number | undefined) => Math.round((s ?? 0) * 1000);
+  const ms = (s: number | undefined) => msOf(s ?? 0);
   const base = { name: r.name, kind: r.kind, forMs: ms(r.forSeconds), windowMs: 0, queue: r.queue ?? null };
   switch (r.kind) {
     case 'queue-depth':

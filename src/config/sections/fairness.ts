@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { NAME_PATTERN } from '../domain/job-input.js';
+import { NAME_PATTERN } from '../../domain/job-input.js';
 
 /**
  * The `fairness` and `routing` sections of the configuration file (docs/fairness.md). TypeBox

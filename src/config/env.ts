@@ -2,54 +2,66 @@ import { resolve } from 'node:path';
 import { MIN_SECRET_BYTES } from '../auth/tokens.js';
 import { DEFAULT_INPUT_LIMITS } from '../domain/job-input.js';
 import { parseRateRule, type RateRule } from '../domain/token-bucket.js';
+import { ConfigError } from './errors.js';
 
-/** Everything a Docket process is configured with, resolved once at start. */
+/**
+ * The settings of a Docket process that come from environment variables and `docket server` flags
+ * (a flag wins over its variable; unset variables, and empty ones but DOCKET_HOST and
+ * DOCKET_DATA_DIR, take the default). The richer rules come from the configuration file
+ * (./file.ts); ./index.ts resolves both into one Config. Every setting, its default and
+ * trade-off: docs/configuration.md.
+ */
 export interface DocketConfig {
-  /** Where the embedded SQLite database lives. Env DOCKET_DATA_DIR. @defaultValue ./data */
-  dataDir: string;
-  /** HTTP bind address. Env DOCKET_HOST. @defaultValue 127.0.0.1 (not reachable from other machines) */
-  host: string;
-  /** HTTP port. Env PORT. @defaultValue 8080 */
-  port: number;
-  /** How long a claim holds a job without a heartbeat; a dead worker's jobs rerun after it. Env DOCKET_LEASE_MS. @defaultValue 30000 */
-  leaseMs: number;
-  /** Largest job payload or result, JSON bytes. Env DOCKET_MAX_PAYLOAD_BYTES. @defaultValue 1048576 */
-  maxPayloadBytes: number;
-  /** SQLite durability: `normal` survives process crashes, `full` also power loss (slower). Env DOCKET_SQLITE_SYNC. @defaultValue normal */
-  sqliteSync: 'normal' | 'full';
+  /** Where the embedded SQLite database lives. Env DOCKET_DATA_DIR, flag --data-dir. @defaultValue ./data */
+  readonly dataDir: string;
+  /** HTTP bind address. Env DOCKET_HOST, flag --host. @defaultValue 127.0.0.1 (not reachable from other machines) */
+  readonly host: string;
+  /** HTTP port. Env PORT, flag --port. @defaultValue 8080 */
+  readonly port: number;
+  /**
+   * How long a claim holds a job without a heartbeat. Shorter: a dead worker's jobs rerun sooner,
+   * but a worker that misses heartbeats (a long GC pause) loses jobs it still runs, which then run
+   * twice. Env DOCKET_LEASE_MS, flag --lease-ms. @defaultValue 30000
+   */
+  readonly leaseMs: number;
+  /** Largest job payload or result, JSON bytes; bigger ones cost store space and time on every read of the job. Env DOCKET_MAX_PAYLOAD_BYTES. @defaultValue 1048576 */
+  readonly maxPayloadBytes: number;
+  /** SQLite durability: `normal` survives process crashes, `full` also power loss (an fsync per commit: much slower writes). Env DOCKET_SQLITE_SYNC. @defaultValue normal */
+  readonly sqliteSync: 'normal' | 'full';
   /** Log level for pino. Env DOCKET_LOG_LEVEL. @defaultValue info */
-  logLevel: string;
-  /** Production mode: the PostgreSQL store. Env DOCKET_DATABASE_URL. Needs redisUrl too. */
-  databaseUrl: string | null;
-  /** Production mode: the Redis dispatch (and shared rate limits, worker directory). Env DOCKET_REDIS_URL. Needs databaseUrl too. */
-  redisUrl: string | null;
+  readonly logLevel: string;
+  /** Production mode: the PostgreSQL store. Env DOCKET_DATABASE_URL, flag --database-url. Needs redisUrl too. @defaultValue none: embedded mode */
+  readonly databaseUrl: string | null;
+  /** Production mode: the Redis dispatch (and shared rate limits, worker directory). Env DOCKET_REDIS_URL, flag --redis-url. Needs databaseUrl too. @defaultValue none: embedded mode */
+  readonly redisUrl: string | null;
   /**
    * Prefix of every Redis key and channel: one cluster's name. Clusters sharing a Redis (or a
    * PostgreSQL database, for the leader lock) differ by it. Env DOCKET_REDIS_PREFIX. @defaultValue docket:
    */
-  redisPrefix: string;
-  /** The configuration file (JSON): recovery rules and policies, retention. Env DOCKET_CONFIG. */
-  configFile: string | null;
-  /** What this process does: any of api, scheduler, worker. Env DOCKET_ROLES. @defaultValue all three */
-  roles: ReadonlySet<ServerRole>;
+  readonly redisPrefix: string;
+  /** The configuration file (JSON): recovery rules and policies, retention, ingest, webhooks, dedup, alerts, fairness, routing, loop intervals. Env DOCKET_CONFIG, flag --config. @defaultValue none: every section at its defaults */
+  readonly configFile: string | null;
+  /** Handlers module of the in-process worker (`docket server`). Env DOCKET_HANDLERS, flag --handlers. @defaultValue the shipped examples/handlers.js */
+  readonly handlers: string | null;
+  /** What this process does: any of api, scheduler, worker. Env DOCKET_ROLES, flag --role. @defaultValue all three */
+  readonly roles: ReadonlySet<ServerRole>;
   /** HS256 signing secret for tokens (32+ bytes). Env DOCKET_JWT_SECRET. @defaultValue embedded: created in `<dataDir>/jwt-secret` */
-  jwtSecret: string | null;
-  /** JWKS file path or URL for RS256/ES256 tokens from an identity provider. Env DOCKET_JWKS. */
-  jwks: string | null;
-  /** Requests per tenant. Env DOCKET_RATE_LIMIT_TENANT (`1000/s:2000` = 1000 per second, bursts of 2000; `off`). */
-  rateLimitTenant: RateRule | null;
+  readonly jwtSecret: string | null;
+  /** JWKS file path or URL for RS256/ES256 tokens from an identity provider; not with jwtSecret. Env DOCKET_JWKS. @defaultValue none */
+  readonly jwks: string | null;
+  /** Requests per tenant. Env DOCKET_RATE_LIMIT_TENANT (`1000/s:2000` = 1000 per second, bursts of 2000; `off`). @defaultValue 1000/s:2000 */
+  readonly rateLimitTenant: RateRule | null;
   /** Requests per token. Env DOCKET_RATE_LIMIT_TOKEN. @defaultValue 500/s:1000 */
-  rateLimitToken: RateRule | null;
+  readonly rateLimitToken: RateRule | null;
   /** Kafka bootstrap brokers (`host:port,...`): lifecycle events are published there and input topics consumed. Env DOCKET_KAFKA_BROKERS. @defaultValue none */
-  kafkaBrokers: readonly string[] | null;
+  readonly kafkaBrokers: readonly string[] | null;
   /** Prepended to every Kafka topic Docket writes (`job-events` → `<prefix>job-events`). Env DOCKET_KAFKA_TOPIC_PREFIX. @defaultValue '' */
-  kafkaTopicPrefix: string;
+  readonly kafkaTopicPrefix: string;
 }
 
 export const SERVER_ROLES = ['api', 'scheduler', 'worker'] as const;
 export type ServerRole = (typeof SERVER_ROLES)[number];
 
-export class ConfigError extends Error {}
 
 /** `api,scheduler` -> the set; names the bad entry otherwise. */
 export function parseRoles(text: string, source = 'DOCKET_ROLES'): ReadonlySet<ServerRole> {
@@ -78,6 +90,7 @@ export function resolveConfig(env: Env = process.env, flags: Partial<DocketConfi
     databaseUrl: flags.databaseUrl ?? (env.DOCKET_DATABASE_URL || null),
     redisUrl: flags.redisUrl ?? (env.DOCKET_REDIS_URL || null),
     configFile: flags.configFile ?? (env.DOCKET_CONFIG ? resolve(env.DOCKET_CONFIG) : null),
+    handlers: flags.handlers ?? (env.DOCKET_HANDLERS || null),
     redisPrefix: flags.redisPrefix ?? (env.DOCKET_REDIS_PREFIX || 'docket:'),
     roles: flags.roles ?? (env.DOCKET_ROLES ? parseRoles(env.DOCKET_ROLES) : new Set(SERVER_ROLES)),
     kafkaBrokers: flags.kafkaBrokers !== undefined ? flags.kafkaBrokers : brokersOf(env),

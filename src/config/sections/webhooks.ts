@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { WebhookPolicy } from '../domain/webhooks/policy.js';
+import type { WebhookPolicy } from '../../domain/webhooks/policy.js';
+import { msOf, Seconds } from '../seconds.js';
 
 /**
  * The `webhooks` section of the configuration file (docs/webhooks.md): how deliveries are retried
@@ -9,13 +10,13 @@ export const WebhooksFileSchema = Type.Object(
   {
     disableAfterFailures: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'failed attempts in a row after which a subscription is disabled' })),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'tries of one delivery before it is given up' })),
-    timeoutSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 300, description: 'a receiver silent this long has failed the attempt' })),
+    timeoutSeconds: Type.Optional(Seconds('a receiver silent this long has failed the attempt', { maximum: 300 })),
     concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'requests in flight at once' })),
     backoff: Type.Optional(
       Type.Object(
         {
-          initialSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'wait after the first failed attempt' })),
-          maxSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 604_800, description: 'cap on the wait between attempts' })),
+          initialSeconds: Type.Optional(Seconds('wait after the first failed attempt', { maximum: 86_400 })),
+          maxSeconds: Type.Optional(Seconds('cap on the wait between attempts', { maximum: 604_800 })),
         },
         { additionalProperties: false },
       ),
@@ -27,7 +28,7 @@ export const WebhooksFileSchema = Type.Object(
 /** The file's section as a partial policy (ms), over the defaults at wiring time. */
 export function webhookRulesOf(section: Static<typeof WebhooksFileSchema> | undefined): Partial<WebhookPolicy> | undefined {
   if (!section) return undefined;
-  const ms = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000));
+  const ms = (s: number | undefined) => (s === undefined ? undefined : msOf(s));
   const policy: Partial<WebhookPolicy> = {};
   if (section.disableAfterFailures !== undefined) policy.disableAfterFailures = section.disableAfterFailures;
   if (section.maxAttempts !== undefined) policy.maxAttempts = section.maxAttempts;
