@@ -4,7 +4,7 @@ import { dispatchEntryOf, type DispatchEntry, type Job } from '../../domain/job.
 import type { RunningCount } from '../../ports/dispatch.js';
 import type { TransitionFailure, TransitionResult } from '../../domain/outcomes.js';
 import { depthsOf } from '../../domain/queue-depths.js';
-import { JOB_STATES, isTerminal, type JobState } from '../../domain/states.js';
+import { isTerminal, type JobState } from '../../domain/states.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -31,7 +31,9 @@ import * as Q from './queries.js';
 import * as DQ from './dedup-queries.js';
 import { takeDedupKey } from './pg-dedup.js';
 import { redirectDependencies } from '../../domain/dedup.js';
-import { PG_TYPES, insertArrays, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
+import { PG_TYPES, POSTGRES_FILTERS, insertArrays } from './rows.js';
+import { toClaimedJob, toJob, type ClaimedRow, type JobRow } from '../sql/job-rows.js';
+import { countByQueueQuery, countByStateQuery, listJobsQuery, stateCounts } from '../sql/job-filters.js';
 
 export interface PostgresStoreOptions {
   /** Used when no pool is given, e.g. postgres://user@host:5432/db. */
@@ -175,10 +177,7 @@ export class PostgresStore implements Store {
   }
 
   async listJobs(filter: JobFilter, limit: number, after?: string): Promise<JobPage> {
-    const { where, params } = whereOf(filter);
-    if (after !== undefined) where.push(`id < $${params.push(after)}`);
-    const sql = `SELECT ${READ_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY id DESC LIMIT $${params.push(limit + 1)}`;
+    const { sql, params } = listJobsQuery(POSTGRES_FILTERS, READ_COLUMNS, filter, limit, after);
     const { rows } = await this.query<JobRow>(undefined, sql, params);
     const more = rows.length > limit;
     const jobs = rows.slice(0, limit).map(toJob);
@@ -325,11 +324,8 @@ export class PostgresStore implements Store {
   }
 
   async countByState(filter: Pick<JobFilter, 'tenant' | 'queue'>): Promise<Record<JobState, number>> {
-    const { where, params } = whereOf(filter);
-    const sql = `SELECT state, count(*) AS n FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY state`;
-    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    for (const r of (await this.query<{ state: JobState; n: number }>(undefined, sql, params)).rows) counts[r.state] = r.n;
-    return counts;
+    const { sql, params } = countByStateQuery(POSTGRES_FILTERS, filter);
+    return stateCounts((await this.query<{ state: JobState; n: number }>(undefined, sql, params)).rows);
   }
 
   async countRunning(): Promise<RunningCount[]> {
@@ -337,8 +333,7 @@ export class PostgresStore implements Store {
   }
 
   async countByQueue(filter: Pick<JobFilter, 'tenant'>): Promise<QueueDepth[]> {
-    const { where, params } = whereOf(filter);
-    const sql = `SELECT queue, state, count(*) AS n FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY queue, state`;
+    const { sql, params } = countByQueueQuery(POSTGRES_FILTERS, filter);
     const { rows } = await this.query<{ queue: string; state: JobState; n: number }>(undefined, sql, params);
     return depthsOf(rows, await this.pausedQueues());
   }
@@ -455,7 +450,6 @@ function idOrder(items: readonly { id: string }[]): number[] {
   return items.map((_, i) => i).sort((a, b) => (items[a]!.id < items[b]!.id ? -1 : items[a]!.id > items[b]!.id ? 1 : 0));
 }
 
-/** The column arrays of Q.INSERT_JOBS. */
 /** The arrays of Q.APPLY_TRANSITIONS: id, to, now, then a flag and a value per patch field. */
 function transitionArrays(requests: readonly TransitionRequest[]): unknown[] {
   const values: unknown[] = [requests.map((r) => r.id), requests.map((r) => r.to), requests.map((r) => r.now)];
@@ -470,39 +464,4 @@ function transitionArrays(requests: readonly TransitionRequest[]): unknown[] {
     );
   }
   return values;
-}
-
-function whereOf(filter: JobFilter): { where: string[]; params: unknown[] } {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (sql: string, value: unknown) => {
-    if (value !== undefined) where.push(`${sql} $${params.push(value)}`);
-  };
-  add('tenant =', filter.tenant);
-  add('queue =', filter.queue);
-  add('state =', filter.state);
-  add('type =', filter.type);
-  // link_id = $n, spelled so that both indexes serve it: the primary key for a job linked to
-  // itself (the default), the partial jobs_link index (link_id <> id) for the others.
-  if (filter.linkId !== undefined) {
-    const n = params.push(filter.linkId);
-    where.push(`((id = $${n} AND link_id = $${n}) OR (link_id = $${n} AND link_id <> id))`);
-  }
-  add('worker_id =', filter.workerId);
-  add('template_id =', filter.templateId);
-  add('condition =', filter.condition);
-  // Containment: the job carries every one of these labels (a GIN index on labels would serve it).
-  if (filter.labels && Object.keys(filter.labels).length > 0) add('labels @>', JSON.stringify(filter.labels));
-  add('created_at >=', filter.createdAfter);
-  add('created_at <', filter.createdBefore);
-  add('finished_at >=', filter.finishedAfter);
-  add('finished_at <', filter.finishedBefore);
-  if (filter.errorText !== undefined) {
-    // A substring of any error message, compared as text (no pattern: '%' and '_' are literal);
-    // lower() folds any letter under the database's ctype.
-    where.push(
-      `errors <> '[]'::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(errors) e WHERE strpos(lower(e->>'message'), lower($${params.push(filter.errorText)})) > 0)`,
-    );
-  }
-  return { where, params };
 }

@@ -5,6 +5,8 @@
  * batch is one statement whatever its size.
  */
 
+import { CLAIMED_COLUMNS } from '../sql/job-rows.js';
+
 export const JOB_COLUMNS = `id, tenant, queue, type, payload, priority, labels, state, state_reason, run_at, expires_at,
   timeout_ms, max_attempts, attempt, backoff, link_id, resubmitted_from, lease_token, lease_expires_at, worker_id,
   progress, result, errors, created_at, updated_at, started_at, finished_at, condition, blocked_at, template_id, template_version`;
@@ -46,12 +48,6 @@ export const GET_JOB = `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`;
  */
 const ASYNC_COMMIT = `async AS (SELECT set_config('synchronous_commit', 'off', true) AS setting)`;
 
-/**
- * What a claim returns: the job minus its history (errors, result, progress), which a worker does
- * not need, nor the columns the claim itself just set (see the SQLite adapter's measurements).
- */
-const CLAIMED_COLUMNS = `id, tenant, queue, type, payload, priority, labels, run_at, expires_at, timeout_ms,
-  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at, condition, template_id, template_version`;
 const HISTORY_COLUMNS = names(JOB_COLUMNS).filter((c) => !names(CLAIMED_COLUMNS).includes(c));
 
 /**

@@ -1,5 +1,7 @@
 /** The SQLite adapter's fixed statements, by operation. Variable ones are built in sqlite-store.ts. */
 
+import { CLAIMED_COLUMNS } from '../sql/job-rows.js';
+
 export const INSERT_JOB = `INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
   timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at, template_id, template_version, callback_url)
   VALUES (@id, @tenant, @queue, @type, @payloadJson, @priority, @labels, @state, @runAt, @expiresAt,
@@ -7,13 +9,6 @@ export const INSERT_JOB = `INSERT INTO jobs (id, tenant, queue, type, payload, p
 
 export const GET_JOB = 'SELECT * FROM jobs WHERE id = ?';
 
-/**
- * What a claim returns: the job minus its history (errors, result, progress), which a worker does
- * not need, nor the columns the claim itself just set. RETURNING * made each claim ~40% slower in
- * measurements (27 columns to JS objects).
- */
-const CLAIMED_COLUMNS = `id, tenant, queue, type, payload, priority, labels, run_at, expires_at, timeout_ms,
-  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at, condition, template_id, template_version`;
 
 /** ready -> running with a fresh lease, unless the job expired while it waited. */
 export const CLAIM_JOB = `UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = @leaseToken,
