@@ -5,6 +5,7 @@ import type { RunningCount } from '../../ports/dispatch.js';
 import type { TransitionFailure, TransitionResult } from '../../domain/outcomes.js';
 import { depthsOf } from '../../domain/queue-depths.js';
 import { isTerminal, type JobState } from '../../domain/states.js';
+import { COMPLETABLE, DISPATCHABLE } from '../sql/state-lists.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -252,11 +253,11 @@ export class PostgresStore implements Store {
       if (miss.settled !== null) continue;
       const index = order[miss.n - 1]!;
       if (miss.state === null) results[index] = { ok: false, reason: 'not_found' };
-      else if (miss.state !== 'running') results[index] = { ok: false, reason: 'wrong_state', state: miss.state };
-      else if (!miss.token_matched) results[index] = { ok: false, reason: 'lease_mismatch', state: 'running' };
+      else if (!COMPLETABLE.includes(miss.state)) results[index] = { ok: false, reason: 'wrong_state', state: miss.state };
+      else if (!miss.token_matched) results[index] = { ok: false, reason: 'lease_mismatch', state: miss.state };
       // Running with this token when the statement started, yet not completed: a concurrent write
       // (or an earlier completion of the same job in this batch) won. Read where it stands now.
-      else results[index] = await this.whyNot(completions[index]!.id, ['running']);
+      else results[index] = await this.whyNot(completions[index]!.id, COMPLETABLE);
     }
     return results;
   }
@@ -309,7 +310,7 @@ export class PostgresStore implements Store {
    */
   async *loadDispatchable(): AsyncIterable<{ entry: DispatchEntry; state: JobState }> {
     type Row = Parameters<typeof dispatchEntryOf>[0];
-    for (const state of ['ready', 'scheduled', 'retrying'] as const) {
+    for (const state of DISPATCHABLE) {
       let after = { queue: '', id: '' };
       for (;;) {
         const values = [state, after.queue, after.id, DISPATCH_PAGE];

@@ -5,6 +5,7 @@ import { dispatchEntryOf, type DispatchEntry, type Job } from '../../domain/job.
 import type { RunningCount } from '../../ports/dispatch.js';
 import type { TransitionResult } from '../../domain/outcomes.js';
 import { isTerminal, type JobState } from '../../domain/states.js';
+import { COMPLETABLE } from '../sql/state-lists.js';
 import type {
   ClaimRequest,
   Completion,
@@ -176,7 +177,7 @@ export class SqliteStore implements Store {
         const result = c.result === undefined ? null : JSON.stringify(c.result);
         const ok = complete.run({ id: c.id, leaseToken: c.leaseToken, result, now }).changes === 1;
         if (ok) done.push(c.id);
-        return ok ? { ok: true } : this.whyNot(c.id, ['running']);
+        return ok ? { ok: true } : this.whyNot(c.id, COMPLETABLE);
       });
       released = this.dependencies.settleAfter(done, now);
       return results;
