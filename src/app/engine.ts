@@ -4,7 +4,6 @@ import { SystemClock } from '../adapters/clock/system-clock.js';
 import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter.js';
 import { PgLeadership } from '../adapters/postgres/pg-leadership.js';
 import { PostgresStore } from '../adapters/postgres/postgres-store.js';
-import { PostgresScheduleStore } from '../adapters/postgres/postgres-schedule-store.js';
 import { fairnessPolicy } from '../domain/fairness.js';
 import { RedisDispatch } from '../adapters/redis/redis-dispatch.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
@@ -99,7 +98,7 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
     onError,
     workers,
     rules,
-    schedules: new PostgresScheduleStore(store),
+    schedules: store.companions().schedules,
     events,
     ...(onLeadership ? { onLeadership } : {}),
     cache: new RedisJobCache({ redis, prefix }),

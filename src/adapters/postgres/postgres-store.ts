@@ -23,8 +23,13 @@ import type {
   QueueDepth,
   QueueActivityRows,
   Store,
+  StoreCompanions,
   TransitionRequest,
 } from '../../ports/store.js';
+import { PostgresScheduleStore } from './postgres-schedule-store.js';
+import { PostgresTemplateStore } from './postgres-template-store.js';
+import { PostgresWebhookStore } from './postgres-webhook-store.js';
+import { PostgresAlertStore } from './postgres-alert-store.js';
 import { migrate } from './migrate.js';
 import { PostgresEventLog } from './postgres-event-log.js';
 import { PostgresDependencies } from './postgres-dependencies.js';
@@ -100,6 +105,10 @@ export class PostgresStore implements Store {
     }
     this.events = new PostgresEventLog(this.pool);
     this.dependencies = new PostgresDependencies(this.pool);
+  }
+
+  companions(): StoreCompanions {
+    return { schedules: new PostgresScheduleStore(this), templates: new PostgresTemplateStore(this), webhooks: new PostgresWebhookStore(this.pool), alerts: new PostgresAlertStore(this.pool) };
   }
 
   async migrate(): Promise<void> {

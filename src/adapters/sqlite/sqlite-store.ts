@@ -23,8 +23,13 @@ import type {
   QueueDepth,
   QueueActivityRows,
   Store,
+  StoreCompanions,
   TransitionRequest,
 } from '../../ports/store.js';
+import { SqliteScheduleStore } from './sqlite-schedule-store.js';
+import { SqliteTemplateStore } from './sqlite-template-store.js';
+import { SqliteWebhookStore } from './sqlite-webhook-store.js';
+import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { migrate } from './migrate.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteDependencies } from './sqlite-dependencies.js';
@@ -73,6 +78,10 @@ export class SqliteStore implements Store {
     this.db.function('docket_icontains', { deterministic: true }, (text: unknown, needle: unknown) =>
       typeof text === 'string' && typeof needle === 'string' && text.toLowerCase().includes(needle) ? 1 : 0,
     );
+  }
+
+  companions(): StoreCompanions {
+    return { schedules: new SqliteScheduleStore(this), templates: new SqliteTemplateStore(this), webhooks: new SqliteWebhookStore(this.db), alerts: new SqliteAlertStore(this.db) };
   }
 
   async migrate(): Promise<void> {
