@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { SystemClock } from '../adapters/clock/system-clock.js';
 import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter.js';
-import { PgLeadership } from '../adapters/postgres/pg-leadership.js';
+import { PostgresLeadership } from '../adapters/postgres/postgres-leadership.js';
 import { PostgresStore } from '../adapters/postgres/postgres-store.js';
 import { fairnessPolicy } from '../domain/fairness.js';
 import { RedisDispatch } from '../adapters/redis/redis-dispatch.js';
@@ -103,7 +103,7 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
     ...(onLeadership ? { onLeadership } : {}),
     cache: new RedisJobCache({ redis, prefix }),
     // One leader per cluster, and the Redis prefix names the cluster.
-    leadership: scheduler ? new PgLeadership({ connectionString: config.databaseUrl!, lockKey: lockKeyOf(prefix), onError }) : null,
+    leadership: scheduler ? new PostgresLeadership({ connectionString: config.databaseUrl!, lockKey: lockKeyOf(prefix), onError }) : null,
   });
   let ingest: Ingest | null = null;
   try {

@@ -35,7 +35,7 @@ import { PostgresEventLog } from './postgres-event-log.js';
 import { PostgresDependencies } from './postgres-dependencies.js';
 import * as Q from './queries.js';
 import * as DQ from './dedup-queries.js';
-import { takeDedupKey } from './pg-dedup.js';
+import { takeDedupKey } from './postgres-dedup.js';
 import { redirectDependencies } from '../../domain/dedup.js';
 import { PG_TYPES, POSTGRES_FILTERS, insertArrays } from './rows.js';
 import { toClaimedJob, toJob, type ClaimedRow, type JobRow } from '../sql/job-rows.js';
