@@ -64,10 +64,10 @@ export function migrate(db: Database.Database, onApplied?: (name: string) => voi
   return applied;
 }
 
-/** Applied and pending migrations, without changing anything (old SQLite numbers are read as their new ones). */
-export function migrationStatus(db: Database.Database): MigrationStatus {
-  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'docket_migrations'").get();
-  const rows = exists ? (db.prepare('SELECT version, name FROM docket_migrations').all() as { version: number; name: string }[]) : [];
+/** Applied and pending migrations, without changing anything (old SQLite numbers are read as their new ones); null: no database yet. */
+export function migrationStatus(db: Database.Database | null): MigrationStatus {
+  const exists = db?.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'docket_migrations'").get();
+  const rows = db && exists ? (db.prepare('SELECT version, name FROM docket_migrations').all() as { version: number; name: string }[]) : [];
   const renamed = new Map(RENUMBERED);
   const recorded = new Set(rows.map((r) => (renamed.has(r.name) ? Number(renamed.get(r.name)!.slice(0, 4)) : r.version)));
   return statusOf(migrationsIn(DIR), recorded);
