@@ -36,6 +36,7 @@ import { PostgresDependencies } from './postgres-dependencies.js';
 import * as Q from './queries.js';
 import * as DQ from './dedup-queries.js';
 import { takeDedupKey } from './postgres-dedup.js';
+import { transitionBatch } from './postgres-transitions.js';
 import { redirectDependencies } from '../../domain/dedup.js';
 import { PG_TYPES, POSTGRES_FILTERS, insertArrays } from './rows.js';
 import { toClaimedJob, toJob, type ClaimedRow, type JobRow } from '../sql/job-rows.js';
@@ -194,47 +195,12 @@ export class PostgresStore implements Store {
     return { jobs, nextCursor: more ? jobs[jobs.length - 1]!.id : null };
   }
 
-  /**
-   * Locks every job of the batch first (one statement) and decides each request's outcome from
-   * the locked rows, in request order, as if the moves ran one by one; then writes the moves that
-   * hold with one statement per round (a round holds at most one move per job, so a job moved
-   * twice in one batch gets two rounds).
-   */
+  /** One transaction: the batch (postgres-transitions.ts), then the dependents its settled jobs released. */
   async transition(requests: readonly TransitionRequest[]): Promise<TransitionResult[]> {
     if (requests.length === 0) return [];
     let released: DispatchEntry[] = [];
     const outcome = await this.inTransaction(async (client) => {
-      const ids = [...new Set(requests.map((r) => r.id))];
-      type Locked = { id: string; state: JobState; lease_token: string | null };
-      const locked = await client.query<Locked>({ name: 'docket_lock_jobs', text: Q.LOCK_JOBS, values: [ids], types: PG_TYPES });
-      const current = new Map(locked.rows.map((r) => [r.id, r]));
-      const results: TransitionResult[] = new Array(requests.length);
-      const rounds: { request: TransitionRequest; index: number; from: JobState }[][] = [];
-      const moves = new Map<string, number>();
-      requests.forEach((r, index) => {
-        const job = current.get(r.id);
-        if (!job) results[index] = { ok: false, reason: 'not_found' };
-        else if (!r.from.includes(job.state)) results[index] = { ok: false, reason: 'wrong_state', state: job.state };
-        else if (r.leaseToken !== undefined && job.lease_token !== r.leaseToken) {
-          results[index] = { ok: false, reason: 'lease_mismatch', state: job.state };
-        } else {
-          const round = moves.get(r.id) ?? 0;
-          moves.set(r.id, round + 1);
-          (rounds[round] ??= []).push({ request: r, index, from: job.state });
-          job.state = r.to;
-          if (r.patch.leaseToken !== undefined) job.lease_token = r.patch.leaseToken;
-        }
-      });
-      for (const round of rounds) {
-        const { rows } = await client.query<JobRow>({
-          name: 'docket_apply_transitions',
-          text: Q.APPLY_TRANSITIONS,
-          values: transitionArrays(round.map((m) => m.request)),
-          types: PG_TYPES,
-        });
-        const byId = new Map(rows.map((row) => [row.id, row]));
-        for (const m of round) results[m.index] = { ok: true, job: toJob(byId.get(m.request.id)!), from: m.from };
-      }
+      const results = await transitionBatch(client, requests);
       // The trigger resolved the dependents of jobs that settled: read back what it released.
       released = await this.dependencies.releasedAfter(client, results.flatMap((r) => (r.ok && isTerminal(r.job.state) ? [r.job.id] : [])));
       return results;
@@ -460,18 +426,3 @@ function idOrder(items: readonly { id: string }[]): number[] {
   return items.map((_, i) => i).sort((a, b) => (items[a]!.id < items[b]!.id ? -1 : items[a]!.id > items[b]!.id ? 1 : 0));
 }
 
-/** The arrays of Q.APPLY_TRANSITIONS: id, to, now, then a flag and a value per patch field. */
-function transitionArrays(requests: readonly TransitionRequest[]): unknown[] {
-  const values: unknown[] = [requests.map((r) => r.id), requests.map((r) => r.to), requests.map((r) => r.now)];
-  for (const [key] of Q.PATCH_FIELDS) {
-    values.push(requests.map((r) => r.patch[key] !== undefined));
-    values.push(
-      requests.map((r) => {
-        const v = r.patch[key];
-        if (v === undefined || v === null) return key === 'result' && v === null ? 'null' : null;
-        return key === 'result' || key === 'error' || key === 'progress' ? JSON.stringify(v) : v;
-      }),
-    );
-  }
-  return values;
-}
