@@ -43,6 +43,9 @@ export async function migrate(pool: pg.Pool, onApplied?: (name: string) => void)
     });
     for (const m of migrationsIn(DIR)) {
       const done = await inTransaction(async () => {
+        // Also under the lock, which Docket's runner took before it took rows first: during a
+        // rolling upgrade an older process then waits here instead of starting the same migration.
+        await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
         const taken = await client.query('INSERT INTO docket_migrations (version, name, applied_at) VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING', [
           m.version,
           m.file,
