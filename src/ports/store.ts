@@ -215,7 +215,7 @@ export interface StoreCompanions {
 
 export interface Store {
   /**
-   * The engine's other stores, on the same database. Absent on a store that has none: templates,
+   * The engine's other stores, on the same database (the same objects on every call). Absent on a store that has none: templates,
    * webhooks and alerts are then off unless given separately.
    */
   companions?(): StoreCompanions;

@@ -77,6 +77,7 @@ export class PostgresStore implements Store {
   readonly pool: pg.Pool;
   readonly events: PostgresEventLog;
   readonly dependencies: PostgresDependencies;
+  private companionStores: StoreCompanions | undefined;
   private readonly ownsPool: boolean;
   private closed = false;
 
@@ -108,8 +109,9 @@ export class PostgresStore implements Store {
     this.dependencies = new PostgresDependencies(this.pool);
   }
 
+  /** Made on first use, then the same ones for every caller. */
   companions(): StoreCompanions {
-    return { schedules: new PostgresScheduleStore(this), templates: new PostgresTemplateStore(this), webhooks: new PostgresWebhookStore(this.pool), alerts: new PostgresAlertStore(this.pool) };
+    return (this.companionStores ??= { schedules: new PostgresScheduleStore(this), templates: new PostgresTemplateStore(this), webhooks: new PostgresWebhookStore(this.pool), alerts: new PostgresAlertStore(this.pool) });
   }
 
   async migrate(): Promise<void> {

@@ -61,6 +61,7 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   readonly events: SqliteEventLog;
   readonly dependencies: SqliteDependencies;
+  private companionStores: StoreCompanions | undefined;
   private readonly stmt: (sql: string) => Database.Statement;
 
   constructor(options: SqliteStoreOptions) {
@@ -80,8 +81,9 @@ export class SqliteStore implements Store {
     );
   }
 
+  /** Made on first use, then the same ones for every caller. */
   companions(): StoreCompanions {
-    return { schedules: new SqliteScheduleStore(this), templates: new SqliteTemplateStore(this), webhooks: new SqliteWebhookStore(this.db), alerts: new SqliteAlertStore(this.db) };
+    return (this.companionStores ??= { schedules: new SqliteScheduleStore(this), templates: new SqliteTemplateStore(this), webhooks: new SqliteWebhookStore(this.db), alerts: new SqliteAlertStore(this.db) });
   }
 
   async migrate(): Promise<void> {
