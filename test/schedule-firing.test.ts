@@ -4,9 +4,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../src/adapters/clock/manual-clock.js';
 import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
-import { PostgresScheduleStore } from '../src/adapters/postgres/postgres-schedule-store.js';
 import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
-import { SqliteScheduleStore } from '../src/adapters/sqlite/sqlite-schedule-store.js';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 import { Docket } from '../src/app/docket.js';
 import { EMPTY_FILE_CONFIG, type FileConfig } from '../src/config/index.js';
@@ -25,7 +23,7 @@ interface Engine {
 
 /** An engine whose loops are not started: the test runs the firer itself. */
 function engineOn(store: SqliteStore | PostgresStore, clock = new ManualClock(T), rules: FileConfig = EMPTY_FILE_CONFIG): Engine {
-  const schedules = store instanceof SqliteStore ? new SqliteScheduleStore(store) : new PostgresScheduleStore(store);
+  const schedules = store.companions().schedules;
   const docket = new Docket({ store, dispatch: new MemoryDispatch(clock), clock, schedules, rules, onError: (e) => { throw e; } });
   return { docket, clock };
 }

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { MemoryDispatch } from '../adapters/memory/memory-dispatch.js';
 import { MemoryWorkerDirectory } from '../adapters/memory/memory-worker-directory.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
-import { SqliteScheduleStore } from '../adapters/sqlite/sqlite-schedule-store.js';
 import type { ScheduleStore } from '../ports/schedule-store.js';
 import { ScheduleService } from '../services/schedule-service.js';
 import { ScheduleFirer } from '../services/maintenance/schedule-firer.js';
@@ -13,7 +12,6 @@ import type { Store } from '../ports/store.js';
 import type { WorkerDirectory } from '../ports/worker-directory.js';
 import { Jobs } from '../services/jobs/index.js';
 import { TemplateService } from '../services/template-service.js';
-import { templateStoreFor } from '../adapters/template-stores.js';
 import type { TemplateStore } from '../ports/template-store.js';
 import { DEFAULT_INPUT_LIMITS } from '../domain/job-input.js';
 import { Expirer } from '../services/maintenance/expirer.js';
@@ -32,11 +30,9 @@ import type { Leadership } from '../ports/leadership.js';
 import type { JobCache } from '../ports/job-cache.js';
 import type { EventBus } from '../ports/event-bus.js';
 import { EventRelay } from '../services/events/relay.js';
-import { webhookStoreFor } from '../adapters/webhook-stores.js';
 import { WEBHOOK_CURSOR } from '../services/webhooks/dispatcher.js';
 import { Webhooks, webhookPolicy, type WebhookOptions } from '../services/webhooks/webhooks.js';
 import { EventedWorkerDirectory } from '../services/events/evented-worker-directory.js';
-import { alertStoreFor } from '../adapters/alert-stores.js';
 import type { AlertStore } from '../ports/alert-store.js';
 import { AlertEvaluator } from '../services/alerts/evaluator.js';
 import { EngineMetrics } from '../services/metrics/engine-metrics.js';
@@ -191,7 +187,7 @@ export class Docket {
     this.schedules = parts.schedules ? new ScheduleService(parts.schedules, clock, { limits }) : null;
     this.firer = this.schedules ? new ScheduleFirer(this.schedules, this.jobs, store, clock, { maxIntervalMs: loops.scheduleFirerMs }, onError) : null;
     if (this.firer) this.duties.push(this.firer);
-    const alertStore = parts.alerts === undefined ? alertStoreFor(store) : parts.alerts;
+    const alertStore = parts.alerts === undefined ? store.companions?.().alerts : parts.alerts;
     this.alerts = alertStore
       ? { store: alertStore, evaluator: new AlertEvaluator(alertStore, store, this.workers, clock, { rules: rules.alerts?.rules ?? [], intervalMs: rules.alerts?.intervalMs ?? DEFAULT_ALERT_INTERVAL_MS }, onError) }
       : null;
@@ -254,14 +250,14 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Docke
   const clock = options.clock ?? new SystemClock();
   const path = options.path ?? join(options.dataDir ?? './data', 'docket.db');
   const store = new SqliteStore({ path, ...(options.sqliteSync ? { synchronous: options.sqliteSync } : {}) });
-  const docket = new Docket({ ...options, schedules: options.schedules ?? new SqliteScheduleStore(store), store, dispatch: new MemoryDispatch(clock, fairnessPolicy(options.rules?.fairness)), clock });
+  const docket = new Docket({ ...options, schedules: options.schedules ?? store.companions().schedules, store, dispatch: new MemoryDispatch(clock, fairnessPolicy(options.rules?.fairness)), clock });
   await docket.start();
   return docket;
 }
 
 /** The job service's template option: the given template store, else the store's own. */
 function templatesOf(parts: DocketParts): { templates?: TemplateService } {
-  const store = parts.templates === undefined ? templateStoreFor(parts.store) : parts.templates;
+  const store = parts.templates === undefined ? parts.store.companions?.().templates : parts.templates;
   if (!store) return {};
   return { templates: new TemplateService(store, parts.clock, { maxPayloadBytes: parts.maxPayloadBytes ?? DEFAULT_INPUT_LIMITS.maxPayloadBytes }) };
 }
@@ -270,7 +266,7 @@ function templatesOf(parts: DocketParts): { templates?: TemplateService } {
 function webhooksOf(parts: DocketParts, rules: FileConfig, loops: LoopIntervals, source: string, onError: (err: unknown) => void, metrics: EngineMetrics): Webhooks | null {
   if (parts.webhooks === null) return null;
   const options = { dispatchIntervalMs: loops.webhookDispatchMs, pollIntervalMs: loops.webhookSendMs, ...parts.webhooks };
-  const store = options.store ?? webhookStoreFor(parts.store);
+  const store = options.store ?? parts.store.companions?.().webhooks;
   if (!store) return null;
   const policy = webhookPolicy(rules.webhooks, options.policy);
   const onAttempt = metrics.webhookAttempt(options.onAttempt);

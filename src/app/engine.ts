@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { SystemClock } from '../adapters/clock/system-clock.js';
 import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter.js';
-import { PgLeadership } from '../adapters/postgres/pg-leadership.js';
+import { PostgresLeadership } from '../adapters/postgres/postgres-leadership.js';
 import { PostgresStore } from '../adapters/postgres/postgres-store.js';
-import { PostgresScheduleStore } from '../adapters/postgres/postgres-schedule-store.js';
 import { fairnessPolicy } from '../domain/fairness.js';
 import { RedisDispatch } from '../adapters/redis/redis-dispatch.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
@@ -99,12 +98,12 @@ export async function openEngine(config: Config, onError: (err: unknown) => void
     workers,
     rules,
     loops,
-    schedules: new PostgresScheduleStore(store),
+    schedules: store.companions().schedules,
     events,
     ...(onLeadership ? { onLeadership } : {}),
     cache: new RedisJobCache({ redis, prefix }),
     // One leader per cluster, and the Redis prefix names the cluster.
-    leadership: scheduler ? new PgLeadership({ connectionString: config.databaseUrl!, lockKey: lockKeyOf(prefix), checkMs: loops.leadershipCheckMs, onError }) : null,
+    leadership: scheduler ? new PostgresLeadership({ connectionString: config.databaseUrl!, lockKey: lockKeyOf(prefix), checkMs: loops.leadershipCheckMs, onError }) : null,
   });
   let ingest: Ingest | null = null;
   try {

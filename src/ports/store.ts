@@ -8,6 +8,10 @@ import type { TransitionResult } from '../domain/outcomes.js';
 import type { Backoff } from '../domain/backoff.js';
 import type { QueueDepth } from '../domain/queue-depths.js';
 import type { QueueActivityRows } from '../domain/queue-activity.js';
+import type { ScheduleStore } from './schedule-store.js';
+import type { TemplateStore } from './template-store.js';
+import type { WebhookStore } from './webhook-store.js';
+import type { AlertStore } from './alert-store.js';
 
 export type { QueueDepth, QueueActivityRows };
 
@@ -198,7 +202,23 @@ export interface LeaseExtension {
  * The durable truth: jobs and their state. Every adapter passes the conformance suite in
  * test/conformance.
  */
+/**
+ * The stores an engine keeps in the same database as its jobs (their tables come with the job
+ * store's migrations), so that their writes commit with the jobs and events they concern.
+ */
+export interface StoreCompanions {
+  schedules: ScheduleStore;
+  templates: TemplateStore;
+  webhooks: WebhookStore;
+  alerts: AlertStore;
+}
+
 export interface Store {
+  /**
+   * The engine's other stores, on the same database (the same objects on every call). Absent on a store that has none: templates,
+   * webhooks and alerts are then off unless given separately.
+   */
+  companions?(): StoreCompanions;
   /** The event log (outbox) the store writes job changes to, in the same transactions. */
   readonly events: EventLog;
   /** Dependencies between jobs: read them, and hear of dependents released (ports/dependencies.ts). */

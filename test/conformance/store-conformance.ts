@@ -10,6 +10,7 @@ import { describeStoreEvents } from './store-events.js';
 import { describeStoreDependencies } from './store-dependencies.js';
 import { describeStoreDedup } from './store-dedup.js';
 import { describeStoreActivity } from './store-activity.js';
+import { describeStoreStateLists } from './store-states.js';
 import { T0, insert, newJob, running, stateOf } from './fixtures.js';
 
 export interface OpenedStore {
@@ -247,6 +248,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     describeStoreDependencies(ctx);
     describeStoreDedup(ctx);
     describeStoreActivity(ctx);
+    describeStoreStateLists(ctx);
 
     it('migrate twice is a no-op that keeps the data', async () => {
       const job = await insert(ctx.store, { payloadJson: '{"keep":true}' });

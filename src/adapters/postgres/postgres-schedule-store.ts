@@ -3,7 +3,7 @@ import { inTransaction } from './transaction.js';
 import type { CatchUpPolicy, OverlapPolicy, ScheduleRecord } from '../../domain/schedule.js';
 import type { FireRecorded, ScheduleFire, SchedulePage, ScheduleStore, ScheduleWrite } from '../../ports/schedule-store.js';
 import type { DedupKey, NewJob } from '../../ports/store.js';
-import { takeDedupKey } from './pg-dedup.js';
+import { takeDedupKey } from './postgres-dedup.js';
 import type { PostgresStore } from './postgres-store.js';
 import { INSERT_JOBS } from './queries.js';
 import { PG_TYPES, insertArrays } from './rows.js';

@@ -4,7 +4,8 @@ import { dispatchEntryOf, type DispatchEntry, type Job } from '../../domain/job.
 import type { RunningCount } from '../../ports/dispatch.js';
 import type { TransitionFailure, TransitionResult } from '../../domain/outcomes.js';
 import { depthsOf } from '../../domain/queue-depths.js';
-import { JOB_STATES, isTerminal, type JobState } from '../../domain/states.js';
+import { isTerminal, type JobState } from '../../domain/states.js';
+import { COMPLETABLE, DISPATCHABLE } from '../sql/state-lists.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -22,16 +23,24 @@ import type {
   QueueDepth,
   QueueActivityRows,
   Store,
+  StoreCompanions,
   TransitionRequest,
 } from '../../ports/store.js';
+import { PostgresScheduleStore } from './postgres-schedule-store.js';
+import { PostgresTemplateStore } from './postgres-template-store.js';
+import { PostgresWebhookStore } from './postgres-webhook-store.js';
+import { PostgresAlertStore } from './postgres-alert-store.js';
 import { migrate } from './migrate.js';
 import { PostgresEventLog } from './postgres-event-log.js';
 import { PostgresDependencies } from './postgres-dependencies.js';
 import * as Q from './queries.js';
 import * as DQ from './dedup-queries.js';
-import { takeDedupKey } from './pg-dedup.js';
+import { takeDedupKey } from './postgres-dedup.js';
+import { transitionBatch } from './postgres-transitions.js';
 import { redirectDependencies } from '../../domain/dedup.js';
-import { PG_TYPES, insertArrays, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
+import { PG_TYPES, POSTGRES_FILTERS, insertArrays } from './rows.js';
+import { toClaimedJob, toJob, type ClaimedRow, type JobRow } from '../sql/job-rows.js';
+import { countByQueueQuery, countByStateQuery, listJobsQuery, stateCounts } from '../sql/job-filters.js';
 
 export interface PostgresStoreOptions {
   /** Used when no pool is given, e.g. postgres://user@host:5432/db. */
@@ -68,6 +77,7 @@ export class PostgresStore implements Store {
   readonly pool: pg.Pool;
   readonly events: PostgresEventLog;
   readonly dependencies: PostgresDependencies;
+  private companionStores: StoreCompanions | undefined;
   private readonly ownsPool: boolean;
   private closed = false;
 
@@ -97,6 +107,11 @@ export class PostgresStore implements Store {
     }
     this.events = new PostgresEventLog(this.pool);
     this.dependencies = new PostgresDependencies(this.pool);
+  }
+
+  /** Made on first use, then the same ones for every caller. */
+  companions(): StoreCompanions {
+    return (this.companionStores ??= { schedules: new PostgresScheduleStore(this), templates: new PostgresTemplateStore(this), webhooks: new PostgresWebhookStore(this.pool), alerts: new PostgresAlertStore(this.pool) });
   }
 
   async migrate(): Promise<void> {
@@ -175,57 +190,19 @@ export class PostgresStore implements Store {
   }
 
   async listJobs(filter: JobFilter, limit: number, after?: string): Promise<JobPage> {
-    const { where, params } = whereOf(filter);
-    if (after !== undefined) where.push(`id < $${params.push(after)}`);
-    const sql = `SELECT ${READ_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY id DESC LIMIT $${params.push(limit + 1)}`;
+    const { sql, params } = listJobsQuery(POSTGRES_FILTERS, READ_COLUMNS, filter, limit, after);
     const { rows } = await this.query<JobRow>(undefined, sql, params);
     const more = rows.length > limit;
     const jobs = rows.slice(0, limit).map(toJob);
     return { jobs, nextCursor: more ? jobs[jobs.length - 1]!.id : null };
   }
 
-  /**
-   * Locks every job of the batch first (one statement) and decides each request's outcome from
-   * the locked rows, in request order, as if the moves ran one by one; then writes the moves that
-   * hold with one statement per round (a round holds at most one move per job, so a job moved
-   * twice in one batch gets two rounds).
-   */
+  /** One transaction: the batch (postgres-transitions.ts), then the dependents its settled jobs released. */
   async transition(requests: readonly TransitionRequest[]): Promise<TransitionResult[]> {
     if (requests.length === 0) return [];
     let released: DispatchEntry[] = [];
     const outcome = await this.inTransaction(async (client) => {
-      const ids = [...new Set(requests.map((r) => r.id))];
-      type Locked = { id: string; state: JobState; lease_token: string | null };
-      const locked = await client.query<Locked>({ name: 'docket_lock_jobs', text: Q.LOCK_JOBS, values: [ids], types: PG_TYPES });
-      const current = new Map(locked.rows.map((r) => [r.id, r]));
-      const results: TransitionResult[] = new Array(requests.length);
-      const rounds: { request: TransitionRequest; index: number; from: JobState }[][] = [];
-      const moves = new Map<string, number>();
-      requests.forEach((r, index) => {
-        const job = current.get(r.id);
-        if (!job) results[index] = { ok: false, reason: 'not_found' };
-        else if (!r.from.includes(job.state)) results[index] = { ok: false, reason: 'wrong_state', state: job.state };
-        else if (r.leaseToken !== undefined && job.lease_token !== r.leaseToken) {
-          results[index] = { ok: false, reason: 'lease_mismatch', state: job.state };
-        } else {
-          const round = moves.get(r.id) ?? 0;
-          moves.set(r.id, round + 1);
-          (rounds[round] ??= []).push({ request: r, index, from: job.state });
-          job.state = r.to;
-          if (r.patch.leaseToken !== undefined) job.lease_token = r.patch.leaseToken;
-        }
-      });
-      for (const round of rounds) {
-        const { rows } = await client.query<JobRow>({
-          name: 'docket_apply_transitions',
-          text: Q.APPLY_TRANSITIONS,
-          values: transitionArrays(round.map((m) => m.request)),
-          types: PG_TYPES,
-        });
-        const byId = new Map(rows.map((row) => [row.id, row]));
-        for (const m of round) results[m.index] = { ok: true, job: toJob(byId.get(m.request.id)!), from: m.from };
-      }
+      const results = await transitionBatch(client, requests);
       // The trigger resolved the dependents of jobs that settled: read back what it released.
       released = await this.dependencies.releasedAfter(client, results.flatMap((r) => (r.ok && isTerminal(r.job.state) ? [r.job.id] : [])));
       return results;
@@ -253,11 +230,11 @@ export class PostgresStore implements Store {
       if (miss.settled !== null) continue;
       const index = order[miss.n - 1]!;
       if (miss.state === null) results[index] = { ok: false, reason: 'not_found' };
-      else if (miss.state !== 'running') results[index] = { ok: false, reason: 'wrong_state', state: miss.state };
-      else if (!miss.token_matched) results[index] = { ok: false, reason: 'lease_mismatch', state: 'running' };
+      else if (!COMPLETABLE.includes(miss.state)) results[index] = { ok: false, reason: 'wrong_state', state: miss.state };
+      else if (!miss.token_matched) results[index] = { ok: false, reason: 'lease_mismatch', state: miss.state };
       // Running with this token when the statement started, yet not completed: a concurrent write
       // (or an earlier completion of the same job in this batch) won. Read where it stands now.
-      else results[index] = await this.whyNot(completions[index]!.id, ['running']);
+      else results[index] = await this.whyNot(completions[index]!.id, COMPLETABLE);
     }
     return results;
   }
@@ -310,7 +287,7 @@ export class PostgresStore implements Store {
    */
   async *loadDispatchable(): AsyncIterable<{ entry: DispatchEntry; state: JobState }> {
     type Row = Parameters<typeof dispatchEntryOf>[0];
-    for (const state of ['ready', 'scheduled', 'retrying'] as const) {
+    for (const state of DISPATCHABLE) {
       let after = { queue: '', id: '' };
       for (;;) {
         const values = [state, after.queue, after.id, DISPATCH_PAGE];
@@ -325,11 +302,8 @@ export class PostgresStore implements Store {
   }
 
   async countByState(filter: Pick<JobFilter, 'tenant' | 'queue'>): Promise<Record<JobState, number>> {
-    const { where, params } = whereOf(filter);
-    const sql = `SELECT state, count(*) AS n FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY state`;
-    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    for (const r of (await this.query<{ state: JobState; n: number }>(undefined, sql, params)).rows) counts[r.state] = r.n;
-    return counts;
+    const { sql, params } = countByStateQuery(POSTGRES_FILTERS, filter);
+    return stateCounts((await this.query<{ state: JobState; n: number }>(undefined, sql, params)).rows);
   }
 
   async countRunning(): Promise<RunningCount[]> {
@@ -337,8 +311,7 @@ export class PostgresStore implements Store {
   }
 
   async countByQueue(filter: Pick<JobFilter, 'tenant'>): Promise<QueueDepth[]> {
-    const { where, params } = whereOf(filter);
-    const sql = `SELECT queue, state, count(*) AS n FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY queue, state`;
+    const { sql, params } = countByQueueQuery(POSTGRES_FILTERS, filter);
     const { rows } = await this.query<{ queue: string; state: JobState; n: number }>(undefined, sql, params);
     return depthsOf(rows, await this.pausedQueues());
   }
@@ -455,54 +428,3 @@ function idOrder(items: readonly { id: string }[]): number[] {
   return items.map((_, i) => i).sort((a, b) => (items[a]!.id < items[b]!.id ? -1 : items[a]!.id > items[b]!.id ? 1 : 0));
 }
 
-/** The column arrays of Q.INSERT_JOBS. */
-/** The arrays of Q.APPLY_TRANSITIONS: id, to, now, then a flag and a value per patch field. */
-function transitionArrays(requests: readonly TransitionRequest[]): unknown[] {
-  const values: unknown[] = [requests.map((r) => r.id), requests.map((r) => r.to), requests.map((r) => r.now)];
-  for (const [key] of Q.PATCH_FIELDS) {
-    values.push(requests.map((r) => r.patch[key] !== undefined));
-    values.push(
-      requests.map((r) => {
-        const v = r.patch[key];
-        if (v === undefined || v === null) return key === 'result' && v === null ? 'null' : null;
-        return key === 'result' || key === 'error' || key === 'progress' ? JSON.stringify(v) : v;
-      }),
-    );
-  }
-  return values;
-}
-
-function whereOf(filter: JobFilter): { where: string[]; params: unknown[] } {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (sql: string, value: unknown) => {
-    if (value !== undefined) where.push(`${sql} $${params.push(value)}`);
-  };
-  add('tenant =', filter.tenant);
-  add('queue =', filter.queue);
-  add('state =', filter.state);
-  add('type =', filter.type);
-  // link_id = $n, spelled so that both indexes serve it: the primary key for a job linked to
-  // itself (the default), the partial jobs_link index (link_id <> id) for the others.
-  if (filter.linkId !== undefined) {
-    const n = params.push(filter.linkId);
-    where.push(`((id = $${n} AND link_id = $${n}) OR (link_id = $${n} AND link_id <> id))`);
-  }
-  add('worker_id =', filter.workerId);
-  add('template_id =', filter.templateId);
-  add('condition =', filter.condition);
-  // Containment: the job carries every one of these labels (a GIN index on labels would serve it).
-  if (filter.labels && Object.keys(filter.labels).length > 0) add('labels @>', JSON.stringify(filter.labels));
-  add('created_at >=', filter.createdAfter);
-  add('created_at <', filter.createdBefore);
-  add('finished_at >=', filter.finishedAfter);
-  add('finished_at <', filter.finishedBefore);
-  if (filter.errorText !== undefined) {
-    // A substring of any error message, compared as text (no pattern: '%' and '_' are literal);
-    // lower() folds any letter under the database's ctype.
-    where.push(
-      `errors <> '[]'::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(errors) e WHERE strpos(lower(e->>'message'), lower($${params.push(filter.errorText)})) > 0)`,
-    );
-  }
-  return { where, params };
-}

@@ -5,6 +5,13 @@
  * batch is one statement whatever its size.
  */
 
+import { CLAIMED_COLUMNS } from '../sql/job-rows.js';
+import { CLAIMABLE, COMPLETABLE, EXPIRABLE, TERMINAL, sqlList, sqlState } from '../sql/state-lists.js';
+
+// State lists come from the transition table (sql/state-lists.ts).
+const CLAIM_FROM = sqlState(CLAIMABLE, 'CLAIM_JOBS');
+const COMPLETE_FROM = sqlState(COMPLETABLE, 'COMPLETE_JOBS');
+
 export const JOB_COLUMNS = `id, tenant, queue, type, payload, priority, labels, state, state_reason, run_at, expires_at,
   timeout_ms, max_attempts, attempt, backoff, link_id, resubmitted_from, lease_token, lease_expires_at, worker_id,
   progress, result, errors, created_at, updated_at, started_at, finished_at, condition, blocked_at, template_id, template_version`;
@@ -46,12 +53,6 @@ export const GET_JOB = `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`;
  */
 const ASYNC_COMMIT = `async AS (SELECT set_config('synchronous_commit', 'off', true) AS setting)`;
 
-/**
- * What a claim returns: the job minus its history (errors, result, progress), which a worker does
- * not need, nor the columns the claim itself just set (see the SQLite adapter's measurements).
- */
-const CLAIMED_COLUMNS = `id, tenant, queue, type, payload, priority, labels, run_at, expires_at, timeout_ms,
-  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at, condition, template_id, template_version`;
 const HISTORY_COLUMNS = names(JOB_COLUMNS).filter((c) => !names(CLAIMED_COLUMNS).includes(c));
 
 /**
@@ -67,7 +68,7 @@ ${ASYNC_COMMIT},
 claimed AS (
   UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, lease_token = c.token, lease_expires_at = $3,
     worker_id = $4, started_at = $5, updated_at = $5, progress = NULL
-  FROM c, async WHERE j.id = c.id AND j.state IS NOT DISTINCT FROM 'ready' AND (j.expires_at IS NULL OR j.expires_at > $5)
+  FROM c, async WHERE j.id = c.id AND j.state IS NOT DISTINCT FROM ${CLAIM_FROM} AND (j.expires_at IS NULL OR j.expires_at > $5)
   RETURNING ${names(CLAIMED_COLUMNS).map((c) => `j.${c}`).join(', ')}, j.state_reason
 ),
 logged AS (
@@ -78,7 +79,7 @@ logged AS (
 ),
 expired AS (
   UPDATE jobs j SET state = 'expired', state_reason = 'expired_before_start', finished_at = $5, updated_at = $5
-  FROM c WHERE j.id = c.id AND j.state IS NOT DISTINCT FROM 'ready' AND j.expires_at <= $5
+  FROM c WHERE j.id = c.id AND j.state IS NOT DISTINCT FROM ${CLAIM_FROM} AND j.expires_at <= $5
   RETURNING ${jobColumns('j')}
 )
 SELECT false AS expired, ${CLAIMED_COLUMNS}, ${HISTORY_COLUMNS.map((c) => `NULL AS ${c}`).join(', ')} FROM claimed
@@ -98,7 +99,7 @@ SELECT true, ${CLAIMED_COLUMNS}, ${HISTORY_COLUMNS.join(', ')} FROM expired`;
 export const COMPLETE_JOBS = `WITH c AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS c(id, token, result, n)),
 done AS (
   UPDATE jobs j SET state = 'succeeded', result = c.result::json, lease_expires_at = NULL, finished_at = $4, updated_at = $4
-  FROM c WHERE j.id = c.id AND j.state IS NOT DISTINCT FROM 'running' AND j.lease_token = c.token
+  FROM c WHERE j.id = c.id AND j.state IS NOT DISTINCT FROM ${COMPLETE_FROM} AND j.lease_token = c.token
   RETURNING c.n, j.id, j.has_dependents, j.tenant, j.link_id, j.queue, j.type, j.attempt, j.max_attempts, j.priority, j.state_reason,
     j.worker_id, j.condition, j.run_at
 ),
@@ -169,7 +170,7 @@ export const FIND_EXPIRED_LEASES = `SELECT ${JOB_COLUMNS} FROM jobs WHERE state 
   ORDER BY lease_expires_at LIMIT $2`;
 
 export const FIND_EXPIRED = `SELECT ${JOB_COLUMNS} FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= $1
-  AND state IN ('scheduled','waiting','ready','retrying','blocked') ORDER BY expires_at LIMIT $2`;
+  AND state IN (${sqlList(EXPIRABLE)}) ORDER BY expires_at LIMIT $2`;
 
 /**
  * One page of the dispatchable jobs of one state, keyset-paginated on the (state, queue, id)
@@ -200,7 +201,7 @@ export const PAUSED_QUEUES = 'SELECT name FROM queues WHERE paused ORDER BY name
 // rows, so a long history of finished jobs costs nothing. No tenant index: a tenant's rows are
 // picked among those. $1 since, $2 slot length (ms), $3 queues, $4 tenant or null.
 export const QUEUE_FINISHED = `SELECT queue, state, (finished_at - $1::bigint) / $2::bigint AS slot, count(*) AS count FROM jobs
-  WHERE state = ANY('{succeeded,failed,cancelled,expired}'::text[]) AND queue = ANY($3::text[])
+  WHERE state = ANY('{${TERMINAL.join(',')}}'::text[]) AND queue = ANY($3::text[])
     AND finished_at >= $1::bigint AND ($4::text IS NULL OR tenant = $4::text)
   GROUP BY queue, state, slot`;
 

@@ -1,4 +1,4 @@
-/** The SQLite adapter's statements for dedup keys (migrations/0009_dedup.sql). */
+/** The SQLite adapter's statements for dedup keys (migrations/0010_dedup.sql). */
 
 /** The key's row with the state of the job holding it (null when that job was deleted). */
 export const READ_DEDUP_KEY = `SELECT k.job_id AS jobId, k.expires_at AS expiresAt, j.state AS state

@@ -1,5 +1,11 @@
 /** The SQLite adapter's fixed statements, by operation. Variable ones are built in sqlite-store.ts. */
 
+import { CLAIMED_COLUMNS } from '../sql/job-rows.js';
+import { CLAIMABLE, COMPLETABLE, DISPATCHABLE, EXPIRABLE, TERMINAL, sqlList, sqlState } from '../sql/state-lists.js';
+
+// State lists come from the transition table (sql/state-lists.ts).
+const CLAIM_FROM = sqlState(CLAIMABLE, 'CLAIM_JOB');
+
 export const INSERT_JOB = `INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
   timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at, template_id, template_version, callback_url)
   VALUES (@id, @tenant, @queue, @type, @payloadJson, @priority, @labels, @state, @runAt, @expiresAt,
@@ -7,27 +13,20 @@ export const INSERT_JOB = `INSERT INTO jobs (id, tenant, queue, type, payload, p
 
 export const GET_JOB = 'SELECT * FROM jobs WHERE id = ?';
 
-/**
- * What a claim returns: the job minus its history (errors, result, progress), which a worker does
- * not need, nor the columns the claim itself just set. RETURNING * made each claim ~40% slower in
- * measurements (27 columns to JS objects).
- */
-const CLAIMED_COLUMNS = `id, tenant, queue, type, payload, priority, labels, run_at, expires_at, timeout_ms,
-  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at, condition, template_id, template_version`;
 
 /** ready -> running with a fresh lease, unless the job expired while it waited. */
 export const CLAIM_JOB = `UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = @leaseToken,
   lease_expires_at = @leaseExpiresAt, worker_id = @workerId, started_at = @now, updated_at = @now, progress = NULL
-  WHERE id = @id AND state = 'ready' AND (expires_at IS NULL OR expires_at > @now)
+  WHERE id = @id AND state = ${CLAIM_FROM} AND (expires_at IS NULL OR expires_at > @now)
   RETURNING ${CLAIMED_COLUMNS}`;
 
 export const EXPIRE_READY_JOB = `UPDATE jobs SET state = 'expired', state_reason = 'expired_before_start',
   finished_at = @now, updated_at = @now
-  WHERE id = @id AND state = 'ready' AND expires_at IS NOT NULL AND expires_at <= @now RETURNING *`;
+  WHERE id = @id AND state = ${CLAIM_FROM} AND expires_at IS NOT NULL AND expires_at <= @now RETURNING *`;
 
 export const COMPLETE_JOB = `UPDATE jobs SET state = 'succeeded', result = @result, lease_expires_at = NULL,
   finished_at = @now, updated_at = @now
-  WHERE id = @id AND state = 'running' AND lease_token = @leaseToken`;
+  WHERE id = @id AND state = ${sqlState(COMPLETABLE, 'COMPLETE_JOB')} AND lease_token = @leaseToken`;
 
 /**
  * A lease that already ran out cannot be extended: the reaper may be giving the job away, and a
@@ -40,10 +39,10 @@ export const FIND_EXPIRED_LEASES = `SELECT * FROM jobs WHERE state = 'running' A
   ORDER BY lease_expires_at LIMIT ?`;
 
 export const FIND_EXPIRED = `SELECT * FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?
-  AND state IN ('scheduled','waiting','ready','retrying','blocked') ORDER BY expires_at LIMIT ?`;
+  AND state IN (${sqlList(EXPIRABLE)}) ORDER BY expires_at LIMIT ?`;
 
 export const LOAD_DISPATCHABLE = `SELECT id, queue, tenant, priority, run_at, type, labels, state FROM jobs
-  WHERE state IN ('ready','scheduled','retrying')`;
+  WHERE state IN (${sqlList(DISPATCHABLE)})`;
 
 export const STATE_OF = 'SELECT state, lease_token FROM jobs WHERE id = ?';
 
@@ -66,7 +65,7 @@ export const PAUSED_QUEUES = 'SELECT name FROM queues WHERE paused = 1 ORDER BY 
 // picked among those.
 // better-sqlite3 binds JS numbers as REAL, so the division is a real one: CAST truncates it.
 export const QUEUE_FINISHED = `SELECT queue, state, CAST((finished_at - @since) / @bucketMs AS INTEGER) AS slot, count(*) AS count FROM jobs
-  WHERE state IN ('succeeded','failed','cancelled','expired') AND queue IN (SELECT value FROM json_each(@queues))
+  WHERE state IN (${sqlList(TERMINAL)}) AND queue IN (SELECT value FROM json_each(@queues))
     AND finished_at >= @since AND (@tenant IS NULL OR tenant = @tenant)
   GROUP BY queue, state, slot`;
 

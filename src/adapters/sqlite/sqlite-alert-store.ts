@@ -5,7 +5,7 @@ import { toAlert, toRuleState, type AlertRow, type RuleStateRow } from '../alert
 import { statementCache } from './statements.js';
 
 /**
- * Alerts on the embedded SQLite file (migrations/0011_alerts.sql), on the job store's connection:
+ * Alerts on the embedded SQLite file (migrations/0012_alerts.sql), on the job store's connection:
  * a rule's state, its alert and the event in the log commit in one transaction.
  */
 export class SqliteAlertStore implements AlertStore {

@@ -5,10 +5,11 @@ import { dispatchEntryOf, type DispatchEntry, type JobError } from '../../domain
 import type { JobState } from '../../domain/states.js';
 import { ReleaseListeners, type DependencyState, type JobDependencies } from '../../ports/dependencies.js';
 import { statementCache } from './statements.js';
+import { UNSUCCESSFUL, sqlList } from '../sql/state-lists.js';
 import type { NewJob } from '../../ports/store.js';
 
 /** A dependency that failed, was cancelled or expired: the dependent's policy decides. */
-const FAILED = `('failed', 'cancelled', 'expired')`;
+const FAILED = `(${sqlList(UNSUCCESSFUL)})`;
 
 /** Waiting candidates (@ids, a JSON array) that a failed dependency cancels under their `cancel` policy. */
 const CANCEL_DOOMED = `UPDATE jobs SET state = 'cancelled', state_reason = 'upstream_failed', finished_at = @now, updated_at = @now

@@ -51,7 +51,7 @@ function toEvent(r: EventRow): LogEvent {
 }
 
 /**
- * The SQLite event log (see migrations/0004_events.sql). One writer at a time: a row's rowid is
+ * The SQLite event log (see migrations/0005_events.sql). One writer at a time: a row's rowid is
  * its final position the moment it is written, so `position` has nothing to do.
  */
 export class SqliteEventLog implements EventLog {

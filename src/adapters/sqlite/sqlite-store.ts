@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 import { dispatchEntryOf, type DispatchEntry, type Job } from '../../domain/job.js';
 import type { RunningCount } from '../../ports/dispatch.js';
 import type { TransitionResult } from '../../domain/outcomes.js';
-import { JOB_STATES, isTerminal, type JobState } from '../../domain/states.js';
+import { isTerminal, type JobState } from '../../domain/states.js';
+import { COMPLETABLE } from '../sql/state-lists.js';
 import type {
   ClaimRequest,
   Completion,
@@ -22,8 +23,13 @@ import type {
   QueueDepth,
   QueueActivityRows,
   Store,
+  StoreCompanions,
   TransitionRequest,
 } from '../../ports/store.js';
+import { SqliteScheduleStore } from './sqlite-schedule-store.js';
+import { SqliteTemplateStore } from './sqlite-template-store.js';
+import { SqliteWebhookStore } from './sqlite-webhook-store.js';
+import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { migrate } from './migrate.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteDependencies } from './sqlite-dependencies.js';
@@ -32,7 +38,9 @@ import * as DQ from './dedup-queries.js';
 import { keyHolds, redirectDependencies } from '../../domain/dedup.js';
 import { depthsOf } from '../../domain/queue-depths.js';
 import { statementCache } from './statements.js';
-import { PATCH_COLUMNS, jobParams, toClaimedJob, toJob, type ClaimedRow, type JobRow } from './rows.js';
+import { PATCH_COLUMNS, SQLITE_FILTERS, jobParams } from './rows.js';
+import { toClaimedJob, toJob, type ClaimedRow, type JobRow } from '../sql/job-rows.js';
+import { countByQueueQuery, countByStateQuery, listJobsQuery, stateCounts } from '../sql/job-filters.js';
 
 export interface SqliteStoreOptions {
   /** Database file, or ':memory:'. */
@@ -53,6 +61,7 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   readonly events: SqliteEventLog;
   readonly dependencies: SqliteDependencies;
+  private companionStores: StoreCompanions | undefined;
   private readonly stmt: (sql: string) => Database.Statement;
 
   constructor(options: SqliteStoreOptions) {
@@ -70,6 +79,11 @@ export class SqliteStore implements Store {
     this.db.function('docket_icontains', { deterministic: true }, (text: unknown, needle: unknown) =>
       typeof text === 'string' && typeof needle === 'string' && text.toLowerCase().includes(needle) ? 1 : 0,
     );
+  }
+
+  /** Made on first use, then the same ones for every caller. */
+  companions(): StoreCompanions {
+    return (this.companionStores ??= { schedules: new SqliteScheduleStore(this), templates: new SqliteTemplateStore(this), webhooks: new SqliteWebhookStore(this.db), alerts: new SqliteAlertStore(this.db) });
   }
 
   async migrate(): Promise<void> {
@@ -149,13 +163,8 @@ export class SqliteStore implements Store {
   }
 
   async listJobs(filter: JobFilter, limit: number, after?: string): Promise<JobPage> {
-    const { where, params } = whereOf(filter);
-    if (after !== undefined) {
-      where.push('id < @after');
-      params.after = after;
-    }
-    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`;
-    const rows = this.stmt(sql).all({ ...params, limit: limit + 1 }) as JobRow[];
+    const { sql, params } = listJobsQuery(SQLITE_FILTERS, '*', filter, limit, after);
+    const rows = this.stmt(sql).all(params) as JobRow[];
     const more = rows.length > limit;
     const jobs = rows.slice(0, limit).map(toJob);
     return { jobs, nextCursor: more ? jobs[jobs.length - 1]!.id : null };
@@ -182,7 +191,7 @@ export class SqliteStore implements Store {
         const result = c.result === undefined ? null : JSON.stringify(c.result);
         const ok = complete.run({ id: c.id, leaseToken: c.leaseToken, result, now }).changes === 1;
         if (ok) done.push(c.id);
-        return ok ? { ok: true } : this.whyNot(c.id, ['running']);
+        return ok ? { ok: true } : this.whyNot(c.id, COMPLETABLE);
       });
       released = this.dependencies.settleAfter(done, now);
       return results;
@@ -240,16 +249,12 @@ export class SqliteStore implements Store {
   }
 
   async countByState(filter: Pick<JobFilter, 'tenant' | 'queue'>): Promise<Record<JobState, number>> {
-    const { where, params } = whereOf(filter);
-    const sql = `SELECT state, count(*) AS n FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY state`;
-    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    for (const r of this.stmt(sql).all(params) as { state: JobState; n: number }[]) counts[r.state] = r.n;
-    return counts;
+    const { sql, params } = countByStateQuery(SQLITE_FILTERS, filter);
+    return stateCounts(this.stmt(sql).all(params) as { state: JobState; n: number }[]);
   }
 
   async countByQueue(filter: Pick<JobFilter, 'tenant'>): Promise<QueueDepth[]> {
-    const { where, params } = whereOf(filter);
-    const sql = `SELECT queue, state, count(*) AS n FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY queue, state`;
+    const { sql, params } = countByQueueQuery(SQLITE_FILTERS, filter);
     const rows = this.stmt(sql).all(params) as { queue: string; state: JobState; n: number }[];
     const paused = await this.pausedQueues();
     return depthsOf(rows, paused);
@@ -370,53 +375,4 @@ export class SqliteStore implements Store {
     return { ok: false, reason: 'wrong_state', state: current.state };
   }
 
-}
-
-function whereOf(filter: JobFilter): { where: string[]; params: Record<string, unknown> } {
-  const where: string[] = [];
-  const params: Record<string, unknown> = {};
-  const eq = (column: string, key: keyof JobFilter) => {
-    if (filter[key] === undefined) return;
-    where.push(`${column} = @${key}`);
-    params[key] = filter[key];
-  };
-  eq('tenant', 'tenant');
-  eq('queue', 'queue');
-  eq('state', 'state');
-  eq('type', 'type');
-  eq('link_id', 'linkId');
-  eq('template_id', 'templateId');
-  eq('worker_id', 'workerId');
-  eq('condition', 'condition');
-  Object.entries(filter.labels ?? {}).forEach(([name, value], i) => {
-    // The label name is bound as a JSON path, never spliced into the SQL.
-    where.push(`json_extract(labels, @labelPath${i}) = @labelValue${i}`);
-    params[`labelPath${i}`] = `$."${name.replace(/"/g, '')}"`;
-    params[`labelValue${i}`] = value;
-  });
-  if (filter.createdAfter !== undefined) {
-    where.push('created_at >= @createdAfter');
-    params.createdAfter = filter.createdAfter;
-  }
-  if (filter.createdBefore !== undefined) {
-    where.push('created_at < @createdBefore');
-    params.createdBefore = filter.createdBefore;
-  }
-  if (filter.finishedAfter !== undefined) {
-    where.push('finished_at >= @finishedAfter');
-    params.finishedAfter = filter.finishedAfter;
-  }
-  if (filter.finishedBefore !== undefined) {
-    where.push('finished_at < @finishedBefore');
-    params.finishedBefore = filter.finishedBefore;
-  }
-  if (filter.errorText !== undefined) {
-    // A substring of any error message, compared as text: '%' and '_' are literal.
-    where.push(
-      "jobs.errors <> '[]' AND EXISTS (SELECT 1 FROM json_each(jobs.errors) e" +
-        " WHERE docket_icontains(json_extract(e.value, '$.message'), @errorText))",
-    );
-    params.errorText = filter.errorText.toLowerCase();
-  }
-  return { where, params };
 }

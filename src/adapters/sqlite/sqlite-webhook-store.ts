@@ -4,7 +4,7 @@ import { statementCache } from './statements.js';
 import { DELIVERY_COLUMNS, scopeColumns, toCallbackSecret, type CallbackSecretRow, toDeliveries, toDue, toWebhook, type AttemptRow, type DeliveryRow, type DueRow, type WebhookRow } from '../webhook-rows.js';
 
 /**
- * Webhooks on the embedded SQLite file (migrations/0007_webhooks.sql), on the job store's own
+ * Webhooks on the embedded SQLite file (migrations/0008_webhooks.sql), on the job store's own
  * connection: the dispatcher's delivery rows and its event cursor commit together.
  */
 export class SqliteWebhookStore implements WebhookStore {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Leadership } from '../../ports/leadership.js';
 
-export interface PgLeadershipOptions {
+export interface PostgresLeadershipOptions {
   connectionString: string;
   /** Advisory lock key; processes of one cluster share it. @defaultValue a fixed Docket key */
   lockKey?: bigint;
@@ -19,7 +19,7 @@ const DEFAULT_KEY = 0x646f636b65742020n;
  * the socket close, ends the session and frees the lock, and the next follower's try (every
  * `checkMs`) takes it. A leader whose connection fails steps down at once. No consensus of our own.
  */
-export class PgLeadership implements Leadership {
+export class PostgresLeadership implements Leadership {
   isLeader = false;
   private client: pg.Client | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -28,7 +28,7 @@ export class PgLeadership implements Leadership {
   private readonly key: string;
   private readonly checkMs: number;
 
-  constructor(private readonly options: PgLeadershipOptions) {
+  constructor(private readonly options: PostgresLeadershipOptions) {
     this.key = String(options.lockKey ?? DEFAULT_KEY);
     this.checkMs = options.checkMs ?? 1000;
   }

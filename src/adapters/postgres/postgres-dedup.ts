@@ -4,7 +4,8 @@ import type { Job } from '../../domain/job.js';
 import type { DedupKey, NewJob } from '../../ports/store.js';
 import * as DQ from './dedup-queries.js';
 import * as Q from './queries.js';
-import { PG_TYPES, toJob, type JobRow } from './rows.js';
+import { PG_TYPES } from './rows.js';
+import { toJob, type JobRow } from '../sql/job-rows.js';
 
 /** Rounds of take / read / take over before giving up: each lost round means another submit won a change of the key. */
 const MAX_ROUNDS = 20;
