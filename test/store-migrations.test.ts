@@ -1,8 +1,7 @@
 // Migrations: the same list in both engines, an in-place upgrade of databases migrated by the
 // Docket before the engines shared their numbering (main at baefd6b), and a failing migration.
 import Database from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +17,6 @@ import { T0, newJob } from './conformance/fixtures.js';
 import { openTestSchema } from './helpers/postgres.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** main before the engines shared their migration numbers. */
-const OLD = 'baefd6b';
 const dirs: string[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -28,11 +25,13 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** The migration files of an engine at commit OLD, in order, with their text. */
+/**
+ * The migration files of an engine as Docket 0.1 shipped them (main at baefd6b, before the engines
+ * shared their migration numbers), kept in test/fixtures so the test needs no git history.
+ */
 function oldMigrations(engine: 'sqlite' | 'postgres'): { file: string; sql: string }[] {
-  const dir = `src/adapters/${engine}/migrations/`;
-  const files = execFileSync('git', ['ls-tree', '--name-only', `${OLD}:${dir}`], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter((f) => f.endsWith('.sql'));
-  return files.sort().map((file) => ({ file, sql: execFileSync('git', ['show', `${OLD}:${dir}${file}`], { cwd: ROOT, encoding: 'utf8' }) }));
+  const dir = join(ROOT, 'test/fixtures/migrations-0.1', engine);
+  return readdirSync(dir).filter((f) => f.endsWith('.sql')).sort().map((file) => ({ file, sql: readFileSync(join(dir, file), 'utf8') }));
 }
 
 const names = (engine: 'sqlite' | 'postgres') =>
