@@ -1,0 +1,37 @@
+// The store side of design B: a worker thread that owns the SQLite connection, the dispatch window
+// and the claim and completion statements. The main thread sends {insert} and {step: complete
+// these, then claim n} messages; each reply carries the claimed jobs.
+import { parentPort, workerData } from 'node:worker_threads';
+import { openVariant, encode, decode } from './variants.mjs';
+
+const { variant, path, format, synchronous } = workerData;
+const store = openVariant(variant, path, synchronous);
+let waiting = null; // a claim parked until work arrives (the idle latency probe)
+
+function reply(id, jobs, ok) {
+  const { msg, transfer } = encode(format, jobs);
+  parentPort.postMessage({ id, jobs: msg, ok }, transfer);
+}
+
+parentPort.on('message', (m) => {
+  const now = Date.now();
+  if (m.op === 'insert') {
+    store.enqueue(decode(format, m.jobs));
+    parentPort.postMessage({ id: m.id });
+    if (waiting) {
+      const w = waiting;
+      const jobs = store.claim(w.claim, Date.now());
+      if (jobs.length > 0) (waiting = null), reply(w.id, jobs, 0);
+    }
+  } else if (m.op === 'step') {
+    const done = m.complete ? store.complete(decode(format, m.complete), now) : 0;
+    const jobs = m.claim > 0 ? store.claim(m.claim, now) : [];
+    if (jobs.length === 0 && m.wait) waiting = m;
+    else reply(m.id, jobs, done);
+  } else if (m.op === 'cpu') {
+    parentPort.postMessage({ id: m.id, cpu: process.cpuUsage(), elu: performance.eventLoopUtilization() });
+  } else if (m.op === 'close') {
+    store.close();
+    parentPort.postMessage({ id: m.id });
+  }
+});
