@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { newJob, threadCpu } from './lib/common.mjs';
-import { VARIANTS, openVariant, encode, decode, handlerJobs } from './lib/variants.mjs';
+import { VARIANTS, openVariant, encode, decode, handlerJobs, finishedOf } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
   options: { variant: { type: 'string' }, jobs: { type: 'string', default: '100000' }, batch: { type: 'string', default: '100' }, sync: { type: 'string', default: 'NORMAL' } },
@@ -94,7 +94,7 @@ async function onWorkerThread() {
       const jobs = handlerJobs(format, decode(format, r.jobs));
       if (jobs.length === 0) return;
       for (const j of jobs) handler(j);
-      finished = jobs.map((j) => ({ hex: j.hex, lease: j.lease, attempt: j.attempt, startedAt: j.startedAt }));
+      finished = finishedOf(format, jobs);
     }
   };
   await Promise.all([lane(), lane()]);

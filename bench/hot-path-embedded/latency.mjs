@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { median, newJob } from './lib/common.mjs';
-import { VARIANTS, openVariant, encode, decode, handlerJobs } from './lib/variants.mjs';
+import { VARIANTS, openVariant, encode, decode, handlerJobs, finishedOf } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -76,7 +76,7 @@ async function onWorkerThread(name, path) {
     if (m.jobs === undefined) return;
     const jobs = handlerJobs(format, decode(format, m.jobs));
     for (const j of jobs) lat.push(performance.now() - sent.get(j.id));
-    park(jobs.map((j) => ({ hex: j.hex, lease: j.lease, attempt: j.attempt, startedAt: j.startedAt })));
+    park(finishedOf(format, jobs));
   });
   park(null);
   for (let i = 0; i < P; i++) {

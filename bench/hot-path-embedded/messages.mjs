@@ -66,11 +66,13 @@ if (!isMainThread) {
   // the store side: answer each request with a batch; read the completions it gets back
   const { format, batch, toMain, toStore } = workerData;
   if (format === 'sab') {
+    const keepAlive = setInterval(() => {}, 1000); // Atomics.waitAsync alone does not keep a thread's loop alive
     for (let lease = 0; ; lease++) {
       const req = await sabRead(toStore);
       if (req.stop) break;
       sabWrite(toMain, claimed(batch, lease));
     }
+    clearInterval(keepAlive);
   } else {
     let lease = 0;
     parentPort.on('message', (m) => {
@@ -98,6 +100,7 @@ if (!isMainThread) {
       const toMain = new SharedArrayBuffer(SAB_BYTES);
       const toStore = new SharedArrayBuffer(SAB_BYTES);
       const w = new Worker(new URL(import.meta.url), { workerData: { format, batch: B, toMain, toStore } });
+      const keepAlive = setInterval(() => {}, 1000);
       let back = [];
       for (let i = 0; i < N; i += B) {
         sabWrite(toStore, { complete: back });
@@ -106,6 +109,7 @@ if (!isMainThread) {
         back = completions(jobs);
       }
       sabWrite(toStore, { stop: true });
+      clearInterval(keepAlive);
       await w.terminate();
     } else {
       const w = new Worker(new URL(import.meta.url), { workerData: { format, batch: B } });

@@ -83,6 +83,26 @@ export function jobOf(r, attempt, lease, now) {
   };
 }
 
+/** The jobs of a wire batch, built where the handlers run. */
+export function jobsOfWire({ lease, now, json }) {
+  return JSON.parse(json).map((a) => {
+    const id = uuidOfHex(a[0]);
+    return { id, hex: a[0], tenant: a[1], queue: a[2], type: a[3], priority: a[4], payload: a[5], labels: a[6] ?? {}, state: 'running',
+      maxAttempts: a[7], backoff: a[8] ?? DEFAULT_BACKOFF, linkId: a[9] === null ? id : uuidOfHex(a[9]), timeoutMs: a[10], createdAt: a[11],
+      attempt: a[12], lease, startedAt: now };
+  });
+}
+/** Finished jobs as completion groups: one [lease, ids JSON, startedAt] per claim batch. */
+export function groupsOf(jobs) {
+  const by = new Map();
+  for (const j of jobs) {
+    let g = by.get(j.lease);
+    if (!g) by.set(j.lease, (g = { ids: [], startedAt: j.startedAt }));
+    g.ids.push(j.hex);
+  }
+  return [...by].map(([lease, g]) => [lease, JSON.stringify(g.ids), g.startedAt]);
+}
+
 const SPEC_COLUMNS = 'hex(id) AS hex, tenant, queue, type, priority, payload, labels, max_attempts, backoff, link_id, timeout_ms, created_at';
 
 export function openNarrow(path, o) {
@@ -258,6 +278,47 @@ export function openNarrow(path, o) {
     return ok;
   });
 
+  // ---- the wire form: SQLite itself writes a claimed batch as one JSON text (json_group_array),
+  // so no row objects are made on the store's side, and the batch crosses threads as one string;
+  // completions come back as [lease, '["HEX",...]', startedAt] groups, bound to json_each as they are.
+  const WIRE_ROW = `json_array(hex(s.id), s.tenant, s.queue, s.type, s.priority, json(s.payload), json(s.labels), s.max_attempts,
+    json(s.backoff), nullif(hex(s.link_id), ''), s.timeout_ms, s.created_at, ATTEMPT)`;
+  const claimNoReturn = db.prepare(`UPDATE hot ${CLAIM_SET} WHERE id IN (SELECT unhex(value) FROM json_each(@ids)) AND ${CLAIM_WHERE}`);
+  const claimedWire = db.prepare(`SELECT json_group_array(${WIRE_ROW.replace('ATTEMPT', 'h.attempt')}) AS j FROM hot h JOIN spec s ON s.id = h.id
+    WHERE h.id IN (SELECT unhex(value) FROM json_each(@ids)) AND h.state = ${RUNNING} AND h.lease = @lease`);
+  const readWire = db.prepare(`SELECT json_group_array(${WIRE_ROW.replace('ATTEMPT', 'h.attempt + 1')}) AS j FROM hot h JOIN spec s ON s.id = h.id
+    WHERE h.id IN (SELECT unhex(value) FROM json_each(@ids)) AND h.state = ${READY}`);
+  const wireEvent = insertEvent ? db.prepare(`INSERT INTO events (type, at, ids) SELECT @type, @at, unhex(group_concat(value, '')) FROM json_each(@ids)`) : null;
+  const leaseIds = new Map(); // coalesced claims: lease -> the hex ids still held under it
+  const wireClaimTx = db.transaction((entries, now) => {
+    const lease = ++leaseSeq;
+    const ids = JSON.stringify(entries.map((e) => e.hex));
+    if (claimKind === 'coalesced') {
+      leaseIds.set(lease, new Set(entries.map((e) => e.hex)));
+      return { lease, now, json: readWire.get({ ids }).j };
+    }
+    claimNoReturn.run({ ids, lease, leaseExpiresAt: now + 30_000, workerId: 'w1', now });
+    wireEvent?.run({ type: 'started', at: now, ids });
+    return { lease, now, json: claimedWire.get({ ids, lease }).j };
+  });
+  const wireCompleteTx = db.transaction((groups, now) => {
+    let ok = 0;
+    for (const [lease, ids0, startedAt] of groups) {
+      let ids = ids0;
+      if (claimKind === 'coalesced') {
+        const held = leaseIds.get(lease);
+        const live = JSON.parse(ids0).filter((h) => held?.delete(h)); // a stale lease is refused here
+        if (held && held.size === 0) leaseIds.delete(lease);
+        if (live.length === 0) continue;
+        ids = JSON.stringify(live);
+        ok += finishUnclaimed.run({ ids, workerId: 'w1', startedAt, now }).changes;
+      } else ok += completeMany.run({ ids, lease, result: null, now }).changes;
+      settleAfter(ids);
+      wireEvent?.run({ type: claimKind === 'coalesced' ? 'started+succeeded' : 'succeeded', at: now, ids });
+    }
+    return ok;
+  });
+
   return {
     db,
     enqueue(jobs) {
@@ -266,12 +327,22 @@ export function openNarrow(path, o) {
       if (heap) heap.enqueue(jobs.map((j) => ({ ...entryOf(j), hex: j.hex })));
       else enqueueWindow(jobs);
     },
+    /** Claims in the wire form: { lease, now, json } (json '[]' when nothing was ready). */
+    wireClaim(max, now) {
+      const entries = heap ? heap.take(max) : takeWindow(max);
+      return entries.length === 0 ? { lease: 0, now, json: '[]' } : wireClaimTx(entries, now);
+    },
+    wireComplete(groups, now) {
+      return groups.length === 0 ? 0 : wireCompleteTx(groups, now);
+    },
     claim(max, now) {
+      if (o.wire) return jobsOfWire(this.wireClaim(max, now));
       const entries = heap ? heap.take(max) : takeWindow(max);
       if (entries.length === 0) return [];
       return claimKind === 'coalesced' ? readTx(entries, now) : claimTx(entries, 'w1', now + 30_000, now);
     },
     complete(jobs, now) {
+      if (o.wire) return this.wireComplete(groupsOf(jobs), now);
       return jobs.length === 0 ? 0 : completeTx(jobs, now);
     },
     staleRefused(job, now) {

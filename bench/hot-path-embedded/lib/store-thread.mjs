@@ -8,6 +8,10 @@ const { variant, path, format, synchronous } = workerData;
 const store = openVariant(variant, path, synchronous);
 let waiting = null; // a claim parked until work arrives (the idle latency probe)
 
+const wire = format === 'wire';
+const claim = (n, now) => (wire ? store.wireClaim(n, now) : store.claim(n, now));
+const empty = (jobs) => (wire ? jobs.json === '[]' : jobs.length === 0);
+
 function reply(id, jobs, ok) {
   const { msg, transfer } = encode(format, jobs);
   parentPort.postMessage({ id, jobs: msg, ok }, transfer);
@@ -20,13 +24,14 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ id: m.id });
     if (waiting) {
       const w = waiting;
-      const jobs = store.claim(w.claim, Date.now());
-      if (jobs.length > 0) (waiting = null), reply(w.id, jobs, 0);
+      const jobs = claim(w.claim, Date.now());
+      if (!empty(jobs)) (waiting = null), reply(w.id, jobs, 0);
     }
   } else if (m.op === 'step') {
-    const done = m.complete ? store.complete(decode(format, m.complete), now) : 0;
-    const jobs = m.claim > 0 ? store.claim(m.claim, now) : [];
-    if (jobs.length === 0 && m.wait) waiting = m;
+    const finished = m.complete ? decode(format, m.complete) : null;
+    const done = finished ? (wire ? store.wireComplete(finished, now) : store.complete(finished, now)) : 0;
+    const jobs = claim(m.claim, now);
+    if (empty(jobs) && m.wait) waiting = m;
     else reply(m.id, jobs, done);
   } else if (m.op === 'cpu') {
     parentPort.postMessage({ id: m.id, cpu: process.cpuUsage(), elu: performance.eventLoopUtilization() });

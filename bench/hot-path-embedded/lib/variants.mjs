@@ -1,7 +1,7 @@
 // The variants the benchmarks compare, by name. `thread`: the store runs on a worker thread and
 // `format` is how batches cross between the threads.
 import { openToday } from './today.mjs';
-import { openNarrow, jobOf } from './narrow.mjs';
+import { openNarrow, jobOf, jobsOfWire, groupsOf } from './narrow.mjs';
 
 export const VARIANTS = {
   A: { label: "today's schema, statements, triggers and heap" },
@@ -11,6 +11,10 @@ export const VARIANTS = {
   CM: { narrow: { stmts: 'json', events: 'batch', finish: 'move' }, label: 'C-json, finished jobs move to an append-only table' },
   CE: { narrow: { stmts: 'json', events: 'batch', dispatch: 'window' }, label: 'C-json, dispatch window paged from the ready index' },
   CEF: { narrow: { stmts: 'json', events: 'batch', dispatch: 'window', claim: 'coalesced' }, label: 'CE, claim kept in memory, one write per job' },
+  CEW: { narrow: { stmts: 'json', events: 'batch', dispatch: 'window', wire: true }, label: 'CE, claimed batch as one JSON text made by SQLite' },
+  CEFW: { narrow: { stmts: 'json', events: 'batch', dispatch: 'window', claim: 'coalesced', wire: true }, label: 'CEF, claimed batch as one JSON text made by SQLite' },
+  'B-wire': { narrow: { stmts: 'json', events: 'batch', dispatch: 'window', wire: true }, thread: true, format: 'wire', label: 'CEW on a worker thread: one string each way per batch' },
+  'BF-wire': { narrow: { stmts: 'json', events: 'batch', dispatch: 'window', claim: 'coalesced', wire: true }, thread: true, format: 'wire', label: 'CEFW on a worker thread: one string each way per batch' },
   'B-clone': { narrow: { stmts: 'json', events: 'batch', dispatch: 'window' }, thread: true, format: 'clone', label: 'CE on a worker thread, structured clone' },
   'B-packed': { narrow: { stmts: 'json', events: 'batch', dispatch: 'window' }, thread: true, format: 'packed', label: 'CE on a worker thread, packed buffers transferred' },
   'B-rows': { narrow: { stmts: 'json', events: 'batch', dispatch: 'window', rows: true }, thread: true, format: 'rows', label: 'CE on a worker thread, spec rows cloned, jobs built on the main thread' },
@@ -28,12 +32,16 @@ export function openVariant(name, path, synchronous = 'NORMAL', { reopen = false
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 export function encode(format, value) {
-  if (format === 'clone' || format === 'rows') return { msg: value, transfer: [] };
+  if (format === 'clone' || format === 'rows' || format === 'wire') return { msg: value, transfer: [] };
   const bytes = encoder.encode(JSON.stringify(value));
   return { msg: bytes, transfer: [bytes.buffer] };
 }
 export function decode(format, msg) {
-  return format === 'clone' || format === 'rows' ? msg : JSON.parse(decoder.decode(msg));
+  return format === 'clone' || format === 'rows' || format === 'wire' ? msg : JSON.parse(decoder.decode(msg));
 }
 /** The claimed jobs a handler gets: in the `rows` format the main thread builds them from the spec rows. */
-export const handlerJobs = (format, list) => (format === 'rows' ? list.map((r) => jobOf(r, r.attempt, r.lease, r.startedAt)) : list);
+export const handlerJobs = (format, list) =>
+  format === 'rows' ? list.map((r) => jobOf(r, r.attempt, r.lease, r.startedAt)) : format === 'wire' ? jobsOfWire(list) : list;
+/** What the handler side sends back for finished jobs. */
+export const finishedOf = (format, jobs) =>
+  format === 'wire' ? groupsOf(jobs) : jobs.map((j) => ({ hex: j.hex, lease: j.lease, attempt: j.attempt, startedAt: j.startedAt }));
