@@ -106,7 +106,9 @@ export function groupsOf(jobs) {
 const SPEC_COLUMNS = 'hex(id) AS hex, tenant, queue, type, priority, payload, labels, max_attempts, backoff, link_id, timeout_ms, created_at';
 
 export function openNarrow(path, o) {
-  const { stmts = 'json', events = 'batch', finish = 'inplace', dispatch: dispatchKind = 'heap', claim: claimKind = 'eager', synchronous = 'NORMAL', reopen = false, rows = false } = o;
+  const { stmts = 'json', events = 'batch', finish = 'inplace', dispatch: dispatchKind = 'heap', claim: claimKind = 'eager', synchronous = 'NORMAL', reopen = false, rows = false, claimEvent = false } = o;
+  // claimEvent (with claim 'coalesced'): the claim batch still writes its `started` event row (one row per
+  // batch, no job row), so that a restart can count the attempt of a job that was running when the process died
   // rows: the claim returns the spec rows with attempt, lease and start added, and the handler's
   // side builds the job objects (on the main thread, in design B)
   const build = rows ? (r, attempt, lease, now) => ((r.attempt = attempt), (r.lease = lease), (r.startedAt = now), r) : jobOf;
@@ -295,6 +297,7 @@ export function openNarrow(path, o) {
     const ids = JSON.stringify(entries.map((e) => e.hex));
     if (claimKind === 'coalesced') {
       leaseIds.set(lease, new Set(entries.map((e) => e.hex)));
+      if (claimEvent) wireEvent?.run({ type: 'started', at: now, ids });
       return { lease, now, json: readWire.get({ ids }).j };
     }
     claimNoReturn.run({ ids, lease, leaseExpiresAt: now + 30_000, workerId: 'w1', now });
@@ -314,7 +317,7 @@ export function openNarrow(path, o) {
         ok += finishUnclaimed.run({ ids, workerId: 'w1', startedAt, now }).changes;
       } else ok += completeMany.run({ ids, lease, result: null, now }).changes;
       settleAfter(ids);
-      wireEvent?.run({ type: claimKind === 'coalesced' ? 'started+succeeded' : 'succeeded', at: now, ids });
+      wireEvent?.run({ type: claimKind === 'coalesced' && !claimEvent ? 'started+succeeded' : 'succeeded', at: now, ids });
     }
     return ok;
   });

@@ -2,7 +2,7 @@
 // and the claim and completion statements. The main thread sends {insert} and {step: complete
 // these, then claim n} messages; each reply carries the claimed jobs.
 import { parentPort, workerData } from 'node:worker_threads';
-import { openVariant, encode, decode } from './variants.mjs';
+import { VARIANTS, openVariant, encode, decode } from './variants.mjs';
 
 const { variant, path, format, synchronous } = workerData;
 const store = openVariant(variant, path, synchronous);
@@ -20,6 +20,15 @@ function reply(id, jobs, ok) {
 parentPort.on('message', (m) => {
   const now = Date.now();
   if (m.op === 'insert') {
+    if (waiting && VARIANTS[variant].fuse) {
+      // An idle worker is waiting: the insert and its claim in one transaction (one commit), and
+      // the claimed jobs sent before the submit's acknowledgement.
+      const w = waiting;
+      const jobs = store.db.transaction(() => (store.enqueue(decode(format, m.jobs)), claim(w.claim, now)))();
+      if (!empty(jobs)) (waiting = null), reply(w.id, jobs, 0);
+      parentPort.postMessage({ id: m.id });
+      return;
+    }
     store.enqueue(decode(format, m.jobs));
     parentPort.postMessage({ id: m.id });
     if (waiting) {
