@@ -91,7 +91,8 @@ export interface Completion {
 
 export type CompletionResult = { ok: true } | Extract<TransitionResult, { ok: false }>;
 
-export interface ClaimRequest {
+/** A ready job to claim, and the fresh lease token it is to run under (the SDK's ClaimRequest is a worker's request for jobs). */
+export interface JobClaim {
   id: string;
   leaseToken: string;
 }
@@ -246,7 +247,7 @@ export interface Store {
    * history (errors, result, progress, stateReason): a worker needs none, and reading it slowed
    * claims; `getJob` has it.
    */
-  claimJobs(claims: readonly ClaimRequest[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult>;
+  claimJobs(claims: readonly JobClaim[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult>;
   /**
    * Pushes the lease deadline of running jobs whose lease is still valid at `now`; returns the ids
    * whose lease is no longer held (other token, not running, or already run out).

@@ -1,5 +1,6 @@
 import type { Job, Json } from '../domain/job.js';
 import type { ClaimFilter, PriorityRange } from '../ports/dispatch.js';
+import type { ReportedFailure } from '../domain/recovery/classify.js';
 import type { DependencyState } from '../ports/dependencies.js';
 
 export type { DependencyState };
@@ -31,16 +32,8 @@ export interface StepAck extends Ack {
   outputs: Json[];
 }
 
-export interface FailureReport {
-  message: string;
-  code?: string;
-  /** The error's class (`TypeError`), for the server's classification rules. */
-  name?: string;
-  /** false for a permanent error: no further attempt. @defaultValue true */
-  retryable?: boolean;
-  /** A transient failure: park the job under this recovery condition. */
-  condition?: string;
-}
+/** What a worker reports about a failed attempt: one definition, the domain's (domain/recovery/classify.ts). */
+export type FailureReport = ReportedFailure;
 
 export interface HeartbeatReply {
   /** Jobs whose lease the worker no longer holds (cancelled, or reassigned after the lease ran out). */

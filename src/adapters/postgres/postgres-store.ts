@@ -7,7 +7,7 @@ import { depthsOf } from '../../domain/queue-depths.js';
 import { isTerminal, type JobState } from '../../domain/states.js';
 import { COMPLETABLE, DISPATCHABLE } from '../sql/state-lists.js';
 import type {
-  ClaimRequest,
+  JobClaim,
   ClaimResult,
   Completion,
   CompletionResult,
@@ -239,7 +239,7 @@ export class PostgresStore implements Store {
     return results;
   }
 
-  async claimJobs(claims: readonly ClaimRequest[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
+  async claimJobs(claims: readonly JobClaim[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
     // The first claim of a job wins, as if claims ran one by one; later ones find it running.
     const first = new Map<string, { token: string; index: number }>();
     claims.forEach((c, index) => first.has(c.id) || first.set(c.id, { token: c.leaseToken, index }));

@@ -7,7 +7,7 @@ import type { TransitionResult } from '../../domain/outcomes.js';
 import { isTerminal, type JobState } from '../../domain/states.js';
 import { COMPLETABLE } from '../sql/state-lists.js';
 import type {
-  ClaimRequest,
+  JobClaim,
   Completion,
   CompletionResult,
   ClaimResult,
@@ -200,7 +200,7 @@ export class SqliteStore implements Store {
     return results;
   }
 
-  async claimJobs(claims: readonly ClaimRequest[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
+  async claimJobs(claims: readonly JobClaim[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
     const claim = this.stmt(Q.CLAIM_JOB);
     const expire = this.stmt(Q.EXPIRE_READY_JOB);
     let released: DispatchEntry[] = [];

@@ -17,11 +17,11 @@ export interface Outcome {
 export interface ReportedFailure {
   message: string;
   code?: string;
-  /** The error's class, e.g. `TimeoutError`, `ConnectionRefusedError`. */
+  /** The error's class (`TypeError`, `ConnectionRefusedError`), for the classification rules. */
   name?: string;
-  /** false: permanent. */
+  /** false for a permanent error: no further attempt. @defaultValue true */
   retryable?: boolean;
-  /** Set: transient under this condition. */
+  /** A transient failure: park the job under this recovery condition. */
   condition?: string;
 }
 
