@@ -15,6 +15,7 @@ import type { FairnessConfig } from '../domain/fairness.js';
 import type { RoutingRule } from '../domain/routing.js';
 import type { DedupRule } from '../domain/dedup.js';
 import { alertRulesOf, type AlertsConfig } from './alert-config.js';
+import { MAX_PARTITIONS, MAX_REPLICATION_FACTOR, type TopicLayoutConfig } from '../adapters/kafka/topic-layout.js';
 
 /**
  * The optional configuration file (DOCKET_CONFIG / --config, JSON): the rules that are too rich for
@@ -61,6 +62,21 @@ const PolicySchema = Type.Object(
   { additionalProperties: false },
 );
 
+const Replicas = Type.Integer({ minimum: 1, maximum: MAX_REPLICATION_FACTOR, description: 'replicas of each partition (3 in production)' });
+const KafkaFileSchema = Type.Object(
+  {
+    replicationFactor: Type.Optional(Replicas),
+    topics: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: '^[A-Za-z0-9._-]{1,249}$' }),
+        Type.Object({ partitions: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PARTITIONS })), replicationFactor: Type.Optional(Replicas) }, { additionalProperties: false }),
+        { description: 'per topic, named without DOCKET_KAFKA_TOPIC_PREFIX' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 const KeepSchema = Type.Object(
   { maxAgeSeconds: Type.Optional(Seconds('delete finished jobs older than this')), maxCount: Type.Optional(Type.Integer({ minimum: 0 })) },
   { additionalProperties: false },
@@ -93,6 +109,8 @@ export const ConfigFileSchema = Type.Object(
     fairness: Type.Optional(FairnessFileSchema),
     /** Job types to queues, for submits that name no queue (docs/fairness.md#routing). */
     routing: Type.Optional(RoutingFileSchema),
+    /** Partitions and replicas of the Kafka topics Docket creates (docs/kafka.md#topics). */
+    kafka: Type.Optional(KafkaFileSchema),
   },
   { additionalProperties: false },
 );
@@ -115,6 +133,8 @@ export interface FileConfig {
   fairness?: FairnessConfig;
   /** Type -> queue routing rules; absent when the file has no `routing` section. */
   routing?: RoutingRule[];
+  /** Kafka topic layout; absent when the file has no `kafka` section. */
+  kafka?: TopicLayoutConfig;
 }
 
 export const EMPTY_FILE_CONFIG: FileConfig = { classify: [], policies: [], retention: DEFAULT_RETENTION };
@@ -171,5 +191,6 @@ export function parseConfigFile(raw: unknown, source = 'config'): FileConfig {
     ...(alerts ? { alerts } : {}),
     ...(file.fairness ? { fairness: file.fairness } : {}),
     ...(file.routing ? { routing: file.routing } : {}),
+    ...(file.kafka ? { kafka: file.kafka } : {}),
   };
 }

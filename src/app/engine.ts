@@ -12,7 +12,8 @@ import { RedisJobCache } from '../adapters/redis/redis-job-cache.js';
 import { RedisWorkerDirectory } from '../adapters/redis/redis-worker-directory.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
 import { isProduction, type DocketConfig } from './config.js';
-import { loadConfigFile } from './config-file.js';
+import { loadConfigFile, type FileConfig } from './config-file.js';
+import { describeShortfall, layoutOf } from '../adapters/kafka/topic-layout.js';
 import { Docket, openEmbedded, type EventsOptions } from './docket.js';
 import { KafkaEventBus } from '../adapters/kafka/kafka-event-bus.js';
 import type { EventBus } from '../ports/event-bus.js';
@@ -33,6 +34,8 @@ export interface Engine {
   readiness: Record<string, () => Promise<void>>;
   /** Where the data lives, for the start-up log line (no credentials). */
   location: string;
+  /** Problems found at start that stop nothing (a Kafka topic with fewer partitions than configured), to log as warnings. */
+  warnings: string[];
   close(): Promise<void>;
 }
 
@@ -44,7 +47,8 @@ export interface Engine {
 export async function openEngine(config: DocketConfig, onError: (err: unknown) => void, onLeadership?: (leader: boolean) => void): Promise<Engine> {
   const rules = loadConfigFile(config.configFile ?? undefined);
   checkIngestConfig(config, rules, config.configFile ?? 'config');
-  const bus = await openBus(config, onError);
+  const warnings: string[] = [];
+  const bus = await openBus(config, rules, onError, warnings);
   const events: EventsOptions = { bus, topicPrefix: config.kafkaTopicPrefix, source: sourceOf(config) };
   if (!isProduction(config)) {
     const docket = await openEmbedded({
@@ -57,7 +61,7 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
       onError,
     });
     // Scheduler processes join the ingest consumer group (Kafka spreads the partitions over them).
-    const ingest = await openIngest({ config, rules, docket, bus, source: sourceOf(config), onError }).catch(async (err: unknown) => {
+    const ingest = await openIngest({ config, rules, docket, bus, source: sourceOf(config), onError, onWarning: (w) => warnings.push(w) }).catch(async (err: unknown) => {
       await docket.stop().catch(() => {});
       await bus?.close().catch(() => {});
       throw err;
@@ -71,6 +75,7 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
       ingest: ingest?.pipeline ?? null,
       readiness: { store: () => docket.store.ping() },
       location: `${config.dataDir}/docket.db`,
+      warnings,
       close: async () => {
         await ingest?.stop();
         await docket.stop();
@@ -109,7 +114,7 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
   let ingest: Ingest | null = null;
   try {
     await docket.start();
-    ingest = await openIngest({ config, rules, docket, bus, source: sourceOf(config), onError });
+    ingest = await openIngest({ config, rules, docket, bus, source: sourceOf(config), onError, onWarning: (w) => warnings.push(w) });
   } catch (err) {
     await docket.stop().catch(() => {});
     await bus?.close().catch(() => {});
@@ -129,6 +134,7 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
       },
     },
     location: redactUrl(config.databaseUrl!),
+    warnings,
     close: async () => {
       await ingest?.stop();
       await docket.stop();
@@ -139,12 +145,16 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
   };
 }
 
-/** The Kafka bus when brokers are configured, with the lifecycle topics created. */
-async function openBus(config: DocketConfig, onError: (err: unknown) => void): Promise<EventBus | null> {
+/**
+ * The Kafka bus when brokers are configured, with the lifecycle topics created as configured; an
+ * existing topic with fewer partitions than configured is a warning.
+ */
+async function openBus(config: DocketConfig, rules: FileConfig, onError: (err: unknown) => void, warnings: string[]): Promise<EventBus | null> {
   if (!config.kafkaBrokers) return null;
   const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, onError: (err) => onError(err) });
   try {
-    await bus.ensureTopics(EVENT_TOPICS.map((t) => config.kafkaTopicPrefix + t));
+    const topics = EVENT_TOPICS.map((t) => ({ name: config.kafkaTopicPrefix + t, ...layoutOf(t, rules.kafka, config.kafkaTopicLayout) }));
+    for (const shortfall of await bus.ensureTopicLayout(topics)) warnings.push(describeShortfall(shortfall));
   } catch (err) {
     await bus.close().catch(() => {});
     throw new Error(`Kafka at ${config.kafkaBrokers.join(',')}: ${(err as Error).message}`);

@@ -75,6 +75,7 @@ async function runServer(config: DocketConfig, o: ServerOptions): Promise<void> 
     (leader) => log.info({ leader }, leader ? 'leadership acquired: running the cluster duties' : 'leadership lost'),
   );
   const { docket } = engine;
+  for (const warning of engine.warnings) log.warn(warning);
 
   let app: Awaited<ReturnType<typeof buildServer>> | null = null;
   let address = '';
