@@ -130,6 +130,7 @@ async function startWorker(engine: Engine, config: DocketConfig, o: ServerOption
     heartbeatMs: Math.max(50, Math.floor(config.leaseMs / 3)),
     logger: log,
     name: 'in-process',
+    ...(mod.filter ? { filter: mod.filter } : {}),
   });
   await worker.start();
   log.info({ handlers: handlersPath, types: Object.keys(mod.handlers), queues }, 'in-process worker started');
