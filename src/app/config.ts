@@ -52,6 +52,8 @@ export interface DocketConfig {
    * dependency-events 10, alert-events 3, ingest-dead-letters 3; replication 1
    */
   kafkaTopicLayout: TopicLayoutConfig;
+  /** How often the leader publishes each active worker's status on worker-events; 0: off. Env DOCKET_WORKER_STATUS_SECONDS. @defaultValue 30 s */
+  workerStatusIntervalMs: number;
 }
 
 export const SERVER_ROLES = ['api', 'scheduler', 'worker'] as const;
@@ -91,6 +93,7 @@ export function resolveConfig(env: Env = process.env, flags: Partial<DocketConfi
     kafkaBrokers: flags.kafkaBrokers !== undefined ? flags.kafkaBrokers : brokersOf(env),
     kafkaTopicPrefix: flags.kafkaTopicPrefix ?? topicPrefixOf(env),
     kafkaTopicLayout: flags.kafkaTopicLayout ?? topicLayoutOf(env),
+    workerStatusIntervalMs: flags.workerStatusIntervalMs ?? int(env, 'DOCKET_WORKER_STATUS_SECONDS', 30, 0, 86_400) * 1000,
   };
   // Half a production setup is a mistake to report, never a silent fallback to embedded parts.
   if (config.databaseUrl && !config.redisUrl) throw new ConfigError('DOCKET_DATABASE_URL is set but DOCKET_REDIS_URL is not: production mode needs both (PostgreSQL store, Redis dispatch)');

@@ -58,6 +58,7 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
       leaseMs: config.leaseMs,
       maxPayloadBytes: config.maxPayloadBytes,
       sqliteSync: config.sqliteSync,
+      workerStatusIntervalMs: config.workerStatusIntervalMs,
       onError,
     });
     // Scheduler processes join the ingest consumer group (Kafka spreads the partitions over them).
@@ -103,6 +104,7 @@ export async function openEngine(config: DocketConfig, onError: (err: unknown) =
     maxPayloadBytes: config.maxPayloadBytes,
     onError,
     workers,
+    workerStatusIntervalMs: config.workerStatusIntervalMs,
     rules,
     schedules: new PostgresScheduleStore(store),
     events,

@@ -123,7 +123,7 @@ async function startWorker(engine: Engine, config: DocketConfig, o: ServerOption
   const mod = await loadHandlers(handlersPath);
   const queues = o.queues ? parseQueues(o.queues) : (mod.queues ?? ['default']);
   const worker = new Worker({
-    transport: new LocalTransport(engine.docket.service),
+    transport: new LocalTransport(engine.docket.service, engine.docket.workers),
     handlers: mod.handlers,
     queues,
     concurrency: o.concurrency ? parseConcurrency(o.concurrency) : (mod.concurrency ?? 10),
