@@ -111,7 +111,7 @@ describe('lifecycle events through a crash (transactional outbox)', () => {
     }
     expect(jobs.length).toBeGreaterThanOrEqual(submitted.length);
 
-    // The workers' own events went to worker-events (a SIGKILLed process logs no `stopped`).
+    // The workers' own events went to worker-events (a SIGKILLed process logs no `deregistered`).
     const workerEvents = await consume(prefix + 'worker-events', () => true);
     expect(workerEvents.every((e) => e.type.startsWith('docket.worker.'))).toBe(true);
 

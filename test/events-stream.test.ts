@@ -112,10 +112,10 @@ describe('GET /v1/events/stream (SSE)', () => {
     const tenantView = collect(acme, { lastEventId: '0', topics: ['worker-events'] });
     const { id } = await worker.registerWorker({ queues: ['default'], name: 'py-1' });
     await worker.unregisterWorker(id);
-    const seen = await ops.until('registered and stopped', (g) => g.length >= 2);
+    const seen = await ops.until('registered and deregistered', (g) => g.length >= 2);
     expect(seen.map((e) => [e.type, e.subject])).toEqual([
       ['docket.worker.registered', id],
-      ['docket.worker.stopped', id],
+      ['docket.worker.deregistered', id],
     ]);
     expect(seen[0]!.data).toMatchObject({ workerId: id, name: 'py-1', queues: ['default'] });
     await new Promise((r) => setTimeout(r, 500));

@@ -93,7 +93,7 @@ const tenantOf = (r: Relation) => (r === 'own' ? OWN : OTHER);
 const ENDPOINTS: Endpoint[] = [
   { name: 'submit', allowed: ['admin', 'submitter'], scoped: false, ok: 201, request: async () => ['POST', '/v1/jobs', { type: 'matrix' }] },
   { name: 'bulk submit', allowed: ['admin', 'submitter'], scoped: false, ok: 201, request: async () => ['POST', '/v1/jobs/bulk', { jobs: [{ type: 'matrix' }] }] },
-  { name: 'submit event', allowed: ['admin', 'submitter'], scoped: false, ok: 201, request: async () => ['POST', '/v1/events', { id: `matrix-${++events}`, type: 'matrix', source: 'test', data: {} }] },
+  { name: 'submit event', allowed: ['admin', 'submitter'], scoped: false, ok: 201, request: async () => ['POST', '/v1/events', { specversion: '1.0', id: `matrix-${++events}`, type: 'matrix', source: 'test', data: {} }] },
   { name: 'get job', allowed: ROLES, scoped: true, ok: 200, request: async (r) => ['GET', `/v1/jobs/${await jobOf(tenantOf(r))}`] },
   { name: 'job progress', allowed: ROLES, scoped: true, ok: 200, request: async (r) => ['GET', `/v1/jobs/${await jobOf(tenantOf(r))}/progress`] },
   { name: 'list jobs', allowed: ROLES, scoped: false, ok: 200, request: async () => ['GET', '/v1/jobs'] },

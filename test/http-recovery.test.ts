@@ -1,6 +1,7 @@
 // Dead letters and recovery conditions over real HTTP, as an operator and a remote worker use them.
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfigFile, type FileConfig } from '../src/config/index.js';
 import { openEmbedded, type Docket } from '../src/app/docket.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketApiError, DocketClient } from '../src/sdk/client.js';
@@ -16,8 +17,8 @@ afterEach(async () => {
   app = docket = undefined;
 });
 
-async function start() {
-  docket = await openEmbedded({ path: ':memory:' });
+async function start(rules?: FileConfig) {
+  docket = await openEmbedded({ path: ':memory:', ...(rules ? { rules } : {}) });
   app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   const as = async (tenant: string, ...roles: Parameters<typeof tokenFor>[1]) => new DocketClient({ baseUrl: base, token: await tokenFor(tenant, roles) });
@@ -72,6 +73,8 @@ describe('recovery conditions over HTTP', () => {
 
     const [condition] = await acme.conditions();
     expect(condition).toMatchObject({ key: 'service:payments-api', status: 'open', lastError: 'payments-api: 503', failures: 1, parkedTotal: 1, parked: [{ queue: 'default', tenant: 'acme', count: 1 }] });
+    // Nothing is released before a probe succeeds: no rate, no time left yet (issue 21.1).
+    expect(condition).toMatchObject({ releaseRate: 0, releaseEtaSeconds: null });
     await expect(acme.actOnCondition('service:payments-api', 'drain')).rejects.toMatchObject({ status: 403 });
 
     expect(await admin.actOnCondition('service:payments-api', 'drain')).toEqual({ key: 'service:payments-api', status: 'closed', released: 1 });
@@ -83,6 +86,23 @@ describe('recovery conditions over HTTP', () => {
     expect(await admin.actOnCondition('service:payments-api', 'fail')).toMatchObject({ status: 'closed', failed: 1 });
     expect(await acme.deadLetter(second.id)).toMatchObject({ state: 'failed', stateReason: 'condition:service:payments-api' });
     await expect(admin.condition('service:nope')).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('a releasing condition over HTTP', () => {
+  it('shows its release rate and the time left to release what is parked', async () => {
+    // 0.1/s: three parked jobs take 30 s, so the condition is still releasing when read.
+    const { acme, worker, admin } = await start(parseConfigFile({ recovery: { policies: [{ conditions: 'service:*', release: { perSecond: 0.1, maxPerSecond: 0.1 } }] } }));
+    for (let i = 0; i < 3; i++) await acme.submit({ type: 'charge' });
+    for (const job of await worker.claim('default', 'w1', { max: 3 })) {
+      await worker.fail(job.id, job.leaseToken, { error: { message: 'payments-api: 503' }, condition: 'service:payments-api' });
+    }
+    expect(await admin.actOnCondition('service:payments-api', 'release')).toMatchObject({ status: 'releasing' });
+    const [c] = await admin.conditions();
+    expect(c).toMatchObject({ status: 'releasing', releaseRate: 0.1, parkedTotal: 3 });
+    // 30 s for all three at 0.1/s, less what has passed since the release (well under 10 s here).
+    expect(c!.releaseEtaSeconds).toBeGreaterThan(20);
+    expect(c!.releaseEtaSeconds).toBeLessThanOrEqual(30);
   });
 });
 

@@ -48,7 +48,7 @@ afterAll(async () => {
 let seq = 0;
 function paid(over: Record<string, unknown> = {}) {
   seq++;
-  return { id: `evt-${seq}`, type: 'com.acme.order.paid', source: 'urn:acme:shop', data: { order: { id: `o-${seq}`, total: 10 * seq } }, ...over };
+  return { specversion: '1.0' as const, id: `evt-${seq}`, type: 'com.acme.order.paid', source: 'urn:acme:shop', data: { order: { id: `o-${seq}`, total: 10 * seq } }, ...over };
 }
 
 async function post(token: string, body: unknown, headers: Record<string, string> = {}) {
@@ -102,7 +102,7 @@ describe('POST /v1/events', () => {
   });
 
   it('a rule with no jobs takes the event and creates nothing (200)', async () => {
-    const r = await post(await tokenFor('acme', ['submitter']), { id: 'ping-1', type: 'com.acme.ping', source: 'urn:other', data: null });
+    const r = await post(await tokenFor('acme', ['submitter']), { specversion: '1.0', id: 'ping-1', type: 'com.acme.ping', source: 'urn:other', data: null });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ eventId: 'ping-1', rules: ['ignore-pings'], jobs: [] });
   });
@@ -132,11 +132,19 @@ describe('POST /v1/events', () => {
     expect((await new DocketClient({ baseUrl: base, token: submitter }).list()).jobs).toEqual([]);
   });
 
-  it('checks the envelope: 400 naming the field', async () => {
+  it('checks the envelope as CloudEvents 1.0 (the Kafka consumer\'s check): 400 naming every problem at once', async () => {
     const submitter = await tokenFor('acme', ['submitter']);
-    const r = await post(submitter, { type: 'com.acme.order.paid', source: 'urn:acme:shop', data: {}, time: 'yesterday' });
+    const r = await post(submitter, { type: 'com.acme.order.paid', source: '', data: {}, time: 'yesterday', linkId: 7 });
     expect(r.status).toBe(400);
-    expect(r.body.errors.map((e: any) => e.path).sort()).toEqual(['/id', '/time']);
+    expect(r.type).toContain('application/problem+json');
+    expect(r.body.errors.map((e: any) => e.path).sort()).toEqual(['/id', '/linkId', '/source', '/specversion', '/time']);
+    for (const path of ['/id', '/specversion', '/source', '/time', '/linkId']) expect(r.body.detail).toContain(`${path}: `);
+    // The optional attributes are optional: no time, no linkId, no data; CloudEvents' own optional
+    // attributes and extensions are taken.
+    const minimal = await post(submitter, { specversion: '1.0', id: 'minimal-1', type: 'com.acme.ping', source: 'urn:other' });
+    expect(minimal.status).toBe(200);
+    const full = paid({ subject: 'order/7', datacontenttype: 'application/json', dataschema: 'https://acme.example/schemas/paid.json', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+    expect((await post(submitter, full)).status).toBe(201);
     expect((await post(submitter, { id: 'x', type: 't', source: 's', data: {}, specversion: '0.3' })).body.errors[0].path).toBe('/specversion');
   });
 

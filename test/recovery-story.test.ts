@@ -144,7 +144,7 @@ for (const [name, open] of Object.entries(STORES)) {
       // Released never faster than the budget: a ramp from 100/s to at most 250/s.
       expect(releases.length).toBe(JOBS - 1); // all but the successful probe
       releases.forEach((t, i) => expect(i + 1).toBeLessThanOrEqual(releaseBudget(POLICY, t - cleared.at)));
-      // Releases are paced by a bucket holding a tenth of a second's worth, and each is timestamped
+      // Releases are paced by a bucket holding two loop runs' worth (100 ms here), and each is timestamped
       // after its store write (tens of ms on a busy machine), so a 1-s window of timestamps can hold
       // a little more than the rate; the cumulative budget above is exact.
       for (const t of releases) expect(releases.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(Math.ceil(POLICY.release.maxPerSecond * 1.15));

@@ -38,6 +38,10 @@ import { AlertEvaluator } from '../services/alerts/evaluator.js';
 import { EngineMetrics } from '../services/metrics/engine-metrics.js';
 import { fairnessPolicy } from '../domain/fairness.js';
 import { RunningSweep } from '../services/maintenance/running-sweep.js';
+import { WorkerStatusReporter } from '../services/maintenance/worker-status.js';
+
+/** Worker status events: every 30 s, the heartbeat timeout's order of magnitude (lease 30 s), so a silent worker shows before it is lost. */
+export const DEFAULT_WORKER_STATUS_MS = 30_000;
 
 export interface DocketParts {
   store: Store;
@@ -62,6 +66,11 @@ export interface DocketParts {
    * @defaultValue an in-memory directory (this process only) with `heartbeatTimeoutMs`
    */
   workers?: WorkerDirectory;
+  /**
+   * How often the leader publishes a `status` event per active worker on `worker-events` (docs/events.md).
+   * Shorter: a silent worker shows sooner, at one event per worker per interval; 0: off. @defaultValue 30000 ms
+   */
+  workerStatusIntervalMs?: number;
   /**
    * Who runs the cluster-wide duties. Embedded: this process (SoloLeadership). null: this process
    * never does (an API- or worker-only node). @defaultValue SoloLeadership
@@ -108,6 +117,8 @@ export class Docket {
   readonly reaper: LeaseReaper;
   readonly workers: WorkerDirectory;
   readonly monitor: WorkerMonitor;
+  /** Periodic worker status events (a leader duty); null when the interval is 0. */
+  readonly workerStatus: WorkerStatusReporter | null;
   readonly housekeeper: Housekeeper;
   readonly repair: DispatchRepair;
   readonly recovery: RecoveryLoop;
@@ -159,6 +170,8 @@ export class Docket {
     const heartbeatTimeoutMs = parts.heartbeatTimeoutMs ?? this.jobs.leaseMs;
     this.workers = new EventedWorkerDirectory(parts.workers ?? new MemoryWorkerDirectory(clock, heartbeatTimeoutMs), store.events, clock);
     this.monitor = new WorkerMonitor(this.jobs, this.workers, clock, { intervalMs: loops.workerMonitorMs, heartbeatTimeoutMs: this.workers.heartbeatTimeoutMs }, onError);
+    const statusMs = parts.workerStatusIntervalMs ?? DEFAULT_WORKER_STATUS_MS;
+    this.workerStatus = statusMs > 0 ? new WorkerStatusReporter(this.jobs, this.workers, store.events, clock, { intervalMs: statusMs }, onError) : null;
     this.repair = new DispatchRepair(this.jobs, store, dispatch, clock, { intervalMs: loops.dispatchRepairMs, graceMs: 3000, scanPerRun: 5000 }, onError);
     this.leadership = parts.leadership === undefined ? new SoloLeadership() : parts.leadership;
     this.recovery = new RecoveryLoop(this.jobs, store, clock, this.jobs.parking.events, { intervalMs: loops.recoveryMs }, onError);
@@ -176,6 +189,7 @@ export class Docket {
       ...(this.webhooks ? { readers: [WEBHOOK_CURSOR] } : {}),
     }, onError);
     this.duties = [this.relay, this.promoter, this.expirer, this.reaper, this.monitor, this.repair, this.recovery, this.pruner];
+    if (this.workerStatus) this.duties.push(this.workerStatus);
     // Tenant caps: the leader checks the dispatch's running counts against the store.
     if (fairness) this.duties.push(new RunningSweep(store, dispatch, fairness, clock, loops.runningSweepMs, onError));
     if (this.webhooks) {

@@ -11,6 +11,7 @@ import { RedisJobCache } from '../adapters/redis/redis-job-cache.js';
 import { RedisWorkerDirectory } from '../adapters/redis/redis-worker-directory.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
 import { isProduction, type Config } from '../config/index.js';
+import { describeShortfall, layoutOf } from '../adapters/kafka/topic-layout.js';
 import { Docket, openEmbedded, type EventsOptions } from './docket.js';
 import { KafkaEventBus } from '../adapters/kafka/kafka-event-bus.js';
 import type { EventBus } from '../ports/event-bus.js';
@@ -31,6 +32,8 @@ export interface Engine {
   readiness: Record<string, () => Promise<void>>;
   /** Where the data lives, for the start-up log line (no credentials). */
   location: string;
+  /** Problems found at start that stop nothing (a Kafka topic with fewer partitions than configured), to log as warnings. */
+  warnings: string[];
   close(): Promise<void>;
 }
 
@@ -41,7 +44,8 @@ export interface Engine {
  */
 export async function openEngine(config: Config, onError: (err: unknown) => void, onLeadership?: (leader: boolean) => void): Promise<Engine> {
   const { rules, loops } = config;
-  const bus = await openBus(config, onError);
+  const warnings: string[] = [];
+  const bus = await openBus(config, onError, warnings);
   const events: EventsOptions = { bus, topicPrefix: config.kafkaTopicPrefix, source: sourceOf(config) };
   if (!isProduction(config)) {
     const docket = await openEmbedded({
@@ -52,10 +56,11 @@ export async function openEngine(config: Config, onError: (err: unknown) => void
       leaseMs: config.leaseMs,
       maxPayloadBytes: config.maxPayloadBytes,
       sqliteSync: config.sqliteSync,
+      workerStatusIntervalMs: config.workerStatusIntervalMs,
       onError,
     });
     // Scheduler processes join the ingest consumer group (Kafka spreads the partitions over them).
-    const ingest = await openIngest({ config, rules, docket, bus, source: sourceOf(config), onError }).catch(async (err: unknown) => {
+    const ingest = await openIngest({ config, rules, docket, bus, source: sourceOf(config), onError, onWarning: (w) => warnings.push(w) }).catch(async (err: unknown) => {
       await docket.stop().catch(() => {});
       await bus?.close().catch(() => {});
       throw err;
@@ -69,6 +74,7 @@ export async function openEngine(config: Config, onError: (err: unknown) => void
       ingest: ingest?.pipeline ?? null,
       readiness: { store: () => docket.store.ping() },
       location: `${config.dataDir}/docket.db`,
+      warnings,
       close: async () => {
         await ingest?.stop();
         await docket.stop();
@@ -96,6 +102,7 @@ export async function openEngine(config: Config, onError: (err: unknown) => void
     maxPayloadBytes: config.maxPayloadBytes,
     onError,
     workers,
+    workerStatusIntervalMs: config.workerStatusIntervalMs,
     rules,
     loops,
     schedules: store.companions().schedules,
@@ -108,7 +115,7 @@ export async function openEngine(config: Config, onError: (err: unknown) => void
   let ingest: Ingest | null = null;
   try {
     await docket.start();
-    ingest = await openIngest({ config, rules, docket, bus, source: sourceOf(config), onError });
+    ingest = await openIngest({ config, rules, docket, bus, source: sourceOf(config), onError, onWarning: (w) => warnings.push(w) });
   } catch (err) {
     await docket.stop().catch(() => {});
     await bus?.close().catch(() => {});
@@ -128,6 +135,7 @@ export async function openEngine(config: Config, onError: (err: unknown) => void
       },
     },
     location: redactUrl(config.databaseUrl!),
+    warnings,
     close: async () => {
       await ingest?.stop();
       await docket.stop();
@@ -138,12 +146,16 @@ export async function openEngine(config: Config, onError: (err: unknown) => void
   };
 }
 
-/** The Kafka bus when brokers are configured, with the lifecycle topics created. */
-async function openBus(config: Config, onError: (err: unknown) => void): Promise<EventBus | null> {
+/**
+ * The Kafka bus when brokers are configured, with the lifecycle topics created as configured; an
+ * existing topic with fewer partitions than configured is a warning.
+ */
+async function openBus(config: Config, onError: (err: unknown) => void, warnings: string[]): Promise<EventBus | null> {
   if (!config.kafkaBrokers) return null;
   const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, onError: (err) => onError(err) });
   try {
-    await bus.ensureTopics(EVENT_TOPICS.map((t) => config.kafkaTopicPrefix + t));
+    const topics = EVENT_TOPICS.map((t) => ({ name: config.kafkaTopicPrefix + t, ...layoutOf(t, config.rules.kafka, config.kafkaTopicLayout) }));
+    for (const shortfall of await bus.ensureTopicLayout(topics)) warnings.push(describeShortfall(shortfall));
   } catch (err) {
     await bus.close().catch(() => {});
     throw new Error(`Kafka at ${config.kafkaBrokers.join(',')}: ${(err as Error).message}`);

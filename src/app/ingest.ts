@@ -1,4 +1,5 @@
 import { KafkaEventBus } from '../adapters/kafka/kafka-event-bus.js';
+import { describeShortfall, layoutOf } from '../adapters/kafka/topic-layout.js';
 import type { EventBus } from '../ports/event-bus.js';
 import { IngestConsumer, type ConsumerOptions } from '../services/ingest/consumer.js';
 import { IngestPipeline } from '../services/ingest/pipeline.js';
@@ -23,6 +24,8 @@ export interface IngestParts {
   source: string;
   onError: (err: unknown) => void;
   onDeadLetter?: ConsumerOptions['onDeadLetter'];
+  /** Told of start-up problems that stop nothing (the dead-letter topic has fewer partitions than configured). */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -36,7 +39,10 @@ export async function openIngest(parts: IngestParts): Promise<Ingest | null> {
   const pipeline = new IngestPipeline(docket.jobs, docket.clock, rules.ingest, { maxPayloadBytes: config.maxPayloadBytes });
   if (!bus || rules.ingest.topics.length === 0 || !config.roles.has('scheduler')) return { pipeline, consumer: null, stop: async () => {} };
   const deadLetterTopic = config.kafkaTopicPrefix + rules.ingest.deadLetterTopic;
-  if (bus instanceof KafkaEventBus) await bus.ensureTopics([deadLetterTopic]);
+  if (bus instanceof KafkaEventBus) {
+    const layout = layoutOf(rules.ingest.deadLetterTopic, rules.kafka, config.kafkaTopicLayout);
+    for (const shortfall of await bus.ensureTopicLayout([{ name: deadLetterTopic, ...layout }])) parts.onWarning?.(describeShortfall(shortfall));
+  }
   const consumer = new IngestConsumer(bus, pipeline, docket.clock, {
     deadLetterTopic,
     source: parts.source,

@@ -3,6 +3,7 @@ import { MIN_SECRET_BYTES } from '../auth/tokens.js';
 import { DEFAULT_INPUT_LIMITS } from '../domain/job-input.js';
 import { parseRateRule, type RateRule } from '../domain/token-bucket.js';
 import { ConfigError } from './errors.js';
+import { MAX_REPLICATION_FACTOR, parsePartitions, type TopicLayoutConfig } from '../adapters/kafka/topic-layout.js';
 
 /**
  * The settings of a Docket process that come from environment variables and `docket server` flags
@@ -57,6 +58,15 @@ export interface DocketConfig {
   readonly kafkaBrokers: readonly string[] | null;
   /** Prepended to every Kafka topic Docket writes (`job-events` → `<prefix>job-events`). Env DOCKET_KAFKA_TOPIC_PREFIX. @defaultValue '' */
   readonly kafkaTopicPrefix: string;
+  /**
+   * Partitions and replicas of the topics Docket creates, over the config file's `kafka` section
+   * (docs/kafka.md). Env DOCKET_KAFKA_PARTITIONS (`job-events=20,worker-events=10`) and
+   * DOCKET_KAFKA_REPLICATION_FACTOR (every topic). @defaultValue job-events 20, worker-events 10,
+   * dependency-events 10, alert-events 3, ingest-dead-letters 3; replication 1
+   */
+  readonly kafkaTopicLayout: TopicLayoutConfig;
+  /** How often the leader publishes each active worker's status on worker-events; 0: off. Env DOCKET_WORKER_STATUS_SECONDS. @defaultValue 30 s */
+  readonly workerStatusIntervalMs: number;
 }
 
 export const SERVER_ROLES = ['api', 'scheduler', 'worker'] as const;
@@ -95,6 +105,8 @@ export function resolveConfig(env: Env = process.env, flags: Partial<DocketConfi
     roles: flags.roles ?? (env.DOCKET_ROLES ? parseRoles(env.DOCKET_ROLES) : new Set(SERVER_ROLES)),
     kafkaBrokers: flags.kafkaBrokers !== undefined ? flags.kafkaBrokers : brokersOf(env),
     kafkaTopicPrefix: flags.kafkaTopicPrefix ?? topicPrefixOf(env),
+    kafkaTopicLayout: flags.kafkaTopicLayout ?? topicLayoutOf(env),
+    workerStatusIntervalMs: flags.workerStatusIntervalMs ?? int(env, 'DOCKET_WORKER_STATUS_SECONDS', 30, 0, 86_400) * 1000,
   };
   // Half a production setup is a mistake to report, never a silent fallback to embedded parts.
   if (config.databaseUrl && !config.redisUrl) throw new ConfigError('DOCKET_DATABASE_URL is set but DOCKET_REDIS_URL is not: production mode needs both (PostgreSQL store, Redis dispatch)');
@@ -120,6 +132,20 @@ function topicPrefixOf(env: Env): string {
   const raw = env.DOCKET_KAFKA_TOPIC_PREFIX ?? '';
   if (!/^[A-Za-z0-9._-]{0,200}$/.test(raw)) throw new ConfigError(`DOCKET_KAFKA_TOPIC_PREFIX=${raw}: may hold only A-Z a-z 0-9 . _ - (at most 200)`);
   return raw;
+}
+
+function topicLayoutOf(env: Env): TopicLayoutConfig {
+  const layout: { replicationFactor?: number; topics?: TopicLayoutConfig['topics'] } = {};
+  if (env.DOCKET_KAFKA_REPLICATION_FACTOR) layout.replicationFactor = int(env, 'DOCKET_KAFKA_REPLICATION_FACTOR', 1, 1, MAX_REPLICATION_FACTOR);
+  const raw = env.DOCKET_KAFKA_PARTITIONS;
+  if (raw) {
+    try {
+      layout.topics = parsePartitions(raw);
+    } catch (err) {
+      throw new ConfigError(`DOCKET_KAFKA_PARTITIONS=${raw}: ${(err as Error).message}`);
+    }
+  }
+  return layout;
 }
 
 function secretOf(env: Env): string | null {

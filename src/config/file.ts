@@ -19,6 +19,8 @@ import { LoopsFileSchema, loopsOf, type LoopIntervals } from './sections/loops.j
 import { RecoveryFileSchema, recoveryOf } from './sections/recovery.js';
 import { RetentionFileSchema, retentionOf } from './sections/retention.js';
 import { WebhooksFileSchema, webhookRulesOf } from './sections/webhooks.js';
+import { KafkaFileSchema } from './sections/kafka.js';
+import type { TopicLayoutConfig } from '../adapters/kafka/topic-layout.js';
 
 /**
  * The optional configuration file (DOCKET_CONFIG / --config, JSON): the rules that are too rich for
@@ -45,6 +47,8 @@ export const ConfigFileSchema = Type.Object(
     routing: Type.Optional(RoutingFileSchema),
     /** How often each background loop runs (docs/configuration.md#loops). */
     loops: Type.Optional(LoopsFileSchema),
+    /** Partitions and replicas of the Kafka topics Docket creates (docs/kafka.md#topics). */
+    kafka: Type.Optional(KafkaFileSchema),
   },
   { additionalProperties: false },
 );
@@ -70,6 +74,8 @@ export interface FileConfig {
   readonly routing?: RoutingRule[];
   /** Loop intervals the file sets (ms); absent when the file has no `loops` section. */
   readonly loops?: Partial<LoopIntervals>;
+  /** Kafka topic layout; absent when the file has no `kafka` section. */
+  readonly kafka?: TopicLayoutConfig;
 }
 
 export const EMPTY_FILE_CONFIG: FileConfig = deepFreeze({ classify: [], policies: [], retention: DEFAULT_RETENTION });
@@ -115,6 +121,7 @@ export function parseConfigFile(raw: unknown, source = 'config'): FileConfig {
     ...(file.fairness ? { fairness: file.fairness } : {}),
     ...(file.routing ? { routing: file.routing } : {}),
     ...(loops ? { loops } : {}),
+    ...(file.kafka ? { kafka: file.kafka } : {}),
   });
 }
 

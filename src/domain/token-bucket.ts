@@ -21,11 +21,18 @@ export interface RateDecision {
   retryAfterMs: number;
 }
 
+/**
+ * The bucket at `now`: the tokens earned since the last refill added, fractions kept (a rate of
+ * 0.1/s earns a whole token after 10 s however often it is refilled), at most `burst`.
+ */
+export function refill(state: BucketState, rule: RateRule, now: number): BucketState {
+  const elapsed = Math.max(0, now - state.at) / 1000;
+  return { tokens: Math.min(rule.burst, state.tokens + elapsed * rule.perSecond), at: Math.max(now, state.at) };
+}
+
 /** Refills `state` up to `now`, takes a token if there is one; returns the new state and the decision. */
 export function takeToken(state: BucketState | undefined, rule: RateRule, now: number): { state: BucketState; decision: RateDecision } {
-  const start = state ?? { tokens: rule.burst, at: now };
-  const elapsed = Math.max(0, now - start.at) / 1000;
-  let tokens = Math.min(rule.burst, start.tokens + elapsed * rule.perSecond);
+  let { tokens } = refill(state ?? { tokens: rule.burst, at: now }, rule, now);
   const allowed = tokens >= 1;
   if (allowed) tokens -= 1;
   const retryAfterMs = allowed ? 0 : Math.ceil(((1 - tokens) / rule.perSecond) * 1000);

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { DocketError } from '../domain/errors.js';
+import { DocketError, type Issue } from '../domain/errors.js';
 import type { Json } from '../domain/job.js';
 import type { Clock } from './clock.js';
 
@@ -99,6 +99,8 @@ export interface InvalidRecord {
   offset: string;
   key: string | null;
   value: string | null;
+  /** The record's headers (binary-mode CloudEvents carry their attributes there). */
+  headers?: Record<string, string>;
   error: InvalidEventError;
 }
 
@@ -116,6 +118,13 @@ export interface SubscribeOptions {
    * rejects the subscription stops uncommitted (so the record comes again). Default: skip silently.
    */
   onInvalid?: (record: InvalidRecord) => void | Promise<void>;
+  /**
+   * Reads a record as an event instead of the default (`decodeEnvelope` of its value: Docket's own
+   * events), with the record's headers; throws `InvalidEventError` for a record that is none. The
+   * ingest consumer reads CloudEvents in both Kafka modes (structured and binary) this way.
+   * Adapters without a wire format (memory) deliver published envelopes as they are.
+   */
+  decode?: (value: string | null, headers: ReadonlyMap<string, string>) => EventEnvelope;
 }
 
 export interface Subscription {
@@ -135,6 +144,17 @@ export interface Subscription {
 export class InvalidEventError extends DocketError {
   constructor(message: string) {
     super('invalid_event', message);
+  }
+}
+
+/** A record that is no event, with every problem found and the tenant it named (null if none). */
+export class InvalidRecordError extends InvalidEventError {
+  constructor(
+    message: string,
+    readonly issues: readonly Issue[],
+    readonly tenant: string | null,
+  ) {
+    super(message);
   }
 }
 

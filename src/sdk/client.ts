@@ -33,7 +33,8 @@ export type WorkerRegistration = Static<typeof RegisterBody>;
 export type ClaimOptions = Omit<Static<typeof ClaimBody>, 'workerId'>;
 export type FailOptions = Omit<Static<typeof FailBody>, 'leaseToken'>;
 /** A business event for POST /v1/events (CloudEvents-style; `specversion` and `time` optional). */
-export type EventInput = Static<typeof EventBody>;
+/** A CloudEvent to submit; `specversion` is filled in ("1.0") when left out. */
+export type EventInput = Omit<Static<typeof EventBody>, 'specversion'> & { specversion?: '1.0' };
 /** The jobs the ingest rules made of an event (or found made already: `deduplicated`). */
 export type EventResult = Static<typeof EventReply>;
 
@@ -204,7 +205,7 @@ export class DocketClient {
    * or that breaks one, is a DocketApiError 422 whose problem names the event's fields.
    */
   async submitEvent(event: EventInput): Promise<EventResult> {
-    return this.request<EventResult>('POST', '/v1/events', event);
+    return this.request<EventResult>('POST', '/v1/events', { specversion: '1.0', ...event });
   }
 
   // ---- queues ----

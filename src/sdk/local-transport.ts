@@ -1,15 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { Json } from '../domain/job.js';
 import type { CompletionResult } from '../ports/store.js';
+import type { WorkerDirectory } from '../ports/worker-directory.js';
 import type { Jobs } from '../services/jobs/index.js';
 import type { Ack, StepAck, ClaimRequest, ClaimedJob, DependencyState, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
 
-/** In-process transport: the worker calls the Jobs directly, and hears cancellations at once. */
+/**
+ * In-process transport: the worker calls the Jobs directly, and hears cancellations at once.
+ * Given the engine's worker directory (`docket.workers`), the worker registers there like a remote
+ * one: it is listed by GET /v1/workers, its heartbeats count, and its start and clean stop are
+ * `registered` and `deregistered` on worker-events.
+ */
 export class LocalTransport implements WorkerTransport {
-  constructor(private readonly service: Jobs) {}
+  constructor(
+    private readonly service: Jobs,
+    private readonly workers?: WorkerDirectory,
+  ) {}
 
-  async register(): Promise<string> {
-    return `local-${randomUUID()}`;
+  async register(info: { queues: readonly string[]; capacity: number; name?: string }): Promise<string> {
+    return this.workers ? this.workers.register(info) : `local-${randomUUID()}`;
   }
 
   async claim(r: ClaimRequest): Promise<ClaimedJob[]> {
@@ -42,7 +51,8 @@ export class LocalTransport implements WorkerTransport {
     return r.ok ? { ok: true, outputs: Array.isArray(r.job.result) ? r.job.result : [] } : { ok: false, reason: r.reason, outputs: [] };
   }
 
-  async heartbeat(_workerId: string, jobs: readonly ClaimedJob[]): Promise<HeartbeatReply> {
+  async heartbeat(workerId: string, jobs: readonly ClaimedJob[]): Promise<HeartbeatReply> {
+    await this.workers?.touch(workerId);
     return this.service.outcomes.heartbeat(jobs.map((j) => ({ id: j.id, leaseToken: j.leaseToken })));
   }
 
@@ -58,7 +68,9 @@ export class LocalTransport implements WorkerTransport {
     return this.service.cancels.onRunningCancelled(listener);
   }
 
-  async unregister(): Promise<void> {}
+  async unregister(workerId: string): Promise<void> {
+    await this.workers?.unregister(workerId);
+  }
 }
 
 function ack(r: CompletionResult): Ack {

@@ -2,8 +2,9 @@ import type { ConditionRecord, ParkedCount, Store } from '../ports/store.js';
 import type { Job } from '../domain/job.js';
 import type { Clock } from '../ports/clock.js';
 import type { Jobs } from './jobs/index.js';
+import { releaseOutlook, type ReleaseOutlook } from '../domain/recovery/release-pace.js';
 
-export interface ConditionView extends ConditionRecord {
+export interface ConditionView extends ConditionRecord, ReleaseOutlook {
   /** Parked jobs per queue and tenant (only the caller's tenant unless admin). */
   parked: Omit<ParkedCount, 'condition'>[];
   parkedTotal: number;
@@ -21,10 +22,14 @@ export class RecoveryOps {
 
   /** Conditions with their parked counts; `tenant` limits the counts (and hides conditions with none of its jobs). */
   async list(tenant: string | null): Promise<ConditionView[]> {
-    const counts = (await this.store.parkedCounts()).filter((c) => tenant === null || c.tenant === tenant);
+    const all = await this.store.parkedCounts();
+    const counts = all.filter((c) => tenant === null || c.tenant === tenant);
+    const now = this.clock.now();
     const views = (await this.store.listConditions()).map((c) => {
       const parked = counts.filter((p) => p.condition === c.key).map(({ condition: _c, ...rest }) => rest);
-      return { ...c, parked, parkedTotal: parked.reduce((n, p) => n + p.count, 0) };
+      // The time left covers every parked job, of any tenant: they are released in priority order, not by tenant.
+      const everyone = all.filter((p) => p.condition === c.key).reduce((n, p) => n + p.count, 0);
+      return { ...c, parked, parkedTotal: parked.reduce((n, p) => n + p.count, 0), ...releaseOutlook(this.service.parking.policyFor(c.key), c, everyone, now) };
     });
     return tenant === null ? views : views.filter((v) => v.parkedTotal > 0);
   }

@@ -63,6 +63,10 @@ export interface Condition {
   released: number;
   parked: { queue: string; tenant: string; count: number }[];
   parkedTotal: number;
+  /** Jobs per second released now (0 unless releasing). */
+  releaseRate: number;
+  /** Seconds until every parked job is released at the policy's ramp; null unless releasing. */
+  releaseEtaSeconds: number | null;
 }
 
 export interface Schedule {

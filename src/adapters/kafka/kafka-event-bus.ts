@@ -12,6 +12,7 @@ import {
 } from '../../ports/event-bus.js';
 import { KAFKA_RETRIES } from './kafka-retries.js';
 import { KafkaSubscription } from './kafka-subscription.js';
+import type { PartitionShortfall, TopicLayout } from './topic-layout.js';
 
 /** CloudEvents' Kafka binding, structured mode: the value is the whole envelope as JSON. */
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=UTF-8';
@@ -150,17 +151,38 @@ export class KafkaEventBus implements EventBus {
    * creation, and an automatically created topic gets the broker's default partition count.
    */
   async ensureTopics(topics: readonly string[], spec: TopicSpec = {}): Promise<void> {
+    await this.ensureTopicLayout(topics.map((name) => ({ name, partitions: spec.partitions ?? 3, replicationFactor: spec.replicationFactor ?? 1 })));
+  }
+
+  /**
+   * Creates the missing topics with their layout; returns the existing ones that have fewer
+   * partitions than asked, untouched: adding partitions moves keys (murmur2 of the key modulo the
+   * count), so events of one key could be read out of order. That is the operator's call.
+   */
+  async ensureTopicLayout(topics: readonly ({ name: string } & TopicLayout)[]): Promise<PartitionShortfall[]> {
     const admin = new Admin({ clientId: this.options.clientId, bootstrapBrokers: [...this.options.brokers], timeout: this.options.requestTimeoutMs, ...KAFKA_RETRIES });
     try {
       const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((t) => !existing.has(t));
-      if (missing.length === 0) return;
-      try {
-        await admin.createTopics({ topics: missing, partitions: spec.partitions ?? 3, replicas: spec.replicationFactor ?? 1 });
-      } catch (err) {
-        if (!onlyProtocolErrors(err, 'TOPIC_ALREADY_EXISTS')) throw err; // created meanwhile by another process
+      const missing = topics.filter((t) => !existing.has(t.name));
+      // One request per layout: createTopics takes one partition count for all its topics.
+      const byLayout = new Map<string, string[]>();
+      for (const t of missing) byLayout.set(`${t.partitions}/${t.replicationFactor}`, [...(byLayout.get(`${t.partitions}/${t.replicationFactor}`) ?? []), t.name]);
+      for (const [layout, names] of byLayout) {
+        const [partitions, replicas] = layout.split('/').map(Number) as [number, number];
+        try {
+          await admin.createTopics({ topics: names, partitions, replicas });
+        } catch (err) {
+          if (!onlyProtocolErrors(err, 'TOPIC_ALREADY_EXISTS')) throw err; // created meanwhile by another process
+        }
       }
-      await waitForLeaders(admin, missing, this.options.requestTimeoutMs);
+      if (missing.length > 0) await waitForLeaders(admin, missing.map((t) => t.name), this.options.requestTimeoutMs);
+      const present = topics.filter((t) => existing.has(t.name));
+      if (present.length === 0) return [];
+      const metadata = await admin.metadata({ topics: present.map((t) => t.name), forceUpdate: true });
+      return present.flatMap((t) => {
+        const partitions = metadata.topics.get(t.name)?.partitions.length ?? 0;
+        return partitions < t.partitions ? [{ topic: t.name, partitions, configured: t.partitions }] : [];
+      });
     } finally {
       await admin.close();
     }

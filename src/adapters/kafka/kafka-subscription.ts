@@ -134,10 +134,11 @@ export class KafkaSubscription implements Subscription {
   private async handle(message: StringMessage): Promise<void> {
     let event;
     try {
-      event = decodeEnvelope(message.value);
+      const decode = this.config.subscribe.decode ?? ((value: string | null) => decodeEnvelope(value));
+      event = decode(message.value ?? null, message.headers ?? new Map());
     } catch (err) {
       if (!(err instanceof InvalidEventError)) throw err;
-      await this.config.subscribe.onInvalid?.({ ...this.coordinates(message), value: message.value ?? null, error: err });
+      await this.config.subscribe.onInvalid?.({ ...this.coordinates(message), value: message.value ?? null, headers: Object.fromEntries(message.headers ?? []), error: err });
       return;
     }
     await this.config.handler({ ...this.coordinates(message), event });

@@ -47,20 +47,44 @@ export function releaseRate(policy: RecoveryPolicy, elapsedMs: number): number {
 }
 
 /**
+ * The ramp as spans of constant rate from the start of releasing: perSecond for rampEverySeconds,
+ * twice that for the next rampEverySeconds, ... and maxPerSecond for ever after (the last span).
+ */
+function* rampSpans(policy: RecoveryPolicy): Generator<{ seconds: number; rate: number }> {
+  const { perSecond, maxPerSecond, rampEverySeconds } = policy.release;
+  for (let rate = perSecond; rate < maxPerSecond; rate *= 2) yield { seconds: rampEverySeconds, rate };
+  yield { seconds: Infinity, rate: maxPerSecond };
+}
+
+/** Sums of rates times seconds land a hair below a whole number (0.1 × 30 s); count them as whole. */
+const EPSILON = 1e-9;
+
+/**
  * How many jobs may have been released `elapsedMs` after releasing started: the rate starts at
  * perSecond and doubles every rampEverySeconds up to maxPerSecond (a ramp, so a service that just
  * came back is not hit by the whole backlog at once).
  */
 export function releaseBudget(policy: RecoveryPolicy, elapsedMs: number): number {
-  const { perSecond, maxPerSecond, rampEverySeconds } = policy.release;
   let left = Math.max(0, elapsedMs) / 1000;
-  let rate = perSecond;
   let total = 0;
-  while (left > 0) {
-    const span = rate >= maxPerSecond ? left : Math.min(left, rampEverySeconds);
-    total += span * Math.min(rate, maxPerSecond);
-    left -= span;
-    rate *= 2;
+  for (const span of rampSpans(policy)) {
+    const seconds = Math.min(left, span.seconds);
+    total += seconds * span.rate;
+    left -= seconds;
+    if (left <= 0) break;
   }
-  return Math.floor(total);
+  return Math.floor(total + EPSILON);
+}
+
+/** Milliseconds after releasing started at which the budget reaches `jobs` (the inverse of releaseBudget). */
+export function budgetReachedAtMs(policy: RecoveryPolicy, jobs: number): number {
+  let left = Math.max(0, jobs);
+  let seconds = 0;
+  for (const span of rampSpans(policy)) {
+    const inSpan = span.seconds * span.rate;
+    if (left <= inSpan + EPSILON) return Math.ceil((seconds + Math.max(0, left) / span.rate) * 1000);
+    left -= inSpan;
+    seconds += span.seconds;
+  }
+  return Infinity; // not reached: the last span is endless
 }

@@ -25,7 +25,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'dependency.upstream-failed',
   'worker.registered',
   'worker.heartbeat-lost',
-  'worker.stopped',
+  'worker.deregistered',
+  'worker.status',
   'alert.firing',
   'alert.resolved',
 ] as const;

@@ -239,6 +239,8 @@ export const ConditionView = Type.Object({
   released: Type.Integer({ description: 'jobs released since' }),
   parked: Type.Array(Type.Object({ queue: Type.String(), tenant: Type.String(), count: Type.Integer() })),
   parkedTotal: Type.Integer(),
+  releaseRate: Type.Number({ description: 'jobs per second released now, on the policy\'s ramp (0 unless releasing)' }),
+  releaseEtaSeconds: Nullable(Type.Integer({ description: 'estimated seconds until every parked job (of any tenant) is released at the ramp; null unless releasing' })),
 });
 export const ConditionsReply = Type.Object({ conditions: Type.Array(ConditionView) });
 export const ConditionActionReply = Type.Object({ key: Type.String(), released: Type.Optional(Type.Integer()), failed: Type.Optional(Type.Integer()), status: Type.String() });

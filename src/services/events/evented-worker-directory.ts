@@ -9,7 +9,7 @@ import type { WorkerDirectory, WorkerInfo, WorkerRecord } from '../../ports/work
 export const CLUSTER_TENANT = '*';
 
 /**
- * A worker directory that records `worker-events` (registered, heartbeat-lost, stopped) in the
+ * A worker directory that records `worker-events` (registered, heartbeat-lost, deregistered) in the
  * event log. The event is logged after the directory changed: a crash in between loses that one
  * event (the directory is not in the store's transaction); a lost worker's event is logged before
  * its jobs are given back, so the sweep that found it has always logged it.
@@ -45,7 +45,8 @@ export class EventedWorkerDirectory implements WorkerDirectory {
 
   async unregister(id: string): Promise<boolean> {
     const found = await this.inner.unregister(id);
-    if (found) await this.log.append([this.event(id, 'stopped', { workerId: id })]);
+    // A clean shutdown: the worker said goodbye (HTTP DELETE, or an in-process worker's close()).
+    if (found) await this.log.append([this.event(id, 'deregistered', { workerId: id })]);
     return found;
   }
 
@@ -62,6 +63,11 @@ export class EventedWorkerDirectory implements WorkerDirectory {
   }
 
   private event(id: string, type: string, data: NewLogEvent['data']): NewLogEvent {
-    return { topic: 'worker-events', key: id, tenant: CLUSTER_TENANT, linkId: null, type, at: this.clock.now(), data };
+    return workerEvent(id, type, data, this.clock.now());
   }
+}
+
+/** An event of topic `worker-events` about worker `id`, keyed by it. */
+export function workerEvent(id: string, type: string, data: NewLogEvent['data'], at: number): NewLogEvent {
+  return { topic: 'worker-events', key: id, tenant: CLUSTER_TENANT, linkId: null, type, at, data };
 }

@@ -1,7 +1,8 @@
 import { EventRuleError } from '../../domain/ingest/enricher.js';
 import { pointerOf } from '../../domain/ingest/field-path.js';
 import type { Clock } from '../../ports/clock.js';
-import type { EventBus, InvalidRecord, ReceivedEvent, Subscription } from '../../ports/event-bus.js';
+import { cloudEventOfRecord } from '../../domain/ingest/kafka-binding.js';
+import { InvalidRecordError, type EventBus, type EventEnvelope, type InvalidRecord, type ReceivedEvent, type Subscription } from '../../ports/event-bus.js';
 import { deadLetterEvent, type DeadLetter } from './dead-letter.js';
 import { EventUnmatchedError, type IngestPipeline } from './pipeline.js';
 
@@ -60,7 +61,7 @@ export class IngestConsumer {
 
   private async subscribe(): Promise<void> {
     const { topics, groupId } = this.pipeline.config;
-    const sub = await this.bus.subscribe(topics, groupId, (r) => this.handle(r), { onInvalid: (r) => this.invalid(r) });
+    const sub = await this.bus.subscribe(topics, groupId, (r) => this.handle(r), { onInvalid: (r) => this.invalid(r), decode: (value, headers) => this.decode(value, headers) });
     if (this.stopped) {
       // stop() ran while a restart was joining the group.
       await sub.close();
@@ -94,21 +95,40 @@ export class IngestConsumer {
     } catch (err) {
       if (err instanceof EventUnmatchedError) {
         const errors = err.misses.map((m) => ({ path: pointerOf(m.path), message: `rule "${m.rule}": ${m.reason}` }));
-        return this.deadLetter({ ...coordinates(received), reason: 'no-match', detail: err.message, errors, event: received.event, value: null });
+        return this.deadLetter({ ...coordinates(received), reason: 'no-match', detail: err.message, errors, tenant: received.event.tenant, event: received.event, value: null });
       }
       if (err instanceof EventRuleError) {
-        return this.deadLetter({ ...coordinates(received), reason: 'rule-broken', detail: err.message, errors: err.issues, event: received.event, value: null });
+        return this.deadLetter({ ...coordinates(received), reason: 'rule-broken', detail: err.message, errors: err.issues, tenant: received.event.tenant, event: received.event, value: null });
       }
       throw err;
     }
   }
 
+  /** A record as a CloudEvent (structured or binary mode), checked as POST /v1/events checks one. */
+  private decode(value: string | null, headers: ReadonlyMap<string, string>): EventEnvelope {
+    const read = cloudEventOfRecord(value, headers, new Date(this.clock.now()).toISOString());
+    if (read.ok) return read.event as EventEnvelope;
+    const problems = read.issues.map((i) => `${i.path || '/'}: ${i.message}`).join('; ');
+    throw new InvalidRecordError(`the record is not a valid CloudEvent: ${problems}`, read.issues, read.tenant);
+  }
+
   /**
-   * A record that is not an envelope: dead-lettered before the bus moves past it, like an event
-   * that fits no rule (at least once; a failed publish stops the subscription, which restarts).
+   * A record that is not a CloudEvent: dead-lettered before the bus moves past it, like an event
+   * that fits no rule (at least once; a failed publish stops the subscription, which restarts),
+   * with every problem found, under the tenant it named.
    */
   private invalid(record: InvalidRecord): Promise<void> {
-    return this.deadLetter({ ...coordinates(record), reason: 'invalid-record', detail: record.error.message, errors: [], event: null, value: record.value });
+    const known = record.error instanceof InvalidRecordError ? record.error : null;
+    return this.deadLetter({
+      ...coordinates(record),
+      reason: 'invalid-record',
+      detail: record.error.message,
+      errors: known ? [...known.issues] : [],
+      tenant: known?.tenant ?? null,
+      event: null,
+      value: record.value,
+      headers: record.headers ?? {},
+    });
   }
 
   private async deadLetter(letter: DeadLetter): Promise<void> {

@@ -19,10 +19,14 @@ export interface DeadLetter {
   partition: number;
   offset: string;
   key: string | null;
+  /** The tenant the record named (an invalid record may name one); null when it named none. */
+  tenant: string | null;
   /** The event as received; null for an invalid record. */
   event: EventEnvelope | null;
   /** An invalid record's raw value (cut at MAX_RAW_CHARS); null otherwise. */
   value: string | null;
+  /** An invalid record's headers (a binary-mode event's attributes are there). */
+  headers?: Record<string, string>;
 }
 
 /** A raw value is cut here so that the dead letter stays under Kafka's default 1 MB message limit. */
@@ -47,11 +51,12 @@ export function deadLetterEvent(letter: DeadLetter, topic: string, source: strin
     value,
   };
   if (value !== letter.value) data.valueTruncated = true;
+  if (letter.headers && Object.keys(letter.headers).length > 0) data.headers = letter.headers;
   const event = createEvent(
     {
       type: DEAD_LETTER_TYPE,
       source,
-      tenant: letter.event?.tenant ?? 'unknown',
+      tenant: letter.event?.tenant ?? letter.tenant ?? 'unknown',
       linkId: letter.event?.linkId ?? null,
       ...(letter.event ? { subject: letter.event.id } : {}),
       data,

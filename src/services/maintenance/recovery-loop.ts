@@ -1,4 +1,5 @@
-import { probeDelayMs, releaseBudget, releaseRate } from '../../domain/recovery/policy.js';
+import { probeDelayMs } from '../../domain/recovery/policy.js';
+import { releasable, type ReleasePace } from '../../domain/recovery/release-pace.js';
 import type { Clock } from '../../ports/clock.js';
 import type { ConditionRecord, Store } from '../../ports/store.js';
 import type { Jobs } from '../jobs/index.js';
@@ -10,8 +11,8 @@ export interface RecoveryLoopOptions {
   intervalMs: number;
 }
 
-/** Most jobs released in one run: a large backlog drains over several runs, still at the policy's rate. */
-const MAX_RELEASE_PER_RUN = 1000;
+/** Most jobs moved in one store call; a run releasing more (thousands per second) takes several pages. */
+const PAGE = 1000;
 
 /**
  * Runs every recovery condition through its life (leader only):
@@ -33,10 +34,12 @@ export class RecoveryLoop extends MaintenanceLoop {
     onError: (err: unknown) => void = () => {},
   ) {
     super(clock, options.intervalMs, onError);
+    this.intervalMs = options.intervalMs;
   }
 
+  private readonly intervalMs: number;
   /** Release pacing per releasing condition (this process's; a new leader starts with none). */
-  private readonly pace = new Map<string, { credit: number; at: number }>();
+  private readonly pace = new Map<string, ReleasePace>();
 
   async runOnce(): Promise<void> {
     const counts = await this.store.parkedCounts();
@@ -98,23 +101,24 @@ export class RecoveryLoop extends MaintenanceLoop {
       return;
     }
     if (parked === 0) return this.close(c, 'all released');
-    // Within the budget since releasing started, and paced by a token bucket at the current rate
-    // holding at most a tenth of a second's worth, so a late run does not catch up in a burst.
-    const elapsed = now - (c.releasingSince ?? now);
-    const rate = releaseRate(policy, elapsed);
-    const pace = this.pace.get(c.key) ?? { credit: 0, at: now };
-    pace.credit = Math.min(rate / 10, pace.credit + (rate * (now - pace.at)) / 1000);
-    pace.at = now;
+    const since = c.releasingSince ?? now;
+    const { due, pace } = releasable(policy, since, c.released, this.pace.get(c.key), now, this.intervalMs);
     this.pace.set(c.key, pace);
-    const due = Math.min(MAX_RELEASE_PER_RUN, Math.floor(pace.credit), releaseBudget(policy, elapsed) - c.released);
-    if (due <= 0) return;
-    const released = await this.service.parking.release(await this.store.listParked(c.key, due), 'released');
-    pace.credit -= released.length;
-    await this.save(c, { released: c.released + released.length }, now);
+    let released = 0;
+    while (released < due) {
+      const jobs = await this.store.listParked(c.key, Math.min(PAGE, due - released));
+      if (jobs.length === 0) break;
+      const moved = (await this.service.parking.release(jobs, 'released')).length;
+      released += moved;
+      if (moved < jobs.length) break; // some moved meanwhile (cancelled): the next run takes others
+    }
+    if (released === 0) return;
+    pace.bucket.tokens -= released;
+    await this.save(c, { released: c.released + released }, now);
   }
 
   private async abandonOverdue(c: ConditionRecord, now: number, maxParkMs: number): Promise<void> {
-    const overdue = (await this.store.listParked(c.key, MAX_RELEASE_PER_RUN)).filter((j) => j.blockedAt !== null && j.blockedAt <= now - maxParkMs);
+    const overdue = (await this.store.listParked(c.key, PAGE)).filter((j) => j.blockedAt !== null && j.blockedAt <= now - maxParkMs);
     if (overdue.length === 0) return;
     const n = await this.service.parking.abandon(overdue, `parked under condition ${c.key} for longer than ${Math.round(maxParkMs / 1000)} s`);
     if (n > 0) this.events.emit({ type: 'exhausted', condition: c.key, jobs: n, at: now });

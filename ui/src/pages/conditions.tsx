@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { Badge, Card, Confirm, Empty, Link, Loading, PageHeader, ProblemBox, Time } from '../components';
-import { count } from '../format';
+import { count, duration } from '../format';
 import { useAction, useApi, useLiveRefresh, useTick } from '../hooks';
 import { can } from '../session';
 import type { Condition } from '../types';
@@ -12,6 +12,11 @@ const EXPLAIN: Record<Verb, string> = {
   drain: 'Close the condition and send every parked job back to the queue at once.',
   fail: 'Close the condition and fail every parked job (they become dead letters).',
 };
+
+/** 0.5/s, 12/s, 4,000/s: a release rate as the policy states it. */
+function rate(perSecond: number): string {
+  return `${perSecond < 10 ? Number(perSecond.toFixed(2)) : count(Math.round(perSecond))}/s`;
+}
 
 /** Recovery conditions: the shared causes jobs are parked (blocked) under, and the operator's hand on them. */
 export function Conditions() {
@@ -79,7 +84,12 @@ export function Conditions() {
                         </>
                       )}
                       {c.status === 'probing' && 'a probe job is out'}
-                      {c.status === 'releasing' && `${count(c.released)} released`}
+                      {c.status === 'releasing' && (
+                        <span data-testid="release-outlook">
+                          {count(c.released)} released, {rate(c.releaseRate)} now
+                          {c.releaseEtaSeconds !== null && (c.releaseEtaSeconds > 0 ? `, about ${duration(c.releaseEtaSeconds * 1000)} left` : ', almost done')}
+                        </span>
+                      )}
                     </div>
                   </td>
                   <td class="num">{count(c.parkedTotal)}</td>

@@ -73,6 +73,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
     (leader) => log.info({ leader }, leader ? 'leadership acquired: running the cluster duties' : 'leadership lost'),
   );
   const { docket } = engine;
+  for (const warning of engine.warnings) log.warn(warning);
 
   let app: Awaited<ReturnType<typeof buildServer>> | null = null;
   let address = '';
@@ -120,13 +121,14 @@ async function startWorker(engine: Engine, config: Config, o: ServerOptions, log
   const mod = await loadHandlers(handlersPath);
   const queues = o.queues ? parseQueues(o.queues) : (mod.queues ?? ['default']);
   const worker = new Worker({
-    transport: new LocalTransport(engine.docket.jobs),
+    transport: new LocalTransport(engine.docket.jobs, engine.docket.workers),
     handlers: mod.handlers,
     queues,
     concurrency: o.concurrency ? parseConcurrency(o.concurrency) : (mod.concurrency ?? 10),
     heartbeatMs: Math.max(50, Math.floor(config.leaseMs / 3)),
     logger: log,
     name: 'in-process',
+    ...(mod.filter ? { filter: mod.filter } : {}),
   });
   await worker.start();
   log.info({ handlers: handlersPath, types: Object.keys(mod.handlers), queues }, 'in-process worker started');

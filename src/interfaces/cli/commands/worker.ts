@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { HttpTransport } from '../../../sdk/http-transport.js';
 import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { Worker } from '../../../sdk/worker.js';
-import { intOption } from '../output.js';
+import type { ClaimFilter } from '../../../ports/dispatch.js';
+import { CliError, EXIT, intOption } from '../output.js';
 import { clientOptions, withConnection, type ConnectionOptions } from './connection.js';
 import { onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
@@ -13,6 +14,35 @@ interface WorkerCommandOptions extends ConnectionOptions {
   concurrency?: string;
   heartbeatMs: number;
   name?: string;
+  types?: string;
+  labels?: string;
+}
+
+/** `--types resize,thumb` -> the types. */
+export function parseTypes(raw: string): string[] {
+  const types = raw.split(',').map((t) => t.trim()).filter(Boolean);
+  if (types.length === 0) throw new CliError(`--types ${JSON.stringify(raw)}: give job types, comma-separated (e.g. --types resize,thumb)`, EXIT.usage);
+  return types;
+}
+
+/** `--labels region=eu,gpu=true` -> the labels a job must carry (all of them). */
+export function parseLabels(raw: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const at = entry.indexOf('=');
+    if (at <= 0) throw new CliError(`--labels: "${entry}" is not key=value (e.g. --labels region=eu,gpu=true)`, EXIT.usage);
+    labels[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  if (Object.keys(labels).length === 0) throw new CliError(`--labels ${JSON.stringify(raw)}: give key=value pairs, comma-separated`, EXIT.usage);
+  return labels;
+}
+
+/** The flags over the module's `filter`, each part on its own: --types replaces its types, --labels its labels. */
+export function filterOf(o: { types?: string; labels?: string }, fromModule: ClaimFilter | undefined): ClaimFilter | undefined {
+  const types = o.types !== undefined ? parseTypes(o.types) : fromModule?.types;
+  const labels = o.labels !== undefined ? parseLabels(o.labels) : fromModule?.labels;
+  if (!types && !labels) return undefined;
+  return { ...(types ? { types } : {}), ...(labels ? { labels } : {}) };
 }
 
 export function workerCommand(): Command {
@@ -23,8 +53,11 @@ export function workerCommand(): Command {
     .option('--concurrency <slots>', 'slots: a number or priority pools as JSON (default 10)')
     .option('--heartbeat-ms <ms>', 'how often to extend leases; keep well under the server lease', intOption('--heartbeat-ms', 50, 3_600_000), 10_000)
     .option('--name <name>', 'worker name shown in the API')
+    .option('--types <list>', 'claim only jobs of these types, comma-separated (default: the module\'s `filter.types`, else every type)')
+    .option('--labels <pairs>', 'claim only jobs carrying all these labels, key=value comma-separated (default: the module\'s `filter.labels`)')
     .action(async (o: WorkerCommandOptions) => {
       const mod = await loadHandlers(o.handlers);
+      const filter = filterOf(o, mod.filter);
       const log = pino({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
       const worker = new Worker({
         transport: new HttpTransport(clientOptions(o)),
@@ -34,9 +67,10 @@ export function workerCommand(): Command {
         heartbeatMs: o.heartbeatMs,
         logger: log,
         ...(o.name ? { name: o.name } : {}),
+        ...(filter ? { filter } : {}),
       });
       await worker.start();
-      log.info({ workerId: worker.id, url: o.url, types: Object.keys(mod.handlers) }, 'worker started');
+      log.info({ workerId: worker.id, url: o.url, types: Object.keys(mod.handlers), ...(filter ? { filter } : {}) }, 'worker started');
       onShutdown(() => worker.close());
     });
 }

@@ -1,9 +1,9 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { ForbiddenError } from '../../../domain/errors.js';
+import { Type } from '@sinclair/typebox';
+import { ForbiddenError, ValidationError } from '../../../domain/errors.js';
+import { CloudEventSchema, readCloudEvent } from '../../../domain/ingest/cloud-event.js';
 import { EventRuleError } from '../../../domain/ingest/enricher.js';
 import { pointerOf } from '../../../domain/ingest/field-path.js';
-import { NAME_PATTERN } from '../../../domain/job-input.js';
-import { EVENT_SPEC_VERSION, type EventEnvelope } from '../../../ports/event-bus.js';
+import type { EventEnvelope } from '../../../ports/event-bus.js';
 import { EventUnmatchedError, type IngestPipeline, type IngestResult } from '../../../services/ingest/pipeline.js';
 import { owningTenant } from '../access.js';
 import { problemOf, sendProblem } from '../problem.js';
@@ -12,25 +12,11 @@ import type { Api, RouteDeps } from '../server.js';
 import { jobView } from '../views.js';
 
 /**
- * One business event, CloudEvents-style: the envelope the Kafka consumer reads, with `specversion`
- * and `time` optional here. `id` is required: it is what makes a retried POST create no second
- * set of jobs (unless the rule dedups on data fields). Extension attributes are allowed, as in
- * CloudEvents.
+ * One business event, a CloudEvent 1.0 in JSON (structured mode): the same check as the Kafka
+ * consumer's (src/domain/ingest/cloud-event.ts). `id` is what makes a retried POST create no
+ * second set of jobs (unless the rule dedups on data fields). Extension attributes are allowed.
  */
-export const EventBody = Type.Object(
-  {
-    specversion: Type.Optional(Type.Literal(EVENT_SPEC_VERSION)),
-    id: Type.String({ minLength: 1, maxLength: 256, description: 'unique per event from its source; a retry sends the same id' }),
-    type: Type.String({ minLength: 1, maxLength: 256, description: 'e.g. com.acme.order.paid' }),
-    source: Type.String({ minLength: 1, maxLength: 1024, description: 'who emitted it, e.g. urn:acme:shop' }),
-    time: Type.Optional(Type.String({ format: 'date-time', description: 'default: when it is received' })),
-    tenant: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'must be the tenant the request acts for; default that tenant' })),
-    linkId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 128 }), Type.Null()], { description: "the jobs' linkId; default the event id" })),
-    subject: Type.Optional(Type.String({ maxLength: 1024 })),
-    data: Type.Unknown({ description: 'the event itself: any JSON' }),
-  },
-  { additionalProperties: true },
-);
+export const EventBody = CloudEventSchema;
 
 export const EventReply = Type.Object({
   eventId: Type.String(),
@@ -55,25 +41,25 @@ export const EventReply = Type.Object({
 export function eventsInRoutes(app: Api, { jobs }: RouteDeps, ingest: IngestPipeline | null): void {
   app.post(
     '/v1/events',
-    { config: { action: 'events:submit' }, schema: { body: EventBody, response: { 200: EventReply, 201: EventReply, ...PROBLEMS } } },
+    {
+      config: { action: 'events:submit' },
+      schema: { body: EventBody, response: { 200: EventReply, 201: EventReply, ...PROBLEMS } },
+      // The schema documents the body; readCloudEvent checks it, as the Kafka consumer does, naming every problem.
+      validatorCompiler: () => (value: unknown) => ({ value }),
+    },
     async (request, reply) => {
       if (!ingest) {
         return sendProblem(reply, problemOf(request, 501, 'ingest-not-configured', 'Not Implemented', 'this server has no ingest rules: add an "ingest" section to its configuration file (docs/ingestion.md)'));
       }
-      const body = request.body as Static<typeof EventBody>;
       const tenant = owningTenant(request);
-      if (body.tenant !== undefined && body.tenant !== tenant) {
-        throw new ForbiddenError(`the event's tenant "${body.tenant}" is not the tenant this request acts for ("${tenant}"); admins act for a tenant with the docket-tenant header`);
+      const named = (request.body as { tenant?: unknown } | null)?.tenant;
+      if (typeof named === 'string' && named !== tenant) {
+        throw new ForbiddenError(`the event's tenant "${named}" is not the tenant this request acts for ("${tenant}"); admins act for a tenant with the docket-tenant header`);
       }
-      // Extension attributes travel with the event (dead letters, matching); the core ones are set here.
-      const event: EventEnvelope = {
-        ...(body as Omit<EventEnvelope, 'data'>),
-        specversion: EVENT_SPEC_VERSION,
-        time: body.time ?? new Date().toISOString(),
-        tenant,
-        linkId: body.linkId ?? null,
-        data: (body.data ?? null) as EventEnvelope['data'],
-      };
+      const read = readCloudEvent(request.body, { receivedAt: new Date().toISOString(), tenant });
+      if (!read.ok) throw new ValidationError(read.issues);
+      // Extension attributes travel with the event (dead letters, matching).
+      const event = read.event as EventEnvelope;
       let result: IngestResult;
       try {
         result = await ingest.ingest(event);

@@ -1,0 +1,125 @@
+// Issue 21.1: a releasing condition gives its parked jobs back at the policy's ramp, at slow rates
+// (0.1/s, 0.5/s, 2 -> 8/s), at the audit's 10 -> 40/s and at fast ones (100 -> 250/s, 1,000 ->
+// 4,000/s), on both stores. Time is a manual clock moved one loop interval at a time, so the count
+// is checked against the ramp at every run from both sides, with no timing on this machine involved.
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/adapters/clock/manual-clock.js';
+import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
+import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
+import { RedisDispatch } from '../src/adapters/redis/redis-dispatch.js';
+import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
+import { parseConfigFile } from '../src/config/index.js';
+import { Docket } from '../src/app/docket.js';
+import { budgetReachedAtMs, releaseBudget, releaseRate, type RecoveryPolicy } from '../src/domain/recovery/policy.js';
+import type { Dispatch } from '../src/ports/dispatch.js';
+import type { Store } from '../src/ports/store.js';
+import { openTestSchema } from './helpers/postgres.js';
+import { openTestPrefix } from './helpers/redis.js';
+
+const INTERVAL_MS = 250; // the recovery loop's default
+const KEY = 'service:payments';
+
+interface Parts {
+  store: Store;
+  dispatch: Dispatch;
+  cleanup(): Promise<void>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const STORES: Record<string, (clock: ManualClock) => Promise<Parts>> = {
+  'sqlite + memory': async (clock) => ({ store: new SqliteStore({ path: ':memory:' }), dispatch: new MemoryDispatch(clock), cleanup: async () => {} }),
+  'postgres + redis': async (clock) => {
+    const schema = await openTestSchema();
+    const prefix = await openTestPrefix();
+    const redis = new Redis(prefix.url);
+    return {
+      store: new PostgresStore({ connectionString: schema.connectionString, schema: schema.schema }),
+      dispatch: new RedisDispatch({ redis, prefix: prefix.prefix, clock }),
+      cleanup: async () => {
+        redis.disconnect();
+        await prefix.cleanup();
+        await schema.drop();
+      },
+    };
+  },
+};
+
+/** Release policies and how many jobs are parked for each (enough to see the ramp reach its cap). */
+const RATES: { name: string; release: RecoveryPolicy['release']; parked: number }[] = [
+  { name: '0.1/s', release: { perSecond: 0.1, maxPerSecond: 0.1, rampEverySeconds: 10 }, parked: 4 },
+  { name: '0.5/s', release: { perSecond: 0.5, maxPerSecond: 0.5, rampEverySeconds: 10 }, parked: 10 },
+  { name: '2 -> 8/s every 2 s', release: { perSecond: 2, maxPerSecond: 8, rampEverySeconds: 2 }, parked: 60 },
+  { name: '10 -> 40/s every 2 s', release: { perSecond: 10, maxPerSecond: 40, rampEverySeconds: 2 }, parked: 200 },
+  { name: '100 -> 250/s every 1 s', release: { perSecond: 100, maxPerSecond: 250, rampEverySeconds: 1 }, parked: 1000 },
+  { name: '1,000 -> 4,000/s every 1 s', release: { perSecond: 1000, maxPerSecond: 4000, rampEverySeconds: 1 }, parked: 8000 },
+];
+
+/** `n` jobs parked under KEY: the first fails with the condition, the rest are held by its gate when claimed. */
+async function park(docket: Docket, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 500) {
+    await docket.jobs.submitter.submit(Array.from({ length: Math.min(500, n - i) }, () => ({ type: 'pay' })), { tenant: 'shop' });
+  }
+  const [first] = await docket.jobs.claims.claim({ workerId: 'w', queues: ['default'], max: 1 });
+  expect(await docket.jobs.outcomes.fail(first!.id, first!.leaseToken!, { message: 'payments-api: 503', condition: KEY })).toMatchObject({ ok: true });
+  for (let round = 0; round < Math.ceil(n / 1000) + 1; round++) {
+    expect(await docket.jobs.claims.claim({ workerId: 'w', queues: ['default'], max: 1000 })).toEqual([]); // gated: parked, not run
+  }
+  expect((await docket.store.countByState({})).blocked).toBe(n);
+}
+
+for (const [storeName, open] of Object.entries(STORES)) {
+  describe(`recovery release rate: ${storeName}`, () => {
+    for (const { name, release, parked } of RATES) {
+      it(`follows the ramp ${name}`, async () => {
+        const clock = new ManualClock();
+        const parts = await open(clock);
+        cleanups.push(parts.cleanup);
+        const rules = parseConfigFile({ recovery: { policies: [{ conditions: 'service:*', release, maxParkSeconds: 86_400 }] } });
+        const policy = rules.policies[0]!;
+        const docket = new Docket({ store: parts.store, dispatch: parts.dispatch, clock, rules, recoveryIntervalMs: INTERVAL_MS, onError: (e) => { throw e; } });
+        cleanups.push(() => docket.stop());
+        await parts.store.migrate();
+        await park(docket, parked);
+
+        // An operator declares it cleared (as a succeeded probe does): releasing starts now.
+        expect(await docket.recoveryOps.release(KEY)).toBe(true);
+        const start = clock.now();
+        const doneMs = budgetReachedAtMs(policy, parked);
+        const [before] = await docket.recoveryOps.list(null);
+        expect(before).toMatchObject({ status: 'releasing', released: 0, parkedTotal: parked, releaseRate: release.perSecond, releaseEtaSeconds: Math.ceil(doneMs / 1000) });
+
+        const runs = Math.ceil(doneMs / INTERVAL_MS) + 2;
+        let closedAt: number | null = null;
+        for (let run = 1; run <= runs && closedAt === null; run++) {
+          clock.advance(INTERVAL_MS);
+          await docket.recovery.runOnce();
+          const elapsed = clock.now() - start;
+          const [c] = await docket.recoveryOps.list(null);
+          if (!c) {
+            closedAt = elapsed;
+            break;
+          }
+          const counts = await docket.store.countByState({});
+          // From the condition (what GET /v1/conditions shows) and from the jobs themselves.
+          expect(counts.ready ?? 0).toBe(c.released);
+          expect(c.parkedTotal).toBe(parked - c.released);
+          // Never faster than the ramp allows; never more than one loop interval behind it.
+          expect(c.released, `released at ${elapsed} ms`).toBeLessThanOrEqual(Math.min(parked, releaseBudget(policy, elapsed)));
+          expect(c.released, `released at ${elapsed} ms`).toBeGreaterThanOrEqual(Math.min(parked, releaseBudget(policy, elapsed - INTERVAL_MS)));
+          // The rate and time left shown follow the ramp.
+          expect(c.releaseRate).toBe(releaseRate(policy, elapsed));
+          expect(c.releaseEtaSeconds).toBe(Math.ceil(Math.max(0, budgetReachedAtMs(policy, parked) - elapsed) / 1000));
+        }
+        // Everything released, the condition closed within two runs of the ramp's promise.
+        expect((await docket.store.countByState({})).ready).toBe(parked);
+        expect(closedAt).not.toBeNull();
+        expect(closedAt!).toBeLessThanOrEqual(doneMs + 2 * INTERVAL_MS);
+      }, 120_000);
+    }
+  });
+}
