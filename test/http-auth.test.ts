@@ -287,6 +287,15 @@ describe('refused tokens get 401 saying why', () => {
     await expect401(`Bearer ${await sign({ tenant: 'a', roles: ['root'] })}`, 'include none of');
   });
 
+  it('a "sub" that is not a non-empty string is refused, naming the claim', async () => {
+    for (const sub of [{ a: 1 }, 12345, '', ['x'], null]) {
+      await expect401(`Bearer ${await sign({ sub, tenant: 'a', roles: ['admin'] })}`, '"sub" claim');
+    }
+    // A plain string subject still passes.
+    const ok = await fetch(`${base}/v1/jobs`, { headers: { authorization: `Bearer ${await sign({ sub: 'alice', tenant: 'a', roles: ['admin'] })}` } });
+    expect(ok.status).toBe(200);
+  });
+
   it('health and the API document need no token', async () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);

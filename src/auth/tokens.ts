@@ -81,7 +81,12 @@ async function verifyWith(token: string, key: webcrypto.CryptoKey | JWTVerifyGet
 }
 
 function toPrincipal(payload: JWTPayload, token: string): Principal {
-  const { tenant, roles } = payload as { tenant?: unknown; roles?: unknown };
+  const { sub, tenant, roles } = payload as { sub?: unknown; tenant?: unknown; roles?: unknown };
+  // jose checks only that `sub` is present; RFC 7519 §4.1.2 makes it a string, and the subject is
+  // what logs and rate limits name the caller by.
+  if (typeof sub !== 'string' || sub === '') {
+    throw new AuthenticationError(`the token's "sub" claim must be a non-empty string (who the token is for; got ${JSON.stringify(sub)?.slice(0, 40) ?? String(sub)})`);
+  }
   if (typeof tenant !== 'string' || !TENANT.test(tenant)) {
     throw new AuthenticationError('the token has no valid "tenant" claim (a name: letters, digits and _ . : -)');
   }
@@ -89,7 +94,7 @@ function toPrincipal(payload: JWTPayload, token: string): Principal {
   const known = roles.filter(isRole);
   if (known.length === 0) throw new AuthenticationError(`the token's roles ${JSON.stringify(roles)} include none of admin, submitter, worker, viewer`);
   return {
-    subject: payload.sub!,
+    subject: sub,
     tenant,
     roles: known,
     tokenId: typeof payload.jti === 'string' ? payload.jti : createHash('sha256').update(token).digest('base64url').slice(0, 22),
