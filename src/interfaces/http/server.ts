@@ -6,6 +6,7 @@ import type { Authenticator } from '../../auth/tokens.js';
 import { installAccess } from './access.js';
 import { registerOpenApi } from './openapi.js';
 import { installRateLimits, type RateLimits } from './rate-limit.js';
+import { installJsonBody } from './json-body.js';
 import { installProblemHandling, validatorCompiler } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -89,14 +90,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     routerOptions: { maxParamLength: 4096 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // JSON only: any other media type (Fastify also parses text/plain by default) gets 415.
-  app.removeAllContentTypeParsers();
-  // Many clients send content-type: application/json on a POST without a body (cancel): read that
-  // as no body. Where a body is required, validation still answers 400 naming it.
-  const parseJson = app.getDefaultJsonParser('error', 'error'); // rejects __proto__ / constructor poisoning
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
-  );
+  installJsonBody(app as unknown as FastifyInstance);
   app.setValidatorCompiler(validatorCompiler);
   // Response schemas document the API; replies are built from typed views, so plain
   // JSON.stringify serializes them (no silent field stripping, `result` omitted when undefined).
