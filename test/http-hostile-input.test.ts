@@ -116,3 +116,98 @@ describe('JSON nested past the depth limit', () => {
     expect(r.body.payload.text).toBe(text);
   });
 });
+
+/** Sends raw bytes on a fresh connection and reads the whole answer (the server closes or answers once). */
+function raw(request: string): Promise<{ status: number; headers: Record<string, string>; body: Json; text: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    const done = () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const body = rest.join('\r\n\r\n');
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, text: body, body: safeJson(body) });
+    };
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      // One answer is all we wait for: complete once the declared body has arrived.
+      const text = Buffer.concat(chunks).toString('utf8');
+      const at = text.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(text.slice(0, at));
+      if (at >= 0 && length && Buffer.byteLength(text.slice(at + 4)) >= Number(length[1])) {
+        socket.destroy();
+        done();
+      }
+    });
+    socket.on('end', done);
+    socket.on('error', (err) => (chunks.length > 0 ? done() : reject(err)));
+    socket.write(request);
+  });
+}
+
+describe('errors the framework and the HTTP server answer themselves', () => {
+  const auth = () => `Bearer ${token}`;
+
+  it('a bad percent-encoding in a path is 400 problem+json', async () => {
+    for (const path of ['/v1/jobs/%E0%A4%A', '/v1/jobs/%zz', '/v1/webhooks/%']) {
+      const r = await send('GET', path);
+      expectProblem(r, 400);
+      expect(r.body.type).toBe('urn:docket:problem:bad-url');
+      expect(r.body.detail).toContain('percent-encoding');
+    }
+  });
+
+  it('a path parameter over the limit is 414 problem+json; one at the limit is routed', async () => {
+    const over = await send('GET', `/v1/jobs/${'a'.repeat(5000)}`);
+    expectProblem(over, 414);
+    expect(over.body.type).toBe('urn:docket:problem:uri-too-long');
+    expect(over.body.detail).toContain('4096');
+    // At the limit the route answers: validation names the id as too long for a job id.
+    const at = await send('GET', `/v1/jobs/${'a'.repeat(4096)}`);
+    expectProblem(at, 400);
+    expect(at.body.errors).toMatchObject([{ path: '/id' }]);
+  });
+
+  it('an oversized header is 431 problem+json (Node answers it before the framework)', async () => {
+    const r = await raw(`GET /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+    expect(r.status).toBe(431);
+    expect(r.headers['content-type']).toContain('application/problem+json');
+    expect(r.body).toMatchObject({ status: 431, type: 'urn:docket:problem:headers-too-large', detail: expect.stringContaining('header') });
+  });
+
+  it('a request that is not HTTP is 400 problem+json', async () => {
+    const r = await raw('BREW /v1/jobs HTCPCP/1.0\r\n\r\n');
+    expect(r.status).toBe(400);
+    expect(r.headers['content-type']).toContain('application/problem+json');
+    expect(r.body).toMatchObject({ status: 400, type: 'urn:docket:problem:bad-request' });
+  });
+
+  it('an unknown route is 404, a known path with another method 405 with Allow', async () => {
+    const unknown = await send('GET', '/v1/nothing-here');
+    expectProblem(unknown, 404);
+    const wrong = await fetch(`${base}/v1/jobs/some-id`, { method: 'PUT', headers: { authorization: auth() } });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('content-type')).toContain('application/problem+json');
+    expect(wrong.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'HEAD']);
+    const problem = (await wrong.json()) as Json;
+    expect(problem).toMatchObject({ status: 405, type: 'urn:docket:problem:method-not-allowed' });
+    expect(problem.detail).toContain('PUT');
+    const del = await fetch(`${base}/v1/jobs`, { method: 'DELETE', headers: { authorization: auth() } });
+    expect(del.status).toBe(405);
+    expect(del.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'HEAD', 'POST']);
+  });
+
+  it('another content type is 415, a body over the limit 413, both problem+json', async () => {
+    const text = await send('POST', '/v1/jobs', 'type=x', { 'content-type': 'text/plain' });
+    expectProblem(text, 415);
+    expect(text.body.detail).toContain('application/json');
+    const form = await send('POST', '/v1/jobs', 'type=x', { 'content-type': 'application/x-www-form-urlencoded' });
+    expectProblem(form, 415);
+    const big = await send('POST', '/v1/jobs', JSON.stringify({ type: 'x', payload: 'a'.repeat(5 * 1024 * 1024) }));
+    expectProblem(big, 413);
+    expect(big.body.detail).toContain('over the limit');
+  });
+});

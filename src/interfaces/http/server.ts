@@ -6,6 +6,7 @@ import type { Authenticator } from '../../auth/tokens.js';
 import { installAccess } from './access.js';
 import { registerOpenApi } from './openapi.js';
 import { installRateLimits, type RateLimits } from './rate-limit.js';
+import { clientErrorHandler, frameworkErrors, installMethodNotAllowed } from './framework-errors.js';
 import { installJsonBody } from './json-body.js';
 import { installProblemHandling, validatorCompiler } from './problem.js';
 import { healthRoutes } from './routes/health.js';
@@ -80,6 +81,8 @@ export interface ServerOptions {
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 const CLOSE_GRACE_MS = 1000;
+/** Longest path parameter; longer ones answer 414. */
+const MAX_PARAM_LENGTH = 4096;
 
 /** Builds the HTTP API. It does not listen: the caller does (and picks host and port). */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
@@ -87,7 +90,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Queue names in the claim path may contain ':'; no other route parameter is long.
-    routerOptions: { maxParamLength: 4096 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkErrors(MAX_PARAM_LENGTH),
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installJsonBody(app as unknown as FastifyInstance);
@@ -96,6 +101,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // JSON.stringify serializes them (no silent field stripping, `result` omitted when undefined).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installProblemHandling(app as unknown as FastifyInstance);
+  installMethodNotAllowed(app as unknown as FastifyInstance);
   // Before the routes: the document is collected from them as they register.
   await registerOpenApi(app as unknown as FastifyInstance);
   installAccess(app as unknown as FastifyInstance, opts.auth);
