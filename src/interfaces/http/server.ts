@@ -46,6 +46,8 @@ export interface RouteDeps {
   closing: AbortSignal;
   /** The event log behind `GET /v1/events/stream`; absent: no stream route. */
   events?: EventStreamDeps;
+  /** Webhooks: job callbacks are checked against its address guard; absent: callbacks not checked. */
+  webhooks?: WebhookService;
 }
 
 export interface ServerOptions {
@@ -117,7 +119,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   });
 
-  const deps: RouteDeps = { service: opts.service, workers: opts.workers, recovery: opts.recovery, readiness: opts.readiness ?? {}, isLeader: opts.isLeader ?? (() => true), closing: closing.signal, ...(opts.events ? { events: opts.events } : {}) };
+  const deps: RouteDeps = { service: opts.service, workers: opts.workers, recovery: opts.recovery, readiness: opts.readiness ?? {}, isLeader: opts.isLeader ?? (() => true), closing: closing.signal, ...(opts.events ? { events: opts.events } : {}), ...(opts.webhooks ? { webhooks: opts.webhooks } : {}) };
   healthRoutes(app, deps);
   jobRoutes(app, deps);
   dependencyRoutes(app, deps);
@@ -126,7 +128,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   conditionRoutes(app, deps);
   metricsRoutes(app, deps, { requests, ...(opts.metrics ? { engine: opts.metrics } : {}), ...(opts.alerts ? { alerts: opts.alerts } : {}) });
   workerRoutes(app, deps);
-  if (opts.schedules) scheduleRoutes(app, opts.schedules);
+  if (opts.schedules) scheduleRoutes(app, opts.schedules, opts.webhooks);
   eventsInRoutes(app, deps, opts.ingest ?? null);
   templateRoutes(app, deps);
   eventRoutes(app, deps);

@@ -1,0 +1,19 @@
+import { ValidationError, type Issue } from '../../domain/errors.js';
+import type { WebhookService } from '../../services/webhooks/service.js';
+
+/**
+ * Refuses (400) job callbacks that point at addresses the webhook guard would not deliver to, when
+ * the request makes them: POST /v1/jobs, bulk submits, schedules. Each delivery checks again at
+ * connect time (src/net/address-guard.ts); this answers the submitter at once instead of failing
+ * every attempt later. `items` pairs each body path with the object that may carry `callbackUrl`.
+ * Without webhooks no callback is ever delivered, so nothing is checked.
+ */
+export async function refuseInternalCallbacks(webhooks: WebhookService | undefined, items: readonly { path: string; job: unknown }[]): Promise<void> {
+  if (!webhooks) return;
+  const issues: Issue[] = [];
+  for (const { path, job } of items) {
+    const url = (job as { callbackUrl?: unknown } | null)?.callbackUrl;
+    if (typeof url === 'string') await webhooks.checkTarget(url, `${path}/callbackUrl`, issues);
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+}
