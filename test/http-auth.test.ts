@@ -110,7 +110,7 @@ const ENDPOINTS: Endpoint[] = [
     allowed: ['admin', 'worker'],
     scoped: false,
     ok: 200,
-    request: async () => ['POST', `/v1/workers/${await docket.workers.register({ queues: ['matrix'] })}/heartbeat`, { jobs: [] }],
+    request: async () => ['POST', `/v1/workers/${await docket.workers.register({ queues: ['matrix'], tenant: OWN })}/heartbeat`, { jobs: [] }],
   },
   // Job templates: per tenant (another tenant's answers 404 to everyone; see test/http-templates.test.ts).
   { name: 'list templates', allowed: ['admin', 'submitter', 'viewer'], scoped: false, ok: 200, request: async () => ['GET', '/v1/templates'] },

@@ -2,7 +2,7 @@ import { createHash, randomUUID, webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { SignJWT, createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { NAME_PATTERN } from '../domain/job-input.js';
-import { isRole, type Principal, type Role } from './roles.js';
+import { isRole, ROLES, type Principal, type Role } from './roles.js';
 
 /** A token that cannot be accepted; `message` says why (missing, expired, bad signature...). */
 export class AuthenticationError extends Error {}
@@ -90,9 +90,9 @@ function toPrincipal(payload: JWTPayload, token: string): Principal {
   if (typeof tenant !== 'string' || !TENANT.test(tenant)) {
     throw new AuthenticationError('the token has no valid "tenant" claim (a name: letters, digits and _ . : -)');
   }
-  if (!Array.isArray(roles) || roles.length === 0) throw new AuthenticationError('the token has no "roles" claim (a list of admin, submitter, worker, viewer)');
+  if (!Array.isArray(roles) || roles.length === 0) throw new AuthenticationError(`the token has no "roles" claim (a list of ${ROLES.join(', ')})`);
   const known = roles.filter(isRole);
-  if (known.length === 0) throw new AuthenticationError(`the token's roles ${JSON.stringify(roles)} include none of admin, submitter, worker, viewer`);
+  if (known.length === 0) throw new AuthenticationError(`the token's roles ${JSON.stringify(roles)} include none of ${ROLES.join(', ')}`);
   return {
     subject: sub,
     tenant,
