@@ -211,3 +211,22 @@ describe('errors the framework and the HTTP server answer themselves', () => {
     expect(big.body.detail).toContain('over the limit');
   });
 });
+
+describe('NUL characters (PostgreSQL stores none: a lookup by such an id failed there)', () => {
+  it('a %00 in the path or query is 400 before any route runs', async () => {
+    for (const path of ['/v1/webhooks/%00', '/v1/jobs/a%00b', '/v1/jobs?queue=%00']) {
+      const r = await send('GET', path);
+      expectProblem(r, 400);
+      expect(r.body.type).toBe('urn:docket:problem:nul-character');
+    }
+  });
+
+  it('a \\u0000 in a body string is 400; an escaped backslash before u0000 is plain text', async () => {
+    const r = await send('POST', '/v1/jobs', '{"type":"nul","payload":{"a":"x\\u0000y"}}');
+    expectProblem(r, 400);
+    expect(r.body.detail).toContain('NUL');
+    const text = await send('POST', '/v1/jobs', JSON.stringify({ type: 'nul', payload: { a: 'x\\u0000y' } }));
+    expect(text.status, text.text).toBe(201);
+    expect(text.body.payload.a).toBe('x\\u0000y');
+  });
+});

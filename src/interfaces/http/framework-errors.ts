@@ -68,6 +68,18 @@ export function installMethodNotAllowed(app: FastifyInstance): void {
   });
 }
 
+/**
+ * A NUL character (`%00`) in the path or query is 400 before any route runs: no id or name holds
+ * one, and PostgreSQL refuses it in text (a lookup by such an id failed with 500 there).
+ */
+export function refuseNulInUrl(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (/%00/i.test(request.url)) {
+      return sendProblem(reply, problemOf(request, 400, 'nul-character', 'Bad Request', 'the URL holds a NUL character (%00), which no id or name may contain'));
+    }
+  });
+}
+
 /** `/v1/jobs/:id` -> /^\/v1\/jobs\/[^/]+$/; `*` matches the rest. */
 function patternOf(url: string): RegExp {
   const source = url

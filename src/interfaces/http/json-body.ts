@@ -16,24 +16,34 @@ export class JsonTooDeepError extends DocketError {
   }
 }
 
+/** A body holding U+0000 (`\u0000` in a string): PostgreSQL stores no NUL in text or jsonb, so neither mode takes it. */
+export class JsonNulError extends DocketError {
+  constructor() {
+    super('nul-character', 'the request body holds a NUL character (\\u0000), which Docket does not store; remove it');
+  }
+}
+
 /**
- * Whether `text` nests `[` / `{` deeper than `limit`, brackets inside strings not counted. One pass
- * over the characters, before anything recursive sees them; malformed JSON is left to the parser.
+ * What a body holds that no parser should see: nesting of `[` / `{` deeper than `limit` (brackets
+ * inside strings not counted), or a `\u0000` escape in a string. One pass over the characters,
+ * before anything recursive sees them; malformed JSON is left to the parser.
  */
-export function nestedDeeperThan(text: string, limit: number): boolean {
+export function scanJson(text: string, limit: number): 'too-deep' | 'nul' | null {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
+      if (c === 0x5c /* \ */) {
+        if (text.charCodeAt(i + 1) === 0x75 /* u */ && text.slice(i + 2, i + 6) === '0000') return 'nul';
+        i++;
+      } else if (c === 0x22 /* " */) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > limit) return true;
+      if (++depth > limit) return 'too-deep';
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
   }
-  return false;
+  return null;
 }
 
 /**
@@ -48,7 +58,9 @@ export function installJsonBody(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (text === '') return done(null, undefined);
-    if (nestedDeeperThan(text, MAX_JSON_DEPTH)) return done(new JsonTooDeepError(MAX_JSON_DEPTH), undefined);
+    const found = scanJson(text, MAX_JSON_DEPTH);
+    if (found === 'too-deep') return done(new JsonTooDeepError(MAX_JSON_DEPTH), undefined);
+    if (found === 'nul') return done(new JsonNulError(), undefined);
     return parseJson(request, text, done);
   });
 }

@@ -6,7 +6,7 @@ import type { Authenticator } from '../../auth/tokens.js';
 import { installAccess } from './access.js';
 import { registerOpenApi } from './openapi.js';
 import { installRateLimits, type RateLimits } from './rate-limit.js';
-import { clientErrorHandler, frameworkErrors, installMethodNotAllowed } from './framework-errors.js';
+import { clientErrorHandler, frameworkErrors, installMethodNotAllowed, refuseNulInUrl } from './framework-errors.js';
 import { installJsonBody } from './json-body.js';
 import { installProblemHandling, validatorCompiler } from './problem.js';
 import { healthRoutes } from './routes/health.js';
@@ -104,6 +104,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installProblemHandling(app as unknown as FastifyInstance);
   installMethodNotAllowed(app as unknown as FastifyInstance);
+  refuseNulInUrl(app as unknown as FastifyInstance);
   // Before the routes: the document is collected from them as they register.
   await registerOpenApi(app as unknown as FastifyInstance);
   installAccess(app as unknown as FastifyInstance, opts.auth);
