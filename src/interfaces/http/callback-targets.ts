@@ -10,10 +10,15 @@ import type { WebhookService } from '../../services/webhooks/service.js';
  */
 export async function refuseInternalCallbacks(webhooks: WebhookService | undefined, items: readonly { path: string; job: unknown }[]): Promise<void> {
   if (!webhooks) return;
-  const issues: Issue[] = [];
-  for (const { path, job } of items) {
-    const url = (job as { callbackUrl?: unknown } | null)?.callbackUrl;
-    if (typeof url === 'string') await webhooks.checkTarget(url, `${path}/callbackUrl`, issues);
-  }
+  // Names resolve in parallel (a bulk submit may carry many); issues keep the items' order.
+  const perItem = await Promise.all(
+    items.map(async ({ path, job }) => {
+      const issues: Issue[] = [];
+      const url = (job as { callbackUrl?: unknown } | null)?.callbackUrl;
+      if (typeof url === 'string') await webhooks.checkTarget(url, `${path}/callbackUrl`, issues);
+      return issues;
+    }),
+  );
+  const issues = perItem.flat();
   if (issues.length > 0) throw new ValidationError(issues);
 }
