@@ -15,8 +15,7 @@ import { Docket, openEmbedded } from '../src/app/docket.js';
 import { compileIngest } from '../src/domain/ingest/rules.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { IngestPipeline } from '../src/services/ingest/pipeline.js';
-import { tokenFor } from './helpers/auth.js';
-import { testAuth } from './helpers/auth.js';
+import { testAuth, tokenFor } from './helpers/auth.js';
 import { openTestSchema } from './helpers/postgres.js';
 import { openTestPrefix } from './helpers/redis.js';
 

@@ -9,8 +9,7 @@ import { MAX_JSON_DEPTH } from '../src/interfaces/http/json-body.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { compileIngest } from '../src/domain/ingest/rules.js';
 import { IngestPipeline } from '../src/services/ingest/pipeline.js';
-import { adminToken } from './helpers/auth.js';
-import { testAuth } from './helpers/auth.js';
+import { adminToken, testAuth } from './helpers/auth.js';
 
 // Read as plain JSON, as a client does.
 type Json = any;
