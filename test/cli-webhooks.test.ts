@@ -2,14 +2,14 @@
 // temporary data dir (so the real wiring: config, engine, API, in-process worker), with a local
 // receiver getting the signed deliveries. Needs dist/ (npm run build).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DocketClient } from '../src/sdk/client.js';
 import { cleanEnv, freePort, until } from './helpers/process.js';
-import { startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
+import { LOCAL_RECEIVERS, startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const children = new Set<ChildProcess>();
@@ -42,7 +42,10 @@ describe('docket webhooks (CLI)', () => {
     receiver = await startReceiver();
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const server = spawnDocket(['server'], { DOCKET_DATA_DIR: dir, PORT: String(port) });
+    // The receiver listens on loopback, which webhooks may reach only when the config opens it.
+    const config = join(dir, 'docket.json');
+    writeFileSync(config, JSON.stringify({ webhooks: { allowPrivateNetworks: LOCAL_RECEIVERS } }));
+    const server = spawnDocket(['server'], { DOCKET_DATA_DIR: dir, PORT: String(port), DOCKET_CONFIG: config });
     await until('docket server', async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok || undefined);
     const token = await until('the first admin token', () => /export DOCKET_TOKEN=(\S+)/.exec(server.stderr())?.[1]);
 

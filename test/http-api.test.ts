@@ -213,6 +213,8 @@ describe('HTTP API: workers', () => {
         queues: ['a', 'b'],
         capacity: 4,
         labels: { zone: 'eu' },
+        // Registered by an admin not acting for a tenant: a worker of every tenant.
+        tenant: null,
         status: 'active',
         registeredAt: expect.stringMatching(/Z$/),
         lastHeartbeatAt: expect.stringMatching(/Z$/),

@@ -110,7 +110,7 @@ const ENDPOINTS: Endpoint[] = [
     allowed: ['admin', 'worker'],
     scoped: false,
     ok: 200,
-    request: async () => ['POST', `/v1/workers/${await docket.workers.register({ queues: ['matrix'] })}/heartbeat`, { jobs: [] }],
+    request: async () => ['POST', `/v1/workers/${await docket.workers.register({ queues: ['matrix'], tenant: OWN })}/heartbeat`, { jobs: [] }],
   },
   // Job templates: per tenant (another tenant's answers 404 to everyone; see test/http-templates.test.ts).
   { name: 'list templates', allowed: ['admin', 'submitter', 'viewer'], scoped: false, ok: 200, request: async () => ['GET', '/v1/templates'] },
@@ -285,6 +285,15 @@ describe('refused tokens get 401 saying why', () => {
     await expect401(`Bearer ${await sign({ roles: ['admin'] })}`, '"tenant" claim');
     await expect401(`Bearer ${await sign({ tenant: 'a' })}`, '"roles" claim');
     await expect401(`Bearer ${await sign({ tenant: 'a', roles: ['root'] })}`, 'include none of');
+  });
+
+  it('a "sub" that is not a non-empty string is refused, naming the claim', async () => {
+    for (const sub of [{ a: 1 }, 12345, '', ['x'], null]) {
+      await expect401(`Bearer ${await sign({ sub, tenant: 'a', roles: ['admin'] })}`, '"sub" claim');
+    }
+    // A plain string subject still passes.
+    const ok = await fetch(`${base}/v1/jobs`, { headers: { authorization: `Bearer ${await sign({ sub: 'alice', tenant: 'a', roles: ['admin'] })}` } });
+    expect(ok.status).toBe(200);
   });
 
   it('health and the API document need no token', async () => {

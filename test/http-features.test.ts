@@ -279,7 +279,7 @@ describe('queues: depths, pause and resume', () => {
     await start();
     const submitter = await tokenFor('acme', ['submitter']);
     const admin = await adminToken();
-    const worker = await tokenFor('default', ['worker']);
+    const worker = await tokenFor('acme', ['worker']);
     const job = await client(submitter).submit({ type: 'x', queue: 'slow' });
     await client(submitter).submit({ type: 'y', queue: 'fast' });
 
@@ -557,7 +557,7 @@ describe('remote workers', () => {
 
   it('a heartbeat reports a job cancelled while held in both lost and cancelled', async () => {
     await start();
-    const worker = await tokenFor('default', ['worker']);
+    const worker = await tokenFor('acme', ['worker']);
     const submitter = await tokenFor('acme', ['submitter']);
     const keep = await client(submitter).submit({ type: 'keep', queue: 'hb' });
     const drop = await client(submitter).submit({ type: 'drop', queue: 'hb' });

@@ -12,10 +12,10 @@ import { Worker } from '../src/sdk/worker.js';
 import type { WebhookOptions } from '../src/services/webhooks/webhooks.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
 import { PLACES, type Place } from './helpers/webhook-places.js';
-import { startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
+import { LOCAL_RECEIVERS, startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
 
 const silent = pino({ level: 'silent' });
-const FAST: WebhookOptions = { dispatchIntervalMs: 20, pollIntervalMs: 20, policy: { backoff: { initialMs: 40, maxMs: 200 }, timeoutMs: 3000 } };
+const FAST: WebhookOptions = { dispatchIntervalMs: 20, pollIntervalMs: 20, policy: { backoff: { initialMs: 40, maxMs: 200 }, timeoutMs: 3000, allowPrivateNetworks: LOCAL_RECEIVERS } };
 const END_EVENTS = ['job.succeeded', 'job.failed', 'job.cancelled', 'job.expired'];
 
 for (const [name, place] of Object.entries(PLACES)) {

@@ -14,7 +14,7 @@ import type { WebhookDisabled } from '../src/services/webhooks/sender.js';
 import type { WebhookOptions } from '../src/services/webhooks/webhooks.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
 import { PLACES, type Place } from './helpers/webhook-places.js';
-import { startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
+import { LOCAL_RECEIVERS, startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
 
 const silent = pino({ level: 'silent' });
 const handlers = {
@@ -28,7 +28,7 @@ const handlers = {
 const FAST: WebhookOptions = {
   dispatchIntervalMs: 20,
   pollIntervalMs: 20,
-  policy: { backoff: { initialMs: 40, maxMs: 200 }, timeoutMs: 3000, maxAttempts: 10, disableAfterFailures: 20 },
+  policy: { backoff: { initialMs: 40, maxMs: 200 }, timeoutMs: 3000, maxAttempts: 10, disableAfterFailures: 20, allowPrivateNetworks: LOCAL_RECEIVERS },
 };
 
 for (const [name, place] of Object.entries(PLACES)) {

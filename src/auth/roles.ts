@@ -2,7 +2,7 @@
  * Who may do what. A token carries roles; each API action names the roles allowed to perform it.
  * Roles combine: a token with `submitter` and `viewer` may do what either may.
  */
-export const ROLES = ['admin', 'submitter', 'worker', 'viewer'] as const;
+export const ROLES = ['admin', 'submitter', 'worker', 'viewer', 'cluster-worker'] as const;
 export type Role = (typeof ROLES)[number];
 
 export type Action =
@@ -33,8 +33,11 @@ export type Action =
  *
  * - submitters submit, read, cancel and resubmit their tenant's jobs;
  * - viewers read their tenant's jobs and the queue depths;
- * - workers run the worker protocol (register, claim, heartbeat, report outcomes) and read jobs;
- *   the lease token of each claim is what lets them act on a job;
+ * - workers run the worker protocol (register, claim, heartbeat, report outcomes) and read jobs,
+ *   all for their token's tenant only: they claim only its jobs, and another tenant's worker, job
+ *   or lease answers 404; the lease token of each claim is what lets them act on a job;
+ * - cluster workers run the worker protocol for every tenant (a fleet shared by all tenants): they
+ *   claim any tenant's jobs and see every worker, and nothing else (docs/auth.md: trust model);
  * - submitters also requeue and purge their tenant's dead letters;
  * - recovery conditions are cluster-wide: everyone but workers sees them (counts of their own
  *   tenant), only admins release, drain or fail them;
@@ -46,8 +49,8 @@ export const PERMISSIONS: Record<Action, readonly Role[]> = {
   'jobs:cancel': ['admin', 'submitter'],
   'queues:read': ['admin', 'submitter', 'viewer', 'worker'],
   'queues:manage': ['admin'],
-  'workers:read': ['admin', 'viewer', 'worker'],
-  'workers:work': ['admin', 'worker'],
+  'workers:read': ['admin', 'viewer', 'worker', 'cluster-worker'],
+  'workers:work': ['admin', 'worker', 'cluster-worker'],
   'deadletters:manage': ['admin', 'submitter'],
   'recovery:read': ['admin', 'submitter', 'viewer'],
   'recovery:manage': ['admin'],
@@ -89,4 +92,9 @@ export function may(principal: Principal, action: Action): boolean {
 
 export function isAdmin(principal: Principal): boolean {
   return principal.roles.includes('admin');
+}
+
+/** Whether the worker protocol acts for every tenant with this token (a shared fleet). */
+export function isClusterWorker(principal: Principal): boolean {
+  return principal.roles.includes('cluster-worker');
 }

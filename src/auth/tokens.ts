@@ -2,7 +2,7 @@ import { createHash, randomUUID, webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { SignJWT, createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { NAME_PATTERN } from '../domain/job-input.js';
-import { isRole, type Principal, type Role } from './roles.js';
+import { isRole, ROLES, type Principal, type Role } from './roles.js';
 
 /** A token that cannot be accepted; `message` says why (missing, expired, bad signature...). */
 export class AuthenticationError extends Error {}
@@ -81,15 +81,20 @@ async function verifyWith(token: string, key: webcrypto.CryptoKey | JWTVerifyGet
 }
 
 function toPrincipal(payload: JWTPayload, token: string): Principal {
-  const { tenant, roles } = payload as { tenant?: unknown; roles?: unknown };
+  const { sub, tenant, roles } = payload as { sub?: unknown; tenant?: unknown; roles?: unknown };
+  // jose checks only that `sub` is present; RFC 7519 §4.1.2 makes it a string, and the subject is
+  // what logs and rate limits name the caller by.
+  if (typeof sub !== 'string' || sub === '') {
+    throw new AuthenticationError(`the token's "sub" claim must be a non-empty string (who the token is for; got ${JSON.stringify(sub)?.slice(0, 40) ?? String(sub)})`);
+  }
   if (typeof tenant !== 'string' || !TENANT.test(tenant)) {
     throw new AuthenticationError('the token has no valid "tenant" claim (a name: letters, digits and _ . : -)');
   }
-  if (!Array.isArray(roles) || roles.length === 0) throw new AuthenticationError('the token has no "roles" claim (a list of admin, submitter, worker, viewer)');
+  if (!Array.isArray(roles) || roles.length === 0) throw new AuthenticationError(`the token has no "roles" claim (a list of ${ROLES.join(', ')})`);
   const known = roles.filter(isRole);
-  if (known.length === 0) throw new AuthenticationError(`the token's roles ${JSON.stringify(roles)} include none of admin, submitter, worker, viewer`);
+  if (known.length === 0) throw new AuthenticationError(`the token's roles ${JSON.stringify(roles)} include none of ${ROLES.join(', ')}`);
   return {
-    subject: payload.sub!,
+    subject: sub,
     tenant,
     roles: known,
     tokenId: typeof payload.jti === 'string' ? payload.jti : createHash('sha256').update(token).digest('base64url').slice(0, 22),

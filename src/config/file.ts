@@ -106,7 +106,7 @@ export function parseConfigFile(raw: unknown, source = 'config'): FileConfig {
     if (err instanceof ValidationError) throw new ConfigError(`${source}: ${err.message}`);
     throw err;
   }
-  const webhooks = webhookRulesOf(file.webhooks);
+  const webhooks = webhookRulesOf(file.webhooks, source);
   const dedup = dedupRulesOf(file.dedup, source);
   const alerts = file.alerts === undefined ? undefined : alertRulesOf(file.alerts, source);
   const loops = loopsOf(file.loops);

@@ -13,6 +13,11 @@ export interface PriorityRange {
 export interface ClaimFilter {
   types?: readonly string[];
   labels?: Readonly<Record<string, string>>;
+  /**
+   * Only this tenant's jobs (a worker token bound to its tenant, docs/auth.md). Such a take serves
+   * that tenant's lane alone, within its cap, and leaves the other tenants' turns as they were.
+   */
+  tenant?: string;
 }
 
 export interface TakeRequest {

@@ -4,6 +4,8 @@ export interface WorkerInfo {
   capacity?: number;
   name?: string;
   labels?: Record<string, string>;
+  /** The tenant whose jobs it runs (its token's); null or absent: every tenant (a cluster worker). */
+  tenant?: string | null;
 }
 
 /** A registered remote worker. Times are epoch ms. */
@@ -13,6 +15,8 @@ export interface WorkerRecord {
   queues: string[];
   capacity: number;
   labels: Record<string, string>;
+  /** The tenant whose jobs it runs; null: every tenant (registered by a cluster-wide token). */
+  tenant: string | null;
   registeredAt: number;
   lastHeartbeatAt: number;
   /** `lost`: silent past the heartbeat timeout; its jobs went back to the queue. */

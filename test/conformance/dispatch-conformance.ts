@@ -502,6 +502,34 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
         expect(await drain(d(), ['q'])).toHaveLength(30 - media.length - gpu.length);
       });
 
+      it('a take for one tenant gets only its entries, in order, within its cap', async () => {
+        await reopen({ q: { tenants: { A: { maxRunning: 6 } } } });
+        const made = Array.from({ length: 40 }, (_, i) => entry({ tenant: ['A', 'B', 'C'][i % 3]!, priority: 1 + (i % 4), type: i % 2 ? 'x' : 'y' }));
+        await d().enqueue(shuffle(made));
+        const ofA = made.filter((e) => e.tenant === 'A').sort(byOrder);
+        // Capped at 6 running: a tenant-bound take does not lift the cap.
+        expect(ids(await d().take({ queues: ['q'], max: 100, filter: { tenant: 'A' } }))).toEqual(ids(ofA.slice(0, 6)));
+        expect(await d().take({ queues: ['q'], max: 100, filter: { tenant: 'A' } })).toEqual([]);
+        await d().adjustRunning('q', 'A', -6);
+        const ofBx = made.filter((e) => e.tenant === 'B' && e.type === 'x').sort(byOrder);
+        expect(ids(await d().take({ queues: ['q'], max: 100, filter: { tenant: 'B', types: ['x'] } }))).toEqual(ids(ofBx));
+        expect(await d().take({ queues: ['q'], max: 100, filter: { tenant: 'nobody' } })).toEqual([]);
+        // Everyone's takes go on with what is left; A again up to its cap.
+        const taken = new Set([...ids(ofA.slice(0, 6)), ...ids(ofBx)]);
+        const left = made.filter((e) => !taken.has(e.id));
+        const rest = await drain(d(), ['q'], 3);
+        expect(ids(rest.filter((e) => e.tenant !== 'A')).sort()).toEqual(ids(left.filter((e) => e.tenant !== 'A')).sort());
+        expect(ids(rest.filter((e) => e.tenant === 'A'))).toEqual(ids(ofA.slice(6, 12)));
+      });
+
+      it('waiting for one tenant ignores other tenants\' ready work', async () => {
+        await d().enqueue([entry({ tenant: 'B' })]);
+        const waiting = d().waitForWork(['q'], 60_000, undefined, undefined, { tenant: 'A' });
+        expect(await settles(waiting, 100)).toBe(false);
+        await d().enqueue([entry({ tenant: 'A' })]);
+        expect(await settles(waiting, 2_000)).toBe(true);
+      });
+
       it('waiting with a filter ignores ready work that does not match', async () => {
         await d().enqueue([entry({ type: 'thumbnail' })]);
         const waiting = d().waitForWork(['q'], 60_000, undefined, undefined, { types: ['mediaInfo'] });

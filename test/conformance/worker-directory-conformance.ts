@@ -67,6 +67,7 @@ export function describeWorkerDirectoryConformance(name: string, open: (options:
           queues: ['a', 'b'],
           capacity: 1,
           labels: {},
+          tenant: null,
           registeredAt: clock.now(),
           lastHeartbeatAt: clock.now(),
           status: 'active',
@@ -76,10 +77,11 @@ export function describeWorkerDirectoryConformance(name: string, open: (options:
       it('keeps every field given, copied: changing the input later changes nothing', async () => {
         const queues = ['q1'];
         const labels = { region: 'eu', 'gpu.kind': 'a100 "x"' };
-        const id = await dir.register({ queues, capacity: 4, name: 'wörker ☃', labels });
+        const id = await dir.register({ queues, capacity: 4, name: 'wörker ☃', labels, tenant: 'acme' });
         queues.push('q2');
         labels.region = 'us';
-        expect(await dir.get(id)).toMatchObject({ name: 'wörker ☃', queues: ['q1'], capacity: 4, labels: { region: 'eu', 'gpu.kind': 'a100 "x"' } });
+        expect(await dir.get(id)).toMatchObject({ name: 'wörker ☃', queues: ['q1'], capacity: 4, labels: { region: 'eu', 'gpu.kind': 'a100 "x"' }, tenant: 'acme' });
+        expect((await dir.list()).find((w) => w.id === id)!.tenant).toBe('acme');
       });
 
       it('gives each registration a fresh id', async () => {
@@ -150,7 +152,7 @@ export function describeWorkerDirectoryConformance(name: string, open: (options:
         expect(await dir.sweep(TIMEOUT)).toEqual([]);
         clock.advance(1);
         const lost = await dir.sweep(TIMEOUT);
-        expect(lost).toEqual([{ id: silent, name: 'silent', queues: ['q'], capacity: 1, labels: {}, registeredAt: lastSeen, lastHeartbeatAt: lastSeen, status: 'lost' }]);
+        expect(lost).toEqual([{ id: silent, name: 'silent', queues: ['q'], capacity: 1, labels: {}, tenant: null, registeredAt: lastSeen, lastHeartbeatAt: lastSeen, status: 'lost' }]);
         // Reported once: a later sweep does not report it again.
         expect(await dir.sweep(TIMEOUT)).toEqual([]);
         // A lost worker stays listed, as lost.

@@ -25,6 +25,12 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
+/**
+ * The networks a test engine must open for these receivers (config `webhooks.allowPrivateNetworks`):
+ * they listen on 127.0.0.1, a loopback address webhooks may not reach by default.
+ */
+export const LOCAL_RECEIVERS = ['127.0.0.1/32'];
+
 /** A real HTTP receiver on a free local port, as a webhook subscriber would run one. */
 export async function startReceiver(responder: Responder = () => 200): Promise<Receiver> {
   const received: Received[] = [];

@@ -117,7 +117,9 @@ export class MemoryDispatch implements Dispatch {
       for (let k = 0; k < names.length && out.length < request.max; k++) {
         const name = names[(start + k) % names.length]!;
         const q = this.queues.get(name);
-        if (q && q.size > 0) this.serve(name, q.levels[level]!, request.max - out.length, request.filter, out);
+        if (!q || q.size === 0) continue;
+        if (request.filter?.tenant !== undefined) this.serveTenant(name, q.levels[level]!, request.filter.tenant, request.max - out.length, request.filter, out);
+        else this.serve(name, q.levels[level]!, request.max - out.length, request.filter, out);
       }
     }
     return out;
@@ -194,6 +196,17 @@ export class MemoryDispatch implements Dispatch {
     }
   }
 
+  /** A take for one tenant (filter.tenant): its lane alone, up to its cap; no turn or credit changes. */
+  private serveTenant(queue: string, level: Level, tenant: string, need: number, filter: ClaimFilter, out: DispatchEntry[]): void {
+    if (!level.lanes.has(tenant)) return;
+    const share = this.fairness.shareOf(queue, tenant);
+    const room = share.maxRunning === null ? need : Math.min(need, share.maxRunning - (this.running.get(queue)?.get(tenant) ?? 0));
+    if (room <= 0) return;
+    const got = this.takeFromLane(level, tenant, room, filter);
+    for (const e of got) out.push(e);
+    if (got.length > 0 && share.maxRunning !== null) this.countRunning(queue, tenant, got.length);
+  }
+
   /** Takes up to `quota` entries of one tenant in due order, merging its types, keeping to `filter`. */
   private takeFromLane(level: Level, tenant: string, quota: number, filter: ClaimFilter | undefined): DispatchEntry[] {
     const lane = level.lanes.get(tenant)!;
@@ -251,9 +264,10 @@ export class MemoryDispatch implements Dispatch {
     if (q.size === 0) return false;
     for (let l = clampLevel(range?.min ?? 1); l <= clampLevel(range?.max ?? LEVELS); l++) {
       for (const [tenant, lane] of q.levels[l]!.lanes) {
+        if (filter?.tenant !== undefined && tenant !== filter.tenant) continue;
         const share = this.fairness.shareOf(queue, tenant);
         if (share.maxRunning !== null && (this.running.get(queue)?.get(tenant) ?? 0) >= share.maxRunning) continue;
-        if (!filter) return true;
+        if (!filter?.types && !filter?.labels) return true;
         for (const [type, b] of lane.types) {
           if (filter.types && !filter.types.includes(type)) continue;
           if (!filter.labels) return true;

@@ -24,6 +24,7 @@ export class MemoryWorkerDirectory implements WorkerDirectory {
       queues: [...info.queues],
       capacity: info.capacity ?? 1,
       labels: { ...(info.labels ?? {}) },
+      tenant: info.tenant ?? null,
       registeredAt: now,
       // Registering is a sign of life: a fresh worker is not reported as silent.
       lastHeartbeatAt: now,

@@ -104,6 +104,7 @@ export class RedisWorkerDirectory implements WorkerDirectory {
       JSON.stringify([...info.queues]),
       info.capacity ?? 1,
       JSON.stringify(info.labels ?? {}),
+      JSON.stringify(info.tenant ?? null),
     );
     return id;
   }
@@ -180,6 +181,7 @@ function decode(h: Record<string, string>): { record: WorkerRecord; seq: number 
       queues: JSON.parse(h.queues ?? '[]') as string[],
       capacity: Number(h.capacity ?? 1),
       labels: JSON.parse(h.labels ?? '{}') as Record<string, string>,
+      tenant: JSON.parse(h.tenant ?? 'null') as string | null,
       registeredAt: Number(h.registeredAt),
       lastHeartbeatAt: Number(h.lastHeartbeatAt ?? h.registeredAt),
       status: h.status === 'lost' ? 'lost' : 'active',

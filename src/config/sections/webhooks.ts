@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { WebhookPolicy } from '../../domain/webhooks/policy.js';
+import { AddressGuard } from '../../net/address-guard.js';
+import { ConfigError } from '../errors.js';
 import { msOf, Seconds } from '../seconds.js';
 
 /**
@@ -12,6 +14,9 @@ export const WebhooksFileSchema = Type.Object(
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'tries of one delivery before it is given up' })),
     timeoutSeconds: Type.Optional(Seconds('a receiver silent this long has failed the attempt', { maximum: 300 })),
     concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'requests in flight at once' })),
+    allowPrivateNetworks: Type.Optional(
+      Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000, description: 'non-public networks (CIDRs or addresses) webhooks and callbacks may reach; default none' }),
+    ),
     backoff: Type.Optional(
       Type.Object(
         {
@@ -25,8 +30,8 @@ export const WebhooksFileSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** The file's section as a partial policy (ms), over the defaults at wiring time. */
-export function webhookRulesOf(section: Static<typeof WebhooksFileSchema> | undefined): Partial<WebhookPolicy> | undefined {
+/** The file's section as a partial policy (ms), over the defaults at wiring time; `source` names the file in errors. */
+export function webhookRulesOf(section: Static<typeof WebhooksFileSchema> | undefined, source = 'config'): Partial<WebhookPolicy> | undefined {
   if (!section) return undefined;
   const ms = (s: number | undefined) => (s === undefined ? undefined : msOf(s));
   const policy: Partial<WebhookPolicy> = {};
@@ -34,6 +39,14 @@ export function webhookRulesOf(section: Static<typeof WebhooksFileSchema> | unde
   if (section.maxAttempts !== undefined) policy.maxAttempts = section.maxAttempts;
   if (section.concurrency !== undefined) policy.concurrency = section.concurrency;
   if (section.timeoutSeconds !== undefined) policy.timeoutMs = ms(section.timeoutSeconds)!;
+  if (section.allowPrivateNetworks !== undefined) {
+    try {
+      new AddressGuard(section.allowPrivateNetworks); // refuses an entry that is no address or CIDR
+    } catch (err) {
+      throw new ConfigError(`${source}: /webhooks/${(err as Error).message}`);
+    }
+    policy.allowPrivateNetworks = section.allowPrivateNetworks;
+  }
   if (section.backoff) {
     const initialMs = ms(section.backoff.initialSeconds);
     const maxMs = ms(section.backoff.maxSeconds);

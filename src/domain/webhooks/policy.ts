@@ -11,6 +11,12 @@ export interface WebhookPolicy {
   backoff: RetryBackoff;
   /** Requests in flight at once, across subscriptions (one per subscription at a time). */
   concurrency: number;
+  /**
+   * Non-public networks webhooks and callbacks may reach anyway (CIDRs or addresses, e.g.
+   * `10.20.0.0/16`, `127.0.0.1`): everything but public unicast addresses is refused otherwise
+   * (src/net/address-guard.ts).
+   */
+  allowPrivateNetworks: readonly string[];
 }
 
 export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = {
@@ -19,6 +25,7 @@ export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = {
   timeoutMs: 10_000,
   backoff: { initialMs: 10_000, maxMs: 3_600_000 },
   concurrency: 8,
+  allowPrivateNetworks: [],
 };
 
 /** What one attempt got: an HTTP status, or an error (timeout, refused connection...) and no status. */

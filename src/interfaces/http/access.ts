@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isAdmin, may, PERMISSIONS, type Action, type Principal } from '../../auth/roles.js';
+import { isAdmin, isClusterWorker, may, PERMISSIONS, type Action, type Principal } from '../../auth/roles.js';
 import { AuthenticationError, type Authenticator } from '../../auth/tokens.js';
 import { ForbiddenError } from '../../domain/errors.js';
 import { NAME_PATTERN } from '../../domain/job-input.js';
@@ -104,6 +104,17 @@ export function listedTenant(request: FastifyRequest, requested: string | undefi
     throw new ForbiddenError(`this request sees only tenant ${visible}'s ${what} (tenant=${requested}); only admins, not acting for a tenant, may pick another`);
   }
   return visible;
+}
+
+/**
+ * The tenant whose workers, claims and leases a worker-protocol request acts on: the token's own
+ * for workers; null (every tenant) for cluster workers and for admins not acting for a tenant.
+ */
+export function workerTenant(request: FastifyRequest): string | null {
+  const principal = principalOf(request);
+  if (isAdmin(principal)) return (request.headers[TENANT_HEADER] as string | undefined) ?? null;
+  if (isClusterWorker(principal)) return null;
+  return principal.tenant;
 }
 
 /** The tenant new jobs belong to: the caller's, or for admins the one they act for. */

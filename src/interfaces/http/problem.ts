@@ -48,9 +48,7 @@ export function installProblemHandling(app: FastifyInstance): void {
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, problem);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problemOf(request, 404, 'not-found', 'Not Found', `no route ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  // Unknown routes (404, 405) and the router's own refusals: framework-errors.ts.
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {

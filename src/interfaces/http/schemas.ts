@@ -271,6 +271,7 @@ export const WorkerView = Type.Object({
   queues: Type.Array(Type.String()),
   capacity: Type.Integer(),
   labels: Type.Record(Type.String(), Type.String()),
+  tenant: Nullable(Type.String({ description: 'whose jobs it runs (its token\'s tenant); null: every tenant (a cluster-worker token)' })),
   status: Type.Union([Type.Literal('active'), Type.Literal('lost')], { description: 'lost: silent past the heartbeat timeout; its jobs went back to the queue' }),
   registeredAt: Iso('registration time'),
   lastHeartbeatAt: Iso('last sign of life'),

@@ -6,6 +6,8 @@ import type { Authenticator } from '../../auth/tokens.js';
 import { installAccess } from './access.js';
 import { registerOpenApi } from './openapi.js';
 import { installRateLimits, type RateLimits } from './rate-limit.js';
+import { clientErrorHandler, frameworkErrors, installMethodNotAllowed, refuseNulInUrl } from './framework-errors.js';
+import { installJsonBody } from './json-body.js';
 import { installProblemHandling, validatorCompiler } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -44,6 +46,8 @@ export interface RouteDeps {
   closing: AbortSignal;
   /** The event log behind `GET /v1/events/stream`; absent: no stream route. */
   events?: EventStreamDeps;
+  /** Webhooks: job callbacks are checked against its address guard; absent: callbacks not checked. */
+  webhooks?: WebhookService;
 }
 
 export interface ServerOptions {
@@ -79,6 +83,8 @@ export interface ServerOptions {
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 const CLOSE_GRACE_MS = 1000;
+/** Longest path parameter; longer ones answer 414. */
+const MAX_PARAM_LENGTH = 4096;
 
 /** Builds the HTTP API. It does not listen: the caller does (and picks host and port). */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
@@ -86,22 +92,19 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Queue names in the claim path may contain ':'; no other route parameter is long.
-    routerOptions: { maxParamLength: 4096 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkErrors(MAX_PARAM_LENGTH),
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // JSON only: any other media type (Fastify also parses text/plain by default) gets 415.
-  app.removeAllContentTypeParsers();
-  // Many clients send content-type: application/json on a POST without a body (cancel): read that
-  // as no body. Where a body is required, validation still answers 400 naming it.
-  const parseJson = app.getDefaultJsonParser('error', 'error'); // rejects __proto__ / constructor poisoning
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
-  );
+  installJsonBody(app as unknown as FastifyInstance);
   app.setValidatorCompiler(validatorCompiler);
   // Response schemas document the API; replies are built from typed views, so plain
   // JSON.stringify serializes them (no silent field stripping, `result` omitted when undefined).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installProblemHandling(app as unknown as FastifyInstance);
+  installMethodNotAllowed(app as unknown as FastifyInstance);
+  refuseNulInUrl(app as unknown as FastifyInstance);
   // Before the routes: the document is collected from them as they register.
   await registerOpenApi(app as unknown as FastifyInstance);
   installAccess(app as unknown as FastifyInstance, opts.auth);
@@ -117,7 +120,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   });
 
-  const deps: RouteDeps = { jobs: opts.jobs, workers: opts.workers, recovery: opts.recovery, readiness: opts.readiness ?? {}, isLeader: opts.isLeader ?? (() => true), closing: closing.signal, ...(opts.events ? { events: opts.events } : {}) };
+  const deps: RouteDeps = { jobs: opts.jobs, workers: opts.workers, recovery: opts.recovery, readiness: opts.readiness ?? {}, isLeader: opts.isLeader ?? (() => true), closing: closing.signal, ...(opts.events ? { events: opts.events } : {}), ...(opts.webhooks ? { webhooks: opts.webhooks } : {}) };
   healthRoutes(app, deps);
   jobRoutes(app, deps);
   dependencyRoutes(app, deps);
@@ -126,7 +129,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   conditionRoutes(app, deps);
   metricsRoutes(app, deps, { requests, ...(opts.metrics ? { engine: opts.metrics } : {}), ...(opts.alerts ? { alerts: opts.alerts } : {}) });
   workerRoutes(app, deps);
-  if (opts.schedules) scheduleRoutes(app, opts.schedules);
+  if (opts.schedules) scheduleRoutes(app, opts.schedules, opts.webhooks);
   eventsInRoutes(app, deps, opts.ingest ?? null);
   templateRoutes(app, deps);
   eventRoutes(app, deps);

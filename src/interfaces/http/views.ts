@@ -59,6 +59,7 @@ export function workerView(w: WorkerRecord) {
     queues: w.queues,
     capacity: w.capacity,
     labels: w.labels,
+    tenant: w.tenant,
     status: w.status,
     registeredAt: iso(w.registeredAt),
     lastHeartbeatAt: iso(w.lastHeartbeatAt),

@@ -1,6 +1,7 @@
 import { decideAttempt, type WebhookPolicy } from '../../domain/webhooks/policy.js';
 import type { Clock } from '../../ports/clock.js';
 import type { DueDelivery, WebhookStore } from '../../ports/webhook-store.js';
+import type { AddressGuard } from '../../net/address-guard.js';
 import { Periodic } from '../maintenance/periodic.js';
 import { postWebhook } from './post.js';
 
@@ -14,6 +15,8 @@ export interface WebhookDisabled {
 
 export interface SenderOptions {
   policy: WebhookPolicy;
+  /** Where deliveries may connect (the policy's allowPrivateNetworks). */
+  guard: AddressGuard;
   /** How often due deliveries are looked for when nothing woke the sender. @defaultValue 500 ms */
   pollIntervalMs?: number;
   /** Finished deliveries are deleted this long after they finished. @defaultValue 7 days */
@@ -107,7 +110,7 @@ export class WebhookSender {
     const attempt = d.attempts + 1;
     const result = await postWebhook(
       { url: d.url, secret: d.secret, body: d.body, eventId: String(d.eventPos), eventType: d.eventType, deliveryId: d.id, attempt },
-      { timeoutMs: policy.timeoutMs, timestamp: Math.floor(this.clock.now() / 1000), signal: this.stopping.signal },
+      { timeoutMs: policy.timeoutMs, timestamp: Math.floor(this.clock.now() / 1000), guard: this.options.guard, signal: this.stopping.signal },
     );
     if (result.aborted) return;
     const now = this.clock.now();

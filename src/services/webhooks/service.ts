@@ -6,6 +6,7 @@ import type { AttemptResult } from '../../domain/webhooks/policy.js';
 import { newCallbackSecret, newSecret } from '../../domain/webhooks/signing.js';
 import type { Clock } from '../../ports/clock.js';
 import type { CallbackSecret, Delivery, DeliveryStatus, Webhook, WebhookStore } from '../../ports/webhook-store.js';
+import type { AddressGuard } from '../../net/address-guard.js';
 import { postWebhook } from './post.js';
 
 /** What a caller asks for when subscribing. */
@@ -32,6 +33,8 @@ export interface WebhookServiceOptions {
   source: string;
   /** How long a ping waits for its answer. */
   timeoutMs: number;
+  /** Where subscriptions, callbacks and pings may point. */
+  guard: AddressGuard;
 }
 
 const NAME = new RegExp(NAME_PATTERN);
@@ -53,7 +56,7 @@ export class WebhookService {
   /** Creates a subscription of `tenant`. The result carries the secret: the only time it is shown. */
   async create(tenant: string, input: WebhookInput): Promise<Webhook> {
     const issues: Issue[] = [];
-    const url = checkUrl(input.url, issues);
+    const url = await this.checkTarget(input.url, '/url', issues);
     const { events, issues: typeIssues } = normalizeEventTypes(input.events ?? []);
     issues.push(...typeIssues);
     const scope = scopeOf(input, issues);
@@ -89,6 +92,20 @@ export class WebhookService {
     return this.store.setCallbackSecret(tenant, newCallbackSecret(), this.clock.now());
   }
 
+  /**
+   * A subscription's url or a job's callbackUrl, checked as checkUrl does and for where it points:
+   * an address or a name resolving to one that is not public (and not allowed by the operator) is
+   * an issue at `path`. Returns the normalized URL.
+   */
+  async checkTarget(raw: string, path: string, issues: Issue[]): Promise<string> {
+    const before = issues.length;
+    const url = checkUrl(raw, issues, path);
+    if (issues.length > before) return url;
+    const refusal = await this.options.guard.urlRefusal(url);
+    if (refusal) issues.push({ path, message: `${refusal}; an operator may open a network with webhooks.allowPrivateNetworks` });
+    return url;
+  }
+
   async get(id: string, visible: string | null): Promise<Webhook> {
     const webhook = await this.store.get(id);
     if (!webhook || (visible !== null && webhook.tenant !== visible)) throw new NotFoundError('webhook', id);
@@ -103,7 +120,7 @@ export class WebhookService {
   async update(id: string, visible: string | null, change: WebhookChange): Promise<Webhook> {
     await this.get(id, visible);
     const issues: Issue[] = [];
-    const url = change.url !== undefined ? checkUrl(change.url, issues) : undefined;
+    const url = change.url !== undefined ? await this.checkTarget(change.url, '/url', issues) : undefined;
     const events = change.events !== undefined ? normalizeEventTypes(change.events) : undefined;
     if (events) issues.push(...events.issues);
     if (issues.length > 0) throw new ValidationError(issues);
@@ -165,7 +182,7 @@ export class WebhookService {
     });
     const result = await postWebhook(
       { url: webhook.url, secret: webhook.secret, body, eventId, eventType: 'docket.webhook.ping', deliveryId: eventId, attempt: 1 },
-      { timeoutMs: this.options.timeoutMs, timestamp: Math.floor(now / 1000) },
+      { timeoutMs: this.options.timeoutMs, timestamp: Math.floor(now / 1000), guard: this.options.guard },
     );
     if (result.aborted) throw new Error('ping aborted');
     return { eventId, statusCode: result.statusCode, error: result.error, durationMs: result.durationMs };
@@ -173,17 +190,17 @@ export class WebhookService {
 }
 
 /** An absolute http(s) URL without credentials, at most 2048 characters; issues name `/url`. */
-export function checkUrl(raw: string, issues: Issue[]): string {
+export function checkUrl(raw: string, issues: Issue[], path = '/url'): string {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    issues.push({ path: '/url', message: `"${raw.slice(0, 100)}" is not an absolute URL, e.g. https://example.com/hooks/docket` });
+    issues.push({ path, message: `"${raw.slice(0, 100)}" is not an absolute URL, e.g. https://example.com/hooks/docket` });
     return raw;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') issues.push({ path: '/url', message: `must be an http or https URL (got ${url.protocol.slice(0, 20)})` });
-  else if (url.username || url.password) issues.push({ path: '/url', message: 'must not carry credentials (user:password@): verify deliveries by their signature instead' });
-  else if (raw.length > MAX_URL) issues.push({ path: '/url', message: `at most ${MAX_URL} characters` });
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') issues.push({ path, message: `must be an http or https URL (got ${url.protocol.slice(0, 20)})` });
+  else if (url.username || url.password) issues.push({ path, message: 'must not carry credentials (user:password@): verify deliveries by their signature instead' });
+  else if (raw.length > MAX_URL) issues.push({ path, message: `at most ${MAX_URL} characters` });
   return url.toString();
 }
 

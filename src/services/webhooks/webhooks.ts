@@ -1,4 +1,5 @@
 import { DEFAULT_WEBHOOK_POLICY, type WebhookPolicy } from '../../domain/webhooks/policy.js';
+import { AddressGuard } from '../../net/address-guard.js';
 import type { Clock } from '../../ports/clock.js';
 import type { EventLog } from '../../ports/event-log.js';
 import type { WebhookStore } from '../../ports/webhook-store.js';
@@ -49,12 +50,15 @@ export class Webhooks {
     onError: (err: unknown) => void,
   ) {
     this.policy = webhookPolicy(options.policy);
-    this.service = new WebhookService(store, clock, { source: options.source, timeoutMs: this.policy.timeoutMs });
+    // One guard for the routes' checks and the deliveries: they allow the same networks.
+    const guard = new AddressGuard(this.policy.allowPrivateNetworks);
+    this.service = new WebhookService(store, clock, { source: options.source, timeoutMs: this.policy.timeoutMs, guard });
     this.sender = new WebhookSender(
       store,
       clock,
       {
         policy: this.policy,
+        guard,
         ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
         ...(options.retentionMs !== undefined ? { retentionMs: options.retentionMs } : {}),
         ...(options.random ? { random: options.random } : {}),

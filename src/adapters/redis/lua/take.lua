@@ -5,7 +5,8 @@
 -- ARGV[1]   key prefix (ready keys are built from it: see lib.lua)
 -- ARGV[2]   max
 -- ARGV[3]   lowest level of the priority range, ARGV[4] highest (inclusive)
--- ARGV[5]   filter JSON {"types": [...], "labels": {k: v}} or ''
+-- ARGV[5]   filter JSON {"types": [...], "labels": {k: v}, "tenant": t} or ''; with a tenant, only
+--           that tenant's entries are served (within its cap), and no turn or deficit changes
 -- ARGV[6]   '1' to probe (returns 1 or 0, changes nothing), '0' to take
 -- ARGV[7..] pairs: queue, fairness JSON {"w": {tenant: weight}, "dw": weight, "c": {tenant: cap},
 --           "dc": cap} or '' (every tenant weight 1, no cap); queues in the order to serve them
@@ -24,6 +25,7 @@ local filter = ARGV[5] ~= '' and cjson.decode(ARGV[5]) or nil
 local probe = ARGV[6] == '1'
 local LABEL_SCAN = 1000
 
+local only = filter and filter.tenant or nil
 local wanted = nil
 if filter and filter.types then
   wanted = {}
@@ -106,7 +108,7 @@ if probe then
       for _, t in ipairs(redis.call('LRANGE', ringKey(prefix, q, L), 0, -1)) do
         local _, cap = share(pol, t)
         local running = cap and (tonumber(redis.call('HGET', prefix .. 'run:' .. q, t)) or 0) or 0
-        if (not cap or running < cap) and #takeFromTenant(q, L, t, 1) > 0 then return 1 end
+        if (not only or t == only) and (not cap or running < cap) and #takeFromTenant(q, L, t, 1) > 0 then return 1 end
       end
     end
   end
@@ -114,6 +116,26 @@ if probe then
 end
 
 local out = {}
+if only then
+  -- One tenant's take: its lane alone, up to its cap; the ring and the deficits stay as they were
+  -- (an emptied lane leaves the ring through tidy, as in any take).
+  for L = lo, hi do
+    for qi, q in ipairs(queues) do
+      if need <= 0 then break end
+      if redis.call('EXISTS', typesKey(prefix, q, L, only)) == 1 then
+        local _, cap = share(policies[qi] or nil, only)
+        local runs = prefix .. 'run:' .. q
+        local room = need
+        if cap then room = math.min(room, cap - (tonumber(redis.call('HGET', runs, only)) or 0)) end
+        local got = room > 0 and takeFromTenant(q, L, only, room) or {}
+        for _, id in ipairs(got) do out[#out + 1] = id end
+        need = need - #got
+        if #got > 0 and cap then redis.call('HINCRBY', runs, only, #got) end
+      end
+    end
+  end
+  return withEntries(entries, out)
+end
 for L = lo, hi do
   for qi, q in ipairs(queues) do
     if need <= 0 then break end

@@ -10,15 +10,16 @@
 -- ARGV[5]   queues, JSON array
 -- ARGV[6]   capacity
 -- ARGV[7]   labels, JSON object
+-- ARGV[8]   tenant, JSON (null: a cluster worker, every tenant)
 --
--- Atomically writes the hash (fields id, name, queues, capacity, labels, registeredAt,
+-- Atomically writes the hash (fields id, name, queues, capacity, labels, tenant, registeredAt,
 -- lastHeartbeatAt, status, seq), sets its time to live and indexes the id in the sorted set.
 -- Returns the registration sequence number.
 local workers, counter, key = KEYS[1], KEYS[2], KEYS[3]
 local id, now, ttl = ARGV[1], ARGV[2], ARGV[3]
 local seq = redis.call('INCR', counter)
 redis.call('HSET', key,
-  'id', id, 'name', ARGV[4], 'queues', ARGV[5], 'capacity', ARGV[6], 'labels', ARGV[7],
+  'id', id, 'name', ARGV[4], 'queues', ARGV[5], 'capacity', ARGV[6], 'labels', ARGV[7], 'tenant', ARGV[8] or 'null',
   'registeredAt', now, 'lastHeartbeatAt', now, 'status', 'active', 'seq', seq)
 redis.call('PEXPIRE', key, ttl)
 redis.call('ZADD', workers, now, id)

@@ -5,6 +5,7 @@ import type { Job } from '../../../domain/job.js';
 import type { JobFilter } from '../../../ports/store.js';
 import type { Jobs } from '../../../services/jobs/index.js';
 import { canSee, listedTenant, owningTenant } from '../access.js';
+import { refuseInternalCallbacks } from '../callback-targets.js';
 import { applied, TransitionRejected } from '../problem.js';
 import {
   BulkSubmitBody,
@@ -24,12 +25,13 @@ import { jobView } from '../views.js';
 import { jobViewWithDependencies } from './dependencies.js';
 
 /** Client routes: submit, read, list, cancel, resubmit. Every read is limited to the caller's tenant. */
-export function jobRoutes(app: Api, { jobs }: RouteDeps): void {
+export function jobRoutes(app: Api, { jobs, webhooks }: RouteDeps): void {
   app.post(
     '/v1/jobs',
     { config: { action: 'jobs:submit' }, schema: { headers: SubmitHeaders, body: SubmitBody, response: { 200: JobViewSchema, 201: JobViewSchema, ...PROBLEMS } } },
     async (request, reply) => {
       const tenant = owningTenant(request);
+      await refuseInternalCallbacks(webhooks, [{ path: '', job: request.body }]);
       const key = request.headers['idempotency-key'];
       if (key === undefined) {
         const [s] = await jobs.submitter.submitJobs([request.body], { tenant });
@@ -47,6 +49,7 @@ export function jobRoutes(app: Api, { jobs }: RouteDeps): void {
     async (request, reply) => {
       const { jobs: inputs } = request.body;
       const tenant = owningTenant(request);
+      await refuseInternalCallbacks(webhooks, inputs.map((job, i) => ({ path: `/jobs/${i}`, job })));
       const key = request.headers['idempotency-key'];
       try {
         if (key === undefined) {

@@ -1,5 +1,7 @@
 import type { ScheduleRecord } from '../../../domain/schedule.js';
 import type { ScheduleService } from '../../../services/schedule-service.js';
+import type { WebhookService } from '../../../services/webhooks/service.js';
+import { refuseInternalCallbacks } from '../callback-targets.js';
 import { listedTenant, owningTenant, visibleTenant } from '../access.js';
 import {
   FiresQuery,
@@ -24,13 +26,14 @@ const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
  * Cron schedules (docs/schedules.md). A schedule belongs to the caller's tenant (admins: the one
  * they act for) and is visible by the rules of jobs: another tenant's answers 404.
  */
-export function scheduleRoutes(app: Api, schedules: ScheduleService): void {
+export function scheduleRoutes(app: Api, schedules: ScheduleService, webhooks?: WebhookService): void {
   const read = { config: { action: 'schedules:read' as const } };
   const manage = { config: { action: 'schedules:manage' as const } };
 
-  app.post('/v1/schedules', { ...manage, schema: { body: ScheduleBody, response: { 201: ScheduleView, ...PROBLEMS } } }, async (request, reply) =>
-    reply.code(201).send(scheduleView(await schedules.create(request.body, owningTenant(request)))),
-  );
+  app.post('/v1/schedules', { ...manage, schema: { body: ScheduleBody, response: { 201: ScheduleView, ...PROBLEMS } } }, async (request, reply) => {
+    await refuseInternalCallbacks(webhooks, [{ path: '/job', job: request.body.job }]);
+    return reply.code(201).send(scheduleView(await schedules.create(request.body, owningTenant(request))));
+  });
 
   // Before saving: the next fire times of an expression in a zone.
   app.post('/v1/schedules/preview', { ...read, schema: { body: PreviewBody, response: { 200: PreviewReply, ...PROBLEMS } } }, async (request) => {
@@ -49,9 +52,10 @@ export function scheduleRoutes(app: Api, schedules: ScheduleService): void {
     return { ...scheduleView(s), upcoming: schedules.upcoming(s, 5).map((f) => ({ at: iso(f.at), local: f.local })) };
   });
 
-  app.patch('/v1/schedules/:id', { ...manage, schema: { params: ScheduleParams, body: SchedulePatchBody, response: { 200: ScheduleView, ...PROBLEMS } } }, async (request) =>
-    scheduleView(await schedules.update(request.params.id, request.body, visibleTenant(request))),
-  );
+  app.patch('/v1/schedules/:id', { ...manage, schema: { params: ScheduleParams, body: SchedulePatchBody, response: { 200: ScheduleView, ...PROBLEMS } } }, async (request) => {
+    await refuseInternalCallbacks(webhooks, [{ path: '/job', job: (request.body as { job?: unknown }).job }]);
+    return scheduleView(await schedules.update(request.params.id, request.body, visibleTenant(request)));
+  });
 
   app.delete('/v1/schedules/:id', { ...manage, schema: { params: ScheduleParams, response: { 204: NoContent, ...PROBLEMS } } }, async (request, reply) => {
     await schedules.delete(request.params.id, visibleTenant(request));

@@ -1,4 +1,6 @@
+import type { FastifyRequest } from 'fastify';
 import { NotFoundError, ValidationError } from '../../../domain/errors.js';
+import { workerTenant } from '../access.js';
 import type { Job, Json } from '../../../domain/job.js';
 import type { PriorityRange } from '../../../ports/dispatch.js';
 import { applied } from '../problem.js';
@@ -31,6 +33,7 @@ export function workerRoutes(app: Api, { jobs, workers, closing }: RouteDeps): v
     const b = request.body;
     const id = await workers.register({
       queues: b.queues,
+      tenant: workerTenant(request),
       ...(b.capacity !== undefined ? { capacity: b.capacity } : {}),
       ...(b.name !== undefined ? { name: b.name } : {}),
       ...(b.labels !== undefined ? { labels: b.labels } : {}),
@@ -41,9 +44,14 @@ export function workerRoutes(app: Api, { jobs, workers, closing }: RouteDeps): v
     return reply.code(201).send({ id, leaseMs, heartbeatTimeoutMs, heartbeatIntervalMs: Math.max(50, Math.floor(Math.min(leaseMs, heartbeatTimeoutMs) / 3)) });
   });
 
-  app.get('/v1/workers', { config: { action: 'workers:read' }, schema: { response: { 200: WorkersReply, ...PROBLEMS } } }, async () => ({ workers: (await workers.list()).map(workerView) }));
+  app.get('/v1/workers', { config: { action: 'workers:read' }, schema: { response: { 200: WorkersReply, ...PROBLEMS } } }, async (request) => {
+    const tenant = workerTenant(request);
+    const all = await workers.list();
+    return { workers: (tenant === null ? all : all.filter((w) => w.tenant === tenant)).map(workerView) };
+  });
 
   app.delete('/v1/workers/:id', { config: WORK, schema: { params: IdParams, response: { 204: NoContent, ...PROBLEMS } } }, async (request, reply) => {
+    await ownWorker(request, request.params.id);
     if (!(await workers.unregister(request.params.id))) throw new NotFoundError('worker', request.params.id);
     return reply.code(204).send(null);
   });
@@ -52,8 +60,15 @@ export function workerRoutes(app: Api, { jobs, workers, closing }: RouteDeps): v
     '/v1/workers/:id/heartbeat',
     { config: WORK, schema: { params: IdParams, body: HeartbeatBody, response: { 200: HeartbeatReply, ...PROBLEMS } } },
     async (request) => {
+      await ownWorker(request, request.params.id);
       if (!(await workers.touch(request.params.id))) throw new NotFoundError('worker', request.params.id);
-      return jobs.outcomes.heartbeat(request.body.jobs);
+      const tenant = workerTenant(request);
+      if (tenant === null) return jobs.outcomes.heartbeat(request.body.jobs);
+      // Another tenant's job is not extended: the worker hears it lost, as it would a missing one.
+      const leases = request.body.jobs;
+      const owned = await Promise.all(leases.map(async (j) => (await jobs.queries.get(j.id))?.tenant === tenant));
+      const { lost, cancelled } = await jobs.outcomes.heartbeat(leases.filter((_, i) => owned[i]));
+      return { lost: [...lost, ...leases.filter((_, i) => !owned[i]).map((j) => j.id)], cancelled };
     },
   );
 
@@ -63,8 +78,12 @@ export function workerRoutes(app: Api, { jobs, workers, closing }: RouteDeps): v
     async (request, reply) => {
       const b = request.body;
       const range = rangeOf(b.priorityMin, b.priorityMax);
-      // A claim is a sign of life too; claiming without registering is allowed (ids are opaque).
+      const tenant = workerTenant(request);
+      // Claiming without registering is allowed (ids are opaque), but not under another tenant's worker.
+      if (tenant !== null) await ownWorker(request, b.workerId, true);
+      // A claim is a sign of life too.
       await workers.touch(b.workerId);
+      const filter = { ...(b.types ? { types: b.types } : {}), ...(b.labels ? { labels: b.labels } : {}), ...(tenant !== null ? { tenant } : {}) };
       // The long-poll ends early when the client goes away or the server closes. The reply's
       // 'close' is the signal: the request's own 'close' fires as soon as its body was read.
       const gone = new AbortController();
@@ -81,7 +100,7 @@ export function workerRoutes(app: Api, { jobs, workers, closing }: RouteDeps): v
           waitMs: b.waitMs ?? 0,
           signal: AbortSignal.any([gone.signal, closing]),
           ...(range ? { range } : {}),
-          ...(b.types || b.labels ? { filter: { ...(b.types ? { types: b.types } : {}), ...(b.labels ? { labels: b.labels } : {}) } } : {}),
+          ...(Object.keys(filter).length > 0 ? { filter } : {}),
         });
       } finally {
         reply.raw.off('close', onClose);
@@ -100,6 +119,7 @@ export function workerRoutes(app: Api, { jobs, workers, closing }: RouteDeps): v
 
   app.post('/v1/jobs/:id/complete', { config: WORK, schema: { params: IdParams, body: CompleteBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
+    await ownJob(request, id);
     applied(id, await jobs.outcomes.complete(id, request.body.leaseToken, request.body.result as Json | undefined));
     const job = await jobs.queries.get(id);
     if (!job) throw new NotFoundError('job', id);
@@ -108,6 +128,7 @@ export function workerRoutes(app: Api, { jobs, workers, closing }: RouteDeps): v
 
   app.post('/v1/jobs/:id/fail', { config: WORK, schema: { params: IdParams, body: FailBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
+    await ownJob(request, id);
     const { leaseToken, error, retryable, condition } = request.body;
     const report = {
       message: error.message,
@@ -121,14 +142,38 @@ export function workerRoutes(app: Api, { jobs, workers, closing }: RouteDeps): v
 
   app.post('/v1/jobs/:id/progress', { config: WORK, schema: { params: IdParams, body: ProgressBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
+    await ownJob(request, id);
     const { leaseToken, percent, message, outputs } = request.body;
     return jobView(applied(id, await jobs.outcomes.progress(id, leaseToken, percent, message, outputs as Json[] | undefined)).job);
   });
 
   app.post('/v1/jobs/:id/release', { config: WORK, schema: { params: IdParams, body: ReleaseBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;
+    await ownJob(request, id);
     return jobView(applied(id, await jobs.outcomes.release(id, request.body.leaseToken)).job);
   });
+
+  /**
+   * 404 unless the worker is the caller's tenant's (cluster-wide callers: any worker). `mayBeUnknown`:
+   * an unregistered id passes (claims need no registration).
+   */
+  async function ownWorker(request: FastifyRequest, id: string, mayBeUnknown = false): Promise<void> {
+    const tenant = workerTenant(request);
+    if (tenant === null) return;
+    const worker = await workers.get(id);
+    if (worker ? worker.tenant !== tenant : !mayBeUnknown) throw new NotFoundError('worker', id);
+  }
+
+  /**
+   * 404 unless the job is the caller's tenant's, before its lease is used: a lease token that
+   * leaked does not let another tenant's worker finish the job. Costs one read for tenant-bound
+   * workers; cluster-wide callers act on any job their lease token holds.
+   */
+  async function ownJob(request: FastifyRequest, id: string): Promise<void> {
+    const tenant = workerTenant(request);
+    if (tenant === null) return;
+    if ((await jobs.queries.get(id))?.tenant !== tenant) throw new NotFoundError('job', id);
+  }
 }
 
 /** Either bound alone means "from there on": priorityMin 4 takes 4..10. */
