@@ -154,17 +154,17 @@ for (const [name, open] of ADAPTERS) {
       const s = schedule();
       await schedules.insertSchedule(s);
       const job = newJob({ tenant: 'acme', labels: { 'docket.schedule': s.id } });
-      expect(await schedules.recordFire({ scheduleId: s.id, fireAt: T0, outcome: 'fired', jobId: job.id, recordedAt: T0 }, job)).toBe(true);
+      expect(await schedules.recordFire({ scheduleId: s.id, fireAt: T0, outcome: 'fired', jobId: job.id, recordedAt: T0 }, job)).toEqual({ recorded: true, heldBy: null });
       const again = newJob({ tenant: 'acme' });
-      expect(await schedules.recordFire({ scheduleId: s.id, fireAt: T0, outcome: 'fired', jobId: again.id, recordedAt: T0 }, again)).toBe(false);
+      expect(await schedules.recordFire({ scheduleId: s.id, fireAt: T0, outcome: 'fired', jobId: again.id, recordedAt: T0 }, again)).toEqual({ recorded: false });
       expect(await jobs.getJob(job.id)).toMatchObject({ labels: { 'docket.schedule': s.id } });
       expect(await jobs.getJob(again.id)).toBeUndefined();
       expect(await schedules.getSchedule(s.id)).toMatchObject({ lastFireAt: T0, lastJobId: job.id });
 
       // A skipped fire has no job and does not move the last fire; an older fire does not either.
-      expect(await schedules.recordFire({ scheduleId: s.id, fireAt: T0 + 60_000, outcome: 'skipped', jobId: null, recordedAt: T0 }, null)).toBe(true);
+      expect(await schedules.recordFire({ scheduleId: s.id, fireAt: T0 + 60_000, outcome: 'skipped', jobId: null, recordedAt: T0 }, null)).toEqual({ recorded: true, heldBy: null });
       const older = newJob({ tenant: 'acme' });
-      expect(await schedules.recordFire({ scheduleId: s.id, fireAt: T0 - 60_000, outcome: 'fired', jobId: older.id, recordedAt: T0 }, older)).toBe(true);
+      expect(await schedules.recordFire({ scheduleId: s.id, fireAt: T0 - 60_000, outcome: 'fired', jobId: older.id, recordedAt: T0 }, older)).toEqual({ recorded: true, heldBy: null });
       expect(await schedules.getSchedule(s.id)).toMatchObject({ lastFireAt: T0, lastJobId: job.id });
       expect(await schedules.listFires(s.id, 10)).toEqual([
         { scheduleId: s.id, fireAt: T0 + 60_000, outcome: 'skipped', jobId: null, recordedAt: T0 },
@@ -183,7 +183,7 @@ for (const [name, open] of ADAPTERS) {
       await expect(schedules.recordFire({ scheduleId: s.id, fireAt: T0, outcome: 'fired', jobId: existing.id, recordedAt: T0 }, existing)).rejects.toThrow();
       expect(await schedules.listFires(s.id, 10)).toEqual([]);
       const fresh = newJob({ tenant: 'acme' });
-      expect(await schedules.recordFire({ scheduleId: s.id, fireAt: T0, outcome: 'fired', jobId: fresh.id, recordedAt: T0 }, fresh)).toBe(true);
+      expect(await schedules.recordFire({ scheduleId: s.id, fireAt: T0, outcome: 'fired', jobId: fresh.id, recordedAt: T0 }, fresh)).toEqual({ recorded: true, heldBy: null });
     });
 
     it('concurrent records of one fire: exactly one wins, one job', async () => {
@@ -195,7 +195,7 @@ for (const [name, open] of ADAPTERS) {
         const fireAt = T0 + fire * 1000;
         const attempts = Array.from({ length: 9 }, (_, i) => {
           const job = newJob({ tenant: 'acme' });
-          return stores[i % stores.length]!.recordFire({ scheduleId: s.id, fireAt, outcome: 'fired', jobId: job.id, recordedAt: T0 }, job).then((won) => ({ won, id: job.id }));
+          return stores[i % stores.length]!.recordFire({ scheduleId: s.id, fireAt, outcome: 'fired', jobId: job.id, recordedAt: T0 }, job).then((r) => ({ won: r.recorded, id: job.id }));
         });
         const results = await Promise.all(attempts);
         expect(results.filter((r) => r.won)).toHaveLength(1);
