@@ -10,7 +10,7 @@ import type { ClaimedJob } from '../src/sdk/transport.js';
 import { Worker } from '../src/sdk/worker.js';
 import type { WorkerDirectory } from '../src/ports/worker-directory.js';
 import { adminToken, testAuth } from './helpers/auth.js';
-import { within } from './helpers/process.js';
+import { until, within } from './helpers/process.js';
 
 let docket: Docket | undefined;
 let app: FastifyInstance | undefined;
@@ -38,8 +38,6 @@ afterEach(async () => {
   app = undefined;
   docket = undefined;
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves once a claim waits for work: the dispatch's wait is what a long-poll blocks on. */
 async function untilClaimWaits(d: Docket): Promise<void> {
@@ -268,12 +266,7 @@ describe('HTTP worker protocol', () => {
         { type: 'resize', queue: 'media', payload: { w: 640 } },
         { type: 'broken', queue: 'media', maxAttempts: 1 },
       ]);
-      const deadline = Date.now() + 5000;
-      while (Date.now() < deadline) {
-        const states = await Promise.all([client.get(ok!.id), client.get(bad!.id)]);
-        if (states.every((j) => j.finishedAt !== null)) break;
-        await sleep(20);
-      }
+      await until('both jobs to finish', async () => ((await Promise.all([client.get(ok!.id), client.get(bad!.id)])).every((j) => j.finishedAt !== null) ? true : undefined), 10_000, 20);
       expect(await client.get(ok!.id)).toMatchObject({ state: 'succeeded', result: { width: 320 }, progress: { percent: 50, message: 'half' } });
       expect(await client.get(bad!.id)).toMatchObject({ state: 'failed', errors: [{ message: 'boom' }] });
     } finally {
