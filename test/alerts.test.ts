@@ -272,7 +272,7 @@ describe('GET /v1/alerts', () => {
     expect((await get('/v1/alerts?state=burning', ['admin'])).statusCode).toBe(400);
     expect((await get('/v1/alerts', ['submitter'])).statusCode).toBe(403);
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    expect(doc.paths['/v1/alerts'].get.responses['200']).toBeDefined();
+    expect(doc.paths['/v1/alerts'].get.responses['200']).toMatchObject({ content: { 'application/json': { schema: { type: 'object', properties: { alerts: { type: 'array' } } } } } });
   });
 
   it('reaches webhook subscriptions of the cluster (admins, cluster: true) selecting alert.*', async () => {

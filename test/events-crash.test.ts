@@ -48,30 +48,52 @@ describe('lifecycle events through a crash (transactional outbox)', () => {
     const kafka = { DOCKET_KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), DOCKET_KAFKA_TOPIC_PREFIX: prefix };
     const first = await startServer(c, 'api-0', kafka);
     const worker = await startWorker(c, 'worker-0', { env: kafka });
+    // In-process workers (`--role worker`) do not register in the worker directory, so they log no
+    // worker events; a remote worker registering over HTTP does, on each side of the crash.
+    const remote = [(await api(first.url, 'POST', '/v1/workers', { queues: ['elsewhere'], name: 'remote-0' })).id as string];
 
     let target: Server = first;
     let stop = false;
+    let killed = false;
     const submitted: string[] = [];
+    const refused: string[] = [];
     const lane = (async () => {
       while (!stop) {
-        const reply = await api(target.url, 'POST', '/v1/jobs/bulk', { jobs: Array.from({ length: 20 }, (_, i) => ({ type: 'work', payload: { i } })) }).catch(() => null);
+        const to = target;
+        const reply = await api(to.url, 'POST', '/v1/jobs/bulk', { jobs: Array.from({ length: 20 }, (_, i) => ({ type: 'work', payload: { i } })) }).catch((err: unknown) => {
+          // Only the killed server may fail a request, and only by not answering (refused or reset).
+          if (!(killed && to === first && err instanceof TypeError)) refused.push(`${to.name}: ${String(err)}`);
+          return null;
+        });
         if (reply) submitted.push(...(reply.jobs as { id: string }[]).map((j) => j.id));
-        await pause(40);
+        await pause(40); // paces the load generator (about 500 jobs/s), not a wait
       }
     })();
+    const succeeded = async () => Number((await sql<{ n: string }>(c, "SELECT count(*) AS n FROM jobs WHERE state = 'succeeded'"))[0]!.n);
+    const UNPUBLISHED = "SELECT coalesce(sum(n), 0) AS n FROM events WHERE pos_end IS NULL OR pos_end > coalesce((SELECT pos FROM event_cursors WHERE name = 'bus'), 0)";
 
-    await pause(2000);
+    // Under load (submissions flowing, the worker finishing jobs), and killed while the store holds
+    // events the relay has not published yet.
+    await until('jobs submitted and run, events not yet published', async () => {
+      if (submitted.length < 200 || (await succeeded()) < 50) return undefined;
+      return Number((await sql<{ n: string }>(c, UNPUBLISHED))[0]!.n) > 0 ? true : undefined;
+    }, 30_000, 20);
+    killed = true;
     first.child.kill('SIGKILL');
     worker.child.kill('SIGKILL');
     await Promise.all([first.exited, worker.exited]);
     // What the store logged that the relay had not published when it died.
-    const [pending] = await sql<{ n: string }>(c, "SELECT coalesce(sum(n), 0) AS n FROM events WHERE pos_end IS NULL OR pos_end > coalesce((SELECT pos FROM event_cursors WHERE name = 'bus'), 0)");
+    const [pending] = await sql<{ n: string }>(c, UNPUBLISHED);
     const second = await startServer(c, 'api-1', kafka);
     target = second;
     await startWorker(c, 'worker-1', { env: kafka });
-    await pause(1500);
+    remote.push((await api(second.url, 'POST', '/v1/workers', { queues: ['elsewhere'], name: 'remote-1' })).id as string);
+    // Load again after the restart: the new server takes submissions and the new worker runs jobs.
+    const [submittedBefore, succeededBefore] = [submitted.length, await succeeded()];
+    await until('jobs submitted and run after the restart', async () => (submitted.length >= submittedBefore + 200 && (await succeeded()) >= succeededBefore + 50 ? true : undefined), 30_000, 100);
     stop = true;
     await lane;
+    expect(refused, 'submissions refused other than by the killed server').toEqual([]);
     await untilAllFinished(c, 60_000);
 
     // The relay has caught up: every logged event is positioned and published.
@@ -100,7 +122,7 @@ describe('lifecycle events through a crash (transactional outbox)', () => {
     const byJob = new Map<string, EventEnvelope[]>();
     for (const e of received) byJob.set(e.subject!, [...(byJob.get(e.subject!) ?? []), e]);
     const jobs = await sql<{ id: string; state: string }>(c, 'SELECT id, state FROM jobs');
-    expect(jobs.every((j) => j.state === 'succeeded')).toBe(true);
+    expect(jobs.filter((j) => j.state !== 'succeeded').map((j) => `${j.id} ${j.state}`)).toEqual([]);
     for (const job of jobs) {
       const distinct = (byJob.get(job.id) ?? []).filter((e, i, all) => all.findIndex((x) => x.id === e.id) === i);
       const positions = distinct.map((e) => Number(e.id));
@@ -109,11 +131,20 @@ describe('lifecycle events through a crash (transactional outbox)', () => {
       expect(distinct.at(-1)!.type).toBe('docket.job.succeeded');
       expect(distinct.some((e) => e.type === 'docket.job.started')).toBe(true);
     }
-    expect(jobs.length).toBeGreaterThanOrEqual(submitted.length);
+    // Every acknowledged job is there (a batch whose reply the kill lost may add more).
+    const jobIds = new Set(jobs.map((j) => j.id));
+    expect(submitted.filter((id) => !jobIds.has(id)), 'acknowledged jobs missing').toEqual([]);
 
-    // The workers' own events went to worker-events (a SIGKILLed process logs no `deregistered`).
-    const workerEvents = await consume(prefix + 'worker-events', () => true);
+    // The workers' own events went to worker-events (a SIGKILLed process logs no `deregistered`): each
+    // one the store logged arrived there, and they are worker events.
+    const workerStore = new PostgresStore({ connectionString: c.databaseUrl, max: 1 });
+    const loggedWorker = await workerStore.events.read(0, 1_000_000, { topics: ['worker-events'] }).finally(() => workerStore.close());
+    expect(loggedWorker.length, 'worker events logged').toBeGreaterThan(0);
+    const loggedWorkerIds = new Set(loggedWorker.map((e) => String(e.pos)));
+    const workerEvents = await consume(prefix + 'worker-events', (got) => new Set(got.map((e) => e.id)).size >= loggedWorkerIds.size);
+    expect(new Set(workerEvents.map((e) => e.id))).toEqual(loggedWorkerIds);
     expect(workerEvents.every((e) => e.type.startsWith('docket.worker.'))).toBe(true);
+    expect(workerEvents.filter((e) => e.type === 'docket.worker.registered').map((e) => e.subject).sort()).toEqual([...remote].sort());
 
     console.log(
       `events: ${jobs.length} jobs, ${loggedIds.size} job events logged and all received; ${Number(pending!.n)} unpublished when the leader died; ${duplicates} republished after the crash`,

@@ -14,6 +14,13 @@ import { until } from './helpers/process.js';
 let docket: Docket | undefined;
 let app: FastifyInstance | undefined;
 const streams: AbortController[] = [];
+/** Streams whose response has started: the server pinned where each one starts before answering. */
+let opened = 0;
+const counting: typeof fetch = async (input, init) => {
+  const res = await fetch(input, init);
+  if (String(input).includes('/v1/events/stream') && res.ok) opened++;
+  return res;
+};
 
 afterEach(async () => {
   for (const s of streams.splice(0)) s.abort();
@@ -33,7 +40,8 @@ async function start(bus?: MemoryEventBus) {
     events: { log: d.store.events, source: d.relay.source, onPositioned: (l) => d.relay.onPositioned(l) },
   });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  const as = async (tenant: string, ...roles: Parameters<typeof tokenFor>[1]) => new DocketClient({ baseUrl: base, token: await tokenFor(tenant, roles) });
+  opened = 0;
+  const as = async (tenant: string, ...roles: Parameters<typeof tokenFor>[1]) => new DocketClient({ baseUrl: base, token: await tokenFor(tenant, roles), fetch: counting });
   return { base, acme: await as('acme', 'submitter'), viewer: await as('acme', 'viewer'), worker: await as('acme', 'worker'), other: await as('globex', 'submitter'), admin: await as('ops', 'admin') };
 }
 
@@ -66,8 +74,8 @@ describe('GET /v1/events/stream (SSE)', () => {
     const { acme, worker, other } = await start();
     const mine = collect(acme);
     const theirs = collect(other);
-    // The stream starts at the present: give it a moment to open before anything happens.
-    await new Promise((r) => setTimeout(r, 300));
+    // The stream starts at the present: wait until both are open (answered) before anything happens.
+    await until('both streams to open', () => (opened === 2 ? true : undefined), 10_000, 10);
     const job = await runOne(acme, worker);
     const events = await mine.until('the job to succeed on the stream', (g) => g.some((e) => e.type === 'docket.job.succeeded'));
     expect(events.map((e) => e.type)).toEqual(['docket.job.submitted', 'docket.job.started', 'docket.job.progress', 'docket.job.succeeded']);
@@ -109,7 +117,7 @@ describe('GET /v1/events/stream (SSE)', () => {
   it('shows worker events (cluster-wide) to admins only', async () => {
     const { admin, acme, worker } = await start();
     const ops = collect(admin, { lastEventId: '0', topics: ['worker-events'] });
-    const tenantView = collect(acme, { lastEventId: '0', topics: ['worker-events'] });
+    const tenantView = collect(acme, { lastEventId: '0', topics: ['worker-events', 'job-events'] });
     const { id } = await worker.registerWorker({ queues: ['default'], name: 'py-1' });
     await worker.unregisterWorker(id);
     const seen = await ops.until('registered and deregistered', (g) => g.length >= 2);
@@ -118,8 +126,11 @@ describe('GET /v1/events/stream (SSE)', () => {
       ['docket.worker.deregistered', id],
     ]);
     expect(seen[0]!.data).toMatchObject({ workerId: id, name: 'py-1', queues: ['default'] });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(tenantView.got).toEqual([]);
+    // The tenant's stream reads the same log: once it shows a job event logged after those worker
+    // events, it has passed them, and shows none.
+    const marker = await acme.submit({ type: 'marker' });
+    const passed = await tenantView.until('the marker job on the tenant stream', (g) => g.some((e) => e.subject === marker.id));
+    expect(passed.map((e) => [e.type, e.subject])).toEqual([['docket.job.submitted', marker.id]]);
   });
 });
 

@@ -252,9 +252,11 @@ describe('50 concurrent identical submits', () => {
     const clock = new SystemClock();
     // Pool of 8: the submits really run in parallel transactions.
     const store = new PostgresStore({ connectionString, schema, max: 8 });
-    const d = new Docket({ store, dispatch: new MemoryDispatch(clock), clock, rules: parseConfigFile(RULES), onError: () => {} });
+    const loopErrors: unknown[] = [];
+    const d = new Docket({ store, dispatch: new MemoryDispatch(clock), clock, rules: parseConfigFile(RULES), onError: (err) => loopErrors.push(err) });
     await d.start();
     await serve(d);
     await fiftyAtOnce(d);
+    expect(loopErrors, 'errors of the background loops').toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../src/adapters/clock/manual-clock.js';
 import { openEmbedded, type Docket } from '../src/app/docket.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketClient } from '../src/sdk/client.js';
@@ -9,6 +10,7 @@ import type { ClaimedJob } from '../src/sdk/transport.js';
 import { Worker } from '../src/sdk/worker.js';
 import type { WorkerDirectory } from '../src/ports/worker-directory.js';
 import { adminToken, testAuth } from './helpers/auth.js';
+import { until, within } from './helpers/process.js';
 
 let docket: Docket | undefined;
 let app: FastifyInstance | undefined;
@@ -18,8 +20,9 @@ let transport: HttpTransport;
 let base: string;
 let token: string;
 
-async function start() {
-  docket = await openEmbedded({ path: ':memory:' });
+/** With a manual clock, a long-poll's wait never runs out: only a submit, an abort or a close ends it. */
+async function start(clock?: ManualClock) {
+  docket = await openEmbedded({ path: ':memory:', ...(clock ? { clock } : {}) });
   workers = docket.workers;
   app = await buildServer({ jobs: docket.jobs, workers, recovery: docket.recoveryOps, auth: testAuth() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -36,7 +39,11 @@ afterEach(async () => {
   docket = undefined;
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Resolves once a claim waits for work: the dispatch's wait is what a long-poll blocks on. */
+async function untilClaimWaits(d: Docket): Promise<void> {
+  const waits = vi.spyOn(d.dispatch, 'waitForWork');
+  await vi.waitFor(() => expect(waits, 'a claim waiting for work').toHaveBeenCalled(), { timeout: 10_000 });
+}
 
 async function claimOne(workerId: string, queues = ['default']): Promise<ClaimedJob> {
   const [job] = await transport.claim({ workerId, queues, max: 1, waitMs: 0 });
@@ -68,40 +75,41 @@ describe('HTTP worker protocol', () => {
   });
 
   it('long-polls: a claim with waitMs returns as soon as a job is submitted', async () => {
-    await start();
+    await start(new ManualClock());
     const workerId = await transport.register({ queues: ['q'], capacity: 1 });
-    const started = Date.now();
     const claiming = transport.claim({ workerId, queues: ['q'], max: 5, waitMs: 10_000 });
-    await sleep(100);
+    await untilClaimWaits(docket!);
     const submitted = await client.submit({ type: 'x', queue: 'q' });
-    const jobs = await claiming;
+    // The clock stands still, so the 10 s wait cannot run out: only the submit can end it.
+    const jobs = await within('the waiting claim to return after the submit', claiming);
     expect(jobs.map((j) => j.id)).toEqual([submitted.id]);
-    expect(Date.now() - started).toBeLessThan(2000);
     // Nothing ready and no wait: an empty answer at once.
     expect(await transport.claim({ workerId, queues: ['q'], max: 5, waitMs: 0 })).toEqual([]);
   });
 
   it('stops the long-poll when the client goes away, without taking jobs', async () => {
-    await start();
+    await start(new ManualClock());
+    const served = vi.spyOn(docket!.jobs.claims, 'claim');
     const controller = new AbortController();
     const claiming = transport.claim({ workerId: 'w', queues: ['q'], max: 1, waitMs: 10_000, signal: controller.signal });
-    await sleep(50);
+    await untilClaimWaits(docket!);
     controller.abort();
     await expect(claiming).rejects.toThrow();
-    await sleep(100);
+    // The server's claim ended (the clock stands still: only the abort could end it), empty-handed.
+    expect(await within("the server's claim to end after the abort", served.mock.results[0]!.value as Promise<unknown>)).toEqual([]);
     const job = await client.submit({ type: 'x', queue: 'q' });
-    await sleep(100);
     expect((await client.get(job.id)).state).toBe('ready');
+    // Nobody ran it meanwhile: the next claim gets it at its first attempt.
+    expect((await claimOne('w2', ['q'])).attempt).toBe(1);
   });
 
   it('ends pending long-polls when the server closes', async () => {
-    await start();
+    await start(new ManualClock());
     const claiming = transport.claim({ workerId: 'w', queues: ['q'], max: 1, waitMs: 60_000 });
-    await sleep(50);
-    const t = Date.now();
-    await app!.close();
-    expect(await claiming).toEqual([]);
-    expect(Date.now() - t).toBeLessThan(2000);
+    await untilClaimWaits(docket!);
+    // The clock stands still: the 60 s wait cannot run out, only the close can end the poll.
+    await within('the server to close with a long-poll pending', app!.close());
+    expect(await within('the long-poll to end', claiming)).toEqual([]);
   });
 
   it('claims from several queues at once and by priority range', async () => {
@@ -173,24 +181,52 @@ describe('HTTP worker protocol', () => {
   });
 
   it('heartbeats extend leases and report cancelled jobs as lost', async () => {
-    await start();
+    const clock = new ManualClock();
+    await start(clock);
     const workerId = await transport.register({ queues: ['default'], capacity: 2 });
     await client.submitBulk([{ type: 'keep' }, { type: 'drop' }]);
     const jobs = await transport.claim({ workerId, queues: ['default'], max: 2, waitMs: 0 });
     const keep = jobs.find((j) => j.type === 'keep')!;
     const drop = jobs.find((j) => j.type === 'drop')!;
     await client.cancel(drop.id);
-    await sleep(5);
+    clock.advance(5); // the heartbeat comes later than the registration and the claim
     expect(await transport.heartbeat(workerId, jobs)).toEqual({ lost: [drop.id], cancelled: [drop.id] });
     const after = await docket!.jobs.queries.get(keep.id);
     expect(after!.leaseExpiresAt!).toBeGreaterThan(keep.leaseExpiresAt!);
     const record = (await workers.get(workerId))!;
     expect(record.lastHeartbeatAt).toBeGreaterThan(record.registeredAt);
-    // The transport hears of cancellation only through heartbeats.
-    const unsubscribe = transport.onCancel(() => {
-      throw new Error('never called');
+  });
+
+  it('aborts the handler of a cancelled job in a remote Worker: it hears of it through its heartbeat', async () => {
+    await start();
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    let aborted!: (reason: unknown) => void;
+    const abortedWith = new Promise<unknown>((r) => (aborted = r));
+    const worker = new Worker({
+      transport,
+      queues: ['default'],
+      heartbeatMs: 50,
+      pollWaitMs: 1000,
+      logger: pino({ level: 'silent' }),
+      handlers: {
+        wait: (_job, { signal }) =>
+          new Promise((_, reject) => {
+            started();
+            signal.addEventListener('abort', () => (aborted(signal.reason), reject(signal.reason)));
+          }),
+      },
     });
-    unsubscribe();
+    await worker.start();
+    try {
+      const job = await client.submit({ type: 'wait' });
+      await within('the handler to start', running);
+      await client.cancel(job.id);
+      expect((await within("the handler's abort", abortedWith)) as Error).toMatchObject({ name: 'CancelledError' });
+      expect(await client.get(job.id)).toMatchObject({ state: 'cancelled' });
+    } finally {
+      await worker.close(1000);
+    }
   });
 
   it('registers again when the server no longer knows the worker (restart)', async () => {
@@ -230,12 +266,7 @@ describe('HTTP worker protocol', () => {
         { type: 'resize', queue: 'media', payload: { w: 640 } },
         { type: 'broken', queue: 'media', maxAttempts: 1 },
       ]);
-      const deadline = Date.now() + 5000;
-      while (Date.now() < deadline) {
-        const states = await Promise.all([client.get(ok!.id), client.get(bad!.id)]);
-        if (states.every((j) => j.finishedAt !== null)) break;
-        await sleep(20);
-      }
+      await until('both jobs to finish', async () => ((await Promise.all([client.get(ok!.id), client.get(bad!.id)])).every((j) => j.finishedAt !== null) ? true : undefined), 10_000, 20);
       expect(await client.get(ok!.id)).toMatchObject({ state: 'succeeded', result: { width: 320 }, progress: { percent: 50, message: 'half' } });
       expect(await client.get(bad!.id)).toMatchObject({ state: 'failed', errors: [{ message: 'boom' }] });
     } finally {

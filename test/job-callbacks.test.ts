@@ -9,6 +9,7 @@ import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketApiError, DocketClient } from '../src/sdk/client.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import { Worker } from '../src/sdk/worker.js';
+import { WEBHOOK_CURSOR } from '../src/services/webhooks/dispatcher.js';
 import type { WebhookOptions } from '../src/services/webhooks/webhooks.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
 import { PLACES, type Place } from './helpers/webhook-places.js';
@@ -76,8 +77,11 @@ for (const [name, place] of Object.entries(PLACES)) {
         return page.deliveries[0]?.status === 'delivered' ? page : undefined;
       });
       expect(log.deliveries.map((d) => d.eventType)).toEqual(['docket.job.succeeded']);
-      // Only the end was asked for: submitted and started went nowhere.
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Only the end was asked for: submitted and started went nowhere. Once the webhook dispatcher
+      // has read the whole log, the subscription's deliveries are all it will ever get.
+      const end = await docket!.store.events.lastPosition();
+      await eventually(async () => (((await docket!.store.events.cursor(WEBHOOK_CURSOR)) ?? 0) >= end ? true : undefined));
+      expect((await acme.webhooks.deliveries(subs[0]!.id)).deliveries.map((d) => [d.eventType, d.status])).toEqual([['docket.job.succeeded', 'delivered']]);
       expect(receiver.received).toHaveLength(1);
     });
 

@@ -3,6 +3,7 @@ import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
 import type { DispatchEntry } from '../src/domain/job.js';
 import { T0, newJob, running } from './conformance/fixtures.js';
 import { openTestSchema } from './helpers/postgres.js';
+import { until } from './helpers/process.js';
 
 /** Two stores (two pools, so two sessions) on one fresh schema, closed and dropped after `work`. */
 async function withTwoStores(work: (a: PostgresStore, b: PostgresStore) => Promise<void>): Promise<void> {
@@ -67,10 +68,15 @@ describe('PostgresStore dependencies under concurrency', () => {
       const open = await s1.pool.connect();
       try {
         await open.query('BEGIN');
+        const holder = (await open.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
         await open.query(`UPDATE jobs SET state = 'succeeded', finished_at = $2, updated_at = $2 WHERE id = $1`, [x.id, T0 + 10]);
         // Session 2 completes y meanwhile; its trigger must wait for session 1, then see x done.
         const second = s2.completeJobs([{ id: y.id, leaseToken: 'ty', result: 1 }], T0 + 11);
-        await new Promise((r) => setTimeout(r, 200));
+        // It is waiting: PostgreSQL shows its session blocked by session 1's.
+        await until('session 2 to wait for session 1', async () => {
+          const { rows } = await s1.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [holder]);
+          return rows[0]!.n > 0 ? true : undefined;
+        }, 10_000, 20);
         expect((await s2.getJob(d.id))!.state).toBe('waiting');
         await open.query('COMMIT');
         expect(await second).toEqual([{ ok: true }]);

@@ -10,6 +10,7 @@ import { DocketClient } from '../src/sdk/client.js';
 import { PermanentError } from '../src/sdk/errors.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import { Worker } from '../src/sdk/worker.js';
+import { WEBHOOK_CURSOR } from '../src/services/webhooks/dispatcher.js';
 import type { WebhookDisabled } from '../src/services/webhooks/sender.js';
 import type { WebhookOptions } from '../src/services/webhooks/webhooks.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
@@ -111,8 +112,14 @@ for (const [name, place] of Object.entries(PLACES)) {
       );
       expect(log.deliveries[0]!.id).toBe(got[3]!.headers['docket-delivery-id']);
       expect(log.deliveries[0]!.history).toEqual([{ attempt: 1, at: expect.any(String), statusCode: 200, error: null, durationMs: expect.any(Number) }]);
-      // Nothing went anywhere else (a few more events may still come in: none to the other URLs).
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Nothing went anywhere else. Once the webhook dispatcher has read the whole log and every
+      // subscription's deliveries are done, nothing more can come in.
+      const end = await docket!.store.events.lastPosition();
+      await eventually(async () => (((await docket!.store.events.cursor(WEBHOOK_CURSOR)) ?? 0) >= end ? true : undefined));
+      const others = [...(await acme.webhooks.list()).filter((s) => s.id !== sub.id), ...(await globex.webhooks.list())];
+      expect(others).toHaveLength(2);
+      for (const other of others) expect((await (other.tenant === 'acme' ? acme : globex).webhooks.deliveries(other.id)).deliveries, other.url).toEqual([]);
+      expect((await acme.webhooks.deliveries(sub.id)).deliveries.every((d) => d.status === 'delivered')).toBe(true);
       expect(receiver.received.every((r) => r.headers['docket-signature'] && !r.body.includes('globex'))).toBe(true);
       expect(receiver.received).toHaveLength(4);
     });

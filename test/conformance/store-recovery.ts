@@ -385,7 +385,7 @@ export function describeStoreRecovery(ctx: { readonly store: Store }): void {
       expect(await ctx.store.findPrunable('q', 'failed', T0 + 99, null, 100)).toHaveLength(1);
       expect(await ctx.store.findPrunable('q', 'cancelled', T0 + 99, null, 100)).toEqual([]);
       expect(await ctx.store.findPrunable('nowhere', 'succeeded', T0 + 99, null, 100)).toEqual([]);
-      expect(newest).toBeDefined();
+      expect(await ctx.store.findPrunable('q', 'succeeded', T0 + 41, null, 100)).toEqual([early, mid, late, newest]);
     });
 
     it('findPrunable by count: jobs beyond the newest `keep`, oldest first; equal finish times go by submission', async () => {
@@ -414,7 +414,8 @@ export function describeStoreRecovery(ctx: { readonly store: Store }): void {
       expect(await ctx.store.findPrunable('q', 'succeeded', T0 + 41, 3, 3)).toEqual([a, b, c]);
       expect(await ctx.store.findPrunable('q', 'succeeded', T0, 10, 100)).toEqual([]);
       expect(await ctx.store.findPrunable('q', 'succeeded', null, null, 100)).toEqual([]);
-      expect(e).toBeDefined();
+      // Age selects a..e; count (keep 3) selects a, b: all five.
+      expect(await ctx.store.findPrunable('q', 'succeeded', T0 + 51, 3, 100)).toEqual([a, b, c, d, e]);
     });
 
     it('deleteJobs deletes the given jobs in any state and returns how many it deleted', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../src/adapters/clock/manual-clock.js';
 import type { WorkerDirectory, WorkerRecord } from '../../src/ports/worker-directory.js';
+import { until } from '../helpers/process.js';
 
 export interface DirectoryOptions {
   heartbeatTimeoutMs: number;
@@ -24,7 +25,6 @@ export interface OpenedDirectory {
 }
 
 const TIMEOUT = 30_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ids = (records: readonly WorkerRecord[]) => records.map((r) => r.id);
 
 /** The WorkerDirectory contract, run against every adapter. */
@@ -254,11 +254,12 @@ export function describeWorkerDirectoryConformance(name: string, open: (options:
         const short = await peer({ ttlMs: TTL });
         const kept = await short.register({ queues: ['q'], name: 'kept' });
         const gone = await short.register({ queues: ['q'], name: 'gone' });
-        await sleep(300);
-        expect(await short.touch(kept)).toBe(true);
-        // 600 ms after registering: `gone` expired 100 ms ago, `kept` has 200 ms left.
-        await sleep(300);
-        // `gone` is past its time to live, `kept` not (its heartbeat refreshed it).
+        // `kept` heartbeats every poll (well within its time to live) until `gone`, registered with
+        // it, has expired: then `kept` is still there (its heartbeats refreshed it).
+        await until('the silent worker to expire', async () => {
+          expect(await short.touch(kept)).toBe(true);
+          return (await dir.get(gone)) === undefined ? true : undefined;
+        }, 10_000, 50);
         expect(ids(await dir.list())).toEqual([kept]);
         expect(await dir.get(gone)).toBeUndefined();
         // An expired worker is unknown: a heartbeat gets false (the worker registers again) and
@@ -268,7 +269,7 @@ export function describeWorkerDirectoryConformance(name: string, open: (options:
         clock.advance(TIMEOUT + 1);
         expect(ids(await dir.sweep(TIMEOUT))).toEqual([kept]);
         // A lost worker expires too.
-        await sleep(TTL + 150);
+        await until('the lost worker to expire', async () => ((await dir.list()).length === 0 ? true : undefined), 10_000, 50);
         expect(await dir.list()).toEqual([]);
         expect(await dir.get(kept)).toBeUndefined();
         expect(await dir.sweep(TIMEOUT)).toEqual([]);

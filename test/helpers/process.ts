@@ -32,3 +32,17 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     await pause(everyMs);
   }
 }
+
+/**
+ * Resolves with what `promise` resolves to; fails after `ms`, naming `what`. A bound for a wait
+ * that only a signal can end (a manual clock stands still), not a timing measurement.
+ */
+export async function within<T>(what: string, promise: Promise<T>, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${what}`)), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
