@@ -48,8 +48,8 @@ describe('lifecycle events through a crash (transactional outbox)', () => {
     const kafka = { DOCKET_KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), DOCKET_KAFKA_TOPIC_PREFIX: prefix };
     const first = await startServer(c, 'api-0', kafka);
     const worker = await startWorker(c, 'worker-0', { env: kafka });
-    // In-process workers (`--role worker`) do not register in the worker directory, so they log no
-    // worker events; a remote worker registering over HTTP does, on each side of the crash.
+    // Workers register in the worker directory: the `--role worker` processes' in-process workers, and
+    // a remote worker registering over HTTP on each side of the crash.
     const remote = [(await api(first.url, 'POST', '/v1/workers', { queues: ['elsewhere'], name: 'remote-0' })).id as string];
 
     let target: Server = first;
@@ -144,7 +144,9 @@ describe('lifecycle events through a crash (transactional outbox)', () => {
     const workerEvents = await consume(prefix + 'worker-events', (got) => new Set(got.map((e) => e.id)).size >= loggedWorkerIds.size);
     expect(new Set(workerEvents.map((e) => e.id))).toEqual(loggedWorkerIds);
     expect(workerEvents.every((e) => e.type.startsWith('docket.worker.'))).toBe(true);
-    expect(workerEvents.filter((e) => e.type === 'docket.worker.registered').map((e) => e.subject).sort()).toEqual([...remote].sort());
+    const registered = workerEvents.filter((e) => e.type === 'docket.worker.registered').map((e) => e.subject);
+    expect(registered).toEqual(expect.arrayContaining(remote));
+    expect(registered, 'the two remote workers and the two worker processes registered').toHaveLength(remote.length + 2);
 
     console.log(
       `events: ${jobs.length} jobs, ${loggedIds.size} job events logged and all received; ${Number(pending!.n)} unpublished when the leader died; ${duplicates} republished after the crash`,
