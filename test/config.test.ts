@@ -179,7 +179,7 @@ describe('bad values are refused at start, named by where they were set', () => 
       [{ fairness: { mail: { tenants: { acme: { maxRunning: 0 } } } } }, /: \/fairness\/mail\/tenants\/acme\/maxRunning: /],
       [{ routing: [{ types: ['a'], queue: 'no spaces' }] }, /: \/routing\/0\/queue: /],
       [{ ingest: { topics: ['orders'], rules: [] } }, /: \/ingest\/topics: consuming orders needs Kafka/],
-      [{ schedules: [] }, /: \/schedules: unknown key; expected one of recovery, retention, ingest, webhooks, dedup, alerts, fairness, routing, loops$/],
+      [{ schedules: [] }, /: \/schedules: unknown key; expected one of recovery, retention, ingest, webhooks, dedup, alerts, fairness, routing, loops, kafka$/],
       [{ retention: { default: { succeded: {} } } }, /: \/retention\/default\/succeded: unknown key; expected one of succeeded, failed, cancelled, expired$/],
     ];
     for (const [content, message] of cases) {
