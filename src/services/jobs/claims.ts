@@ -58,12 +58,8 @@ export class Claims {
       if (entries.length === 0) return [];
       const now = this.clock.now();
       const claims = entries.map((e) => ({ id: e.id, leaseToken: randomUUID() }));
-      const { claimed, expired } = await this.store.claimJobs(claims, opts.workerId, now + this.leaseMs, now);
+      const { claimed } = await this.transitions.claim(claims, opts.workerId, now + this.leaseMs, now);
       if (this.slots.active) await this.slots.hold(entries, new Set(claimed.map((j) => j.id)));
-      if (this.transitions.lifecycle.active) {
-        for (const job of expired) this.transitions.emit(job, 'ready', now);
-        for (const job of claimed) this.transitions.emit(job, 'ready', now);
-      }
       const passed = await this.parking.passGates(claimed, now);
       // Everything taken had expired, was no longer ready, or was held by a gate: take again
       // rather than answer "nothing" while live jobs wait behind them. Each take removes entries, so this ends.

@@ -10,7 +10,6 @@ import { Batcher } from '../batcher.js';
 import { clip } from './messages.js';
 import type { JobsOptions } from './options.js';
 import type { Parking } from './parking.js';
-import type { TenantSlots } from './slots.js';
 import type { Transitions } from './transitions.js';
 
 /**
@@ -25,7 +24,6 @@ export class Outcomes {
     private readonly store: Store,
     private readonly transitions: Transitions,
     private readonly parking: Parking,
-    private readonly slots: TenantSlots,
     private readonly clock: Clock,
     private readonly options: Pick<JobsOptions, 'leaseMs' | 'limits' | 'random'> & { rules: readonly CompiledRule[] },
   ) {
@@ -127,20 +125,7 @@ export class Outcomes {
     if (size > this.options.limits.maxPayloadBytes) throw new PayloadTooLargeError(path, size, this.options.limits.maxPayloadBytes);
   }
 
-  /**
-   * running -> succeeded, one store write for the batch (the store's SQL guards state and lease
-   * token, with its state list from the transition table). Read back only for in-process listeners.
-   */
-  private async completeBatch(items: Completion[]): Promise<CompletionResult[]> {
-    const now = this.clock.now();
-    const results = await this.store.completeJobs(items, now);
-    if (this.slots.active) await this.slots.completed(items.flatMap((c, i) => (results[i]!.ok ? [c.id] : [])));
-    if (this.transitions.lifecycle.active) {
-      for (let i = 0; i < items.length; i++) {
-        const job = results[i]!.ok ? await this.store.getJob(items[i]!.id) : undefined;
-        if (job) this.transitions.emit(job, 'running', now);
-      }
-    }
-    return results;
+  private completeBatch(items: Completion[]): Promise<CompletionResult[]> {
+    return this.transitions.complete(items, this.clock.now());
   }
 }

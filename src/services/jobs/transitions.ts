@@ -2,7 +2,7 @@ import { toDispatchEntry, type DispatchEntry, type Job } from '../../domain/job.
 import type { TransitionResult } from '../../domain/outcomes.js';
 import { TRANSITIONS, type JobState } from '../../domain/states.js';
 import type { Dispatch } from '../../ports/dispatch.js';
-import type { Store, TransitionRequest } from '../../ports/store.js';
+import type { ClaimResult, Completion, CompletionResult, JobClaim, Store, TransitionRequest } from '../../ports/store.js';
 import { Lifecycle } from '../lifecycle.js';
 import type { TenantSlots } from './slots.js';
 
@@ -10,13 +10,15 @@ import type { TenantSlots } from './slots.js';
 const INDEXED: ReadonlySet<JobState> = new Set(['ready', 'scheduled', 'retrying']);
 
 /**
- * The one path of every change of a job's state after its insert (claims and completions, the two
- * batched hot-path writes, are checked by the same table in the store's SQL; see
- * src/adapters/*: their state lists come from domain/states.ts). Each request is checked against
- * the transition table before anything is written; a request that keeps the state (progress of a
- * running job) is a guarded patch, not a move. Then, for the moves that applied: the dispatch index
- * follows (ready: enqueued, waking a worker; scheduled/retrying: promoted when due; out of the
- * index: removed), running slots of capped tenants are freed, and in-process listeners hear it.
+ * The one path of every change of a job's state after its insert: no other module writes a state
+ * (test/architecture.test.ts checks it). `apply` takes any guarded move: each request is checked
+ * against the transition table before anything is written, and a request that keeps the state
+ * (progress of a running job) is a guarded patch, not a move; then, for the moves that applied, the
+ * dispatch index follows (ready: enqueued, waking a worker; scheduled/retrying: promoted when due;
+ * out of the index: removed), running slots of capped tenants are freed, and in-process listeners
+ * hear it. `claim` and `complete` are the two batched hot-path moves (ready -> running, running ->
+ * succeeded): one statement per batch, whose SQL state guards the stores derive from the same
+ * table (adapters/sql/state-lists.ts).
  */
 export class Transitions {
   /** In-process observers of state changes (tests, tools); free when nobody listens. */
@@ -45,7 +47,36 @@ export class Transitions {
     return results;
   }
 
-  /** Tells in-process listeners of a change written elsewhere (inserts, claims, completions). */
+  /**
+   * ready -> running under fresh lease tokens, one store write for the batch; ready jobs past their
+   * expiresAt move to expired instead.
+   */
+  async claim(claims: readonly JobClaim[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
+    const result = await this.store.claimJobs(claims, workerId, leaseExpiresAt, now);
+    if (this.lifecycle.active) {
+      for (const job of result.expired) this.emit(job, 'ready', now);
+      for (const job of result.claimed) this.emit(job, 'ready', now);
+    }
+    return result;
+  }
+
+  /**
+   * running -> succeeded, one store write for the batch, each guarded by its lease token; the
+   * tenants' running slots are freed. Jobs are read back only for in-process listeners.
+   */
+  async complete(items: readonly Completion[], now: number): Promise<CompletionResult[]> {
+    const results = await this.store.completeJobs(items, now);
+    if (this.slots.active) await this.slots.completed(items.flatMap((c, i) => (results[i]!.ok ? [c.id] : [])));
+    if (this.lifecycle.active) {
+      for (let i = 0; i < items.length; i++) {
+        const job = results[i]!.ok ? await this.store.getJob(items[i]!.id) : undefined;
+        if (job) this.emit(job, 'running', now);
+      }
+    }
+    return results;
+  }
+
+  /** Tells in-process listeners of a new job (the submitter's and the firer's inserts). */
   emit(job: Job, from: JobState | null, at: number): void {
     if (!this.lifecycle.active) return;
     const cause = from === null ? 'submitted' : (TRANSITIONS[from][job.state] ?? 'submitted');
