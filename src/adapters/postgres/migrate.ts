@@ -22,6 +22,9 @@ export async function migrate(pool: pg.Pool): Promise<number> {
   let applied = 0;
   const client = await pool.connect();
   let broken: Error | undefined;
+  // Lent out, the connection has no pool listener: a server crash mid-migration would end the process.
+  const onError = (err: Error) => (broken = err);
+  client.on('error', onError);
   try {
     for (const file of files) {
       const version = Number(file.slice(0, 4));
@@ -45,6 +48,7 @@ export async function migrate(pool: pg.Pool): Promise<number> {
       }
     }
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
   return applied;

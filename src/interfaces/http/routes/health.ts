@@ -27,7 +27,7 @@ export function healthRoutes(app: Api, { readiness, isLeader }: RouteDeps): void
     const detail = `not ready: ${failing.map(([name, status]) => `${name} ${status}`).join('; ')}`;
     // The problem's own members last: its `status` must stay the HTTP status (503), not the word
     // `unavailable`, or Fastify refuses the status code and answers 500.
-    return sendProblem(reply, { checks: body.checks, ...problemOf(request, 503, 'not-ready', 'Service Unavailable', detail) } as never);
+    return sendProblem(reply, { checks: body.checks, leader: body.leader, ...problemOf(request, 503, 'not-ready', 'Service Unavailable', detail) } as never);
   });
 }
 
