@@ -1,0 +1,248 @@
+// The chaos run shared by test/chaos.test.ts (one round of every fault, in `npm test`) and the soak
+// (scripts/soak.mjs: the same faults on a loop for N minutes). A Docket cluster on engines the run
+// owns (test/helpers/private-engines.ts): two api+scheduler processes, two worker processes,
+// continuous submits and an every-second cron schedule, while the faults below are injected one after
+// another. The report says what a user would check afterwards; the callers assert on it.
+import { randomUUID } from 'node:crypto';
+import { admin, executions, jobs, leads, LEASE_MS, sql, startServer, startWorker, untilAllFinished, type Cluster, type Proc, type Server } from './cluster.js';
+import { pause, until } from './process.js';
+import { call, openPrivateCluster, type Reply } from './private-cluster.js';
+import type { PrivatePostgres, PrivateRedis } from './private-engines.js';
+
+export const FAULTS = ['postgres-crash', 'redis-stop', 'redis-flushall', 'kill-leader', 'kill-worker', 'stop-worker', 'postgres-crash'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface ChaosOptions {
+  pg: PrivatePostgres;
+  redis: PrivateRedis;
+  /** The Docket cluster's database name on the private PostgreSQL. */
+  name: string;
+  /** Rounds of FAULTS. @defaultValue 1 */
+  rounds?: number;
+  /** Stop starting rounds after this long (ms), whatever `rounds` says. @defaultValue no limit */
+  forMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface Duplicate {
+  id: string;
+  executions: number;
+  leaseLosses: number;
+  explanation: string | null;
+}
+
+export interface ChaosReport {
+  durationMs: number;
+  rounds: number;
+  faults: Record<string, number>;
+  /** Submits answered 201, and every reply by status (0: no answer, e.g. from a killed process). */
+  acknowledged: number;
+  replies: Record<string, number>;
+  /** Acknowledged jobs that did not end `succeeded` (id: state). */
+  notSucceeded: string[];
+  executions: number;
+  duplicates: Duplicate[];
+  unexplained: Duplicate[];
+  cron: { ticks: number; duplicateTicks: string[]; missingTicks: string[] };
+  /** Processes that exited without being killed by the run. */
+  died: string[];
+  /** Every 5xx reply was a 503 with Retry-After. */
+  badServerErrors: string[];
+}
+
+interface Running {
+  servers: Server[];
+  workers: Proc[];
+  killed: Set<Proc>;
+  all: Proc[];
+  serial: number;
+}
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const log = opts.log ?? (() => {});
+  const t0 = Date.now();
+  const c = await openPrivateCluster(opts.pg, opts.redis, opts.name);
+  try {
+    const run: Running = { servers: [], workers: [], killed: new Set(), all: [], serial: 0 };
+    run.servers = await Promise.all([0, 1].map((i) => startServer(c, `api-${i}`)));
+    run.workers = await Promise.all([0, 1].map((i) => startWorker(c, `worker-${i}`)));
+    run.all.push(...run.servers, ...run.workers);
+    run.serial = 2;
+
+    const schedule = await until('the cron schedule to be created', async () => {
+      const r = await call(run.servers[0]!.url, admin.token, 'POST', '/v1/schedules', {
+        name: 'every-second',
+        cron: '* * * * * *',
+        overlap: 'allow',
+        catchUp: 'all',
+        catchUpLimit: 1000,
+        job: { type: 'work', payload: { cron: true } },
+      });
+      return r.status === 201 ? (r.body as { id: string }) : undefined;
+    });
+
+    const load = submitter(() => run.servers);
+    await load.acknowledgedMore(50);
+    const faults: Record<string, number> = {};
+    let rounds = 0;
+    const wanted = opts.rounds ?? 1;
+    while (rounds < wanted && (opts.forMs === undefined || Date.now() - t0 < opts.forMs)) {
+      for (const fault of FAULTS) {
+        log(`round ${rounds + 1}: ${fault}`);
+        await inject(fault, c, run, opts);
+        faults[fault] = (faults[fault] ?? 0) + 1;
+        // The cluster serves again: submits are acknowledged after the fault.
+        await load.acknowledgedMore(20, 60_000);
+      }
+      rounds++;
+    }
+    await load.stop();
+    await until('the schedule to be deleted', async () => ((await call(run.servers[0]!.url, admin.token, 'DELETE', `/v1/schedules/${schedule.id}`)).status === 204 ? true : undefined));
+    await untilAllFinished(c, 120_000);
+
+    const rows = await jobs(c);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const notSucceeded = [...load.acked].filter((id) => byId.get(id)?.state !== 'succeeded').map((id) => `${id}: ${byId.get(id)?.state ?? 'missing'}`);
+    const execs = executions(c);
+    const duplicates = await explainDuplicates(c, execs);
+    const cron = await cronTicks(c, schedule.id);
+    const replies: Record<string, number> = {};
+    for (const r of load.replies) replies[r.status] = (replies[r.status] ?? 0) + 1;
+    const badServerErrors = load.replies.filter((r) => r.status >= 500 && (r.status !== 503 || !(Number(r.headers.get('retry-after')) > 0))).map((r) => `${r.status} ${JSON.stringify(r.body)}`);
+    return {
+      durationMs: Date.now() - t0,
+      rounds,
+      faults,
+      acknowledged: load.acked.size,
+      replies,
+      notSucceeded,
+      executions: execs.length,
+      duplicates,
+      unexplained: duplicates.filter((d) => d.explanation === null),
+      cron,
+      died: run.all.filter((p) => !run.killed.has(p) && (p.child.exitCode !== null || p.child.signalCode !== null)).map((p) => `${p.name}: ${p.output().slice(-2000)}`),
+      badServerErrors,
+    };
+  } finally {
+    c.remove();
+  }
+}
+
+async function inject(fault: Fault, c: Cluster, run: Running, opts: ChaosOptions): Promise<void> {
+  switch (fault) {
+    case 'postgres-crash':
+      await opts.pg.crashRestart();
+      return;
+    case 'redis-stop':
+      await opts.redis.stop();
+      // The outage itself: long enough for every client to notice and retry (reconnects every 0.5 s).
+      await pause(3000);
+      await opts.redis.start();
+      return;
+    case 'redis-flushall':
+      await opts.redis.flushAll();
+      return;
+    case 'kill-leader': {
+      const flags = await until('a leader', async () => {
+        const f = await Promise.all(run.servers.map(leads));
+        return f.includes(true) ? f : undefined;
+      }, 30_000);
+      const leader = run.servers[flags.indexOf(true)]!;
+      await killAndReplace(leader, run, () => startServer(c, `api-${run.serial++}`), run.servers);
+      await until('another leader', async () => ((await Promise.all(run.servers.map(leads))).filter((l) => l === true).length === 1 ? true : undefined), 30_000);
+      return;
+    }
+    case 'kill-worker':
+      await killAndReplace(run.workers[0]!, run, () => startWorker(c, `worker-${run.serial++}`), run.workers);
+      return;
+    case 'stop-worker': {
+      const w = run.workers[run.workers.length - 1]!;
+      w.child.kill('SIGSTOP');
+      // Past its lease: the reaper gives its jobs to other workers; when it wakes, its acknowledgements are refused.
+      await pause(LEASE_MS * 3);
+      w.child.kill('SIGCONT');
+      return;
+    }
+  }
+}
+
+async function killAndReplace<P extends Proc>(victim: P, run: Running, replacement: () => Promise<P>, list: P[]): Promise<void> {
+  run.killed.add(victim);
+  victim.child.kill('SIGKILL');
+  await victim.exited;
+  const next = await replacement();
+  list.splice(list.indexOf(victim), 1, next);
+  run.all.push(next);
+}
+
+/** Submits one job at a time from two lanes, round robin over the live servers, until stopped. */
+export function submitter(servers: () => Server[]) {
+  const acked = new Set<string>();
+  const replies: Reply[] = [];
+  let stop = false;
+  let rr = 0;
+  const lane = async () => {
+    // Bounded by count as well as by the caller: at most 200,000 submits per lane.
+    for (let n = 0; !stop && n < 200_000; n++) {
+      const live = servers();
+      const s = live[rr++ % live.length]!;
+      const reply = await call(s.url, admin.token, 'POST', '/v1/jobs', { type: 'work', payload: { n } }, 10_000, { 'idempotency-key': randomUUID() });
+      replies.push(reply);
+      if (reply.status === 201) acked.add((reply.body as { id: string }).id);
+      await pause(reply.status === 201 ? 20 : 100);
+    }
+  };
+  const running = Promise.all([lane(), lane()]);
+  return {
+    acked,
+    replies,
+    acknowledgedMore: (n: number, ms = 30_000) => {
+      const target = acked.size + n;
+      return until(`${n} more acknowledged submits`, () => (acked.size >= target ? true : undefined), ms);
+    },
+    stop: async () => {
+      stop = true;
+      await running;
+    },
+  };
+}
+
+/**
+ * Jobs that ran more than once, each with its explanation: a lease the job lost (its events show it
+ * going from running back to ready: the reaper or the worker monitor took it from a worker that
+ * stopped heartbeating), enough of them to account for every extra run.
+ */
+async function explainDuplicates(c: Cluster, execs: { id: string }[]): Promise<Duplicate[]> {
+  const counts = new Map<string, number>();
+  for (const e of execs) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+  const ids = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+  if (ids.length === 0) return [];
+  const events = await sql<{ id: string; state: string; prev: string | null; reason: string | null }>(
+    c,
+    `SELECT e->>3 AS id, e->>8 AS state, e->>9 AS prev, e->>13 AS reason
+       FROM events, json_array_elements(events.events::json) AS e
+      WHERE e->>0 = 'j' AND e->>3 = ANY($1)`,
+    [ids],
+  );
+  return ids.map((id) => {
+    const leaseLosses = events.filter((e) => e.id === id && e.prev === 'running' && e.state === 'ready').length;
+    const n = counts.get(id)!;
+    const reasons = [...new Set(events.filter((e) => e.id === id && e.prev === 'running' && e.state === 'ready').map((e) => e.reason))].join(', ');
+    return { id, executions: n, leaseLosses, explanation: leaseLosses >= n - 1 ? `lease lost ${leaseLosses}x (${reasons})` : null };
+  });
+}
+
+/** Every second of the schedule's life made exactly one job (labels docket.schedule / docket.fireAt). */
+async function cronTicks(c: Cluster, scheduleId: string): Promise<ChaosReport['cron']> {
+  const rows = await sql<{ fire: string; n: string }>(
+    c,
+    `SELECT labels->>'docket.fireAt' AS fire, count(*) AS n FROM jobs WHERE labels->>'docket.schedule' = $1 GROUP BY 1 ORDER BY 1`,
+    [scheduleId],
+  );
+  const fires = rows.map((r) => Date.parse(r.fire));
+  const missingTicks: string[] = [];
+  for (let i = 1; i < fires.length; i++) {
+    for (let t = fires[i - 1]! + 1000; t < fires[i]!; t += 1000) missingTicks.push(new Date(t).toISOString());
+  }
+  return { ticks: rows.length, duplicateTicks: rows.filter((r) => Number(r.n) !== 1).map((r) => `${r.fire} x${r.n}`), missingTicks };
+}
