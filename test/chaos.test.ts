@@ -35,4 +35,6 @@ it('survives PostgreSQL crashes, a Redis outage and flush, SIGKILLed leader and 
   expect(report.cron.ticks).toBeGreaterThan(10);
   expect(report.cron.duplicateTicks).toEqual([]);
   expect(report.cron.missingTicks).toEqual([]);
+  expect(report.events.broken).toEqual([]);
+  expect(report.events.checked).toBeGreaterThanOrEqual(report.acknowledged * 3);
 }, 300_000);

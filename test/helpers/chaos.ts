@@ -4,7 +4,7 @@
 // continuous submits and an every-second cron schedule, while the faults below are injected one after
 // another. The report says what a user would check afterwards; the callers assert on it.
 import { randomUUID } from 'node:crypto';
-import { admin, executions, jobs, leads, LEASE_MS, sql, startServer, startWorker, untilAllFinished, type Cluster, type Proc, type Server } from './cluster.js';
+import { admin, executions, jobs, leads, LEASE_MS, sql, startServer, startWorker, untilAllFinished, type Cluster, type Execution, type Proc, type Server } from './cluster.js';
 import { pause, until } from './process.js';
 import { call, openPrivateCluster, type Reply } from './private-cluster.js';
 import type { PrivatePostgres, PrivateRedis } from './private-engines.js';
@@ -29,6 +29,8 @@ export interface Duplicate {
   executions: number;
   leaseLosses: number;
   explanation: string | null;
+  /** The runs (attempt, lease, start), for a report of an unexplained one. */
+  runs?: string[];
 }
 
 export interface ChaosReport {
@@ -44,6 +46,8 @@ export interface ChaosReport {
   duplicates: Duplicate[];
   unexplained: Duplicate[];
   cron: { ticks: number; duplicateTicks: string[]; missingTicks: string[] };
+  /** Job events read from the event log in position order, and the jobs whose events are not complete and in order. */
+  events: { checked: number; jobs: number; broken: string[] };
   /** Processes that exited without being killed by the run. */
   died: string[];
   /** Every 5xx reply was a 503 with Retry-After. */
@@ -56,6 +60,8 @@ interface Running {
   killed: Set<Proc>;
   all: Proc[];
   serial: number;
+  /** When PostgreSQL was crashed: from just before `pg_ctl stop -m immediate` to its return. */
+  crashes: { from: number; to: number }[];
 }
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
@@ -63,7 +69,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const t0 = Date.now();
   const c = await openPrivateCluster(opts.pg, opts.redis, opts.name);
   try {
-    const run: Running = { servers: [], workers: [], killed: new Set(), all: [], serial: 0 };
+    const run: Running = { servers: [], workers: [], killed: new Set(), all: [], serial: 0, crashes: [] };
     run.servers = await Promise.all([0, 1].map((i) => startServer(c, `api-${i}`)));
     run.workers = await Promise.all([0, 1].map((i) => startWorker(c, `worker-${i}`)));
     run.all.push(...run.servers, ...run.workers);
@@ -104,8 +110,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const byId = new Map(rows.map((r) => [r.id, r]));
     const notSucceeded = [...load.acked].filter((id) => byId.get(id)?.state !== 'succeeded').map((id) => `${id}: ${byId.get(id)?.state ?? 'missing'}`);
     const execs = executions(c);
-    const duplicates = await explainDuplicates(c, execs);
+    const duplicates = await explainDuplicates(c, execs, run.crashes);
     const cron = await cronTicks(c, schedule.id);
+    const events = await checkEventLog(c, [...load.acked]);
     const replies: Record<string, number> = {};
     for (const r of load.replies) replies[r.status] = (replies[r.status] ?? 0) + 1;
     const badServerErrors = load.replies.filter((r) => r.status >= 500 && (r.status !== 503 || !(Number(r.headers.get('retry-after')) > 0))).map((r) => `${r.status} ${JSON.stringify(r.body)}`);
@@ -120,6 +127,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       duplicates,
       unexplained: duplicates.filter((d) => d.explanation === null),
       cron,
+      events,
       died: run.all.filter((p) => !run.killed.has(p) && (p.child.exitCode !== null || p.child.signalCode !== null)).map((p) => `${p.name}: ${p.output().slice(-2000)}`),
       badServerErrors,
     };
@@ -130,9 +138,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
 async function inject(fault: Fault, c: Cluster, run: Running, opts: ChaosOptions): Promise<void> {
   switch (fault) {
-    case 'postgres-crash':
-      await opts.pg.crashRestart();
+    case 'postgres-crash': {
+      const from = Date.now();
+      await opts.pg.stop();
+      run.crashes.push({ from, to: Date.now() });
+      await opts.pg.start();
       return;
+    }
     case 'redis-stop':
       await opts.redis.stop();
       // The outage itself: long enough for every client to notice and retry (reconnects every 0.5 s).
@@ -208,14 +220,18 @@ export function submitter(servers: () => Server[]) {
 }
 
 /**
- * Jobs that ran more than once, each with its explanation: a lease the job lost (its events show it
- * going from running back to ready: the reaper or the worker monitor took it from a worker that
- * stopped heartbeating), enough of them to account for every extra run.
+ * Jobs that ran more than once, each with its explanation, which must account for every extra run:
+ * - a lease the job lost: its events show it going from running back to ready (the reaper or the
+ *   worker monitor took it from a worker that stopped heartbeating);
+ * - a claim lost in a PostgreSQL crash: claims commit without waiting for their WAL flush
+ *   (docs/deployment.md, "When something fails"), so a crash can undo one that a worker already
+ *   started. Its evidence: two runs of the same attempt under different leases, the first started
+ *   within 2 s before the crash, and no event of that claim.
  */
-async function explainDuplicates(c: Cluster, execs: { id: string }[]): Promise<Duplicate[]> {
-  const counts = new Map<string, number>();
-  for (const e of execs) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
-  const ids = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+async function explainDuplicates(c: Cluster, execs: Execution[], crashes: { from: number; to: number }[]): Promise<Duplicate[]> {
+  const runs = new Map<string, Execution[]>();
+  for (const e of execs) runs.set(e.id, [...(runs.get(e.id) ?? []), e]);
+  const ids = [...runs].filter(([, r]) => r.length > 1).map(([id]) => id);
   if (ids.length === 0) return [];
   const events = await sql<{ id: string; state: string; prev: string | null; reason: string | null }>(
     c,
@@ -225,10 +241,19 @@ async function explainDuplicates(c: Cluster, execs: { id: string }[]): Promise<D
     [ids],
   );
   return ids.map((id) => {
-    const leaseLosses = events.filter((e) => e.id === id && e.prev === 'running' && e.state === 'ready').length;
-    const n = counts.get(id)!;
-    const reasons = [...new Set(events.filter((e) => e.id === id && e.prev === 'running' && e.state === 'ready').map((e) => e.reason))].join(', ');
-    return { id, executions: n, leaseLosses, explanation: leaseLosses >= n - 1 ? `lease lost ${leaseLosses}x (${reasons})` : null };
+    const mine = runs.get(id)!.sort((a, b) => a.start - b.start);
+    const losses = events.filter((e) => e.id === id && e.prev === 'running' && e.state === 'ready');
+    const lostClaims = mine.filter(
+      (r, i) =>
+        mine.some((o, j) => j > i && o.attempt === r.attempt && o.lease !== r.lease) && crashes.some((k) => r.start >= k.from - 2000 && r.start <= k.to),
+    ).length;
+    const why = [
+      losses.length > 0 ? `lease lost ${losses.length}x (${[...new Set(losses.map((e) => e.reason))].join(', ')})` : '',
+      lostClaims > 0 ? `claim lost in a PostgreSQL crash ${lostClaims}x` : '',
+    ].filter(Boolean);
+    const explained = losses.length + lostClaims >= mine.length - 1;
+    const detail = mine.map((r) => `attempt ${r.attempt} lease ${r.lease.slice(0, 8)} pid ${r.pid} at ${new Date(r.start).toISOString()}`);
+    return { id, executions: mine.length, leaseLosses: losses.length, explanation: explained ? why.join(' + ') : null, ...(explained ? {} : { runs: [...detail, `crashes: ${crashes.map((k) => new Date(k.from).toISOString()).join(', ')}`] }) };
   });
 }
 
@@ -245,4 +270,35 @@ async function cronTicks(c: Cluster, scheduleId: string): Promise<ChaosReport['c
     for (let t = fires[i - 1]! + 1000; t < fires[i]!; t += 1000) missingTicks.push(new Date(t).toISOString());
   }
   return { ticks: rows.length, duplicateTicks: rows.filter((r) => Number(r.n) !== 1).map((r) => `${r.fire} x${r.n}`), missingTicks };
+}
+
+/**
+ * Each acknowledged job's events in the log, in position order (the order the relay publishes them),
+ * must be its whole life: the first has no previous state, each next one starts where the one before
+ * ended, the last is `succeeded`. A fault that lost or reordered an event breaks that chain.
+ */
+async function checkEventLog(c: Cluster, acked: string[]): Promise<ChaosReport['events']> {
+  const rows = await sql<{ id: string; state: string; prev: string | null }>(
+    c,
+    `SELECT x.e->>3 AS id, x.e->>8 AS state, x.e->>9 AS prev
+       FROM events, json_array_elements(events.events::json) WITH ORDINALITY AS x(e, i)
+      WHERE x.e->>0 = 'j' ORDER BY events.pos_start, x.i`,
+  );
+  const chains = new Map<string, { state: string; prev: string | null }[]>();
+  for (const r of rows) {
+    let chain = chains.get(r.id);
+    if (!chain) chains.set(r.id, (chain = []));
+    chain.push(r);
+  }
+  const broken: string[] = [];
+  for (const id of acked) {
+    const chain = chains.get(id) ?? [];
+    const ok =
+      chain.length > 0 &&
+      chain[0]!.prev === null &&
+      chain.every((e, i) => i === 0 || e.prev === chain[i - 1]!.state) &&
+      chain[chain.length - 1]!.state === 'succeeded';
+    if (!ok) broken.push(`${id}: ${chain.map((e) => `${e.prev ?? '-'}>${e.state}`).join(' ')}`);
+  }
+  return { checked: acked.reduce((n, id) => n + (chains.get(id)?.length ?? 0), 0), jobs: acked.length, broken };
 }
