@@ -2,11 +2,12 @@
 // npm run soak -- --minutes N [--report FILE]
 //
 // The chaos suite's faults (test/helpers/chaos.ts: PostgreSQL crashes, a Redis outage and FLUSHALL,
-// SIGKILL of the leader and of a worker, SIGSTOP of a worker past its lease) on a loop for N minutes
-// (default 30) against a private PostgreSQL cluster and redis-server it starts and stops itself, then
+// a Kafka outage, SIGKILL of the leader and of a worker, SIGSTOP of a worker past its lease) on a loop
+// for N minutes (default 30) against a private PostgreSQL cluster, redis-server and Kafka broker
+// (scripts/kafka.mjs on free ports, its own data dir) it starts and stops itself, then
 // a report: jobs, faults injected, lost, duplicates with their explanations, events checked. Exits 1
 // when any check failed. Needs `npm run build` first (npm run soak does it) and PostgreSQL 15's
-// initdb/pg_ctl (DOCKET_TEST_PG_BIN, default /usr/lib/postgresql/15/bin) and redis-server on PATH.
+// initdb/pg_ctl (DOCKET_TEST_PG_BIN, default /usr/lib/postgresql/15/bin), redis-server and kcat on PATH.
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -4,17 +4,21 @@
 // continuous submits and an every-second cron schedule, while the faults below are injected one after
 // another. The report says what a user would check afterwards; the callers assert on it.
 import { randomUUID } from 'node:crypto';
-import { admin, executions, jobs, leads, LEASE_MS, sql, startServer, startWorker, untilAllFinished, type Cluster, type Execution, type Proc, type Server } from './cluster.js';
+import { admin, clusterEnv, executions, HANDLERS, jobs, leads, LEASE_MS, sql, start, startLine, untilAllFinished, type Cluster, type Execution, type Proc, type Server } from './cluster.js';
+import { freePort } from './process.js';
 import { pause, until } from './process.js';
 import { call, openPrivateCluster, type Reply } from './private-cluster.js';
-import type { PrivatePostgres, PrivateRedis } from './private-engines.js';
+import type { PrivateKafka, PrivatePostgres, PrivateRedis } from './private-engines.js';
 
-export const FAULTS = ['postgres-crash', 'redis-stop', 'redis-flushall', 'kill-leader', 'kill-worker', 'stop-worker', 'postgres-crash'] as const;
+export const FAULTS = ['postgres-crash', 'redis-stop', 'redis-flushall', 'kill-leader', 'kafka-stop', 'kill-worker', 'stop-worker', 'postgres-crash'] as const;
 export type Fault = (typeof FAULTS)[number];
+const TOPIC_PREFIX = 'chaos.';
 
 export interface ChaosOptions {
   pg: PrivatePostgres;
   redis: PrivateRedis;
+  /** A broker to publish events to, stop and start; absent: no Kafka (and no kafka-stop fault). */
+  kafka?: PrivateKafka;
   /** The Docket cluster's database name on the private PostgreSQL. */
   name: string;
   /** Rounds of FAULTS. @defaultValue 1 */
@@ -48,6 +52,8 @@ export interface ChaosReport {
   cron: { ticks: number; duplicateTicks: string[]; missingTicks: string[] };
   /** Job events read from the event log in position order, and the jobs whose events are not complete and in order. */
   events: { checked: number; jobs: number; broken: string[] };
+  /** The same check on the job-events topic once the relay caught up (null: no Kafka). */
+  kafka: { checked: number; jobs: number; broken: string[]; republished: number } | null;
   /** Processes that exited without being killed by the run. */
   died: string[];
   /** Every 5xx reply was a 503 with Retry-After. */
@@ -62,6 +68,8 @@ interface Running {
   serial: number;
   /** When PostgreSQL was crashed: from just before `pg_ctl stop -m immediate` to its return. */
   crashes: { from: number; to: number }[];
+  /** Every process's extra environment (Kafka). */
+  env: Record<string, string>;
 }
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
@@ -69,9 +77,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const t0 = Date.now();
   const c = await openPrivateCluster(opts.pg, opts.redis, opts.name);
   try {
-    const run: Running = { servers: [], workers: [], killed: new Set(), all: [], serial: 0, crashes: [] };
-    run.servers = await Promise.all([0, 1].map((i) => startServer(c, `api-${i}`)));
-    run.workers = await Promise.all([0, 1].map((i) => startWorker(c, `worker-${i}`)));
+    const run: Running = { servers: [], workers: [], killed: new Set(), all: [], serial: 0, crashes: [], env: opts.kafka ? { DOCKET_KAFKA_BROKERS: opts.kafka.brokers, DOCKET_KAFKA_TOPIC_PREFIX: TOPIC_PREFIX } : {} };
+    run.servers = await Promise.all([0, 1].map((i) => startServer(c, `api-${i}`, run.env)));
+    run.workers = await Promise.all([0, 1].map((i) => startWorker(c, `worker-${i}`, { env: run.env })));
     run.all.push(...run.servers, ...run.workers);
     run.serial = 2;
 
@@ -94,6 +102,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const wanted = opts.rounds ?? 1;
     while (rounds < wanted && (opts.forMs === undefined || Date.now() - t0 < opts.forMs)) {
       for (const fault of FAULTS) {
+        if (fault === 'kafka-stop' && !opts.kafka) continue;
         log(`round ${rounds + 1}: ${fault}`);
         await inject(fault, c, run, opts);
         faults[fault] = (faults[fault] ?? 0) + 1;
@@ -113,6 +122,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const duplicates = await explainDuplicates(c, execs, run.crashes);
     const cron = await cronTicks(c, schedule.id);
     const events = await checkEventLog(c, [...load.acked]);
+    const kafka = opts.kafka ? await checkKafka(c, opts.kafka, [...load.acked]) : null;
     const replies: Record<string, number> = {};
     for (const r of load.replies) replies[r.status] = (replies[r.status] ?? 0) + 1;
     const badServerErrors = load.replies.filter((r) => r.status >= 500 && (r.status !== 503 || !(Number(r.headers.get('retry-after')) > 0))).map((r) => `${r.status} ${JSON.stringify(r.body)}`);
@@ -128,6 +138,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       unexplained: duplicates.filter((d) => d.explanation === null),
       cron,
       events,
+      kafka,
       died: run.all.filter((p) => !run.killed.has(p) && (p.child.exitCode !== null || p.child.signalCode !== null)).map((p) => `${p.name}: ${p.output().slice(-2000)}`),
       badServerErrors,
     };
@@ -151,6 +162,12 @@ async function inject(fault: Fault, c: Cluster, run: Running, opts: ChaosOptions
       await pause(3000);
       await opts.redis.start();
       return;
+    case 'kafka-stop':
+      // Controlled shutdown, down for a while under load (the relay keeps failing and retrying), then back.
+      await opts.kafka!.stop();
+      await pause(5000);
+      await opts.kafka!.start();
+      return;
     case 'redis-flushall':
       await opts.redis.flushAll();
       return;
@@ -160,12 +177,12 @@ async function inject(fault: Fault, c: Cluster, run: Running, opts: ChaosOptions
         return f.includes(true) ? f : undefined;
       }, 30_000);
       const leader = run.servers[flags.indexOf(true)]!;
-      await killAndReplace(leader, run, () => startServer(c, `api-${run.serial++}`), run.servers);
+      await killAndReplace(leader, run, () => startServer(c, `api-${run.serial++}`, run.env), run.servers);
       await until('another leader', async () => ((await Promise.all(run.servers.map(leads))).filter((l) => l === true).length === 1 ? true : undefined), 30_000);
       return;
     }
     case 'kill-worker':
-      await killAndReplace(run.workers[0]!, run, () => startWorker(c, `worker-${run.serial++}`), run.workers);
+      await killAndReplace(run.workers[0]!, run, () => startWorker(c, `worker-${run.serial++}`, { env: run.env }), run.workers);
       return;
     case 'stop-worker': {
       const w = run.workers[run.workers.length - 1]!;
@@ -176,6 +193,25 @@ async function inject(fault: Fault, c: Cluster, run: Running, opts: ChaosOptions
       return;
     }
   }
+}
+
+/**
+ * Like cluster.ts's startServer/startWorker, with a longer wait for the start-up line: a replacement
+ * starts while the cluster is loaded and the machine shared (one took over 20 s in a soak).
+ */
+const START_MS = 90_000;
+
+async function startServer(c: Cluster, name: string, env: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  const proc = start(name, ['server', '--role', 'api,scheduler', '--no-worker'], clusterEnv(c, { ...env, PORT: String(port) }));
+  const line = await startLine(proc, START_MS).catch((err: Error) => Promise.reject(new Error(`${err.message}; its output:\n${proc.output().slice(-3000)}`)));
+  return { ...proc, url: `http://127.0.0.1:${port}`, startedAsLeader: line.leader === true };
+}
+
+async function startWorker(c: Cluster, name: string, { env }: { env: Record<string, string> }): Promise<Proc> {
+  const proc = start(name, ['server', '--role', 'worker', '--handlers', HANDLERS, '--queues', 'default', '--concurrency', '10'], clusterEnv(c, env));
+  await startLine(proc, START_MS).catch((err: Error) => Promise.reject(new Error(`${err.message}; its output:\n${proc.output().slice(-3000)}`)));
+  return proc;
 }
 
 async function killAndReplace<P extends Proc>(victim: P, run: Running, replacement: () => Promise<P>, list: P[]): Promise<void> {
@@ -284,6 +320,10 @@ async function checkEventLog(c: Cluster, acked: string[]): Promise<ChaosReport['
        FROM events, json_array_elements(events.events::json) WITH ORDINALITY AS x(e, i)
       WHERE x.e->>0 = 'j' ORDER BY events.pos_start, x.i`,
   );
+  return checkChains(rows, acked);
+}
+
+function checkChains(rows: { id: string; state: string; prev: string | null }[], acked: string[]): ChaosReport['events'] {
   const chains = new Map<string, { state: string; prev: string | null }[]>();
   for (const r of rows) {
     let chain = chains.get(r.id);
@@ -301,4 +341,36 @@ async function checkEventLog(c: Cluster, acked: string[]): Promise<ChaosReport['
     if (!ok) broken.push(`${id}: ${chain.map((e) => `${e.prev ?? '-'}>${e.state}`).join(' ')}`);
   }
   return { checked: acked.reduce((n, id) => n + (chains.get(id)?.length ?? 0), 0), jobs: acked.length, broken };
+}
+
+/**
+ * Once the relay's cursor reached the end of the log, the job-events topic holds every job's events,
+ * in order per job (its key): the same chain as in the log. A crash between publishing and moving
+ * the cursor publishes events again with the same ids (at-least-once); those are counted and skipped,
+ * as a consumer deduplicating by id does.
+ */
+async function checkKafka(c: Cluster, kafka: PrivateKafka, acked: string[]): Promise<NonNullable<ChaosReport['kafka']>> {
+  await until('the relay to publish the whole log', async () => {
+    const [r] = await sql<{ bus: string | null; last_pos: string | null; unpositioned: string }>(
+      c,
+      `SELECT (SELECT pos FROM event_cursors WHERE name = 'bus') AS bus, (SELECT max(pos_end) FROM events) AS last_pos,
+              (SELECT count(*) FROM events WHERE pos_end IS NULL) AS unpositioned`,
+    );
+    return r && r.bus !== null && Number(r.unpositioned) === 0 && Number(r.bus) >= Number(r.last_pos ?? 0) ? true : undefined;
+  }, 120_000, 500);
+  const records = await kafka.consume(`${TOPIC_PREFIX}job-events`);
+  records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  const seen = new Set<string>();
+  let republished = 0;
+  const rows: { id: string; state: string; prev: string | null }[] = [];
+  for (const r of records) {
+    const event = JSON.parse(r.payload ?? '{}') as { id: string; data: { jobId: string; state: string; previousState: string | null } };
+    if (seen.has(event.id)) {
+      republished++;
+      continue;
+    }
+    seen.add(event.id);
+    rows.push({ id: event.data.jobId, state: event.data.state, prev: event.data.previousState ?? null });
+  }
+  return { ...checkChains(rows, acked), republished };
 }

@@ -3,6 +3,7 @@
 // PostgreSQL, Redis and Kafka are never touched. Everything started here is stopped by its pid.
 import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -146,6 +147,50 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     },
     destroy: async () => {
       if (alive(pid)) await stop().catch(() => killQuietly(pid, 'SIGKILL'));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface PrivateKafka {
+  /** `127.0.0.1:<port>` */
+  brokers: string;
+  /** Controlled shutdown (SIGTERM), then down until start(). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Every record of `topic` from the beginning, as kcat reads them (`-J`). */
+  consume(topic: string): Promise<{ partition: number; offset: number; key: string | null; payload: string | null }[]>;
+  destroy(): Promise<void>;
+}
+
+const KAFKA_SCRIPT = fileURLToPath(new URL('../../scripts/kafka.mjs', import.meta.url));
+
+/**
+ * A broker of scripts/kafka.mjs on free ports with its own data dir (DOCKET_KAFKA_DATA) and the
+ * shared jars: stopping it touches no one else's broker (the script stops only the pid it wrote there).
+ */
+export async function startPrivateKafka(): Promise<PrivateKafka> {
+  const dir = mkdtempSync(join(tmpdir(), 'docket-kafka-'));
+  const [port, controller] = [await freePort(), await freePort()];
+  const env = { ...process.env, DOCKET_KAFKA_DATA: dir, DOCKET_KAFKA_PORT: String(port), DOCKET_KAFKA_CONTROLLER_PORT: String(controller), DOCKET_KAFKA_HEAP: '384m' };
+  const script = async (command: string) => {
+    await run(process.execPath, [KAFKA_SCRIPT, command], { env, timeout: 180_000 });
+  };
+  const brokers = `127.0.0.1:${port}`;
+  await script('start');
+  return {
+    brokers,
+    stop: () => script('stop'),
+    start: () => script('start'),
+    consume: async (topic) => {
+      const { stdout } = await run('kcat', ['-b', brokers, '-C', '-t', topic, '-o', 'beginning', '-e', '-J', '-q'], { timeout: 60_000, maxBuffer: 512 * 1024 * 1024 });
+      return stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { partition: number; offset: number; key: string | null; payload: string | null });
+    },
+    destroy: async () => {
+      await script('stop').catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -2,30 +2,34 @@
 // `npm run soak -- --minutes N` (scripts/soak.mjs), which prints the report and writes it to
 // DOCKET_SOAK_REPORT. Not part of `npm test` (its file name does not end in .test.ts).
 import { writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { runChaos, type ChaosReport } from '../helpers/chaos.js';
 import { admin, cleanupClusters, mintToken } from '../helpers/cluster.js';
-import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../helpers/private-engines.js';
+import { startPrivateKafka, startPrivatePostgres, startPrivateRedis, type PrivateKafka, type PrivatePostgres, type PrivateRedis } from '../helpers/private-engines.js';
 
 const MINUTES = Number(process.env.DOCKET_SOAK_MINUTES ?? 30);
 const REPORT = process.env.DOCKET_SOAK_REPORT;
 
 let pg: PrivatePostgres;
 let redis: PrivateRedis;
+let kafka: PrivateKafka;
 
 beforeAll(async () => {
-  [pg, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
+  [pg, redis, kafka] = await Promise.all([startPrivatePostgres(), startPrivateRedis(), startPrivateKafka()]);
   admin.token = await mintToken('admin');
-}, 60_000);
+}, 240_000);
+
+afterEach(async (ctx) => {
+  await cleanupClusters(ctx.task.result?.state === 'fail');
+});
 
 afterAll(async () => {
-  await cleanupClusters(false);
-  await Promise.all([pg?.destroy(), redis?.destroy()]);
+  await Promise.all([pg?.destroy(), redis?.destroy(), kafka?.destroy()]);
 });
 
 it(`soak: the chaos faults on a loop for ${MINUTES} min`, async () => {
   const started = new Date().toISOString();
-  const report = await runChaos({ pg, redis, name: 'soak', rounds: Number.MAX_SAFE_INTEGER, forMs: MINUTES * 60_000, log: (line) => console.log(`${new Date().toISOString()} ${line}`) });
+  const report = await runChaos({ pg, redis, kafka, name: 'soak', rounds: Number.MAX_SAFE_INTEGER, forMs: MINUTES * 60_000, log: (line) => console.log(`${new Date().toISOString()} ${line}`) });
   const text = render(report, started);
   console.log(text);
   if (REPORT) writeFileSync(REPORT, text);
@@ -36,6 +40,7 @@ it(`soak: the chaos faults on a loop for ${MINUTES} min`, async () => {
   expect(report.cron.duplicateTicks).toEqual([]);
   expect(report.cron.missingTicks).toEqual([]);
   expect(report.events.broken).toEqual([]);
+  expect(report.kafka?.broken).toEqual([]);
 }, (MINUTES + 10) * 60_000);
 
 function render(r: ChaosReport, started: string): string {
@@ -51,6 +56,9 @@ function render(r: ChaosReport, started: string): string {
     ...[...reasons].map(([why, n]) => `  - ${n}: ${why}`),
     `- cron ticks: ${r.cron.ticks}, each with one job: ${r.cron.duplicateTicks.length === 0 ? 'yes' : `no: ${r.cron.duplicateTicks.join(', ')}`}; ticks missing: ${r.cron.missingTicks.length}`,
     `- events checked: ${r.events.checked} job events of ${r.events.jobs} jobs, complete and in order: ${r.events.broken.length === 0 ? 'yes' : `no: ${r.events.broken.slice(0, 5).join('; ')}`}`,
+    r.kafka
+      ? `- Kafka (job-events topic, read back once the relay caught up): ${r.kafka.checked} events of ${r.kafka.jobs} jobs, complete and in order per job: ${r.kafka.broken.length === 0 ? 'yes' : `no: ${r.kafka.broken.slice(0, 5).join('; ')}`}; published again after a fault (same id, skipped): ${r.kafka.republished}`
+      : '- Kafka: not used',
     `- processes that died without being killed: ${r.died.length}`,
     `- 5xx replies that were not 503 + Retry-After: ${r.badServerErrors.length}`,
     '',
