@@ -82,11 +82,6 @@ export class OutageLog {
     this.down.set(engine, { since: Date.now(), suppressed: 0, timer });
   };
 
-  /** Engines down now, by name. */
-  get engines(): EngineName[] {
-    return [...this.down.keys()];
-  }
-
   close(): void {
     this.closed = true;
     for (const o of this.down.values()) clearTimeout(o.timer);
