@@ -7,7 +7,8 @@
 // (scripts/kafka.mjs on free ports, its own data dir) it starts and stops itself, then
 // a report: jobs, faults injected, lost, duplicates with their explanations, events checked. Exits 1
 // when any check failed. Needs `npm run build` first (npm run soak does it) and PostgreSQL 15's
-// initdb/pg_ctl (DOCKET_TEST_PG_BIN, default /usr/lib/postgresql/15/bin), redis-server and kcat on PATH.
+// initdb/pg_ctl (DOCKET_TEST_PG_BIN, default the newest /usr/lib/postgresql/<version>/bin), redis-server
+// and kcat on PATH.
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -2,7 +2,7 @@
 // (initdb + pg_ctl in a temp dir, on a free port) and a redis-server of its own. The machine's shared
 // PostgreSQL, Redis and Kafka are never touched. Everything started here is stopped by its pid.
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,14 @@ import pg from 'pg';
 import { freePort, until } from './process.js';
 
 const run = promisify(execFile);
-const PG_BIN = process.env.DOCKET_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** initdb and pg_ctl: DOCKET_TEST_PG_BIN, else Debian's newest /usr/lib/postgresql/<version>/bin. */
+const PG_BIN = process.env.DOCKET_TEST_PG_BIN ?? debianPgBin();
+
+function debianPgBin(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  return join(root, versions[0] ?? '15', 'bin');
+}
 
 /** Runs a PostgreSQL tool as the `postgres` user when we are root (initdb refuses root). */
 async function asPostgres(tool: string, args: string[]): Promise<string> {
