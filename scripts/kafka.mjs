@@ -12,7 +12,7 @@
 // The jars come from Maven Central through `mvn dependency:copy-dependencies` into a cache outside
 // the repo (~/.cache/docket/kafka-<version>), which fresh clones on the same machine reuse; the
 // broker's data and logs live under the same directory. `start` does nothing when a broker already
-// answers on the port. Settings (env): DOCKET_KAFKA_VERSION, DOCKET_KAFKA_HOME, DOCKET_KAFKA_PORT,
+// answers on the port. Settings (env): DOCKET_KAFKA_VERSION, DOCKET_KAFKA_HOME, DOCKET_KAFKA_DATA, DOCKET_KAFKA_PORT,
 // DOCKET_KAFKA_CONTROLLER_PORT, DOCKET_KAFKA_HEAP, DOCKET_KAFKA_START_TIMEOUT_MS,
 // DOCKET_KAFKA_JVM_OPTS. See docs/kafka.md.
 import { spawn, spawnSync } from 'node:child_process';
@@ -34,16 +34,18 @@ const HEAP = process.env.DOCKET_KAFKA_HEAP || '512m';
 const START_TIMEOUT_MS = Number(process.env.DOCKET_KAFKA_START_TIMEOUT_MS || 90_000);
 const CACHE = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
 const HOME = process.env.DOCKET_KAFKA_HOME || join(CACHE, 'docket', `kafka-${VERSION}`);
+// A second broker (test/chaos.test.ts stops and starts its own) shares the jars but not the data.
+const DATA_HOME = process.env.DOCKET_KAFKA_DATA || HOME;
 
 const paths = {
   libs: join(HOME, 'libs'),
   libsDone: join(HOME, 'libs', '.complete'),
   fetch: join(HOME, 'fetch'),
-  data: join(HOME, 'data'),
-  logs: join(HOME, 'logs'),
-  config: join(HOME, 'server.properties'),
-  log4j: join(HOME, 'log4j2.properties'),
-  pid: join(HOME, 'kafka.pid'),
+  data: join(DATA_HOME, 'data'),
+  logs: join(DATA_HOME, 'logs'),
+  config: join(DATA_HOME, 'server.properties'),
+  log4j: join(DATA_HOME, 'log4j2.properties'),
+  pid: join(DATA_HOME, 'kafka.pid'),
   cds: join(HOME, `kafka-${VERSION}.jsa`),
   lock: join(HOME, '.lock'),
 };

@@ -24,6 +24,9 @@ export async function migrate(pool: pg.Pool, onApplied?: (name: string) => void)
   const applied: string[] = [];
   const client = await pool.connect();
   let broken: Error | undefined;
+  // Lent out, the connection has no pool listener: a server crash mid-migration would end the process.
+  const onError = (err: Error) => (broken = err);
+  client.on('error', onError);
   const inTransaction = async <T>(work: () => Promise<T>): Promise<T> => {
     await client.query('BEGIN');
     try {
@@ -65,6 +68,7 @@ export async function migrate(pool: pg.Pool, onApplied?: (name: string) => void)
       }
     }
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
   return applied;

@@ -77,13 +77,20 @@ export class PostgresLeadership implements Leadership {
       keepAliveInitialDelayMillis: 5000,
       query_timeout: this.checkMs * 3,
     });
-    client.on('error', (err) => this.lose(err));
-    await client.connect();
+    // Errors of a client that is no longer ours (one that never connected, or was already given
+    // up) must not touch the current session: a broken socket can emit more than one.
+    client.on('error', (err) => (client === this.client ? this.lose(err) : undefined));
+    try {
+      await client.connect();
+    } catch (err) {
+      void client.end().catch(() => {});
+      throw err;
+    }
     this.client = client;
     return client;
   }
 
-  /** The session is gone or unusable: so is the lock. */
+  /** The session is gone or unusable: so is the lock, and the duties it guards stop at once. */
   private lose(err: unknown): void {
     const client = this.client;
     this.client = null;

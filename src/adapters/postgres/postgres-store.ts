@@ -55,6 +55,11 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Size of the pool the store creates (default 10). */
   max?: number;
+  /**
+   * Errors of connections the pool holds (idle or lent out) when the server goes away. They also
+   * fail the queries in flight, which their callers see; this is for the log. Default: ignored.
+   */
+  onError?: (err: unknown) => void;
 }
 
 /** Rows read per page while rebuilding the dispatch index: bounded memory, few round trips. */
@@ -101,9 +106,14 @@ export class PostgresStore implements Store {
         ...(options.schema !== undefined ? { options: `-c search_path="${schema}"` } : {}),
       });
       this.ownsPool = true;
+      const onError = options.onError ?? (() => {});
       // An idle connection that dies (server restart) is dropped from the pool, and the next query
       // opens a new one; without a listener the 'error' event would crash the process.
-      this.pool.on('error', () => {});
+      this.pool.on('error', onError);
+      // A connection lent out (a transaction, a migration) has no pool listener while it is out:
+      // `pg_ctl restart -m immediate` under load crashed the process with an unhandled 'error'
+      // (ECONNRESET, "Connection terminated unexpectedly"). Its queries fail; the caller sees that.
+      this.pool.on('connect', (client) => client.on('error', onError));
     }
     this.events = new PostgresEventLog(this.pool);
     this.dependencies = new PostgresDependencies(this.pool);

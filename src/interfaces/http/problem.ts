@@ -6,6 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Fasti
 import { ConflictError, DocketError, ForbiddenError, IdempotencyConflictError, NotFoundError, PayloadTooLargeError, ValidationError, type Issue } from '../../domain/errors.js';
 import { NAME_PATTERN } from '../../domain/job-input.js';
 import { describeFailure, type TransitionFailure } from '../../domain/outcomes.js';
+import { sendIfOutage } from './outage-reply.js';
 
 /**
  * RFC 9457 problem details for every error the API returns. Bad input of any kind is a 4xx that
@@ -44,6 +45,9 @@ export function applied<T extends { ok: boolean }>(id: string, result: T): Extra
 
 export function installProblemHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    // An engine outage is a 503 with Retry-After, not a 500 (outage-reply.ts).
+    const outage = sendIfOutage(error, request, reply);
+    if (outage) return outage;
     const problem = toProblem(error, request);
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, problem);

@@ -77,6 +77,11 @@ export interface ServerOptions {
   /** Alerts (`/v1/alerts`, docs/alerts.md); absent: no alert routes. */
   alerts?: AlertStore | null;
   logger?: boolean | object;
+  /**
+   * A logger of the caller's (the server command's pino): failed requests (5xx) are logged on it at
+   * error level with their cause. Each request's own lines are not logged. Takes over `logger`.
+   */
+  loggerInstance?: FastifyBaseLogger;
   /** Largest request body in bytes; larger ones get 413. @defaultValue 4 MiB (a full bulk submit of small jobs) */
   bodyLimit?: number;
 }
@@ -89,7 +94,7 @@ const MAX_PARAM_LENGTH = 4096;
 /** Builds the HTTP API. It does not listen: the caller does (and picks host and port). */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance, disableRequestLogging: true } : { logger: opts.logger ?? false }),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Queue names in the claim path may contain ':'; no other route parameter is long.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },

@@ -24,15 +24,17 @@ export class Promoter {
     private readonly dispatch: Dispatch,
     private readonly clock: Clock,
     private readonly options: PromoterOptions = { maxIntervalMs: 1000, batchSize: 1000 },
-    onError: (err: unknown) => void = () => {},
+    private readonly onError: (err: unknown) => void = () => {},
   ) {
     this.loop = new Periodic(clock, options.maxIntervalMs, () => this.runOnce(), onError);
   }
 
   start(): void {
     this.loop.start();
-    this.unsubscribe = this.dispatch.onDueChanged(() => void this.rearm());
-    void this.rearm();
+    // Caught: a node that becomes leader while Redis is down (or hears it come back) must not die
+    // of the rejected look-up (a soak run lost an API process to it); the loop re-arms on its own.
+    this.unsubscribe = this.dispatch.onDueChanged(() => void this.rearm().catch(this.onError));
+    void this.rearm().catch(this.onError);
   }
 
   async stop(): Promise<void> {

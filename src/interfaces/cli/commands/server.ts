@@ -71,6 +71,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
     config,
     (err) => log.error({ err }, 'maintenance failed'),
     (leader) => log.info({ leader }, leader ? 'leadership acquired: running the cluster duties' : 'leadership lost'),
+    (engine, downMs, suppressed) => log.info({ engine, downMs, suppressed }, `${engine} is back after ${Math.round(downMs / 1000)} s (${suppressed} more errors while it was down)`),
   );
   const { docket } = engine;
   for (const warning of engine.warnings) log.warn(warning);
@@ -97,6 +98,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
       ...(docket.webhooks ? { webhooks: docket.webhooks.service } : {}),
       metrics: docket.metrics,
       alerts: docket.alerts?.store ?? null,
+      loggerInstance: log,
     });
     address = await app.listen({ host: config.host, port: config.port });
     if (auth.createdSecretAt && auth.auth.issuer) await printFirstToken(auth.auth.issuer, auth.createdSecretAt);

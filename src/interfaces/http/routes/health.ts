@@ -25,9 +25,12 @@ export function healthRoutes(app: Api, { readiness, isLeader }: RouteDeps): void
     const body = { status: failing.length === 0 ? ('ready' as const) : ('unavailable' as const), checks: Object.fromEntries(checks), leader: isLeader() };
     if (failing.length === 0) return body;
     const detail = `not ready: ${failing.map(([name, status]) => `${name} ${status}`).join('; ')}`;
+    // Every 5xx is logged with its cause, this one too (a load balancer probing every few seconds
+    // makes a line each time: the outage log says once when it began and when it ended).
+    request.log.error({ checks: body.checks }, detail);
     // The problem's own members last: its `status` must stay the HTTP status (503), not the word
     // `unavailable`, or Fastify refuses the status code and answers 500.
-    return sendProblem(reply, { checks: body.checks, ...problemOf(request, 503, 'not-ready', 'Service Unavailable', detail) } as never);
+    return sendProblem(reply, { checks: body.checks, leader: body.leader, ...problemOf(request, 503, 'not-ready', 'Service Unavailable', detail) } as never);
   });
 }
 
