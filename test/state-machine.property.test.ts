@@ -6,7 +6,12 @@ import type { LifecycleEvent } from '../src/services/lifecycle.js';
 import { manualEngine } from './helpers/engine.js';
 
 const LEASE_MS = 10_000;
-const NUM_RUNS = 300;
+const NUM_RUNS = 500;
+/**
+ * One seed by default, so that every run of the suite checks the same 500 scenarios and the reach
+ * check below (every edge of the table) cannot fail by chance; FC_SEED=<n> explores others.
+ */
+const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : 20_261_207;
 const WORKERS = ['w1', 'w2', 'w3'];
 type TokenOp = 'complete' | 'fail' | 'progress' | 'release' | 'heartbeat';
 
@@ -15,7 +20,7 @@ const jobSpec = fc.record({
   delayMs: fc.option(fc.integer({ min: 1, max: 5000 }), { nil: null }),
   expiresInMs: fc.option(fc.integer({ min: 1, max: 20_000 }), { nil: null }),
   maxAttempts: fc.integer({ min: 1, max: 3 }),
-  backoffMs: fc.integer({ min: 0, max: 500 }),
+  backoffMs: fc.integer({ min: 0, max: 3000 }),
 });
 const pick = fc.nat({ max: 1000 });
 const tokenOp = fc.constantFrom<TokenOp>('complete', 'fail', 'progress', 'release', 'heartbeat');
@@ -23,17 +28,17 @@ const command = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('submit' as const), jobs: fc.array(jobSpec, { minLength: 1, maxLength: 3 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('claim' as const), max: fc.integer({ min: 1, max: 5 }), worker: fc.nat({ max: 2 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('complete' as const), pick }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('fail' as const), pick, retryable: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('fail' as const), pick, retryable: fc.integer({ min: 0, max: 3 }).map((n) => n > 0) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('progress' as const), pick, percent: fc.integer({ min: 0, max: 100 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('heartbeat' as const), pick }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('stale' as const), op: tokenOp, pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('wrong' as const), op: tokenOp, pick }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick }) },
   // Recovery parking and dead letters: a transient failure parks a job under the condition (and opens
   // its gate: claimed jobs of the same queue and type park at once), the recovery loop's release and
   // abandon, an operator closing the condition, and a dead letter requeued.
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('park' as const), pick }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('park' as const), pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('releaseParked' as const), max: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('abandon' as const), pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const) }) },
@@ -178,7 +183,11 @@ async function runScenario(commands: Command[]): Promise<void> {
         return;
       }
       case 'cancel': {
-        const id = choose(ids, cmd.pick);
+        // Cancel in every state: a state is picked first (among those some job is in), then a job in it,
+        // so the rarer states (retrying, blocked) are cancelled as often as the common ones.
+        const states = [...new Set([...was.values()].map((j) => j.state))];
+        const state = choose(states, cmd.pick);
+        const id = state && choose([...was.values()].filter((j) => j.state === state).map((j) => j.id), Math.floor(cmd.pick / 7));
         if (!id) return;
         const res = await service.cancels.cancel(id);
         if (isTerminal(was.get(id)!.state)) expect(res).toEqual({ ok: false, reason: 'wrong_state', state: was.get(id)!.state });
@@ -305,7 +314,7 @@ describe('job state machine under random commands', () => {
   it('keeps every job in exactly one place, moves only along the table, and ignores stale tokens', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 60, size: 'max' }), (commands) => runScenario(commands)),
-      { numRuns: NUM_RUNS },
+      { numRuns: NUM_RUNS, seed: SEED },
     );
     // Every edge of the transition table but waiting's (jobs with dependencies: test/conformance/store-dependencies.ts).
     const expected = [
