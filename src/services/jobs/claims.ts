@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from '../../domain/job.js';
 import type { Clock } from '../../ports/clock.js';
 import type { ClaimFilter, Dispatch, PriorityRange } from '../../ports/dispatch.js';
-import type { Store } from '../../ports/store.js';
 import type { Parking } from './parking.js';
 import type { QueuePauses } from './pauses.js';
 import type { TenantSlots } from './slots.js';
@@ -22,12 +21,11 @@ export interface ClaimOptions {
 
 /**
  * Claims: the dispatch hands out ready entries in priority and fairness order (one atomic take),
- * the store moves them ready -> running under fresh lease tokens (its SQL guards the state), and
+ * the transition path moves them ready -> running under fresh lease tokens (its SQL guards the state), and
  * gates of open recovery conditions park what they hold back. Waits for work without polling.
  */
 export class Claims {
   constructor(
-    private readonly store: Store,
     private readonly dispatch: Dispatch,
     private readonly transitions: Transitions,
     private readonly pauses: QueuePauses,

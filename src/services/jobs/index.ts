@@ -53,7 +53,7 @@ export class Jobs {
     this.submitter = new Submitter(store, dispatch, this.pipeline, this.transitions, clock);
     this.pauses = new QueuePauses(store, clock);
     this.parking = new Parking(store, this.transitions, clock, o.recovery.policies);
-    this.claims = new Claims(store, dispatch, this.transitions, this.pauses, this.parking, slots, clock, o.leaseMs);
+    this.claims = new Claims(dispatch, this.transitions, this.pauses, this.parking, slots, clock, o.leaseMs);
     this.outcomes = new Outcomes(store, this.transitions, this.parking, clock, { ...o, rules: o.recovery.rules });
     this.cancels = new Cancels(store, this.transitions, clock);
     this.deadLetters = new DeadLetters(store, this.transitions, clock, o.cache);
