@@ -268,7 +268,7 @@ function requestFor(op: Operation, tokens: Record<string, string>, known: string
 
 // ---- the check --------------------------------------------------------------------------------
 
-const LONG_POLLS = [/\/claim$/, /\/v1\/events\/stream/];
+const LONG_POLLS = [/\/claim$/, /^\/v1\/claims$/, /\/v1\/events\/stream/];
 
 /** Answers per status class over a run (the requests must reach the handlers, not only validation). */
 const statuses = new Map<string, number>();

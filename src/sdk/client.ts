@@ -23,6 +23,9 @@ import { readEventStream, streamQuery, type StreamOptions } from './event-stream
 import type { EventEnvelope } from '../ports/event-bus.js';
 import type { EventBody, EventReply } from '../interfaces/http/routes/events-in.js';
 
+/** Queue lists up to this long (encoded) go in the claim's path, which every server version knows. */
+const SHORT_QUEUE_PATH = 512;
+
 export type { ClaimedJobView, JobView, Problem };
 export type QueueInfo = Static<typeof QueueView>;
 export type DependenciesView = Static<typeof DependenciesReply>;
@@ -277,10 +280,18 @@ export class DocketClient {
     return this.request('POST', `/v1/workers/${enc(workerId)}/heartbeat`, { jobs });
   }
 
-  /** Long-polls up to `waitMs` for jobs on one or more queues. */
+  /**
+   * Long-polls up to `waitMs` for jobs on one or more queues (any number: a long list goes in the
+   * body of `POST /v1/claims`, a short one in the path).
+   */
   async claim(queues: string | readonly string[], workerId: string, options: ClaimOptions, signal?: AbortSignal): Promise<ClaimedJobView[]> {
-    const path = (typeof queues === 'string' ? [queues] : queues).map(enc).join(',');
-    return (await this.request<{ jobs: ClaimedJobView[] }>('POST', `/v1/queues/${path}/claim`, { workerId, ...options }, signal)).jobs;
+    const names = typeof queues === 'string' ? [queues] : queues;
+    const path = names.map(enc).join(',');
+    const reply =
+      path.length <= SHORT_QUEUE_PATH
+        ? await this.request<{ jobs: ClaimedJobView[] }>('POST', `/v1/queues/${path}/claim`, { workerId, ...options }, signal)
+        : await this.request<{ jobs: ClaimedJobView[] }>('POST', '/v1/claims', { queues: names, workerId, ...options }, signal);
+    return reply.jobs;
   }
 
   async complete(id: string, leaseToken: string, result?: unknown): Promise<JobView> {

@@ -313,6 +313,14 @@ export const ClaimBody = Type.Object(
   },
   { additionalProperties: false },
 );
+/** The same claim with its queues in the body: any number of them (the path form ends at ~4 KB). */
+export const ClaimsBody = Type.Object(
+  {
+    ...ClaimBody.properties,
+    queues: Type.Array(Type.String({ pattern: NAME_PATTERN }), { minItems: 1, maxItems: 10_000, description: 'the queues to take from; they take turns' }),
+  },
+  { additionalProperties: false },
+);
 export const ClaimReply = Type.Object({ jobs: Type.Array(ClaimedJobViewSchema) });
 
 export const CompleteBody = Type.Object({ leaseToken: LeaseToken, result: Type.Optional(Type.Unknown()) }, { additionalProperties: false });
