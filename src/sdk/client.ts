@@ -14,6 +14,8 @@ import type {
   QueueView,
   ReadyReply,
   RegisterBody,
+  WorkersQuery,
+  WorkersReply,
   WorkerView,
 } from '../interfaces/http/schemas.js';
 import { SchedulesClient } from './schedules-client.js';
@@ -31,6 +33,8 @@ export type QueueInfo = Static<typeof QueueView>;
 export type DependenciesView = Static<typeof DependenciesReply>;
 export type ConditionInfo = Static<typeof ConditionView>;
 export type WorkerInfoView = Static<typeof WorkerView>;
+/** Filters of `GET /v1/workers`. */
+export type WorkersFilter = Static<typeof WorkersQuery>;
 export type Readiness = Static<typeof ReadyReply>;
 export type WorkerRegistration = Static<typeof RegisterBody>;
 export type ClaimOptions = Omit<Static<typeof ClaimBody>, 'workerId'>;
@@ -267,8 +271,24 @@ export class DocketClient {
     return this.request('POST', '/v1/workers', registration);
   }
 
-  async workers(): Promise<WorkerInfoView[]> {
-    return (await this.request<{ workers: WorkerInfoView[] }>('GET', '/v1/workers')).workers;
+  /** One page of workers, in id order, filtered (`GET /v1/workers`). */
+  async workersPage(filter: WorkersFilter = {}): Promise<Static<typeof WorkersReply>> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
+    const qs = query.toString();
+    return this.request('GET', `/v1/workers${qs ? `?${qs}` : ''}`);
+  }
+
+  /** Every worker matching `filter`, page after page. */
+  async workers(filter: Omit<WorkersFilter, 'cursor' | 'limit'> = {}): Promise<WorkerInfoView[]> {
+    const all: WorkerInfoView[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.workersPage({ ...filter, limit: 1000, ...(cursor ? { cursor } : {}) });
+      all.push(...page.workers);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return all;
   }
 
   async unregisterWorker(workerId: string): Promise<void> {

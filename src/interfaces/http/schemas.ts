@@ -276,7 +276,20 @@ export const WorkerView = Type.Object({
   registeredAt: Iso('registration time'),
   lastHeartbeatAt: Iso('last sign of life'),
 });
-export const WorkersReply = Type.Object({ workers: Type.Array(WorkerView) });
+export const WorkersQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('lost')])),
+    queue: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'only workers serving this queue' })),
+    tenant: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: "admins: only this tenant's workers" })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+export const WorkersReply = Type.Object({
+  workers: Type.Array(WorkerView, { description: 'in id order' }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as cursor for the next page; null on the last page' }),
+});
 
 export const HeartbeatBody = Type.Object(
   {

@@ -22,6 +22,7 @@ import {
   RegisterBody,
   RegisterReply,
   ReleaseBody,
+  WorkersQuery,
   WorkersReply,
 } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
@@ -46,10 +47,18 @@ export function workerRoutes(app: Api, { jobs, workers, closing }: RouteDeps): v
     return reply.code(201).send({ id, leaseMs, heartbeatTimeoutMs, heartbeatIntervalMs: Math.max(50, Math.floor(Math.min(leaseMs, heartbeatTimeoutMs) / 3)) });
   });
 
-  app.get('/v1/workers', { config: { action: 'workers:read' }, schema: { response: { 200: WorkersReply, ...PROBLEMS } } }, async (request) => {
-    const tenant = workerTenant(request);
-    const all = await workers.list();
-    return { workers: (tenant === null ? all : all.filter((w) => w.tenant === tenant)).map(workerView) };
+  app.get('/v1/workers', { config: { action: 'workers:read' }, schema: { querystring: WorkersQuery, response: { 200: WorkersReply, ...PROBLEMS } } }, async (request) => {
+    const q = request.query;
+    // A tenant's caller sees its tenant's workers only, whatever it asks for.
+    const tenant = workerTenant(request) ?? q.tenant;
+    const page = await workers.page({
+      limit: q.limit ?? 100,
+      ...(q.cursor !== undefined ? { after: q.cursor } : {}),
+      ...(tenant !== undefined ? { tenant } : {}),
+      ...(q.status !== undefined ? { status: q.status } : {}),
+      ...(q.queue !== undefined ? { queue: q.queue } : {}),
+    });
+    return { workers: page.workers.map(workerView), nextCursor: page.next };
   });
 
   app.delete('/v1/workers/:id', { config: WORK, schema: { params: IdParams, response: { 204: NoContent, ...PROBLEMS } } }, async (request, reply) => {
