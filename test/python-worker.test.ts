@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, freePort, until } from './helpers/process.js';
+import { needTool } from './helpers/tools.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const EXAMPLE = join(ROOT, 'examples', 'python', 'example.py');
 const PYTHON = process.env.PYTHON ?? 'python3';
-const hasPython = spawnSync(PYTHON, ['--version'], { stdio: 'ignore' }).status === 0;
-if (!hasPython) console.warn(`python-worker.test.ts: skipped, "${PYTHON} --version" failed: install Python 3 to run the Python worker example test`);
+const hasPython = needTool('python-worker.test.ts', `Python 3 ("${PYTHON} --version" failed)`, spawnSync(PYTHON, ['--version'], { stdio: 'ignore' }).status === 0, 'apt-get install -y python3');
 
 /** Lease of the test server: heartbeats come every 0.5 s, so a cancel reaches the worker fast. */
 const LEASE_MS = 1500;
