@@ -272,3 +272,33 @@ describe('traces from Kafka', () => {
     expect(r.spans.find((s) => s.name === 'render invoice')).toMatchObject({ traceId: caller.traceId, parentSpanId: attempt!.spanId });
   }, 60_000);
 });
+
+describe('lease loss in a trace', () => {
+  let docket: Docket | undefined;
+  let tracing: Tracing | undefined;
+
+  afterEach(async () => {
+    await docket?.stop();
+    await tracing?.shutdown();
+    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  });
+
+  it('a job whose worker stopped heartbeating is taken back under its submit\'s span, with a docket.job.lease_lost event', async () => {
+    const r = await receiver();
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = r.url;
+    tracing = await startTracing({ exporter: 'otlp', protocol: 'http/json', sampler: { name: 'parentbased_always_on', ratio: 1 }, batch: { scheduledDelayMillis: 50 } }, 'docket-test');
+    docket = await openEmbedded({ path: ':memory:', leaseMs: 50 });
+    const caller = { traceId: hex(16), spanId: hex(8) };
+    const [job] = await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme', trace: { traceparent: `00-${caller.traceId}-${caller.spanId}-01` } });
+    // Claimed by a worker that never heartbeats nor reports.
+    expect(await docket.jobs.claims.claim({ workerId: 'gone', queues: ['q'], max: 1, waitMs: 0 })).toHaveLength(1);
+    await until('the lease reaper to take the job back', async () => ((await docket!.jobs.queries.get(job!.id))?.state === 'ready' ? true : undefined));
+    await tracing.shutdown();
+
+    const send = r.spans.find((s) => s.name === 'send q');
+    expect(send).toMatchObject({ traceId: caller.traceId, parentSpanId: caller.spanId });
+    const requeue = r.spans.find((s) => s.name === 'requeue q');
+    expect(requeue).toMatchObject({ traceId: caller.traceId, parentSpanId: send!.spanId, attributes: expect.objectContaining({ 'docket.job.attempt': 1, 'docket.job.outcome': 'lease_lost', 'docket.worker.id': 'gone' }) });
+    expect(requeue!.events).toEqual([{ name: 'docket.job.lease_lost', attributes: { 'docket.reason': 'lease_expired', 'docket.job.state': 'ready' } }]);
+  }, 30_000);
+});

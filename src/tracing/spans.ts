@@ -162,7 +162,29 @@ export function startAttempt(job: AttemptJob, workerId: string, now: number): At
   };
 }
 
-function messaging(operation: 'send' | 'process', queue: string, id: string, linkId: string): Attributes {
+/**
+ * A running job the server took back because its worker stopped heartbeating (the lease reaper, the
+ * worker monitor): the worker's own span of that attempt never ends, so the server records it in
+ * the job's trace, as a short `requeue <queue>` span with a `docket.job.lease_lost` event.
+ */
+export function recordLeaseLost(job: AttemptJob & { workerId: string | null }, reason: string, to: 'ready' | 'failed'): void {
+  if (!job.traceContext) return;
+  const span = tracer.startSpan(`requeue ${job.queue}`, { kind: SpanKind.INTERNAL }, contextOfCarrier(job.traceContext));
+  if (!span.isRecording()) return void span.end();
+  span.setAttributes({
+    ...messaging('settle', job.queue, job.id, job.linkId),
+    'docket.job.type': job.type,
+    'docket.tenant': job.tenant,
+    'docket.job.attempt': job.attempt,
+    'docket.job.max_attempts': job.maxAttempts,
+    'docket.job.outcome': to === 'ready' ? 'lease_lost' : 'failed',
+    ...(job.workerId ? { 'docket.worker.id': job.workerId } : {}),
+  });
+  span.addEvent('docket.job.lease_lost', { 'docket.reason': reason, 'docket.job.state': to });
+  span.end();
+}
+
+function messaging(operation: 'send' | 'process' | 'settle', queue: string, id: string, linkId: string): Attributes {
   return {
     'messaging.system': MESSAGING_SYSTEM,
     'messaging.operation.type': operation,
