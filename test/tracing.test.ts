@@ -34,7 +34,7 @@ let workerToken = '';
 
 beforeAll(async () => {
   [admin.token, workerToken] = await Promise.all([mintToken('admin'), mintToken('worker')]);
-});
+}, 60_000);
 
 afterEach(async (ctx) => {
   await cleanupClusters(ctx.task.result?.state === 'fail');
@@ -300,5 +300,32 @@ describe('lease loss in a trace', () => {
     const requeue = r.spans.find((s) => s.name === 'requeue q');
     expect(requeue).toMatchObject({ traceId: caller.traceId, parentSpanId: send!.spanId, attributes: expect.objectContaining({ 'docket.job.attempt': 1, 'docket.job.outcome': 'lease_lost', 'docket.worker.id': 'gone' }) });
     expect(requeue!.events).toEqual([{ name: 'docket.job.lease_lost', attributes: { 'docket.reason': 'lease_expired', 'docket.job.state': 'ready' } }]);
+  }, 30_000);
+});
+
+describe('OTLP protocol', () => {
+  afterEach(() => {
+    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  });
+
+  it('exports OTLP/HTTP protobuf by default (the spec\'s default protocol)', async () => {
+    const r = await receiver();
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = r.url;
+    const { tracingOf } = await import('../src/config/sections/tracing.js');
+    const config = tracingOf(process.env)!;
+    expect(config.protocol).toBe('http/protobuf');
+    const tracing = await startTracing(config, 'docket-test');
+    const caller = { traceId: hex(16), spanId: hex(8) };
+    const docket = await openEmbedded({ path: ':memory:' });
+    try {
+      await docket.jobs.submitter.submit([{ type: 't' }], { tenant: 'acme', trace: { traceparent: `00-${caller.traceId}-${caller.spanId}-01` } });
+    } finally {
+      await docket.stop();
+      await tracing.shutdown();
+    }
+    expect(r.protobuf).toHaveLength(1);
+    // The trace id travels as its 16 raw bytes, and the span's name as text.
+    expect(r.protobuf[0]!.includes(Buffer.from(caller.traceId, 'hex'))).toBe(true);
+    expect(r.protobuf[0]!.includes(Buffer.from('send default'))).toBe(true);
   }, 30_000);
 });

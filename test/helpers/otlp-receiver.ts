@@ -23,6 +23,8 @@ export interface Receiver {
   exports: number;
   spans: ReceivedSpan[];
   downstream: { path: string; headers: IncomingHttpHeaders }[];
+  /** Bodies of OTLP/HTTP protobuf exports (application/x-protobuf), kept undecoded. */
+  protobuf: Buffer[];
   close(): Promise<void>;
 }
 
@@ -33,7 +35,7 @@ const valueOf = (v: AnyValue): unknown => v.stringValue ?? (v.intValue !== undef
 const attrs = (list: KeyValue[] | undefined) => Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
 
 export async function startReceiver(): Promise<Receiver> {
-  const receiver: Receiver = { url: '', exports: 0, spans: [], downstream: [], close: async () => {} };
+  const receiver: Receiver = { url: '', exports: 0, spans: [], downstream: [], protobuf: [], close: async () => {} };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -44,6 +46,11 @@ export async function startReceiver(): Promise<Receiver> {
         return;
       }
       receiver.exports++;
+      if (req.headers['content-type'] === 'application/x-protobuf') {
+        receiver.protobuf.push(Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        return;
+      }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans?: any[] };
       for (const rs of body.resourceSpans ?? []) {
         const service = String(attrs(rs.resource?.attributes)['service.name'] ?? '');
