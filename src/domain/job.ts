@@ -1,6 +1,7 @@
 import type { Backoff } from './backoff.js';
 import type { JobState } from './states.js';
 import type { DependencyFailurePolicy } from './dag.js';
+import type { TraceCarrier } from './trace-context.js';
 
 /** Any JSON value: payloads, results and progress details are stored as JSON text. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -50,6 +51,11 @@ export interface Job {
    * select the column (reads and submits carry it).
    */
   callbackUrl?: string | null;
+  /**
+   * The W3C trace context of the submit (docs/tracing.md): its producer span's, or the caller's
+   * when tracing was off. Absent when the submit had none.
+   */
+  traceContext?: TraceCarrier;
   /**
    * The jobs this one waits for and what it does if one fails (docs/dependencies.md). Set on jobs
    * just submitted and on single reads through the API; absent for jobs without dependencies.

@@ -1,4 +1,5 @@
 import type { Static } from '@sinclair/typebox';
+import { activeCarrier } from '../tracing/spans.js';
 import type { JobInput } from '../domain/job-input.js';
 import type { JobState } from '../domain/states.js';
 import type { Problem } from '../interfaces/http/problem.js';
@@ -363,7 +364,8 @@ export class DocketClient {
 
   /** One call of the API. Throws DocketApiError for any non-2xx reply; 204 yields undefined. */
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, extraHeaders?: Record<string, string>): Promise<T> {
-    const headers: Record<string, string> = { ...this.headers, ...extraHeaders };
+    // The caller's active trace context, so the jobs it submits join its trace (docs/tracing.md).
+    const headers: Record<string, string> = { ...activeCarrier(), ...this.headers, ...extraHeaders };
     // No content-type without a body: the server rejects an empty JSON body.
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await this.fetch(`${this.baseUrl}${path}`, {

@@ -122,8 +122,9 @@ export class HttpTransport implements WorkerTransport {
   /** A refused report (stale lease, job gone) is an answer, not an error: the worker logs it. */
   private async report(job: ClaimedJob, action: string, body: unknown): Promise<Ack> {
     try {
-      await this.client.request('POST', `/v1/jobs/${encodeURIComponent(job.id)}/${action}`, body);
-      return { ok: true };
+      const view = await this.client.request<JobView>('POST', `/v1/jobs/${encodeURIComponent(job.id)}/${action}`, body);
+      // What a failure did (retrying, blocked, failed), for the attempt's span.
+      return action === 'fail' ? { ok: true, job: fromView(view) } : { ok: true };
     } catch (err) {
       if (err instanceof DocketApiError && (err.status === 409 || err.status === 404)) return { ok: false, reason: reasonOf(err) };
       throw err;
@@ -161,6 +162,7 @@ export function fromView(v: JobView): Job {
     templateId: v.templateId ?? null,
     templateVersion: v.templateVersion ?? null,
     ...(v.callbackUrl ? { callbackUrl: v.callbackUrl } : {}),
+    ...(v.traceContext ? { traceContext: v.traceContext } : {}),
     leaseToken: null,
     leaseExpiresAt: msOrNull(v.leaseExpiresAt),
     workerId: v.workerId,

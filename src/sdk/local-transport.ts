@@ -39,7 +39,8 @@ export class LocalTransport implements WorkerTransport {
   }
 
   async fail(job: ClaimedJob, failure: FailureReport): Promise<Ack> {
-    return ack(await this.service.outcomes.fail(job.id, job.leaseToken, failure));
+    const r = await this.service.outcomes.fail(job.id, job.leaseToken, failure);
+    return r.ok ? { ok: true, job: r.job } : { ok: false, reason: r.reason };
   }
 
   async progress(job: ClaimedJob, percent: number, message?: string): Promise<Ack> {

@@ -25,6 +25,8 @@ export interface Ack {
   ok: boolean;
   /** Why not, for logs: `lease_mismatch`, `wrong_state`, `not_found`. */
   reason?: string;
+  /** The job as the report left it, when the transport has it (a failure: retrying, blocked or failed); for the attempt's span. */
+  job?: Job;
 }
 
 /** A step progress report's answer: the finished steps' outputs the job holds (empty if none). */

@@ -7,7 +7,8 @@ import type { ClaimFilter } from '../ports/dispatch.js';
 import { CancelledError, LeaseLostError, PermanentError, ShutdownError, TimeoutError, TransientError } from './errors.js';
 import { parsePools, type Concurrency, type Pool } from './pools.js';
 import { runSteps, stepsOf, type StepInfo } from './steps.js';
-import type { ClaimedJob, DependencyState, FailureReport, WorkerTransport } from './transport.js';
+import type { Ack, ClaimedJob, DependencyState, FailureReport, WorkerTransport } from './transport.js';
+import { startAttempt, type Attempt, type AttemptOutcome } from '../tracing/spans.js';
 
 export interface HandlerContext {
   /** Fires on cancel, timeout, lease loss and shutdown; `signal.reason` says which. */
@@ -58,6 +59,11 @@ interface Running {
   /** The outcome was reported, or must not be (cancelled, lease lost). */
   done: boolean;
   settled: Promise<void>;
+  /** The attempt's process span (docs/tracing.md); a no-op when tracing is off. */
+  attempt: Attempt;
+  /** Why the handler was stopped without a report (cancel, lease loss, shutdown): how its span ends. */
+  stopped: AttemptOutcome | null;
+  reported: boolean;
 }
 
 interface PoolState extends Pool {
@@ -188,13 +194,15 @@ export class Worker extends EventEmitter {
     // and at 30k+ jobs/s their cost showed in profiles.
     let made: AbortController | null = null;
     const controller = () => (made ??= new AbortController());
-    const entry: Running = { job, pool, controller, done: false, settled: Promise.resolve() };
+    const attempt = startAttempt(job, this.workerId, this.clock.now());
+    const entry: Running = { job, pool, controller, done: false, settled: Promise.resolve(), attempt, stopped: null, reported: false };
     this.running.set(job.id, entry);
     this.emit('started', job);
     const timeout = job.timeoutMs
       ? this.clock.setTimer(() => {
           const err = new TimeoutError(job.timeoutMs!);
           this.signalAbort(entry, err);
+          if (!entry.done) attempt.error(err, err.code);
           this.report(entry, new FailureMark(err.message, err.code));
         }, job.timeoutMs)
       : null;
@@ -225,11 +233,14 @@ export class Worker extends EventEmitter {
     entry.settled = (async () => {
       try {
         if (!handler) throw new PermanentError(`no handler for job type "${job.type}" on worker ${this.options.name ?? this.workerId}`, 'no_handler');
-        const result = await handler(job, ctx);
+        const result = await attempt.run(() => handler(job, ctx));
         this.report(entry, result === undefined ? undefined : (result as Json));
       } catch (err) {
-        this.report(entry, toFailure(err));
+        const failure = toFailure(err);
+        if (!entry.done) attempt.error(err, failure.code);
+        this.report(entry, failure);
       } finally {
+        if (!entry.reported) attempt.end(entry.stopped ?? 'cancelled');
         timeout?.cancel();
         this.running.delete(job.id);
         pool.active--;
@@ -242,15 +253,21 @@ export class Worker extends EventEmitter {
   private report(entry: Running, outcome: Json | undefined | FailureReport): void {
     if (entry.done) return;
     entry.done = true;
-    const { job } = entry;
+    entry.reported = true;
+    const { job, attempt } = entry;
     const failed = isFailure(outcome);
     const send = failed ? this.options.transport.fail(job, outcome) : this.options.transport.complete(job, outcome as Json | undefined);
     send.then(
       (ack) => {
         if (!ack.ok) this.log.warn({ jobId: job.id, reason: ack.reason }, 'outcome not recorded: the job is no longer held by this worker');
+        attempt.end(settledOutcome(attempt, failed, ack));
         this.emit(failed ? 'failed' : 'completed', job, outcome);
       },
-      (err) => this.trouble(`could not report the outcome of job ${job.id}`, err),
+      (err) => {
+        attempt.event('docket.job.report_failed', { 'exception.message': (err as Error)?.message ?? String(err) });
+        attempt.end('not_recorded');
+        this.trouble(`could not report the outcome of job ${job.id}`, err);
+      },
     );
   }
 
@@ -262,6 +279,11 @@ export class Worker extends EventEmitter {
   }
 
   private signalAbort(entry: Running, reason: Error): void {
+    const stopped = stoppedBy(reason);
+    if (stopped && !entry.reported && entry.stopped === null) {
+      entry.stopped = stopped;
+      entry.attempt.event(`docket.job.${stopped}`);
+    }
     entry.controller().abort(reason);
   }
 
@@ -283,6 +305,38 @@ export class Worker extends EventEmitter {
     this.log.error({ err }, message);
     this.emit('error', err);
   }
+}
+
+/** How a handler stopped by the worker ends its span (a timeout is reported as a failure instead). */
+function stoppedBy(reason: Error): AttemptOutcome | null {
+  if (reason instanceof CancelledError) return 'cancelled';
+  if (reason instanceof LeaseLostError) return 'lease_lost';
+  if (reason instanceof ShutdownError) return 'released';
+  return null;
+}
+
+/**
+ * What the report did, on the attempt's span: a retry, a park or a failure for good as an event
+ * (with when the next attempt is due, or the condition), and as the span's outcome.
+ */
+function settledOutcome(attempt: Attempt, failed: boolean, ack: Ack): AttemptOutcome {
+  if (!ack.ok) {
+    attempt.event('docket.job.outcome_refused', { 'docket.reason': ack.reason ?? 'unknown' });
+    return 'not_recorded';
+  }
+  if (!failed) return 'succeeded';
+  const job = ack.job;
+  if (!job) return 'error';
+  if (job.state === 'retrying') {
+    attempt.event('docket.job.retry', { 'docket.job.next_attempt': job.attempt + 1, 'docket.job.next_attempt_at': new Date(job.runAt).toISOString() });
+    return 'retrying';
+  }
+  if (job.state === 'blocked') {
+    attempt.event('docket.job.parked', { 'docket.recovery.condition': job.condition ?? '' });
+    return 'blocked';
+  }
+  if (job.state === 'failed') attempt.event('docket.job.failed', { 'docket.job.state_reason': job.stateReason ?? '' });
+  return job.state === 'failed' || job.state === 'expired' ? job.state : 'error';
 }
 
 function isFailure(outcome: unknown): outcome is FailureReport {

@@ -31,11 +31,11 @@ export const POSTGRES_FILTERS: FilterDialect = {
 
 /** The arrays of Q.INSERT_JOBS (one per column) for `jobs`. */
 export function insertArrays(jobs: readonly NewJob[]): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: 19 }, () => new Array(jobs.length));
+  const cols: unknown[][] = Array.from({ length: 20 }, () => new Array(jobs.length));
   jobs.forEach((j, i) => {
     const values = [j.id, j.tenant, j.queue, j.type, j.payloadJson, j.priority, JSON.stringify(j.labels), j.state, j.runAt,
       j.expiresAt, j.timeoutMs, j.maxAttempts, JSON.stringify(j.backoff), j.linkId, j.resubmittedFrom, j.createdAt,
-      j.templateId ?? null, j.templateVersion ?? null, j.callbackUrl ?? null];
+      j.templateId ?? null, j.templateVersion ?? null, j.callbackUrl ?? null, j.traceContext ?? null];
     values.forEach((v, c) => (cols[c]![i] = v));
   });
   return cols;

@@ -7,9 +7,9 @@ import { CLAIMABLE, COMPLETABLE, DISPATCHABLE, EXPIRABLE, TERMINAL, sqlList, sql
 const CLAIM_FROM = sqlState(CLAIMABLE, 'CLAIM_JOB');
 
 export const INSERT_JOB = `INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
-  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at, template_id, template_version, callback_url)
+  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at, template_id, template_version, callback_url, trace_context)
   VALUES (@id, @tenant, @queue, @type, @payloadJson, @priority, @labels, @state, @runAt, @expiresAt,
-  @timeoutMs, @maxAttempts, @backoff, @linkId, @resubmittedFrom, @createdAt, @createdAt, @templateId, @templateVersion, @callbackUrl)`;
+  @timeoutMs, @maxAttempts, @backoff, @linkId, @resubmittedFrom, @createdAt, @createdAt, @templateId, @templateVersion, @callbackUrl, @traceContext)`;
 
 export const GET_JOB = 'SELECT * FROM jobs WHERE id = ?';
 

@@ -31,5 +31,5 @@ export const PATCH_COLUMNS: { [K in keyof JobPatch]-?: { sql: string; value: (v:
 
 /** The named parameters of Q.INSERT_JOB for `j`. */
 export function jobParams(j: NewJob): Record<string, unknown> {
-  return { ...j, labels: JSON.stringify(j.labels), backoff: JSON.stringify(j.backoff), templateId: j.templateId ?? null, templateVersion: j.templateVersion ?? null, callbackUrl: j.callbackUrl ?? null };
+  return { ...j, labels: JSON.stringify(j.labels), backoff: JSON.stringify(j.backoff), templateId: j.templateId ?? null, templateVersion: j.templateVersion ?? null, callbackUrl: j.callbackUrl ?? null, traceContext: j.traceContext ?? null };
 }

@@ -68,6 +68,12 @@ export const JobViewSchema = Type.Object(
     callbackUrl: Type.Optional(
       Type.String({ description: 'where the job\'s end is posted (docs/webhooks.md#job-callbacks); absent when none (and from claim and transition replies on PostgreSQL)' }),
     ),
+    traceContext: Type.Optional(
+      Type.Object(
+        { traceparent: Type.String(), tracestate: Type.Optional(Type.String()) },
+        { description: 'the W3C trace context the job carries from its submit (docs/tracing.md): each attempt\'s span is its child; absent when the submit had none' },
+      ),
+    ),
     dependsOn: Type.Optional(Type.Array(Type.String(), { description: 'ids of the jobs this one waits for (docs/dependencies.md); absent when none' })),
     onDependencyFailure: Type.Optional(Type.Union([Type.Literal('cancel'), Type.Literal('continue')], { description: 'with dependsOn: what a failed dependency does to this job' })),
     dependents: Type.Optional(Type.Array(Type.String(), { description: 'single reads: ids of the jobs that wait for this one; absent when none' })),
@@ -109,7 +115,14 @@ export const BulkSubmitBody = Type.Object(
 );
 export const JobsReply = Type.Object({ jobs: Type.Array(JobViewSchema) });
 
+/** The W3C trace context headers a submit may carry (docs/tracing.md); an invalid traceparent is ignored, as the W3C spec asks. */
+export const TraceHeaders = {
+  traceparent: Type.Optional(Type.String({ description: 'W3C trace context of the caller: the job\'s spans join its trace (docs/tracing.md)' })),
+  tracestate: Type.Optional(Type.String({ description: 'W3C vendor trace state, kept with traceparent' })),
+};
+
 export const SubmitHeaders = Type.Object({
+  ...TraceHeaders,
   'idempotency-key': Type.Optional(
     Type.String({
       minLength: 1,

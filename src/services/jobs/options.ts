@@ -6,6 +6,7 @@ import type { DedupRule } from '../../domain/dedup.js';
 import type { FairnessPolicy } from '../../ports/dispatch.js';
 import type { JobCache } from '../../ports/job-cache.js';
 import type { TemplateService } from '../template-service.js';
+import type { TraceCarrier } from '../../domain/trace-context.js';
 
 /** How the job services behave: resolved once by the composition root (src/app/docket.ts). */
 export interface JobsOptions {
@@ -37,4 +38,9 @@ export const DEFAULT_JOBS_OPTIONS: JobsOptions = { leaseMs: 30_000, limits: DEFA
 export interface SubmitContext {
   tenant: string;
   resubmittedFrom?: string;
+  /**
+   * The W3C trace context the submit came with (request headers, a Kafka record's): the jobs'
+   * producer spans are its children. Absent: the active context (an in-process submit). docs/tracing.md
+   */
+  trace?: TraceCarrier | null;
 }

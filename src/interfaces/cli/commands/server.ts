@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { authFromConfig } from '../../../app/auth.js';
 import { loadConfig, parseRoles, type Config } from '../../../config/index.js';
 import { openEngine, type Engine } from '../../../app/engine.js';
+import { startTracingFromEnv } from '../../../app/tracing.js';
 import type { TokenIssuer } from '../../../auth/tokens.js';
 import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { LocalTransport } from '../../../sdk/local-transport.js';
@@ -65,6 +66,8 @@ export function serverCommand(): Command {
 
 async function runServer(config: Config, o: ServerOptions): Promise<void> {
   const log = pino({ level: config.logLevel });
+  const tracing = await startTracingFromEnv(process.env, 'docket');
+  if (tracing) log.info({ exporter: tracing.config.exporter, protocol: tracing.config.protocol }, 'tracing on: exporting spans (OTEL_* environment, docs/tracing.md)');
   const api = config.roles.has('api');
   const auth = api ? await authFromConfig(config) : null;
   const engine = await openEngine(
@@ -114,6 +117,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
     await worker?.close();
     await app?.close();
     await engine.close();
+    await tracing?.shutdown();
   });
 }
 

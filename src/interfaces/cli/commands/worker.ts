@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { HttpTransport } from '../../../sdk/http-transport.js';
 import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { Worker } from '../../../sdk/worker.js';
+import { startTracingFromEnv } from '../../../app/tracing.js';
 import type { ClaimFilter } from '../../../ports/dispatch.js';
 import { CliError, EXIT, intOption } from '../output.js';
 import { clientOptions, withConnection, type ConnectionOptions } from './connection.js';
@@ -59,6 +60,8 @@ export function workerCommand(): Command {
       const mod = await loadHandlers(o.handlers);
       const filter = filterOf(o, mod.filter);
       const log = pino({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
+      const tracing = await startTracingFromEnv(process.env, 'docket-worker');
+      if (tracing) log.info({ exporter: tracing.config.exporter, protocol: tracing.config.protocol }, 'tracing on: exporting spans (OTEL_* environment, docs/tracing.md)');
       const worker = new Worker({
         transport: new HttpTransport(clientOptions(o)),
         handlers: mod.handlers,
@@ -71,6 +74,9 @@ export function workerCommand(): Command {
       });
       await worker.start();
       log.info({ workerId: worker.id, url: o.url, types: Object.keys(mod.handlers), ...(filter ? { filter } : {}) }, 'worker started');
-      onShutdown(() => worker.close());
+      onShutdown(async () => {
+        await worker.close();
+        await tracing?.shutdown();
+      });
     });
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../../domain/errors.js';
 import type { Job } from '../../../domain/job.js';
+import { carrierOfHeaders } from '../../../domain/trace-context.js';
 import type { JobFilter } from '../../../ports/store.js';
 import type { Jobs } from '../../../services/jobs/index.js';
 import { canSee, listedTenant, owningTenant } from '../access.js';
@@ -30,15 +31,15 @@ export function jobRoutes(app: Api, { jobs, webhooks }: RouteDeps): void {
     '/v1/jobs',
     { config: { action: 'jobs:submit' }, schema: { headers: SubmitHeaders, body: SubmitBody, response: { 200: JobViewSchema, 201: JobViewSchema, ...PROBLEMS } } },
     async (request, reply) => {
-      const tenant = owningTenant(request);
+      const ctx = { tenant: owningTenant(request), trace: carrierOfHeaders(request.headers) };
       await refuseInternalCallbacks(webhooks, [{ path: '', job: request.body }]);
       const key = request.headers['idempotency-key'];
       if (key === undefined) {
-        const [s] = await jobs.submitter.submitJobs([request.body], { tenant });
+        const [s] = await jobs.submitter.submitJobs([request.body], ctx);
         return reply.code(s!.deduplicated ? 200 : 201).send(submittedView(s!.job, s!.deduplicated));
       }
       const render = ([job]: Job[], [dup]: readonly boolean[]) => ({ status: dup ? 200 : 201, body: submittedView(job!, dup ?? false) });
-      const once = await jobs.submitter.submitOnce([request.body], { tenant }, { key, requestHash: hashOf(request), render });
+      const once = await jobs.submitter.submitOnce([request.body], ctx, { key, requestHash: hashOf(request), render });
       return sendStored(reply, once);
     },
   );
@@ -48,16 +49,16 @@ export function jobRoutes(app: Api, { jobs, webhooks }: RouteDeps): void {
     { config: { action: 'jobs:submit' }, schema: { headers: SubmitHeaders, body: BulkSubmitBody, response: { 200: JobsReply, 201: JobsReply, ...PROBLEMS } } },
     async (request, reply) => {
       const { jobs: inputs } = request.body;
-      const tenant = owningTenant(request);
+      const ctx = { tenant: owningTenant(request), trace: carrierOfHeaders(request.headers) };
       await refuseInternalCallbacks(webhooks, inputs.map((job, i) => ({ path: `/jobs/${i}`, job })));
       const key = request.headers['idempotency-key'];
       try {
         if (key === undefined) {
-          const submitted = await jobs.submitter.submitJobs(inputs, { tenant });
+          const submitted = await jobs.submitter.submitJobs(inputs, ctx);
           return reply.code(bulkStatus(submitted.map((s) => s.deduplicated))).send({ jobs: submitted.map((s) => submittedView(s.job, s.deduplicated)) });
         }
         const render = (jobs: Job[], dups: readonly boolean[]) => ({ status: bulkStatus(dups), body: { jobs: jobs.map((j, i) => submittedView(j, dups[i] ?? false)) } });
-        const once = await jobs.submitter.submitOnce(inputs, { tenant }, { key, requestHash: hashOf(request), render });
+        const once = await jobs.submitter.submitOnce(inputs, ctx, { key, requestHash: hashOf(request), render });
         return sendStored(reply, once);
       } catch (err) {
         throw underJobs(err, inputs.length);
@@ -87,7 +88,7 @@ export function jobRoutes(app: Api, { jobs, webhooks }: RouteDeps): void {
     async (request, reply) => {
       const { id } = request.params;
       await visibleJob(jobs, request, id);
-      const result = await jobs.submitter.resubmit(id);
+      const result = await jobs.submitter.resubmit(id, carrierOfHeaders(request.headers));
       if ('ok' in result) throw new TransitionRejected(id, result);
       return reply.code(201).send(jobView(result));
     },
