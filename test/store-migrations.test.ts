@@ -37,6 +37,12 @@ function oldMigrations(engine: 'sqlite' | 'postgres'): { file: string; sql: stri
 const names = (engine: 'sqlite' | 'postgres') =>
   readdirSync(join(ROOT, `src/adapters/${engine}/migrations`)).filter((f) => f.endsWith('.sql')).sort();
 
+/** Migrations written after Docket 0.1 (by name, without `.sql`): what an old database still has to apply. */
+function newSince01(engine: 'sqlite' | 'postgres'): string[] {
+  const old = new Set(oldMigrations(engine).map((m) => m.file.slice(5)));
+  return names(engine).filter((f) => !old.has(f.slice(5))).map((f) => f.slice(0, -4));
+}
+
 /** A few jobs in the store, one with labels and a finished one, as an old database would hold. */
 async function fill(store: Store) {
   const jobs = [newJob({ labels: { env: 'prod' } }), newJob({ payloadJson: '{"n":1}' }), newJob()];
@@ -74,15 +80,16 @@ describe('migrations', () => {
     const before = await fill(store);
     const events = () => (store.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     const eventsBefore = events();
-    expect(sqliteStatus(store.db).pending).toEqual(['0004_link_index']);
+    expect(newSince01('sqlite')).toContain('0004_link_index');
+    expect(sqliteStatus(store.db).pending).toEqual(newSince01('sqlite'));
 
-    // Only the migration that is new to SQLite runs; the others keep their rows and times, renumbered.
-    expect(migrateSqlite(store.db)).toEqual(['0004_link_index']);
+    // Only the migrations that are new to SQLite run; the others keep their rows and times, renumbered.
+    expect(migrateSqlite(store.db)).toEqual(newSince01('sqlite'));
     const rows = store.db.prepare('SELECT version, name, applied_at FROM docket_migrations ORDER BY version').all() as { version: number; name: string; applied_at: number }[];
     expect(rows.map((r) => r.name)).toEqual(names('sqlite'));
     expect(rows.map((r) => r.version)).toEqual(names('sqlite').map((_, i) => i + 1));
     const oldTimes = Object.fromEntries(old.map((m) => [m.file.slice(5), 1000 + Number(m.file.slice(0, 4))]));
-    for (const r of rows.filter((r) => r.name !== '0004_link_index.sql')) expect(r.applied_at).toBe(oldTimes[r.name.slice(5)]);
+    for (const r of rows.filter((r) => !newSince01('sqlite').includes(r.name.slice(0, -4)))) expect(r.applied_at).toBe(oldTimes[r.name.slice(5)]);
     expect(await Promise.all(before.map((j) => store.getJob(j.id)))).toEqual(before);
     expect(events()).toBe(eventsBefore);
     expect((await store.listJobs({ linkId: before[0]!.id }, 10)).jobs.map((j) => j.id)).toEqual([before[0]!.id]);
@@ -113,11 +120,12 @@ describe('migrations', () => {
     const store = new PostgresStore({ connectionString, schema, max: 2 });
     cleanups.push(() => store.close());
     const before = await fill(store);
-    expect(await postgresStatus(store.pool)).toEqual({ applied: names('postgres').map((f) => f.slice(0, -4)), pending: [] });
-    expect(await migratePostgres(store.pool)).toEqual([]);
+    const added = newSince01('postgres');
+    expect(await postgresStatus(store.pool)).toEqual({ applied: names('postgres').map((f) => f.slice(0, -4)).filter((n) => !added.includes(n)), pending: added });
+    expect(await migratePostgres(store.pool)).toEqual(added);
     const { rows } = await store.pool.query<{ name: string; applied_at: string }>('SELECT name, applied_at FROM docket_migrations ORDER BY version');
     expect(rows.map((r) => r.name)).toEqual(names('postgres'));
-    expect(rows.every((r) => Number(r.applied_at) === 1000)).toBe(true);
+    expect(rows.filter((r) => !added.includes(r.name.slice(0, -4))).every((r) => Number(r.applied_at) === 1000)).toBe(true);
     expect(await Promise.all(before.map((j) => store.getJob(j.id)))).toEqual(before);
   });
 
