@@ -22,6 +22,7 @@ import type { EngineMetrics } from '../../services/metrics/engine-metrics.js';
 import type { RecoveryOps } from '../../services/recovery-ops.js';
 import { workerRoutes } from './routes/workers.js';
 import { jobLogRoutes } from './routes/job-logs.js';
+import { jobActionRoutes } from './routes/job-actions.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import type { ScheduleService } from '../../services/schedule-service.js';
 import { eventsInRoutes } from './routes/events-in.js';
@@ -136,6 +137,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   metricsRoutes(app, deps, { requests, ...(opts.metrics ? { engine: opts.metrics } : {}), ...(opts.alerts ? { alerts: opts.alerts } : {}) });
   workerRoutes(app, deps);
   jobLogRoutes(app, deps);
+  jobActionRoutes(app, deps);
   if (opts.schedules) scheduleRoutes(app, opts.schedules, opts.webhooks);
   eventsInRoutes(app, deps, opts.ingest ?? null);
   templateRoutes(app, deps);
