@@ -1,28 +1,28 @@
 import { format } from 'node:util';
 import type { Logger } from 'pino';
-import { LOG_LEVEL_NAMES, type LogLevelName, type ReportedLogLine } from '../domain/job-log.js';
+import { LOG_LEVEL_NAMES, LOG_LEVELS, type LogLevelName, type ReportedLogLine } from '../domain/job-log.js';
 import type { Json } from '../domain/job.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
 
 const LEVELS: ReadonlySet<string> = new Set(LOG_LEVEL_NAMES);
 
 /**
- * `ctx.log` of a handler: the worker's logger (lines still go to its output) that also hands each
- * line it writes to `record` as a job log line. Levels the logger has off are not recorded either.
- * Made on first use of ctx.log: a handler that never logs pays nothing for it.
+ * `ctx.log` of a handler: the worker's logger (lines still go to its output, at its own level) that
+ * also hands each line at `keepFrom` or above to `record` as a job log line, whatever the output's
+ * level. Made on first use of ctx.log: a handler that never logs pays nothing for it.
  */
-export function capturingLogger(target: Logger, record: (line: ReportedLogLine) => void, now: () => number, bound: Record<string, unknown> = {}): Logger {
+export function capturingLogger(target: Logger, keepFrom: LogLevelName, record: (line: ReportedLogLine) => void, now: () => number, bound: Record<string, unknown> = {}): Logger {
   return new Proxy(target, {
     get(t, prop, receiver) {
       if (typeof prop === 'string' && LEVELS.has(prop)) {
         const level = prop as LogLevelName;
         return (...args: unknown[]) => {
-          if (t.isLevelEnabled(level)) record(lineOf(level, args, now(), bound));
+          if (LOG_LEVELS[level] >= LOG_LEVELS[keepFrom]) record(lineOf(level, args, now(), bound));
           return (t[level] as (...a: unknown[]) => void)(...args);
         };
       }
       if (prop === 'child') {
-        return (bindings: Record<string, unknown>, options?: object) => capturingLogger(t.child(bindings, options), record, now, { ...bound, ...bindings });
+        return (bindings: Record<string, unknown>, options?: object) => capturingLogger(t.child(bindings, options), keepFrom, record, now, { ...bound, ...bindings });
       }
       return Reflect.get(t, prop, receiver) as unknown;
     },

@@ -8,6 +8,7 @@ import { CancelledError, LeaseLostError, PermanentError, ShutdownError, TimeoutE
 import { parsePools, type Concurrency, type Pool } from './pools.js';
 import { runSteps, stepsOf, type StepInfo } from './steps.js';
 import { capturingLogger, LogBuffer } from './job-log.js';
+import type { LogLevelName } from '../domain/job-log.js';
 import type { ClaimedJob, DependencyState, FailureReport, WorkerTransport } from './transport.js';
 
 export interface HandlerContext {
@@ -52,6 +53,12 @@ export interface WorkerOptions {
   /** Longest long-poll when idle; a new job wakes the worker sooner. @defaultValue 30 000 ms */
   pollWaitMs?: number;
   logger?: Logger;
+  /**
+   * Lines a handler writes through `ctx.log` at this level or above are kept as the job's log
+   * (docs/logs.md), whatever level `logger` prints at. Lower: more detail kept, at that much more
+   * storage. @defaultValue 'info'
+   */
+  jobLogLevel?: LogLevelName;
   clock?: Clock;
 }
 
@@ -230,7 +237,7 @@ export class Worker extends EventEmitter {
       const transport = this.options.transport;
       if (!transport.logs) return child;
       const buffer = (entry.logs = new LogBuffer({ send: (lines) => transport.logs!(job, lines), clock: this.clock, onError: (err) => this.trouble(`could not send the log lines of job ${job.id}`, err) }));
-      return capturingLogger(child, (line) => buffer.push(line), () => this.clock.now());
+      return capturingLogger(child, this.options.jobLogLevel ?? 'info', (line) => buffer.push(line), () => this.clock.now());
     };
     const steps = stepsOf(job.payload);
     const handler: Handler | undefined = steps
