@@ -84,5 +84,6 @@ describe('docket logs', () => {
     const followed = await follow.done;
     expect(followed.code, followed.stderr).toBe(0);
     expect(followed.stdout.trim().split('\n').map((l) => l.replace(/^.* #1 /, ''))).toEqual(['waiting for the bank', 'done']);
-  });
+    // Four CLI processes, each starting node: slow on a busy 2-core machine.
+  }, 90_000);
 });

@@ -264,7 +264,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard for operators, in headless Chr
       await page.waitForSelector('[data-testid=json-payload] :text("\\"Lyon\\"")');
       await page.click('[data-testid=json-payload] .json-copy');
       await page.waitForSelector('[data-testid=json-payload] .json-copy:has-text("Copied")');
-      expect(JSON.parse(await page.evaluate(() => navigator.clipboard.readText()))).toEqual({ customer: { id: 'c-1', address: { city: 'Lyon', lines: ['1 rue X'] } }, amounts: [1, 2, 3] });
+      expect(JSON.parse(await page.evaluate<string>('navigator.clipboard.readText()'))).toEqual({ customer: { id: 'c-1', address: { city: 'Lyon', lines: ['1 rue X'] } }, amounts: [1, 2, 3] });
       await shot(page, 'job-json');
 
       await page.click('[data-testid=retry-job]');
@@ -316,7 +316,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard for operators, in headless Chr
       for (const path of ['/', '/jobs', '/dead-letters', '/workers']) {
         await page.goto(`${url}${path}`);
         await page.waitForSelector('h1');
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
         expect(overflow, `${path} is wider than the screen`).toBeLessThanOrEqual(0);
       }
       await page.goto(`${url}/jobs`);

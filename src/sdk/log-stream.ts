@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox';
-import { createParser } from 'eventsource-parser';
 import type { LogLevelName } from '../domain/job-log.js';
 import type { LogLineView, LogPageReply } from '../interfaces/http/log-schemas.js';
+import { END, queryString, readSse } from './event-stream.js';
 
 export type LogLineInfo = Static<typeof LogLineView>;
 export type LogPageInfo = Static<typeof LogPageReply>;
@@ -19,41 +19,10 @@ export interface LogOptions {
 
 /** The query string of the log routes for `options`. */
 export function logQuery(options: LogOptions): string {
-  const q = new URLSearchParams();
-  if (options.cursor !== undefined) q.set('cursor', options.cursor);
-  if (options.attempt !== undefined) q.set('attempt', String(options.attempt));
-  if (options.level !== undefined) q.set('level', options.level);
-  if (options.limit !== undefined) q.set('limit', String(options.limit));
-  const s = q.toString();
-  return s ? `?${s}` : '';
+  return queryString({ cursor: options.cursor, attempt: options.attempt, level: options.level, limit: options.limit });
 }
 
 /** The lines of a `GET /v1/jobs/:id/logs/stream` body as they arrive; ends at its `end` event, the body's end or the signal. */
-export async function* readLogStream(body: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<LogLineInfo> {
-  const pending: LogLineInfo[] = [];
-  let ended = false;
-  const parser = createParser({
-    onEvent: (message) => {
-      if (message.event === 'end') ended = true;
-      else if (message.event === 'log') pending.push(JSON.parse(message.data) as LogLineInfo);
-    },
-  });
-  const decoder = new TextDecoder();
-  const reader = body.getReader();
-  const cancel = () => void reader.cancel().catch(() => {});
-  signal?.addEventListener('abort', cancel, { once: true });
-  try {
-    while (!ended) {
-      const { done, value } = await reader.read().catch((err: unknown) => {
-        if (signal?.aborted) return { done: true as const, value: undefined };
-        throw err;
-      });
-      if (done) return;
-      parser.feed(decoder.decode(value, { stream: true }));
-      while (pending.length > 0) yield pending.shift()!;
-    }
-  } finally {
-    signal?.removeEventListener('abort', cancel);
-    cancel();
-  }
+export function readLogStream(body: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<LogLineInfo> {
+  return readSse(body, (m) => (m.event === 'end' ? END : m.event === 'log' ? (JSON.parse(m.data) as LogLineInfo) : undefined), signal);
 }

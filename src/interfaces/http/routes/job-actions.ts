@@ -21,7 +21,6 @@ type ActionName = keyof typeof ACTIONS;
 
 const MAX_IDS = 1000;
 const MAX_MATCHED = 10_000;
-const PAGE = 500;
 
 const ActionBody = Type.Object(
   {
@@ -84,16 +83,7 @@ async function select(jobs: Jobs, request: FastifyRequest, body: Static<typeof A
     return found.filter((j): j is Job => j !== undefined && canSee(request, j.tenant));
   }
   if (!body.filter) throw new ValidationError([{ path: '/ids', message: 'give ids or a filter ({} for every job you may see)' }]);
-  const filter = toFilter(body.filter, request);
-  const max = body.max ?? MAX_MATCHED;
-  const out: Job[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await jobs.queries.list(filter, Math.min(PAGE, max - out.length), cursor);
-    out.push(...page.jobs);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor && out.length < max);
-  return out;
+  return jobs.queries.upTo(toFilter(body.filter, request), body.max ?? MAX_MATCHED);
 }
 
 async function apply(jobs: Jobs, action: ActionName, selected: Job[]): Promise<string[]> {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import { NotFoundError, ValidationError } from '../../../domain/errors.js';
 import { workerTenant } from '../access.js';
@@ -10,10 +11,9 @@ import { LogBatchBody, LogBatchReply, LogPageReply, LogQuery as LogQuerySchema, 
 import { TransitionRejected } from '../problem.js';
 import { IdParams, PROBLEMS } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
+import { serveSse } from '../sse.js';
 import { visibleJob } from './jobs.js';
 
-const POLL_MS = 250;
-const KEEP_ALIVE_MS = 15_000;
 const PAGE = 500;
 
 /**
@@ -75,7 +75,8 @@ export function jobLogRoutes(app: Api, { jobs, closing }: RouteDeps): void {
         throw new ValidationError([{ path: '/headers/last-event-id', message: `must be a line id (a whole number), got ${JSON.stringify(resume)}` }]);
       }
       const query = queryOf(request.query, resume);
-      await streamLines(jobs, request, reply.raw, id, query, closing, () => reply.hijack());
+      reply.hijack();
+      await streamLines(jobs, request, reply.raw, id, query, closing);
     },
   );
 }
@@ -92,62 +93,20 @@ function queryOf(q: LogQueryType, cursor: string | undefined): Omit<LogQuery, 'l
  * Writes the job's lines as they come, then `end` once the job is finished and every line written
  * before that was sent (a worker sends a job's lines before its outcome).
  */
-async function streamLines(
-  jobs: Jobs,
-  request: FastifyRequest,
-  out: import('node:http').ServerResponse,
-  id: string,
-  query: Omit<LogQuery, 'limit'>,
-  closing: AbortSignal,
-  hijack: () => void,
-): Promise<void> {
-  hijack();
-  out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  out.write(`retry: 2000\n: docket log stream of job ${id}\n\n`);
+function streamLines(jobs: Jobs, request: FastifyRequest, out: ServerResponse, id: string, query: Omit<LogQuery, 'limit'>, closing: AbortSignal): Promise<void> {
   let after = query.after;
-  let wake: (() => void) | null = null;
-  const stopNudges = jobs.logs.onAppended((ids) => ids.has(id) && wake?.());
-  let open = true;
-  const stop = () => {
-    open = false;
-    wake?.();
-  };
-  out.on('close', stop);
-  closing.addEventListener('abort', stop);
-  let idleSince = Date.now();
-  try {
-    while (open) {
-      // The state first: lines read after seeing it finished are all the lines it will have.
-      const state = (await jobs.queries.get(id))?.state;
-      const page = await jobs.logs.read(id, { ...query, after, limit: PAGE });
-      for (const line of page.lines) {
-        out.write(`id: ${line.id}\nevent: log\ndata: ${JSON.stringify(logLineView(line))}\n\n`);
-        after = Math.max(after, line.id);
-        idleSince = Date.now();
-      }
-      if (page.lines.length >= PAGE) continue;
-      if (state === undefined || TERMINAL_STATES.has(state)) {
-        out.write(`event: end\ndata: ${JSON.stringify({ end: true, state: state ?? null })}\n\n`);
-        break;
-      }
-      if (Date.now() - idleSince > KEEP_ALIVE_MS) {
-        out.write(': keep-alive\n\n');
-        idleSince = Date.now();
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, POLL_MS);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
+  const onNudge = (nudge: () => void) => jobs.logs.onAppended((ids) => ids.has(id) && nudge());
+  return serveSse(out, { comment: `docket log stream of job ${id}`, closing, onNudge, onError: (err) => request.log.warn({ err }, 'log stream stopped') }, async (write) => {
+    // The state first: lines read after seeing it finished are all the lines it will have.
+    const state = (await jobs.queries.get(id))?.state;
+    const page = await jobs.logs.read(id, { ...query, after, limit: PAGE });
+    for (const line of page.lines) {
+      write(`id: ${line.id}\nevent: log\ndata: ${JSON.stringify(logLineView(line))}\n\n`);
+      after = Math.max(after, line.id);
     }
-  } catch (err) {
-    request.log.warn({ err }, 'log stream stopped');
-  } finally {
-    stopNudges();
-    closing.removeEventListener('abort', stop);
-    out.end();
-  }
+    if (page.lines.length >= PAGE) return 'more';
+    if (state !== undefined && !TERMINAL_STATES.has(state)) return 'wait';
+    write(`event: end\ndata: ${JSON.stringify({ end: true, state: state ?? null })}\n\n`);
+    return 'done';
+  });
 }
