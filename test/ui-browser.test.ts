@@ -180,7 +180,7 @@ describe.skipIf(!hasChromium)('web dashboard in headless Chromium', () => {
     await page.waitForSelector('[data-testid=timeline] :text("Succeeded")');
     const timeline = await page.textContent('[data-testid=timeline]');
     for (const step of ['Submitted', 'Started', 'Progress', 'Succeeded']) expect(timeline).toContain(step);
-    expect(await page.textContent('pre.code >> nth=1')).toContain('"sleptMs": 2500');
+    expect(await page.textContent('[data-testid=json-result]')).toContain('"sleptMs": 2500');
     expect(page.url()).toBe(`${url}/jobs/${submitted.id}`);
     await shot(page, '04-job-succeeded');
     await context.close();

@@ -122,6 +122,8 @@ export interface JobFilter {
   condition?: string;
   /** Jobs with an error whose message contains this text (case-insensitive). */
   errorText?: string;
+  /** Jobs whose payload field at `path` (object keys) is `value`, compared as text (docs/api.md#jobs). */
+  payload?: { path: readonly string[]; value: string };
   /** Finished at or after / before (epoch ms). */
   finishedAfter?: number;
   finishedBefore?: number;

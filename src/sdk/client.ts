@@ -23,6 +23,7 @@ import { SchedulesClient } from './schedules-client.js';
 import { TemplatesClient } from './templates-client.js';
 import { WebhooksClient } from './webhooks-client.js';
 import { readEventStream, streamQuery, type StreamOptions } from './event-stream.js';
+import { logQuery, readLogStream, type LogLineInfo, type LogOptions, type LogPageInfo } from './log-stream.js';
 import type { EventEnvelope } from '../ports/event-bus.js';
 import type { EventBody, EventReply } from '../interfaces/http/routes/events-in.js';
 
@@ -360,6 +361,29 @@ export class DocketClient {
     if (!res) return;
     if (!res.ok || !res.body) throw new DocketApiError(res.status, parseProblem(await res.text(), res.status));
     yield* readEventStream(res.body, options.signal);
+  }
+
+  /** A page of a job's log (docs/logs.md): the lines its handler wrote, oldest first. */
+  async logs(id: string, options: LogOptions = {}): Promise<LogPageInfo> {
+    return this.request<LogPageInfo>('GET', `/v1/jobs/${enc(id)}/logs${logQuery(options)}`);
+  }
+
+  /**
+   * A job's log lines as they are written (SSE, `GET /v1/jobs/:id/logs/stream`), from the first
+   * (or after `cursor`); the iteration ends once the job has finished and its last line was given.
+   */
+  async *followLogs(id: string, options: Omit<LogOptions, 'limit'> & { signal?: AbortSignal } = {}): AsyncGenerator<LogLineInfo> {
+    const { signal, ...query } = options;
+    const res = await this.fetch(`${this.baseUrl}/v1/jobs/${enc(id)}/logs/stream${logQuery(query)}`, {
+      headers: { ...this.headers, accept: 'text/event-stream' },
+      ...(signal ? { signal } : {}),
+    }).catch((err: unknown) => {
+      if (signal?.aborted) return null;
+      throw err;
+    });
+    if (!res) return;
+    if (!res.ok || !res.body) throw new DocketApiError(res.status, parseProblem(await res.text(), res.status));
+    yield* readLogStream(res.body, signal);
   }
 
   /** One call of the API. Throws DocketApiError for any non-2xx reply; 204 yields undefined. */

@@ -1,4 +1,5 @@
 import type { Job, Json } from '../domain/job.js';
+import type { ReportedLogLine } from '../domain/job-log.js';
 import type { JobView } from '../interfaces/http/schemas.js';
 import { DocketApiError, DocketClient, type ClientOptions } from './client.js';
 import type { Ack, StepAck, ClaimRequest, ClaimedJob, DependencyState, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
@@ -83,6 +84,11 @@ export class HttpTransport implements WorkerTransport {
       if (err instanceof DocketApiError && (err.status === 409 || err.status === 404)) return { ok: false, reason: reasonOf(err), outputs: [] };
       throw err;
     }
+  }
+
+  /** POST /v1/jobs/:id/logs: one batch of the attempt's lines, under its lease. */
+  logs(job: ClaimedJob, lines: ReportedLogLine[]): Promise<Ack> {
+    return this.report(job, 'logs', { leaseToken: job.leaseToken, lines: lines.map((l) => ({ ...l, at: new Date(l.at).toISOString() })) });
   }
 
   release(job: ClaimedJob): Promise<Ack> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Json } from '../domain/job.js';
+import type { ReportedLogLine } from '../domain/job-log.js';
 import type { CompletionResult } from '../ports/store.js';
 import type { WorkerDirectory } from '../ports/worker-directory.js';
 import type { Jobs } from '../services/jobs/index.js';
@@ -63,6 +64,11 @@ export class LocalTransport implements WorkerTransport {
 
   async dependencies(job: ClaimedJob): Promise<DependencyState[]> {
     return (await this.service.dependencies.dependenciesOf(job.id))?.dependencies ?? [];
+  }
+
+  async logs(job: ClaimedJob, lines: ReportedLogLine[]): Promise<Ack> {
+    await this.service.logs.append(job.id, job.attempt, lines);
+    return { ok: true };
   }
 
   onCancel(listener: (jobId: string) => void): () => void {

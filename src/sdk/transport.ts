@@ -2,6 +2,7 @@ import type { Job, Json } from '../domain/job.js';
 import type { ClaimFilter, PriorityRange } from '../ports/dispatch.js';
 import type { ReportedFailure } from '../domain/recovery/classify.js';
 import type { DependencyState } from '../ports/dependencies.js';
+import type { ReportedLogLine } from '../domain/job-log.js';
 
 export type { DependencyState };
 
@@ -71,6 +72,11 @@ export interface WorkerTransport {
    * retry learns which steps are done). Optional for transports written before steps.
    */
   stepProgress?(job: ClaimedJob, percent: number, message: string, outputs?: Json[]): Promise<StepAck>;
+  /**
+   * Keeps log lines of the claimed job's attempt (docs/logs.md): what a handler writes through
+   * `ctx.log`. Optional: without it, lines go to the worker's logger only.
+   */
+  logs?(job: ClaimedJob, lines: ReportedLogLine[]): Promise<Ack>;
   /** Stops the worker's registration. */
   unregister(workerId: string): Promise<void>;
 }

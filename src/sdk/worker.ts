@@ -7,6 +7,8 @@ import type { ClaimFilter } from '../ports/dispatch.js';
 import { CancelledError, LeaseLostError, PermanentError, ShutdownError, TimeoutError, TransientError } from './errors.js';
 import { parsePools, type Concurrency, type Pool } from './pools.js';
 import { runSteps, stepsOf, type StepInfo } from './steps.js';
+import { capturingLogger, LogBuffer } from './job-log.js';
+import type { LogLevelName } from '../domain/job-log.js';
 import type { Ack, ClaimedJob, DependencyState, FailureReport, WorkerTransport } from './transport.js';
 import { startAttempt, type Attempt, type AttemptOutcome } from '../tracing/spans.js';
 
@@ -20,6 +22,10 @@ export interface HandlerContext {
    * for a job without dependencies (docs/dependencies.md). Read once per attempt, on first call.
    */
   dependencies(): Promise<DependencyState[]>;
+  /**
+   * The worker's logger, bound to the job. Each line it writes is also kept as the job's log
+   * (docs/logs.md: `GET /v1/jobs/{id}/logs`, `docket logs`, the dashboard), when the transport can send it.
+   */
   log: Logger;
   /** Set for a step of a multi-step job (docs/jobs.md#multi-step-jobs): its place and the outputs before it. */
   step?: StepInfo;
@@ -48,6 +54,12 @@ export interface WorkerOptions {
   /** Longest long-poll when idle; a new job wakes the worker sooner. @defaultValue 30 000 ms */
   pollWaitMs?: number;
   logger?: Logger;
+  /**
+   * Lines a handler writes through `ctx.log` at this level or above are kept as the job's log
+   * (docs/logs.md), whatever level `logger` prints at. Lower: more detail kept, at that much more
+   * storage. @defaultValue 'info'
+   */
+  jobLogLevel?: LogLevelName;
   clock?: Clock;
 }
 
@@ -64,6 +76,8 @@ interface Running {
   /** Why the handler was stopped without a report (cancel, lease loss, shutdown): how its span ends. */
   stopped: AttemptOutcome | null;
   reported: boolean;
+  /** The job's log lines on their way, made when the handler first logs. */
+  logs?: LogBuffer;
 }
 
 interface PoolState extends Pool {
@@ -213,7 +227,7 @@ export class Worker extends EventEmitter {
         return controller().signal;
       },
       get log() {
-        return (log ??= rootLog.child({ jobId: job.id, type: job.type, attempt: job.attempt }));
+        return (log ??= jobLogger());
       },
       progress: async (percent, message) => {
         const ack = await this.options.transport.progress(job, percent, message);
@@ -226,6 +240,13 @@ export class Worker extends EventEmitter {
       },
     };
     const rootLog = this.log;
+    const jobLogger = (): Logger => {
+      const child = rootLog.child({ jobId: job.id, type: job.type, attempt: job.attempt });
+      const transport = this.options.transport;
+      if (!transport.logs) return child;
+      const buffer = (entry.logs = new LogBuffer({ send: (lines) => transport.logs!(job, lines), clock: this.clock, onError: (err) => this.trouble(`could not send the log lines of job ${job.id}`, err) }));
+      return capturingLogger(child, this.options.jobLogLevel ?? 'info', (line) => buffer.push(line), () => this.clock.now());
+    };
     const steps = stepsOf(job.payload);
     const handler: Handler | undefined = steps
       ? (j, c) => runSteps(j, steps, this.options.handlers, c, this.options.transport, () => this.abort(job.id, new LeaseLostError()))
@@ -256,7 +277,10 @@ export class Worker extends EventEmitter {
     entry.reported = true;
     const { job, attempt } = entry;
     const failed = isFailure(outcome);
-    const send = failed ? this.options.transport.fail(job, outcome) : this.options.transport.complete(job, outcome as Json | undefined);
+    const transport = this.options.transport;
+    const sendOutcome = () => (failed ? transport.fail(job, outcome) : transport.complete(job, outcome as Json | undefined));
+    // A job's lines are sent before its outcome, so a finished job's log is complete.
+    const send = entry.logs ? entry.logs.flush().then(sendOutcome) : sendOutcome();
     send.then(
       (ack) => {
         if (!ack.ok) this.log.warn({ jobId: job.id, reason: ack.reason }, 'outcome not recorded: the job is no longer held by this worker');

@@ -27,6 +27,8 @@ export const POSTGRES_FILTERS: FilterDialect = {
   // Compared as text (no pattern: '%' and '_' are literal); lower() folds any letter under the database's ctype.
   errorText: (text, bind) =>
     `errors <> '[]'::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(errors) e WHERE strpos(lower(e->>'message'), lower(${bind(text)})) > 0)`,
+  // payload is json (kept verbatim): read as jsonb for the path; #>> gives the field as text.
+  payloadField: (path, value, bind) => `(payload::jsonb #>> ${bind([...path])}::text[]) = ${bind(value)}`,
 };
 
 /** The arrays of Q.INSERT_JOBS (one per column) for `jobs`. */

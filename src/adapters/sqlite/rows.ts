@@ -10,6 +10,8 @@ export const SQLITE_FILTERS: FilterDialect = {
   errorText: (text, bind) =>
     "jobs.errors <> '[]' AND EXISTS (SELECT 1 FROM json_each(jobs.errors) e" +
     ` WHERE docket_icontains(json_extract(e.value, '$.message'), ${bind(text.toLowerCase())}))`,
+  // Keys are bound as a JSON path, never spliced into the SQL; text of a number is as JSON writes it.
+  payloadField: (path, value, bind) => `CAST(json_extract(payload, ${bind(`$${path.map((k) => `."${k.replace(/"/g, '')}"`).join('')}`)}) AS TEXT) = ${bind(value)}`,
 };
 
 /** Column and bound value for each patch field. JSON fields are serialized here. */

@@ -14,6 +14,7 @@ import { topCommand } from './commands/top.js';
 import { webhooksCommand } from './commands/webhooks.js';
 import { workerCommand } from './commands/worker.js';
 import { CliError, EXIT } from './output.js';
+import { logsCommand } from './commands/logs.js';
 
 const program = new Command('docket')
   .description('Docket: a job scheduler. Embedded on SQLite by default.')
@@ -38,6 +39,7 @@ program.addCommand(workerCommand());
 program.addCommand(templatesCommand());
 program.addCommand(webhooksCommand());
 program.addCommand(tokenCommand());
+program.addCommand(logsCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -145,6 +145,9 @@ export const ListQuery = Type.Object(
     type: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
     linkId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     templateId: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'only jobs created from this template' })),
+    payload: Type.Optional(
+      Type.String({ minLength: 3, maxLength: 400, description: 'path=value: jobs whose payload field (dotted path, e.g. customer.id) reads as value; scans the jobs the other filters select (docs/api.md#jobs)' }),
+    ),
     createdAfter: Type.Optional(Iso('only jobs created at or after this time')),
     createdBefore: Type.Optional(Iso('only jobs created before this time')),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),

@@ -107,7 +107,7 @@ export async function visibleJob(jobs: Jobs, request: FastifyRequest, id: string
   return job;
 }
 
-function toFilter(q: ListQueryType, request: FastifyRequest): JobFilter {
+export function toFilter(q: Omit<ListQueryType, 'limit' | 'cursor'>, request: FastifyRequest): JobFilter {
   const filter: JobFilter = {};
   const tenant = listedTenant(request, q.tenant, 'jobs');
   if (tenant !== undefined) filter.tenant = tenant;
@@ -117,6 +117,7 @@ function toFilter(q: ListQueryType, request: FastifyRequest): JobFilter {
   if (q.linkId !== undefined) filter.linkId = q.linkId;
   if (q.templateId !== undefined) filter.templateId = q.templateId;
   if (q.label !== undefined) filter.labels = labelsOf(q.label);
+  if (q.payload !== undefined) filter.payload = payloadOf(q.payload);
   if (q.createdAfter !== undefined) filter.createdAfter = Date.parse(q.createdAfter);
   if (q.createdBefore !== undefined) filter.createdBefore = Date.parse(q.createdBefore);
   return filter;
@@ -138,6 +139,16 @@ function labelsOf(raw: string | string[]): Record<string, string> {
     labels[name] = pair.slice(at + 1);
   }
   return labels;
+}
+
+/** `payload=customer.id=42`: a dotted path of object keys (up to 8), then `=`, then the value as text. */
+function payloadOf(raw: string): { path: string[]; value: string } {
+  const at = raw.indexOf('=');
+  const path = at > 0 ? raw.slice(0, at).split('.') : [];
+  if (at <= 0 || path.length > 8 || path.some((k) => k === '' || k.includes('"'))) {
+    throw new ValidationError([{ path: '/payload', message: `"${raw}" is not path=value with a dotted path of up to 8 keys (e.g. customer.id=42)` }]);
+  }
+  return { path, value: raw.slice(at + 1) };
 }
 
 /**
