@@ -3,7 +3,7 @@
 // DOCKET_SOAK_REPORT. Not part of `npm test` (its file name does not end in .test.ts).
 import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { runChaos, type ChaosReport } from '../helpers/chaos.js';
+import { runChaos, type ChaosReport, type Death } from '../helpers/chaos.js';
 import { admin, cleanupClusters, mintToken } from '../helpers/cluster.js';
 import { startPrivateKafka, startPrivatePostgres, startPrivateRedis, type PrivateKafka, type PrivatePostgres, type PrivateRedis } from '../helpers/private-engines.js';
 
@@ -59,8 +59,28 @@ function render(r: ChaosReport, started: string): string {
     r.kafka
       ? `- Kafka (job-events topic, read back once the relay caught up): ${r.kafka.checked} events of ${r.kafka.jobs} jobs, complete and in order per job: ${r.kafka.broken.length === 0 ? 'yes' : `no: ${r.kafka.broken.slice(0, 5).join('; ')}`}; published again after a fault (same id, skipped): ${r.kafka.republished}`
       : '- Kafka: not used',
-    `- processes that died without being killed: ${r.died.length}`,
+    `- processes that died without being killed: ${r.died.length}${r.died.length ? ' (below)' : ''}`,
     `- 5xx replies that were not 503 + Retry-After: ${r.badServerErrors.length}`,
     '',
+    ...r.died.flatMap(renderDeath),
   ].join('\n');
+}
+
+/** How and when a process died, the faults before, and its own last words: enough to explain it. */
+function renderDeath(d: Death): string[] {
+  const fence = (text: string) => ['```', text.trimEnd() || '(empty)', '```'];
+  return [
+    `## ${d.name} (pid ${d.pid}) died at ${d.at}: ${d.signal ? `signal ${d.signal}` : `exit code ${d.code}`}`,
+    '',
+    `Faults in the minute before (times relative to its death): ${d.faultsBefore.join('; ') || 'none'}`,
+    '',
+    'Its stderr (the end):',
+    '',
+    ...fence(d.stderr),
+    '',
+    'Its last output lines:',
+    '',
+    ...fence(d.lastLines.join('\n')),
+    '',
+  ];
 }
