@@ -5,6 +5,7 @@
 // another. The report says what a user would check afterwards; the callers assert on it.
 import { randomUUID } from 'node:crypto';
 import { admin, clusterEnv, executions, HANDLERS, jobs, leads, LEASE_MS, sql, start, startLine, untilAllFinished, type Cluster, type Execution, type Proc, type Server } from './cluster.js';
+import { UNHANDLED_REJECTION } from '../../src/interfaces/cli/process-errors.js';
 import { freePort } from './process.js';
 import { pause, until } from './process.js';
 import { call, openPrivateCluster, type Reply } from './private-cluster.js';
@@ -58,6 +59,8 @@ export interface ChaosReport {
   died: Death[];
   /** Every 5xx reply was a 503 with Retry-After. */
   badServerErrors: string[];
+  /** Unhandled promise rejections the processes logged (each a bug they survived): process, error. */
+  unhandled: string[];
 }
 
 /** A process that exited without being killed by the run: what a user needs to find out why. */
@@ -167,6 +170,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       kafka,
       died: run.all.filter((p) => !run.killed.has(p) && p.exit() !== null).map((p) => death(p, run)),
       badServerErrors,
+      unhandled: run.all.flatMap((p) => p.logs().filter((l) => l.msg === UNHANDLED_REJECTION).map((l) => `${p.name}: ${JSON.stringify(l.err)}`)),
     };
   } finally {
     run.over = true;

@@ -34,6 +34,7 @@ it(`soak: the chaos faults on a loop for ${MINUTES} min`, async () => {
   console.log(text);
   if (REPORT) writeFileSync(REPORT, text);
   expect(report.died).toEqual([]);
+  expect(report.unhandled).toEqual([]);
   expect(report.notSucceeded).toEqual([]);
   expect(report.unexplained).toEqual([]);
   expect(report.badServerErrors).toEqual([]);
@@ -61,6 +62,7 @@ function render(r: ChaosReport, started: string): string {
       : '- Kafka: not used',
     `- processes that died without being killed: ${r.died.length}${r.died.length ? ' (below)' : ''}`,
     `- 5xx replies that were not 503 + Retry-After: ${r.badServerErrors.length}`,
+    `- unhandled promise rejections logged (bugs survived): ${r.unhandled.length}${r.unhandled.length ? `: ${r.unhandled.slice(0, 5).join('; ')}` : ''}`,
     '',
     ...r.died.flatMap(renderDeath),
   ].join('\n');

@@ -12,6 +12,7 @@ import { LocalTransport } from '../../../sdk/local-transport.js';
 import { Worker } from '../../../sdk/worker.js';
 import { buildServer } from '../../http/server.js';
 import { intOption } from '../output.js';
+import { handleProcessErrors } from '../process-errors.js';
 import { onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
 const EXAMPLE_HANDLERS = fileURLToPath(new URL('../../../../examples/handlers.js', import.meta.url));
@@ -65,6 +66,7 @@ export function serverCommand(): Command {
 
 async function runServer(config: Config, o: ServerOptions): Promise<void> {
   const log = pino({ level: config.logLevel });
+  handleProcessErrors(log);
   const api = config.roles.has('api');
   const auth = api ? await authFromConfig(config) : null;
   const engine = await openEngine(

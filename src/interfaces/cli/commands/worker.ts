@@ -5,6 +5,7 @@ import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { Worker } from '../../../sdk/worker.js';
 import type { ClaimFilter } from '../../../ports/dispatch.js';
 import { CliError, EXIT, intOption } from '../output.js';
+import { handleProcessErrors } from '../process-errors.js';
 import { clientOptions, withConnection, type ConnectionOptions } from './connection.js';
 import { onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
@@ -59,6 +60,7 @@ export function workerCommand(): Command {
       const mod = await loadHandlers(o.handlers);
       const filter = filterOf(o, mod.filter);
       const log = pino({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
+      handleProcessErrors(log);
       const worker = new Worker({
         transport: new HttpTransport(clientOptions(o)),
         handlers: mod.handlers,
