@@ -35,6 +35,11 @@ export interface Engine {
   location: string;
   /** Problems found at start that stop nothing (a Kafka topic with fewer partitions than configured), to log as warnings. */
   warnings: string[];
+  /**
+   * Reports an error of this process's other work (the in-process worker's claims and heartbeats) to
+   * the outage log: an engine outage is logged once, with `what`, and its end once; other errors each time.
+   */
+  reportError(err: unknown, what: string): void;
   close(): Promise<void>;
 }
 
@@ -45,7 +50,7 @@ export interface Engine {
  */
 export async function openEngine(
   config: Config,
-  onError: (err: unknown) => void,
+  onError: (err: unknown, what?: string) => void,
   onLeadership?: (leader: boolean) => void,
   onRecovered?: (engine: EngineName, downMs: number, suppressed: number) => void,
 ): Promise<Engine> {
@@ -54,7 +59,8 @@ export async function openEngine(
   // Every client and loop reports here: an engine outage is logged once, not once per retry.
   const probes: Partial<Record<EngineName, () => Promise<void>>> = {};
   const outages = new OutageLog({ onError, onRecovered: onRecovered ?? (() => {}), probes });
-  onError = outages.report;
+  onError = (err) => outages.report(err);
+  const reportError = (err: unknown, what: string) => outages.report(err, undefined, what);
   const bus = await openBus(config, onError, warnings);
   const events: EventsOptions = { bus, topicPrefix: config.kafkaTopicPrefix, source: sourceOf(config) };
   if (!isProduction(config)) {
@@ -85,6 +91,7 @@ export async function openEngine(
       readiness: { store: () => docket.store.ping() },
       location: `${config.dataDir}/docket.db`,
       warnings,
+      reportError,
       close: async () => {
         outages.close();
         await ingest?.stop();
@@ -156,6 +163,7 @@ export async function openEngine(
     },
     location: redactUrl(config.databaseUrl!),
     warnings,
+    reportError,
     close: async () => {
       outages.close();
       await ingest?.stop();

@@ -47,6 +47,12 @@ export interface WorkerOptions {
   /** Longest long-poll when idle; a new job wakes the worker sooner. @defaultValue 30 000 ms */
   pollWaitMs?: number;
   logger?: Logger;
+  /**
+   * Where worker trouble goes (a claim, heartbeat or outcome report that failed), with what failed.
+   * `docket server` passes its outage log, so an engine outage is logged once, not at every retry.
+   * @defaultValue logged at error level on `logger`, every time
+   */
+  onError?: (err: unknown, what: string) => void;
   clock?: Clock;
 }
 
@@ -280,7 +286,8 @@ export class Worker extends EventEmitter {
   }
 
   private trouble(message: string, err: unknown): void {
-    this.log.error({ err }, message);
+    if (this.options.onError) this.options.onError(err, message);
+    else this.log.error({ err }, message);
     this.emit('error', err);
   }
 }

@@ -71,7 +71,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
   const auth = api ? await authFromConfig(config) : null;
   const engine = await openEngine(
     config,
-    (err) => log.error({ err }, 'maintenance failed'),
+    (err, what) => log.error({ err }, what ?? 'maintenance failed'),
     (leader) => log.info({ leader }, leader ? 'leadership acquired: running the cluster duties' : 'leadership lost'),
     (engine, downMs, suppressed) => log.info({ engine, downMs, suppressed }, `${engine} is back after ${Math.round(downMs / 1000)} s (${suppressed} more errors while it was down)`),
   );
@@ -131,6 +131,8 @@ async function startWorker(engine: Engine, config: Config, o: ServerOptions, log
     concurrency: o.concurrency ? parseConcurrency(o.concurrency) : (mod.concurrency ?? 10),
     heartbeatMs: Math.max(50, Math.floor(config.leaseMs / 3)),
     logger: log,
+    // A claim or heartbeat that fails in an outage is logged once per outage, like the engine's own loops.
+    onError: (err, what) => engine.reportError(err, what),
     name: 'in-process',
     ...(mod.filter ? { filter: mod.filter } : {}),
   });
