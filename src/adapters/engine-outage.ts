@@ -19,8 +19,8 @@ const PG_MESSAGES = [/^Connection terminated/, /timeout exceeded when trying to 
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 /** ioredis while disconnected: a command that outlived its retries, or sent to a closed connection. */
 const REDIS_MESSAGES = [/^Connection is closed\.?$/, /^Stream isn't writeable/, /^LOADING /];
-/** @platformatic/kafka: the broker did not answer. */
-const KAFKA_CODES = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT']);
+/** @platformatic/kafka: the broker did not answer; Docket's bus: it has not answered since start (KafkaTopicsNotReadyError). */
+const KAFKA_CODES = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT', 'DOCKET_KAFKA_NOT_READY']);
 
 /** The engine an error says is unreachable, or null when the error is anything else. */
 export function outageOf(err: unknown): EngineName | null {

@@ -18,7 +18,7 @@ import type { EventBus } from '../ports/event-bus.js';
 import { EVENT_TOPICS } from '../ports/event-log.js';
 import type { IngestPipeline } from '../services/ingest/pipeline.js';
 import { openIngest, type Ingest } from './ingest.js';
-import { OutageLog, type EngineName } from '../adapters/engine-outage.js';
+import { OutageLog, outageOf, type EngineName } from '../adapters/engine-outage.js';
 
 /** A started engine with what the HTTP layer needs beside it. */
 export interface Engine {
@@ -61,7 +61,9 @@ export async function openEngine(
   const outages = new OutageLog({ onError, onRecovered: onRecovered ?? (() => {}), probes });
   onError = (err) => outages.report(err);
   const reportError = (err: unknown, what: string) => outages.report(err, undefined, what);
-  const bus = await openBus(config, onError, warnings);
+  // A topic layout shortfall found once the broker answers after start: logged (at start it is a warning).
+  const bus = await openBus(config, onError, warnings, (message) => onError(new Error(message)));
+  const kafkaReadiness: Record<string, () => Promise<void>> = bus ? { kafka: () => bus.ready() } : {};
   const events: EventsOptions = { bus, topicPrefix: config.kafkaTopicPrefix, source: sourceOf(config) };
   if (!isProduction(config)) {
     const docket = await openEmbedded({
@@ -88,7 +90,7 @@ export async function openEngine(
       rateLimiter,
       bus,
       ingest: ingest?.pipeline ?? null,
-      readiness: { store: () => docket.store.ping() },
+      readiness: { store: () => docket.store.ping(), ...kafkaReadiness },
       location: `${config.dataDir}/docket.db`,
       warnings,
       reportError,
@@ -156,6 +158,7 @@ export async function openEngine(
     bus,
     ingest: ingest?.pipeline ?? null,
     readiness: {
+      ...kafkaReadiness,
       store: () => store.ping(),
       redis: async () => {
         await redis.ping();
@@ -179,12 +182,20 @@ export async function openEngine(
  * The Kafka bus when brokers are configured, with the lifecycle topics created as configured; an
  * existing topic with fewer partitions than configured is a warning.
  */
-async function openBus(config: Config, onError: (err: unknown) => void, warnings: string[]): Promise<EventBus | null> {
+async function openBus(config: Config, onError: (err: unknown) => void, warnings: string[], onWarning: (message: string) => void): Promise<KafkaEventBus | null> {
   if (!config.kafkaBrokers) return null;
   const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, onError: (err) => onError(err) });
   try {
     const topics = EVENT_TOPICS.map((t) => ({ name: config.kafkaTopicPrefix + t, ...layoutOf(t, config.rules.kafka, config.kafkaTopicLayout) }));
-    for (const shortfall of await bus.ensureTopicLayout(topics)) warnings.push(describeShortfall(shortfall));
+    // A broker down at start stops nothing: /readyz names `kafka` until the topics are set up, and
+    // events wait in the outbox meanwhile. Shortfalls found at start are start-up warnings, later ones logged.
+    let started = false;
+    await bus.prepare(topics, {
+      isOutage: (err) => outageOf(err) === 'Kafka',
+      onReady: (shortfalls) => (started ? shortfalls.forEach((s) => onWarning(describeShortfall(s))) : warnings.push(...shortfalls.map(describeShortfall))),
+    });
+    started = true;
+    await bus.ready().catch((err: Error) => warnings.push(`Kafka at ${config.kafkaBrokers!.join(',')} does not answer (${err.message}): starting without it, its topics are set up when it does`));
   } catch (err) {
     await bus.close().catch(() => {});
     throw new Error(`Kafka at ${config.kafkaBrokers.join(',')}: ${(err as Error).message}`);
