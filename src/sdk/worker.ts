@@ -60,6 +60,12 @@ export interface WorkerOptions {
    * storage. @defaultValue 'info'
    */
   jobLogLevel?: LogLevelName;
+  /**
+   * Where worker trouble goes (a claim, heartbeat or outcome report that failed), with what failed.
+   * `docket server` passes its outage log, so an engine outage is logged once, not at every retry.
+   * @defaultValue logged at error level on `logger`, every time
+   */
+  onError?: (err: unknown, what: string) => void;
   clock?: Clock;
 }
 
@@ -326,7 +332,8 @@ export class Worker extends EventEmitter {
   }
 
   private trouble(message: string, err: unknown): void {
-    this.log.error({ err }, message);
+    if (this.options.onError) this.options.onError(err, message);
+    else this.log.error({ err }, message);
     this.emit('error', err);
   }
 }

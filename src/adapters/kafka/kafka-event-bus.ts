@@ -81,6 +81,8 @@ export class KafkaEventBus implements EventBus {
   /** Publishes go out one call after another, so per-key order follows call order. */
   private sending: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** While `prepare` has not set up its topics yet: why (the last attempt's error). */
+  private unprepared: { error: unknown; timer: NodeJS.Timeout | null } | null = null;
 
   constructor(options: KafkaEventBusOptions) {
     if (options.brokers.length === 0) throw new TypeError('KafkaEventBus: brokers must not be empty');
@@ -113,6 +115,7 @@ export class KafkaEventBus implements EventBus {
 
   async publishEncoded(events: readonly EncodedEvent[]): Promise<void> {
     if (this.closed) throw new EventBusClosedError();
+    if (this.unprepared) throw new KafkaTopicsNotReadyError(this.unprepared.error);
     if (events.length === 0) return;
     const sent = this.sending.then(async () => {
       for (const chunk of chunksOf(events)) {
@@ -144,6 +147,37 @@ export class KafkaEventBus implements EventBus {
       throw new EventBusClosedError();
     }
     return sub;
+  }
+
+  /**
+   * Sets up `topics` (ensureTopicLayout) before anything is published. When the broker cannot be
+   * reached (an outage, as `isOutage` tells), the bus still opens: publishing rejects with
+   * KafkaTopicsNotReadyError (nothing may reach a topic the broker would create with its own
+   * defaults) and `ready()` says why, while the setup is tried again every `retryMs` until it works;
+   * `onReady` then gets the shortfalls. Any other failure (a bad layout) rejects, as ensureTopicLayout.
+   */
+  async prepare(
+    topics: readonly ({ name: string } & TopicLayout)[],
+    opts: { isOutage: (err: unknown) => boolean; onReady: (shortfalls: PartitionShortfall[]) => void; retryMs?: number },
+  ): Promise<void> {
+    const attempt = async (): Promise<void> => {
+      try {
+        const shortfalls = await this.ensureTopicLayout(topics);
+        this.unprepared = null;
+        opts.onReady(shortfalls);
+      } catch (err) {
+        if (!opts.isOutage(err) || this.closed) throw err;
+        const timer = setTimeout(() => void attempt().catch((e: unknown) => (this.unprepared = { error: e, timer: null })), opts.retryMs ?? 2_000);
+        timer.unref();
+        this.unprepared = { error: err, timer };
+      }
+    };
+    await attempt();
+  }
+
+  /** Resolves once `prepare` has set up its topics (at once when it was not called); rejects saying why not. */
+  async ready(): Promise<void> {
+    if (this.unprepared) throw new KafkaTopicsNotReadyError(this.unprepared.error);
   }
 
   /**
@@ -191,9 +225,21 @@ export class KafkaEventBus implements EventBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.unprepared?.timer) clearTimeout(this.unprepared.timer);
     await Promise.all([...this.subscriptions].map((s) => s.close()));
     await this.sending;
     await this.producer.close();
+  }
+}
+
+/** Publishing before `prepare` could set up the topics: the broker has not answered yet. */
+export class KafkaTopicsNotReadyError extends Error {
+  /** An outage to the outage log (engine-outage.ts), like the client's own network errors. */
+  readonly code = 'DOCKET_KAFKA_NOT_READY';
+
+  constructor(readonly reason: unknown) {
+    super(`Kafka topics not set up yet: ${reason instanceof Error ? reason.message : String(reason)}`);
+    this.name = 'KafkaTopicsNotReadyError';
   }
 }
 

@@ -66,6 +66,8 @@ export class RedisDispatch implements Dispatch {
   /** Lets the subscriber skip messages this instance sent: it already woke its own waiters. */
   private readonly sender = randomUUID();
   private subscriber: Redis | null = null;
+  /** Every channel this instance listens on, and the SUBSCRIBE in flight or done for each on this connection. */
+  private readonly channels = new Set<string>();
   private readonly subscriptions = new Map<string, Promise<unknown>>();
   private readonly waiters = new Waiters();
   private readonly dueListeners = new Set<() => void>();
@@ -284,23 +286,31 @@ export class RedisDispatch implements Dispatch {
   private subscribe(channel: string): Promise<unknown> {
     let pending = this.subscriptions.get(channel);
     if (!pending) {
-      pending = this.subscriberConnection().subscribe(channel);
-      pending.catch(() => this.subscriptions.delete(channel));
-      this.subscriptions.set(channel, pending);
+      this.channels.add(channel);
+      const sent = this.subscriberConnection().subscribe(channel);
+      // Failed (Redis down): the next call, or the next reconnect, subscribes again.
+      sent.catch(() => this.subscriptions.get(channel) === sent && this.subscriptions.delete(channel));
+      this.subscriptions.set(channel, (pending = sent));
     }
     return pending;
   }
 
   private subscriberConnection(): Redis {
     if (this.subscriber) return this.subscriber;
-    const sub = this.client.duplicate();
+    // We resubscribe after a reconnect ourselves: ioredis's own resubscription is a promise nobody
+    // handles, and when the connection drops again before Redis answers it (an outage that comes
+    // back and goes again, the command flushed after maxRetriesPerRequest) its rejection is an
+    // unhandled one, which ended worker and leader processes (test/redis-resubscribe.test.ts).
+    const sub = this.client.duplicate({ autoResubscribe: false });
     sub.on('error', () => {});
     sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
-    // Messages sent while the connection was down are lost: after a reconnect (ioredis
-    // resubscribes by itself) let every waiter look again and every promoter re-arm.
+    // Messages sent while the connection was down are lost: after a reconnect, subscribe again
+    // and let every waiter look again and every promoter re-arm.
     let connectedBefore = false;
     sub.on('ready', () => {
       if (connectedBefore) {
+        this.subscriptions.clear();
+        for (const channel of this.channels) this.subscribe(channel).catch(() => {}); // failed: the next ready tries again
         for (const queue of [...this.waiters.queues()]) this.waiters.wakeAll(queue);
         this.notifyDue();
       }

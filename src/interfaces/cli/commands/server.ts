@@ -13,6 +13,7 @@ import { LocalTransport } from '../../../sdk/local-transport.js';
 import { Worker } from '../../../sdk/worker.js';
 import { buildServer } from '../../http/server.js';
 import { intOption } from '../output.js';
+import { handleProcessErrors } from '../process-errors.js';
 import { onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
 const EXAMPLE_HANDLERS = fileURLToPath(new URL('../../../../examples/handlers.js', import.meta.url));
@@ -66,13 +67,14 @@ export function serverCommand(): Command {
 
 async function runServer(config: Config, o: ServerOptions): Promise<void> {
   const log = pino({ level: config.logLevel });
+  handleProcessErrors(log);
   const tracing = await startTracingFromEnv(process.env, 'docket');
   if (tracing) log.info({ exporter: tracing.config.exporter, protocol: tracing.config.protocol }, 'tracing on: exporting spans (OTEL_* environment, docs/tracing.md)');
   const api = config.roles.has('api');
   const auth = api ? await authFromConfig(config) : null;
   const engine = await openEngine(
     config,
-    (err) => log.error({ err }, 'maintenance failed'),
+    (err, what) => log.error({ err }, what ?? 'maintenance failed'),
     (leader) => log.info({ leader }, leader ? 'leadership acquired: running the cluster duties' : 'leadership lost'),
     (engine, downMs, suppressed) => log.info({ engine, downMs, suppressed }, `${engine} is back after ${Math.round(downMs / 1000)} s (${suppressed} more errors while it was down)`),
   );
@@ -133,6 +135,8 @@ async function startWorker(engine: Engine, config: Config, o: ServerOptions, log
     concurrency: o.concurrency ? parseConcurrency(o.concurrency) : (mod.concurrency ?? 10),
     heartbeatMs: Math.max(50, Math.floor(config.leaseMs / 3)),
     logger: log,
+    // A claim or heartbeat that fails in an outage is logged once per outage, like the engine's own loops.
+    onError: (err, what) => engine.reportError(err, what),
     name: 'in-process',
     ...(mod.filter ? { filter: mod.filter } : {}),
   });

@@ -6,6 +6,7 @@ import { Worker } from '../../../sdk/worker.js';
 import { startTracingFromEnv } from '../../../app/tracing.js';
 import type { ClaimFilter } from '../../../ports/dispatch.js';
 import { CliError, EXIT, intOption } from '../output.js';
+import { handleProcessErrors } from '../process-errors.js';
 import { clientOptions, withConnection, type ConnectionOptions } from './connection.js';
 import { onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
@@ -60,6 +61,7 @@ export function workerCommand(): Command {
       const mod = await loadHandlers(o.handlers);
       const filter = filterOf(o, mod.filter);
       const log = pino({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
+      handleProcessErrors(log);
       const tracing = await startTracingFromEnv(process.env, 'docket-worker');
       if (tracing) log.info({ exporter: tracing.config.exporter, protocol: tracing.config.protocol }, 'tracing on: exporting spans (OTEL_* environment, docs/tracing.md)');
       const worker = new Worker({
