@@ -81,7 +81,7 @@ describe('docket schedules (CLI)', () => {
       250,
     );
     expect(done).toMatchObject({ type: 'echo', result: { hi: 1 } });
-    expect((await json('schedules', 'fires', s.id)).length).toBeGreaterThan(0);
+    expect((await json('schedules', 'fires', s.id)).fires.length).toBeGreaterThan(0);
 
     expect(await json('schedules', 'pause', s.id)).toMatchObject({ paused: true, nextFireAt: null });
     expect((await json('schedules', 'get', s.id)).upcoming).toEqual([]);

@@ -75,7 +75,7 @@ describe('docket webhooks (CLI)', () => {
       ['docket.job.succeeded', 'delivered', 1],
       ['docket.job.started', 'delivered', 1],
     ]);
-    expect(await cli('webhooks', 'delete', sub.id)).toEqual({ deleted: sub.id });
+    expect(await cli('webhooks', 'delete', sub.id)).toEqual({ id: sub.id, deleted: true });
     expect(await api.webhooks.list()).toEqual([]);
 
     // A bad URL is refused naming the field.

@@ -4,7 +4,8 @@ import { HttpTransport } from '../../../sdk/http-transport.js';
 import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { Worker } from '../../../sdk/worker.js';
 import type { ClaimFilter } from '../../../ports/dispatch.js';
-import { CliError, EXIT, intOption } from '../output.js';
+import { DocketApiError } from '../../../sdk/client.js';
+import { CliError, EXIT, intOption, unreachable } from '../output.js';
 import { clientOptions, withConnection, type ConnectionOptions } from './connection.js';
 import { onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
@@ -69,8 +70,27 @@ export function workerCommand(): Command {
         ...(o.name ? { name: o.name } : {}),
         ...(filter ? { filter } : {}),
       });
-      await worker.start();
+      await startWhenUp(worker, o.url, log);
       log.info({ workerId: worker.id, url: o.url, types: Object.keys(mod.handlers), ...(filter ? { filter } : {}) }, 'worker started');
       onShutdown(() => worker.close());
     });
+}
+
+/**
+ * Starts the worker once its server answers, so workers may start before the server (a deploy, a
+ * compose file): while nobody answers, or the server says 503, it tries again after 0.5 s, then
+ * twice as long each time up to 10 s, logging each wait. Any other error stops it.
+ */
+async function startWhenUp(worker: Worker, url: string, log: { warn(o: object, msg: string): void }): Promise<void> {
+  for (let delayMs = 500; ; delayMs = Math.min(delayMs * 2, 10_000)) {
+    try {
+      await worker.start();
+      return;
+    } catch (err) {
+      const waiting = unreachable(err) || (err instanceof DocketApiError && err.status === 503);
+      if (!waiting) throw err;
+      log.warn({ url, retryInMs: delayMs, reason: err instanceof DocketApiError ? err.message : (err as { cause?: { code?: string } }).cause?.code }, 'server not answering yet; waiting for it');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
 }
