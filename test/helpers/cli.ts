@@ -32,6 +32,8 @@ export interface Server {
   token: string;
   /** Everything the server printed so far. */
   output(): string;
+  /** What it printed on stdout (its log). */
+  stdout(): string;
 }
 
 /** Starts `docket server` on `dataDir` and resolves once GET /healthz answers. */
@@ -46,7 +48,9 @@ export async function startServer(dataDir: string, port?: number, env: Record<st
   });
   children.add(child);
   let output = '';
+  let stdout = '';
   child.stdout!.on('data', (d) => (output += d));
+  child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${p}`;
@@ -56,7 +60,7 @@ export async function startServer(dataDir: string, port?: number, env: Record<st
     return res?.ok && (!firstStart || /export DOCKET_TOKEN=\S+\n/.test(output)) ? true : undefined;
   }, 45_000); // a cold start on a busy 2-core machine has taken over 15 s
   const token = /export DOCKET_TOKEN=(\S+)/.exec(output)?.[1] ?? '';
-  return { url, child, exited, token, output: () => output };
+  return { url, child, exited, token, output: () => output, stdout: () => stdout };
 }
 
 export interface Run {

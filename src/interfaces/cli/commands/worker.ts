@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { pino } from 'pino';
 import { HttpTransport } from '../../../sdk/http-transport.js';
 import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { Worker } from '../../../sdk/worker.js';
@@ -7,7 +6,8 @@ import type { ClaimFilter } from '../../../ports/dispatch.js';
 import { DocketApiError } from '../../../sdk/client.js';
 import { CliError, EXIT, intOption, unreachable } from '../output.js';
 import { clientOptions, withConnection, type ConnectionOptions } from './connection.js';
-import { onShutdown, parseConcurrency, parseQueues } from './run-options.js';
+import { createLogger, logFormatOption, type LogFormat } from '../logger.js';
+import { logJobFailures, onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
 interface WorkerCommandOptions extends ConnectionOptions {
   handlers: string;
@@ -17,6 +17,7 @@ interface WorkerCommandOptions extends ConnectionOptions {
   name?: string;
   types?: string;
   labels?: string;
+  logFormat?: LogFormat;
 }
 
 /** `--types resize,thumb` -> the types. */
@@ -56,10 +57,11 @@ export function workerCommand(): Command {
     .option('--name <name>', 'worker name shown in the API')
     .option('--types <list>', 'claim only jobs of these types, comma-separated (default: the module\'s `filter.types`, else every type)')
     .option('--labels <pairs>', 'claim only jobs carrying all these labels, key=value comma-separated (default: the module\'s `filter.labels`)')
+    .addOption(logFormatOption())
     .action(async (o: WorkerCommandOptions) => {
       const mod = await loadHandlers(o.handlers);
       const filter = filterOf(o, mod.filter);
-      const log = pino({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
+      const log = createLogger(process.env.DOCKET_LOG_LEVEL ?? 'info', o.logFormat);
       const worker = new Worker({
         transport: new HttpTransport(clientOptions(o)),
         handlers: mod.handlers,
@@ -70,9 +72,10 @@ export function workerCommand(): Command {
         ...(o.name ? { name: o.name } : {}),
         ...(filter ? { filter } : {}),
       });
+      logJobFailures(worker, log);
       await startWhenUp(worker, o.url, log);
       log.info({ workerId: worker.id, url: o.url, types: Object.keys(mod.handlers), ...(filter ? { filter } : {}) }, 'worker started');
-      onShutdown(() => worker.close());
+      onShutdown(log, () => `${worker.activeCount} running jobs to finish (up to 10 s, then they go back to the queue)`, () => worker.close());
     });
 }
 
