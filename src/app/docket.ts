@@ -234,7 +234,8 @@ export class Docket {
     await this.leading;
   }
 
-  async stop(): Promise<void> {
+  /** Stops the engine: its loops, then its connections. Stop workers first (`worker.close()`). */
+  async close(): Promise<void> {
     await this.leadership?.stop();
     await this.leading;
     await Promise.all([...this.duties.map((d) => d.stop()), this.housekeeper.stop()]);
@@ -243,6 +244,11 @@ export class Docket {
     await this.workers.close();
     await this.dispatch.close();
     await this.store.close();
+  }
+
+  /** @deprecated Renamed `close()`, as `Worker.close()`; kept so older code runs. */
+  stop(): Promise<void> {
+    return this.close();
   }
 
   private lead(): void {

@@ -21,13 +21,16 @@ export interface JobProgress {
   message?: string;
 }
 
-/** A job as the store holds it. Times are epoch milliseconds. */
-export interface Job {
+/**
+ * A job as the store holds it. Times are epoch milliseconds. `P` and `R` type its payload and
+ * result in TypeScript code (`Job<{ to: string }, { sent: boolean }>`); nothing checks them at run time.
+ */
+export interface Job<P = Json, R = Json> {
   id: string;
   tenant: string;
   queue: string;
   type: string;
-  payload: Json;
+  payload: P;
   priority: number;
   labels: Record<string, string>;
   state: JobState;
@@ -70,7 +73,7 @@ export interface Job {
   condition: string | null;
   /** When the job was parked (blocked), else null. */
   blockedAt: number | null;
-  result: Json | undefined;
+  result: R | undefined;
   errors: JobError[];
   createdAt: number;
   updatedAt: number;

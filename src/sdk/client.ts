@@ -1,6 +1,8 @@
 import type { Static } from '@sinclair/typebox';
 import { activeCarrier } from '../tracing/spans.js';
 import type { JobInput } from '../domain/job-input.js';
+import type { Json } from '../domain/job.js';
+import type { JobOptions } from '../domain/job-options.js';
 import type { JobState } from '../domain/states.js';
 import type { Problem } from '../interfaces/http/problem.js';
 import type {
@@ -102,6 +104,9 @@ export interface SubmitOptions {
   idempotencyKey?: string;
 }
 
+/** A job as the API shows it, with its payload and result typed as `P` and `R`. */
+export type JobReply<P = Json, R = Json> = Omit<JobView, 'payload' | 'result'> & { payload: P; result?: R };
+
 export interface JobPageView {
   jobs: JobView[];
   nextCursor: string | null;
@@ -148,22 +153,24 @@ export class DocketClient {
   // ---- jobs ----
 
   /**
-   * A record built at run time (the CLI's flags) is accepted as well: the server validates
-   * every input and names the bad fields in the DocketApiError. `deduplicated: true` in the reply:
+   * Submits a job: a misspelt field or a wrong type is a compile error, and the server validates
+   * every input and names the bad fields in the DocketApiError. `P` types the payload:
+   * `submit<{ to: string }>({ type: 'email', payload: { to } })`. `deduplicated: true` in the reply:
    * a job holding the same dedup key existed, it is returned and nothing was created
    * (docs/jobs.md#deduplication).
    */
-  async submit(input: JobInput | Record<string, unknown>, options: SubmitOptions = {}): Promise<JobView> {
-    return this.request<JobView>('POST', '/v1/jobs', input, undefined, idempotency(options));
+  async submit<P = Json>(input: JobOptions<P>, options: SubmitOptions = {}): Promise<JobReply<P>> {
+    return this.request<JobReply<P>>('POST', '/v1/jobs', input, undefined, idempotency(options));
   }
 
   /** Up to 1000 jobs, stored all or none; each with its `deduplicated` flag. */
-  async submitBulk(inputs: (JobInput | Record<string, unknown>)[], options: SubmitOptions = {}): Promise<JobView[]> {
-    return (await this.request<{ jobs: JobView[] }>('POST', '/v1/jobs/bulk', { jobs: inputs }, undefined, idempotency(options))).jobs;
+  async submitBulk<P = Json>(inputs: readonly JobOptions<P>[], options: SubmitOptions = {}): Promise<JobReply<P>[]> {
+    return (await this.request<{ jobs: JobReply<P>[] }>('POST', '/v1/jobs/bulk', { jobs: inputs }, undefined, idempotency(options))).jobs;
   }
 
-  async get(id: string): Promise<JobView> {
-    return this.request<JobView>('GET', `/v1/jobs/${enc(id)}`);
+  /** A job; `P` and `R` type its payload and result (not checked at run time). */
+  async get<P = Json, R = Json>(id: string): Promise<JobReply<P, R>> {
+    return this.request<JobReply<P, R>>('GET', `/v1/jobs/${enc(id)}`);
   }
 
   /** Newest first. Pass `nextCursor` back as `cursor` for the next page. */

@@ -7,7 +7,7 @@ import type { ReportedLogLine } from '../domain/job-log.js';
 export type { DependencyState };
 
 /** A job as a worker holds it: the job plus the lease token that proves the claim. */
-export type ClaimedJob = Job & { leaseToken: string };
+export type ClaimedJob<P = Json, R = Json> = Job<P, R> & { leaseToken: string };
 
 export interface ClaimRequest {
   workerId: string;

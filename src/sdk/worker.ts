@@ -31,12 +31,31 @@ export interface HandlerContext {
   step?: StepInfo;
 }
 
-export type Handler = (job: ClaimedJob, ctx: HandlerContext) => Promise<Json | void> | Json | void;
+/**
+ * Runs one job; its return value is the job's result, a throw fails the attempt. `P` types
+ * `job.payload` and `R` the result, as BullMQ's `Processor<Data, Result>`:
+ * `const send: Handler<{ to: string }, { sent: boolean }> = async (job) => ({ sent: !!job.payload.to })`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Handler<P = any, R = Json> = (job: ClaimedJob<P>, ctx: HandlerContext) => Promise<R | void> | R | void;
+
+/** What a Worker emits, with the arguments its listeners get. */
+export interface WorkerEvents {
+  /** A handler started on a job. */
+  started: [job: ClaimedJob];
+  /** A job's handler returned, and the result was reported. */
+  completed: [job: ClaimedJob, result: Json | undefined];
+  /** A job's attempt failed (it retries, parks or fails for good as its policy says), and that was reported. */
+  failed: [job: ClaimedJob, failure: FailureReport];
+  /** Worker trouble (a lost connection, a report that did not go through); it is logged too. */
+  error: [error: Error];
+}
 
 export interface WorkerOptions {
   transport: WorkerTransport;
   /** Job types this worker runs, by type name. */
-  handlers: Record<string, Handler>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  handlers: Record<string, Handler<any, any>>;
   /** @defaultValue ["default"] */
   queues?: string[];
   /** Slots, or slots per priority range: `{ "1-3": 16, "4-7": 6, "8-10": 2 }`. @defaultValue 10 */
@@ -48,11 +67,13 @@ export interface WorkerOptions {
    * and fairness order (`{ types: ['mediaInfo'] }`). @defaultValue every job of the queues
    */
   filter?: ClaimFilter;
+  /** Shown in `docket workers` and the API's worker list. @defaultValue none */
   name?: string;
   /** How often leases are extended; keep it well under the server's lease time. @defaultValue 10 000 ms */
   heartbeatMs?: number;
   /** Longest long-poll when idle; a new job wakes the worker sooner. @defaultValue 30 000 ms */
   pollWaitMs?: number;
+  /** Where the worker logs. @defaultValue pino at level info, JSON to stdout */
   logger?: Logger;
   /**
    * Lines a handler writes through `ctx.log` at this level or above are kept as the job's log
@@ -66,6 +87,7 @@ export interface WorkerOptions {
    * @defaultValue logged at error level on `logger`, every time
    */
   onError?: (err: unknown, what: string) => void;
+  /** Injected by tests. @defaultValue the system clock */
   clock?: Clock;
 }
 
@@ -97,7 +119,7 @@ interface PoolState extends Pool {
  * semantics: heartbeats extend leases, a lost lease or a cancel aborts the handler, a timeout
  * fails the attempt. Events: `started`, `completed`, `failed` (job), `error` (worker trouble).
  */
-export class Worker extends EventEmitter {
+export class Worker extends EventEmitter<WorkerEvents> {
   readonly pools: PoolState[];
   private readonly running = new Map<string, Running>();
   private readonly queues: string[];
@@ -291,7 +313,8 @@ export class Worker extends EventEmitter {
       (ack) => {
         if (!ack.ok) this.log.warn({ jobId: job.id, reason: ack.reason }, 'outcome not recorded: the job is no longer held by this worker');
         attempt.end(settledOutcome(attempt, failed, ack));
-        this.emit(failed ? 'failed' : 'completed', job, outcome);
+        if (failed) this.emit('failed', job, outcome);
+        else this.emit('completed', job, outcome as Json | undefined);
       },
       (err) => {
         attempt.event('docket.job.report_failed', { 'exception.message': (err as Error)?.message ?? String(err) });
@@ -334,7 +357,7 @@ export class Worker extends EventEmitter {
   private trouble(message: string, err: unknown): void {
     if (this.options.onError) this.options.onError(err, message);
     else this.log.error({ err }, message);
-    this.emit('error', err);
+    this.emit('error', err instanceof Error ? err : new Error(String(err)));
   }
 }
 

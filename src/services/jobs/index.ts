@@ -1,3 +1,5 @@
+import type { Job, Json } from '../../domain/job.js';
+import type { JobOptions } from '../../domain/job-options.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Dispatch } from '../../ports/dispatch.js';
 import type { Store } from '../../ports/store.js';
@@ -6,7 +8,7 @@ import { Cancels } from './cancels.js';
 import { Claims } from './claims.js';
 import { DeadLetters } from './dead-letters.js';
 import type { DependencyPlanner } from './dependencies.js';
-import { DEFAULT_JOBS_OPTIONS, type JobsOptions } from './options.js';
+import { DEFAULT_JOBS_OPTIONS, type JobsOptions, type SubmitContext } from './options.js';
 import { Outcomes } from './outcomes.js';
 import { Parking } from './parking.js';
 import { QueuePauses } from './pauses.js';
@@ -63,6 +65,15 @@ export class Jobs {
     this.queries = new JobQueries(store, this.pauses, clock, o.cache);
     // Dependents the store released (their last dependency settled) go to the dispatch index like any new ready job.
     store.dependencies.onReleased((entries) => dispatch.enqueue(entries));
+  }
+
+  /**
+   * Submits jobs from TypeScript, all or none, with their fields checked by the compiler (a typo
+   * or a wrong type does not compile) and by the service at run time. `P` types the payload.
+   * `submitter.submit` takes what a request body holds (unknown) for the HTTP API.
+   */
+  async submit<P = Json>(jobs: JobOptions<P> | readonly JobOptions<P>[], ctx: SubmitContext = { tenant: 'default' }): Promise<Job<P>[]> {
+    return (await this.submitter.submit(Array.isArray(jobs) ? jobs : [jobs], ctx)) as Job<P>[];
   }
 
   get leaseMs(): number {

@@ -1,12 +1,21 @@
 import { Command } from 'commander';
-import { CliError, EXIT, intOption, printJson } from '../output.js';
+import { CliError, EXIT, intOption, show, streamer } from '../output.js';
 import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
+import { followJob } from './watch.js';
 
 export function getCommand(): Command {
   return withConnection(new Command('get'))
-    .description('show one job')
+    .description('show one job; --watch prints it again at every change until it ends')
     .argument('<id>', 'job id')
-    .action(async (id: string, o: ConnectionOptions) => printJson(await clientOf(o).get(id)));
+    .option('-w, --watch', 'print a line each time the job changes (state, attempt, progress), until it ends')
+    .action(async (id: string, o: ConnectionOptions & { watch?: boolean }) => {
+      const client = clientOf(o);
+      const job = await client.get(id);
+      if (!o.watch) return show(job);
+      const print = streamer('jobs');
+      print(job);
+      await followJob(client, job, print);
+    });
 }
 
 interface ListOptions extends ConnectionOptions {
@@ -48,7 +57,7 @@ export function listCommand(): Command {
         ...(o.cursor ? { cursor: o.cursor } : {}),
         limit: o.limit,
       } as Parameters<ReturnType<typeof clientOf>['list']>[0]);
-      printJson(page);
+      show(page);
     });
 }
 
@@ -56,30 +65,30 @@ export function cancelCommand(): Command {
   return withConnection(new Command('cancel'))
     .description('cancel a job that has not finished (a running job is aborted)')
     .argument('<id>', 'job id')
-    .action(async (id: string, o: ConnectionOptions) => printJson(await clientOf(o).cancel(id)));
+    .action(async (id: string, o: ConnectionOptions) => show(await clientOf(o).cancel(id), 'jobs'));
 }
 
 export function resubmitCommand(): Command {
   return withConnection(new Command('resubmit'))
     .description('submit a finished job again as a new job (same linkId, resubmittedFrom set)')
     .argument('<id>', 'job id')
-    .action(async (id: string, o: ConnectionOptions) => printJson(await clientOf(o).resubmit(id)));
+    .action(async (id: string, o: ConnectionOptions) => show(await clientOf(o).resubmit(id), 'jobs'));
 }
 
 export function queuesCommand(): Command {
   const queues = new Command('queues').description('list queues with job counts per state; pause or resume one');
-  queues.addCommand(withConnection(new Command('list')).description('queues with job counts per state').action(async (o: ConnectionOptions) => printJson(await clientOf(o).queues())));
+  queues.addCommand(withConnection(new Command('list')).description('queues with job counts per state').action(async (o: ConnectionOptions) => show({ queues: await clientOf(o).queues() })));
   queues.addCommand(
     withConnection(new Command('pause'))
       .description('stop handing out jobs of a queue (submits are still accepted)')
       .argument('<queue>')
-      .action(async (queue: string, o: ConnectionOptions) => printJson(await clientOf(o).pauseQueue(queue))),
+      .action(async (queue: string, o: ConnectionOptions) => show(await clientOf(o).pauseQueue(queue), 'queues')),
   );
   queues.addCommand(
     withConnection(new Command('resume'))
       .description('hand out jobs of a paused queue again')
       .argument('<queue>')
-      .action(async (queue: string, o: ConnectionOptions) => printJson(await clientOf(o).resumeQueue(queue))),
+      .action(async (queue: string, o: ConnectionOptions) => show(await clientOf(o).resumeQueue(queue), 'queues')),
   );
   return queues;
 }
@@ -87,5 +96,5 @@ export function queuesCommand(): Command {
 export function workersCommand(): Command {
   return withConnection(new Command('workers'))
     .description('list remote workers with their last heartbeat and status')
-    .action(async (o: ConnectionOptions) => printJson(await clientOf(o).workers()));
+    .action(async (o: ConnectionOptions) => show({ workers: await clientOf(o).workers() }));
 }
