@@ -16,7 +16,8 @@
  *    span from the first start to the last), and the rank of each tenant's first start.
  * 3. queues: the same with one queue against `queues` queues × `per` jobs, one worker serving
  *    all of those queues.
- * 4. priority after a resume: workers serving two queues; a paused queue gets `smallBacklog`
+ * 4. priority after a resume: workers serving two queues, taking jobs (a first probe went
+ *    through); a paused queue gets `smallBacklog`
  *    priority-5 no-op jobs, is resumed, and a priority-1 probe is submitted right after: its
  *    start delay (from before its submit to its handler's first line). Then the same with
  *    `backlog` jobs in the other queue. Both backlogs are submitted while the queue is paused.
@@ -336,10 +337,14 @@ async function compare(
   const n = groups * per;
   const one = await drainRun(system, signals, bar, `scale: one of ${what}`, n, runs.one);
   const many = await drainRun(system, signals, bar, `scale: ${groups} ${what}`, n, runs.many);
+  // Jobs that started at the same moment share a rank (the first of them): production's
+  // started_at is in ms, and one take hands out a worker's whole batch at once.
   const firstRank = new Map<string, number>();
+  let tieRank = 1;
   many.forEach((s, i) => {
+    if (i > 0 && s.startedAt !== many[i - 1]!.startedAt) tieRank = i + 1;
     const g = groupOf(s);
-    if (!firstRank.has(g)) firstRank.set(g, i + 1);
+    if (!firstRank.has(g)) firstRank.set(g, tieRank);
   });
   const oneGroupPerSec = rate(one);
   const manyGroupsPerSec = rate(many);
@@ -373,8 +378,11 @@ const rate = (starts: Start[]) => (starts.length - 1) / Math.max(0.001, (starts.
 
 async function priorityAfterResume(system: ScaleSystem, signals: Signals, o: ScaleOptions, bar: Bar): Promise<PriorityResult> {
   const queues = ['bk-small', 'bk-big'];
-  for (const q of queues) await system.setPaused(q, true);
+  await system.setPaused('bk-big', true);
   await system.startWorkers({ queues });
+  // The workers must be taking jobs (a worker process takes seconds to start): one probe through the open queue.
+  await probeAfterResume(system, signals, 'bk-small', 0, bar);
+  await system.setPaused('bk-small', true);
   const smallDelayMs = await probeAfterResume(system, signals, 'bk-small', o.smallBacklog, bar);
   // The small backlog drains before the big one is queued: only one backlog at a time.
   await waitDrained(system, signals, o.smallBacklog + 1, bar, Math.max(300_000, o.smallBacklog * 10));
