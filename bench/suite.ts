@@ -20,7 +20,8 @@
  * `scale` (issue 20; Docket only, once per system, not in the default list: bench/scenarios/scale.ts):
  * --scale-workers (10000), --scale-polls (2000), --scale-rate (50 submits per s), --scale-seconds
  * (60), --scale-tenants (1000), --scale-queues (1000), --scale-per (50 jobs per tenant and queue),
- * --scale-backlog (100000; the issue's target is at 1000000) and --scale-small-backlog (10000).
+ * --scale-backlog (100000; the issue's target is at 1000000), --scale-small-backlog (10000) and
+ * --scale-parts (fleet,tenants,queues,priority).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -37,7 +38,7 @@ import { memory } from './scenarios/memory.js';
 import { throughput } from './scenarios/throughput.js';
 import { Signals } from './signals.js';
 import { scaleTable, scaleTargets, type ScaleRecord } from './scale-report.js';
-import { SCALE_DEFAULTS, scaleDrains, scaleFleet, type ScaleOptions, type ScaleSystem } from './scenarios/scale.js';
+import { SCALE_DEFAULTS, SCALE_PARTS, scaleDrains, scaleFleet, type ScaleOptions, type ScaleSystem } from './scenarios/scale.js';
 import { SYSTEMS, type System, type SystemName } from './system.js';
 import { makeSystem } from './systems.js';
 import { GRIDS, sweep } from './sweep.js';
@@ -77,6 +78,7 @@ const { values: args } = parseArgs({
     'scale-per': { type: 'string', default: String(SCALE_DEFAULTS.per) },
     'scale-backlog': { type: 'string', default: String(SCALE_DEFAULTS.backlog) },
     'scale-small-backlog': { type: 'string', default: String(SCALE_DEFAULTS.smallBacklog) },
+    'scale-parts': { type: 'string', default: SCALE_PARTS.join(',') },
   },
 });
 
@@ -115,7 +117,9 @@ const scaleOptions: ScaleOptions = {
   per: whole('scale-per', 1),
   backlog: whole('scale-backlog', 1),
   smallBacklog: whole('scale-small-backlog', 1),
+  parts: list('scale-parts', args['scale-parts']!, SCALE_PARTS),
 };
+const scaleDrainParts = scaleOptions.parts.filter((p) => p !== 'fleet').length > 0;
 const overrides = JSON.parse(args.config!) as Record<string, Record<string, unknown>>;
 
 const signals = new Signals();
@@ -128,7 +132,7 @@ const has = (s: Scenario) => scenarios.has(s);
 const main = has('enqueue') || has('drain') || has('latency') || has('latency-load');
 const fairSystems = systems.filter((s) => (DOCKETS as readonly string[]).includes(s));
 const sweepSteps = options.sweepRepeat * swept.reduce((n, name) => n + GRIDS[name].length, 0);
-const steps = sweepSteps + options.repeat * ((main ? systems.length : 0) + (has('fairness') ? fairSystems.length : 0)) + (has('memory') ? systems.length : 0) + (has('scale') ? 2 * fairSystems.length : 0);
+const steps = sweepSteps + options.repeat * ((main ? systems.length : 0) + (has('fairness') ? fairSystems.length : 0)) + (has('memory') ? systems.length : 0) + (has('scale') ? ((scaleOptions.parts.includes('fleet') ? 1 : 0) + (scaleDrainParts ? 1 : 0)) * fairSystems.length : 0);
 const progress = new RunProgress(steps);
 
 const samples: Samples = {};
@@ -255,12 +259,16 @@ if (has('scale')) {
     const record: Record<string, unknown> = { system: name, run: 1, scenario: 'scale' };
     runs.push(record);
     const result: ScaleRecord = (scaleRuns[name] = {});
-    await step(system, 1, 'scale fleet', async () => {
-      result.fleet = await scaleFleet(system, scaleOptions, progress);
-    });
-    await step(system, 1, 'scale drains', async () => {
-      Object.assign(result, await scaleDrains(system, signals, scaleOptions, progress));
-    });
+    if (scaleOptions.parts.includes('fleet')) {
+      await step(system, 1, 'scale fleet', async () => {
+        result.fleet = await scaleFleet(system, scaleOptions, progress);
+      });
+    }
+    if (scaleDrainParts) {
+      await step(system, 1, 'scale drains', async () => {
+        Object.assign(result, await scaleDrains(system, signals, scaleOptions, progress));
+      });
+    }
     Object.assign(record, result);
     log(`${name} scale: ${JSON.stringify(record)}`);
   }

@@ -87,8 +87,8 @@ describe('bench report helpers', () => {
 
   it('checks the scale targets per system, and says which part was not measured', () => {
     const fleet = {
-      workers: 10_000, polls: 2000, ratePerSec: 50, seconds: 60, registerSeconds: 1, submitted: 3000, claimed: 3000, serverCores: 0.2, loadGeneratorCores: 0.5,
-      heartbeats: 20_000, heartbeatErrors: 0, heartbeatP50Ms: 2, heartbeatP99Ms: 60, heartbeatMaxMs: 90, submitToClaimP50Ms: 3, submitToClaimP99Ms: 20, submitToClaimMaxMs: 30, claimErrors: 0, wronglyLost: 0,
+      workers: 10_000, polls: 2000, ratePerSec: 50, seconds: 60, registerSeconds: 1, submitted: 3000, submitErrors: 0, claimed: 3000, serverCores: 0.2, loadGeneratorCores: 0.5,
+      heartbeats: 20_000, heartbeatErrors: 0, heartbeatP50Ms: 2, heartbeatP99Ms: 60, heartbeatMaxMs: 90, submitToClaimP50Ms: 3, submitToClaimP99Ms: 20, submitToClaimMaxMs: 30, submitP50Ms: 1, submitP99Ms: 2, claimErrors: 0, wronglyLost: 0,
     };
     const tenants = { groups: 1000, per: 50, oneGroupPerSec: 1000, manyGroupsPerSec: 950, drainRatio: 0.95, lastFirstStartRank: 2001, groupsStarted: 1000 };
     const checks = scaleTargets({ 'docket-production': { fleet, tenants } });

@@ -54,9 +54,14 @@ export interface ScaleOptions {
   per: number;
   backlog: number;
   smallBacklog: number;
+  /** Which parts run. */
+  parts: readonly ScalePart[];
 }
 
-export const SCALE_DEFAULTS: ScaleOptions = { workers: 10_000, polls: 2000, rate: 50, seconds: 60, tenants: 1000, queues: 1000, per: 50, backlog: 100_000, smallBacklog: 10_000 };
+export const SCALE_PARTS = ['fleet', 'tenants', 'queues', 'priority'] as const;
+export type ScalePart = (typeof SCALE_PARTS)[number];
+
+export const SCALE_DEFAULTS: ScaleOptions = { parts: SCALE_PARTS, workers: 10_000, polls: 2000, rate: 50, seconds: 60, tenants: 1000, queues: 1000, per: 50, backlog: 100_000, smallBacklog: 10_000 };
 
 /** Heartbeat interval, lease and heartbeat timeout, long-poll wait, warm-up. */
 const HEARTBEAT_MS = 30_000;
@@ -73,7 +78,10 @@ export interface FleetResult {
   ratePerSec: number;
   seconds: number;
   registerSeconds: number;
+  /** Submits accepted (201), and those that failed (with the first failure's message). */
   submitted: number;
+  submitErrors: number;
+  firstSubmitError?: string;
   claimed: number;
   serverCores: number;
   /** The benchmark process (the load generator) over the same window. */
@@ -86,6 +94,9 @@ export interface FleetResult {
   submitToClaimP50Ms: number;
   submitToClaimP99Ms: number;
   submitToClaimMaxMs: number;
+  /** The submit's own round trip (POST /v1/jobs), a part of submit-to-claim. */
+  submitP50Ms: number;
+  submitP99Ms: number;
   claimErrors: number;
   wronglyLost: number;
 }
@@ -123,9 +134,10 @@ export async function scaleFleet(system: ScaleSystem, o: ScaleOptions, bar: Bar)
 }
 
 /** Parts 2 to 4, in one setup. */
-export async function scaleDrains(system: ScaleSystem, signals: Signals, o: ScaleOptions, bar: Bar): Promise<Omit<ScaleResult, 'fleet'>> {
+export async function scaleDrains(system: ScaleSystem, signals: Signals, o: ScaleOptions, bar: Bar): Promise<Partial<ScaleResult>> {
+  const out: Partial<ScaleResult> = {};
   const tenantIds = Array.from({ length: o.tenants }, (_, i) => `t-${i}`);
-  const tenants = await compare(system, signals, bar, 'tenants', o.tenants, o.per, (s) => s.tenant, {
+  if (o.parts.includes('tenants')) out.tenants = await compare(system, signals, bar, 'tenants', o.tenants, o.per, (s) => s.tenant, {
     one: { submit: () => system.submitAs('solo', marks(o.tenants * o.per, 'default')), setup: {}, select: (s) => s.tenant === 'solo' },
     many: {
       submit: async () => {
@@ -136,13 +148,13 @@ export async function scaleDrains(system: ScaleSystem, signals: Signals, o: Scal
     },
   });
   const queueNames = Array.from({ length: o.queues }, (_, i) => `q-${i}`);
-  const queues = await compare(system, signals, bar, 'queues', o.queues, o.per, (s) => s.queue, {
+  if (o.parts.includes('queues')) out.queues = await compare(system, signals, bar, 'queues', o.queues, o.per, (s) => s.queue, {
     one: { submit: () => system.submitAs('bench', marks(o.queues * o.per, 'q-solo')), setup: { queues: ['q-solo'] }, select: (s) => s.queue === 'q-solo' },
     // Queue after queue, each one's jobs together: the order a list-order dispatch serves worst.
     many: { submit: () => system.submitAs('bench', queueNames.flatMap((q) => marks(o.per, q))), setup: { queues: queueNames }, select: (s) => s.queue.startsWith('q-') && s.queue !== 'q-solo' },
   });
-  const priority = await priorityAfterResume(system, signals, o, bar);
-  return { tenants, queues, priority };
+  if (o.parts.includes('priority')) out.priority = await priorityAfterResume(system, signals, o, bar);
+  return out;
 }
 
 const marks = (n: number, queue: string) => Array.from({ length: n }, () => ({ type: 'mark', queue }));
@@ -249,6 +261,8 @@ async function fleet(server: RemoteServer, o: ScaleOptions, bar: Bar): Promise<F
     bar.start(total, 0, { phase: 'scale: fleet window' });
     const sentAt = new Map<number, number>();
     let submitErrors = 0;
+    let firstSubmitError: string | undefined;
+    const submitMs: number[] = [];
     const w0 = performance.now();
     const cpu0 = cpuSeconds(server.pid);
     const own0 = cpuSeconds(process.pid);
@@ -256,7 +270,16 @@ async function fleet(server: RemoteServer, o: ScaleOptions, bar: Bar): Promise<F
       const wait = w0 + (j * 1000) / o.rate - performance.now();
       if (wait > 0) await sleep(wait);
       sentAt.set(j, performance.now());
-      track(api.call('POST', '/v1/jobs', submitToken, { type: 'scale', queue: QUEUE, payload: { k: j } }).catch(() => void submitErrors++));
+      const sent = performance.now();
+      track(
+        api.call('POST', '/v1/jobs', submitToken, { type: 'scale', queue: QUEUE, payload: { k: j } }).then(
+          () => void submitMs.push(performance.now() - sent),
+          (err: unknown) => {
+            submitErrors++;
+            firstSubmitError ??= err instanceof Error ? err.message : String(err);
+          },
+        ),
+      );
       bar.update(j + 1);
     }
     const end = w0 + o.seconds * 1000;
@@ -264,7 +287,7 @@ async function fleet(server: RemoteServer, o: ScaleOptions, bar: Bar): Promise<F
     const w1 = performance.now();
     const serverCores = (cpuSeconds(server.pid) - cpu0) / ((w1 - w0) / 1000);
     const loadGeneratorCores = (cpuSeconds(process.pid) - own0) / ((w1 - w0) / 1000);
-    for (const graceEnd = performance.now() + GRACE_MS; claimedAt.size < total && performance.now() < graceEnd; ) await sleep(50);
+    for (const graceEnd = performance.now() + GRACE_MS; claimedAt.size < total - submitErrors && performance.now() < graceEnd; ) await sleep(50);
 
     stopped = true;
     clearInterval(ticker);
@@ -282,17 +305,20 @@ async function fleet(server: RemoteServer, o: ScaleOptions, bar: Bar): Promise<F
       cursor = r.nextCursor;
       if (!cursor) break;
     }
-    if (submitErrors > 0) throw new Error(`scale: ${submitErrors} of ${total} submits failed`);
 
     const hb = sortedCopy(beats.filter(([s]) => s >= w0 && s < w1).map(([, ms]) => ms));
     const s2c = sortedCopy([...sentAt].filter(([j]) => claimedAt.has(j)).map(([j, s]) => claimedAt.get(j)! - s));
+    // Submits that failed are not waited for; one accepted and never claimed counts as the slowest.
+    const accepted = total - submitErrors;
     return {
       workers: o.workers,
       polls: pollers.length,
       ratePerSec: o.rate,
       seconds: o.seconds,
       registerSeconds,
-      submitted: total,
+      submitted: total - submitErrors,
+      submitErrors,
+      ...(firstSubmitError ? { firstSubmitError } : {}),
       claimed: s2c.length,
       serverCores,
       loadGeneratorCores,
@@ -302,9 +328,11 @@ async function fleet(server: RemoteServer, o: ScaleOptions, bar: Bar): Promise<F
       heartbeatP99Ms: percentile(hb, 0.99),
       heartbeatMaxMs: hb.at(-1) ?? NaN,
       // A job never claimed counts as the slowest: the percentiles must not hide it.
-      submitToClaimP50Ms: s2c.length === total ? percentile(s2c, 0.5) : percentile([...s2c, ...Array<number>(total - s2c.length).fill(Infinity)], 0.5),
-      submitToClaimP99Ms: s2c.length === total ? percentile(s2c, 0.99) : percentile([...s2c, ...Array<number>(total - s2c.length).fill(Infinity)], 0.99),
-      submitToClaimMaxMs: s2c.length === total ? s2c.at(-1)! : Infinity,
+      submitToClaimP50Ms: s2c.length >= accepted ? percentile(s2c, 0.5) : percentile([...s2c, ...Array<number>(Math.max(0, accepted - s2c.length)).fill(Infinity)], 0.5),
+      submitToClaimP99Ms: s2c.length >= accepted ? percentile(s2c, 0.99) : percentile([...s2c, ...Array<number>(Math.max(0, accepted - s2c.length)).fill(Infinity)], 0.99),
+      submitToClaimMaxMs: s2c.length >= accepted ? s2c.at(-1)! : Infinity,
+      submitP50Ms: percentile(sortedCopy(submitMs), 0.5),
+      submitP99Ms: percentile(sortedCopy(submitMs), 0.99),
       claimErrors,
       wronglyLost,
     };
