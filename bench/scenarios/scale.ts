@@ -10,7 +10,8 @@
  *    process's CPU (/proc/<pid>/stat) in cores, heartbeat latency (requests sent in the window),
  *    submit-to-claim (the claim reply received minus the submit sent, per job, matched by payload),
  *    and at the end the workers the server lists as lost (all of them heartbeat: each is wrongly
- *    lost). One undici Agent, a connection per long-poll plus 256, all to 127.0.0.1.
+ *    lost). One undici Agent, a connection per long-poll plus a fifth of the workers (at least
+ *    256: room for the heartbeats in flight while each takes up to 0.6 s), all to 127.0.0.1.
  * 2. tenants: one tenant's `tenants × per` jobs in `default`, drained by the system's workers,
  *    then `tenants` tenants × `per` jobs in the same queue: the drain rate of each (starts over the
  *    span from the first start to the last), and the rank of each tenant's first start.
@@ -183,7 +184,7 @@ function http(origin: string, agent: Agent): Http {
 }
 
 async function fleet(server: RemoteServer, o: ScaleOptions, bar: Bar): Promise<FleetResult> {
-  const agent = new Agent({ connections: o.polls + 256, keepAliveTimeout: 2 * WAIT_MS, keepAliveMaxTimeout: 2 * WAIT_MS, headersTimeout: 2 * WAIT_MS, bodyTimeout: 2 * WAIT_MS });
+  const agent = new Agent({ connections: o.polls + Math.max(256, Math.ceil(o.workers / 5)), keepAliveTimeout: 2 * WAIT_MS, keepAliveMaxTimeout: 2 * WAIT_MS, headersTimeout: 2 * WAIT_MS, bodyTimeout: 2 * WAIT_MS });
   const api = http(server.url.origin, agent);
   const token = (roles: Role[]) => server.token(roles, 'bench');
   const [workerToken, submitToken, adminToken] = await Promise.all([token(['cluster-worker']), token(['submitter']), token(['admin'])]);
