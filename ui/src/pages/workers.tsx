@@ -1,4 +1,5 @@
-import { Badge, Card, Empty, Link, Loading, PageHeader, ProblemBox } from '../components';
+import { query } from '../api';
+import { Badge, Card, Empty, Link, Loading, PageHeader, Pager, ProblemBox } from '../components';
 import { ago, dateTime, shortId } from '../format';
 import { useApi, useLiveRefresh, useTick } from '../hooks';
 import type { JobPage, WorkerInfo } from '../types';
@@ -7,7 +8,9 @@ import { isAdmin } from '../session';
 
 /** Every registered worker (remote, `docket server --role worker` and in-process): last heartbeat, status, and the jobs each runs now. */
 export function Workers() {
-  const workers = useApi<{ workers: WorkerInfo[] }>('/v1/workers');
+  // A page of up to 500 workers (GET /v1/workers is paged), the next ones through the pager.
+  const [cursors, setCursors] = useState<string[]>([]);
+  const workers = useApi<{ workers: WorkerInfo[]; nextCursor: string | null }>(`/v1/workers${query({ limit: 500, cursor: cursors[cursors.length - 1] })}`);
   const running = useApi<JobPage>('/v1/jobs?state=running&limit=500');
   useLiveRefresh(
     () => Promise.all([workers.reload(), running.reload()]),
@@ -112,6 +115,7 @@ export function Workers() {
                 })}
               </tbody>
             </table>
+            {workers.data && <Pager cursors={cursors} next={workers.data.nextCursor} onPage={setCursors} />}
           </Card>
         )
       )}
