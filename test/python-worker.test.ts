@@ -272,5 +272,5 @@ describe.skipIf(!hasPython)('Python example worker (examples/python) against doc
     expect(attempts[0]!.attributes).toMatchObject({ 'messaging.system': 'docket', 'messaging.destination.name': 'default', 'messaging.message.id': job.id, 'error.type': 'RuntimeError' });
     expect(attempts[0]!.events.map((e) => e.name)).toEqual(['exception', 'docket.job.retry']);
     expect(attempts[0]!.status.code).toBe(2);
-  });
+  }, 120_000);
 });

@@ -18,12 +18,15 @@ import { IngestConsumer } from '../src/services/ingest/consumer.js';
 import { IngestPipeline } from '../src/services/ingest/pipeline.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import { Worker } from '../src/sdk/worker.js';
-import { ROOT, admin, api, cleanupClusters, mintToken, openCluster, start, startLine, startServer, JWT_SECRET, type Proc } from './helpers/cluster.js';
+import { ROOT, admin, api, cleanupClusters, clusterEnv, mintToken, openCluster, start, startLine, JWT_SECRET, type Proc } from './helpers/cluster.js';
 import { startReceiver, type ReceivedSpan, type Receiver } from './helpers/otlp-receiver.js';
 import { cleanEnv, freePort, until } from './helpers/process.js';
 import { ensureKafka, KAFKA_START_TIMEOUT_MS, TEST_KAFKA_BROKERS } from './setup/kafka.js';
 
 const HANDLERS = join(ROOT, 'test', 'fixtures', 'traced-handlers.js');
+/** Process start-up and job waits: generous, as a loaded 2-core machine takes seconds to start Node. */
+const START_MS = 60_000;
+const PROCESS_TEST_MS = 240_000;
 const PRODUCER = 4;
 const CONSUMER = 5;
 const ERROR = 2;
@@ -59,7 +62,7 @@ async function embeddedServer(env: Record<string, string>): Promise<{ url: strin
   const dir = mkdtempSync(join(tmpdir(), 'docket-tracing-'));
   dirs.push(dir);
   const proc = start('embedded server', ['server', '--no-worker', '--lease-ms', '2000'], (cleanEnv({ DOCKET_DATA_DIR: dir, PORT: String(port), DOCKET_JWT_SECRET: JWT_SECRET, DOCKET_LOG_LEVEL: 'info', ...env })));
-  await startLine(proc);
+  await startLine(proc, START_MS);
   return { url: `http://127.0.0.1:${port}`, proc };
 }
 
@@ -69,7 +72,7 @@ async function remoteWorker(url: string, env: Record<string, string>): Promise<P
   await until('the worker to start', () => {
     if (proc.child.exitCode !== null) throw new Error(`docket worker exited with ${proc.child.exitCode}:\n${proc.output()}`);
     return proc.logs().find((l) => l.msg === 'worker started');
-  });
+  }, START_MS);
   return proc;
 }
 
@@ -98,7 +101,7 @@ function untilState(url: string, id: string, state: string): Promise<any> {
   return until(`job ${id} to be ${state}`, async () => {
     const job = await api(url, 'GET', `/v1/jobs/${id}`);
     return job.state === state ? job : undefined;
-  }, 30_000);
+  }, START_MS);
 }
 
 /**
@@ -158,12 +161,16 @@ describe('traces across the queue', () => {
     expect(done.attempt).toBe(2);
     await stop(worker, server.proc);
     expectOneTree(r.spans, r, done, caller);
-  }, 60_000);
+  }, PROCESS_TEST_MS);
 
   it('production (PostgreSQL + Redis): one trace from an HTTP submit through a retry to success on a remote worker', async () => {
     const r = await receiver();
     const cluster = await openCluster();
-    const server = await startServer(cluster, 'api', otelEnv(r));
+    // startServer's own, with the start-up wait of this file.
+    const port = await freePort();
+    const proc = start('api', ['server', '--role', 'api,scheduler', '--no-worker'], clusterEnv(cluster, { ...otelEnv(r), PORT: String(port) }));
+    await startLine(proc, START_MS);
+    const server = { ...proc, url: `http://127.0.0.1:${port}` };
     const worker = await remoteWorker(server.url, otelEnv(r));
     const caller = { traceId: hex(16), spanId: hex(8) };
     const submitted = await submitTraced(server.url, caller, `${r.url}/downstream`);
@@ -171,7 +178,7 @@ describe('traces across the queue', () => {
     expect(done.attempt).toBe(2);
     await stop(worker, server);
     expectOneTree(r.spans, r, done, caller);
-  }, 60_000);
+  }, PROCESS_TEST_MS);
 
   it('off (OTEL_TRACES_EXPORTER=none): nothing is exported, and the caller\'s context still travels with the job to its worker', async () => {
     const r = await receiver();
@@ -191,7 +198,7 @@ describe('traces across the queue', () => {
     expect((await untilState(server.url, submitted.id, 'succeeded')).attempt).toBe(2);
     await stop(worker, server.proc);
     expect(r.exports).toBe(0);
-  }, 60_000);
+  }, PROCESS_TEST_MS);
 });
 
 describe('traces from Kafka', () => {

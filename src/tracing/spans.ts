@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createTraceState, isSpanContextValid, trace, type Attributes, type Context, type Span, type SpanContext } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createTraceState, isSpanContextValid, trace, type Attributes, type Context, type Span, type SpanContext, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { formatTraceparent, parseTraceparent, type TraceCarrier } from '../domain/trace-context.js';
 
 /**
@@ -7,7 +7,22 @@ import { formatTraceparent, parseTraceparent, type TraceCarrier } from '../domai
  * attempt (`process <queue>`) around the handler. Only `@opentelemetry/api` is used: with no SDK
  * registered every span is a no-op and the caller's context is passed on unchanged.
  */
-const tracer = trace.getTracer('docket');
+let provider: TracerProvider | null = null;
+let cached: Tracer | null = null;
+
+/**
+ * Docket's tracer, fetched again when the global provider changes (trace.disable() and a new SDK,
+ * as a test or a host restarting its SDK does): a tracer kept from the first provider would keep
+ * sending spans to it after it was shut down.
+ */
+function tracer(): Tracer {
+  const current = trace.getTracerProvider();
+  if (current !== provider || !cached) {
+    provider = current;
+    cached = current.getTracer('docket');
+  }
+  return cached;
+}
 
 export const MESSAGING_SYSTEM = 'docket';
 
@@ -68,7 +83,7 @@ export function startSending(jobs: readonly Sent[], parent: TraceCarrier | null 
   const spans: Span[] = [];
   const carriers: (TraceCarrier | null)[] = [];
   for (const job of jobs) {
-    const span = tracer.startSpan(`send ${job.queue}`, { kind: SpanKind.PRODUCER }, ctx);
+    const span = tracer().startSpan(`send ${job.queue}`, { kind: SpanKind.PRODUCER }, ctx);
     if (spans.length === 0 && !span.isRecording() && !isSpanContextValid(span.spanContext())) {
       // No SDK and no caller's context: nothing to carry, for any of the jobs.
       return { carriers: jobs.map(() => null), end: () => {} };
@@ -132,7 +147,7 @@ const NO_ATTEMPT: Attempt = { context: null, run: (fn) => fn(), event: () => {},
 export function startAttempt(job: AttemptJob, workerId: string, now: number): Attempt {
   const parent = job.traceContext ? contextOfCarrier(job.traceContext) : ROOT_CONTEXT;
   const link = job.traceContext ? trace.getSpanContext(parent) : undefined;
-  const span = tracer.startSpan(`process ${job.queue}`, { kind: SpanKind.CONSUMER, ...(link ? { links: [{ context: link }] } : {}) }, parent);
+  const span = tracer().startSpan(`process ${job.queue}`, { kind: SpanKind.CONSUMER, ...(link ? { links: [{ context: link }] } : {}) }, parent);
   if (!span.isRecording()) return NO_ATTEMPT;
   span.setAttributes({
     ...messaging('process', job.queue, job.id, job.linkId),
@@ -169,7 +184,7 @@ export function startAttempt(job: AttemptJob, workerId: string, now: number): At
  */
 export function recordLeaseLost(job: AttemptJob & { workerId: string | null }, reason: string, to: 'ready' | 'failed'): void {
   if (!job.traceContext) return;
-  const span = tracer.startSpan(`requeue ${job.queue}`, { kind: SpanKind.INTERNAL }, contextOfCarrier(job.traceContext));
+  const span = tracer().startSpan(`requeue ${job.queue}`, { kind: SpanKind.INTERNAL }, contextOfCarrier(job.traceContext));
   if (!span.isRecording()) return void span.end();
   span.setAttributes({
     ...messaging('settle', job.queue, job.id, job.linkId),
