@@ -18,7 +18,7 @@ export interface LogPage {
 }
 
 /**
- * Job logs (docs/logs.md), in a table of their own beside the jobs (migration 0014_job_logs): no
+ * Job logs (docs/logs.md), in a table of their own beside the jobs (the `job_logs` migration): no
  * write here touches the jobs table, and a job that logs nothing costs nothing. Every adapter passes
  * test/conformance/job-log-store-conformance.ts.
  */

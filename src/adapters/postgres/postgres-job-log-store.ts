@@ -19,7 +19,7 @@ const TRIM = `WITH gone AS (
 )
 UPDATE job_log_sizes SET bytes = bytes - (SELECT coalesce(sum(bytes), 0) FROM gone), dropped = dropped + (SELECT count(*) FROM gone) WHERE job_id = $1`;
 
-/** Job logs in PostgreSQL (migrations/0014_job_logs.sql), on the job store's pool and schema. */
+/** Job logs in PostgreSQL (the migration `NNNN_job_logs.sql`), on the job store's pool and schema. */
 export class PostgresJobLogStore implements JobLogStore {
   constructor(private readonly pool: pg.Pool) {}
 

@@ -12,7 +12,7 @@ const TRIM = `DELETE FROM job_logs WHERE id IN (
 ) RETURNING bytes`;
 const SHRINK = 'UPDATE job_log_sizes SET bytes = bytes - ?, dropped = dropped + ? WHERE job_id = ?';
 
-/** Job logs in the embedded SQLite file (migrations/0014_job_logs.sql), on the job store's connection. */
+/** Job logs in the embedded SQLite file (the migration `NNNN_job_logs.sql`), on the job store's connection. */
 export class SqliteJobLogStore implements JobLogStore {
   private readonly stmt: (sql: string) => Database.Statement;
 

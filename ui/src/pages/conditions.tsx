@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
-import { Badge, Card, Confirm, Empty, Link, Loading, PageHeader, ProblemBox, Time } from '../components';
+import { TenantSelect, Badge, Card, Confirm, Empty, Link, Loading, PageHeader, ProblemBox, Time } from '../components';
 import { count, duration } from '../format';
 import { useAction, useApi, useLiveRefresh, useTick } from '../hooks';
 import { can, isAdmin } from '../session';
@@ -40,16 +40,7 @@ export function Conditions() {
         title="Blocked conditions"
         subtitle={`Jobs parked because a shared dependency (a downstream service) is failing; ${admin ? 'parked jobs of every tenant, by tenant and queue' : 'the counts are your tenant\'s'}. A probe tests it now and then.`}
       >
-        {admin && tenants.length > 0 && (
-          <select aria-label="tenant" value={tenant} onChange={(e) => setTenant((e.target as HTMLSelectElement).value)} data-testid="conditions-tenant">
-            <option value="">every tenant</option>
-            {tenants.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        )}
+        {admin && tenants.length > 0 && <TenantSelect tenants={tenants} value={tenant} onChange={setTenant} testId="conditions-tenant" />}
       </PageHeader>
       <ProblemBox problem={action.problem ?? list.problem} onClose={action.clear} />
       {act && (

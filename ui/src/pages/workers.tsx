@@ -1,5 +1,5 @@
 import { query } from '../api';
-import { Badge, Card, Empty, Link, Loading, PageHeader, Pager, ProblemBox } from '../components';
+import { TenantSelect, Badge, Card, Empty, Link, Loading, PageHeader, Pager, ProblemBox } from '../components';
 import { ago, dateTime, shortId } from '../format';
 import { useApi, useLiveRefresh, useTick } from '../hooks';
 import type { JobPage, WorkerInfo } from '../types';
@@ -34,16 +34,7 @@ export function Workers() {
         title="Workers"
         subtitle={`Every worker that registered: remote ones over HTTP, docket server's in-process worker and --role worker processes${admin ? ', of every tenant' : ' of your tenant'}. A worker silent past its heartbeat timeout is lost.`}
       >
-        {admin && tenants.length > 1 && (
-          <select aria-label="tenant" value={tenant} onChange={(e) => setTenant((e.target as HTMLSelectElement).value)} data-testid="workers-tenant">
-            <option value="">every tenant</option>
-            {tenants.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        )}
+        {admin && tenants.length > 1 && <TenantSelect tenants={tenants} value={tenant} onChange={setTenant} testId="workers-tenant" />}
       </PageHeader>
       <ProblemBox problem={workers.problem} />
       {workers.loading && !workers.data ? (
