@@ -93,8 +93,24 @@ export function queuesCommand(): Command {
   return queues;
 }
 
+interface WorkersOptions extends ConnectionOptions {
+  status?: 'active' | 'lost';
+  queue?: string;
+  limit?: number;
+  cursor?: string;
+}
+
 export function workersCommand(): Command {
   return withConnection(new Command('workers'))
-    .description('list remote workers with their last heartbeat and status')
-    .action(async (o: ConnectionOptions) => show({ workers: await clientOf(o).workers() }));
+    .description('list workers (remote, in-process, --role worker) with their last heartbeat and status: every page, or one with --limit')
+    .option('--status <status>', 'active or lost')
+    .option('--queue <name>', 'only workers serving this queue')
+    .option('--limit <n>', 'one page of at most n (1-1000), with its nextCursor', intOption('--limit', 1, 1000))
+    .option('--cursor <cursor>', 'the nextCursor of the previous page')
+    .action(async (o: WorkersOptions) => {
+      const filter = { ...(o.status ? { status: o.status } : {}), ...(o.queue ? { queue: o.queue } : {}) };
+      const client = clientOf(o);
+      if (o.limit === undefined && o.cursor === undefined) return show({ workers: await client.workers(filter), nextCursor: null });
+      return show(await client.workersPage({ ...filter, ...(o.limit !== undefined ? { limit: o.limit } : {}), ...(o.cursor ? { cursor: o.cursor } : {}) }));
+    });
 }
