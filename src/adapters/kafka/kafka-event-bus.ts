@@ -75,7 +75,7 @@ export interface TopicSpec {
  * a handler runs, where kafkajs heartbeats only between messages.
  */
 export class KafkaEventBus implements EventBus {
-  private readonly producer: Producer<string, string, Buffer, Buffer>;
+  private producer: Producer<string, string, Buffer, Buffer>;
   private readonly subscriptions = new Set<KafkaSubscription>();
   private readonly options: Required<Omit<KafkaEventBusOptions, 'onError'>> & Pick<KafkaEventBusOptions, 'onError'>;
   /** Publishes go out one call after another, so per-key order follows call order. */
@@ -95,7 +95,11 @@ export class KafkaEventBus implements EventBus {
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       onError: options.onError,
     };
-    this.producer = new Producer({
+    this.producer = this.newProducer();
+  }
+
+  private newProducer(): Producer<string, string, Buffer, Buffer> {
+    return new Producer({
       clientId: this.options.clientId,
       bootstrapBrokers: [...this.options.brokers],
       timeout: this.options.requestTimeoutMs,
@@ -119,7 +123,15 @@ export class KafkaEventBus implements EventBus {
     if (events.length === 0) return;
     const sent = this.sending.then(async () => {
       for (const chunk of chunksOf(events)) {
-        await this.producer.send({ messages: chunk.map((e) => ({ topic: e.topic, key: e.key, value: e.value, headers: HEADERS })) });
+        try {
+          await this.producer.send({ messages: chunk.map((e) => ({ topic: e.topic, key: e.key, value: e.value, headers: HEADERS })) });
+        } catch (err) {
+          // The broker no longer accepts this producer's sequence (a broker restart can leave it
+          // out of order): no retry of it can succeed. A new producer gets a new id and starts its
+          // sequences afresh; the caller's retry (the relay's next step) then goes through.
+          if (producerStateLost(err)) this.renewProducer();
+          throw err;
+        }
       }
     });
     this.sending = sent.catch(() => {});
@@ -222,6 +234,12 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
+  private renewProducer(): void {
+    const old = this.producer;
+    this.producer = this.newProducer();
+    old.close().catch(() => {});
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -294,4 +312,16 @@ function onlyProtocolErrors(err: unknown, id: string): boolean {
   if (!e || typeof e !== 'object') return false;
   if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors.every((x) => onlyProtocolErrors(x, id));
   return e.apiId === id;
+}
+
+/** Errors after which the broker refuses every further send of this producer id: only a new producer helps. */
+const PRODUCER_STATE_LOST = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+
+/** Whether `err` (or any error it aggregates or wraps) says the producer's idempotence state is lost. */
+export function producerStateLost(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 8) return false;
+  const e = err as { apiId?: unknown; producerFenced?: unknown; aggregateErrors?: unknown; errors?: unknown; cause?: unknown };
+  if ((typeof e.apiId === 'string' && PRODUCER_STATE_LOST.has(e.apiId)) || e.producerFenced === true) return true;
+  const nested = [...(Array.isArray(e.aggregateErrors) ? e.aggregateErrors : []), ...(Array.isArray(e.errors) ? e.errors : []), e.cause];
+  return nested.some((n) => producerStateLost(n, depth + 1));
 }
