@@ -2,43 +2,19 @@
 // and cancel, retry or delete many at once (selected, or all matching a filter) with a dry run
 // that says how many. On both stores: the payload filter is SQL of each engine.
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SystemClock } from '../src/adapters/clock/system-clock.js';
-import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
-import { RedisDispatch } from '../src/adapters/redis/redis-dispatch.js';
-import { Docket, openEmbedded } from '../src/app/docket.js';
+import type { Docket } from '../src/app/docket.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketApiError, DocketClient } from '../src/sdk/client.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
-import { openTestSchema } from './helpers/postgres.js';
-import { openTestPrefix } from './helpers/redis.js';
+import { deployments } from './helpers/deployments.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const DEPLOYMENTS = [
-  { name: 'embedded (SQLite)', open: () => openEmbedded({ path: ':memory:' }) },
-  {
-    name: 'production (PostgreSQL + Redis)',
-    async open() {
-      const schema = await openTestSchema();
-      const prefix = await openTestPrefix();
-      const redis = new Redis(prefix.url);
-      const clock = new SystemClock();
-      const docket = new Docket({ store: new PostgresStore({ connectionString: schema.connectionString, schema: schema.schema, max: 4 }), dispatch: new RedisDispatch({ redis, prefix: prefix.prefix, clock }), clock });
-      await docket.start();
-      cleanups.push(async () => {
-        redis.disconnect();
-        await prefix.cleanup();
-        await schema.drop();
-      });
-      return docket;
-    },
-  },
-];
+const DEPLOYMENTS = deployments((c) => cleanups.push(c));
 
 async function serve(docket: Docket) {
   const app: FastifyInstance = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });

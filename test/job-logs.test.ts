@@ -2,13 +2,9 @@
 // attempt, read back and followed live over HTTP, from in-process and remote HTTP workers, on both
 // deployments (embedded SQLite; PostgreSQL + Redis).
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SystemClock } from '../src/adapters/clock/system-clock.js';
-import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
-import { RedisDispatch } from '../src/adapters/redis/redis-dispatch.js';
-import { Docket, openEmbedded } from '../src/app/docket.js';
+import { openEmbedded, type Docket } from '../src/app/docket.js';
 import type { Role } from '../src/auth/roles.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketApiError, DocketClient } from '../src/sdk/client.js';
@@ -17,9 +13,8 @@ import { LocalTransport } from '../src/sdk/local-transport.js';
 import type { LogLineInfo } from '../src/sdk/log-stream.js';
 import { Worker, type Handler } from '../src/sdk/worker.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
-import { openTestSchema } from './helpers/postgres.js';
+import { deployments } from './helpers/deployments.js';
 import { within } from './helpers/process.js';
-import { openTestPrefix } from './helpers/redis.js';
 
 // The worker prints warnings only: what the job log keeps does not depend on it.
 const quiet = pino({ level: 'warn' }, { write: () => {} });
@@ -28,31 +23,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-interface Deployment {
-  name: string;
-  open(): Promise<Docket>;
-}
-
-const DEPLOYMENTS: Deployment[] = [
-  { name: 'embedded (SQLite)', open: () => openEmbedded({ path: ':memory:', maintenanceIntervalMs: 50 }) },
-  {
-    name: 'production (PostgreSQL + Redis)',
-    async open() {
-      const schema = await openTestSchema();
-      const prefix = await openTestPrefix();
-      const redis = new Redis(prefix.url);
-      const clock = new SystemClock();
-      const docket = new Docket({ store: new PostgresStore({ connectionString: schema.connectionString, schema: schema.schema, max: 4 }), dispatch: new RedisDispatch({ redis, prefix: prefix.prefix, clock }), clock, maintenanceIntervalMs: 50 });
-      await docket.start();
-      cleanups.push(async () => {
-        redis.disconnect();
-        await prefix.cleanup();
-        await schema.drop();
-      });
-      return docket;
-    },
-  },
-];
+const DEPLOYMENTS = deployments((c) => cleanups.push(c), { maintenanceIntervalMs: 50 });
 
 async function serve(docket: Docket) {
   const app: FastifyInstance = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), events: { log: docket.store.events, source: 'test' } });
