@@ -66,7 +66,8 @@ export class Waiters {
       if (n > 0) left.set(Number(level), n);
       total += Math.max(0, n);
     }
-    const arrived = [...left.keys()].reduce((m, l) => m | levelBits(l), 0);
+    const levels = [...left.keys()].sort((a, b) => a - b);
+    const arrived = levels.reduce((m, l) => m | levelBits(l), 0);
     for (const w of [...set]) {
       if (!(w.mask & arrived) || excluded(w.filter, arrival)) continue;
       if (!settled(w.filter, arrival)) {
@@ -74,7 +75,7 @@ export class Waiters {
         continue;
       }
       if (total <= 0) continue;
-      const level = [...left.keys()].sort((a, b) => a - b).find((l) => w.mask & levelBits(l));
+      const level = levels.find((l) => left.has(l) && w.mask & levelBits(l));
       if (level === undefined) continue;
       const n = left.get(level)! - 1;
       if (n > 0) left.set(level, n);
