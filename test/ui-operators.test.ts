@@ -213,9 +213,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard for operators, in headless Chr
     }
   }, TEST_MS);
 
-  // Skipped at the end of the 2026-12-07 session: the bulk-retry notice stopped appearing after the
-  // last merges (it passed in two CI runs before); under investigation in issue 23.
-  it.skip('finds a tenant\'s failing jobs by a payload field and retries all of them in one action, after a confirmation with the count', async () => {
+  it('finds a tenant\'s failing jobs by a payload field and retries all of them in one action, after a confirmation with the count', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) ids.push(await failed('acme', 'billing', { customer: { id: 'c-42' }, invoice: i }));
     await failed('acme', 'billing', { customer: { id: 'c-7' } });

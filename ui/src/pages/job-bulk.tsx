@@ -14,9 +14,11 @@ const WHAT: Record<Verb, { button: string; done: string; applies: string; effect
 
 /**
  * Cancel, retry in place or delete the selected jobs, or every job matching the filter: the server
- * first counts what the action applies to (a dry run), and the confirmation says how many.
+ * first counts what the action applies to (a dry run), and the confirmation says how many. With no
+ * job listed (`empty`) only the notice of the last action is shown, so an action that empties the
+ * list still says what it did.
  */
-export function BulkActions({ selected, filter, onDone }: { selected: string[]; filter: Record<string, string>; onDone: () => void }) {
+export function BulkActions({ selected, filter, empty, onDone }: { selected: string[]; filter: Record<string, string>; empty: boolean; onDone: () => void }) {
   const action = useAction();
   const [pending, setPending] = useState<{ verb: Verb; matched: number } | null>(null);
   const [notice, setNotice] = useState('');
@@ -40,11 +42,12 @@ export function BulkActions({ selected, filter, onDone }: { selected: string[]; 
     if (ok) onDone();
   }
 
+  if (empty && !notice && !pending) return null;
   return (
     <>
       <div class="bulk" data-testid="bulk">
-        <span class="small muted">{selected.length > 0 ? `${selected.length} selected:` : 'Every job matching the filter:'}</span>
-        {(['cancel', 'retry', 'delete'] as const).map((verb) => (
+        {!empty && <span class="small muted">{selected.length > 0 ? `${selected.length} selected:` : 'Every job matching the filter:'}</span>}
+        {!empty && (['cancel', 'retry', 'delete'] as const).map((verb) => (
           <button key={verb} class={`btn btn-small ${verb === 'delete' ? 'btn-danger-outline' : ''}`} disabled={action.busy} onClick={() => ask(verb)} data-testid={`bulk-${verb}`}>
             {WHAT[verb].button} {scope}
           </button>

@@ -73,8 +73,9 @@ export function Jobs() {
             </button>
           )}
         </form>
-        {can('cancel') && jobs.data && jobs.data.jobs.length > 0 && (
-          <BulkActions selected={[...selected]} filter={Object.fromEntries(Object.entries(filter).filter(([, v]) => v))} onDone={() => (setSelected(new Set()), jobs.reload())} />
+        {/* Rendered while the list is empty too, so the notice of an action that emptied it stays (until the filter changes). */}
+        {can('cancel') && jobs.data && (
+          <BulkActions key={params.toString()} selected={[...selected]} filter={Object.fromEntries(Object.entries(filter).filter(([, v]) => v))} empty={jobs.data.jobs.length === 0} onDone={() => (setSelected(new Set()), jobs.reload())} />
         )}
         <ProblemBox problem={jobs.problem} />
         {jobs.loading && !jobs.data ? (
