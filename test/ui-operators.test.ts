@@ -214,24 +214,26 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard for operators, in headless Chr
   }, TEST_MS);
 
   it('finds a tenant\'s failing jobs by a payload field and retries all of them in one action, after a confirmation with the count', async () => {
+    // Fifty-one like it: more than one page of the list (25), so "all matching" must reach past it.
     const ids: string[] = [];
-    for (let i = 0; i < 6; i++) ids.push(await failed('acme', 'billing', { customer: { id: 'c-42' }, invoice: i }));
-    await failed('acme', 'billing', { customer: { id: 'c-7' } });
+    for (let i = 0; i < 51; i++) ids.push(await failed('acme', 'billing', { customer: { id: 'c-42' }, invoice: i }));
+    const unmatched = await failed('acme', 'billing', { customer: { id: 'c-7' } });
     const { context, page } = await signedIn(tokens.acme);
     try {
       await page.goto(`${url}/jobs`);
       await page.fill('input[name=payload]', 'customer.id=c-42');
       await page.selectOption('form.filters select[name=state]', 'failed');
       await page.click('form.filters button[type=submit]');
-      await until('the six matching jobs', async () => ((await page.locator('[data-testid=jobs-table] tbody tr').count()) === 6 ? true : undefined));
+      await until('a full first page of matching jobs', async () => ((await page.locator('[data-testid=jobs-table] tbody tr').count()) === 25 ? true : undefined));
       await page.click('[data-testid=bulk-retry]');
       await page.waitForSelector('[role=dialog]');
-      expect(await page.textContent('[data-testid=bulk-count]')).toContain('6 jobs of the filter that failed');
+      expect(await page.textContent('[data-testid=bulk-count]')).toContain('51 jobs of the filter that failed');
       await shot(page, 'jobs-bulk-confirm');
       await page.click('[role=dialog] button.btn-primary');
-      // The action runs on the server for all six (one transition each): generous on a loaded machine.
-      await page.waitForSelector('[data-testid=bulk-notice]:has-text("6 jobs retried")', { timeout: 60_000 });
+      // The action runs on the server for all of them (one transition each): generous on a loaded machine.
+      await page.waitForSelector('[data-testid=bulk-notice]:has-text("51 jobs retried")', { timeout: 60_000 });
       for (const id of ids) expect((await call(tokens.acme, 'GET', `/v1/jobs/${id}`)).state).not.toBe('failed');
+      expect((await call(tokens.acme, 'GET', `/v1/jobs/${unmatched}`)).state).toBe('failed');
 
       // One selected job: the count says one.
       const other = await failed('acme', 'billing-other', { customer: { id: 'c-9' } });
