@@ -69,6 +69,8 @@ const HEARTBEAT_MS = 30_000;
 const LEASE_MS = 3 * HEARTBEAT_MS;
 const WAIT_MS = 30_000;
 const WARMUP_MS = 5000;
+/** Long-polls opened per 100 ms at the start of the fleet part. */
+const POLL_RAMP = 100;
 /** After the window: how long claims of its last jobs may still take. */
 const GRACE_MS = 15_000;
 const QUEUE = 'scale';
@@ -254,8 +256,14 @@ async function fleet(server: RemoteServer, o: ScaleOptions, bar: Bar): Promise<F
         }
       }
     };
-    const pollers = Array.from({ length: Math.min(o.polls, o.workers) }, (_, i) => poll(i));
-    await sleep(WARMUP_MS);
+    // Opened 100 per 100 ms, as a fleet's workers start (not all in one instant), inside the warm-up.
+    const pollers: Promise<void>[] = [];
+    const warm0 = performance.now();
+    for (let i = 0; i < Math.min(o.polls, o.workers); i++) {
+      if (i > 0 && i % POLL_RAMP === 0) await sleep(100);
+      pollers.push(poll(i));
+    }
+    await sleep(Math.max(0, WARMUP_MS - (performance.now() - warm0)));
 
     // The window: submits at `rate` per s, one request each.
     const total = Math.round(o.rate * o.seconds);

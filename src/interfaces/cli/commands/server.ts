@@ -17,6 +17,13 @@ import { CliError, EXIT, intOption } from '../output.js';
 import { handleProcessErrors } from '../process-errors.js';
 import { logJobFailures, onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
+/**
+ * Connections the kernel queues before the server accepts them (Node's default is 511). A fleet of
+ * thousands of HTTP workers connecting at once (a restart, a deploy) overflowed 511, and the
+ * clients waited out SYN retries of 1, 3, 7… s; the kernel caps this at net.core.somaxconn.
+ */
+const LISTEN_BACKLOG = 4096;
+
 const EXAMPLE_HANDLERS = fileURLToPath(new URL('../../../../examples/handlers.js', import.meta.url));
 
 interface ServerOptions {
@@ -111,7 +118,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
       alerts: docket.alerts?.store ?? null,
       loggerInstance: log,
     });
-    address = await app.listen({ host: config.host, port: config.port }).catch(async (err: { code?: string }) => {
+    address = await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG }).catch(async (err: { code?: string }) => {
       if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
       await engine.close();
       const why = err.code === 'EADDRINUSE' ? 'is in use (another docket server?)' : 'may not be opened by this user';
