@@ -1,6 +1,7 @@
 /** What happens to recovery conditions, for logs, metrics and the events stream. */
 export type RecoveryEvent =
-  | { type: 'opened'; condition: string; at: number }
+  /** The first failure under it: the job that hit it (queue, type) and its error. */
+  | { type: 'opened'; condition: string; queue: string; jobType: string; error: string; at: number }
   | { type: 'probe'; condition: string; jobId: string; at: number }
   | { type: 'probe_failed'; condition: string; jobId: string; at: number }
   | { type: 'cleared'; condition: string; at: number }

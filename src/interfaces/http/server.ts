@@ -8,6 +8,7 @@ import { registerOpenApi } from './openapi.js';
 import { installRateLimits, type RateLimits } from './rate-limit.js';
 import { clientErrorHandler, frameworkErrors, installMethodNotAllowed, refuseNulInUrl } from './framework-errors.js';
 import { installJsonBody } from './json-body.js';
+import { installFailedRequestLog } from './failed-requests.js';
 import { installProblemHandling, validatorCompiler } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -81,7 +82,8 @@ export interface ServerOptions {
   logger?: boolean | object;
   /**
    * A logger of the caller's (the server command's pino): failed requests (5xx) are logged on it at
-   * error level with their cause. Each request's own lines are not logged. Takes over `logger`.
+   * error level with their cause (failed-requests.ts). Each request's own lines are not logged.
+   * Takes over `logger`.
    */
   loggerInstance?: FastifyBaseLogger;
   /** Largest request body in bytes; larger ones get 413. @defaultValue 4 MiB (a full bulk submit of small jobs) */
@@ -110,6 +112,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // JSON.stringify serializes them (no silent field stripping, `result` omitted when undefined).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installProblemHandling(app as unknown as FastifyInstance);
+  installFailedRequestLog(app as unknown as FastifyInstance);
   installMethodNotAllowed(app as unknown as FastifyInstance);
   refuseNulInUrl(app as unknown as FastifyInstance);
   // Before the routes: the document is collected from them as they register.

@@ -53,7 +53,7 @@ export class Transitions {
    */
   async claim(claims: readonly JobClaim[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
     const result = await this.store.claimJobs(claims, workerId, leaseExpiresAt, now);
-    if (this.lifecycle.active) {
+    if (this.lifecycle.hears('running') || this.lifecycle.hears('expired')) {
       for (const job of result.expired) this.emit(job, 'ready', now);
       for (const job of result.claimed) this.emit(job, 'ready', now);
     }
@@ -62,12 +62,13 @@ export class Transitions {
 
   /**
    * running -> succeeded, one store write for the batch, each guarded by its lease token; the
-   * tenants' running slots are freed. Jobs are read back only for in-process listeners.
+   * tenants' running slots are freed. Jobs are read back only for in-process listeners of
+   * `succeeded` (a listener of other states only, such as the dead-letter log, costs nothing here).
    */
   async complete(items: readonly Completion[], now: number): Promise<CompletionResult[]> {
     const results = await this.store.completeJobs(items, now);
     if (this.slots.active) await this.slots.completed(items.flatMap((c, i) => (results[i]!.ok ? [c.id] : [])));
-    if (this.lifecycle.active) {
+    if (this.lifecycle.hears('succeeded')) {
       for (let i = 0; i < items.length; i++) {
         const job = results[i]!.ok ? await this.store.getJob(items[i]!.id) : undefined;
         if (job) this.emit(job, 'running', now);

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { authFromConfig } from '../../../app/auth.js';
+import { logEngineChanges } from '../../../app/engine-log.js';
 import { loadConfig, parseRoles, type Config } from '../../../config/index.js';
 import type { Engine } from '../../../app/engine.js';
 import { startTracingFromEnv } from '../../../app/tracing.js';
@@ -86,6 +87,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
   );
   const { docket } = engine;
   for (const warning of engine.warnings) log.warn(warning);
+  const stopEngineLog = logEngineChanges(docket, log);
 
   let app: Awaited<ReturnType<typeof buildServer>> | null = null;
   let address = '';
@@ -130,6 +132,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
     await worker?.close();
     await app?.close();
     await engine.close();
+    stopEngineLog();
     await tracing?.shutdown();
   });
 }
