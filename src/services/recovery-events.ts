@@ -9,6 +9,9 @@ export type RecoveryEvent =
   | { type: 'exhausted'; condition: string; jobs: number; at: number }
   | { type: 'closed'; condition: string; reason: string; at: number };
 
+/** Every type of recovery event (the metrics show each from the first scrape, at 0). */
+export const RECOVERY_EVENT_TYPES: readonly RecoveryEvent['type'][] = ['opened', 'probe', 'probe_failed', 'cleared', 'reopened', 'exhausted', 'closed'];
+
 /** In-process listeners of recovery events (the events issue forwards them to Kafka). */
 export class RecoveryEvents {
   private readonly listeners = new Set<(e: RecoveryEvent) => void>();

@@ -79,6 +79,8 @@ export interface ServerOptions {
   metrics?: EngineMetrics;
   /** Alerts (`/v1/alerts`, docs/alerts.md); absent: no alert routes. */
   alerts?: AlertStore | null;
+  /** Names of the configuration's alert rules, for their zero-valued series in /metrics. */
+  alertRules?: readonly string[];
   logger?: boolean | object;
   /**
    * A logger of the caller's (the server command's pino): failed requests (5xx) are logged on it at
@@ -137,7 +139,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   queueRoutes(app, deps);
   deadLetterRoutes(app, deps);
   conditionRoutes(app, deps);
-  metricsRoutes(app, deps, { requests, ...(opts.metrics ? { engine: opts.metrics } : {}), ...(opts.alerts ? { alerts: opts.alerts } : {}) });
+  metricsRoutes(app, deps, { requests, ...(opts.metrics ? { engine: opts.metrics } : {}), ...(opts.alerts ? { alerts: opts.alerts } : {}), ...(opts.alertRules ? { alertRules: opts.alertRules } : {}) });
   workerRoutes(app, deps);
   jobLogRoutes(app, deps);
   jobActionRoutes(app, deps);

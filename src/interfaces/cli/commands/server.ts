@@ -111,6 +111,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
       ...(docket.webhooks ? { webhooks: docket.webhooks.service } : {}),
       metrics: docket.metrics,
       alerts: docket.alerts?.store ?? null,
+      alertRules: docket.alerts?.evaluator.rules.map((r) => r.name) ?? [],
       loggerInstance: log,
     });
     address = await app.listen({ host: config.host, port: config.port }).catch(async (err: { code?: string }) => {
