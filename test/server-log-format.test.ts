@@ -96,8 +96,13 @@ describe('docket server logs', { timeout: 240_000 }, () => {
     expect(await line('the alert resolving', (e) => e.msg.startsWith('alert held-backlog resolved'))).toMatchObject({ level: 30, rule: 'held-backlog', queue: 'held', value: 0 });
     const failed = await line('the 5xx', (e) => e.msg === 'request failed');
     expect(failed).toMatchObject({ level: 50, method: 'POST', route: '/v1/events', url: '/v1/events', status: 501 });
-    expect(failed.reqId).toMatch(/\S/);
+    // The reply named the request: the client can hand the operator the line that explains it.
+    expect(failed.reqId).toBe(refused.headers.get('x-request-id'));
     expect(failed.detail).toMatch(/no ingest rules/);
+    // An id a proxy in front gave the request is kept.
+    const given = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json', 'x-request-id': 'lb-7f3a' }, body: '{}' });
+    expect(given.headers.get('x-request-id')).toBe('lb-7f3a');
+    await line('the 5xx of the proxied request', (e) => e.msg === 'request failed' && e.reqId === 'lb-7f3a');
 
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);

@@ -8,7 +8,7 @@ import { registerOpenApi } from './openapi.js';
 import { installRateLimits, type RateLimits } from './rate-limit.js';
 import { clientErrorHandler, frameworkErrors, installMethodNotAllowed, refuseNulInUrl } from './framework-errors.js';
 import { installJsonBody } from './json-body.js';
-import { installFailedRequestLog } from './failed-requests.js';
+import { installFailedRequestLog, requestIdOf } from './failed-requests.js';
 import { installProblemHandling, validatorCompiler } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -106,6 +106,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: frameworkErrors(MAX_PARAM_LENGTH),
     clientErrorHandler,
+    genReqId: requestIdOf,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installJsonBody(app as unknown as FastifyInstance);
