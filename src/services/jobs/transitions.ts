@@ -79,7 +79,8 @@ export class Transitions {
 
   /** Tells in-process listeners of a new job (the submitter's and the firer's inserts). */
   emit(job: Job, from: JobState | null, at: number): void {
-    if (!this.lifecycle.active) return;
+    // Nothing is built for a state nobody listens to (the server's dead-letter log hears `failed` only).
+    if (!this.lifecycle.hears(job.state)) return;
     const cause = from === null ? 'submitted' : (TRANSITIONS[from][job.state] ?? 'submitted');
     this.lifecycle.emit({ job, from, to: job.state, cause, at });
   }
