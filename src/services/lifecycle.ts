@@ -12,28 +12,44 @@ export interface LifecycleEvent {
 
 export type LifecycleListener = (event: LifecycleEvent) => void;
 
+interface Entry {
+  listener: LifecycleListener;
+  /** The states whose arrivals it hears; null: every change. */
+  to: ReadonlySet<JobState> | null;
+}
+
 /**
  * In-process fan-out of lifecycle events (workers hear cancellations here; the event bus,
- * SSE and webhooks subscribe in later layers). Emitting costs nothing when nobody listens.
+ * SSE and webhooks subscribe in later layers). Emitting costs nothing when nobody listens, and a
+ * listener of some states only (the server's dead-letter log hears `failed`) costs nothing on the
+ * others: `hears('succeeded')` stays false, so a completion batch reads no job back for it.
  */
 export class Lifecycle {
-  private listeners: LifecycleListener[] = [];
+  private entries: Entry[] = [];
 
   get active(): boolean {
-    return this.listeners.length > 0;
+    return this.entries.length > 0;
   }
 
-  on(listener: LifecycleListener): () => void {
-    this.listeners = [...this.listeners, listener];
+  /** Whether a listener hears jobs arriving in `state`. */
+  hears(state: JobState): boolean {
+    return this.entries.some((e) => e.to === null || e.to.has(state));
+  }
+
+  /** Listens to every change, or only to arrivals in the states `to` lists. */
+  on(listener: LifecycleListener, to?: readonly JobState[]): () => void {
+    const entry: Entry = { listener, to: to ? new Set(to) : null };
+    this.entries = [...this.entries, entry];
     return () => {
-      this.listeners = this.listeners.filter((l) => l !== listener);
+      this.entries = this.entries.filter((e) => e !== entry);
     };
   }
 
   emit(event: LifecycleEvent): void {
-    for (const l of this.listeners) {
+    for (const e of this.entries) {
+      if (e.to !== null && !e.to.has(event.to)) continue;
       try {
-        l(event);
+        e.listener(event);
       } catch {
         // A listener's failure must not break the state change that already happened.
       }

@@ -68,3 +68,63 @@ export function valueOf(families: Map<string, Family>, name: string, labels: Rec
   }
   return undefined;
 }
+
+/**
+ * The exposition rules a scrape must keep that Prometheus' own linter (`promtool check metrics`,
+ * 2.42) does not check: each family has HELP and TYPE, counters end in `_total`, no series is
+ * given twice, and each histogram's buckets are cumulative, end at `+Inf` and agree with `_count`.
+ * Parses strictly first (parseExposition: names `[a-zA-Z_:][a-zA-Z0-9_:]*`, samples inside their
+ * family). Returns the problems found, one line each; none is a pass.
+ */
+export function expositionProblems(text: string): string[] {
+  const problems: string[] = [];
+  const families = parseExposition(text);
+  const seen = new Set<string>();
+  for (const f of families.values()) {
+    if (f.help.trim() === '') problems.push(`${f.name}: no HELP text`);
+    if (f.type === 'untyped') problems.push(`${f.name}: no TYPE line`);
+    if (f.type === 'counter' && !f.name.endsWith('_total')) problems.push(`${f.name}: a counter whose name does not end in _total`);
+    for (const s of f.samples) {
+      const key = seriesKey(s);
+      if (seen.has(key)) problems.push(`${key}: the same series twice`);
+      seen.add(key);
+    }
+    if (f.type === 'histogram') problems.push(...histogramProblems(f));
+  }
+  return problems;
+}
+
+/** `name{a="1",b="2"}`, labels sorted: one series' identity. */
+export function seriesKey(s: Sample): string {
+  const labels = Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  return `${s.name}{${labels.join(',')}}`;
+}
+
+function histogramProblems(f: Family): string[] {
+  const problems: string[] = [];
+  const buckets = new Map<string, { le: number; value: number }[]>();
+  const counts = new Map<string, number>();
+  const sums = new Set<string>();
+  for (const s of f.samples) {
+    const { le, ...rest } = s.labels;
+    const key = JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
+    if (s.name === `${f.name}_bucket`) {
+      if (le === undefined) problems.push(`${seriesKey(s)}: a bucket without le`);
+      else buckets.set(key, [...(buckets.get(key) ?? []), { le: le === '+Inf' ? Infinity : Number(le), value: s.value }]);
+    } else if (s.name === `${f.name}_count`) counts.set(key, s.value);
+    else if (s.name === `${f.name}_sum`) sums.add(key);
+    else problems.push(`${s.name}: not a histogram sample of ${f.name}`);
+  }
+  for (const [key, list] of buckets) {
+    const sorted = [...list].sort((a, b) => a.le - b.le);
+    for (let i = 1; i < sorted.length; i++) {
+      if (sorted[i]!.value < sorted[i - 1]!.value) problems.push(`${f.name}${key}: bucket le=${sorted[i]!.le} (${sorted[i]!.value}) below le=${sorted[i - 1]!.le} (${sorted[i - 1]!.value}): not cumulative`);
+    }
+    const inf = sorted.at(-1);
+    if (inf?.le !== Infinity) problems.push(`${f.name}${key}: no +Inf bucket`);
+    else if (inf.value !== counts.get(key)) problems.push(`${f.name}${key}: +Inf bucket ${inf.value} but _count ${counts.get(key)}`);
+    if (!sums.has(key)) problems.push(`${f.name}${key}: no _sum`);
+  }
+  for (const key of counts.keys()) if (!buckets.has(key)) problems.push(`${f.name}${key}: a _count without buckets`);
+  return problems;
+}

@@ -6,6 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Fasti
 import { ConflictError, DocketError, ForbiddenError, IdempotencyConflictError, NotFoundError, PayloadTooLargeError, ValidationError, type Issue } from '../../domain/errors.js';
 import { NAME_PATTERN } from '../../domain/job-input.js';
 import { describeFailure, type TransitionFailure } from '../../domain/outcomes.js';
+import { noteFailure } from './failed-requests.js';
 import { sendIfOutage } from './outage-reply.js';
 
 /**
@@ -49,13 +50,14 @@ export function installProblemHandling(app: FastifyInstance): void {
     const outage = sendIfOutage(error, request, reply);
     if (outage) return outage;
     const problem = toProblem(error, request);
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (problem.status >= 500) noteFailure(request, { err: error });
     return sendProblem(reply, problem);
   });
   // Unknown routes (404, 405) and the router's own refusals: framework-errors.ts.
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  if (problem.status >= 500) noteFailure(reply.request, { detail: problem.detail });
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }
 

@@ -8,6 +8,7 @@ import { registerOpenApi } from './openapi.js';
 import { installRateLimits, type RateLimits } from './rate-limit.js';
 import { clientErrorHandler, frameworkErrors, installMethodNotAllowed, refuseNulInUrl } from './framework-errors.js';
 import { installJsonBody } from './json-body.js';
+import { installFailedRequestLog, requestIdOf } from './failed-requests.js';
 import { installProblemHandling, validatorCompiler } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -78,10 +79,13 @@ export interface ServerOptions {
   metrics?: EngineMetrics;
   /** Alerts (`/v1/alerts`, docs/alerts.md); absent: no alert routes. */
   alerts?: AlertStore | null;
+  /** Names of the configuration's alert rules, for their zero-valued series in /metrics. */
+  alertRules?: readonly string[];
   logger?: boolean | object;
   /**
    * A logger of the caller's (the server command's pino): failed requests (5xx) are logged on it at
-   * error level with their cause. Each request's own lines are not logged. Takes over `logger`.
+   * error level with their cause (failed-requests.ts). Each request's own lines are not logged.
+   * Takes over `logger`.
    */
   loggerInstance?: FastifyBaseLogger;
   /** Largest request body in bytes; larger ones get 413. @defaultValue 4 MiB (a full bulk submit of small jobs) */
@@ -102,6 +106,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: frameworkErrors(MAX_PARAM_LENGTH),
     clientErrorHandler,
+    genReqId: requestIdOf,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installJsonBody(app as unknown as FastifyInstance);
@@ -110,6 +115,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // JSON.stringify serializes them (no silent field stripping, `result` omitted when undefined).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installProblemHandling(app as unknown as FastifyInstance);
+  installFailedRequestLog(app as unknown as FastifyInstance);
   installMethodNotAllowed(app as unknown as FastifyInstance);
   refuseNulInUrl(app as unknown as FastifyInstance);
   // Before the routes: the document is collected from them as they register.
@@ -134,7 +140,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   queueRoutes(app, deps);
   deadLetterRoutes(app, deps);
   conditionRoutes(app, deps);
-  metricsRoutes(app, deps, { requests, ...(opts.metrics ? { engine: opts.metrics } : {}), ...(opts.alerts ? { alerts: opts.alerts } : {}) });
+  metricsRoutes(app, deps, { requests, ...(opts.metrics ? { engine: opts.metrics } : {}), ...(opts.alerts ? { alerts: opts.alerts } : {}), ...(opts.alertRules ? { alertRules: opts.alertRules } : {}) });
   workerRoutes(app, deps);
   jobLogRoutes(app, deps);
   jobActionRoutes(app, deps);

@@ -39,6 +39,7 @@ export interface EvaluationReport {
 export class AlertEvaluator {
   private readonly loop: Periodic;
   private lastPrune = 0;
+  private readonly listeners = new Set<(alert: Alert) => void>();
 
   constructor(
     private readonly alerts: AlertStore,
@@ -63,6 +64,12 @@ export class AlertEvaluator {
 
   stop(): Promise<void> {
     return this.loop.stop();
+  }
+
+  /** Hears each alert that this process fired (state `firing`) or resolved (`resolved`), once it is recorded: for logs. */
+  onChange(listener: (alert: Alert) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async runOnce(): Promise<EvaluationReport> {
@@ -93,10 +100,11 @@ export class AlertEvaluator {
           change = { ...base, pendingSince: null, firingId: null, update: { id: state!.firingId!, value: d.value, message: d.message, resolvedAt: now } };
           break;
       }
-      if (d.kind === 'resolve') change.event = await this.resolvedEvent(state!, d.value, d.message, now);
+      const resolved = d.kind === 'resolve' ? await this.resolvedAlert(state!, d.value, d.message, now) : null;
+      if (resolved) change.event = eventOf(resolved, now);
       if (await this.alerts.apply(change)) {
-        if (change.insert) report.fired.push(change.insert);
-        if (d.kind === 'resolve') report.resolved.push(state!.firingId!);
+        if (change.insert) this.fired(report, change.insert);
+        if (resolved) this.resolved(report, resolved);
       } else {
         report.conflicts.push(rule.name);
       }
@@ -105,12 +113,13 @@ export class AlertEvaluator {
     for (const state of states.values()) {
       if (!state.firingId) continue;
       const message = `rule ${state.rule} was removed from the configuration`;
+      const resolved = await this.resolvedAlert(state, 0, message, now);
       const change: AlertChange = {
         rule: state.rule, expectedVersion: state.version, evaluatedAt: now, pendingSince: null, firingId: null,
         update: { id: state.firingId, value: 0, message, resolvedAt: now },
-        event: await this.resolvedEvent(state, 0, message, now),
+        event: eventOf(resolved, now),
       };
-      if (await this.alerts.apply(change)) report.resolved.push(state.firingId);
+      if (await this.alerts.apply(change)) this.resolved(report, resolved);
     }
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;
@@ -119,13 +128,32 @@ export class AlertEvaluator {
     return report;
   }
 
-  /** The resolved event carries the alert as it is after resolving. */
-  private async resolvedEvent(state: RuleState, value: number, message: string, now: number): Promise<NewLogEvent> {
+  private fired(report: EvaluationReport, alert: Alert): void {
+    report.fired.push(alert);
+    this.tell(alert);
+  }
+
+  private resolved(report: EvaluationReport, alert: Alert): void {
+    report.resolved.push(alert.id);
+    this.tell(alert);
+  }
+
+  private tell(alert: Alert): void {
+    for (const l of this.listeners) {
+      try {
+        l(alert);
+      } catch {
+        // A listener's failure must not stop the evaluation: the alert is recorded already.
+      }
+    }
+  }
+
+  /** The alert as it is after resolving (what the resolved event carries). */
+  private async resolvedAlert(state: RuleState, value: number, message: string, now: number): Promise<Alert> {
     const firing = (await this.alerts.list({ state: 'firing', limit: 1000 })).find((a) => a.id === state.firingId);
-    const alert: Alert = firing
+    return firing
       ? { ...firing, state: 'resolved', value, message, resolvedAt: now }
       : { id: state.firingId!, rule: state.rule, kind: 'queue-depth', queue: null, state: 'resolved', value, threshold: 0, firedAt: now, resolvedAt: now, message };
-    return eventOf(alert, now);
   }
 }
 

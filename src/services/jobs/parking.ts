@@ -42,7 +42,7 @@ export class Parking {
     // Gate first: claims made while this park is being written already hold such jobs back.
     this.gates.set(gateKey(job), condition);
     const record = await this.store.recordConditionFailure(condition, error.message, now, now + probeDelayMs(this.policyFor(condition), 0));
-    if (record.failures === 1) this.events.emit({ type: 'opened', condition, at: now });
+    if (record.failures === 1) this.events.emit({ type: 'opened', condition, queue: job.queue, jobType: job.type, error: error.message, at: now });
     const patch = { error, condition, blockedAt: now, attempt: Math.max(0, job.attempt - 1), leaseExpiresAt: null, stateReason: 'parked' };
     const [res] = await this.transitions.apply([{ id: job.id, from: ['running'], leaseToken, to: 'blocked', patch, now }]);
     return res!;

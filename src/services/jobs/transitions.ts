@@ -53,7 +53,7 @@ export class Transitions {
    */
   async claim(claims: readonly JobClaim[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
     const result = await this.store.claimJobs(claims, workerId, leaseExpiresAt, now);
-    if (this.lifecycle.active) {
+    if (this.lifecycle.hears('running') || this.lifecycle.hears('expired')) {
       for (const job of result.expired) this.emit(job, 'ready', now);
       for (const job of result.claimed) this.emit(job, 'ready', now);
     }
@@ -62,12 +62,13 @@ export class Transitions {
 
   /**
    * running -> succeeded, one store write for the batch, each guarded by its lease token; the
-   * tenants' running slots are freed. Jobs are read back only for in-process listeners.
+   * tenants' running slots are freed. Jobs are read back only for in-process listeners of
+   * `succeeded` (a listener of other states only, such as the dead-letter log, costs nothing here).
    */
   async complete(items: readonly Completion[], now: number): Promise<CompletionResult[]> {
     const results = await this.store.completeJobs(items, now);
     if (this.slots.active) await this.slots.completed(items.flatMap((c, i) => (results[i]!.ok ? [c.id] : [])));
-    if (this.lifecycle.active) {
+    if (this.lifecycle.hears('succeeded')) {
       for (let i = 0; i < items.length; i++) {
         const job = results[i]!.ok ? await this.store.getJob(items[i]!.id) : undefined;
         if (job) this.emit(job, 'running', now);
@@ -78,7 +79,8 @@ export class Transitions {
 
   /** Tells in-process listeners of a new job (the submitter's and the firer's inserts). */
   emit(job: Job, from: JobState | null, at: number): void {
-    if (!this.lifecycle.active) return;
+    // Nothing is built for a state nobody listens to (the server's dead-letter log hears `failed` only).
+    if (!this.lifecycle.hears(job.state)) return;
     const cause = from === null ? 'submitted' : (TRANSITIONS[from][job.state] ?? 'submitted');
     this.lifecycle.emit({ job, from, to: job.state, cause, at });
   }

@@ -15,6 +15,9 @@ const JOB_COUNTERS: Record<string, string> = {
   deduplicated: 'deduplicated',
   blocked: 'blocked',
 };
+/** Most queues given zero-valued series; past it, a queue's series appear with its first event. */
+export const MAX_ZERO_QUEUES = 1000;
+
 /** Outcomes of an attempt that end its run (the run-time histogram's `outcome`). */
 const RUN_ENDS: Record<string, string> = { succeeded: 'succeeded', failed: 'failed', retrying: 'failed', blocked: 'failed', cancelled: 'cancelled' };
 
@@ -54,6 +57,8 @@ export class LogCounters {
   private readonly running = new Map<string, number>();
   private readonly counters = new Map<string, Counter<'queue'>>();
   private readonly children = new Map<string, { inc(): void }>();
+  /** Queues whose counters have their zero-valued series. */
+  private readonly zeroed = new Set<string>();
   private readonly runSeconds: Histogram<'queue' | 'outcome'>;
   private readonly waitSeconds: Histogram<'queue'>;
   private readonly leaseExpirations: Counter<'queue'>;
@@ -98,6 +103,23 @@ export class LogCounters {
   /** The metrics to serve. */
   all(): Metric[] {
     return [...this.counters.values(), this.runSeconds, this.waitSeconds, this.leaseExpirations, this.workersLost, this.alertsFired, this.missed, this.counted];
+  }
+
+  /**
+   * Gives each queue named a zero-valued series in every job counter and the lease expirations, so
+   * a scrape shows them from the first one on and `rate()`/`increase()` see a queue's first event
+   * as an increase from 0 (a series that appears at 1 has no increase). One series per queue and
+   * counter; queues come from the store, not from requests, and at most MAX_ZERO_QUEUES are zeroed.
+   * `rules` (the configuration's alert rules) get theirs in docket_alerts_fired_total.
+   */
+  zeroFor(queues: Iterable<string>, rules: Iterable<string> = []): void {
+    for (const rule of rules) this.alertsFired.inc({ rule }, 0);
+    for (const queue of queues) {
+      if (this.zeroed.has(queue) || this.zeroed.size >= MAX_ZERO_QUEUES) continue;
+      this.zeroed.add(queue);
+      for (const c of this.counters.values()) c.inc({ queue }, 0);
+      this.leaseExpirations.inc({ queue }, 0);
+    }
   }
 
   /** Where the reader has got to (null before the first scrape). */

@@ -50,14 +50,14 @@ export function onShutdown(log: Logger, waitsFor: () => string, stop: () => Prom
 }
 
 /**
- * Logs each failed attempt of a worker's jobs: a warning while attempts are left (it retries), an
- * error when it was the last (the job is a dead letter unless its policy parks it).
+ * Logs each failed attempt of a worker's jobs at warn, with the handler's error. A job that fails
+ * for good is logged at error by the engine that records it (app/engine-log.ts: "job
+ * dead-lettered"), whichever worker ran it; this line only says what the worker saw.
  */
 export function logJobFailures(worker: Worker, log: Logger): void {
   worker.on('failed', (job, failure) => {
     const last = job.attempt >= job.maxAttempts || failure.retryable === false;
     const fields = { jobId: job.id, type: job.type, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts, error: failure.message };
-    if (last) log.error(fields, 'job failed on its last attempt');
-    else log.warn(fields, 'job attempt failed; it will be retried');
+    log.warn(fields, last ? 'job attempt failed; it was its last (unless a recovery policy parks it)' : 'job attempt failed; it will be retried');
   });
 }

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { authFromConfig } from '../../../app/auth.js';
+import { logEngineChanges } from '../../../app/engine-log.js';
 import { loadConfig, parseRoles, type Config } from '../../../config/index.js';
 import type { Engine } from '../../../app/engine.js';
 import { startTracingFromEnv } from '../../../app/tracing.js';
@@ -93,6 +94,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
   );
   const { docket } = engine;
   for (const warning of engine.warnings) log.warn(warning);
+  const stopEngineLog = logEngineChanges(docket, log);
 
   let app: Awaited<ReturnType<typeof buildServer>> | null = null;
   let address = '';
@@ -116,6 +118,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
       ...(docket.webhooks ? { webhooks: docket.webhooks.service } : {}),
       metrics: docket.metrics,
       alerts: docket.alerts?.store ?? null,
+      alertRules: docket.alerts?.evaluator.rules.map((r) => r.name) ?? [],
       loggerInstance: log,
     });
     address = await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG }).catch(async (err: { code?: string }) => {
@@ -137,6 +140,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
     await worker?.close();
     await app?.close();
     await engine.close();
+    stopEngineLog();
     await tracing?.shutdown();
   });
 }

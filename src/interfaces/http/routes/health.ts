@@ -1,3 +1,4 @@
+import { noteFailure } from '../failed-requests.js';
 import { problemOf, sendProblem } from '../problem.js';
 import { HealthReply, NotReadyReply, ReadyReply } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
@@ -27,7 +28,7 @@ export function healthRoutes(app: Api, { readiness, isLeader }: RouteDeps): void
     const detail = `not ready: ${failing.map(([name, status]) => `${name} ${status}`).join('; ')}`;
     // Every 5xx is logged with its cause, this one too (a load balancer probing every few seconds
     // makes a line each time: the outage log says once when it began and when it ended).
-    request.log.error({ checks: body.checks }, detail);
+    noteFailure(request, { err: new Error(detail), checks: body.checks });
     // The problem's own members last: its `status` must stay the HTTP status (503), not the word
     // `unavailable`, or Fastify refuses the status code and answers 500.
     return sendProblem(reply, { checks: body.checks, leader: body.leader, ...problemOf(request, 503, 'not-ready', 'Service Unavailable', detail) } as never);

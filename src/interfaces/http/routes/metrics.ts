@@ -4,6 +4,7 @@ import type { AlertStore } from '../../../ports/alert-store.js';
 import { SystemClock } from '../../../adapters/clock/system-clock.js';
 import type { EngineMetrics } from '../../../services/metrics/engine-metrics.js';
 import { LogCounters } from '../../../services/metrics/log-counters.js';
+import { RECOVERY_EVENT_TYPES } from '../../../services/recovery-events.js';
 import type { Api, RouteDeps } from '../server.js';
 
 /** The event log's readers whose lag is reported (cursor names). */
@@ -17,7 +18,12 @@ export interface MetricsDeps {
   alerts?: AlertStore;
   /** HTTP request durations (installRequestTiming). */
   requests?: Histogram<'route' | 'method' | 'status_class'>;
+  /** Names of the configuration's alert rules: docket_alerts_fired_total shows each from the first scrape. */
+  alertRules?: readonly string[];
 }
+
+/** The queue every job is in unless it names another: its counters show even before its first job. */
+const DEFAULT_QUEUE = 'default';
 
 /**
  * Times every request (onResponse), labelled by route pattern (`/v1/jobs/:id`, never the id),
@@ -46,7 +52,9 @@ export function installRequestTiming(app: FastifyInstance): Histogram<'route' | 
  * - Gauges (jobs by state, workers, conditions, alerts, the log's lag) are read from the store and
  *   the worker directory when scraped: every API node reports the same cluster-wide numbers.
  * - Job counters and histograms are counted from the event log by this node (LogCounters): also
- *   cluster-wide, from this node's first scrape on.
+ *   cluster-wide, from this node's first scrape on. Every counter shows its series from the first
+ *   scrape, at 0: per queue for the known queues (`default` and the store's), per rule for the
+ *   configured alert rules, per type for recovery events.
  * - HTTP request durations, webhook attempts and recovery events are this node's own.
  */
 export function metricsRoutes(app: Api, deps: RouteDeps, extra: MetricsDeps = {}): void {
@@ -56,6 +64,9 @@ export function metricsRoutes(app: Api, deps: RouteDeps, extra: MetricsDeps = {}
   // standard Node.js dashboards query.
   collectDefaultMetrics({ register: registry });
   const clock = new SystemClock();
+  // The queues' depths, read once per scrape for the gauges and the counters' zero series.
+  let depths: ReturnType<typeof jobs.queries.queues> | null = null;
+  const queues = () => depths ?? jobs.queries.queues(null);
 
   new Gauge({
     name: 'docket_jobs',
@@ -64,7 +75,7 @@ export function metricsRoutes(app: Api, deps: RouteDeps, extra: MetricsDeps = {}
     registers: [registry],
     async collect() {
       this.reset();
-      for (const q of await jobs.queries.queues(null)) for (const [state, n] of Object.entries(q.counts)) this.set({ queue: q.queue, state }, n);
+      for (const q of await queues()) for (const [state, n] of Object.entries(q.counts)) this.set({ queue: q.queue, state }, n);
     },
   });
   new Gauge({
@@ -74,7 +85,7 @@ export function metricsRoutes(app: Api, deps: RouteDeps, extra: MetricsDeps = {}
     registers: [registry],
     async collect() {
       this.reset();
-      for (const q of await jobs.queries.queues(null)) this.set({ queue: q.queue }, q.paused ? 1 : 0);
+      for (const q of await queues()) this.set({ queue: q.queue }, q.paused ? 1 : 0);
     },
   });
   new Gauge({
@@ -104,6 +115,7 @@ export function metricsRoutes(app: Api, deps: RouteDeps, extra: MetricsDeps = {}
     labelNames: ['type'] as const,
     registers: [registry],
   });
+  for (const type of RECOVERY_EVENT_TYPES) recoveryEvents.inc({ type }, 0);
   const unlisten = jobs.parking.events.on((e) => recoveryEvents.inc({ type: e.type }));
 
   new Gauge({
@@ -214,6 +226,13 @@ export function metricsRoutes(app: Api, deps: RouteDeps, extra: MetricsDeps = {}
 
   app.get('/metrics', { config: { action: 'metrics:read' }, schema: { hide: true } }, async (_request, reply) => {
     await counters?.catchUp();
-    return reply.type(registry.contentType).serializer((x: unknown) => x as string).send(await registry.metrics());
+    const scrape = queues();
+    depths = scrape;
+    try {
+      counters?.zeroFor([DEFAULT_QUEUE, ...(await scrape).map((q) => q.queue)], extra.alertRules);
+      return reply.type(registry.contentType).serializer((x: unknown) => x as string).send(await registry.metrics());
+    } finally {
+      if (depths === scrape) depths = null;
+    }
   });
 }
