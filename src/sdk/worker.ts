@@ -52,6 +52,10 @@ export interface WorkerEvents {
 }
 
 export interface WorkerOptions {
+  /**
+   * How the worker reaches the engine: `new LocalTransport(docket.jobs)` in the engine's own
+   * process, `new HttpTransport({ baseUrl, token })` to a `docket server` over its worker API.
+   */
   transport: WorkerTransport;
   /** Job types this worker runs, by type name. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
