@@ -1,7 +1,7 @@
 /** The SQLite adapter's fixed statements, by operation. Variable ones are built in sqlite-store.ts. */
 
 import { CLAIMED_COLUMNS } from '../sql/job-rows.js';
-import { CLAIMABLE, COMPLETABLE, DISPATCHABLE, EXPIRABLE, TERMINAL, sqlList, sqlState } from '../sql/state-lists.js';
+import { CLAIMABLE, COMPLETABLE, DISPATCHABLE, EXPIRABLE, TERMINAL, sqlAnyOf, sqlList, sqlState } from '../sql/state-lists.js';
 
 // State lists come from the transition table (sql/state-lists.ts).
 const CLAIM_FROM = sqlState(CLAIMABLE, 'CLAIM_JOB');
@@ -38,8 +38,9 @@ export const EXTEND_LEASE = `UPDATE jobs SET lease_expires_at = @leaseExpiresAt
 export const FIND_EXPIRED_LEASES = `SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?
   ORDER BY lease_expires_at LIMIT ?`;
 
+// The WHERE of jobs_expiry (migrations/0015_expiry_index.sql) as written there, so SQLite uses it.
 export const FIND_EXPIRED = `SELECT * FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?
-  AND state IN (${sqlList(EXPIRABLE)}) ORDER BY expires_at LIMIT ?`;
+  AND ${sqlAnyOf('state', EXPIRABLE)} ORDER BY expires_at LIMIT ?`;
 
 export const LOAD_DISPATCHABLE = `SELECT id, queue, tenant, priority, run_at, type, labels, state FROM jobs
   WHERE state IN (${sqlList(DISPATCHABLE)})`;
