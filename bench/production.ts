@@ -426,10 +426,10 @@ export function readyCount(redis: Redis, prefix: string): Promise<number> {
 
 /**
  * POSTs `body` as JSON with a bearer token over `agent` and returns the parsed reply, which must
- * be 201 Created. node:http on a kept-alive connection: lighter than fetch(), whose own cost would
+ * have the status `expect` (201 Created unless told). node:http on a kept-alive connection: lighter than fetch(), whose own cost would
  * count in the latency figures.
  */
-export function postCreated(url: URL, path: string, body: string, token: string, agent: Agent): Promise<unknown> {
+export function postCreated(url: URL, path: string, body: string, token: string, agent: Agent, expect = 201): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     const req = request({ host: url.hostname, port: url.port, path, method: 'POST', headers, agent }, (res) => {
@@ -437,7 +437,7 @@ export function postCreated(url: URL, path: string, body: string, token: string,
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString();
-        if (res.statusCode !== 201) reject(new Error(`POST ${path}: ${res.statusCode} ${text.slice(0, 500)}`));
+        if (res.statusCode !== expect) reject(new Error(`POST ${path}: ${res.statusCode} ${text.slice(0, 500)}`));
         else resolve(JSON.parse(text));
       });
       res.on('error', reject);

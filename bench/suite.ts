@@ -17,6 +17,11 @@
  * one is not swept), --worker-node-args="--cpu-prof --cpu-prof-dir=prof" (node flags of the
  * processes the systems spawn), --sweep-jobs (20000, at most --jobs) and --sweep-repeat (2) for
  * the configuration sweep before the repeats (bench/sweep.ts), --no-sweep (each system's defaults).
+ * `scale` (issue 20; Docket only, once per system, not in the default list: bench/scenarios/scale.ts):
+ * --scale-workers (10000), --scale-polls (2000), --scale-rate (50 submits per s), --scale-seconds
+ * (60), --scale-tenants (1000), --scale-queues (1000), --scale-per (50 jobs per tenant and queue),
+ * --scale-backlog (100000; the issue's target is at 1000000), --scale-small-backlog (10000) and
+ * --scale-parts (fleet,tenants,queues,priority).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -32,18 +37,22 @@ import { enqueueAll } from './scenarios/measure.js';
 import { memory } from './scenarios/memory.js';
 import { throughput } from './scenarios/throughput.js';
 import { Signals } from './signals.js';
+import { scaleTable, scaleTargets, type ScaleRecord } from './scale-report.js';
+import { SCALE_DEFAULTS, SCALE_PARTS, scaleDrains, scaleFleet, type ScaleOptions, type ScaleSystem } from './scenarios/scale.js';
 import { SYSTEMS, type System, type SystemName } from './system.js';
 import { makeSystem } from './systems.js';
 import { GRIDS, sweep } from './sweep.js';
 import { settingsLabel, sweepTable, type SweepResult } from './sweep-report.js';
 
-const SCENARIOS = ['enqueue', 'drain', 'latency', 'latency-load', 'memory', 'fairness'] as const;
+const SCENARIOS = ['enqueue', 'drain', 'latency', 'latency-load', 'memory', 'fairness', 'scale'] as const;
 type Scenario = (typeof SCENARIOS)[number];
+/** `scale` runs only when asked for: it takes minutes per system and loads the machine. */
+const DEFAULT_SCENARIOS = SCENARIOS.filter((s) => s !== 'scale');
 
 const { values: args } = parseArgs({
   options: {
     systems: { type: 'string', default: SYSTEMS.join(',') },
-    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    scenarios: { type: 'string', default: DEFAULT_SCENARIOS.join(',') },
     jobs: { type: 'string', default: '100000' },
     repeat: { type: 'string', default: '3' },
     latency: { type: 'string', default: '1000' },
@@ -60,6 +69,16 @@ const { values: args } = parseArgs({
     'no-sweep': { type: 'boolean', default: false },
     'sweep-jobs': { type: 'string', default: '20000' },
     'sweep-repeat': { type: 'string', default: '2' },
+    'scale-workers': { type: 'string', default: String(SCALE_DEFAULTS.workers) },
+    'scale-polls': { type: 'string', default: String(SCALE_DEFAULTS.polls) },
+    'scale-rate': { type: 'string', default: String(SCALE_DEFAULTS.rate) },
+    'scale-seconds': { type: 'string', default: String(SCALE_DEFAULTS.seconds) },
+    'scale-tenants': { type: 'string', default: String(SCALE_DEFAULTS.tenants) },
+    'scale-queues': { type: 'string', default: String(SCALE_DEFAULTS.queues) },
+    'scale-per': { type: 'string', default: String(SCALE_DEFAULTS.per) },
+    'scale-backlog': { type: 'string', default: String(SCALE_DEFAULTS.backlog) },
+    'scale-small-backlog': { type: 'string', default: String(SCALE_DEFAULTS.smallBacklog) },
+    'scale-parts': { type: 'string', default: SCALE_PARTS.join(',') },
   },
 });
 
@@ -88,6 +107,19 @@ const options = {
   sweepJobs: Math.min(whole('sweep-jobs', 1), whole('jobs', 1)),
   sweepRepeat: whole('sweep-repeat', 1),
 };
+const scaleOptions: ScaleOptions = {
+  workers: whole('scale-workers', 1),
+  polls: whole('scale-polls', 0),
+  rate: whole('scale-rate', 1),
+  seconds: whole('scale-seconds', 1),
+  tenants: whole('scale-tenants', 1),
+  queues: whole('scale-queues', 1),
+  per: whole('scale-per', 1),
+  backlog: whole('scale-backlog', 1),
+  smallBacklog: whole('scale-small-backlog', 1),
+  parts: list('scale-parts', args['scale-parts']!, SCALE_PARTS),
+};
+const scaleDrainParts = scaleOptions.parts.filter((p) => p !== 'fleet').length > 0;
 const overrides = JSON.parse(args.config!) as Record<string, Record<string, unknown>>;
 
 const signals = new Signals();
@@ -100,7 +132,7 @@ const has = (s: Scenario) => scenarios.has(s);
 const main = has('enqueue') || has('drain') || has('latency') || has('latency-load');
 const fairSystems = systems.filter((s) => (DOCKETS as readonly string[]).includes(s));
 const sweepSteps = options.sweepRepeat * swept.reduce((n, name) => n + GRIDS[name].length, 0);
-const steps = sweepSteps + options.repeat * ((main ? systems.length : 0) + (has('fairness') ? fairSystems.length : 0)) + (has('memory') ? systems.length : 0);
+const steps = sweepSteps + options.repeat * ((main ? systems.length : 0) + (has('fairness') ? fairSystems.length : 0)) + (has('memory') ? systems.length : 0) + (has('scale') ? ((scaleOptions.parts.includes('fleet') ? 1 : 0) + (scaleDrainParts ? 1 : 0)) * fairSystems.length : 0);
 const progress = new RunProgress(steps);
 
 const samples: Samples = {};
@@ -219,6 +251,29 @@ if (has('memory')) {
   }
 }
 
+// Scale (Docket only, once per system): the fleet in a setup of its own, then the drains.
+const scaleRuns: Record<string, ScaleRecord> = {};
+if (has('scale')) {
+  for (const name of fairSystems) {
+    const system = made.get(name)! as unknown as ScaleSystem;
+    const record: Record<string, unknown> = { system: name, run: 1, scenario: 'scale' };
+    runs.push(record);
+    const result: ScaleRecord = (scaleRuns[name] = {});
+    if (scaleOptions.parts.includes('fleet')) {
+      await step(system, 1, 'scale fleet', async () => {
+        result.fleet = await scaleFleet(system, scaleOptions, progress);
+      });
+    }
+    if (scaleDrainParts) {
+      await step(system, 1, 'scale drains', async () => {
+        Object.assign(result, await scaleDrains(system, signals, scaleOptions, progress));
+      });
+    }
+    Object.assign(record, result);
+    log(`${name} scale: ${JSON.stringify(record)}`);
+  }
+}
+
 // Versions and configuration, printed with the results.
 const versions: Record<string, string> = { node: process.version };
 for (const s of made.values()) Object.assign(versions, await s.versions());
@@ -231,6 +286,7 @@ const fairMeds = Object.fromEntries(
   Object.entries(fairRuns).map(([s, rs]) => [s, Object.fromEntries(Object.keys(rs[0]!).map((k) => [k, median(rs.map((r) => r[k]!))]))]),
 );
 const checks = targets(meds, systems);
+const scaleChecks = scaleTargets(scaleRuns);
 const date = new Date().toISOString();
 const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
 
@@ -250,6 +306,9 @@ const md = [
   ratioTable(meds, systems) ? `Docket against the best peer of each column (> 1× is better than the best peer: throughput ÷ best; latency and memory: best ÷ value):\n\n${ratioTable(meds, systems)}\n` : '',
   checks.some((c) => c.met !== null) ? `${targetsTable(checks)}\n` : '',
   Object.keys(fairMeds).length ? `Fairness and priority (Docket only; ${options.jobs.toLocaleString('en-US')} jobs of tenant A then 10 of tenant B, submitted before the workers start; ${Math.round(options.jobs / 10).toLocaleString('en-US')} priority-5 jobs then 1 priority-1; weights 3:1 on queue \`weighted\`, ${WEIGHTED_JOBS.toLocaleString('en-US')} 2-ms jobs of each tenant queued before the workers start; priority pools {"1-3":8,"4-7":4,"8-10":2}, ${POOL_JOBS.toLocaleString('en-US')} 5-ms jobs each of priorities 2, 5 and 9 queued before the workers start; shares over the first 40% of the starts):\n\n${fairnessTable(fairMeds)}\n` : '',
+  Object.keys(scaleRuns).length
+    ? `Scale (issue 20; Docket only, once per system): ${scaleOptions.workers.toLocaleString('en-US')} HTTP workers heartbeating every 30 s (lease and heartbeat timeout 90 s), ${scaleOptions.polls.toLocaleString('en-US')} of them in long-poll claims (waitMs 30 s), ${scaleOptions.rate} single submits per s for ${scaleOptions.seconds} s, against a server process without a worker; ${scaleOptions.tenants.toLocaleString('en-US')} tenants and ${scaleOptions.queues.toLocaleString('en-US')} queues × ${scaleOptions.per} jobs, each against the same jobs of one tenant or queue, queued before the workers start; a priority-1 probe right after a paused queue's resume with ${scaleOptions.backlog.toLocaleString('en-US')} and with ${scaleOptions.smallBacklog.toLocaleString('en-US')} queued:\n\n${scaleTable(scaleRuns)}\n\n${targetsTable(scaleChecks)}\n`
+    : '',
   errors.length ? `Failures:\n\n${errors.map((e) => `- ${e}`).join('\n')}\n` : '',
   `Configuration of each system: ${systems.map((name) => `${name} ${configuration[name]}`).join('; ')}.\n`,
   sweeps.length
@@ -268,7 +327,7 @@ const md = [
 mkdirSync(args.out!, { recursive: true });
 const stamp = date.replace(/[:.]/g, '-');
 const base = join(args.out!, stamp);
-writeFileSync(`${base}.json`, JSON.stringify({ date, command, machine, versions, options, systems, scenarios: [...scenarios], settings, configuration, sweeps, medians: meds, fairness: fairMeds, targets: checks, samples, runs, errors }, null, 2));
+writeFileSync(`${base}.json`, JSON.stringify({ date, command, machine, versions, options, systems, scenarios: [...scenarios], settings, configuration, sweeps, medians: meds, fairness: fairMeds, targets: checks, scale: scaleRuns, scaleOptions, scaleTargets: scaleChecks, samples, runs, errors }, null, 2));
 writeFileSync(`${base}.md`, md);
 signals.close();
 console.log(md);

@@ -14,7 +14,7 @@ export const handlers = {
   echo: async (job) => job.payload,
 
   /** Waits payload.ms milliseconds in ten steps, reporting progress; stops early when aborted. */
-  sleep: async (job, { signal, progress }) => {
+  sleep: async (job, { signal, progress, log }) => {
     const ms = Number(job.payload?.ms ?? 1000);
     for (let step = 1; step <= 10; step++) {
       await new Promise((resolve, reject) => {
@@ -25,6 +25,7 @@ export const handlers = {
         }, { once: true });
       });
       await progress(step * 10, `step ${step} of 10`);
+      log.info({ step }, `step ${step} of 10 done`);
     }
     return { sleptMs: ms };
   },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bestPeer, fairnessTable, formatRatio, median, METRICS, percentile, ratio, ratioTable, resultsTable, targets } from '../bench/report.js';
 import { choose, settingsLabel, sweepTable, type SweepTrial } from '../bench/sweep-report.js';
+import { scaleTable, scaleTargets } from '../bench/scale-report.js';
 
 const metric = (key: string) => METRICS.find((m) => m.key === key)!;
 
@@ -82,5 +83,25 @@ describe('bench report helpers', () => {
       '| bullmq | processes=1, concurrency=100 | 30,000 / 28,000 | 29,000 | 92 | **chosen** |',
       '| bullmq | deployment=server, concurrency=200 | – | – | – | failed: drain timed out with 5 jobs unfinished |',
     ]);
+  });
+
+  it('checks the scale targets per system, and says which part was not measured', () => {
+    const fleet = {
+      workers: 10_000, polls: 2000, ratePerSec: 50, seconds: 60, registerSeconds: 1, submitted: 3000, submitErrors: 0, claimed: 3000, serverCores: 0.2, loadGeneratorCores: 0.5,
+      heartbeats: 20_000, heartbeatErrors: 0, heartbeatP50Ms: 2, heartbeatP99Ms: 60, heartbeatMaxMs: 90, submitToClaimP50Ms: 3, submitToClaimP99Ms: 20, submitToClaimMaxMs: 30, submitP50Ms: 1, submitP99Ms: 2, claimErrors: 0, wronglyLost: 0,
+    };
+    const tenants = { groups: 1000, per: 50, oneGroupPerSec: 1000, manyGroupsPerSec: 950, drainRatio: 0.95, lastFirstStartRank: 2001, groupsStarted: 1000 };
+    const checks = scaleTargets({ 'docket-production': { fleet, tenants } });
+    const met = (start: string) => checks.find((c) => c.target.startsWith(`docket-production ${start}`))!.met;
+    expect(met('API server CPU')).toBe(true);
+    expect(met('heartbeat p99')).toBe(false);
+    expect(met('submit-to-claim p99')).toBe(true);
+    expect(met('no worker wrongly lost')).toBe(true);
+    expect(met('1,000 tenants: drain')).toBe(true);
+    expect(met('1,000 tenants: every first start')).toBe(false);
+    expect(checks.filter((c) => c.met === null).map((c) => c.measured)).toEqual(['not measured', 'not measured', 'not measured']);
+    const table = scaleTable({ 'docket-production': { fleet, tenants } });
+    expect(table).toContain('| fleet: heartbeat p50 / p99 / max (ms) | 2.00 / 60.0 / 90.0 |');
+    expect(table).toContain('| queues: drain, one vs many (jobs/s) | – |');
   });
 });

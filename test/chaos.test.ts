@@ -30,6 +30,7 @@ it('survives PostgreSQL crashes, a Redis outage and flush, a Kafka outage, SIGKI
   expect(report.rounds).toBe(1);
   expect(report.acknowledged).toBeGreaterThan(0);
   expect(report.died).toEqual([]);
+  expect(report.unhandled).toEqual([]);
   expect(report.notSucceeded).toEqual([]);
   expect(report.unexplained).toEqual([]);
   expect(report.badServerErrors).toEqual([]);

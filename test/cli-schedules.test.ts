@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cleanUp, spawnDocket, type Run } from './helpers/cli.js';
 import { cleanEnv, freePort, until } from './helpers/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -14,25 +15,13 @@ const children = new Set<ChildProcess>();
 const dir = mkdtempSync(join(tmpdir(), 'docket-cli-schedules-'));
 
 afterAll(() => {
+  cleanUp();
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
-function run(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['bin/docket', ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+function run(env: Record<string, string>, ...args: string[]): Promise<Run> {
+  return spawnDocket(env, args).done;
 }
 
 describe('docket schedules (CLI)', () => {
@@ -81,7 +70,7 @@ describe('docket schedules (CLI)', () => {
       250,
     );
     expect(done).toMatchObject({ type: 'echo', result: { hi: 1 } });
-    expect((await json('schedules', 'fires', s.id)).length).toBeGreaterThan(0);
+    expect((await json('schedules', 'fires', s.id)).fires.length).toBeGreaterThan(0);
 
     expect(await json('schedules', 'pause', s.id)).toMatchObject({ paused: true, nextFireAt: null });
     expect((await json('schedules', 'get', s.id)).upcoming).toEqual([]);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DocketClient } from '../src/sdk/client.js';
+import { cleanUp, spawnDocket as spawnCli } from './helpers/cli.js';
 import { cleanEnv, freePort, until } from './helpers/process.js';
 import { LOCAL_RECEIVERS, startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
 
@@ -17,6 +18,7 @@ let dir = '';
 let receiver: Receiver | undefined;
 
 afterEach(async () => {
+  cleanUp();
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   children.clear();
   await receiver?.close();
@@ -26,14 +28,8 @@ afterEach(async () => {
 
 /** `docket <args>` as a child process: its stdout, stderr, and exit code once closed. */
 function spawnDocket(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['bin/docket', ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
-  return { child, stdout: () => stdout, stderr: () => stderr, closed };
+  const run = spawnCli(env, args);
+  return { ...run, closed: run.done.then((r) => r.code) };
 }
 
 describe('docket webhooks (CLI)', () => {
@@ -75,7 +71,7 @@ describe('docket webhooks (CLI)', () => {
       ['docket.job.succeeded', 'delivered', 1],
       ['docket.job.started', 'delivered', 1],
     ]);
-    expect(await cli('webhooks', 'delete', sub.id)).toEqual({ deleted: sub.id });
+    expect(await cli('webhooks', 'delete', sub.id)).toEqual({ id: sub.id, deleted: true });
     expect(await api.webhooks.list()).toEqual([]);
 
     // A bad URL is refused naming the field.

@@ -1,92 +1,25 @@
 // End to end: the `docket` CLI as a user runs it, against `docket server` started as a child
 // process on a temporary data dir with the shipped examples/handlers.js.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanEnv, freePort, until } from './helpers/process.js';
+import { cleanUp, docketAs, startServer as start, tempDir, type Run } from './helpers/cli.js';
+import { freePort, until } from './helpers/process.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const children = new Set<ChildProcess>();
-const dirs: string[] = [];
-
-afterEach(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  children.clear();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'docket-cli-'));
-  dirs.push(d);
-  return d;
-}
-
-interface Server {
-  url: string;
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  /** Everything the server printed so far. */
-  output(): string;
-}
+afterEach(cleanUp);
 
 /** The token CLI runs use: the admin token the server printed on first start of its data dir. */
 let token = '';
 
-/** Starts `docket server` on `dataDir` and resolves once GET /healthz answers. */
-async function startServer(dataDir: string, port?: number): Promise<Server> {
-  const p = port ?? (await freePort());
-  // A first start prints an admin token, right after it starts listening: wait for that too.
-  const firstStart = !existsSync(join(dataDir, 'jwt-secret'));
-  const child = spawn(process.execPath, ['bin/docket', 'server'], {
-    cwd: ROOT,
-    env: cleanEnv({ DOCKET_DATA_DIR: dataDir, PORT: String(p) }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${p}`;
-  await until('GET /healthz', async () => {
-    if (child.exitCode !== null) throw new Error(`docket server exited with ${child.exitCode}:\n${output}`);
-    const res = await fetch(`${url}/healthz`).catch(() => undefined);
-    return res?.ok && (!firstStart || /export DOCKET_TOKEN=\S+\n/.test(output)) ? true : undefined;
-  });
-  const printed = /export DOCKET_TOKEN=(\S+)/.exec(output)?.[1];
-  if (printed) token = printed;
-  return { url, child, exited, output: () => output };
+async function startServer(dataDir: string) {
+  const server = await start(dataDir);
+  if (server.token) token = server.token;
+  return server;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `docket <args>` against `url` (env DOCKET_URL); killed if it takes over 20 s. */
+/** Runs `docket <args>` against `url` (env DOCKET_URL) as the admin. */
 function docket(url: string, ...args: string[]): Promise<Run> {
   return docketAs(token, url, ...args);
-}
-
-function docketAs(as: string, url: string, ...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['bin/docket', ...args], { cwd: ROOT, env: cleanEnv({ DOCKET_URL: url, DOCKET_TOKEN: as }), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, stdout, stderr });
-    }),
-  );
 }
 
 /** Runs a command that must succeed and print JSON. */

@@ -176,5 +176,11 @@ describe('engine outages (private PostgreSQL and Redis, real processes)', () => 
     const byId = new Map((await jobs(c)).map((r) => [r.id, r]));
     expect([...load.acked].filter((id) => byId.get(id)?.state !== 'succeeded')).toEqual([]);
     expect(load.statuses.filter((r) => r.status !== 201 && r.status !== 503).map((r) => `${r.status} ${JSON.stringify(r.body)}`)).toEqual([]);
+    // The in-process worker's failed claims and heartbeats go to the outage log like the engine's
+    // own loops: the first one, then "Redis is back", not a line per retry (it logged ~10 a second
+    // of outage before), a second line allowed for an error that raced the probe.
+    const workerErrors = errorLogs(worker).map((l) => `${String(l.msg)}: ${(l.err as { message?: string } | undefined)?.message}`);
+    expect(workerErrors.length, workerErrors.join('\n')).toBeLessThanOrEqual(2);
+    expect(worker.logs().some((l) => /^Redis is back/.test(String(l.msg)))).toBe(true);
   }, 180_000);
 });

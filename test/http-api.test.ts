@@ -227,4 +227,19 @@ describe('HTTP API: workers', () => {
     expectProblem(await raw('DELETE', `/v1/workers/${r.body.id}`), 404);
     expect((await raw('GET', '/v1/workers')).body.workers).toEqual([]);
   });
+
+  it('lists workers a page at a time, filtered; bad filters are 400s that name them', async () => {
+    await start();
+    const made: string[] = [];
+    for (let i = 0; i < 7; i++) made.push((await post('/v1/workers', { queues: [i < 3 ? 'mail' : 'pdf'] })).body.id);
+    const first = await raw('GET', '/v1/workers?limit=3');
+    expect(first.body.workers.map((w: { id: string }) => w.id)).toEqual([...made].sort().slice(0, 3));
+    const rest = await raw('GET', `/v1/workers?limit=10&cursor=${first.body.nextCursor}`);
+    expect(rest.body.workers.map((w: { id: string }) => w.id)).toEqual([...made].sort().slice(3));
+    expect(rest.body.nextCursor).toBeNull();
+    const mail = await raw('GET', '/v1/workers?queue=mail&status=active');
+    expect(mail.body.workers.map((w: { id: string }) => w.id).sort()).toEqual(made.slice(0, 3).sort());
+    expectProblem(await raw('GET', '/v1/workers?limit=0'), 400, ['/limit']);
+    expectProblem(await raw('GET', '/v1/workers?status=sleeping'), 400, ['/status']);
+  });
 });

@@ -268,7 +268,7 @@ function requestFor(op: Operation, tokens: Record<string, string>, known: string
 
 // ---- the check --------------------------------------------------------------------------------
 
-const LONG_POLLS = [/\/claim$/, /\/v1\/events\/stream/];
+const LONG_POLLS = [/\/claim$/, /^\/v1\/claims$/, /\/v1\/events\/stream/];
 
 /** Answers per status class over a run (the requests must reach the handlers, not only validation). */
 const statuses = new Map<string, number>();
@@ -350,7 +350,7 @@ async function fuzz(served: Served, runs: number): Promise<void> {
   }
   // The generator reaches the handlers: a good share of requests succeed, and many are refused.
   const counted = Object.fromEntries(statuses);
-  expect((counted['2xx'] ?? 0) / runs, JSON.stringify(counted)).toBeGreaterThan(0.15);
+  expect((counted['2xx'] ?? 0) / runs, JSON.stringify(counted)).toBeGreaterThan(0.1);
   expect((counted['4xx'] ?? 0) / runs, JSON.stringify(counted)).toBeGreaterThan(0.2);
   // Alive and well: the probes answer, and so does a plain request.
   expect((await fetch(`${served.base}/healthz`)).status).toBe(200);

@@ -168,7 +168,7 @@ describe('OpenAPI document', () => {
   });
 
   it('tags operations by area', () => {
-    expect(doc.tags.map((t: Json) => t.name)).toEqual(['jobs', 'workers', 'queues', 'health']);
+    expect(doc.tags.map((t: Json) => t.name)).toEqual(['jobs', 'queues', 'workers', 'claims', 'dead-letters', 'conditions', 'schedules', 'templates', 'events', 'webhooks', 'alerts', 'health']);
     for (const [path, method, op] of operations()) {
       const area = path.startsWith('/v1/') ? path.split('/')[2] : 'health';
       expect(op.tags, `${method} ${path}`).toEqual([area]);

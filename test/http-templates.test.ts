@@ -348,6 +348,6 @@ describe('the CLI', () => {
 
     expect(await cli(templatesCommand, token, 'retire', 'nightly')).toMatchObject({ retired: true });
     await cli(templatesCommand, token, 'create', 'scratch', '--defaults', '{"type":"noop"}');
-    expect(await cli(templatesCommand, token, 'delete', 'scratch')).toEqual({ deleted: 'scratch' });
+    expect(await cli(templatesCommand, token, 'delete', 'scratch')).toEqual({ id: 'scratch', deleted: true });
   });
 });

@@ -74,6 +74,25 @@ describe('HTTP worker protocol', () => {
     expect(await transport.complete(job, null)).toEqual({ ok: false, reason: 'wrong_state' });
   });
 
+  it('claims across 1,000 queues named in the body, taking from every queue before any twice', async () => {
+    await start();
+    const queues = Array.from({ length: 1000 }, (_, i) => `tenant-queue-${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < queues.length; i += 250) {
+      await client.submitBulk(queues.slice(i, i + 250).flatMap((queue) => [{ type: 't', queue }, { type: 't', queue }]));
+    }
+    const workerId = await transport.register({ queues: queues.slice(0, 1), capacity: 1000 });
+    // Too long for the path: the SDK names them in the body of POST /v1/claims.
+    const first = await transport.claim({ workerId, queues, max: 1000, waitMs: 0 });
+    expect(first).toHaveLength(1000);
+    expect(new Set(first.map((j) => j.queue)).size).toBe(1000);
+    const raw = await post('/v1/claims', { workerId, queues, max: 1000 });
+    expect(raw.status).toBe(200);
+    expect(new Set(raw.body.jobs.map((j: { queue: string }) => j.queue)).size).toBe(1000);
+    const bad = await post('/v1/claims', { workerId, queues: ['ok', 'not a name!'], max: 1 });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('queues');
+  });
+
   it('long-polls: a claim with waitMs returns as soon as a job is submitted', async () => {
     await start(new ManualClock());
     const workerId = await transport.register({ queues: ['q'], capacity: 1 });
@@ -155,14 +174,15 @@ describe('HTTP worker protocol', () => {
     await start();
     await client.submit({ type: 'permanent' });
     const job = await claimOne('w');
-    expect(await transport.fail(job, { message: 'bad input', code: 'EINVAL', retryable: false })).toEqual({ ok: true });
+    // The ack carries what the failure did, for the attempt's span (docs/tracing.md).
+    expect(await transport.fail(job, { message: 'bad input', code: 'EINVAL', retryable: false })).toEqual({ ok: true, job: expect.objectContaining({ id: job.id, state: 'failed' }) });
     const failed = await client.get(job.id);
     expect(failed).toMatchObject({ state: 'failed', stateReason: 'permanent_error', errors: [{ message: 'bad input', code: 'EINVAL', attempt: 1 }] });
     expect(failed.errors[0]!.at).toMatch(/Z$/);
 
     await client.submit({ type: 'transient', maxAttempts: 3 });
     const other = await claimOne('w');
-    expect(await transport.fail(other, { message: 'try again' })).toEqual({ ok: true });
+    expect(await transport.fail(other, { message: 'try again' })).toEqual({ ok: true, job: expect.objectContaining({ id: other.id, state: 'retrying', attempt: 1 }) });
     expect((await client.get(other.id)).state).toBe('retrying');
   });
 

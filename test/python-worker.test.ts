@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, freePort, until } from './helpers/process.js';
+import { needTool } from './helpers/tools.js';
+import { startReceiver } from './helpers/otlp-receiver.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const EXAMPLE = join(ROOT, 'examples', 'python', 'example.py');
 const PYTHON = process.env.PYTHON ?? 'python3';
-const hasPython = spawnSync(PYTHON, ['--version'], { stdio: 'ignore' }).status === 0;
-if (!hasPython) console.warn(`python-worker.test.ts: skipped, "${PYTHON} --version" failed: install Python 3 to run the Python worker example test`);
+const hasPython = needTool('python-worker.test.ts', `Python 3 ("${PYTHON} --version" failed)`, spawnSync(PYTHON, ['--version'], { stdio: 'ignore' }).status === 0, 'apt-get install -y python3');
 
 /** Lease of the test server: heartbeats come every 0.5 s, so a cancel reaches the worker fast. */
 const LEASE_MS = 1500;
@@ -55,14 +56,14 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv): Proc {
 }
 
 /** `docket server --no-worker` on a free port and a temp data dir, once GET /healthz answers. */
-async function startServer(): Promise<{ url: string; proc: Proc }> {
+async function startServer(env: Record<string, string> = {}): Promise<{ url: string; proc: Proc }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'docket-py-'));
   dirs.push(dataDir);
   const proc = start(
     process.execPath,
     ['bin/docket', 'server', '--no-worker', '--lease-ms', String(LEASE_MS)],
-    cleanEnv({ DOCKET_DATA_DIR: dataDir, PORT: String(port), DOCKET_JWT_SECRET: JWT_SECRET }),
+    cleanEnv({ DOCKET_DATA_DIR: dataDir, PORT: String(port), DOCKET_JWT_SECRET: JWT_SECRET, ...env }),
   );
   const url = `http://127.0.0.1:${port}`;
   await until('GET /healthz', async () => {
@@ -236,4 +237,40 @@ describe.skipIf(!hasPython)('Python example worker (examples/python) against doc
     expect(denied.output()).toContain('token expired');
     expect(seen[0]?.authorization).toBe('Bearer secret-token');
   });
+
+  it('with OTEL_EXPORTER_OTLP_ENDPOINT, each attempt is a process span under the submit\'s span, in the caller\'s trace (docs/tracing.md)', async () => {
+    const receiver = await startReceiver();
+    closers.push(() => void receiver.close());
+    const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100' };
+    const { url, proc: server } = await startServer(otel);
+    const name = `py-${randomUUID().slice(0, 8)}`;
+    const worker = startPython(url, { DOCKET_WORKER_NAME: name, ...otel });
+    await registered(url, name, worker);
+
+    const traceId = randomUUID().replace(/-/g, '');
+    const callerSpan = randomUUID().replace(/-/g, '').slice(0, 16);
+    const res = await fetch(`${url}/v1/jobs`, {
+      method: 'POST',
+      headers: { ...(tokens.admin ? { authorization: `Bearer ${tokens.admin}` } : {}), 'content-type': 'application/json', traceparent: `00-${traceId}-${callerSpan}-01` },
+      body: JSON.stringify({ type: 'flaky', maxAttempts: 3, backoff: { type: 'fixed', delayMs: 50 }, payload: { succeedOnAttempt: 2 } }),
+    });
+    const job = (await res.json()) as { id: string };
+    expect(await untilState(url, job.id, 'succeeded')).toMatchObject({ attempt: 2 });
+    // SIGTERM: both export what they hold on the way out.
+    worker.child.kill('SIGTERM');
+    server.child.kill('SIGTERM');
+    expect(await worker.exited, worker.output()).toBe(0);
+    expect(await server.exited, server.output()).toBe(0);
+
+    const send = receiver.spans.find((s) => s.name === 'send default');
+    expect(send).toMatchObject({ service: 'docket', traceId, parentSpanId: callerSpan });
+    const attempts = receiver.spans.filter((s) => s.name === 'process default').sort((a, b) => Number(a.attributes['docket.job.attempt']) - Number(b.attributes['docket.job.attempt']));
+    expect(attempts.map((a) => [a.service, a.traceId, a.parentSpanId, a.kind, a.attributes['docket.job.attempt'], a.attributes['docket.job.outcome']])).toEqual([
+      ['docket-worker-python', traceId, send!.spanId, 5, 1, 'retrying'],
+      ['docket-worker-python', traceId, send!.spanId, 5, 2, 'succeeded'],
+    ]);
+    expect(attempts[0]!.attributes).toMatchObject({ 'messaging.system': 'docket', 'messaging.destination.name': 'default', 'messaging.message.id': job.id, 'error.type': 'RuntimeError' });
+    expect(attempts[0]!.events.map((e) => e.name)).toEqual(['exception', 'docket.job.retry']);
+    expect(attempts[0]!.status.code).toBe(2);
+  }, 120_000);
 });

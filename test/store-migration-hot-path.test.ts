@@ -1,5 +1,5 @@
-// Migration 0013_hot_path upgrades a database in place: jobs in every state, written at migration
-// 0012 as that Docket wrote them (its jobs table and triggers), are all there after it and run to
+// Migration 0016_hot_path upgrades a database in place: jobs in every state, written at migration
+// 0015 as that Docket wrote them (its jobs table and triggers), are all there after it and run to
 // their end through the engine (openEmbedded + Worker).
 import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -45,7 +45,7 @@ const T = Date.now();
 const BACKOFF = '{"type":"exponential","delayMs":1000,"maxDelayMs":3600000,"jitter":0.2}';
 let seq = 0;
 
-/** A row of the old jobs table (0001 + 0003 + 0007 + 0011), with its defaults; the old triggers log its events. */
+/** A row of the old jobs table (0001 + 0003 + 0007 + 0011 + 0013), with its defaults; the old triggers log its events. */
 function oldJob(db: Database.Database, fields: Record<string, unknown>): string {
   const id = `0190a000-0000-7000-8000-${String(++seq).padStart(12, '0')}`;
   const row: Record<string, unknown> = {
@@ -53,23 +53,24 @@ function oldJob(db: Database.Database, fields: Record<string, unknown>): string 
     state_reason: null, run_at: T - 1000, expires_at: null, timeout_ms: null, max_attempts: 3, attempt: 0, backoff: BACKOFF,
     link_id: id, resubmitted_from: null, lease_token: null, lease_expires_at: null, worker_id: null, progress: null, result: null,
     errors: '[]', created_at: T - 1000, updated_at: T - 1000, started_at: null, finished_at: null, condition: null, blocked_at: null,
-    template_id: null, template_version: null, callback_url: null, ...fields,
+    template_id: null, template_version: null, callback_url: null, trace_context: null, ...fields,
   };
   const columns = Object.keys(row);
   db.prepare(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row);
   return id;
 }
 
+const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const failedError = JSON.stringify([{ message: 'boom', attempt: 3, at: T - 500 }]);
 
-describe('migration 0013_hot_path', () => {
-  it('keeps every job of a database at 0012, in every state, and the engine runs them all to their end', async () => {
+describe('migration 0016_hot_path', () => {
+  it('keeps every job of a database at 0015, in every state, and the engine runs them all to their end', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'docket-hot-path-'));
     dirs.push(dir);
     const path = join(dir, 'docket.db');
-    const db = databaseAt(path, 12);
+    const db = databaseAt(path, 15);
     const ids = {
-      ready: oldJob(db, { labels: '{"env":"prod"}', priority: 2 }),
+      ready: oldJob(db, { labels: '{"env":"prod"}', priority: 2, trace_context: JSON.stringify({ traceparent: TRACEPARENT }) }),
       scheduled: oldJob(db, { state: 'scheduled', run_at: T + 300 }),
       // A worker that died: its lease ran out; the reaper gives the job back.
       running: oldJob(db, { state: 'running', attempt: 1, lease_token: 'old-lease', lease_expires_at: T - 10, worker_id: 'gone', started_at: T - 900 }),
@@ -91,7 +92,7 @@ describe('migration 0013_hot_path', () => {
 
     // The migration alone: every column of every job reads as before, the event log is untouched.
     const raw = new Database(path);
-    expect(migrate(raw)).toEqual(['0013_hot_path']);
+    expect(migrate(raw)).toEqual(['0016_hot_path']);
     expect(raw.prepare('SELECT * FROM jobs ORDER BY id').all()).toEqual(before);
     expect(raw.prepare('SELECT pos, topic, key, tenant, link_id, type, at, queue, job_type, state, prev_state, attempt FROM events ORDER BY pos').all())
       .toEqual((eventsBefore as Record<string, unknown>[]).map(({ pos, topic, key, tenant, link_id, type, at, queue, job_type, state, prev_state, attempt }) => ({ pos, topic, key, tenant, link_id, type, at, queue, job_type, state, prev_state, attempt })));
@@ -101,7 +102,12 @@ describe('migration 0013_hot_path', () => {
     // The engine on the upgraded file: every unfinished job runs to success, the dead letter too once requeued.
     docket = await openEmbedded({ path, leaseMs: 5000, maintenanceIntervalMs: 50, recoveryIntervalMs: 50 });
     const ran: string[] = [];
-    worker = new Worker({ transport: new LocalTransport(docket.jobs), handlers: { work: async (job) => void ran.push(job.id) }, logger: pino({ level: 'silent' }) });
+    const traces = new Map<string, unknown>();
+    worker = new Worker({
+      transport: new LocalTransport(docket.jobs),
+      handlers: { work: async (job) => void (ran.push(job.id), traces.set(job.id, job.traceContext)) },
+      logger: pino({ level: 'silent' }),
+    });
     await worker.start();
     const failed = (await docket.jobs.queries.get(ids.failed))!;
     expect(failed).toMatchObject({ state: 'failed', errors: [{ message: 'boom' }] });
@@ -111,7 +117,9 @@ describe('migration 0013_hot_path', () => {
     const states = () => Promise.all(toRun.map(async (id) => (await docket!.jobs.queries.get(id))!.state));
     await until('every unfinished job to succeed', async () => ((await states()).every((s) => s === 'succeeded') ? true : undefined), 20_000);
     expect(new Set(ran)).toEqual(new Set(toRun));
-    expect(await docket.jobs.queries.get(ids.ready)).toMatchObject({ labels: { env: 'prod' }, priority: 2, payload: { n: 1 }, attempt: 1 });
+    expect(await docket.jobs.queries.get(ids.ready)).toMatchObject({ labels: { env: 'prod' }, priority: 2, payload: { n: 1 }, attempt: 1, traceContext: { traceparent: TRACEPARENT } });
+    // The claim hands the handler the submit's trace context (0013), kept by the migration.
+    expect(traces.get(ids.ready)).toEqual({ traceparent: TRACEPARENT });
     expect(await docket.jobs.queries.get(ids.running)).toMatchObject({ attempt: 2 });
     expect(await docket.jobs.queries.get(ids.succeeded)).toMatchObject({ state: 'succeeded', result: { ok: true }, backoff: { type: 'fixed', delayMs: 5 } });
     expect(await docket.jobs.queries.get(ids.cancelled)).toMatchObject({ state: 'cancelled' });

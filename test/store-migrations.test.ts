@@ -34,16 +34,32 @@ function oldMigrations(engine: 'sqlite' | 'postgres'): { file: string; sql: stri
   return readdirSync(dir).filter((f) => f.endsWith('.sql')).sort().map((file) => ({ file, sql: readFileSync(join(dir, file), 'utf8') }));
 }
 
+/** Migrations added after 0.1 (its files are in test/fixtures/migrations-0.1). */
+const NEWER = ['0013_trace_context', '0014_job_logs', '0015_expiry_index', '0016_hot_path'];
+
 const names = (engine: 'sqlite' | 'postgres') =>
   readdirSync(join(ROOT, `src/adapters/${engine}/migrations`)).filter((f) => f.endsWith('.sql')).sort();
 
-/** A few jobs in the store, one with labels and a finished one, as an old database would hold. */
-async function fill(store: Store) {
-  const jobs = [newJob({ labels: { env: 'prod' } }), newJob({ payloadJson: '{"n":1}' }), newJob()];
-  await store.insertJobs(jobs);
-  await store.claimJobs([{ id: jobs[2]!.id, leaseToken: 'tok' }], 'w1', T0 + 30_000, T0);
-  await store.completeJobs([{ id: jobs[2]!.id, leaseToken: 'tok', result: { ok: true } }], T0 + 10);
-  return Promise.all(jobs.map(async (j) => (await store.getJob(j.id))!));
+/**
+ * A few jobs as an old database holds them, one with labels and a finished one: written with the
+ * old schema's columns (the store's own statements name columns added since), by `run`.
+ */
+async function fillOld(run: (sql: string) => unknown) {
+  const ids = ['00000000-0000-7000-8000-000000000001', '00000000-0000-7000-8000-000000000002', '00000000-0000-7000-8000-000000000003'];
+  const row = (id: string, payload: string, labels: string, done: boolean) =>
+    `('${id}', 'default', 'default', 'test', '${payload}', 5, '${labels}', '${done ? 'succeeded' : 'ready'}', ${T0}, 3, ${done ? 1 : 0}, '{"type":"fixed","delayMs":1000}', '${id}', ${T0}, ${T0 + 10}, ${done ? `'{"ok":true}'` : 'NULL'}, ${done ? `'tok'` : 'NULL'}, ${done ? T0 : 'NULL'}, ${done ? T0 + 10 : 'NULL'})`;
+  await run(`INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, max_attempts, attempt, backoff, link_id, created_at, updated_at, result, lease_token, started_at, finished_at) VALUES
+    ${[row(ids[0]!, '{}', '{"env":"prod"}', false), row(ids[1]!, '{"n":1}', '{}', false), row(ids[2]!, '{}', '{}', true)].join(',\n    ')}`);
+  return ids;
+}
+
+/** What the upgraded store reads of fillOld's jobs. */
+async function expectKept(store: Store, ids: string[]) {
+  const [a, b, c] = await Promise.all(ids.map((id) => store.getJob(id)));
+  expect(a).toMatchObject({ state: 'ready', labels: { env: 'prod' }, payload: {}, attempt: 0 });
+  expect(b).toMatchObject({ state: 'ready', labels: {}, payload: { n: 1 } });
+  expect(c).toMatchObject({ state: 'succeeded', result: { ok: true }, attempt: 1, finishedAt: T0 + 10 });
+  for (const job of [a, b, c]) expect(job).not.toHaveProperty('traceContext');
 }
 
 describe('migrations', () => {
@@ -69,33 +85,24 @@ describe('migrations', () => {
     }
     raw.close();
 
-    // Jobs as the old Docket wrote them: its jobs table, its triggers logging their events.
-    const writer = new Database(path);
-    const jobs = [newJob({ labels: { env: 'prod' } }), newJob({ payloadJson: '{"n":1}' }), newJob()];
-    const insert = writer.prepare(`INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, max_attempts, backoff, link_id, created_at, updated_at)
-      VALUES (@id, @tenant, @queue, @type, @payloadJson, @priority, @labels, @state, @runAt, @maxAttempts, @backoff, @linkId, @createdAt, @createdAt)`);
-    for (const j of jobs) insert.run({ ...j, labels: JSON.stringify(j.labels), backoff: JSON.stringify(j.backoff) });
-    writer.prepare(`UPDATE jobs SET state = 'succeeded', attempt = 1, result = '{"ok":true}', started_at = ?, finished_at = ?, updated_at = ? WHERE id = ?`).run(T0, T0 + 10, T0 + 10, jobs[2]!.id);
-    writer.close();
     const store = new SqliteStore({ path });
     cleanups.push(() => store.close());
+    const ids = await fillOld((sql) => store.db.exec(sql));
     const events = () => (store.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     const eventsBefore = events();
-    expect(sqliteStatus(store.db).pending).toEqual(['0004_link_index', '0013_hot_path']);
+    // Migrations new since 0.1 (NEWER) come after.
+    expect(sqliteStatus(store.db).pending).toEqual(['0004_link_index', ...NEWER]);
 
     // Only the migrations that are new to SQLite run; the others keep their rows and times, renumbered.
-    expect(migrateSqlite(store.db)).toEqual(['0004_link_index', '0013_hot_path']);
+    expect(migrateSqlite(store.db)).toEqual(['0004_link_index', ...NEWER]);
     const rows = store.db.prepare('SELECT version, name, applied_at FROM docket_migrations ORDER BY version').all() as { version: number; name: string; applied_at: number }[];
     expect(rows.map((r) => r.name)).toEqual(names('sqlite'));
     expect(rows.map((r) => r.version)).toEqual(names('sqlite').map((_, i) => i + 1));
     const oldTimes = Object.fromEntries(old.map((m) => [m.file.slice(5), 1000 + Number(m.file.slice(0, 4))]));
-    for (const r of rows.filter((r) => r.name !== '0004_link_index.sql' && r.name !== '0013_hot_path.sql')) expect(r.applied_at).toBe(oldTimes[r.name.slice(5)]);
-    const after = await Promise.all(jobs.map((j) => store.getJob(j.id)));
-    expect(after.map((j) => j && { id: j.id, labels: j.labels, payload: j.payload, state: j.state, result: j.result, backoff: j.backoff })).toEqual(
-      jobs.map((j, i) => ({ id: j.id, labels: j.labels, payload: JSON.parse(j.payloadJson), state: i === 2 ? 'succeeded' : 'ready', result: i === 2 ? { ok: true } : undefined, backoff: j.backoff })),
-    );
+    for (const r of rows.filter((r) => r.name !== '0004_link_index.sql' && !NEWER.includes(r.name.slice(0, -4)))) expect(r.applied_at).toBe(oldTimes[r.name.slice(5)]);
+    await expectKept(store, ids);
     expect(events()).toBe(eventsBefore);
-    expect((await store.listJobs({ linkId: jobs[0]!.id }, 10)).jobs.map((j) => j.id)).toEqual([jobs[0]!.id]);
+    expect((await store.listJobs({ linkId: ids[0]! }, 10)).jobs.map((j) => j.id)).toEqual([ids[0]!]);
 
     expect(migrateSqlite(store.db)).toEqual([]);
     expect(sqliteStatus(store.db)).toEqual({ applied: names('sqlite').map((f) => f.slice(0, -4)), pending: [] });
@@ -122,14 +129,14 @@ describe('migrations', () => {
     }
     const store = new PostgresStore({ connectionString, schema, max: 2 });
     cleanups.push(() => store.close());
-    // 0013_hot_path has nothing for PostgreSQL yet, but is recorded like any other.
-    expect(await postgresStatus(store.pool)).toEqual({ applied: names('postgres').slice(0, 12).map((f) => f.slice(0, -4)), pending: ['0013_hot_path'] });
-    expect(await migratePostgres(store.pool)).toEqual(['0013_hot_path']);
-    const before = await fill(store);
+    const ids = await fillOld((sql) => store.pool.query(sql));
+    const current = names('postgres').map((f) => f.slice(0, -4));
+    expect(await postgresStatus(store.pool)).toEqual({ applied: current.filter((n) => !NEWER.includes(n)), pending: NEWER });
+    expect(await migratePostgres(store.pool)).toEqual(NEWER);
     const { rows } = await store.pool.query<{ name: string; applied_at: string }>('SELECT name, applied_at FROM docket_migrations ORDER BY version');
     expect(rows.map((r) => r.name)).toEqual(names('postgres'));
-    expect(rows.slice(0, 12).every((r) => Number(r.applied_at) === 1000)).toBe(true);
-    expect(await Promise.all(before.map((j) => store.getJob(j.id)))).toEqual(before);
+    expect(rows.filter((r) => !NEWER.includes(r.name.slice(0, -4))).every((r) => Number(r.applied_at) === 1000)).toBe(true);
+    await expectKept(store, ids);
   });
 
   it('SQLite: a failing migration throws naming it and keeps nothing of it; the ones before stay applied', async () => {

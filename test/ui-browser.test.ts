@@ -10,6 +10,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SECRET, tokenFor } from './helpers/auth.js';
 import { cleanEnv, freePort, until } from './helpers/process.js';
+import { needTool } from './helpers/tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = 'test-results/screenshots';
@@ -40,7 +41,9 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv): Proc {
   return { child, output: () => output, exited };
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('web dashboard in headless Chromium', () => {
+const hasChromium = needTool('ui-browser.test.ts', `Chromium (${CHROMIUM})`, existsSync(CHROMIUM), 'apt-get install -y chromium');
+
+describe.skipIf(!hasChromium)('web dashboard in headless Chromium', () => {
   let server: Proc | undefined;
   let browser: Browser | undefined;
   let dataDir = '';
@@ -177,7 +180,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard in headless Chromium', () 
     await page.waitForSelector('[data-testid=timeline] :text("Succeeded")');
     const timeline = await page.textContent('[data-testid=timeline]');
     for (const step of ['Submitted', 'Started', 'Progress', 'Succeeded']) expect(timeline).toContain(step);
-    expect(await page.textContent('pre.code >> nth=1')).toContain('"sleptMs": 2500');
+    expect(await page.textContent('[data-testid=json-result]')).toContain('"sleptMs": 2500');
     expect(page.url()).toBe(`${url}/jobs/${submitted.id}`);
     await shot(page, '04-job-succeeded');
     await context.close();

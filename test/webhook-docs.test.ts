@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newSecret, signatureHeader } from '../src/domain/webhooks/signing.js';
+import { needTool } from './helpers/tools.js';
 
 const DOC = readFileSync(fileURLToPath(new URL('../docs/webhooks.md', import.meta.url)), 'utf8');
 const dir = mkdtempSync(join(tmpdir(), 'docket-webhook-docs-'));
@@ -66,7 +67,7 @@ console.log(JSON.stringify(cases.map((c) => verifyDocketSignature(c.secret, c.he
   });
 
   const python = process.env.PYTHON ?? 'python3';
-  const hasPython = spawnSync(python, ['--version'], { stdio: 'ignore' }).status === 0;
+  const hasPython = needTool('webhook-docs.test.ts', `Python 3 ("${python} --version" failed)`, spawnSync(python, ['--version'], { stdio: 'ignore' }).status === 0, 'apt-get install -y python3');
   it.skipIf(!hasPython)('Python: accepts what Docket signed and refuses the rest', () => {
     const file = join(dir, 'verify.py');
     const all = cases();

@@ -19,6 +19,8 @@ import { ROOT } from '../paths.js';
 import { peakRssOf } from '../proc-stats.js';
 import type { CpuScope } from '../cpu.js';
 import type { WorkerSetup } from '../scenarios/fairness.js';
+import type { Proc } from '../production.js';
+import { startEmbeddedServer, type RemoteServer } from './remote.js';
 import type { System, SystemContext } from '../system.js';
 
 export interface TenantJob {
@@ -30,6 +32,7 @@ export interface TenantJob {
 
 export interface Start {
   tenant: string;
+  queue: string;
   priority: number;
   startedAt: number;
 }
@@ -48,6 +51,8 @@ export class DocketEmbeddedSystem implements System {
   private dir = '';
   private docket: Docket | null = null;
   private worker: Worker | null = null;
+  /** The scale scenario's server process (remoteServer), if started. */
+  private remote: Proc | null = null;
   private submitted = 0;
   private completed = 0;
   /** Start records of the fairness scenario's job types (`mark`, `work`). */
@@ -123,10 +128,22 @@ export class DocketEmbeddedSystem implements System {
     await worker.start();
   }
 
-  private mark(job: { type: string; tenant: string; priority: number }): void {
+  private mark(job: { type: string; tenant: string; queue: string; priority: number }): void {
     let list = this.marks.get(job.type);
     if (!list) this.marks.set(job.type, (list = []));
-    list.push({ tenant: job.tenant, priority: job.priority, startedAt: performance.timeOrigin + performance.now() });
+    list.push({ tenant: job.tenant, queue: job.queue, priority: job.priority, startedAt: performance.timeOrigin + performance.now() });
+  }
+
+  /** The scale scenario: a `docket server` process of its own (embedded mode, no worker) on a SQLite file in this setup's directory. */
+  async remoteServer(leaseMs: number): Promise<RemoteServer> {
+    await this.remote?.stop();
+    const { proc, server } = await startEmbeddedServer(join(this.dir, 'remote'), leaseMs, this.ctx.nodeArgs);
+    this.remote = proc;
+    return server;
+  }
+
+  async setPaused(queue: string, paused: boolean): Promise<void> {
+    await this.docket!.jobs.pauses.set(queue, paused);
   }
 
   async pending(): Promise<number> {
@@ -160,6 +177,8 @@ export class DocketEmbeddedSystem implements System {
 
   async teardown(): Promise<void> {
     await this.stopWorkers();
+    await this.remote?.stop();
+    this.remote = null;
     await this.docket?.stop();
     this.docket = null;
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });

@@ -19,15 +19,16 @@ import { createRequire } from 'node:module';
 import { Agent } from 'node:http';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { hmacAuthenticator } from '../../src/auth/tokens.js';
+import type { Role } from '../../src/auth/roles.js';
 import { BIN, HANDLERS, ROOT } from '../paths.js';
 import { adminQuery, deleteKeys, docketDatabaseUrl, postCreated, Proc, readyCount } from '../production.js';
 import { peakRssOf, redisBytes, schemaBytes } from '../proc-stats.js';
 import type { FairnessConfig } from '../../src/domain/fairness.js';
 import type { CpuScope } from '../cpu.js';
 import type { WorkerSetup } from '../scenarios/fairness.js';
+import { mintToken, type RemoteServer } from './remote.js';
 import type { System, SystemContext } from '../system.js';
-import type { TenantJob } from './embedded.js';
+import type { Start, TenantJob } from './embedded.js';
 
 export interface DocketProductionSettings {
   /** `separate`: an api+scheduler server and `workers` worker processes; `server`: one server with its in-process worker. */
@@ -104,7 +105,7 @@ export class DocketProductionSystem implements System {
    * (Re)starts the server: api and scheduler, plus its in-process worker with these arguments
    * when `worker` is given. The HTTP connections are new ones (the port changes).
    */
-  private async startServer(worker: string[] | null): Promise<void> {
+  private async startServer(worker: string[] | null, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
     await this.server?.stop();
     this.agent?.destroy();
     this.probeAgent?.destroy();
@@ -118,6 +119,7 @@ export class DocketProductionSystem implements System {
       DOCKET_RATE_LIMIT_TOKEN: 'off',
       DOCKET_HOST: '127.0.0.1',
       ...(worker ? { BENCH_SIGNAL_PORT: String(this.ctx.signals.port) } : {}),
+      ...extraEnv,
     });
     this.serverWorks = worker !== null;
     this.url = new URL(String((await this.server.waitForLog((r) => typeof r.url === 'string', 60_000)).url));
@@ -126,13 +128,27 @@ export class DocketProductionSystem implements System {
     this.probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
   }
 
-  private async token(tenant: string): Promise<string> {
-    let t = this.tokens.get(tenant);
+  private async token(tenant: string, roles: Role[] = ['submitter']): Promise<string> {
+    const key = `${roles.join(',')}/${tenant}`;
+    let t = this.tokens.get(key);
     if (!t) {
-      t = await hmacAuthenticator(this.secret).issuer!.mint({ subject: 'bench', tenant, roles: ['submitter'], expiresInSeconds: 3600 });
-      this.tokens.set(tenant, t);
+      t = await mintToken(this.secret, roles, tenant);
+      this.tokens.set(key, t);
     }
     return t;
+  }
+
+  /**
+   * The scale scenario: the server restarted (api and scheduler, no worker) with this lease and
+   * heartbeat timeout, for remote HTTP workers to talk to.
+   */
+  async remoteServer(leaseMs: number): Promise<RemoteServer> {
+    await this.startServer(null, { DOCKET_LEASE_MS: String(leaseMs) });
+    return { url: this.url!, pid: this.server!.pid, token: (roles, tenant) => this.token(tenant, roles) };
+  }
+
+  async setPaused(queue: string, paused: boolean): Promise<void> {
+    await postCreated(this.url!, `/v1/queues/${queue}/${paused ? 'pause' : 'resume'}`, '{}', await this.token('bench', ['admin']), this.agent!, 200);
   }
 
   private async post(path: string, body: string, tenant = 'bench', agent = this.agent!): Promise<unknown> {
@@ -157,12 +173,12 @@ export class DocketProductionSystem implements System {
   }
 
   /** Start times (epoch ms) of the jobs of a type, with their tenant and priority, in start order. */
-  async starts(type: string): Promise<{ tenant: string; priority: number; startedAt: number }[]> {
-    const { rows } = await this.db!.query<{ tenant: string; priority: number; started_at: string }>(
-      `SELECT tenant, priority, started_at FROM jobs WHERE type = $1 AND started_at IS NOT NULL ORDER BY started_at, id`,
+  async starts(type: string): Promise<Start[]> {
+    const { rows } = await this.db!.query<{ tenant: string; queue: string; priority: number; started_at: string }>(
+      `SELECT tenant, queue, priority, started_at FROM jobs WHERE type = $1 AND started_at IS NOT NULL ORDER BY started_at, id`,
       [type],
     );
-    return rows.map((r) => ({ tenant: r.tenant, priority: r.priority, startedAt: Number(r.started_at) }));
+    return rows.map((r) => ({ tenant: r.tenant, queue: r.queue, priority: r.priority, startedAt: Number(r.started_at) }));
   }
 
   async startWorkers(setup: WorkerSetup = {}): Promise<void> {

@@ -44,6 +44,11 @@ to Worker(...), which win over the built-in defaults.
                                                              lease once a claim shows it)
     --log-level    DOCKET_LOG_LEVEL      info
 
+Tracing (docs/tracing.md): with OTEL_EXPORTER_OTLP_ENDPOINT set (or OTEL_TRACES_EXPORTER=otlp), each
+attempt is a `process <queue>` span, child of the job's trace context from the claim, exported over
+OTLP/HTTP JSON (standard library only; OTEL_SERVICE_NAME, default docket-worker-python). A handler
+puts `job.trace_headers()` on its own outgoing calls so they join the trace.
+
 Exit codes: 0 clean shutdown, 2 bad settings or the server refused the registration, 3 server
 unreachable at start, 4 the server refused the token (401/403).
 """
@@ -132,6 +137,9 @@ class Job:
         self.stopped = threading.Event()
         #: "cancelled", "lease_lost", "timeout" or "shutdown" once `stopped` is set.
         self.stop_reason: Optional[str] = None
+        #: The W3C trace context the job carries from its submit ({"traceparent": ..., "tracestate": ...}) or None.
+        self.trace_context: Optional[Dict[str, str]] = raw.get("traceContext")
+        self._span: "_Span" = _NO_SPAN
         self._worker = worker
         # True once the outcome is decided (reported, or the job was stopped): guarded by the
         # worker's lock, so a job is reported at most once.
@@ -141,6 +149,10 @@ class Job:
     def progress(self, percent: float, message: Optional[str] = None) -> bool:
         """Reports progress (0-100). False if the job is no longer ours (it is then stopped)."""
         return self._worker._progress(self, percent, message)
+
+    def trace_headers(self) -> Dict[str, str]:
+        """W3C headers for the handler's own outgoing calls: they join the job's trace, under this attempt."""
+        return self._span.headers(self.trace_context)
 
     def __repr__(self) -> str:
         return f"Job({self.id} {self.type} attempt {self.attempt}/{self.max_attempts})"
@@ -173,6 +185,7 @@ class Worker:
         self.grace_seconds = _float_setting("DOCKET_GRACE_SECONDS", env.get("DOCKET_GRACE_SECONDS"), 10.0 if grace_seconds is None else grace_seconds)
         self.heartbeat_seconds = _float_setting("DOCKET_HEARTBEAT_SECONDS", env.get("DOCKET_HEARTBEAT_SECONDS"), 10.0 if heartbeat_seconds is None else heartbeat_seconds)
         self.wait_ms = max(0, min(MAX_WAIT_MS, wait_ms))
+        self._tracer: Optional["_Tracer"] = None
         self.handlers: Dict[str, Handler] = {}
         self.worker_id: Optional[str] = None
 
@@ -192,6 +205,11 @@ class Worker:
         self._threads: List[threading.Thread] = []
 
     # -- registering handlers ---------------------------------------------------------------
+
+    def _tracing(self) -> "_Tracer":
+        if self._tracer is None:
+            self._tracer = _Tracer.from_env()
+        return self._tracer
 
     def handler(self, job_type: str) -> Callable[[Handler], Handler]:
         """Decorator: `@worker.handler("resize")` runs the function for jobs of type "resize"."""
@@ -389,6 +407,7 @@ class Worker:
                     self._lock.notify_all()
 
     def _execute(self, job: Job) -> None:
+        job._span = self._tracing().start(job, self.worker_id or "")
         fn = self.handlers.get(job.type)
         if fn is None:
             self._report_failure(job, f'no handler for job type "{job.type}" on worker {self.name}', "no_handler", retryable=False)
@@ -401,10 +420,15 @@ class Worker:
         try:
             result = fn(job)
         except PermanentError as exc:
+            if not job._done:
+                job._span.error(exc, exc.code or "permanent")
             self._report_failure(job, str(exc) or "PermanentError", exc.code or "permanent", retryable=False, started=started)
         except Exception as exc:
             code = getattr(exc, "code", None)
-            self._report_failure(job, _describe(exc), code if isinstance(code, str) and code else type(exc).__name__, retryable=True, started=started)
+            code = code if isinstance(code, str) and code else type(exc).__name__
+            if not job._done:
+                job._span.error(exc, code)
+            self._report_failure(job, _describe(exc), code, retryable=True, started=started)
             log.debug("job %s traceback", job.id, exc_info=True)
         else:
             self._report_success(job, result, started)
@@ -422,6 +446,7 @@ class Worker:
                 stopped = False
         if stopped:
             log.info("job %s (%s) %s: its handler has stopped, its outcome is dropped", job.id, job.type, _reason_text(job.stop_reason))
+            job._span.end(_STOPPED_OUTCOME.get(job.stop_reason or "", "cancelled"))
         return not stopped
 
     def _report_success(self, job: Job, result: Any, started: float) -> None:
@@ -436,13 +461,15 @@ class Worker:
                 return
             body["result"] = result
         try:
-            self._report(job, "complete", body)
+            reply = self._report(job, "complete", body)
         except ApiError as exc:
             if exc.status in (400, 413):  # e.g. a result over the server's size limit
                 self._send_failure(job, f"the server refused the result: {exc}", "bad_result", False)
                 return
+            job._span.end("not_recorded")
             raise
         else:
+            job._span.end("succeeded" if reply is not None else "not_recorded")
             log.info("job %s (%s) succeeded in %s", job.id, job.type, _elapsed(started))
 
     def _report_failure(self, job: Job, message: str, code: str, retryable: bool, started: Optional[float] = None) -> None:
@@ -456,7 +483,12 @@ class Worker:
             "error": {"message": message[:MAX_ERROR_MESSAGE], "code": code[:MAX_ERROR_CODE]},
             "retryable": retryable,
         }
-        reply = self._report(job, "fail", body)
+        try:
+            reply = self._report(job, "fail", body)
+        except Exception:
+            job._span.end("not_recorded")
+            raise
+        job._span.settle_failure(reply)
         if reply is None:
             return
         after = {"retrying": "will retry", "failed": "failed for good"}.get(reply.get("state"), reply.get("state"))
@@ -523,6 +555,7 @@ class Worker:
             job._done = True
             job.stop_reason = "timeout"
         job.stopped.set()
+        job._span.error(TimeoutError(f"job timed out after {job.timeout_ms} ms"), "timeout")
         self._send_failure(job, f"job timed out after {job.timeout_ms} ms", "timeout", True)
 
     def _stop_job(self, job: Job, reason: str) -> bool:
@@ -534,6 +567,7 @@ class Worker:
             job.stop_reason = reason
             self._held.pop(job.id, None)
             self._lock.notify_all()
+        job._span.event("docket.job." + _STOPPED_OUTCOME.get(reason, reason))
         job.stopped.set()
         return True
 
@@ -643,6 +677,8 @@ class Worker:
         beater.join(5)
         for _ in range(self.concurrency):
             self._tasks.put(None)
+        if self._tracer is not None:
+            self._tracer.shutdown()
         if self.worker_id:
             try:
                 self._request("DELETE", f"/v1/workers/{_q(self.worker_id)}")
@@ -686,6 +722,231 @@ class Worker:
         if resp.status >= 400:
             raise ApiError(resp.status, parsed if isinstance(parsed, dict) else {"detail": str(parsed)})
         return parsed
+
+
+# ---- tracing (docs/tracing.md) ----------------------------------------------------------------
+
+#: How a handler stopped by the worker ends its span.
+_STOPPED_OUTCOME = {"cancelled": "cancelled", "lease_lost": "lease_lost", "shutdown": "released", "timeout": "timeout"}
+
+
+class _Span:
+    """One attempt's `process <queue>` span (OTLP JSON); this base class records nothing."""
+
+    def headers(self, carried: Optional[Dict[str, str]]) -> Dict[str, str]:
+        # Not recording: pass the job's own context on, unchanged.
+        return {k: v for k, v in (carried or {}).items() if k in ("traceparent", "tracestate") and isinstance(v, str)}
+
+    def event(self, name: str, attributes: Optional[Dict[str, Any]] = None) -> None:
+        pass
+
+    def error(self, exc: BaseException, code: str) -> None:
+        pass
+
+    def settle_failure(self, reply: Optional[Dict[str, Any]]) -> None:
+        pass
+
+    def end(self, outcome: str) -> None:
+        pass
+
+
+_NO_SPAN = _Span()
+
+
+def _now_ns() -> int:
+    return time.time_ns()
+
+
+def _attr(key: str, value: Any) -> Dict[str, Any]:
+    if isinstance(value, bool):
+        v: Dict[str, Any] = {"boolValue": value}
+    elif isinstance(value, int):
+        v = {"intValue": str(value)}
+    elif isinstance(value, float):
+        v = {"doubleValue": value}
+    else:
+        v = {"stringValue": str(value)}
+    return {"key": key, "value": v}
+
+
+class _RecordingSpan(_Span):
+    def __init__(self, tracer: "_Tracer", job: Job, worker_id: str):
+        self._tracer = tracer
+        parent = _parse_traceparent((job.trace_context or {}).get("traceparent"))
+        self.trace_id = parent[0] if parent else os.urandom(16).hex()
+        self.span_id = os.urandom(8).hex()
+        self.flags = parent[2] if parent else 1
+        self.tracestate = (job.trace_context or {}).get("tracestate") if parent else None
+        started = _parse_time(job.raw["startedAt"]).timestamp() if job.raw.get("startedAt") else time.time()
+        due = _parse_time(job.raw["runAt"]).timestamp() if job.raw.get("runAt") else started
+        self._lock = threading.Lock()
+        self._ended = False
+        self._span: Dict[str, Any] = {
+            "traceId": self.trace_id,
+            "spanId": self.span_id,
+            "name": f"process {job.queue}",
+            "kind": 5,  # CONSUMER
+            "startTimeUnixNano": str(_now_ns()),
+            "attributes": [
+                _attr("messaging.system", "docket"),
+                _attr("messaging.operation.type", "process"),
+                _attr("messaging.operation.name", "process"),
+                _attr("messaging.operation", "process"),
+                _attr("messaging.destination.name", job.queue),
+                _attr("messaging.message.id", job.id),
+                _attr("messaging.message.conversation_id", job.raw.get("linkId", "")),
+                _attr("docket.job.type", job.type),
+                _attr("docket.tenant", job.raw.get("tenant", "")),
+                _attr("docket.job.attempt", job.attempt),
+                _attr("docket.job.max_attempts", job.max_attempts),
+                _attr("docket.job.wait_ms", max(0, int((started - due) * 1000))),
+                _attr("docket.worker.id", worker_id),
+            ],
+            "events": [],
+            "links": [],
+            "status": {},
+        }
+        if parent:
+            self._span["parentSpanId"] = parent[1]
+            self._span["links"].append({"traceId": parent[0], "spanId": parent[1]})
+
+    def headers(self, carried: Optional[Dict[str, str]]) -> Dict[str, str]:
+        out = {"traceparent": f"00-{self.trace_id}-{self.span_id}-{self.flags:02x}"}
+        if self.tracestate:
+            out["tracestate"] = self.tracestate
+        return out
+
+    def event(self, name: str, attributes: Optional[Dict[str, Any]] = None) -> None:
+        with self._lock:
+            self._span["events"].append({"name": name, "timeUnixNano": str(_now_ns()), "attributes": [_attr(k, v) for k, v in (attributes or {}).items()]})
+
+    def error(self, exc: BaseException, code: str) -> None:
+        self.event("exception", {"exception.type": type(exc).__name__, "exception.message": str(exc)})
+        with self._lock:
+            self._span["status"] = {"code": 2, "message": str(exc)[:1000]}  # ERROR
+            self._span["attributes"].append(_attr("error.type", code))
+
+    def settle_failure(self, reply: Optional[Dict[str, Any]]) -> None:
+        state = (reply or {}).get("state")
+        if reply is None:
+            self.end("not_recorded")
+        elif state == "retrying":
+            self.event("docket.job.retry", {"docket.job.next_attempt": int(reply.get("attempt", 0)) + 1, "docket.job.next_attempt_at": reply.get("runAt", "")})
+            self.end("retrying")
+        elif state == "blocked":
+            self.event("docket.job.parked", {"docket.recovery.condition": reply.get("condition") or ""})
+            self.end("blocked")
+        elif state == "failed":
+            self.event("docket.job.failed", {"docket.job.state_reason": reply.get("stateReason") or ""})
+            self.end("failed")
+        else:
+            self.end(state or "error")
+
+    def end(self, outcome: str) -> None:
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            self._span["attributes"].append(_attr("docket.job.outcome", outcome))
+            self._span["endTimeUnixNano"] = str(_now_ns())
+        self._tracer.add(self._span)
+
+
+class _Tracer:
+    """Attempt spans exported in batches over OTLP/HTTP JSON, by a background thread."""
+
+    def __init__(self, endpoint: Optional[str], service: str, delay_seconds: float):
+        self.endpoint = endpoint
+        self.service = service
+        self._delay = delay_seconds
+        self._spans: List[Dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: Optional[threading.Thread] = None
+        if endpoint:
+            self._thread = threading.Thread(target=self._loop, name="docket-otlp", daemon=True)
+            self._thread.start()
+
+    @staticmethod
+    def from_env() -> "_Tracer":
+        env = os.environ
+        exporter = (env.get("OTEL_TRACES_EXPORTER") or "").strip().lower()
+        base = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or (env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").rstrip("/") + "/v1/traces" if env.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "")
+        on = env.get("OTEL_SDK_DISABLED", "").strip().lower() != "true" and exporter != "none" and (exporter == "otlp" or (not exporter and base))
+        if not on:
+            return _Tracer(None, "", 0)
+        endpoint = base or "http://localhost:4318/v1/traces"
+        delay = _int_setting("OTEL_BSP_SCHEDULE_DELAY", env.get("OTEL_BSP_SCHEDULE_DELAY"), 5000) / 1000
+        log.info("tracing on: attempt spans go to %s (OTLP/HTTP JSON)", endpoint)
+        return _Tracer(endpoint, env.get("OTEL_SERVICE_NAME") or "docket-worker-python", delay)
+
+    def start(self, job: Job, worker_id: str) -> _Span:
+        if not self.endpoint:
+            return _NO_SPAN
+        parent = _parse_traceparent((job.trace_context or {}).get("traceparent"))
+        if parent and not parent[2] & 1:
+            return _NO_SPAN  # the submit was not sampled: neither is its attempt (parent-based)
+        return _RecordingSpan(self, job, worker_id)
+
+    def add(self, span: Dict[str, Any]) -> None:
+        with self._lock:
+            self._spans.append(span)
+
+    def shutdown(self) -> None:
+        """Exports what is left, then stops."""
+        self._stop = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(self._delay)
+            stopping = self._stop
+            self._export()
+            if stopping:
+                return
+
+    def _export(self) -> None:
+        with self._lock:
+            spans, self._spans = self._spans, []
+        if not spans or not self.endpoint:
+            return
+        body = {"resourceSpans": [{
+            "resource": {"attributes": [_attr("service.name", self.service), _attr("telemetry.sdk.language", "python")]},
+            "scopeSpans": [{"scope": {"name": "docket_worker"}, "spans": spans}],
+        }]}
+        parts = urllib.parse.urlsplit(self.endpoint)
+        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = cls(parts.hostname, parts.port, timeout=10)
+        try:
+            conn.request("POST", parts.path or "/v1/traces", body=_dumps(body), headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status >= 300:
+                log.warning("tracing: the OTLP endpoint answered %d; %d spans dropped", resp.status, len(spans))
+        except (OSError, http.client.HTTPException) as exc:
+            log.warning("tracing: could not export %d spans (%s)", len(spans), exc)
+        finally:
+            conn.close()
+
+
+def _parse_traceparent(value: Any) -> Optional[tuple]:
+    """(trace id, span id, flags) of a valid W3C traceparent, else None."""
+    if not isinstance(value, str):
+        return None
+    parts = value.strip().lower().split("-")
+    if len(parts) < 4 or len(parts[0]) != 2 or len(parts[1]) != 32 or len(parts[2]) != 16 or len(parts[3]) != 2:
+        return None
+    try:
+        int(parts[1], 16), int(parts[2], 16)
+        flags = int(parts[3], 16)
+    except ValueError:
+        return None
+    if parts[0] == "ff" or set(parts[1]) == {"0"} or set(parts[2]) == {"0"}:
+        return None
+    return parts[1], parts[2], flags
 
 
 # ---- helpers ---------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ const PG_MESSAGES = [/^Connection terminated/, /timeout exceeded when trying to 
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 /** ioredis while disconnected: a command that outlived its retries, or sent to a closed connection. */
 const REDIS_MESSAGES = [/^Connection is closed\.?$/, /^Stream isn't writeable/, /^LOADING /];
-/** @platformatic/kafka: the broker did not answer. */
-const KAFKA_CODES = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT']);
+/** @platformatic/kafka: the broker did not answer; Docket's bus: it has not answered since start (KafkaTopicsNotReadyError). */
+const KAFKA_CODES = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT', 'DOCKET_KAFKA_NOT_READY']);
 
 /** The engine an error says is unreachable, or null when the error is anything else. */
 export function outageOf(err: unknown): EngineName | null {
@@ -41,8 +41,8 @@ const UNPROBED_REPEAT_MS = 60_000;
 export const RETRY_AFTER_SECONDS = 5;
 
 export interface OutageLogOptions {
-  /** Errors that are not outages, and the first error of each outage. */
-  onError: (err: unknown) => void;
+  /** Errors that are not outages, and the first error of each outage, with what failed when the reporter said. */
+  onError: (err: unknown, what?: string) => void;
   /** An engine is back (said once per outage), with how long it was gone and the errors not logged. */
   onRecovered: (engine: EngineName, downMs: number, suppressed: number) => void;
   /** Readiness checks by engine: while one is down, it is polled to tell when the outage ends. */
@@ -63,10 +63,13 @@ export class OutageLog {
 
   constructor(private readonly options: OutageLogOptions) {}
 
-  /** `engine`: the error came from that engine's client ('error' events): a socket error there is its outage. */
-  readonly report = (err: unknown, engine: EngineName | null = outageOf(err)): void => {
+  /**
+   * `engine`: the error came from that engine's client ('error' events): a socket error there is its
+   * outage. `what`: what failed ("claim failed"), for the log line.
+   */
+  readonly report = (err: unknown, engine: EngineName | null = outageOf(err), what?: string): void => {
     if (!engine || this.closed) {
-      if (!this.closed) this.options.onError(err);
+      if (!this.closed) this.options.onError(err, what);
       return;
     }
     const outage = this.down.get(engine);
@@ -74,7 +77,7 @@ export class OutageLog {
       outage.suppressed++;
       return;
     }
-    this.options.onError(err);
+    this.options.onError(err, what);
     const probe = this.options.probes[engine];
     // No probe (Kafka: the relay's next publish is its probe): while errors go on, one a minute is logged.
     const timer = setTimeout(() => (probe ? void this.check(engine, probe) : this.down.delete(engine)), probe ? (this.options.probeMs ?? 1000) : UNPROBED_REPEAT_MS);

@@ -2,6 +2,10 @@ import { join } from 'node:path';
 import { MemoryDispatch } from '../adapters/memory/memory-dispatch.js';
 import { MemoryWorkerDirectory } from '../adapters/memory/memory-worker-directory.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
+import { SqliteJobLogStore } from '../adapters/sqlite/sqlite-job-log-store.js';
+import { PostgresStore } from '../adapters/postgres/postgres-store.js';
+import { PostgresJobLogStore } from '../adapters/postgres/postgres-job-log-store.js';
+import type { JobLogStore } from '../ports/job-log-store.js';
 import type { ScheduleStore } from '../ports/schedule-store.js';
 import { ScheduleService } from '../services/schedule-service.js';
 import { ScheduleFirer } from '../services/maintenance/schedule-firer.js';
@@ -96,6 +100,10 @@ export interface DocketParts {
   webhooks?: WebhookOptions | null;
   /** Alerts (docs/alerts.md): the rules come from `rules.alerts`. @defaultValue the store's own tables; null: off */
   alerts?: AlertStore | null;
+  /** Handlers' log lines (docs/logs.md). @defaultValue the store's own database (SQLite or PostgreSQL, table job_logs); null: off */
+  logs?: JobLogStore | null;
+  /** Most log kept per job, in bytes; the oldest lines go first. @defaultValue 1 MiB */
+  logCapBytes?: number;
 }
 
 export interface EventsOptions {
@@ -163,6 +171,7 @@ export class Docket {
       ...(rules.dedup ? { dedup: rules.dedup } : {}),
       ...(fairness ? { fairness } : {}),
       ...(rules.routing ? { routing: rules.routing } : {}),
+      ...logsOf(parts),
     });
     this.promoter = new Promoter(this.jobs, dispatch, clock, { maxIntervalMs: loops.promoterMs, batchSize: 1000 }, onError);
     this.expirer = new Expirer(this.jobs, store, clock, { intervalMs: loops.expirerMs, batchSize: 1000 }, onError);
@@ -225,14 +234,21 @@ export class Docket {
     await this.leading;
   }
 
-  async stop(): Promise<void> {
+  /** Stops the engine: its loops, then its connections. Stop workers first (`worker.close()`). */
+  async close(): Promise<void> {
     await this.leadership?.stop();
     await this.leading;
     await Promise.all([...this.duties.map((d) => d.stop()), this.housekeeper.stop()]);
     await this.jobs.outcomes.drain();
+    await this.jobs.logs.drain();
     await this.workers.close();
     await this.dispatch.close();
     await this.store.close();
+  }
+
+  /** @deprecated Renamed `close()`, as `Worker.close()`; kept so older code runs. */
+  stop(): Promise<void> {
+    return this.close();
   }
 
   private lead(): void {
@@ -267,6 +283,12 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Docke
   const docket = new Docket({ ...options, schedules: options.schedules ?? store.companions().schedules, store, dispatch: new MemoryDispatch(clock, fairnessPolicy(options.rules?.fairness)), clock });
   await docket.start();
   return docket;
+}
+
+/** The job logs' store: the given one, else a table in the job store's own database. */
+function logsOf(parts: DocketParts): { logs?: JobLogStore; logCapBytes?: number } {
+  const store = parts.logs !== undefined ? parts.logs : parts.store instanceof SqliteStore ? new SqliteJobLogStore(parts.store.db) : parts.store instanceof PostgresStore ? new PostgresJobLogStore(parts.store.pool) : null;
+  return { ...(store ? { logs: store } : {}), ...(parts.logCapBytes !== undefined ? { logCapBytes: parts.logCapBytes } : {}) };
 }
 
 /** The job service's template option: the given template store, else the store's own. */

@@ -18,7 +18,7 @@ import type { EventBus } from '../ports/event-bus.js';
 import { EVENT_TOPICS } from '../ports/event-log.js';
 import type { IngestPipeline } from '../services/ingest/pipeline.js';
 import { openIngest, type Ingest } from './ingest.js';
-import { OutageLog, type EngineName } from '../adapters/engine-outage.js';
+import { OutageLog, outageOf, type EngineName } from '../adapters/engine-outage.js';
 
 /** A started engine with what the HTTP layer needs beside it. */
 export interface Engine {
@@ -35,6 +35,11 @@ export interface Engine {
   location: string;
   /** Problems found at start that stop nothing (a Kafka topic with fewer partitions than configured), to log as warnings. */
   warnings: string[];
+  /**
+   * Reports an error of this process's other work (the in-process worker's claims and heartbeats) to
+   * the outage log: an engine outage is logged once, with `what`, and its end once; other errors each time.
+   */
+  reportError(err: unknown, what: string): void;
   close(): Promise<void>;
 }
 
@@ -45,7 +50,7 @@ export interface Engine {
  */
 export async function openEngine(
   config: Config,
-  onError: (err: unknown) => void,
+  onError: (err: unknown, what?: string) => void,
   onLeadership?: (leader: boolean) => void,
   onRecovered?: (engine: EngineName, downMs: number, suppressed: number) => void,
 ): Promise<Engine> {
@@ -54,8 +59,11 @@ export async function openEngine(
   // Every client and loop reports here: an engine outage is logged once, not once per retry.
   const probes: Partial<Record<EngineName, () => Promise<void>>> = {};
   const outages = new OutageLog({ onError, onRecovered: onRecovered ?? (() => {}), probes });
-  onError = outages.report;
-  const bus = await openBus(config, onError, warnings);
+  onError = (err) => outages.report(err);
+  const reportError = (err: unknown, what: string) => outages.report(err, undefined, what);
+  // A topic layout shortfall found once the broker answers after start: logged (at start it is a warning).
+  const bus = await openBus(config, onError, warnings, (message) => onError(new Error(message)));
+  const kafkaReadiness: Record<string, () => Promise<void>> = bus ? { kafka: () => bus.ready() } : {};
   const events: EventsOptions = { bus, topicPrefix: config.kafkaTopicPrefix, source: sourceOf(config) };
   if (!isProduction(config)) {
     const docket = await openEmbedded({
@@ -82,9 +90,10 @@ export async function openEngine(
       rateLimiter,
       bus,
       ingest: ingest?.pipeline ?? null,
-      readiness: { store: () => docket.store.ping() },
+      readiness: { store: () => docket.store.ping(), ...kafkaReadiness },
       location: `${config.dataDir}/docket.db`,
       warnings,
+      reportError,
       close: async () => {
         outages.close();
         await ingest?.stop();
@@ -149,6 +158,7 @@ export async function openEngine(
     bus,
     ingest: ingest?.pipeline ?? null,
     readiness: {
+      ...kafkaReadiness,
       store: () => store.ping(),
       redis: async () => {
         await redis.ping();
@@ -156,6 +166,7 @@ export async function openEngine(
     },
     location: redactUrl(config.databaseUrl!),
     warnings,
+    reportError,
     close: async () => {
       outages.close();
       await ingest?.stop();
@@ -171,12 +182,20 @@ export async function openEngine(
  * The Kafka bus when brokers are configured, with the lifecycle topics created as configured; an
  * existing topic with fewer partitions than configured is a warning.
  */
-async function openBus(config: Config, onError: (err: unknown) => void, warnings: string[]): Promise<EventBus | null> {
+async function openBus(config: Config, onError: (err: unknown) => void, warnings: string[], onWarning: (message: string) => void): Promise<KafkaEventBus | null> {
   if (!config.kafkaBrokers) return null;
   const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, onError: (err) => onError(err) });
   try {
     const topics = EVENT_TOPICS.map((t) => ({ name: config.kafkaTopicPrefix + t, ...layoutOf(t, config.rules.kafka, config.kafkaTopicLayout) }));
-    for (const shortfall of await bus.ensureTopicLayout(topics)) warnings.push(describeShortfall(shortfall));
+    // A broker down at start stops nothing: /readyz names `kafka` until the topics are set up, and
+    // events wait in the outbox meanwhile. Shortfalls found at start are start-up warnings, later ones logged.
+    let started = false;
+    await bus.prepare(topics, {
+      isOutage: (err) => outageOf(err) === 'Kafka',
+      onReady: (shortfalls) => (started ? shortfalls.forEach((s) => onWarning(describeShortfall(s))) : warnings.push(...shortfalls.map(describeShortfall))),
+    });
+    started = true;
+    await bus.ready().catch((err: Error) => warnings.push(`Kafka at ${config.kafkaBrokers!.join(',')} does not answer (${err.message}): starting without it, its topics are set up when it does`));
   } catch (err) {
     await bus.close().catch(() => {});
     throw new Error(`Kafka at ${config.kafkaBrokers.join(',')}: ${(err as Error).message}`);

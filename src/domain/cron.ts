@@ -101,6 +101,9 @@ export function isTimeZone(zone: string): boolean {
 /** Why `expression` is refused, or null when croner takes it. */
 function checkExpression(expression: string): string | null {
   if (expression.trim() === '') return `empty: give ${EXPRESSION_RULE}`;
+  // Counted here: croner's own message allows seven fields, which mode 5-or-6-parts refuses.
+  const fields = expression.trim().split(/\s+/).length;
+  if (!expression.trim().startsWith('@') && fields !== 5 && fields !== 6) return `"${expression}" has ${fields} field${fields === 1 ? '' : 's'}; give ${EXPRESSION_RULE}`;
   try {
     new Cron(expression, { paused: true, mode: '5-or-6-parts' });
     return null;

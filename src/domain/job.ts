@@ -1,6 +1,7 @@
 import type { Backoff } from './backoff.js';
 import type { JobState } from './states.js';
 import type { DependencyFailurePolicy } from './dag.js';
+import type { TraceCarrier } from './trace-context.js';
 
 /** Any JSON value: payloads, results and progress details are stored as JSON text. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -20,13 +21,16 @@ export interface JobProgress {
   message?: string;
 }
 
-/** A job as the store holds it. Times are epoch milliseconds. */
-export interface Job {
+/**
+ * A job as the store holds it. Times are epoch milliseconds. `P` and `R` type its payload and
+ * result in TypeScript code (`Job<{ to: string }, { sent: boolean }>`); nothing checks them at run time.
+ */
+export interface Job<P = Json, R = Json> {
   id: string;
   tenant: string;
   queue: string;
   type: string;
-  payload: Json;
+  payload: P;
   priority: number;
   labels: Record<string, string>;
   state: JobState;
@@ -51,6 +55,11 @@ export interface Job {
    */
   callbackUrl?: string | null;
   /**
+   * The W3C trace context of the submit (docs/tracing.md): its producer span's, or the caller's
+   * when tracing was off. Absent when the submit had none.
+   */
+  traceContext?: TraceCarrier;
+  /**
    * The jobs this one waits for and what it does if one fails (docs/dependencies.md). Set on jobs
    * just submitted and on single reads through the API; absent for jobs without dependencies.
    */
@@ -64,7 +73,7 @@ export interface Job {
   condition: string | null;
   /** When the job was parked (blocked), else null. */
   blockedAt: number | null;
-  result: Json | undefined;
+  result: R | undefined;
   errors: JobError[];
   createdAt: number;
   updatedAt: number;

@@ -64,6 +64,13 @@ export interface EventEnvelope<D extends Json = Json> {
   linkId: string | null;
   /** What the event is about, e.g. a job id. */
   subject?: string;
+  /**
+   * CloudEvents Distributed Tracing extension: the W3C trace context of the event's producer. On
+   * ingestion the jobs the event makes join that trace (docs/tracing.md); the Kafka consumer sets
+   * it from a record's `traceparent`/`tracestate` headers.
+   */
+  traceparent?: string;
+  tracestate?: string;
   data: D;
 }
 

@@ -48,6 +48,8 @@ export interface NewJob {
    * signed with the tenant's callback secret) in the insert's transaction. Absent or null: none.
    */
   callbackUrl?: string | null;
+  /** The submit's W3C trace context as JSON text (domain/trace-context.ts carrierText); absent or null: none. */
+  traceContext?: string | null;
 }
 
 /** Fields a transition may set besides the state. Absent means unchanged; null clears. */
@@ -120,6 +122,8 @@ export interface JobFilter {
   condition?: string;
   /** Jobs with an error whose message contains this text (case-insensitive). */
   errorText?: string;
+  /** Jobs whose payload field at `path` (object keys) is `value`, compared as text (docs/api.md#jobs). */
+  payload?: { path: readonly string[]; value: string };
   /** Finished at or after / before (epoch ms). */
   finishedAfter?: number;
   finishedBefore?: number;

@@ -1,3 +1,5 @@
+import type { WorkerPage, WorkerQuery } from '../domain/workers.js';
+
 export interface WorkerInfo {
   queues: readonly string[];
   /** How many jobs the worker runs at once. @defaultValue 1 */
@@ -40,6 +42,8 @@ export interface WorkerDirectory {
   get(id: string): Promise<WorkerRecord | undefined>;
   /** Registration order. */
   list(): Promise<WorkerRecord[]>;
+  /** One page in id order, filtered: its cost follows the page, not the number of workers. */
+  page(query: WorkerQuery): Promise<WorkerPage>;
   /** Records a sign of life (a lost worker is active again); false when the worker is unknown. */
   touch(id: string): Promise<boolean>;
   /** False when the worker was not registered. */

@@ -1,5 +1,8 @@
 import type { Static } from '@sinclair/typebox';
+import { activeCarrier } from '../tracing/spans.js';
 import type { JobInput } from '../domain/job-input.js';
+import type { Json } from '../domain/job.js';
+import type { JobOptions } from '../domain/job-options.js';
 import type { JobState } from '../domain/states.js';
 import type { Problem } from '../interfaces/http/problem.js';
 import type {
@@ -14,20 +17,28 @@ import type {
   QueueView,
   ReadyReply,
   RegisterBody,
+  WorkersQuery,
+  WorkersReply,
   WorkerView,
 } from '../interfaces/http/schemas.js';
 import { SchedulesClient } from './schedules-client.js';
 import { TemplatesClient } from './templates-client.js';
 import { WebhooksClient } from './webhooks-client.js';
 import { readEventStream, streamQuery, type StreamOptions } from './event-stream.js';
+import { logQuery, readLogStream, type LogLineInfo, type LogOptions, type LogPageInfo } from './log-stream.js';
 import type { EventEnvelope } from '../ports/event-bus.js';
 import type { EventBody, EventReply } from '../interfaces/http/routes/events-in.js';
+
+/** Queue lists up to this long (encoded) go in the claim's path, which every server version knows. */
+const SHORT_QUEUE_PATH = 512;
 
 export type { ClaimedJobView, JobView, Problem };
 export type QueueInfo = Static<typeof QueueView>;
 export type DependenciesView = Static<typeof DependenciesReply>;
 export type ConditionInfo = Static<typeof ConditionView>;
 export type WorkerInfoView = Static<typeof WorkerView>;
+/** Filters of `GET /v1/workers`. */
+export type WorkersFilter = Static<typeof WorkersQuery>;
 export type Readiness = Static<typeof ReadyReply>;
 export type WorkerRegistration = Static<typeof RegisterBody>;
 export type ClaimOptions = Omit<Static<typeof ClaimBody>, 'workerId'>;
@@ -93,6 +104,9 @@ export interface SubmitOptions {
   idempotencyKey?: string;
 }
 
+/** A job as the API shows it, with its payload and result typed as `P` and `R`. */
+export type JobReply<P = Json, R = Json> = Omit<JobView, 'payload' | 'result'> & { payload: P; result?: R };
+
 export interface JobPageView {
   jobs: JobView[];
   nextCursor: string | null;
@@ -139,22 +153,24 @@ export class DocketClient {
   // ---- jobs ----
 
   /**
-   * A record built at run time (the CLI's flags) is accepted as well: the server validates
-   * every input and names the bad fields in the DocketApiError. `deduplicated: true` in the reply:
+   * Submits a job: a misspelt field or a wrong type is a compile error, and the server validates
+   * every input and names the bad fields in the DocketApiError. `P` types the payload:
+   * `submit<{ to: string }>({ type: 'email', payload: { to } })`. `deduplicated: true` in the reply:
    * a job holding the same dedup key existed, it is returned and nothing was created
    * (docs/jobs.md#deduplication).
    */
-  async submit(input: JobInput | Record<string, unknown>, options: SubmitOptions = {}): Promise<JobView> {
-    return this.request<JobView>('POST', '/v1/jobs', input, undefined, idempotency(options));
+  async submit<P = Json>(input: JobOptions<P>, options: SubmitOptions = {}): Promise<JobReply<P>> {
+    return this.request<JobReply<P>>('POST', '/v1/jobs', input, undefined, idempotency(options));
   }
 
   /** Up to 1000 jobs, stored all or none; each with its `deduplicated` flag. */
-  async submitBulk(inputs: (JobInput | Record<string, unknown>)[], options: SubmitOptions = {}): Promise<JobView[]> {
-    return (await this.request<{ jobs: JobView[] }>('POST', '/v1/jobs/bulk', { jobs: inputs }, undefined, idempotency(options))).jobs;
+  async submitBulk<P = Json>(inputs: readonly JobOptions<P>[], options: SubmitOptions = {}): Promise<JobReply<P>[]> {
+    return (await this.request<{ jobs: JobReply<P>[] }>('POST', '/v1/jobs/bulk', { jobs: inputs }, undefined, idempotency(options))).jobs;
   }
 
-  async get(id: string): Promise<JobView> {
-    return this.request<JobView>('GET', `/v1/jobs/${enc(id)}`);
+  /** A job; `P` and `R` type its payload and result (not checked at run time). */
+  async get<P = Json, R = Json>(id: string): Promise<JobReply<P, R>> {
+    return this.request<JobReply<P, R>>('GET', `/v1/jobs/${enc(id)}`);
   }
 
   /** Newest first. Pass `nextCursor` back as `cursor` for the next page. */
@@ -264,8 +280,24 @@ export class DocketClient {
     return this.request('POST', '/v1/workers', registration);
   }
 
-  async workers(): Promise<WorkerInfoView[]> {
-    return (await this.request<{ workers: WorkerInfoView[] }>('GET', '/v1/workers')).workers;
+  /** One page of workers, in id order, filtered (`GET /v1/workers`). */
+  async workersPage(filter: WorkersFilter = {}): Promise<Static<typeof WorkersReply>> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
+    const qs = query.toString();
+    return this.request('GET', `/v1/workers${qs ? `?${qs}` : ''}`);
+  }
+
+  /** Every worker matching `filter`, page after page. */
+  async workers(filter: Omit<WorkersFilter, 'cursor' | 'limit'> = {}): Promise<WorkerInfoView[]> {
+    const all: WorkerInfoView[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.workersPage({ ...filter, limit: 1000, ...(cursor ? { cursor } : {}) });
+      all.push(...page.workers);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return all;
   }
 
   async unregisterWorker(workerId: string): Promise<void> {
@@ -277,10 +309,18 @@ export class DocketClient {
     return this.request('POST', `/v1/workers/${enc(workerId)}/heartbeat`, { jobs });
   }
 
-  /** Long-polls up to `waitMs` for jobs on one or more queues. */
+  /**
+   * Long-polls up to `waitMs` for jobs on one or more queues (any number: a long list goes in the
+   * body of `POST /v1/claims`, a short one in the path).
+   */
   async claim(queues: string | readonly string[], workerId: string, options: ClaimOptions, signal?: AbortSignal): Promise<ClaimedJobView[]> {
-    const path = (typeof queues === 'string' ? [queues] : queues).map(enc).join(',');
-    return (await this.request<{ jobs: ClaimedJobView[] }>('POST', `/v1/queues/${path}/claim`, { workerId, ...options }, signal)).jobs;
+    const names = typeof queues === 'string' ? [queues] : queues;
+    const path = names.map(enc).join(',');
+    const reply =
+      path.length <= SHORT_QUEUE_PATH
+        ? await this.request<{ jobs: ClaimedJobView[] }>('POST', `/v1/queues/${path}/claim`, { workerId, ...options }, signal)
+        : await this.request<{ jobs: ClaimedJobView[] }>('POST', '/v1/claims', { queues: names, workerId, ...options }, signal);
+    return reply.jobs;
   }
 
   async complete(id: string, leaseToken: string, result?: unknown): Promise<JobView> {
@@ -330,9 +370,33 @@ export class DocketClient {
     yield* readEventStream(res.body, options.signal);
   }
 
+  /** A page of a job's log (docs/logs.md): the lines its handler wrote, oldest first. */
+  async logs(id: string, options: LogOptions = {}): Promise<LogPageInfo> {
+    return this.request<LogPageInfo>('GET', `/v1/jobs/${enc(id)}/logs${logQuery(options)}`);
+  }
+
+  /**
+   * A job's log lines as they are written (SSE, `GET /v1/jobs/:id/logs/stream`), from the first
+   * (or after `cursor`); the iteration ends once the job has finished and its last line was given.
+   */
+  async *followLogs(id: string, options: Omit<LogOptions, 'limit'> & { signal?: AbortSignal } = {}): AsyncGenerator<LogLineInfo> {
+    const { signal, ...query } = options;
+    const res = await this.fetch(`${this.baseUrl}/v1/jobs/${enc(id)}/logs/stream${logQuery(query)}`, {
+      headers: { ...this.headers, accept: 'text/event-stream' },
+      ...(signal ? { signal } : {}),
+    }).catch((err: unknown) => {
+      if (signal?.aborted) return null;
+      throw err;
+    });
+    if (!res) return;
+    if (!res.ok || !res.body) throw new DocketApiError(res.status, parseProblem(await res.text(), res.status));
+    yield* readLogStream(res.body, signal);
+  }
+
   /** One call of the API. Throws DocketApiError for any non-2xx reply; 204 yields undefined. */
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, extraHeaders?: Record<string, string>): Promise<T> {
-    const headers: Record<string, string> = { ...this.headers, ...extraHeaders };
+    // The caller's active trace context, so the jobs it submits join its trace (docs/tracing.md).
+    const headers: Record<string, string> = { ...activeCarrier(), ...this.headers, ...extraHeaders };
     // No content-type without a body: the server rejects an empty JSON body.
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await this.fetch(`${this.baseUrl}${path}`, {

@@ -1,4 +1,5 @@
 import type { Job, Json } from '../domain/job.js';
+import type { ReportedLogLine } from '../domain/job-log.js';
 import type { JobView } from '../interfaces/http/schemas.js';
 import { DocketApiError, DocketClient, type ClientOptions } from './client.js';
 import type { Ack, StepAck, ClaimRequest, ClaimedJob, DependencyState, FailureReport, HeartbeatReply, WorkerTransport } from './transport.js';
@@ -85,6 +86,11 @@ export class HttpTransport implements WorkerTransport {
     }
   }
 
+  /** POST /v1/jobs/:id/logs: one batch of the attempt's lines, under its lease. */
+  logs(job: ClaimedJob, lines: ReportedLogLine[]): Promise<Ack> {
+    return this.report(job, 'logs', { leaseToken: job.leaseToken, lines: lines.map((l) => ({ ...l, at: new Date(l.at).toISOString() })) });
+  }
+
   release(job: ClaimedJob): Promise<Ack> {
     return this.report(job, 'release', { leaseToken: job.leaseToken });
   }
@@ -122,8 +128,9 @@ export class HttpTransport implements WorkerTransport {
   /** A refused report (stale lease, job gone) is an answer, not an error: the worker logs it. */
   private async report(job: ClaimedJob, action: string, body: unknown): Promise<Ack> {
     try {
-      await this.client.request('POST', `/v1/jobs/${encodeURIComponent(job.id)}/${action}`, body);
-      return { ok: true };
+      const view = await this.client.request<JobView>('POST', `/v1/jobs/${encodeURIComponent(job.id)}/${action}`, body);
+      // What a failure did (retrying, blocked, failed), for the attempt's span.
+      return action === 'fail' ? { ok: true, job: fromView(view) } : { ok: true };
     } catch (err) {
       if (err instanceof DocketApiError && (err.status === 409 || err.status === 404)) return { ok: false, reason: reasonOf(err) };
       throw err;
@@ -161,6 +168,7 @@ export function fromView(v: JobView): Job {
     templateId: v.templateId ?? null,
     templateVersion: v.templateVersion ?? null,
     ...(v.callbackUrl ? { callbackUrl: v.callbackUrl } : {}),
+    ...(v.traceContext ? { traceContext: v.traceContext } : {}),
     leaseToken: null,
     leaseExpiresAt: msOrNull(v.leaseExpiresAt),
     workerId: v.workerId,

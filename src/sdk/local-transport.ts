@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Json } from '../domain/job.js';
+import type { ReportedLogLine } from '../domain/job-log.js';
 import type { CompletionResult } from '../ports/store.js';
 import type { WorkerDirectory } from '../ports/worker-directory.js';
 import type { Jobs } from '../services/jobs/index.js';
@@ -39,7 +40,8 @@ export class LocalTransport implements WorkerTransport {
   }
 
   async fail(job: ClaimedJob, failure: FailureReport): Promise<Ack> {
-    return ack(await this.service.outcomes.fail(job.id, job.leaseToken, failure));
+    const r = await this.service.outcomes.fail(job.id, job.leaseToken, failure);
+    return r.ok ? { ok: true, job: r.job } : { ok: false, reason: r.reason };
   }
 
   async progress(job: ClaimedJob, percent: number, message?: string): Promise<Ack> {
@@ -62,6 +64,11 @@ export class LocalTransport implements WorkerTransport {
 
   async dependencies(job: ClaimedJob): Promise<DependencyState[]> {
     return (await this.service.dependencies.dependenciesOf(job.id))?.dependencies ?? [];
+  }
+
+  async logs(job: ClaimedJob, lines: ReportedLogLine[]): Promise<Ack> {
+    await this.service.logs.append(job.id, job.attempt, lines);
+    return { ok: true };
   }
 
   onCancel(listener: (jobId: string) => void): () => void {

@@ -2,11 +2,12 @@ import type { Job, Json } from '../domain/job.js';
 import type { ClaimFilter, PriorityRange } from '../ports/dispatch.js';
 import type { ReportedFailure } from '../domain/recovery/classify.js';
 import type { DependencyState } from '../ports/dependencies.js';
+import type { ReportedLogLine } from '../domain/job-log.js';
 
 export type { DependencyState };
 
 /** A job as a worker holds it: the job plus the lease token that proves the claim. */
-export type ClaimedJob = Job & { leaseToken: string };
+export type ClaimedJob<P = Json, R = Json> = Job<P, R> & { leaseToken: string };
 
 export interface ClaimRequest {
   workerId: string;
@@ -25,6 +26,8 @@ export interface Ack {
   ok: boolean;
   /** Why not, for logs: `lease_mismatch`, `wrong_state`, `not_found`. */
   reason?: string;
+  /** The job as the report left it, when the transport has it (a failure: retrying, blocked or failed); for the attempt's span. */
+  job?: Job;
 }
 
 /** A step progress report's answer: the finished steps' outputs the job holds (empty if none). */
@@ -69,6 +72,11 @@ export interface WorkerTransport {
    * retry learns which steps are done). Optional for transports written before steps.
    */
   stepProgress?(job: ClaimedJob, percent: number, message: string, outputs?: Json[]): Promise<StepAck>;
+  /**
+   * Keeps log lines of the claimed job's attempt (docs/logs.md): what a handler writes through
+   * `ctx.log`. Optional: without it, lines go to the worker's logger only.
+   */
+  logs?(job: ClaimedJob, lines: ReportedLogLine[]): Promise<Ack>;
   /** Stops the worker's registration. */
   unregister(workerId: string): Promise<void>;
 }

@@ -7,7 +7,10 @@ import type { ClaimFilter } from '../ports/dispatch.js';
 import { CancelledError, LeaseLostError, PermanentError, ShutdownError, TimeoutError, TransientError } from './errors.js';
 import { parsePools, type Concurrency, type Pool } from './pools.js';
 import { runSteps, stepsOf, type StepInfo } from './steps.js';
-import type { ClaimedJob, DependencyState, FailureReport, WorkerTransport } from './transport.js';
+import { capturingLogger, LogBuffer } from './job-log.js';
+import type { LogLevelName } from '../domain/job-log.js';
+import type { Ack, ClaimedJob, DependencyState, FailureReport, WorkerTransport } from './transport.js';
+import { startAttempt, type Attempt, type AttemptOutcome } from '../tracing/spans.js';
 
 export interface HandlerContext {
   /** Fires on cancel, timeout, lease loss and shutdown; `signal.reason` says which. */
@@ -19,17 +22,40 @@ export interface HandlerContext {
    * for a job without dependencies (docs/dependencies.md). Read once per attempt, on first call.
    */
   dependencies(): Promise<DependencyState[]>;
+  /**
+   * The worker's logger, bound to the job. Each line it writes is also kept as the job's log
+   * (docs/logs.md: `GET /v1/jobs/{id}/logs`, `docket logs`, the dashboard), when the transport can send it.
+   */
   log: Logger;
   /** Set for a step of a multi-step job (docs/jobs.md#multi-step-jobs): its place and the outputs before it. */
   step?: StepInfo;
 }
 
-export type Handler = (job: ClaimedJob, ctx: HandlerContext) => Promise<Json | void> | Json | void;
+/**
+ * Runs one job; its return value is the job's result, a throw fails the attempt. `P` types
+ * `job.payload` and `R` the result, as BullMQ's `Processor<Data, Result>`:
+ * `const send: Handler<{ to: string }, { sent: boolean }> = async (job) => ({ sent: !!job.payload.to })`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Handler<P = any, R = Json> = (job: ClaimedJob<P>, ctx: HandlerContext) => Promise<R | void> | R | void;
+
+/** What a Worker emits, with the arguments its listeners get. */
+export interface WorkerEvents {
+  /** A handler started on a job. */
+  started: [job: ClaimedJob];
+  /** A job's handler returned, and the result was reported. */
+  completed: [job: ClaimedJob, result: Json | undefined];
+  /** A job's attempt failed (it retries, parks or fails for good as its policy says), and that was reported. */
+  failed: [job: ClaimedJob, failure: FailureReport];
+  /** Worker trouble (a lost connection, a report that did not go through); it is logged too. */
+  error: [error: Error];
+}
 
 export interface WorkerOptions {
   transport: WorkerTransport;
   /** Job types this worker runs, by type name. */
-  handlers: Record<string, Handler>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  handlers: Record<string, Handler<any, any>>;
   /** @defaultValue ["default"] */
   queues?: string[];
   /** Slots, or slots per priority range: `{ "1-3": 16, "4-7": 6, "8-10": 2 }`. @defaultValue 10 */
@@ -41,12 +67,27 @@ export interface WorkerOptions {
    * and fairness order (`{ types: ['mediaInfo'] }`). @defaultValue every job of the queues
    */
   filter?: ClaimFilter;
+  /** Shown in `docket workers` and the API's worker list. @defaultValue none */
   name?: string;
   /** How often leases are extended; keep it well under the server's lease time. @defaultValue 10 000 ms */
   heartbeatMs?: number;
   /** Longest long-poll when idle; a new job wakes the worker sooner. @defaultValue 30 000 ms */
   pollWaitMs?: number;
+  /** Where the worker logs. @defaultValue pino at level info, JSON to stdout */
   logger?: Logger;
+  /**
+   * Lines a handler writes through `ctx.log` at this level or above are kept as the job's log
+   * (docs/logs.md), whatever level `logger` prints at. Lower: more detail kept, at that much more
+   * storage. @defaultValue 'info'
+   */
+  jobLogLevel?: LogLevelName;
+  /**
+   * Where worker trouble goes (a claim, heartbeat or outcome report that failed), with what failed.
+   * `docket server` passes its outage log, so an engine outage is logged once, not at every retry.
+   * @defaultValue logged at error level on `logger`, every time
+   */
+  onError?: (err: unknown, what: string) => void;
+  /** Injected by tests. @defaultValue the system clock */
   clock?: Clock;
 }
 
@@ -58,6 +99,13 @@ interface Running {
   /** The outcome was reported, or must not be (cancelled, lease lost). */
   done: boolean;
   settled: Promise<void>;
+  /** The attempt's process span (docs/tracing.md); a no-op when tracing is off. */
+  attempt: Attempt;
+  /** Why the handler was stopped without a report (cancel, lease loss, shutdown): how its span ends. */
+  stopped: AttemptOutcome | null;
+  reported: boolean;
+  /** The job's log lines on their way, made when the handler first logs. */
+  logs?: LogBuffer;
 }
 
 interface PoolState extends Pool {
@@ -71,7 +119,7 @@ interface PoolState extends Pool {
  * semantics: heartbeats extend leases, a lost lease or a cancel aborts the handler, a timeout
  * fails the attempt. Events: `started`, `completed`, `failed` (job), `error` (worker trouble).
  */
-export class Worker extends EventEmitter {
+export class Worker extends EventEmitter<WorkerEvents> {
   readonly pools: PoolState[];
   private readonly running = new Map<string, Running>();
   private readonly queues: string[];
@@ -188,13 +236,15 @@ export class Worker extends EventEmitter {
     // and at 30k+ jobs/s their cost showed in profiles.
     let made: AbortController | null = null;
     const controller = () => (made ??= new AbortController());
-    const entry: Running = { job, pool, controller, done: false, settled: Promise.resolve() };
+    const attempt = startAttempt(job, this.workerId, this.clock.now());
+    const entry: Running = { job, pool, controller, done: false, settled: Promise.resolve(), attempt, stopped: null, reported: false };
     this.running.set(job.id, entry);
     this.emit('started', job);
     const timeout = job.timeoutMs
       ? this.clock.setTimer(() => {
           const err = new TimeoutError(job.timeoutMs!);
           this.signalAbort(entry, err);
+          if (!entry.done) attempt.error(err, err.code);
           this.report(entry, new FailureMark(err.message, err.code));
         }, job.timeoutMs)
       : null;
@@ -205,7 +255,7 @@ export class Worker extends EventEmitter {
         return controller().signal;
       },
       get log() {
-        return (log ??= rootLog.child({ jobId: job.id, type: job.type, attempt: job.attempt }));
+        return (log ??= jobLogger());
       },
       progress: async (percent, message) => {
         const ack = await this.options.transport.progress(job, percent, message);
@@ -218,6 +268,13 @@ export class Worker extends EventEmitter {
       },
     };
     const rootLog = this.log;
+    const jobLogger = (): Logger => {
+      const child = rootLog.child({ jobId: job.id, type: job.type, attempt: job.attempt });
+      const transport = this.options.transport;
+      if (!transport.logs) return child;
+      const buffer = (entry.logs = new LogBuffer({ send: (lines) => transport.logs!(job, lines), clock: this.clock, onError: (err) => this.trouble(`could not send the log lines of job ${job.id}`, err) }));
+      return capturingLogger(child, this.options.jobLogLevel ?? 'info', (line) => buffer.push(line), () => this.clock.now());
+    };
     const steps = stepsOf(job.payload);
     const handler: Handler | undefined = steps
       ? (j, c) => runSteps(j, steps, this.options.handlers, c, this.options.transport, () => this.abort(job.id, new LeaseLostError()))
@@ -225,11 +282,14 @@ export class Worker extends EventEmitter {
     entry.settled = (async () => {
       try {
         if (!handler) throw new PermanentError(`no handler for job type "${job.type}" on worker ${this.options.name ?? this.workerId}`, 'no_handler');
-        const result = await handler(job, ctx);
+        const result = await attempt.run(() => handler(job, ctx));
         this.report(entry, result === undefined ? undefined : (result as Json));
       } catch (err) {
-        this.report(entry, toFailure(err));
+        const failure = toFailure(err);
+        if (!entry.done) attempt.error(err, failure.code);
+        this.report(entry, failure);
       } finally {
+        if (!entry.reported) attempt.end(entry.stopped ?? 'cancelled');
         timeout?.cancel();
         this.running.delete(job.id);
         pool.active--;
@@ -242,15 +302,25 @@ export class Worker extends EventEmitter {
   private report(entry: Running, outcome: Json | undefined | FailureReport): void {
     if (entry.done) return;
     entry.done = true;
-    const { job } = entry;
+    entry.reported = true;
+    const { job, attempt } = entry;
     const failed = isFailure(outcome);
-    const send = failed ? this.options.transport.fail(job, outcome) : this.options.transport.complete(job, outcome as Json | undefined);
+    const transport = this.options.transport;
+    const sendOutcome = () => (failed ? transport.fail(job, outcome) : transport.complete(job, outcome as Json | undefined));
+    // A job's lines are sent before its outcome, so a finished job's log is complete.
+    const send = entry.logs ? entry.logs.flush().then(sendOutcome) : sendOutcome();
     send.then(
       (ack) => {
         if (!ack.ok) this.log.warn({ jobId: job.id, reason: ack.reason }, 'outcome not recorded: the job is no longer held by this worker');
-        this.emit(failed ? 'failed' : 'completed', job, outcome);
+        attempt.end(settledOutcome(attempt, failed, ack));
+        if (failed) this.emit('failed', job, outcome);
+        else this.emit('completed', job, outcome as Json | undefined);
       },
-      (err) => this.trouble(`could not report the outcome of job ${job.id}`, err),
+      (err) => {
+        attempt.event('docket.job.report_failed', { 'exception.message': (err as Error)?.message ?? String(err) });
+        attempt.end('not_recorded');
+        this.trouble(`could not report the outcome of job ${job.id}`, err);
+      },
     );
   }
 
@@ -262,6 +332,11 @@ export class Worker extends EventEmitter {
   }
 
   private signalAbort(entry: Running, reason: Error): void {
+    const stopped = stoppedBy(reason);
+    if (stopped && !entry.reported && entry.stopped === null) {
+      entry.stopped = stopped;
+      entry.attempt.event(`docket.job.${stopped}`);
+    }
     entry.controller().abort(reason);
   }
 
@@ -280,9 +355,42 @@ export class Worker extends EventEmitter {
   }
 
   private trouble(message: string, err: unknown): void {
-    this.log.error({ err }, message);
-    this.emit('error', err);
+    if (this.options.onError) this.options.onError(err, message);
+    else this.log.error({ err }, message);
+    this.emit('error', err instanceof Error ? err : new Error(String(err)));
   }
+}
+
+/** How a handler stopped by the worker ends its span (a timeout is reported as a failure instead). */
+function stoppedBy(reason: Error): AttemptOutcome | null {
+  if (reason instanceof CancelledError) return 'cancelled';
+  if (reason instanceof LeaseLostError) return 'lease_lost';
+  if (reason instanceof ShutdownError) return 'released';
+  return null;
+}
+
+/**
+ * What the report did, on the attempt's span: a retry, a park or a failure for good as an event
+ * (with when the next attempt is due, or the condition), and as the span's outcome.
+ */
+function settledOutcome(attempt: Attempt, failed: boolean, ack: Ack): AttemptOutcome {
+  if (!ack.ok) {
+    attempt.event('docket.job.outcome_refused', { 'docket.reason': ack.reason ?? 'unknown' });
+    return 'not_recorded';
+  }
+  if (!failed) return 'succeeded';
+  const job = ack.job;
+  if (!job) return 'error';
+  if (job.state === 'retrying') {
+    attempt.event('docket.job.retry', { 'docket.job.next_attempt': job.attempt + 1, 'docket.job.next_attempt_at': new Date(job.runAt).toISOString() });
+    return 'retrying';
+  }
+  if (job.state === 'blocked') {
+    attempt.event('docket.job.parked', { 'docket.recovery.condition': job.condition ?? '' });
+    return 'blocked';
+  }
+  if (job.state === 'failed') attempt.event('docket.job.failed', { 'docket.job.state_reason': job.stateReason ?? '' });
+  return job.state === 'failed' || job.state === 'expired' ? job.state : 'error';
 }
 
 function isFailure(outcome: unknown): outcome is FailureReport {

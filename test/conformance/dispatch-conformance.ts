@@ -174,6 +174,24 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
         expect(await d().readyCount('c')).toBe(5);
       });
 
+      it('many queues take turns: every queue gives one entry before any gives a second, across takes', async () => {
+        const names = Array.from({ length: 60 }, (_, i) => `q${String(i).padStart(2, '0')}`);
+        await d().enqueue(names.flatMap((queue) => Array.from({ length: 5 }, () => entry({ queue }))));
+        const taken: DispatchEntry[] = [];
+        for (let i = 0; i < 30; i++) taken.push(...(await d().take({ queues: names, max: 4 })));
+        expect(taken).toHaveLength(120);
+        // Two rounds of 60: each queue exactly once in each.
+        expect(new Set(taken.slice(0, 60).map((e) => e.queue)).size).toBe(60);
+        expect(new Set(taken.slice(60, 120).map((e) => e.queue)).size).toBe(60);
+      });
+
+      it('a large take over few queues shares it between them', async () => {
+        await d().enqueue([...Array.from({ length: 50 }, () => entry({ queue: 'a' })), ...Array.from({ length: 50 }, () => entry({ queue: 'b' }))]);
+        const taken = await d().take({ queues: ['a', 'b'], max: 40 });
+        expect(taken.filter((e) => e.queue === 'a')).toHaveLength(20);
+        expect(taken.filter((e) => e.queue === 'b')).toHaveLength(20);
+      });
+
       it('a range applies to every queue of a multi-queue take', async () => {
         await d().enqueue([entry({ queue: 'a', priority: 1 }), entry({ queue: 'b', priority: 9 }), entry({ queue: 'b', priority: 2 })]);
         const taken = await d().take({ queues: ['a', 'b'], max: 10, range: { min: 2, max: 10 } });
@@ -388,6 +406,69 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
         expect(await settles(waiting, 0)).toBe(false);
         await d().enqueue([entry({ priority: 2 })]);
         expect(await settles(waiting, PROMPT_MS)).toBe(true);
+      });
+    });
+
+    describe('hand-off: a new job wakes as many waiting claimers as it can serve, the right ones', () => {
+      /** Registers waiters one after another (oldest first) and checks that none woke yet. */
+      const waitersOn = async (dispatch: Dispatch, filters: Parameters<Dispatch['waitForWork']>[3][] | number, queue = 'q') => {
+        const list = typeof filters === 'number' ? Array.from({ length: filters }, () => undefined) : filters;
+        const woken: boolean[] = [];
+        const waits = list.map((range, i) => {
+          woken[i] = false;
+          return dispatch.waitForWork([queue], 60_000, undefined, range).then(() => void (woken[i] = true));
+        });
+        expect(await settles(Promise.race(waits), QUIET_MS)).toBe(false);
+        return { woken, waits };
+      };
+
+      it('n new jobs wake at most n of the waiting claimers, oldest first', async () => {
+        const { woken, waits } = await waitersOn(d(), 10);
+        await d().enqueue([entry()]);
+        expect(await settles(waits[0]!, PROMPT_MS)).toBe(true);
+        await settles(Promise.resolve(), 0);
+        expect(woken).toEqual([true, false, false, false, false, false, false, false, false, false]);
+        await d().enqueue([entry(), entry(), entry()]);
+        expect(await settles(Promise.all(waits.slice(1, 4)), PROMPT_MS)).toBe(true);
+        await settles(Promise.resolve(), 0);
+        expect(woken.filter(Boolean)).toHaveLength(4);
+        expect(woken.slice(0, 4)).toEqual([true, true, true, true]);
+      });
+
+      it('wakes the claimer whose priority range takes the job, not older ones whose range does not', async () => {
+        const { woken, waits } = await waitersOn(d(), [{ min: 1, max: 2 }, { min: 1, max: 2 }, { min: 7, max: 9 }, { min: 7, max: 9 }]);
+        await d().enqueue([entry({ priority: 8 })]);
+        expect(await settles(waits[2]!, PROMPT_MS)).toBe(true);
+        await settles(Promise.resolve(), 0);
+        expect(woken).toEqual([false, false, true, false]);
+      });
+
+      it('wakes a claimer whose filter takes the job, not older ones whose type or tenant filter refuses it', async () => {
+        const woken = [false, false, false];
+        const waits = [
+          d().waitForWork(['q'], 60_000, undefined, undefined, { types: ['a'] }),
+          d().waitForWork(['q'], 60_000, undefined, undefined, { tenant: 'x' }),
+          d().waitForWork(['q'], 60_000),
+        ].map((p, i) => p.then(() => void (woken[i] = true)));
+        expect(await settles(Promise.race(waits), QUIET_MS)).toBe(false);
+        await d().enqueue([entry({ type: 'b', tenant: 'y' })]);
+        expect(await settles(waits[2]!, PROMPT_MS)).toBe(true);
+        await settles(Promise.resolve(), 0);
+        expect(woken).toEqual([false, false, true]);
+      });
+
+      itWithPeer('across instances, each instance wakes no more of its waiters than there are new jobs', async () => {
+        const other = await openPeer();
+        const { woken, waits } = await waitersOn(other, 10);
+        const marker = other.waitForWork(['marker'], 60_000);
+        expect(await settles(marker, QUIET_MS)).toBe(false);
+        await d().enqueue([entry(), entry()]);
+        expect(await settles(Promise.all(waits.slice(0, 2)), PROMPT_MS)).toBe(true);
+        // Messages reach the other instance in order: once the marker's wake is heard, every wake
+        // of the two jobs has been too.
+        await d().enqueue([entry({ queue: 'marker' })]);
+        expect(await settles(marker, PROMPT_MS)).toBe(true);
+        expect(woken.filter(Boolean)).toHaveLength(2);
       });
     });
 

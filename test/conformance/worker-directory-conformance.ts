@@ -142,6 +142,33 @@ export function describeWorkerDirectoryConformance(name: string, open: (options:
         expect(await dir.get(id)).toMatchObject({ status: 'active', queues: ['q'], labels: { k: 'v' }, lastHeartbeatAt: clock.now() });
       });
 
+      it('pages workers in id order, each once, filtered by tenant, status and queue', async () => {
+        const made: string[] = [];
+        for (let i = 0; i < 25; i++) {
+          made.push(await dir.register({ queues: i % 2 === 0 ? ['even', 'all'] : ['odd', 'all'], tenant: i % 5 === 0 ? null : `t${i % 3}` }));
+        }
+        clock.advance(TIMEOUT + 1);
+        const keep = made.slice(0, 5);
+        for (const id of keep) await dir.touch(id);
+        await dir.sweep(TIMEOUT);
+        const pages: string[][] = [];
+        let after: string | undefined;
+        do {
+          const page = await dir.page({ limit: 10, ...(after ? { after } : {}) });
+          pages.push(ids(page.workers));
+          after = page.next ?? undefined;
+        } while (after && pages.length < 10);
+        expect(pages.map((p) => p.length)).toEqual([10, 10, 5]);
+        expect(pages.flat()).toEqual([...made].sort());
+        const all = (await dir.list()).filter((w) => made.includes(w.id));
+        const expectIds = (pick: (w: WorkerRecord) => boolean) => all.filter(pick).map((w) => w.id).sort();
+        expect(ids((await dir.page({ limit: 100, tenant: 't1' })).workers)).toEqual(expectIds((w) => w.tenant === 't1'));
+        expect(ids((await dir.page({ limit: 100, tenant: null })).workers)).toEqual(expectIds((w) => w.tenant === null));
+        expect(ids((await dir.page({ limit: 100, status: 'active' })).workers)).toEqual([...keep].sort());
+        expect(ids((await dir.page({ limit: 100, queue: 'odd', status: 'lost' })).workers)).toEqual(expectIds((w) => w.queues.includes('odd') && w.status === 'lost'));
+        expect((await dir.page({ limit: 100, queue: 'even' })).next).toBeNull();
+      });
+
       it('sweep marks workers silent for longer than the timeout lost, once', async () => {
         const silent = await dir.register({ queues: ['q'], name: 'silent' });
         const alive = await dir.register({ queues: ['q'], name: 'alive' });

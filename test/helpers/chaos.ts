@@ -5,6 +5,7 @@
 // another. The report says what a user would check afterwards; the callers assert on it.
 import { randomUUID } from 'node:crypto';
 import { admin, clusterEnv, executions, HANDLERS, jobs, leads, LEASE_MS, sql, start, startLine, untilAllFinished, type Cluster, type Execution, type Proc, type Server } from './cluster.js';
+import { UNHANDLED_REJECTION } from '../../src/interfaces/cli/process-errors.js';
 import { freePort } from './process.js';
 import { pause, until } from './process.js';
 import { call, openPrivateCluster, type Reply } from './private-cluster.js';
@@ -54,10 +55,29 @@ export interface ChaosReport {
   events: { checked: number; jobs: number; broken: string[] };
   /** The same check on the job-events topic once the relay caught up (null: no Kafka). */
   kafka: { checked: number; jobs: number; broken: string[]; republished: number } | null;
-  /** Processes that exited without being killed by the run. */
-  died: string[];
+  /** Processes that exited without being killed by the run, each with how and why. */
+  died: Death[];
   /** Every 5xx reply was a 503 with Retry-After. */
   badServerErrors: string[];
+  /** Unhandled promise rejections the processes logged (each a bug they survived): process, error. */
+  unhandled: string[];
+}
+
+/** A process that exited without being killed by the run: what a user needs to find out why. */
+export interface Death {
+  name: string;
+  pid: number;
+  /** Its exit code, or null when a signal ended it. */
+  code: number | null;
+  signal: string | null;
+  /** When it exited (ISO time). */
+  at: string;
+  /** The faults injected in the minute before (name, start and end relative to the death). */
+  faultsBefore: string[];
+  /** The end of its stderr, where Node prints an uncaught exception or unhandled rejection. */
+  stderr: string;
+  /** Its last log lines (stdout and stderr). */
+  lastLines: string[];
 }
 
 interface Running {
@@ -70,17 +90,23 @@ interface Running {
   crashes: { from: number; to: number }[];
   /** Every process's extra environment (Kafka). */
   env: Record<string, string>;
+  /** Each fault injected, from its start to its end (null: still going on). */
+  faultLog: { fault: Fault; from: number; to: number | null }[];
+  log: (line: string) => void;
+  /** The run is over: its processes are killed by the caller's cleanup, not dying. */
+  over: boolean;
 }
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const log = opts.log ?? (() => {});
   const t0 = Date.now();
   const c = await openPrivateCluster(opts.pg, opts.redis, opts.name);
+  const env: Record<string, string> = opts.kafka ? { DOCKET_KAFKA_BROKERS: opts.kafka.brokers, DOCKET_KAFKA_TOPIC_PREFIX: TOPIC_PREFIX } : {};
+  const run: Running = { servers: [], workers: [], killed: new Set(), all: [], serial: 0, crashes: [], env, faultLog: [], log, over: false };
   try {
-    const run: Running = { servers: [], workers: [], killed: new Set(), all: [], serial: 0, crashes: [], env: opts.kafka ? { DOCKET_KAFKA_BROKERS: opts.kafka.brokers, DOCKET_KAFKA_TOPIC_PREFIX: TOPIC_PREFIX } : {} };
     run.servers = await Promise.all([0, 1].map((i) => startServer(c, `api-${i}`, run.env)));
     run.workers = await Promise.all([0, 1].map((i) => startWorker(c, `worker-${i}`, { env: run.env })));
-    run.all.push(...run.servers, ...run.workers);
+    for (const p of [...run.servers, ...run.workers]) watch(p, run);
     run.serial = 2;
 
     const schedule = await until('the cron schedule to be created', async () => {
@@ -104,7 +130,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       for (const fault of FAULTS) {
         if (fault === 'kafka-stop' && !opts.kafka) continue;
         log(`round ${rounds + 1}: ${fault}`);
+        const entry: Running['faultLog'][number] = { fault, from: Date.now(), to: null };
+        run.faultLog.push(entry);
         await inject(fault, c, run, opts);
+        entry.to = Date.now();
         faults[fault] = (faults[fault] ?? 0) + 1;
         // The cluster serves again: submits are acknowledged after the fault.
         await load.acknowledgedMore(20, 60_000);
@@ -139,10 +168,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       cron,
       events,
       kafka,
-      died: run.all.filter((p) => !run.killed.has(p) && (p.child.exitCode !== null || p.child.signalCode !== null)).map((p) => `${p.name}: ${p.output().slice(-2000)}`),
+      died: run.all.filter((p) => !run.killed.has(p) && p.exit() !== null).map((p) => death(p, run)),
       badServerErrors,
+      unhandled: run.all.flatMap((p) => p.logs().filter((l) => l.msg === UNHANDLED_REJECTION).map((l) => `${p.name}: ${JSON.stringify(l.err)}`)),
     };
   } finally {
+    run.over = true;
     c.remove();
   }
 }
@@ -220,7 +251,34 @@ async function killAndReplace<P extends Proc>(victim: P, run: Running, replaceme
   await victim.exited;
   const next = await replacement();
   list.splice(list.indexOf(victim), 1, next);
-  run.all.push(next);
+  watch(next, run);
+}
+
+/** Counts `p` in the run, and says at once when it exits without being killed (the report says how and why). */
+function watch(p: Proc, run: Running): void {
+  run.all.push(p);
+  void p.exited.then(() => {
+    if (run.killed.has(p) || run.over) return;
+    const d = death(p, run);
+    run.log(`${d.name} (pid ${d.pid}) DIED: ${d.signal ? `signal ${d.signal}` : `exit code ${d.code}`}; stderr: ${d.stderr.slice(-500) || '(empty)'}`);
+  });
+}
+
+function death(p: Proc, run: Running): Death {
+  const exit = p.exit()!;
+  const since = (t: number) => `${((t - exit.at) / 1000).toFixed(1)} s`;
+  return {
+    name: p.name,
+    pid: p.child.pid ?? 0,
+    code: exit.code,
+    signal: exit.signal,
+    at: new Date(exit.at).toISOString(),
+    faultsBefore: run.faultLog
+      .filter((f) => (f.to ?? exit.at) >= exit.at - 60_000 && f.from <= exit.at)
+      .map((f) => `${f.fault} from ${since(f.from)} to ${f.to === null || f.to > exit.at ? 'after its death' : since(f.to)}`),
+    stderr: p.stderr().slice(-4000),
+    lastLines: p.output().trimEnd().split('\n').slice(-20),
+  };
 }
 
 /** Submits one job at a time from two lanes, round robin over the live servers, until stopped. */

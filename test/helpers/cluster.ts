@@ -34,7 +34,11 @@ export interface Proc {
   child: ChildProcess;
   /** stdout and stderr so far. */
   output(): string;
+  /** stderr alone so far: where Node prints what killed a process (an uncaught exception, an unhandled rejection). */
+  stderr(): string;
   exited: Promise<void>;
+  /** How it ended, once it has: exit code or signal, and when. */
+  exit(): { code: number | null; signal: NodeJS.Signals | null; at: number } | null;
   /** The pino JSON lines printed so far. */
   logs(): Record<string, unknown>[];
 }
@@ -92,9 +96,19 @@ export async function openCluster(): Promise<Cluster> {
 export function start(name: string, args: string[], env: NodeJS.ProcessEnv): Proc {
   const child = spawn(process.execPath, ['bin/docket', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  let stderr = '';
+  let exit: ReturnType<Proc['exit']> = null;
   child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.stderr!.on('data', (d) => {
+    output += d;
+    stderr += d;
+  });
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exit = { code, signal, at: Date.now() };
+      resolve();
+    }),
+  );
   const logs = () =>
     output.split('\n').flatMap((line) => {
       if (!line.startsWith('{')) return [];
@@ -104,7 +118,7 @@ export function start(name: string, args: string[], env: NodeJS.ProcessEnv): Pro
         return [];
       }
     });
-  const proc: Proc = { name, child, output: () => output, exited, logs };
+  const proc: Proc = { name, child, output: () => output, stderr: () => stderr, exited, exit: () => exit, logs };
   procs.add(proc);
   return proc;
 }

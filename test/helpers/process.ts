@@ -1,10 +1,10 @@
 // Helpers for tests that run Docket (and its workers) as child processes, as a user would.
 import { createServer } from 'node:net';
 
-/** The environment of a child, without the DOCKET_* settings and PORT of the developer's shell. */
+/** The environment of a child, without the DOCKET_*, OTEL_* (tracing) settings and PORT of the developer's shell. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('DOCKET_') || k === 'PORT') delete env[k];
+  for (const k of Object.keys(env)) if (k.startsWith('DOCKET_') || k.startsWith('OTEL_') || k === 'PORT') delete env[k];
   const set = Object.fromEntries(Object.entries(extra).filter((e): e is [string, string] => e[1] !== undefined));
   return { ...env, DOCKET_LOG_LEVEL: 'warn', ...set };
 }

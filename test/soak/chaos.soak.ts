@@ -3,7 +3,7 @@
 // DOCKET_SOAK_REPORT. Not part of `npm test` (its file name does not end in .test.ts).
 import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { runChaos, type ChaosReport } from '../helpers/chaos.js';
+import { runChaos, type ChaosReport, type Death } from '../helpers/chaos.js';
 import { admin, cleanupClusters, mintToken } from '../helpers/cluster.js';
 import { startPrivateKafka, startPrivatePostgres, startPrivateRedis, type PrivateKafka, type PrivatePostgres, type PrivateRedis } from '../helpers/private-engines.js';
 
@@ -34,6 +34,7 @@ it(`soak: the chaos faults on a loop for ${MINUTES} min`, async () => {
   console.log(text);
   if (REPORT) writeFileSync(REPORT, text);
   expect(report.died).toEqual([]);
+  expect(report.unhandled).toEqual([]);
   expect(report.notSucceeded).toEqual([]);
   expect(report.unexplained).toEqual([]);
   expect(report.badServerErrors).toEqual([]);
@@ -59,8 +60,29 @@ function render(r: ChaosReport, started: string): string {
     r.kafka
       ? `- Kafka (job-events topic, read back once the relay caught up): ${r.kafka.checked} events of ${r.kafka.jobs} jobs, complete and in order per job: ${r.kafka.broken.length === 0 ? 'yes' : `no: ${r.kafka.broken.slice(0, 5).join('; ')}`}; published again after a fault (same id, skipped): ${r.kafka.republished}`
       : '- Kafka: not used',
-    `- processes that died without being killed: ${r.died.length}`,
+    `- processes that died without being killed: ${r.died.length}${r.died.length ? ' (below)' : ''}`,
     `- 5xx replies that were not 503 + Retry-After: ${r.badServerErrors.length}`,
+    `- unhandled promise rejections logged (bugs survived): ${r.unhandled.length}${r.unhandled.length ? `: ${r.unhandled.slice(0, 5).join('; ')}` : ''}`,
     '',
+    ...r.died.flatMap(renderDeath),
   ].join('\n');
+}
+
+/** How and when a process died, the faults before, and its own last words: enough to explain it. */
+function renderDeath(d: Death): string[] {
+  const fence = (text: string) => ['```', text.trimEnd() || '(empty)', '```'];
+  return [
+    `## ${d.name} (pid ${d.pid}) died at ${d.at}: ${d.signal ? `signal ${d.signal}` : `exit code ${d.code}`}`,
+    '',
+    `Faults in the minute before (times relative to its death): ${d.faultsBefore.join('; ') || 'none'}`,
+    '',
+    'Its stderr (the end):',
+    '',
+    ...fence(d.stderr),
+    '',
+    'Its last output lines:',
+    '',
+    ...fence(d.lastLines.join('\n')),
+    '',
+  ];
 }

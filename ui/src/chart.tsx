@@ -15,8 +15,10 @@ const hhmm = (_u: uPlot, splits: number[]) => splits.map((s) => new Date(s * 100
 /**
  * A small time chart (uPlot, canvas): `times` in epoch seconds, one value per time per series.
  * `yMax`: a fixed top (a rate's 1); else the data's, at least a few units so a quiet queue reads as quiet.
+ * `sqrt`: a square-root y scale, so one spike of 40k does not flatten the minutes of 20 (a log
+ * scale cannot show the zeros of a quiet minute).
  */
-export function TimeChart({ times, series, height = 140, yFormat, yMax, label }: { times: number[]; series: Series[]; height?: number; yFormat?: (v: number) => string; yMax?: number; label: string }) {
+export function TimeChart({ times, series, height = 140, yFormat, yMax, label, sqrt = false }: { times: number[]; series: Series[]; height?: number; yFormat?: (v: number) => string; yMax?: number; label: string; sqrt?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const shape = series.map((s) => s.label).join('|');
@@ -29,10 +31,23 @@ export function TimeChart({ times, series, height = 140, yFormat, yMax, label }:
       height,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, yMax ?? Math.ceil(Math.max(max, 4) * 1.15)] } },
+      scales: {
+        x: { time: true },
+        y: sqrt
+          ? { distr: 100, fwd: (v: number) => Math.sqrt(Math.max(0, v)), bwd: (v: number) => v * v, range: (_u, _min, max) => [0, niceTop(Math.max(max, 1) * 1.1)] }
+          : { range: (_u, _min, max) => [0, yMax ?? Math.ceil(Math.max(max, 4) * 1.15)] },
+      },
       axes: [
         { stroke: '#6b7280', grid: { stroke: '#eef0f3', width: 1 }, ticks: { show: false }, font: '11px system-ui, sans-serif', space: 60, values: hhmm },
-        { stroke: '#6b7280', grid: { stroke: '#eef0f3', width: 1 }, ticks: { show: false }, font: '11px system-ui, sans-serif', size: 44, ...(yFormat ? { values: (_u: uPlot, vals: number[]) => vals.map(yFormat) } : {}) },
+        {
+          stroke: '#6b7280',
+          grid: { stroke: '#eef0f3', width: 1 },
+          ticks: { show: false },
+          font: '11px system-ui, sans-serif',
+          size: 44,
+          ...(sqrt ? { splits: (u: uPlot) => sqrtSplits(u.scales.y!.max ?? 1) } : {}),
+          ...(yFormat ? { values: (_u: uPlot, vals: (number | null)[]) => vals.map((v) => (v === null || v === undefined ? '' : yFormat(v))) } : {}),
+        },
       ],
       series: [
         {},
@@ -65,6 +80,18 @@ export function TimeChart({ times, series, height = 140, yFormat, yMax, label }:
   });
 
   return <div class="chart" ref={box} role="img" aria-label={label} />;
+}
+
+/** 1, 2 or 5 times a power of ten, at or above `v`. */
+function niceTop(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(v));
+  return ([1, 2, 5, 10].find((m) => m * p >= v) ?? 10) * p;
+}
+
+/** Ticks spread evenly on a square-root scale: 0, top/16, top/4, 9·top/16, top (rounded to 2 digits). */
+function sqrtSplits(top: number): number[] {
+  const round = (v: number) => (v === 0 ? 0 : Number(v.toPrecision(2)));
+  return [...new Set([0, top / 16, top / 4, (top * 9) / 16, top].map(round))];
 }
 
 /** Indices of the values worth a point: non-null, and for counts (`nonZero`) above zero. */

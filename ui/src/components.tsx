@@ -156,3 +156,17 @@ export function Stat({ label, value, hint, tone }: { label: string; value: Compo
     </div>
   );
 }
+
+/** An admin's tenant filter over a list: every tenant, or one of those the list holds. */
+export function TenantSelect({ tenants, value, onChange, testId }: { tenants: string[]; value: string; onChange: (tenant: string) => void; testId: string }) {
+  return (
+    <select aria-label="tenant" value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value)} data-testid={testId}>
+      <option value="">every tenant</option>
+      {tenants.map((t) => (
+        <option key={t} value={t}>
+          {t}
+        </option>
+      ))}
+    </select>
+  );
+}

@@ -25,8 +25,11 @@ export function dateTime(iso: string | null | undefined): string {
   return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+/** 12 %, 2.5 %, and "< 0.1 %" for a rate above zero that would round to it. */
 export function percent(x: number | null): string {
-  return x === null ? '—' : `${(x * 100).toFixed(x < 0.1 && x > 0 ? 1 : 0)} %`;
+  if (x === null) return '—';
+  if (x > 0 && x < 0.001) return '< 0.1 %';
+  return `${(x * 100).toFixed(x < 0.1 && x > 0 ? 1 : 0)} %`;
 }
 
 export function count(n: number): string {

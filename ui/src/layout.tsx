@@ -23,6 +23,9 @@ function active(href: string, path: string): boolean {
 export function Layout({ path, children }: { path: string; children: ComponentChildren }) {
   const s = session();
   const [live, setLive] = useState<LiveStatus>(liveStatus());
+  // Narrow screens: the menu folds away, and closes again on each navigation.
+  const [menu, setMenu] = useState(false);
+  useEffect(() => setMenu(false), [path]);
   useEffect(() => {
     // Effects run after paint: the status may have moved since the first render read it.
     setLive(liveStatus());
@@ -30,13 +33,16 @@ export function Layout({ path, children }: { path: string; children: ComponentCh
   }, []);
   return (
     <div class="shell">
-      <aside class="sidebar">
+      <aside class={`sidebar ${menu ? 'open' : ''}`}>
         <Link href="/" class="brand">
           <span class="logo" aria-hidden="true">
             D
           </span>
           Docket
         </Link>
+        <button class="menu-toggle" aria-expanded={menu} aria-label="menu" onClick={() => setMenu(!menu)} data-testid="menu-toggle">
+          ☰ Menu
+        </button>
         <nav>
           {NAV.map((n) => (
             <Link key={n.href} href={n.href} class={`nav-item ${active(n.href, path) ? 'active' : ''}`}>

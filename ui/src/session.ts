@@ -58,6 +58,11 @@ export function onSession(listener: () => void): () => void {
   return () => listeners.delete(listener);
 }
 
+/** An admin sees every tenant: lists show a tenant column and filter. */
+export function isAdmin(): boolean {
+  return current?.roles.includes('admin') ?? false;
+}
+
 export function can(what: 'submit' | 'cancel' | 'manage-dead-letters' | 'manage-recovery' | 'manage-schedules' | 'read-workers'): boolean {
   const roles = current?.roles ?? [];
   if (roles.includes('admin')) return true;

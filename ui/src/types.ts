@@ -90,6 +90,8 @@ export interface WorkerInfo {
   queues: string[];
   capacity: number;
   labels: Record<string, string>;
+  /** The tenant it works for; null: every tenant (cluster workers, the server's in-process worker). */
+  tenant: string | null;
   status: 'active' | 'lost';
   registeredAt: string;
   lastHeartbeatAt: string;

@@ -75,12 +75,14 @@ export interface TopicSpec {
  * a handler runs, where kafkajs heartbeats only between messages.
  */
 export class KafkaEventBus implements EventBus {
-  private readonly producer: Producer<string, string, Buffer, Buffer>;
+  private producer: Producer<string, string, Buffer, Buffer>;
   private readonly subscriptions = new Set<KafkaSubscription>();
   private readonly options: Required<Omit<KafkaEventBusOptions, 'onError'>> & Pick<KafkaEventBusOptions, 'onError'>;
   /** Publishes go out one call after another, so per-key order follows call order. */
   private sending: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** While `prepare` has not set up its topics yet: why (the last attempt's error). */
+  private unprepared: { error: unknown; timer: NodeJS.Timeout | null } | null = null;
 
   constructor(options: KafkaEventBusOptions) {
     if (options.brokers.length === 0) throw new TypeError('KafkaEventBus: brokers must not be empty');
@@ -93,7 +95,11 @@ export class KafkaEventBus implements EventBus {
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       onError: options.onError,
     };
-    this.producer = new Producer({
+    this.producer = this.newProducer();
+  }
+
+  private newProducer(): Producer<string, string, Buffer, Buffer> {
+    return new Producer({
       clientId: this.options.clientId,
       bootstrapBrokers: [...this.options.brokers],
       timeout: this.options.requestTimeoutMs,
@@ -113,10 +119,19 @@ export class KafkaEventBus implements EventBus {
 
   async publishEncoded(events: readonly EncodedEvent[]): Promise<void> {
     if (this.closed) throw new EventBusClosedError();
+    if (this.unprepared) throw new KafkaTopicsNotReadyError(this.unprepared.error);
     if (events.length === 0) return;
     const sent = this.sending.then(async () => {
       for (const chunk of chunksOf(events)) {
-        await this.producer.send({ messages: chunk.map((e) => ({ topic: e.topic, key: e.key, value: e.value, headers: HEADERS })) });
+        try {
+          await this.producer.send({ messages: chunk.map((e) => ({ topic: e.topic, key: e.key, value: e.value, headers: HEADERS })) });
+        } catch (err) {
+          // The broker no longer accepts this producer's sequence (a broker restart can leave it
+          // out of order): no retry of it can succeed. A new producer gets a new id and starts its
+          // sequences afresh; the caller's retry (the relay's next step) then goes through.
+          if (producerStateLost(err)) this.renewProducer();
+          throw err;
+        }
       }
     });
     this.sending = sent.catch(() => {});
@@ -144,6 +159,37 @@ export class KafkaEventBus implements EventBus {
       throw new EventBusClosedError();
     }
     return sub;
+  }
+
+  /**
+   * Sets up `topics` (ensureTopicLayout) before anything is published. When the broker cannot be
+   * reached (an outage, as `isOutage` tells), the bus still opens: publishing rejects with
+   * KafkaTopicsNotReadyError (nothing may reach a topic the broker would create with its own
+   * defaults) and `ready()` says why, while the setup is tried again every `retryMs` until it works;
+   * `onReady` then gets the shortfalls. Any other failure (a bad layout) rejects, as ensureTopicLayout.
+   */
+  async prepare(
+    topics: readonly ({ name: string } & TopicLayout)[],
+    opts: { isOutage: (err: unknown) => boolean; onReady: (shortfalls: PartitionShortfall[]) => void; retryMs?: number },
+  ): Promise<void> {
+    const attempt = async (): Promise<void> => {
+      try {
+        const shortfalls = await this.ensureTopicLayout(topics);
+        this.unprepared = null;
+        opts.onReady(shortfalls);
+      } catch (err) {
+        if (!opts.isOutage(err) || this.closed) throw err;
+        const timer = setTimeout(() => void attempt().catch((e: unknown) => (this.unprepared = { error: e, timer: null })), opts.retryMs ?? 2_000);
+        timer.unref();
+        this.unprepared = { error: err, timer };
+      }
+    };
+    await attempt();
+  }
+
+  /** Resolves once `prepare` has set up its topics (at once when it was not called); rejects saying why not. */
+  async ready(): Promise<void> {
+    if (this.unprepared) throw new KafkaTopicsNotReadyError(this.unprepared.error);
   }
 
   /**
@@ -188,12 +234,30 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
+  private renewProducer(): void {
+    const old = this.producer;
+    this.producer = this.newProducer();
+    old.close().catch(() => {});
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.unprepared?.timer) clearTimeout(this.unprepared.timer);
     await Promise.all([...this.subscriptions].map((s) => s.close()));
     await this.sending;
     await this.producer.close();
+  }
+}
+
+/** Publishing before `prepare` could set up the topics: the broker has not answered yet. */
+export class KafkaTopicsNotReadyError extends Error {
+  /** An outage to the outage log (engine-outage.ts), like the client's own network errors. */
+  readonly code = 'DOCKET_KAFKA_NOT_READY';
+
+  constructor(readonly reason: unknown) {
+    super(`Kafka topics not set up yet: ${reason instanceof Error ? reason.message : String(reason)}`);
+    this.name = 'KafkaTopicsNotReadyError';
   }
 }
 
@@ -248,4 +312,16 @@ function onlyProtocolErrors(err: unknown, id: string): boolean {
   if (!e || typeof e !== 'object') return false;
   if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors.every((x) => onlyProtocolErrors(x, id));
   return e.apiId === id;
+}
+
+/** Errors after which the broker refuses every further send of this producer id: only a new producer helps. */
+const PRODUCER_STATE_LOST = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+
+/** Whether `err` (or any error it aggregates or wraps) says the producer's idempotence state is lost. */
+export function producerStateLost(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 8) return false;
+  const e = err as { apiId?: unknown; producerFenced?: unknown; aggregateErrors?: unknown; errors?: unknown; cause?: unknown };
+  if ((typeof e.apiId === 'string' && PRODUCER_STATE_LOST.has(e.apiId)) || e.producerFenced === true) return true;
+  const nested = [...(Array.isArray(e.aggregateErrors) ? e.aggregateErrors : []), ...(Array.isArray(e.errors) ? e.errors : []), e.cause];
+  return nested.some((n) => producerStateLost(n, depth + 1));
 }

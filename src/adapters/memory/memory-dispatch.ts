@@ -3,6 +3,7 @@ import { fairnessPolicy, matchesFilter } from '../../domain/fairness.js';
 import type { Clock } from '../../ports/clock.js';
 import type { ClaimFilter, Dispatch, FairnessPolicy, PriorityRange, RunningCount, TakeRequest } from '../../ports/dispatch.js';
 import { BinaryHeap } from './binary-heap.js';
+import { Ring } from './ring.js';
 
 const LEVELS = 10;
 /** With a label filter, how many ready entries of one tenant and type a take looks through. */
@@ -27,7 +28,7 @@ interface Lane {
 interface Level {
   lanes: Map<string, Lane>;
   /** Deficit round robin order: the head tenant has the turn. Holds exactly the keys of `lanes`. */
-  ring: string[];
+  ring: Ring;
   deficits: Map<string, number>;
 }
 
@@ -35,7 +36,15 @@ interface QueueIndex {
   /** Indexed by priority (1..10; slot 0 unused). */
   levels: Level[];
   size: number;
-  waiters: Set<() => void>;
+  /** Claimers waiting for work here, oldest first. */
+  waiters: Set<Waiter>;
+}
+
+/** A claim waiting for work: what it can take, and how to wake it. */
+interface Waiter {
+  range: PriorityRange | undefined;
+  filter: ClaimFilter | undefined;
+  done: () => void;
 }
 
 /**
@@ -74,7 +83,7 @@ export class MemoryDispatch implements Dispatch {
   }
 
   async enqueue(entries: readonly DispatchEntry[]): Promise<void> {
-    const touched = new Set<QueueIndex>();
+    const touched = new Map<string, number>();
     for (const e of entries) {
       this.forget(e.id);
       const q = this.index(e.queue);
@@ -93,9 +102,9 @@ export class MemoryDispatch implements Dispatch {
       lane.live++;
       q.size++;
       this.ready.set(e.id, e);
-      touched.add(q);
+      touched.set(e.queue, (touched.get(e.queue) ?? 0) + 1);
     }
-    for (const q of touched) wake(q);
+    for (const [name, added] of touched) this.handOff(name, added);
   }
 
   async schedule(entries: readonly DispatchEntry[]): Promise<void> {
@@ -112,33 +121,43 @@ export class MemoryDispatch implements Dispatch {
   async take(request: TakeRequest): Promise<DispatchEntry[]> {
     const out: DispatchEntry[] = [];
     const names = request.queues;
-    const start = names.length > 1 ? this.rotation++ % names.length : 0;
+    const n = names.length;
+    const start = n > 1 ? this.rotation % n : 0;
+    let last = -1;
     for (let level = clampLevel(request.range?.min ?? 1); level <= clampLevel(request.range?.max ?? LEVELS) && out.length < request.max; level++) {
-      for (let k = 0; k < names.length && out.length < request.max; k++) {
-        const name = names[(start + k) % names.length]!;
-        const q = this.queues.get(name);
-        if (!q || q.size === 0) continue;
-        if (request.filter?.tenant !== undefined) this.serveTenant(name, q.levels[level]!, request.filter.tenant, request.max - out.length, request.filter, out);
-        else this.serve(name, q.levels[level]!, request.max - out.length, request.filter, out);
+      // Queues take turns: each pass gives every queue an equal share of what is still wanted,
+      // so many queues each get some before any gets its whole share twice.
+      for (let progress = true; progress && out.length < request.max; ) {
+        progress = false;
+        const quota = Math.max(1, Math.floor((request.max - out.length) / n));
+        for (let k = 0; k < n && out.length < request.max; k++) {
+          const name = names[(start + k) % n]!;
+          const q = this.queues.get(name);
+          if (!q || q.size === 0) continue;
+          const before = out.length;
+          const need = Math.min(quota, request.max - out.length);
+          if (request.filter?.tenant !== undefined) this.serveTenant(name, q.levels[level]!, request.filter.tenant, need, request.filter, out);
+          else this.serve(name, q.levels[level]!, need, request.filter, out);
+          if (out.length > before) (progress = true), (last = k);
+        }
       }
     }
+    // The next take starts after the last queue served here.
+    if (n > 1) this.rotation = last < 0 ? start + 1 : start + last + 1;
     return out;
   }
 
   async release(entries: readonly Pick<DispatchEntry, 'queue' | 'tenant'>[]): Promise<void> {
-    const touched = new Set<string>();
+    const freed = new Map<string, number>();
     for (const e of entries) {
       if (!this.fairness.capped(e.queue)) continue;
       const counts = this.running.get(e.queue);
       const n = counts?.get(e.tenant) ?? 0;
       if (n > 1) counts!.set(e.tenant, n - 1);
       else counts?.delete(e.tenant);
-      touched.add(e.queue);
+      freed.set(e.queue, (freed.get(e.queue) ?? 0) + 1);
     }
-    for (const name of touched) {
-      const q = this.queues.get(name);
-      if (q) wake(q);
-    }
+    for (const [name, slots] of freed) this.handOff(name, slots);
   }
 
   async runningCounts(queues: readonly string[]): Promise<RunningCount[]> {
@@ -151,8 +170,7 @@ export class MemoryDispatch implements Dispatch {
     const n = Math.max(0, (counts.get(tenant) ?? 0) + delta);
     if (n > 0) counts.set(tenant, n);
     else counts.delete(tenant);
-    const q = this.queues.get(queue);
-    if (delta < 0 && q) wake(q);
+    if (delta < 0) this.handOff(queue, -delta);
   }
 
   /**
@@ -164,12 +182,12 @@ export class MemoryDispatch implements Dispatch {
   private serve(queue: string, level: Level, need: number, filter: ClaimFilter | undefined, out: DispatchEntry[]): void {
     const ring = level.ring;
     let idle = 0;
-    while (need > 0 && ring.length > 0 && idle < ring.length) {
-      const tenant = ring[0]!;
+    while (need > 0 && ring.size > 0 && idle < ring.size) {
+      const tenant = ring.head!;
       const share = this.fairness.shareOf(queue, tenant);
       const running = share.maxRunning === null ? 0 : (this.running.get(queue)?.get(tenant) ?? 0);
       const room = share.maxRunning === null ? need : Math.min(need, share.maxRunning - running);
-      const alone = ring.length === 1;
+      const alone = ring.size === 1;
       const deficit = level.deficits.get(tenant) ?? 0;
       const credit = alone ? room : deficit < 1 ? deficit + share.weight : deficit;
       const quota = Math.min(Math.floor(credit), room);
@@ -182,7 +200,7 @@ export class MemoryDispatch implements Dispatch {
         continue;
       }
       if (got.length === 0) {
-        ring.push(ring.shift()!);
+        ring.rotate();
         idle++;
         continue;
       }
@@ -192,7 +210,7 @@ export class MemoryDispatch implements Dispatch {
       else level.deficits.set(tenant, left);
       // Credit left and only `need` cut the take short: the tenant keeps its turn for the next take.
       if (got.length === quota && left >= 1 && need === 0) continue;
-      if (ring.length > 1) ring.push(ring.shift()!);
+      if (ring.size > 1) ring.rotate();
     }
   }
 
@@ -278,6 +296,22 @@ export class MemoryDispatch implements Dispatch {
     return false;
   }
 
+  /**
+   * Hand-off: `count` jobs (or freed slots) arrived on `queue`; wakes at most that many waiting
+   * claimers, oldest first, and only those a take would serve now (priority range, filter, tenant
+   * caps). The rest sleep on: an idle claimer costs nothing per job it does not get.
+   */
+  private handOff(queue: string, count: number): void {
+    const q = this.queues.get(queue);
+    if (!q || q.waiters.size === 0) return;
+    for (const w of [...q.waiters]) {
+      if (count <= 0) return;
+      if (!this.hasWork(q, queue, w.range, w.filter)) continue;
+      w.done();
+      count--;
+    }
+  }
+
   private countRunning(queue: string, tenant: string, n: number): void {
     let counts = this.running.get(queue);
     if (!counts) this.running.set(queue, (counts = new Map()));
@@ -308,15 +342,17 @@ export class MemoryDispatch implements Dispatch {
     const indexes = queues.map((name) => this.index(name));
     if (signal?.aborted || indexes.some((q, i) => this.hasWork(q, queues[i]!, range, filter))) return Promise.resolve();
     return new Promise((resolve) => {
+      const waiter: Waiter = { range, filter, done: () => {} };
       const done = () => {
         timer.cancel();
         signal?.removeEventListener('abort', done);
-        for (const q of indexes) q.waiters.delete(done);
+        for (const q of indexes) q.waiters.delete(waiter);
         resolve();
       };
+      waiter.done = done;
       const timer = this.clock.setTimer(done, timeoutMs);
       signal?.addEventListener('abort', done, { once: true });
-      for (const q of indexes) q.waiters.add(done);
+      for (const q of indexes) q.waiters.add(waiter);
     });
   }
 
@@ -337,7 +373,7 @@ export class MemoryDispatch implements Dispatch {
   }
 
   async close(): Promise<void> {
-    for (const q of this.queues.values()) wake(q);
+    for (const q of this.queues.values()) for (const w of [...q.waiters]) w.done();
     this.dueListeners.clear();
   }
 
@@ -356,7 +392,7 @@ export class MemoryDispatch implements Dispatch {
       if (--lane.live === 0) {
         level.lanes.delete(r.tenant);
         level.deficits.delete(r.tenant);
-        level.ring.splice(level.ring.indexOf(r.tenant), 1);
+        level.ring.delete(r.tenant);
       }
     }
     this.delayedLive.delete(id);
@@ -373,7 +409,7 @@ export class MemoryDispatch implements Dispatch {
   private index(queue: string): QueueIndex {
     let q = this.queues.get(queue);
     if (!q) {
-      q = { levels: Array.from({ length: LEVELS + 1 }, () => ({ lanes: new Map(), ring: [], deficits: new Map() })), size: 0, waiters: new Set() };
+      q = { levels: Array.from({ length: LEVELS + 1 }, () => ({ lanes: new Map(), ring: new Ring(), deficits: new Map() })), size: 0, waiters: new Set() };
       this.queues.set(queue, q);
     }
     return q;
@@ -384,9 +420,4 @@ function clampLevel(priority: number): number {
   return Math.min(LEVELS, Math.max(1, Math.trunc(priority)));
 }
 
-function wake(q: QueueIndex): void {
-  if (q.waiters.size === 0) return;
-  const waiters = [...q.waiters];
-  q.waiters.clear();
-  for (const w of waiters) w();
-}
+

@@ -1,3 +1,4 @@
+import { matchesWorkerQuery, pageOf, type WorkerPage, type WorkerQuery } from '../../domain/workers.js';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../ports/clock.js';
 import type { WorkerDirectory, WorkerInfo, WorkerRecord } from '../../ports/worker-directory.js';
@@ -40,6 +41,16 @@ export class MemoryWorkerDirectory implements WorkerDirectory {
 
   async list(): Promise<WorkerRecord[]> {
     return [...this.workers.values()].map(snapshot);
+  }
+
+  async page(query: WorkerQuery): Promise<WorkerPage> {
+    const ids = [...this.workers.keys()].filter((id) => query.after === undefined || id > query.after).sort();
+    const matching: WorkerRecord[] = [];
+    for (const id of ids) {
+      const w = snapshot(this.workers.get(id)!);
+      if (matchesWorkerQuery(w, query) && matching.push(w) > query.limit) break;
+    }
+    return pageOf(matching, query.limit);
   }
 
   async touch(id: string): Promise<boolean> {

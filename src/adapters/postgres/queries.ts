@@ -14,7 +14,7 @@ const COMPLETE_FROM = sqlState(COMPLETABLE, 'COMPLETE_JOBS');
 
 export const JOB_COLUMNS = `id, tenant, queue, type, payload, priority, labels, state, state_reason, run_at, expires_at,
   timeout_ms, max_attempts, attempt, backoff, link_id, resubmitted_from, lease_token, lease_expires_at, worker_id,
-  progress, result, errors, created_at, updated_at, started_at, finished_at, condition, blocked_at, template_id, template_version`;
+  progress, result, errors, created_at, updated_at, started_at, finished_at, condition, blocked_at, template_id, template_version, trace_context`;
 
 const names = (list: string) => list.split(',').map((c) => c.trim());
 /** JOB_COLUMNS qualified with a table alias. */
@@ -22,14 +22,14 @@ const jobColumns = (alias: string) => names(JOB_COLUMNS).map((c) => `${alias}.${
 
 /** One array per column, all of the batch's length; json text is checked and stored verbatim. */
 export const INSERT_JOBS = `INSERT INTO jobs (id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
-  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at, template_id, template_version, callback_url)
+  timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, updated_at, template_id, template_version, callback_url, trace_context)
   SELECT id, tenant, queue, type, payload::json, priority, labels::jsonb, state, run_at, expires_at,
-    timeout_ms, max_attempts, backoff::json, link_id, resubmitted_from, created_at, created_at, template_id, template_version, callback_url
+    timeout_ms, max_attempts, backoff::json, link_id, resubmitted_from, created_at, created_at, template_id, template_version, callback_url, trace_context
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[],
     $9::bigint[], $10::bigint[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::text[], $16::bigint[],
-    $17::text[], $18::int[], $19::text[])
+    $17::text[], $18::int[], $19::text[], $20::text[])
     AS j(id, tenant, queue, type, payload, priority, labels, state, run_at, expires_at,
-    timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, template_id, template_version, callback_url)`;
+    timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at, template_id, template_version, callback_url, trace_context)`;
 
 export const GET_JOB = `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`;
 

@@ -27,15 +27,17 @@ export const POSTGRES_FILTERS: FilterDialect = {
   // Compared as text (no pattern: '%' and '_' are literal); lower() folds any letter under the database's ctype.
   errorText: (text, bind) =>
     `errors <> '[]'::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(errors) e WHERE strpos(lower(e->>'message'), lower(${bind(text)})) > 0)`,
+  // payload is json (kept verbatim): read as jsonb for the path; #>> gives the field as text.
+  payloadField: (path, value, bind) => `(payload::jsonb #>> ${bind([...path])}::text[]) = ${bind(value)}`,
 };
 
 /** The arrays of Q.INSERT_JOBS (one per column) for `jobs`. */
 export function insertArrays(jobs: readonly NewJob[]): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: 19 }, () => new Array(jobs.length));
+  const cols: unknown[][] = Array.from({ length: 20 }, () => new Array(jobs.length));
   jobs.forEach((j, i) => {
     const values = [j.id, j.tenant, j.queue, j.type, j.payloadJson, j.priority, JSON.stringify(j.labels), j.state, j.runAt,
       j.expiresAt, j.timeoutMs, j.maxAttempts, JSON.stringify(j.backoff), j.linkId, j.resubmittedFrom, j.createdAt,
-      j.templateId ?? null, j.templateVersion ?? null, j.callbackUrl ?? null];
+      j.templateId ?? null, j.templateVersion ?? null, j.callbackUrl ?? null, j.traceContext ?? null];
     values.forEach((v, c) => (cols[c]![i] = v));
   });
   return cols;

@@ -5,6 +5,7 @@ import type { Clock } from '../../ports/clock.js';
 import { fairnessPolicy } from '../../domain/fairness.js';
 import type { ClaimFilter, Dispatch, FairnessPolicy, PriorityRange, RunningCount, TakeRequest } from '../../ports/dispatch.js';
 import { registerScripts, type ScriptClient, type ScriptPipeline } from './scripts.js';
+import { parseArrival, Waiters, type Arrival, type Waiter } from './waiters.js';
 
 export interface RedisDispatchOptions {
   /** Where to connect when no client is given. @defaultValue redis://127.0.0.1:6379 */
@@ -22,12 +23,6 @@ const LEVELS = 10;
 /** Entries per script call: keeps each call short (Redis runs scripts one at a time). */
 const CHUNK = 1000;
 
-interface Waiter {
-  /** Priorities (bit p-1 for priority p) whose arrival wakes this waiter. */
-  mask: number;
-  done: () => void;
-}
-
 /**
  * The scale-out dispatch: the ready and delayed indexes live in Redis and every transition is one
  * Lua script (src/adapters/redis/lua), so any number of processes share them and `take` is atomic.
@@ -43,8 +38,9 @@ interface Waiter {
  * - `delayed`     sorted set, member id, score dueAt.
  * - `entries`     hash id -> JSON [queue, tenant, priority, dueAt, type?, labels?]: hands entries
  *                 back and tells a script where an id is when it moves or is removed.
- * - channels `wake:<queue>` (an enqueue or a freed slot: "<sender>:<priority mask>") and `due`
- *   (the earliest due time moved earlier).
+ * - channels `wake:<queue>` (an enqueue or freed slots: `<sender>:{"c": {level: jobs}, "t": tenant,
+ *   "y": type}`, level 0 for slots of any priority, `t` and `y` when all share one) and `due` (the
+ *   earliest due time moved earlier).
  *
  * A take walks priority levels, then the queues, then the ring of each (take.lua): priority stays
  * strict, tenants of one priority share it by weight, and a tenant's own jobs keep due order.
@@ -52,9 +48,10 @@ interface Waiter {
  * Nothing here is durable: the store is the truth and the dispatch repair (services/maintenance/dispatch-repair.ts) refills Redis.
  *
  * Wake-ups use pub/sub rather than blocking pops on signal lists: one PUBLISH from inside the
- * enqueue script reaches every idle worker of every process over one subscriber connection per
- * instance, a message nobody hears costs nothing (no stale signals piling up), and a blocked
- * waiter does not hold a connection of its own.
+ * enqueue script reaches every process over one subscriber connection per instance, a message
+ * nobody hears costs nothing (no stale signals piling up), and a blocked waiter does not hold a
+ * connection of its own. Each process hands the jobs off (waiters.ts): n new jobs wake at most n
+ * of its waiting claimers that could take them, so idle long-polls cost nothing per job.
  */
 export class RedisDispatch implements Dispatch {
   private readonly client: ScriptClient;
@@ -69,8 +66,10 @@ export class RedisDispatch implements Dispatch {
   /** Lets the subscriber skip messages this instance sent: it already woke its own waiters. */
   private readonly sender = randomUUID();
   private subscriber: Redis | null = null;
+  /** Every channel this instance listens on, and the SUBSCRIBE in flight or done for each on this connection. */
+  private readonly channels = new Set<string>();
   private readonly subscriptions = new Map<string, Promise<unknown>>();
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly waiters = new Waiters();
   private readonly dueListeners = new Set<() => void>();
   private readonly fairness: FairnessPolicy;
   /** Fairness JSON per queue for take.lua ('' when the queue has no rules), built once. */
@@ -115,9 +114,7 @@ export class RedisDispatch implements Dispatch {
       return target.docketEnqueue(...args);
     });
     // Our own waiters hear it now rather than after a pub/sub round trip.
-    const masks = new Map<string, number>();
-    for (const e of entries) masks.set(e.queue, (masks.get(e.queue) ?? 0) | (1 << (level(e.priority) - 1)));
-    for (const [queue, mask] of masks) this.wake(queue, mask);
+    for (const [queue, arrival] of arrivals(entries)) this.waiters.handOff(queue, arrival);
   }
 
   async schedule(entries: readonly DispatchEntry[]): Promise<void> {
@@ -132,23 +129,29 @@ export class RedisDispatch implements Dispatch {
 
   async take(request: TakeRequest): Promise<DispatchEntry[]> {
     const max = Math.trunc(request.max);
-    const args = this.takeArgs(request.queues, request.range, request.filter);
-    if (!args || max <= 0) return [];
-    args[1] = max;
-    return decodeAll(await this.client.docketTake(this.entriesKey, ...args));
+    const taking = this.takeArgs(request.queues, request.range, request.filter);
+    if (!taking || max <= 0) return [];
+    taking.args[1] = max;
+    const reply = (await this.client.docketTake(this.entriesKey, ...taking.args)) as unknown[];
+    // The next take starts after the last queue this one served.
+    const last = Number(reply[0]);
+    this.rotation = taking.start + (last > 0 ? last : 1);
+    return decodeAll(reply.slice(1));
   }
 
   async release(entries: readonly Pick<DispatchEntry, 'queue' | 'tenant'>[]): Promise<void> {
     const args: (string | number)[] = [];
-    const freed = new Set<string>();
+    const freed = new Map<string, Map<string, number>>();
     for (const e of entries) {
       if (!this.fairness.capped(e.queue)) continue;
-      args.push(e.queue, e.tenant, -1);
-      freed.add(e.queue);
+      const tenants = freed.get(e.queue) ?? new Map<string, number>();
+      freed.set(e.queue, tenants.set(e.tenant, (tenants.get(e.tenant) ?? 0) + 1));
     }
+    for (const [queue, tenants] of freed) for (const [tenant, n] of tenants) args.push(queue, tenant, -n);
     if (args.length === 0) return;
     await this.client.docketRunning(this.rawPrefix, this.sender, ...args);
-    for (const queue of freed) this.wake(queue, rangeMask()); // other instances hear the script's message
+    // Other instances hear the script's messages.
+    for (const [queue, tenants] of freed) for (const [tenant, n] of tenants) this.waiters.handOff(queue, { counts: { 0: n }, tenant });
   }
 
   async runningCounts(queues: readonly string[]): Promise<RunningCount[]> {
@@ -165,24 +168,24 @@ export class RedisDispatch implements Dispatch {
   async adjustRunning(queue: string, tenant: string, delta: number): Promise<void> {
     if (delta === 0) return;
     await this.client.docketRunning(this.rawPrefix, this.sender, queue, tenant, Math.trunc(delta));
-    if (delta < 0) this.wake(queue, rangeMask());
+    if (delta < 0) this.waiters.handOff(queue, { counts: { 0: -Math.trunc(delta) }, tenant });
   }
 
   /**
    * take.lua's arguments after the entries key (max left 0 for the caller): prefix, max, level
-   * range, filter, probe flag, then queue / fairness pairs, rotated so several queues at one
-   * priority take turns being first. null when there is no queue.
+   * range, filter, probe flag, then queue / fairness pairs, rotated to start where the last take
+   * stopped, so that queues take turns across takes too. null when there is no queue.
    */
-  private takeArgs(queues: readonly string[], range?: PriorityRange, filter?: ClaimFilter, probe = false): (string | number)[] | null {
+  private takeArgs(queues: readonly string[], range?: PriorityRange, filter?: ClaimFilter, probe = false): { args: (string | number)[]; start: number } | null {
     const names = [...new Set(queues)];
     if (names.length === 0) return null;
-    const start = names.length > 1 ? this.rotation++ % names.length : 0;
+    const start = names.length > 1 ? this.rotation % names.length : 0;
     const args: (string | number)[] = [this.rawPrefix, 0, level(range?.min ?? 1), level(range?.max ?? LEVELS), filter ? JSON.stringify(filter) : '', probe ? '1' : '0'];
     for (let k = 0; k < names.length; k++) {
       const q = names[(start + k) % names.length]!;
       args.push(q, this.policyArg(q));
     }
-    return args;
+    return { args, start };
   }
 
   private policyArg(queue: string): string {
@@ -214,20 +217,20 @@ export class RedisDispatch implements Dispatch {
     if (this.closed || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const names = [...new Set(queues)];
-      const waiter: Waiter = { mask: rangeMask(range), done: () => {} };
+      const waiter: Waiter = { mask: rangeMask(range), filter, done: () => {} };
       let settled = false;
       const done = () => {
         if (settled) return;
         settled = true;
         timer.cancel();
         signal?.removeEventListener('abort', done);
-        for (const q of names) this.waiters.get(q)?.delete(waiter);
+        for (const q of names) this.waiters.delete(q, waiter);
         resolve();
       };
       waiter.done = done;
       const timer = this.clock.setTimer(done, timeoutMs);
       signal?.addEventListener('abort', done, { once: true });
-      for (const q of names) this.waitersOf(q).add(waiter);
+      for (const q of names) this.waiters.add(q, waiter);
       // Listen first, then look: an enqueue after the look publishes on a channel we already hear.
       // A failure (Redis down) leaves the waiter to its timeout, abort or a later message: never
       // a rejection, and no spinning claim loop either.
@@ -251,7 +254,7 @@ export class RedisDispatch implements Dispatch {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const set of this.waiters.values()) for (const w of [...set]) w.done();
+    this.waiters.wakeEveryone();
     this.dueListeners.clear();
     const quits: Promise<unknown>[] = [];
     if (this.subscriber) quits.push(quit(this.subscriber));
@@ -273,34 +276,42 @@ export class RedisDispatch implements Dispatch {
 
   /** Whether a take would get something now (take.lua as a probe: caps and filters count). */
   private async hasWork(queues: readonly string[], range?: PriorityRange, filter?: ClaimFilter): Promise<boolean> {
-    const args = this.takeArgs(queues, range, filter, true);
-    if (!args) return false;
+    const taking = this.takeArgs(queues, range, filter, true);
+    if (!taking) return false;
     await Promise.all(queues.map((q) => this.subscribe(this.wakeChannel(q))));
-    return Number(await this.client.docketTake(this.entriesKey, ...args)) === 1;
+    return Number(await this.client.docketTake(this.entriesKey, ...taking.args)) === 1;
   }
 
   /** Subscribes once per channel; later calls share the first subscription. */
   private subscribe(channel: string): Promise<unknown> {
     let pending = this.subscriptions.get(channel);
     if (!pending) {
-      pending = this.subscriberConnection().subscribe(channel);
-      pending.catch(() => this.subscriptions.delete(channel));
-      this.subscriptions.set(channel, pending);
+      this.channels.add(channel);
+      const sent = this.subscriberConnection().subscribe(channel);
+      // Failed (Redis down): the next call, or the next reconnect, subscribes again.
+      sent.catch(() => this.subscriptions.get(channel) === sent && this.subscriptions.delete(channel));
+      this.subscriptions.set(channel, (pending = sent));
     }
     return pending;
   }
 
   private subscriberConnection(): Redis {
     if (this.subscriber) return this.subscriber;
-    const sub = this.client.duplicate();
+    // We resubscribe after a reconnect ourselves: ioredis's own resubscription is a promise nobody
+    // handles, and when the connection drops again before Redis answers it (an outage that comes
+    // back and goes again, the command flushed after maxRetriesPerRequest) its rejection is an
+    // unhandled one, which ended worker and leader processes (test/redis-resubscribe.test.ts).
+    const sub = this.client.duplicate({ autoResubscribe: false });
     sub.on('error', () => {});
     sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
-    // Messages sent while the connection was down are lost: after a reconnect (ioredis
-    // resubscribes by itself) let every waiter look again and every promoter re-arm.
+    // Messages sent while the connection was down are lost: after a reconnect, subscribe again
+    // and let every waiter look again and every promoter re-arm.
     let connectedBefore = false;
     sub.on('ready', () => {
       if (connectedBefore) {
-        for (const [queue] of this.waiters) this.wake(queue, rangeMask());
+        this.subscriptions.clear();
+        for (const channel of this.channels) this.subscribe(channel).catch(() => {}); // failed: the next ready tries again
+        for (const queue of [...this.waiters.queues()]) this.waiters.wakeAll(queue);
         this.notifyDue();
       }
       connectedBefore = true;
@@ -310,27 +321,20 @@ export class RedisDispatch implements Dispatch {
   }
 
   private onMessage(channel: string, message: string): void {
-    const colon = message.lastIndexOf(':');
+    const colon = message.indexOf(':');
     if (message.slice(0, colon) === this.sender) return;
     if (channel === this.dueChannel()) this.notifyDue();
-    else if (channel.startsWith(this.wakePrefix())) this.wake(channel.slice(this.wakePrefix().length), Number(message.slice(colon + 1)));
-  }
-
-  /** Wakes the waiters of `queue` whose priority range meets `mask`. */
-  private wake(queue: string, mask: number): void {
-    const set = this.waiters.get(queue);
-    if (!set) return;
-    for (const w of [...set]) if (w.mask & mask) w.done();
+    else if (channel.startsWith(this.wakePrefix())) {
+      const queue = channel.slice(this.wakePrefix().length);
+      const arrival = parseArrival(message.slice(colon + 1));
+      // A bare number is an older sender's priority mask: wake as it did, everyone who may take it.
+      if (typeof arrival === 'number') this.waiters.wakeAll(queue, arrival);
+      else this.waiters.handOff(queue, arrival);
+    }
   }
 
   private notifyDue(): void {
     for (const l of [...this.dueListeners]) l();
-  }
-
-  private waitersOf(queue: string): Set<Waiter> {
-    let set = this.waiters.get(queue);
-    if (!set) this.waiters.set(queue, (set = new Set()));
-    return set;
   }
 
   private wakePrefix(): string {
@@ -369,6 +373,21 @@ function luaPolicy(rules: NonNullable<ReturnType<FairnessPolicy['rulesOf']>>): R
   if (Object.keys(c).length > 0) policy.c = c;
   if (rules.fallback.maxRunning !== null) policy.dc = rules.fallback.maxRunning;
   return policy;
+}
+
+/** What `entries` bring to each queue, as the enqueue script's wake messages tell other instances. */
+function arrivals(entries: readonly DispatchEntry[]): Map<string, Arrival> {
+  const out = new Map<string, Arrival>();
+  for (const e of entries) {
+    const type = e.type ?? '';
+    let a = out.get(e.queue);
+    if (!a) out.set(e.queue, (a = { counts: {}, tenant: e.tenant, type }));
+    const L = level(e.priority);
+    a.counts[L] = (a.counts[L] ?? 0) + 1;
+    if (a.tenant !== e.tenant) delete a.tenant;
+    if (a.type !== type) delete a.type;
+  }
+  return out;
 }
 
 function rangeMask(range?: PriorityRange): number {

@@ -1,3 +1,4 @@
+import { matchesWorkerQuery, pageOf, type WorkerPage, type WorkerQuery } from '../../domain/workers.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
@@ -43,6 +44,9 @@ function load(): Record<keyof typeof SCRIPTS, string> {
   ) as Record<keyof typeof SCRIPTS, string>;
   return sources;
 }
+
+/** Worker hashes read per round trip while filling a page. */
+const PAGE_CHUNK = 100;
 
 /**
  * The remote workers of the cluster, shared by every API process through Redis: a worker may
@@ -131,6 +135,24 @@ export class RedisWorkerDirectory implements WorkerDirectory {
     // Ids are never reused and touch never recreates a hash, so dropping them races with nothing.
     if (gone.length > 0) await this.client.zrem(this.workersKey, ...gone);
     return found.sort((a, b) => a.seq - b.seq).map((f) => f.record);
+  }
+
+  async page(query: WorkerQuery): Promise<WorkerPage> {
+    const ids = (await this.client.zrange(this.workersKey, 0, '-1')).filter((id) => query.after === undefined || id > query.after).sort();
+    const matching: WorkerRecord[] = [];
+    // Hashes are read a chunk at a time until the page is full, not all of them.
+    for (let i = 0; i < ids.length && matching.length <= query.limit; ) {
+      const chunk = ids.slice(i, i + Math.max(PAGE_CHUNK, query.limit + 1 - matching.length));
+      i += chunk.length;
+      const pipeline = this.client.pipeline();
+      for (const id of chunk) pipeline.hgetall(this.workerKey(id));
+      for (const [err, hash] of (await pipeline.exec()) ?? []) {
+        if (err) throw err;
+        const record = decode(hash as Record<string, string>)?.record;
+        if (record && matchesWorkerQuery(record, query) && matching.push(record) > query.limit) break;
+      }
+    }
+    return pageOf(matching, query.limit);
   }
 
   async touch(id: string): Promise<boolean> {

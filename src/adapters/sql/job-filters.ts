@@ -12,6 +12,8 @@ export interface FilterDialect {
   labels(labels: Readonly<Record<string, string>>, bind: (value: unknown) => string): string[];
   /** The clause selecting jobs with an error message containing `text` (any case, `%` and `_` literal). */
   errorText(text: string, bind: (value: unknown) => string): string;
+  /** The clause selecting jobs whose payload field at `path` reads as `value` (strings as they are, numbers as written). */
+  payloadField(path: readonly string[], value: string, bind: (value: unknown) => string): string;
 }
 
 export interface Where {
@@ -46,6 +48,7 @@ export function whereOf(dialect: FilterDialect, filter: JobFilter, more?: (bind:
   add('finished_at >=', filter.finishedAfter);
   add('finished_at <', filter.finishedBefore);
   if (filter.errorText !== undefined) clauses.push(dialect.errorText(filter.errorText, bind));
+  if (filter.payload !== undefined) clauses.push(dialect.payloadField(filter.payload.path, filter.payload.value, bind));
   if (more) clauses.push(more(bind));
   return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }

@@ -1,5 +1,6 @@
 import type { Job } from '../../domain/job.js';
 import type { JobState } from '../../domain/states.js';
+import { carrierFromText } from '../../domain/trace-context.js';
 
 /**
  * A row of the jobs table as either engine returns it. `labels` and `errors` are the only columns
@@ -41,6 +42,8 @@ export interface JobRow {
   template_version: number | null;
   /** Read by SQLite's `SELECT *` and PostgreSQL's reads (get, list); absent from claim and transition rows there. */
   callback_url?: string | null;
+  /** The submit's trace context, JSON text (migration 0013); returned by claims and reads on both engines. */
+  trace_context?: string | null;
 }
 
 /** A claim returns the job's own columns; the lease columns are the ones the claim just wrote. */
@@ -48,7 +51,7 @@ export type ClaimedRow = Pick<
   JobRow,
   | 'id' | 'tenant' | 'queue' | 'type' | 'payload' | 'priority' | 'labels' | 'run_at' | 'expires_at' | 'timeout_ms'
   | 'max_attempts' | 'attempt' | 'backoff' | 'link_id' | 'resubmitted_from' | 'created_at' | 'condition'
-  | 'template_id' | 'template_version'
+  | 'template_id' | 'template_version' | 'trace_context'
 >;
 
 /**
@@ -57,7 +60,7 @@ export type ClaimedRow = Pick<
  * SQLite claim ~40% slower in measurements (27 columns to JS objects).
  */
 export const CLAIMED_COLUMNS = `id, tenant, queue, type, payload, priority, labels, run_at, expires_at, timeout_ms,
-  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at, condition, template_id, template_version`;
+  max_attempts, attempt, backoff, link_id, resubmitted_from, created_at, condition, template_id, template_version, trace_context`;
 
 // Most jobs carry no labels and no errors: the literal is compared before anything is parsed.
 function labelsOf(v: JobRow['labels']): Record<string, string> {
@@ -102,6 +105,7 @@ export function toClaimedJob(r: ClaimedRow, lease: { leaseToken: string; leaseEx
     finishedAt: null,
     templateId: r.template_id,
     templateVersion: r.template_version,
+    ...traceOf(r.trace_context),
   };
 }
 
@@ -139,5 +143,13 @@ export function toJob(r: JobRow): Job {
     templateId: r.template_id,
     templateVersion: r.template_version,
     ...(r.callback_url ? { callbackUrl: r.callback_url } : {}),
+    ...traceOf(r.trace_context),
   };
+}
+
+// Most jobs carry none: nothing is parsed or spread for them.
+function traceOf(text: string | null | undefined): { traceContext?: Job['traceContext'] } {
+  if (!text) return {};
+  const traceContext = carrierFromText(text);
+  return traceContext ? { traceContext } : {};
 }

@@ -1,5 +1,6 @@
 import type { Backoff } from '../../domain/backoff.js';
 import type { Job, Json } from '../../domain/job.js';
+import { carrierFromText } from '../../domain/trace-context.js';
 import type { LoggedRow } from './event-batches.js';
 import { STORED_DEFAULT_BACKOFF } from './rows.js';
 
@@ -17,7 +18,7 @@ import { STORED_DEFAULT_BACKOFF } from './rows.js';
  */
 export const CLAIMED_WIRE = `SELECT json_group_array(json_array(h.id, h.tenant, h.queue, s.type, json(s.payload), h.priority, json(s.labels),
     h.run_at, h.expires_at, s.timeout_ms, s.max_attempts, h.attempt, json(coalesce(s.backoff, '${STORED_DEFAULT_BACKOFF}')), s.link_id,
-    s.resubmitted_from, s.created_at, h.condition, s.template_id, s.template_version, h.state_reason))
+    s.resubmitted_from, s.created_at, h.condition, s.template_id, s.template_version, h.state_reason, s.trace_context))
   FROM json_each(@leases) c JOIN jobs_hot h ON h.id = c.key JOIN job_specs s ON s.id = h.id
   WHERE h.state = 'running' AND h.started_at = @now AND h.lease_token = c.value`;
 
@@ -25,7 +26,7 @@ type WireJob = [
   id: string, tenant: string, queue: string, type: string, payload: Json, priority: number, labels: Record<string, string>,
   runAt: number, expiresAt: number | null, timeoutMs: number | null, maxAttempts: number, attempt: number, backoff: Backoff,
   linkId: string, resubmittedFrom: string | null, createdAt: number, condition: string | null, templateId: string | null,
-  templateVersion: number | null, stateReason: string | null,
+  templateVersion: number | null, stateReason: string | null, traceContext: string | null,
 ];
 
 export interface Lease {
@@ -82,5 +83,12 @@ function jobOf(w: WireJob, lease: Lease): Job {
     finishedAt: null,
     templateId: w[17],
     templateVersion: w[18],
+    ...traceOf(w[20]),
   };
+}
+
+// Most jobs carry none: nothing is parsed or spread for them (as sql/job-rows.ts).
+function traceOf(text: string | null): { traceContext?: Job['traceContext'] } {
+  const traceContext = text ? carrierFromText(text) : undefined;
+  return traceContext ? { traceContext } : {};
 }

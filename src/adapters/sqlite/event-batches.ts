@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { LogEvent } from '../../ports/event-log.js';
 
 /**
- * Batch rows of the event log (migrations/0013_hot_path.sql): the hot path's events, one row per
+ * Batch rows of the event log (migrations/0016_hot_path.sql): the hot path's events, one row per
  * batch instead of a trigger row per job. A row of `n` events takes the positions after the last
  * one given out (pos = max + n, the last of them), so each event keeps a position of its own and a
  * reader may stop inside a batch. The row holds what changes from job to job (`batch`); what never

@@ -10,6 +10,8 @@ export const SQLITE_FILTERS: FilterDialect = {
   errorText: (text, bind) =>
     "jobs.errors <> '[]' AND EXISTS (SELECT 1 FROM json_each(jobs.errors) e" +
     ` WHERE docket_icontains(json_extract(e.value, '$.message'), ${bind(text.toLowerCase())}))`,
+  // Keys are bound as a JSON path, never spliced into the SQL; text of a number is as JSON writes it.
+  payloadField: (path, value, bind) => `CAST(json_extract(payload, ${bind(`$${path.map((k) => `."${k.replace(/"/g, '')}"`).join('')}`)}) AS TEXT) = ${bind(value)}`,
 };
 
 /** Column and bound value for each patch field. JSON fields are serialized here. */
@@ -31,7 +33,7 @@ export const PATCH_COLUMNS: { [K in keyof JobPatch]-?: { sql: string; value: (v:
 
 /**
  * The default backoff as job_specs leaves it out (NULL) and the `jobs` view puts it back: the
- * same text as in migrations/0013_hot_path.sql. A job whose policy is spelled otherwise (another
+ * same text as in migrations/0016_hot_path.sql. A job whose policy is spelled otherwise (another
  * default one day included) stores its own; ~70 bytes less per job that takes the default.
  */
 export const STORED_DEFAULT_BACKOFF = '{"type":"exponential","delayMs":1000,"maxDelayMs":3600000,"jitter":0.2}';
@@ -46,5 +48,6 @@ export function jobParams(j: NewJob): Record<string, unknown> {
     templateId: j.templateId ?? null,
     templateVersion: j.templateVersion ?? null,
     callbackUrl: j.callbackUrl ?? null,
+    traceContext: j.traceContext ?? null,
   };
 }

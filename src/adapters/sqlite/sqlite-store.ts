@@ -385,7 +385,7 @@ export class SqliteStore implements Store {
     }
     const changed = this.stmt(sql).get(params) as LoggedRow | undefined;
     if (!changed) return this.whyNot(r.id, r.from);
-    // The hot path's two moves have no trigger (migrations/0013_hot_path.sql): logged here when they come this way.
+    // The hot path's two moves have no trigger (migrations/0016_hot_path.sql): logged here when they come this way.
     const kind = r.from[0] === 'ready' && r.to === 'running' ? STARTED : r.from[0] === 'running' && r.to === 'succeeded' ? SUCCEEDED : null;
     if (kind) logBatch(this.stmt, kind, [changed], r.now, changed.attempt, changed.worker_id);
     return { ok: true, job: toJob(this.stmt(Q.GET_JOB).get(r.id) as JobRow), from: r.from[0]! };

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../config/index.js';
 import { DocketApiError } from '../../sdk/client.js';
 import { cancelCommand, getCommand, listCommand, queuesCommand, resubmitCommand, workersCommand } from './commands/jobs.js';
@@ -13,12 +14,25 @@ import { alertsCommand } from './commands/alerts.js';
 import { topCommand } from './commands/top.js';
 import { webhooksCommand } from './commands/webhooks.js';
 import { workerCommand } from './commands/worker.js';
-import { CliError, EXIT } from './output.js';
+import { logsCommand } from './commands/logs.js';
+import { completeWords, completionCommand } from './completion.js';
+import { CliError, configureOutput, EXIT, unreachable } from './output.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** The server the command talks to (its --url), for the message when nobody answers there. */
+let serverUrl: string | undefined;
 
 const program = new Command('docket')
   .description('Docket: a job scheduler. Embedded on SQLite by default.')
-  .showHelpAfterError()
-  .exitOverride();
+  .version(version, '-V, --version', 'print the version')
+  .showSuggestionAfterError()
+  .exitOverride()
+  .hook('preAction', (_, command) => {
+    const o = command.opts<{ url?: string; output?: 'table' | 'json' | 'wide' | 'id'; quiet?: boolean }>();
+    serverUrl = o.url;
+    configureOutput(o);
+  });
 
 program.addCommand(serverCommand());
 program.addCommand(migrateCommand());
@@ -38,9 +52,20 @@ program.addCommand(workerCommand());
 program.addCommand(templatesCommand());
 program.addCommand(webhooksCommand());
 program.addCommand(tokenCommand());
+program.addCommand(logsCommand());
+program.addCommand(completionCommand());
+
+// Settings the subcommands do not inherit from `program` when added with addCommand: a usage
+// error anywhere (a bad -o, a missing argument) exits 2 through report(), with a suggestion.
+(function inherit(command: Command) {
+  for (const sub of command.commands) inherit(sub.exitOverride().showSuggestionAfterError());
+})(program);
 
 try {
-  await program.parseAsync(process.argv);
+  // Shell completion asks with the words typed so far (completion.ts); any flags among them are
+  // words to complete, not options of this run.
+  if (process.argv[2] === '__complete') process.stdout.write(completeWords(program, process.argv.slice(3)));
+  else await program.parseAsync(process.argv);
 } catch (err) {
   process.exitCode = report(err);
 }
@@ -57,15 +82,17 @@ function report(err: unknown): number {
   }
   if (err instanceof DocketApiError) {
     console.error(`docket: ${err.message}`);
-    for (const e of err.problem?.errors ?? []) console.error(`  ${e.path || '/'}: ${e.message}`);
+    // The detail of a validation problem already names each field; the others are listed.
+    for (const e of err.problem?.errors ?? []) if (!err.message.includes(e.message)) console.error(`  ${e.path || '/'}: ${e.message}`);
     if (err.status === 401) console.error('  (set DOCKET_TOKEN or pass --token; mint one with `docket token --role admin`)');
     return EXIT.failure;
   }
-  const cause = (err as { cause?: { code?: string } }).cause;
-  if (cause?.code === 'ECONNREFUSED') {
-    console.error(`docket: no server answers at ${process.env.DOCKET_URL ?? 'the server URL'}; start one with \`docket server\` or pass --url`);
+  if (unreachable(err)) {
+    const why = (err as { cause?: { code?: string; message?: string } }).cause;
+    console.error(`docket: no server answers at ${serverUrl ?? 'the server URL'} (${why?.code ?? why?.message ?? 'fetch failed'}); start one with \`docket server\` or pass --url`);
     return EXIT.unavailable;
   }
   console.error(`docket: ${(err as Error).stack ?? String(err)}`);
   return EXIT.failure;
 }
+

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import fastifySwagger, { type SwaggerTransform, type SwaggerTransformObject } from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
+import { OPERATIONS, TAGS } from './operations.js';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
 import { ProblemSchema } from './schemas.js';
 
@@ -23,14 +24,12 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         version,
         description: 'A distributed job scheduler: submit jobs, follow them, and run them from remote workers. Errors are RFC 9457 application/problem+json.',
       },
+      // Relative: the server that serves the document (OpenAPI 3.1 resolves it against the
+      // document's URL), whatever address or proxy it is reached through.
+      servers: [{ url: '/', description: 'this Docket server' }],
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearerAuth: [] }],
-      tags: [
-        { name: 'jobs', description: 'submit, read, list and cancel jobs; workers report outcomes here too' },
-        { name: 'workers', description: 'register remote workers and keep them alive' },
-        { name: 'queues', description: 'queue depths, pause and resume; workers claim jobs here' },
-        { name: 'health', description: 'probes for load balancers; no token needed' },
-      ],
+      tags: TAGS,
     },
     transform: documented,
     transformObject: (doc) => restorePatterns('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject) as ReturnType<SwaggerTransformObject>,
@@ -49,8 +48,11 @@ const documented: SwaggerTransform = ({ schema, url, route }) => {
   if (!schema || schema.hide) return { schema, url };
   // The same flag the access check reads (access.ts): the document cannot claim otherwise.
   const isPublic = (route.config as { public?: boolean } | undefined)?.public === true;
+  const [operationId, summary] = OPERATIONS[`${String(route.method)} ${url.replace(/:(\w+)/g, '{$1}')}`] ?? [];
   const extra: FastifySchema = {
     ...(schema.tags ? {} : { tags: [tagOf(url)] }),
+    ...(operationId && !schema.operationId ? { operationId } : {}),
+    ...(summary && !schema.summary ? { summary } : {}),
     // An empty requirement list overrides the global bearerAuth: no token needed.
     ...(isPublic ? { security: [] } : {}),
   };

@@ -68,6 +68,12 @@ export const JobViewSchema = Type.Object(
     callbackUrl: Type.Optional(
       Type.String({ description: 'where the job\'s end is posted (docs/webhooks.md#job-callbacks); absent when none (and from claim and transition replies on PostgreSQL)' }),
     ),
+    traceContext: Type.Optional(
+      Type.Object(
+        { traceparent: Type.String(), tracestate: Type.Optional(Type.String()) },
+        { description: 'the W3C trace context the job carries from its submit (docs/tracing.md): each attempt\'s span is its child; absent when the submit had none' },
+      ),
+    ),
     dependsOn: Type.Optional(Type.Array(Type.String(), { description: 'ids of the jobs this one waits for (docs/dependencies.md); absent when none' })),
     onDependencyFailure: Type.Optional(Type.Union([Type.Literal('cancel'), Type.Literal('continue')], { description: 'with dependsOn: what a failed dependency does to this job' })),
     dependents: Type.Optional(Type.Array(Type.String(), { description: 'single reads: ids of the jobs that wait for this one; absent when none' })),
@@ -109,7 +115,14 @@ export const BulkSubmitBody = Type.Object(
 );
 export const JobsReply = Type.Object({ jobs: Type.Array(JobViewSchema) });
 
+/** The W3C trace context headers a submit may carry (docs/tracing.md); an invalid traceparent is ignored, as the W3C spec asks. */
+export const TraceHeaders = {
+  traceparent: Type.Optional(Type.String({ description: 'W3C trace context of the caller: the job\'s spans join its trace (docs/tracing.md)' })),
+  tracestate: Type.Optional(Type.String({ description: 'W3C vendor trace state, kept with traceparent' })),
+};
+
 export const SubmitHeaders = Type.Object({
+  ...TraceHeaders,
   'idempotency-key': Type.Optional(
     Type.String({
       minLength: 1,
@@ -132,6 +145,9 @@ export const ListQuery = Type.Object(
     type: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
     linkId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     templateId: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'only jobs created from this template' })),
+    payload: Type.Optional(
+      Type.String({ minLength: 3, maxLength: 400, description: 'path=value: jobs whose payload field (dotted path, e.g. customer.id) reads as value; scans the jobs the other filters select (docs/api.md#jobs)' }),
+    ),
     createdAfter: Type.Optional(Iso('only jobs created at or after this time')),
     createdBefore: Type.Optional(Iso('only jobs created before this time')),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
@@ -276,7 +292,20 @@ export const WorkerView = Type.Object({
   registeredAt: Iso('registration time'),
   lastHeartbeatAt: Iso('last sign of life'),
 });
-export const WorkersReply = Type.Object({ workers: Type.Array(WorkerView) });
+export const WorkersQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('lost')])),
+    queue: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'only workers serving this queue' })),
+    tenant: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: "admins: only this tenant's workers" })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+export const WorkersReply = Type.Object({
+  workers: Type.Array(WorkerView, { description: 'in id order' }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as cursor for the next page; null on the last page' }),
+});
 
 export const HeartbeatBody = Type.Object(
   {
@@ -310,6 +339,14 @@ export const ClaimBody = Type.Object(
     labels: Type.Optional(
       Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.String({ maxLength: 256 }), { description: 'only jobs carrying all these labels' }),
     ),
+  },
+  { additionalProperties: false },
+);
+/** The same claim with its queues in the body: any number of them (the path form ends at ~4 KB). */
+export const ClaimsBody = Type.Object(
+  {
+    ...ClaimBody.properties,
+    queues: Type.Array(Type.String({ pattern: NAME_PATTERN }), { minItems: 1, maxItems: 10_000, description: 'the queues to take from; they take turns' }),
   },
   { additionalProperties: false },
 );

@@ -21,6 +21,8 @@ import type { AlertStore } from '../../ports/alert-store.js';
 import type { EngineMetrics } from '../../services/metrics/engine-metrics.js';
 import type { RecoveryOps } from '../../services/recovery-ops.js';
 import { workerRoutes } from './routes/workers.js';
+import { jobLogRoutes } from './routes/job-logs.js';
+import { jobActionRoutes } from './routes/job-actions.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import type { ScheduleService } from '../../services/schedule-service.js';
 import { eventsInRoutes } from './routes/events-in.js';
@@ -134,6 +136,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   conditionRoutes(app, deps);
   metricsRoutes(app, deps, { requests, ...(opts.metrics ? { engine: opts.metrics } : {}), ...(opts.alerts ? { alerts: opts.alerts } : {}) });
   workerRoutes(app, deps);
+  jobLogRoutes(app, deps);
+  jobActionRoutes(app, deps);
   if (opts.schedules) scheduleRoutes(app, opts.schedules, opts.webhooks);
   eventsInRoutes(app, deps, opts.ingest ?? null);
   templateRoutes(app, deps);

@@ -40,6 +40,7 @@ export function jobView(job: Job): JobView {
   };
   if (job.result !== undefined) view.result = job.result;
   if (job.callbackUrl) view.callbackUrl = job.callbackUrl;
+  if (job.traceContext) view.traceContext = job.traceContext;
   if (job.dependsOn) {
     view.dependsOn = job.dependsOn;
     view.onDependencyFailure = job.onDependencyFailure ?? 'cancel';

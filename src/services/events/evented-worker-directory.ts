@@ -1,3 +1,4 @@
+import type { WorkerPage, WorkerQuery } from '../../domain/workers.js';
 import type { Clock } from '../../ports/clock.js';
 import type { EventLog, NewLogEvent } from '../../ports/event-log.js';
 import type { WorkerDirectory, WorkerInfo, WorkerRecord } from '../../ports/worker-directory.js';
@@ -37,6 +38,10 @@ export class EventedWorkerDirectory implements WorkerDirectory {
 
   list(): Promise<WorkerRecord[]> {
     return this.inner.list();
+  }
+
+  page(query: WorkerQuery): Promise<WorkerPage> {
+    return this.inner.page(query);
   }
 
   touch(id: string): Promise<boolean> {

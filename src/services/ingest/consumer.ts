@@ -4,6 +4,7 @@ import type { Clock } from '../../ports/clock.js';
 import { cloudEventOfRecord } from '../../domain/ingest/kafka-binding.js';
 import { InvalidRecordError, type EventBus, type EventEnvelope, type InvalidRecord, type ReceivedEvent, type Subscription } from '../../ports/event-bus.js';
 import { deadLetterEvent, type DeadLetter } from './dead-letter.js';
+import { carrierOfHeaders } from '../../domain/trace-context.js';
 import { EventUnmatchedError, type IngestPipeline } from './pipeline.js';
 
 export interface ConsumerOptions {
@@ -107,7 +108,7 @@ export class IngestConsumer {
   /** A record as a CloudEvent (structured or binary mode), checked as POST /v1/events checks one. */
   private decode(value: string | null, headers: ReadonlyMap<string, string>): EventEnvelope {
     const read = cloudEventOfRecord(value, headers, new Date(this.clock.now()).toISOString());
-    if (read.ok) return read.event as EventEnvelope;
+    if (read.ok) return withRecordTrace(read.event as EventEnvelope, headers);
     const problems = read.issues.map((i) => `${i.path || '/'}: ${i.message}`).join('; ');
     throw new InvalidRecordError(`the record is not a valid CloudEvent: ${problems}`, read.issues, read.tenant);
   }
@@ -135,6 +136,17 @@ export class IngestConsumer {
     await this.bus.publish([deadLetterEvent(letter, this.options.deadLetterTopic, this.options.source, this.clock)]);
     this.options.onDeadLetter?.(letter);
   }
+}
+
+/**
+ * The record's own W3C headers (`traceparent`, `tracestate`: what instrumented Kafka producers
+ * send) over the event's tracing extension: the jobs join the trace that sent the record.
+ */
+function withRecordTrace(event: EventEnvelope, headers: ReadonlyMap<string, string>): EventEnvelope {
+  const trace = carrierOfHeaders(headers);
+  if (!trace) return event;
+  const { tracestate: _, ...rest } = event;
+  return { ...rest, traceparent: trace.traceparent, ...(trace.tracestate ? { tracestate: trace.tracestate } : {}) };
 }
 
 function coordinates(r: { topic: string; partition: number; offset: string; key: string | null }) {

@@ -7,6 +7,7 @@ import { DEFAULT_INPUT_LIMITS, type InputLimits } from '../../domain/job-input.j
 import type { Clock } from '../../ports/clock.js';
 import type { EventEnvelope } from '../../ports/event-bus.js';
 import type { Jobs } from '../jobs/index.js';
+import { carrierOf, type TraceCarrier } from '../../domain/trace-context.js';
 
 /** One job an event made, or found already made (a redelivery, or an event with the same dedup key). */
 export interface IngestedJob {
@@ -53,24 +54,27 @@ export class IngestPipeline {
 
   /**
    * Creates the jobs the rules make of `event`, for `event.tenant`; resolves once they are stored.
+   * `transport`: the trace context of the request that delivered the event, if any.
    * Throws EventUnmatchedError or EventRuleError when the event cannot become jobs (nothing was
    * created); any other error is the engine's (store down) and the event should come again.
    */
-  async ingest(event: EventEnvelope): Promise<IngestResult> {
+  async ingest(event: EventEnvelope, transport?: TraceCarrier | null): Promise<IngestResult> {
     const { matched, misses } = route(event, this.config.rules);
     if (matched.length === 0) throw new EventUnmatchedError(event.id, misses);
     const planned = plan(event, matched, this.clock.now(), this.limits);
+    // The trace of the request or record that delivered the event, else the event's own (docs/tracing.md).
+    const trace = transport ?? carrierOf(event.traceparent, event.tracestate);
     const jobs: IngestedJob[] = [];
-    for (const job of planned) jobs.push(await this.submit(event, job));
+    for (const job of planned) jobs.push(await this.submit(event, job, trace));
     return { eventId: event.id, rules: matched.map((r) => r.name), jobs };
   }
 
-  private async submit(event: EventEnvelope, job: PlannedJob): Promise<IngestedJob> {
+  private async submit(event: EventEnvelope, job: PlannedJob, trace: TraceCarrier | null): Promise<IngestedJob> {
     // The body hash is the key's own: another event with the same dedup values is a duplicate, not
     // a conflicting reuse of the key (which submitOnce would refuse).
     const requestHash = createHash('sha256').update(job.idempotencyKey).digest('hex');
     try {
-      const reply = await this.service.submitter.submitOnce([job.input], { tenant: event.tenant }, {
+      const reply = await this.service.submitter.submitOnce([job.input], { tenant: event.tenant, trace }, {
         key: job.idempotencyKey,
         requestHash,
         // A dedup rule of the config file (docs/jobs.md#deduplication) may answer with an existing job.

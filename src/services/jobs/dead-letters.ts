@@ -2,6 +2,7 @@ import type { Job } from '../../domain/job.js';
 import type { Clock } from '../../ports/clock.js';
 import type { JobCache } from '../../ports/job-cache.js';
 import type { Store } from '../../ports/store.js';
+import type { JobLogs } from './logs.js';
 import type { Transitions } from './transitions.js';
 
 /** Failed jobs (the dead-letter set) back to the queue, and finished jobs deleted. */
@@ -11,6 +12,7 @@ export class DeadLetters {
     private readonly transitions: Transitions,
     private readonly clock: Clock,
     private readonly cache: JobCache | undefined,
+    private readonly logs: JobLogs,
   ) {}
 
   /**
@@ -33,10 +35,11 @@ export class DeadLetters {
     return requeued;
   }
 
-  /** Deletes finished jobs (purge, retention). */
+  /** Deletes finished jobs (purge, retention), and their logs. */
   async purge(ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;
     const n = await this.store.deleteJobs(ids);
+    await this.logs.delete(ids);
     await this.cache?.evict(ids).catch(() => {});
     return n;
   }

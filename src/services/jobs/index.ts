@@ -1,3 +1,5 @@
+import type { Job, Json } from '../../domain/job.js';
+import type { JobOptions } from '../../domain/job-options.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Dispatch } from '../../ports/dispatch.js';
 import type { Store } from '../../ports/store.js';
@@ -6,11 +8,12 @@ import { Cancels } from './cancels.js';
 import { Claims } from './claims.js';
 import { DeadLetters } from './dead-letters.js';
 import type { DependencyPlanner } from './dependencies.js';
-import { DEFAULT_JOBS_OPTIONS, type JobsOptions } from './options.js';
+import { DEFAULT_JOBS_OPTIONS, type JobsOptions, type SubmitContext } from './options.js';
 import { Outcomes } from './outcomes.js';
 import { Parking } from './parking.js';
 import { QueuePauses } from './pauses.js';
 import { JobQueries } from './queries.js';
+import { JobLogs } from './logs.js';
 import { TenantSlots } from './slots.js';
 import { Submitter } from './submitter.js';
 import { SubmitPipeline } from './submit-pipeline.js';
@@ -23,7 +26,7 @@ export type { IdempotentSubmit, IdempotentReply, Submitted } from './submitter.j
 /**
  * The job services of one engine, built together over its store, dispatch and clock. Each owns one
  * part of a job's life (docs/architecture.md): `submitter` (through `pipeline`), `claims`,
- * `outcomes`, `parking`, `cancels`, `deadLetters`, `queries`, `pauses`; every change of state
+ * `outcomes`, `parking`, `cancels`, `deadLetters`, `queries`, `pauses`, `logs`; every change of state
  * after the insert goes through `transitions`. Interfaces (HTTP, CLI, SDK) and the maintenance
  * loops call these; they call the ports.
  */
@@ -39,6 +42,7 @@ export class Jobs {
   readonly cancels: Cancels;
   readonly deadLetters: DeadLetters;
   readonly queries: JobQueries;
+  readonly logs: JobLogs;
 
   constructor(
     readonly store: Store,
@@ -56,10 +60,20 @@ export class Jobs {
     this.claims = new Claims(dispatch, this.transitions, this.pauses, this.parking, slots, clock, o.leaseMs);
     this.outcomes = new Outcomes(store, this.transitions, this.parking, clock, { ...o, rules: o.recovery.rules });
     this.cancels = new Cancels(store, this.transitions, clock);
-    this.deadLetters = new DeadLetters(store, this.transitions, clock, o.cache);
+    this.logs = new JobLogs(o.logs ?? null, o.logCapBytes);
+    this.deadLetters = new DeadLetters(store, this.transitions, clock, o.cache, this.logs);
     this.queries = new JobQueries(store, this.pauses, clock, o.cache);
     // Dependents the store released (their last dependency settled) go to the dispatch index like any new ready job.
     store.dependencies.onReleased((entries) => dispatch.enqueue(entries));
+  }
+
+  /**
+   * Submits jobs from TypeScript, all or none, with their fields checked by the compiler (a typo
+   * or a wrong type does not compile) and by the service at run time. `P` types the payload.
+   * `submitter.submit` takes what a request body holds (unknown) for the HTTP API.
+   */
+  async submit<P = Json>(jobs: JobOptions<P> | readonly JobOptions<P>[], ctx: SubmitContext = { tenant: 'default' }): Promise<Job<P>[]> {
+    return (await this.submitter.submit(Array.isArray(jobs) ? jobs : [jobs], ctx)) as Job<P>[];
   }
 
   get leaseMs(): number {

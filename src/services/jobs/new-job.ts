@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Job, Json } from '../../domain/job.js';
 import type { JobSpec } from '../../domain/job-input.js';
 import type { NewJob } from '../../ports/store.js';
+import { carrierFromText } from '../../domain/trace-context.js';
 
 /** A job about to be inserted, with its payload as a value (the row holds it as JSON text). */
 export interface PlannedRow {
@@ -98,6 +99,7 @@ export function newJobView(r: NewJob, payload: Json): Job {
     templateId: r.templateId ?? null,
     templateVersion: r.templateVersion ?? null,
     ...(r.callbackUrl ? { callbackUrl: r.callbackUrl } : {}),
+    ...(r.traceContext ? { traceContext: carrierFromText(r.traceContext) } : {}),
     ...(r.dependsOn ? { dependsOn: [...r.dependsOn], onDependencyFailure: r.onDependencyFailure ?? 'cancel' } : {}),
     leaseToken: null,
     leaseExpiresAt: null,

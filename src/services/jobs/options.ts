@@ -5,7 +5,10 @@ import type { RoutingRule } from '../../domain/routing.js';
 import type { DedupRule } from '../../domain/dedup.js';
 import type { FairnessPolicy } from '../../ports/dispatch.js';
 import type { JobCache } from '../../ports/job-cache.js';
+import type { JobLogStore } from '../../ports/job-log-store.js';
+import { DEFAULT_LOG_CAP_BYTES } from '../../domain/job-log.js';
 import type { TemplateService } from '../template-service.js';
+import type { TraceCarrier } from '../../domain/trace-context.js';
 
 /** How the job services behave: resolved once by the composition root (src/app/docket.ts). */
 export interface JobsOptions {
@@ -29,12 +32,24 @@ export interface JobsOptions {
   fairness?: FairnessPolicy;
   /** Type -> queue rules for submits that name no queue (config `routing`). @defaultValue none */
   routing?: readonly RoutingRule[];
+  /** Where handlers' log lines are kept (docs/logs.md). @defaultValue none: lines are dropped */
+  logs?: JobLogStore;
+  /**
+   * Most log kept per job (message and fields, UTF-8 bytes); past it the oldest lines are dropped.
+   * Larger: more history of a chatty job, at that much disk per job. @defaultValue 1 MiB
+   */
+  logCapBytes: number;
 }
 
-export const DEFAULT_JOBS_OPTIONS: JobsOptions = { leaseMs: 30_000, limits: DEFAULT_INPUT_LIMITS, random: Math.random, recovery: { rules: [], policies: [] } };
+export const DEFAULT_JOBS_OPTIONS: JobsOptions = { leaseMs: 30_000, limits: DEFAULT_INPUT_LIMITS, random: Math.random, recovery: { rules: [], policies: [] }, logCapBytes: DEFAULT_LOG_CAP_BYTES };
 
 /** Who submits: the tenant every new job belongs to. */
 export interface SubmitContext {
   tenant: string;
   resubmittedFrom?: string;
+  /**
+   * The W3C trace context the submit came with (request headers, a Kafka record's): the jobs'
+   * producer spans are its children. Absent: the active context (an in-process submit). docs/tracing.md
+   */
+  trace?: TraceCarrier | null;
 }

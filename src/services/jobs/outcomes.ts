@@ -9,6 +9,7 @@ import type { Completion, CompletionResult, LeaseExtension, Store } from '../../
 import { Batcher } from '../batcher.js';
 import { clip } from './messages.js';
 import type { JobsOptions } from './options.js';
+import { recordLeaseLost } from '../../tracing/spans.js';
 import type { Parking } from './parking.js';
 import type { Transitions } from './transitions.js';
 
@@ -112,6 +113,7 @@ export class Outcomes {
         return { id: j.id, from: ['running'] as const, leaseToken: j.leaseToken!, to: last ? ('failed' as const) : ('ready' as const), patch, now };
       }),
     );
+    results.forEach((r, i) => r.ok && recordLeaseLost(jobs[i]!, code, r.job.state === 'failed' ? 'failed' : 'ready'));
     return results.filter((r) => r.ok).length;
   }
 

@@ -30,6 +30,18 @@ export class JobQueries {
     return this.store.listJobs(filter, limit, after);
   }
 
+  /** Up to `max` jobs matching `filter`, newest first, read a page of 500 at a time (bulk actions). */
+  async upTo(filter: JobFilter, max: number): Promise<Job[]> {
+    const out: Job[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.listJobs(filter, Math.min(500, max - out.length), cursor);
+      out.push(...page.jobs);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && out.length < max);
+    return out;
+  }
+
   /** The running jobs a worker holds, all of them. */
   async runningJobsOf(workerId: string): Promise<Job[]> {
     const jobs: Job[] = [];

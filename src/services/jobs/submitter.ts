@@ -9,8 +9,10 @@ import type { IdempotencyRecord, Store } from '../../ports/store.js';
 import { insertDeduplicated, type Submitted } from './dedup.js';
 import { newJobRow, newJobView, resubmitSpecOf, type PlannedRow } from './new-job.js';
 import type { SubmitContext } from './options.js';
-import type { SubmitPipeline } from './submit-pipeline.js';
+import type { SubmitPipeline, SubmitPlan } from './submit-pipeline.js';
+import type { TraceCarrier } from '../../domain/trace-context.js';
 import type { Transitions } from './transitions.js';
+import { sending } from './trace.js';
 
 export type { Submitted };
 
@@ -61,13 +63,15 @@ export class Submitter {
   async submitJobs(inputs: readonly unknown[], ctx: SubmitContext): Promise<Submitted[]> {
     const now = this.clock.now();
     const { rows, claims } = await this.pipeline.plan(inputs, ctx, now);
-    if (claims) {
-      const out = await insertDeduplicated(this.store, rows, claims, (r) => newJobView(r.row, r.payload), now);
-      await this.afterDedup(out.created, out.events, now);
-      return out.submitted;
-    }
-    await this.store.insertJobs(rows.map((r) => r.row));
-    return (await this.publish(rows, now)).map((job) => ({ job, deduplicated: false }));
+    return sending(rows, ctx.trace, async () => {
+      if (claims) {
+        const out = await insertDeduplicated(this.store, rows, claims, (r) => newJobView(r.row, r.payload), now);
+        await this.afterDedup(out.created, out.events, now);
+        return out.submitted;
+      }
+      await this.store.insertJobs(rows.map((r) => r.row));
+      return (await this.publish(rows, now)).map((job) => ({ job, deduplicated: false }));
+    });
   }
 
   /**
@@ -80,6 +84,10 @@ export class Submitter {
     if (earlier) return replay(earlier, once);
     const now = this.clock.now();
     const { rows, claims } = await this.pipeline.plan(inputs, ctx, now);
+    return sending(rows, ctx.trace, () => this.insertOnce(rows, claims, ctx, once, now));
+  }
+
+  private async insertOnce(rows: PlannedRow[], claims: SubmitPlan['claims'], ctx: SubmitContext, once: IdempotentSubmit, now: number): Promise<IdempotentReply> {
     if (claims) {
       // The record is taken first (placeholder answer) and given its answer once the keys are decided, in one transaction.
       const record = { tenant: ctx.tenant, key: once.key, requestHash: once.requestHash, status: 0, response: '', createdAt: now };
@@ -106,15 +114,17 @@ export class Submitter {
    * Submits a finished job again as a new job: same spec, same linkId, `resubmittedFrom` naming the
    * old one (new-job.ts resubmitSpecOf says what carries over).
    */
-  async resubmit(id: string): Promise<Job | TransitionFailure> {
+  async resubmit(id: string, trace?: TraceCarrier | null): Promise<Job | TransitionFailure> {
     const old = await this.store.getJob(id);
     if (!old) return { ok: false, reason: 'not_found' };
     if (!isTerminal(old.state)) return { ok: false, reason: 'wrong_state', state: old.state };
     const now = this.clock.now();
     const planned = newJobRow(resubmitSpecOf(old, now), { tenant: old.tenant, resubmittedFrom: old.id, templateId: old.templateId ?? null, templateVersion: old.templateVersion ?? null }, now);
-    await this.store.insertJobs([planned.row]);
-    const [job] = await this.publish([planned], now);
-    return job!;
+    return sending([planned], trace, async () => {
+      await this.store.insertJobs([planned.row]);
+      const [job] = await this.publish([planned], now);
+      return job!;
+    });
   }
 
   /**

@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
-import { Badge, Card, Confirm, Empty, Link, Loading, PageHeader, ProblemBox, Time } from '../components';
+import { TenantSelect, Badge, Card, Confirm, Empty, Link, Loading, PageHeader, ProblemBox, Time } from '../components';
 import { count, duration } from '../format';
 import { useAction, useApi, useLiveRefresh, useTick } from '../hooks';
-import { can } from '../session';
+import { can, isAdmin } from '../session';
 import type { Condition } from '../types';
 
 type Verb = 'release' | 'drain' | 'fail';
@@ -26,11 +26,22 @@ export function Conditions() {
   const action = useAction();
   const now = useTick(1000);
   const manage = can('manage-recovery');
-  const conditions = list.data?.conditions ?? [];
+  const admin = isAdmin();
+  const [tenant, setTenant] = useState('');
+  const tenants = [...new Set((list.data?.conditions ?? []).flatMap((c) => c.parked.map((p) => p.tenant)))].sort();
+  // An admin may look at one tenant: its parked jobs only, and the conditions holding some.
+  const conditions = (list.data?.conditions ?? [])
+    .map((c) => (tenant ? { ...c, parked: c.parked.filter((p) => p.tenant === tenant) } : c))
+    .filter((c) => !tenant || c.parked.length > 0);
 
   return (
     <>
-      <PageHeader title="Blocked conditions" subtitle="Jobs parked because a shared dependency (a downstream service) is failing. A probe tests it now and then." />
+      <PageHeader
+        title="Blocked conditions"
+        subtitle={`Jobs parked because a shared dependency (a downstream service) is failing; ${admin ? 'parked jobs of every tenant, by tenant and queue' : 'the counts are your tenant\'s'}. A probe tests it now and then.`}
+      >
+        {admin && tenants.length > 0 && <TenantSelect tenants={tenants} value={tenant} onChange={setTenant} testId="conditions-tenant" />}
+      </PageHeader>
       <ProblemBox problem={action.problem ?? list.problem} onClose={action.clear} />
       {act && (
         <Confirm
@@ -60,7 +71,7 @@ export function Conditions() {
                 <th>Condition</th>
                 <th>Status</th>
                 <th class="num">Parked</th>
-                <th>Queues</th>
+                <th>{admin ? 'Tenant · queue' : 'Queues'}</th>
                 <th class="num">Failures</th>
                 <th>Last seen</th>
                 {manage && <th />}
@@ -92,11 +103,12 @@ export function Conditions() {
                       )}
                     </div>
                   </td>
-                  <td class="num">{count(c.parkedTotal)}</td>
+                  <td class="num">{count(tenant ? c.parked.reduce((n, p) => n + p.count, 0) : c.parkedTotal)}</td>
                   <td class="wrap">
                     {c.parked.map((p) => (
-                      <span key={p.queue + p.tenant} class="tag" title={`tenant ${p.tenant}`}>
-                        <Link href={`/jobs?queue=${encodeURIComponent(p.queue)}&state=blocked`}>{p.queue}</Link> {p.count}
+                      <span key={p.queue + p.tenant} class="tag" title={`tenant ${p.tenant}, queue ${p.queue}`} data-testid="parked-tag">
+                        {admin && <b>{p.tenant} · </b>}
+                        <Link href={`/jobs?queue=${encodeURIComponent(p.queue)}&state=blocked${admin ? `&tenant=${encodeURIComponent(p.tenant)}` : ''}`}>{p.queue}</Link> {p.count}
                       </span>
                     ))}
                   </td>

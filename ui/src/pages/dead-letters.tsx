@@ -4,7 +4,7 @@ import { Card, Confirm, Empty, Link, Loading, PageHeader, Pager, ProblemBox, Tim
 import { shortId } from '../format';
 import { useAction, useApi, useLiveRefresh, useTick } from '../hooks';
 import { navigate, useLocation } from '../router';
-import { can, session } from '../session';
+import { can, isAdmin } from '../session';
 import type { JobPage } from '../types';
 
 const FILTERS = ['queue', 'type', 'error', 'tenant'] as const;
@@ -51,7 +51,7 @@ export function DeadLetters() {
   const filtered = FILTERS.some((f) => filter[f]);
   return (
     <>
-      <PageHeader title="Dead letters" subtitle="Jobs that ended failed: out of attempts, a permanent error, or abandoned.">
+      <PageHeader title="Dead letters" subtitle={`${isAdmin() ? 'Every tenant\'s jobs' : 'Jobs'} that ended failed: out of attempts, a permanent error, or abandoned.`}>
         {manage && selected.size > 0 && (
           <>
             <button class="btn btn-primary" onClick={() => setAct({ verb: 'requeue', ids: [...selected] })} data-testid="requeue-selected">
@@ -100,7 +100,7 @@ export function DeadLetters() {
           <input name="queue" placeholder="queue" value={filter.queue} />
           <input name="type" placeholder="type" value={filter.type} />
           <input name="error" placeholder="error text contains…" value={filter.error} class="wide" />
-          {session()?.roles.includes('admin') && <input name="tenant" placeholder="tenant (admins)" value={filter.tenant} />}
+          {isAdmin() && <input name="tenant" placeholder="tenant" value={filter.tenant} />}
           <button class="btn btn-primary" type="submit">
             Filter
           </button>
@@ -125,6 +125,7 @@ export function DeadLetters() {
                   </th>
                 )}
                 <th>Job</th>
+                {isAdmin() && <th>Tenant</th>}
                 <th>Type</th>
                 <th>Queue</th>
                 <th>Reason</th>
@@ -146,6 +147,7 @@ export function DeadLetters() {
                     <td class="mono">
                       <Link href={`/jobs/${j.id}`}>{shortId(j.id)}</Link>
                     </td>
+                    {isAdmin() && <td data-testid="tenant-cell">{j.tenant}</td>}
                     <td>{j.type}</td>
                     <td>{j.queue}</td>
                     <td>

@@ -8,6 +8,8 @@ import { navigate } from '../router';
 import { can } from '../session';
 import { FINISHED, type DocketEvent, type Job, type JobState } from '../types';
 import { DependencyGraph } from './job-graph';
+import { LogsPanel } from './job-logs';
+import { JsonView } from '../json-view';
 import { Progress } from './jobs';
 
 type Dependencies = {
@@ -63,9 +65,14 @@ export function JobPage({ id }: { id: string }) {
             Cancel job
           </button>
         )}
+        {j.state === 'failed' && can('manage-dead-letters') && (
+          <button class="btn btn-primary" disabled={action.busy} onClick={() => action.run(() => api('POST', `/v1/jobs/${j.id}/retry`).then(() => job.reload()))} data-testid="retry-job" title="back to the queue with the same id and a fresh attempt budget">
+            Retry
+          </button>
+        )}
         {finished && can('submit') && (
           <button
-            class="btn btn-primary"
+            class="btn"
             disabled={action.busy}
             onClick={() => action.run(async () => navigate(`/jobs/${(await api<Job>('POST', `/v1/jobs/${j.id}/resubmit`)).id}`))}
           >
@@ -216,8 +223,14 @@ export function JobPage({ id }: { id: string }) {
               ))}
             </tbody>
           </table>
+          <details class="json-details">
+            <summary>Errors as JSON</summary>
+            <JsonView value={j.errors} label="errors" />
+          </details>
         </Card>
       )}
+
+      <LogsPanel jobId={j.id} attempts={j.attempt} />
 
       {deps.data && (deps.data.dependencies.length > 0 || deps.data.dependents.length > 0) && (
         <Card title="Dependencies" actions={deps.data.onDependencyFailure && <span class="muted small">on a failed dependency: {deps.data.onDependencyFailure}</span>}>
@@ -231,9 +244,9 @@ export function JobPage({ id }: { id: string }) {
 
       <div class="two">
         <Card title="Payload">
-          <pre class="code">{json(j.payload)}</pre>
+          <JsonView value={j.payload} label="payload" />
         </Card>
-        <Card title="Result">{j.result === undefined ? <p class="muted">{j.state === 'succeeded' ? 'No result.' : finished ? `No result: the job ended ${j.state}.` : 'None yet: the result appears when the job succeeds.'}</p> : <pre class="code">{json(j.result)}</pre>}</Card>
+        <Card title="Result">{j.result === undefined ? <p class="muted">{j.state === 'succeeded' ? 'No result.' : finished ? `No result: the job ended ${j.state}.` : 'None yet: the result appears when the job succeeds.'}</p> : <JsonView value={j.result} label="result" />}</Card>
       </div>
     </>
   );

@@ -4,10 +4,11 @@ import { Badge, Card, Empty, Link, Loading, PageHeader, Pager, ProblemBox, Time 
 import { shortId } from '../format';
 import { useApi, useLiveRefresh, useTick } from '../hooks';
 import { navigate, useLocation } from '../router';
-import { session } from '../session';
+import { can, isAdmin } from '../session';
+import { BulkActions } from './job-bulk';
 import { JOB_STATES, type Job, type JobPage } from '../types';
 
-const FILTERS = ['queue', 'state', 'type', 'linkId', 'label', 'templateId', 'tenant'] as const;
+const FILTERS = ['queue', 'state', 'type', 'linkId', 'label', 'payload', 'templateId', 'tenant'] as const;
 
 /** Jobs, newest first, filtered as GET /v1/jobs allows; the filter lives in the address (shareable). */
 export function Jobs() {
@@ -19,18 +20,34 @@ export function Jobs() {
   const jobs = useApi<JobPage>(path);
   useLiveRefresh(jobs.reload, (e) => e.type.startsWith('docket.job.') && (!filter.queue || e.data.queue === filter.queue));
   const now = useTick(5000);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const toggle = (id: string) => setSelected((s) => (s.has(id) ? new Set([...s].filter((x) => x !== id)) : new Set([...s, id])));
+  const admin = isAdmin();
+
+  function open(e: Event) {
+    e.preventDefault();
+    const id = String(new FormData(e.target as HTMLFormElement).get('id') ?? '').trim();
+    if (id) navigate(`/jobs/${encodeURIComponent(id)}`);
+  }
 
   function apply(e: Event) {
     e.preventDefault();
     const form = new FormData(e.target as HTMLFormElement);
     setCursors([]);
+    setSelected(new Set());
     navigate(`/jobs${query(Object.fromEntries(FILTERS.map((f) => [f, String(form.get(f) ?? '').trim()])))}`);
   }
 
   return (
     <>
-      <PageHeader title="Jobs" subtitle="Newest first. Filters combine; the list follows changes live." />
+      <PageHeader title="Jobs" subtitle={admin ? 'Every tenant\'s jobs, newest first. Filters combine; the list follows changes live.' : 'Your tenant\'s jobs, newest first. Filters combine; the list follows changes live.'} />
       <Card>
+        <form class="search" onSubmit={open}>
+          <input name="id" placeholder="Open a job by its id" aria-label="job id" />
+          <button class="btn" type="submit">
+            Open
+          </button>
+        </form>
         <form class="filters" onSubmit={apply} key={params.toString()}>
           <input name="queue" placeholder="queue" value={filter.queue} />
           <select name="state" value={filter.state}>
@@ -44,8 +61,9 @@ export function Jobs() {
           <input name="type" placeholder="type" value={filter.type} />
           <input name="linkId" placeholder="link id" value={filter.linkId} />
           <input name="label" placeholder="label name=value" value={filter.label} />
+          <input name="payload" placeholder="payload field path=value" value={filter.payload} class="wide" title="a payload field by its dotted path, e.g. customer.id=42 (strings and numbers)" />
           <input name="templateId" placeholder="template" value={filter.templateId} />
-          {session()?.roles.includes('admin') && <input name="tenant" placeholder="tenant (admins)" value={filter.tenant} />}
+          {admin && <input name="tenant" placeholder="tenant" value={filter.tenant} />}
           <button class="btn btn-primary" type="submit">
             Filter
           </button>
@@ -55,21 +73,35 @@ export function Jobs() {
             </button>
           )}
         </form>
+        {can('cancel') && jobs.data && jobs.data.jobs.length > 0 && (
+          <BulkActions selected={[...selected]} filter={Object.fromEntries(Object.entries(filter).filter(([, v]) => v))} onDone={() => (setSelected(new Set()), jobs.reload())} />
+        )}
         <ProblemBox problem={jobs.problem} />
-        {jobs.loading && !jobs.data ? <Loading /> : jobs.data && jobs.data.jobs.length === 0 ? <Empty title="No job matches">Change the filter, or submit a job.</Empty> : jobs.data && <JobTable jobs={jobs.data.jobs} now={now} />}
-        {jobs.data && <Pager cursors={cursors} next={jobs.data.nextCursor} onPage={setCursors} />}
+        {jobs.loading && !jobs.data ? (
+          <Loading />
+        ) : jobs.data && jobs.data.jobs.length === 0 ? (
+          <Empty title="No job matches">Change the filter, or submit a job.</Empty>
+        ) : (
+          jobs.data && <JobTable jobs={jobs.data.jobs} now={now} tenant={admin} {...(can('cancel') ? { select: { selected, toggle, all: (on: boolean) => setSelected(on ? new Set(jobs.data!.jobs.map((j) => j.id)) : new Set()) } } : {})} />
+        )}
+        {jobs.data && <Pager cursors={cursors} next={jobs.data.nextCursor} onPage={(c) => (setCursors(c), setSelected(new Set()))} />}
       </Card>
     </>
   );
 }
 
-export function JobTable({ jobs, now, select }: { jobs: Job[]; now: number; select?: { selected: Set<string>; toggle: (id: string) => void } }) {
+export function JobTable({ jobs, now, select, tenant }: { jobs: Job[]; now: number; tenant?: boolean; select?: { selected: Set<string>; toggle: (id: string) => void; all?: (on: boolean) => void } }) {
   return (
     <table class="table" data-testid="jobs-table">
       <thead>
         <tr>
-          {select && <th class="check" />}
+          {select && (
+            <th class="check">
+              {select.all && <input type="checkbox" aria-label="select all on this page" checked={jobs.length > 0 && jobs.every((j) => select.selected.has(j.id))} onChange={(e) => select.all!((e.target as HTMLInputElement).checked)} />}
+            </th>
+          )}
           <th>Job</th>
+          {tenant && <th>Tenant</th>}
           <th>Type</th>
           <th>Queue</th>
           <th>State</th>
@@ -91,6 +123,7 @@ export function JobTable({ jobs, now, select }: { jobs: Job[]; now: number; sele
             <td class="mono">
               <Link href={`/jobs/${j.id}`}>{shortId(j.id)}</Link>
             </td>
+            {tenant && <td data-testid="tenant-cell">{j.tenant}</td>}
             <td>{j.type}</td>
             <td>{j.queue}</td>
             <td>

@@ -3,6 +3,7 @@ import { TimeChart } from '../chart';
 import { count, duration, percent } from '../format';
 import { useApi, useLiveRefresh } from '../hooks';
 import { JOB_STATES, type JobState, type QueueStats } from '../types';
+import { isAdmin } from '../session';
 
 type StatsReply = { since: string; until: string; bucketSeconds: number; queues: QueueStats[] };
 
@@ -21,7 +22,7 @@ export function Overview() {
 
   return (
     <>
-      <PageHeader title="Overview" subtitle="Queues of your tenant over the last hour, updated live." />
+      <PageHeader title="Overview" subtitle={`${isAdmin() ? 'Queues of every tenant' : 'Queues of your tenant'} over the last hour, updated live.`} />
       <ProblemBox problem={stats.problem} />
       {stats.loading && !stats.data ? (
         <Loading />
@@ -35,8 +36,8 @@ export function Overview() {
             <div class="stats">
               <Stat label="Ready" value={count(total('ready'))} hint={oldest > 0 ? `oldest waiting ${duration(oldest)}` : 'none waiting'} tone={oldest > 60_000 ? 'warn' : undefined} />
               <Stat label="Running" value={count(total('running'))} />
-              <Stat label="Finished, last hour" value={count(finished)} hint={`${(finished / 60).toFixed(1)} per minute`} />
-              <Stat label="Failure rate, last hour" value={percent(finished === 0 ? null : failed / finished)} hint={`${count(failed)} failed`} tone={failed > 0 ? 'bad' : 'good'} />
+              <Stat label="Finished, last hour" value={count(finished)} hint={`${perSecond(finished / 3600)} per second`} />
+              <Stat label="Failure rate, last hour" value={percent(finished === 0 ? null : failed / finished)} hint={`${count(failed)} failed`} tone={failureTone(finished === 0 ? null : failed / finished)} />
               <Stat label="Dead letters" value={<Link href="/dead-letters">{count(total('failed'))}</Link>} tone={total('failed') > 0 ? 'bad' : undefined} />
             </div>
             <Card title="Queues">
@@ -70,7 +71,7 @@ export function Overview() {
                       ))}
                       <td class={`num ${q.counts.succeeded === 0 ? 'zero' : ''}`}>{count(q.counts.succeeded)}</td>
                       <td class="num">{q.oldestReadyAgeMs === null ? <span class="muted">—</span> : duration(q.oldestReadyAgeMs)}</td>
-                      <td class="num">{percent(q.failureRate)}</td>
+                      <td class={`num rate-${failureTone(q.failureRate) ?? 'none'}`}>{percent(q.failureRate)}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -78,7 +79,7 @@ export function Overview() {
             </Card>
             <div class="grid">
               {queues.map((q) => (
-                <QueueCharts key={q.name} q={q} />
+                <QueueCharts key={q.name} q={q} bucketSeconds={stats.data!.bucketSeconds} />
               ))}
             </div>
           </>
@@ -88,7 +89,21 @@ export function Overview() {
   );
 }
 
-function QueueCharts({ q }: { q: QueueStats }) {
+/**
+ * The failure rate's colour by its value: green under 1 %, amber under 5 %, red from 5 % (a
+ * handful of failures among thousands is not an alarm); none without finished jobs.
+ */
+export function failureTone(rate: number | null): 'good' | 'warn' | 'bad' | undefined {
+  if (rate === null) return undefined;
+  return rate < 0.01 ? 'good' : rate < 0.05 ? 'warn' : 'bad';
+}
+
+/** 0.02, 3.4, 1,250: a rate per second as people read it. */
+function perSecond(v: number): string {
+  return v === 0 ? '0' : v < 10 ? Number(v.toPrecision(2)).toString() : count(Math.round(v));
+}
+
+function QueueCharts({ q, bucketSeconds }: { q: QueueStats; bucketSeconds: number }) {
   const times = q.series.map((s) => Date.parse(s.at) / 1000);
   const rate = q.series.map((s) => (s.succeeded + s.failed === 0 ? null : s.failed / (s.succeeded + s.failed)));
   const depth = JOB_STATES.filter((s) => q.counts[s] > 0);
@@ -110,13 +125,15 @@ function QueueCharts({ q }: { q: QueueStats }) {
       </div>
       <div class="chart-pair">
         <div>
-          <div class="chart-title">Throughput (jobs per minute)</div>
+          <div class="chart-title">Throughput (jobs per second, square-root scale)</div>
           <TimeChart
-            label={`jobs finished per minute in queue ${q.name}`}
+            label={`jobs finished per second in queue ${q.name}`}
             times={times}
+            sqrt
+            yFormat={perSecond}
             series={[
-              { label: 'succeeded', color: '#16a34a', fill: true, values: q.series.map((s) => s.succeeded) },
-              { label: 'failed', color: '#dc2626', fill: true, values: q.series.map((s) => s.failed) },
+              { label: 'succeeded', color: '#16a34a', fill: true, values: q.series.map((s) => s.succeeded / bucketSeconds) },
+              { label: 'failed', color: '#dc2626', fill: true, values: q.series.map((s) => s.failed / bucketSeconds) },
             ]}
           />
         </div>

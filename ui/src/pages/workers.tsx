@@ -1,11 +1,16 @@
-import { Badge, Card, Empty, Link, Loading, PageHeader, ProblemBox } from '../components';
+import { query } from '../api';
+import { TenantSelect, Badge, Card, Empty, Link, Loading, PageHeader, Pager, ProblemBox } from '../components';
 import { ago, dateTime, shortId } from '../format';
 import { useApi, useLiveRefresh, useTick } from '../hooks';
 import type { JobPage, WorkerInfo } from '../types';
+import { useState } from 'preact/hooks';
+import { isAdmin } from '../session';
 
-/** Remote workers: last heartbeat, status, and the jobs each runs now. */
+/** Every registered worker (remote, `docket server --role worker` and in-process): last heartbeat, status, and the jobs each runs now. */
 export function Workers() {
-  const workers = useApi<{ workers: WorkerInfo[] }>('/v1/workers');
+  // A page of up to 500 workers (GET /v1/workers is paged), the next ones through the pager.
+  const [cursors, setCursors] = useState<string[]>([]);
+  const workers = useApi<{ workers: WorkerInfo[]; nextCursor: string | null }>(`/v1/workers${query({ limit: 500, cursor: cursors[cursors.length - 1] })}`);
   const running = useApi<JobPage>('/v1/jobs?state=running&limit=500');
   useLiveRefresh(
     () => Promise.all([workers.reload(), running.reload()]),
@@ -16,16 +21,26 @@ export function Workers() {
   const now = useTick(1000);
   const byWorker = new Map<string, string[]>();
   for (const j of running.data?.jobs ?? []) if (j.workerId) byWorker.set(j.workerId, [...(byWorker.get(j.workerId) ?? []), j.id]);
-  const list = workers.data?.workers ?? [];
+  const admin = isAdmin();
+  const [tenant, setTenant] = useState('');
+  const all = workers.data?.workers ?? [];
+  const tenantOf = (w: WorkerInfo) => w.tenant ?? '(every tenant)';
+  const tenants = [...new Set(all.map(tenantOf))].sort();
+  const list = tenant ? all.filter((w) => tenantOf(w) === tenant) : all;
 
   return (
     <>
-      <PageHeader title="Workers" subtitle="Workers registered over the HTTP protocol. In-process workers of docket server do not register." />
+      <PageHeader
+        title="Workers"
+        subtitle={`Every worker that registered: remote ones over HTTP, docket server's in-process worker and --role worker processes${admin ? ', of every tenant' : ' of your tenant'}. A worker silent past its heartbeat timeout is lost.`}
+      >
+        {admin && tenants.length > 1 && <TenantSelect tenants={tenants} value={tenant} onChange={setTenant} testId="workers-tenant" />}
+      </PageHeader>
       <ProblemBox problem={workers.problem} />
       {workers.loading && !workers.data ? (
         <Loading />
       ) : list.length === 0 && !workers.problem ? (
-        <Empty title="No remote worker">
+        <Empty title="No worker registered">
           Start one with <code>docket worker --url …</code>, or any language over <code>POST /v1/workers</code>.
         </Empty>
       ) : (
@@ -35,6 +50,7 @@ export function Workers() {
               <thead>
                 <tr>
                   <th>Worker</th>
+                  {admin && <th>Tenant</th>}
                   <th>Status</th>
                   <th>Last heartbeat</th>
                   <th>Queues</th>
@@ -55,6 +71,7 @@ export function Workers() {
                           {shortId(w.id)}
                         </div>
                       </td>
+                      {admin && <td data-testid="tenant-cell">{w.tenant ?? <span class="muted">every tenant</span>}</td>}
                       <td>
                         <Badge value={w.status} />
                       </td>
@@ -89,6 +106,7 @@ export function Workers() {
                 })}
               </tbody>
             </table>
+            {workers.data && <Pager cursors={cursors} next={workers.data.nextCursor} onPage={setCursors} />}
           </Card>
         )
       )}

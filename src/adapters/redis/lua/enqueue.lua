@@ -9,14 +9,15 @@
 -- Atomically: drops each id from wherever it was (a re-enqueue moves it, never duplicates it; the
 -- last occurrence of an id in the batch wins), adds it to the ready set of its queue, level,
 -- tenant and type (a tenant new to the level joins the back of its ring), counts it, stores its
--- entry, then publishes one "<sender>:<bitmask of priorities added>" per touched queue so only
--- waiters whose priority range can take the new work wake up. Writes go out as one command per
+-- entry, then publishes one `<sender>:{"c": {level: count}, "t": tenant, "y": type}` per touched
+-- queue (t and y only when every entry of the queue shares them) so that each instance wakes as
+-- many of its waiters as there are new jobs they can take (waiters.ts). Writes go out as one command per
 -- key, not per entry. Keys are derived from the prefix because an id's previous place is only
 -- known from the entries hash (Redis Cluster: use a hash-tagged prefix).
 -- Returns nothing. Uses chunked, push, readyKey, typesKey, ringKey, forgetReady from lib.lua.
 local entries, delayed, prefix, sender = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
 local ids, keyOf, seen = {}, {}, {}
-local adds, parts, fields, masks = {}, {}, {}, {}
+local adds, parts, fields, arrivals = {}, {}, {}, {}
 for i = #ARGV - 6, 3, -7 do
   local id = ARGV[i]
   if not seen[id] then
@@ -28,7 +29,14 @@ for i = #ARGV - 6, 3, -7 do
     if not parts[key] then parts[key] = { q, L, t, y } end
     push(adds, key, ARGV[i + 5], id)
     push(fields, 'all', id, ARGV[i + 6])
-    masks[q] = bit.bor(masks[q] or 0, bit.lshift(1, tonumber(L) - 1))
+    local a = arrivals[q]
+    if not a then
+      a = { c = {}, t = t, y = y }
+      arrivals[q] = a
+    end
+    a.c[L] = (a.c[L] or 0) + 1
+    if a.t ~= t then a.t = false end
+    if a.y ~= y then a.y = false end
   end
 end
 local moved = forgetReady(entries, prefix, ids, keyOf)
@@ -44,6 +52,9 @@ for key, list in pairs(adds) do
   end
 end
 if fields.all then chunked('HSET', entries, fields.all) end
-for queue, mask in pairs(masks) do
-  redis.call('PUBLISH', prefix .. 'wake:' .. queue, sender .. ':' .. mask)
+for queue, a in pairs(arrivals) do
+  local m = { c = a.c }
+  if a.t then m.t = a.t end
+  if a.y then m.y = a.y end
+  redis.call('PUBLISH', prefix .. 'wake:' .. queue, sender .. ':' .. cjson.encode(m))
 end

@@ -6,7 +6,8 @@
 -- ARGV[3..] groups of 3: queue, tenant, delta
 --
 -- A count never goes below 0 (a release after a rebuild reset it is harmless); a zero count is
--- deleted. Each queue with a negative delta gets one wake message for every priority.
+-- deleted. Each freed tenant slot is told on the queue's wake channel as
+-- `<sender>:{"c": {"0": slots}, "t": tenant}` (level 0: any priority), one message per tenant.
 -- Returns nothing.
 local prefix, sender = ARGV[1], ARGV[2]
 local freed = {}
@@ -15,8 +16,8 @@ for i = 3, #ARGV, 3 do
   local key = prefix .. 'run:' .. q
   local n = redis.call('HINCRBY', key, t, delta)
   if n <= 0 then redis.call('HDEL', key, t) end
-  if delta < 0 then freed[q] = true end
+  if delta < 0 then freed[#freed + 1] = { q, t, -delta } end
 end
-for q in pairs(freed) do
-  redis.call('PUBLISH', prefix .. 'wake:' .. q, sender .. ':1023')
+for _, f in ipairs(freed) do
+  redis.call('PUBLISH', prefix .. 'wake:' .. f[1], sender .. ':' .. cjson.encode({ c = { ['0'] = f[3] }, t = f[2] }))
 end

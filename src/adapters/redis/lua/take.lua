@@ -11,14 +11,16 @@
 -- ARGV[7..] pairs: queue, fairness JSON {"w": {tenant: weight}, "dw": weight, "c": {tenant: cap},
 --           "dc": cap} or '' (every tenant weight 1, no cap); queues in the order to serve them
 --
--- Order: priority level first, across all queues; inside a level and queue, tenants take turns by
+-- Order: priority level first, across all queues; inside a level, the queues take turns (equal
+-- shares per pass, in the order given); inside a level and queue, tenants take turns by
 -- deficit round robin: the tenant at the head of the ring gets `weight` more credit when its turn
 -- starts (alone, it takes all it may), takes up to its credit and its cap (running jobs counted
 -- in run:<queue>), and moves to the back when its credit is spent or it has nothing that matches;
 -- inside a tenant, due time then submission (its types' sets merged by score, then id). Taken
 -- entries of capped queues are counted as running until release. Everything runs in one script,
 -- so no two callers anywhere can take the same id.
--- Returns a flat list: id1, encoded1, id2, encoded2, ... (or the probe's 1/0).
+-- Returns a flat list: the position (1-based, in ARGV order) of the last queue served or 0, then
+-- id1, encoded1, id2, encoded2, ... (or the probe's 1/0).
 local entries, prefix = KEYS[1], ARGV[1]
 local need, lo, hi = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local filter = ARGV[5] ~= '' and cjson.decode(ARGV[5]) or nil
@@ -116,61 +118,95 @@ if probe then
 end
 
 local out = {}
-if only then
-  -- One tenant's take: its lane alone, up to its cap; the ring and the deficits stay as they were
-  -- (an emptied lane leaves the ring through tidy, as in any take).
-  for L = lo, hi do
-    for qi, q in ipairs(queues) do
-      if need <= 0 then break end
-      if redis.call('EXISTS', typesKey(prefix, q, L, only)) == 1 then
-        local _, cap = share(policies[qi] or nil, only)
-        local runs = prefix .. 'run:' .. q
-        local room = need
-        if cap then room = math.min(room, cap - (tonumber(redis.call('HGET', runs, only)) or 0)) end
-        local got = room > 0 and takeFromTenant(q, L, only, room) or {}
-        for _, id in ipairs(got) do out[#out + 1] = id end
-        need = need - #got
-        if #got > 0 and cap then redis.call('HINCRBY', runs, only, #got) end
-      end
-    end
-  end
-  return withEntries(entries, out)
-end
-for L = lo, hi do
+-- Queues without ready entries are left out before walking the levels.
+local live, livePolicies = {}, {}
+if #queues > 1 then
+  local counts = redis.call('HMGET', prefix .. 'counts', unpack(queues))
   for qi, q in ipairs(queues) do
-    if need <= 0 then break end
-    local pol = policies[qi] or nil
-    local ring, defs, runs = ringKey(prefix, q, L), deficitKey(prefix, q, L), prefix .. 'run:' .. q
-    local n = redis.call('LLEN', ring)
-    local idle = 0
-    while need > 0 and n > 0 and idle < n do
-      local t = redis.call('LINDEX', ring, 0)
-      local w, cap = share(pol, t)
-      local room = need
-      if cap then room = math.min(room, cap - (tonumber(redis.call('HGET', runs, t)) or 0)) end
-      local alone = n == 1
-      local deficit = alone and 0 or (tonumber(redis.call('HGET', defs, t)) or 0)
-      local credit = room
-      if not alone then credit = deficit < 1 and deficit + w or deficit end
-      local quota = math.min(math.floor(credit), room)
-      local got = quota > 0 and takeFromTenant(q, L, t, quota) or {}
-      for _, id in ipairs(got) do out[#out + 1] = id end
-      need = need - #got
-      if #got > 0 and cap then redis.call('HINCRBY', runs, t, #got) end
-      if redis.call('EXISTS', typesKey(prefix, q, L, t)) == 0 then
-        n = n - 1 -- emptied: tidy took it out of the ring
-        if #got > 0 then idle = 0 end
-      elseif #got == 0 then
-        redis.call('LMOVE', ring, ring, 'LEFT', 'RIGHT')
-        idle = idle + 1
-      else
-        idle = 0
-        local left = alone and 0 or credit - #got
-        if #got < quota or left <= 0 then redis.call('HDEL', defs, t) else redis.call('HSET', defs, t, left) end
-        -- Credit left and only max cut the take short: the tenant keeps its turn for the next take.
-        if not (#got == quota and left >= 1 and need == 0) and n > 1 then redis.call('LMOVE', ring, ring, 'LEFT', 'RIGHT') end
+    if (tonumber(counts[qi]) or 0) > 0 then
+      live[#live + 1] = qi
+    end
+  end
+else
+  live[1] = 1
+end
+
+-- One tenant's take: its lane alone, up to its cap; the ring and the deficits stay as they were
+-- (an emptied lane leaves the ring through tidy, as in any take).
+local function serveTenant(qi, L, want)
+  local q = queues[qi]
+  if redis.call('EXISTS', typesKey(prefix, q, L, only)) == 0 then return 0 end
+  local _, cap = share(policies[qi] or nil, only)
+  local runs = prefix .. 'run:' .. q
+  local room = want
+  if cap then room = math.min(room, cap - (tonumber(redis.call('HGET', runs, only)) or 0)) end
+  local got = room > 0 and takeFromTenant(q, L, only, room) or {}
+  for _, id in ipairs(got) do out[#out + 1] = id end
+  if #got > 0 and cap then redis.call('HINCRBY', runs, only, #got) end
+  return #got
+end
+
+-- Deficit round robin over the tenants of (queue, L), taking up to want.
+local function serve(qi, L, want)
+  local q, pol = queues[qi], policies[qi] or nil
+  local ring, defs, runs = ringKey(prefix, q, L), deficitKey(prefix, q, L), prefix .. 'run:' .. q
+  local n = redis.call('LLEN', ring)
+  local idle, taken = 0, 0
+  while want > 0 and n > 0 and idle < n do
+    local t = redis.call('LINDEX', ring, 0)
+    local w, cap = share(pol, t)
+    local room = want
+    if cap then room = math.min(room, cap - (tonumber(redis.call('HGET', runs, t)) or 0)) end
+    local alone = n == 1
+    local deficit = alone and 0 or (tonumber(redis.call('HGET', defs, t)) or 0)
+    local credit = room
+    if not alone then credit = deficit < 1 and deficit + w or deficit end
+    local quota = math.min(math.floor(credit), room)
+    local got = quota > 0 and takeFromTenant(q, L, t, quota) or {}
+    for _, id in ipairs(got) do out[#out + 1] = id end
+    want = want - #got
+    taken = taken + #got
+    if #got > 0 and cap then redis.call('HINCRBY', runs, t, #got) end
+    if redis.call('EXISTS', typesKey(prefix, q, L, t)) == 0 then
+      n = n - 1 -- emptied: tidy took it out of the ring
+      if #got > 0 then idle = 0 end
+    elseif #got == 0 then
+      redis.call('LMOVE', ring, ring, 'LEFT', 'RIGHT')
+      idle = idle + 1
+    else
+      idle = 0
+      local left = alone and 0 or credit - #got
+      if #got < quota or left <= 0 then redis.call('HDEL', defs, t) else redis.call('HSET', defs, t, left) end
+      -- Credit left and only want cut the take short: the tenant keeps its turn for the next take.
+      if not (#got == quota and left >= 1 and want == 0) and n > 1 then redis.call('LMOVE', ring, ring, 'LEFT', 'RIGHT') end
+    end
+  end
+  return taken
+end
+
+-- Priority level first, across the queues; inside a level the queues take turns: each pass gives
+-- every queue an equal share of what is still wanted (at least one), so many queues each get
+-- some before any gets a second share.
+local last = 0
+for L = lo, hi do
+  local progress = true
+  while need > 0 and progress do
+    progress = false
+    local quota = math.max(1, math.floor(need / #live))
+    for _, qi in ipairs(live) do
+      if need <= 0 then break end
+      local want = math.min(quota, need)
+      local got = only and serveTenant(qi, L, want) or serve(qi, L, want)
+      need = need - got
+      if got > 0 then
+        progress = true
+        last = qi
       end
     end
   end
 end
-return withEntries(entries, out)
+-- First the position of the last queue served (the caller starts its next take after it), then
+-- the entries.
+local reply = withEntries(entries, out)
+table.insert(reply, 1, last)
+return reply

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { intOption, printJson } from '../output.js';
+import { intOption, show } from '../output.js';
 import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
 
 /** `docket alerts [--state firing|resolved]`: GET /v1/alerts as JSON (docs/alerts.md). */
@@ -10,6 +10,6 @@ export function alertsCommand(): Command {
     .option('--limit <n>', 'at most this many (1-1000)', intOption('--limit', 1, 1000), 100)
     .action(async (o: ConnectionOptions & { state?: string; limit: number }) => {
       const query = new URLSearchParams({ limit: String(o.limit), ...(o.state ? { state: o.state } : {}) });
-      printJson(await clientOf(o).request('GET', `/v1/alerts?${query}`));
+      show(await clientOf(o).request('GET', `/v1/alerts?${query}`));
     });
 }

@@ -1,7 +1,7 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { ClientOptions } from '../../../sdk/client.js';
 import { DocketClient } from '../../../sdk/client.js';
-import { defaultUrl } from '../output.js';
+import { defaultUrl, FORMATS } from '../output.js';
 
 export interface ConnectionOptions {
   url: string;
@@ -9,12 +9,19 @@ export interface ConnectionOptions {
   tenant?: string;
 }
 
-/** --url, --token and --tenant, shared by every command that talks to a server. */
+/** --url, --token, --tenant, -o and -q, shared by every command that talks to a server. */
 export function withConnection(command: Command): Command {
-  return command
+  return withOutput(command)
     .option('--url <url>', 'server URL (env DOCKET_URL)', defaultUrl())
     .option('--token <jwt>', 'API token (env DOCKET_TOKEN; mint one with `docket token`)')
     .option('--tenant <tenant>', 'admins: act for this tenant');
+}
+
+/** -o and -q (output.ts reads them before the command runs). */
+export function withOutput(command: Command): Command {
+  return command
+    .addOption(new Option('-o, --output <format>', 'table (on a terminal), json (when piped), wide, or id (one per line)').choices(FORMATS))
+    .option('-q, --quiet', 'print only ids, and no notes or progress on stderr');
 }
 
 export function clientOptions(o: ConnectionOptions): ClientOptions {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import type { DeadLetterFilter, DocketClient } from '../../../sdk/client.js';
+import type { DeadLetterFilter, DocketClient, JobView } from '../../../sdk/client.js';
 import { progressBar } from '../progress.js';
-import { CliError, EXIT, intOption, printJson } from '../output.js';
+import { CliError, EXIT, intOption, show } from '../output.js';
 import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
 
 interface FilterOptions extends ConnectionOptions {
@@ -40,14 +40,14 @@ export function deadLettersCommand(): Command {
       .option('--limit <n>', 'page size (1-500)', intOption('--limit', 1, 500), 50)
       .option('--cursor <cursor>', 'continue from a previous page')
       .action(async (o: FilterOptions & { limit: number; cursor?: string }) =>
-        printJson(await clientOf(o).deadLetters({ ...filterOf(o), limit: o.limit, ...(o.cursor ? { cursor: o.cursor } : {}) })),
+        show(await clientOf(o).deadLetters({ ...filterOf(o), limit: o.limit, ...(o.cursor ? { cursor: o.cursor } : {}) })),
       ),
   );
   cmd.addCommand(
     withConnection(new Command('show'))
       .description('one dead letter with its error history')
       .argument('<id>')
-      .action(async (id: string, o: ConnectionOptions) => printJson(await clientOf(o).deadLetter(id))),
+      .action(async (id: string, o: ConnectionOptions) => show(await clientOf(o).deadLetter(id))),
   );
   for (const [name, what] of [
     ['requeue', 'back to the queue as new attempts (fresh attempt budget, history kept)'],
@@ -59,18 +59,20 @@ export function deadLettersCommand(): Command {
         .argument('[ids...]')
         .option('--all', 'every dead letter you may see (with the filter options: every match)')
         .option('--max <n>', 'most dead letters acted on by a filter', intOption('--max', 1, 100_000))
-        .action(async (ids: string[], o: FilterOptions & { all?: boolean; max?: number }) => {
+        .option('--dry-run', `list the dead letters this would ${name}, and change nothing`)
+        .action(async (ids: string[], o: FilterOptions & { all?: boolean; max?: number; dryRun?: boolean }) => {
           const filter = filterOf(o);
           if (ids.length === 0 && !o.all && Object.keys(filter).length === 0) {
             throw new CliError(`give job ids, filter options, or --all to ${name} every dead letter`, EXIT.usage);
           }
           if (ids.length > 0 && Object.keys(filter).length > 0) throw new CliError('give ids or filter options, not both', EXIT.usage);
           const client = clientOf(o);
+          if (o.dryRun) return show(await dryRun(client, ids, filter, o.max));
           // On a terminal, many dead letters go in chunks with a progress bar; otherwise (scripts)
           // in one request, as before.
-          if (process.stderr.isTTY && !process.env.DOCKET_NO_PROGRESS) return printJson(await inChunks(client, name, ids, filter, o.max));
+          if (process.stderr.isTTY && !process.env.DOCKET_NO_PROGRESS) return show(await inChunks(client, name, ids, filter, o.max));
           const selection = ids.length > 0 ? { ids } : { filter, ...(o.max ? { max: o.max } : {}) };
-          printJson(name === 'requeue' ? await client.requeueDeadLetters(selection) : await client.purgeDeadLetters(selection));
+          show(name === 'requeue' ? await client.requeueDeadLetters(selection) : await client.purgeDeadLetters(selection));
         }),
     );
   }
@@ -78,6 +80,29 @@ export function deadLettersCommand(): Command {
 }
 
 const CHUNK = 500;
+
+/**
+ * What requeue or purge would act on, read and not changed: the dead letters among `ids`, or
+ * those the filter matches (up to `max`, default 10,000 as the server's), as a jobs list.
+ */
+async function dryRun(client: DocketClient, ids: string[], filter: DeadLetterFilter, max = 10_000): Promise<{ jobs: JobView[] }> {
+  if (ids.length === 0) return { jobs: await matching(client, filter, max) };
+  const found = await Promise.all(ids.map((id) => client.deadLetter(id).catch((err: { status?: number }) => (err.status === 404 ? null : Promise.reject(err)))));
+  return { jobs: found.filter((j): j is JobView => j !== null) };
+}
+
+/** The dead letters a filter matches, page by page, up to `max`. */
+async function matching(client: DocketClient, filter: DeadLetterFilter, max: number, onPage: (found: number) => void = () => {}): Promise<JobView[]> {
+  const jobs: JobView[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.deadLetters({ ...filter, limit: Math.min(CHUNK, max - jobs.length), ...(cursor ? { cursor } : {}) });
+    jobs.push(...page.jobs);
+    onPage(jobs.length);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && jobs.length < max);
+  return jobs;
+}
 
 /**
  * Requeue or purge with a progress bar: the ids given, or those the filter matches (listed first,
@@ -88,15 +113,8 @@ async function inChunks(client: DocketClient, action: 'requeue' | 'purge', ids: 
   let selected = ids;
   if (selected.length === 0) {
     const finding = progressBar('finding dead letters', max);
-    selected = [];
-    let cursor: string | undefined;
     try {
-      do {
-        const page = await client.deadLetters({ ...filter, limit: Math.min(CHUNK, max - selected.length), ...(cursor ? { cursor } : {}) });
-        selected.push(...page.jobs.map((j) => j.id));
-        finding.update(selected.length);
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor && selected.length < max);
+      selected = (await matching(client, filter, max, (n) => finding.update(n))).map((j) => j.id);
       finding.setTotal(selected.length);
     } finally {
       finding.stop();
@@ -124,12 +142,12 @@ async function inChunks(client: DocketClient, action: 'requeue' | 'purge', ids: 
 /** `docket conditions list|show|release|drain|fail`. */
 export function conditionsCommand(): Command {
   const cmd = new Command('conditions').description('recovery conditions: what jobs are parked under, and releasing them by hand');
-  cmd.addCommand(withConnection(new Command('list')).description('open conditions with parked counts').action(async (o: ConnectionOptions) => printJson(await clientOf(o).conditions())));
+  cmd.addCommand(withConnection(new Command('list')).description('open conditions with parked counts').action(async (o: ConnectionOptions) => show({ conditions: await clientOf(o).conditions() })));
   cmd.addCommand(
     withConnection(new Command('show'))
       .argument('<key>')
       .description('one condition')
-      .action(async (key: string, o: ConnectionOptions) => printJson(await clientOf(o).condition(key))),
+      .action(async (key: string, o: ConnectionOptions) => show(await clientOf(o).condition(key))),
   );
   for (const [action, what] of [
     ['release', 'declare it cleared: parked jobs go back at the policy\'s throttled rate'],
@@ -140,7 +158,7 @@ export function conditionsCommand(): Command {
       withConnection(new Command(action))
         .argument('<key>')
         .description(what)
-        .action(async (key: string, o: ConnectionOptions) => printJson(await clientOf(o).actOnCondition(key, action))),
+        .action(async (key: string, o: ConnectionOptions) => show(await clientOf(o).actOnCondition(key, action))),
     );
   }
   return cmd;

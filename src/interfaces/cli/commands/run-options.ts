@@ -1,4 +1,6 @@
+import type { Logger } from 'pino';
 import type { Concurrency } from '../../../sdk/pools.js';
+import type { Worker } from '../../../sdk/worker.js';
 import { CliError, EXIT } from '../output.js';
 
 /** `--concurrency 20` or `--concurrency '{"1-3":16,"4-7":6,"8-10":2}'`. */
@@ -21,21 +23,41 @@ export function parseQueues(raw: string): string[] {
     .filter(Boolean);
 }
 
-/** Runs `stop` once on SIGINT or SIGTERM, then exits. */
-export function onShutdown(stop: () => Promise<void>): void {
+/**
+ * Runs `stop` once on SIGINT or SIGTERM, then exits; `waitsFor` says in the log what the stop
+ * waits for (running jobs, connections), so a slow shutdown is not a silent one.
+ */
+export function onShutdown(log: Logger, waitsFor: () => string, stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.error(`docket: ${signal} received, shutting down`);
+    const started = Date.now();
+    log.info({ signal }, `${signal} received, shutting down: ${waitsFor()}`);
     stop().then(
-      () => process.exit(0),
+      () => {
+        log.info({ ms: Date.now() - started }, 'shut down');
+        process.exit(0);
+      },
       (err) => {
-        console.error('docket: shutdown failed:', err);
+        log.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
   process.once('SIGINT', handler);
   process.once('SIGTERM', handler);
+}
+
+/**
+ * Logs each failed attempt of a worker's jobs: a warning while attempts are left (it retries), an
+ * error when it was the last (the job is a dead letter unless its policy parks it).
+ */
+export function logJobFailures(worker: Worker, log: Logger): void {
+  worker.on('failed', (job, failure) => {
+    const last = job.attempt >= job.maxAttempts || failure.retryable === false;
+    const fields = { jobId: job.id, type: job.type, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts, error: failure.message };
+    if (last) log.error(fields, 'job failed on its last attempt');
+    else log.warn(fields, 'job attempt failed; it will be retried');
+  });
 }

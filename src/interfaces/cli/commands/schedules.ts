@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { ScheduleInput } from '../../../sdk/schedules-client.js';
-import { CliError, EXIT, intOption, printJson } from '../output.js';
+import { CliError, EXIT, intOption, show } from '../output.js';
 import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
 
 interface CreateOptions extends ConnectionOptions {
@@ -29,14 +29,14 @@ export function schedulesCommand(): Command {
       .option('--limit <n>', 'page size (1-500)', intOption('--limit', 1, 500), 50)
       .option('--cursor <cursor>', 'continue from a previous page')
       .action(async (o: ConnectionOptions & { limit: number; cursor?: string }) =>
-        printJson(await clientOf(o).schedules.list({ limit: o.limit, ...(o.cursor ? { cursor: o.cursor } : {}) })),
+        show(await clientOf(o).schedules.list({ limit: o.limit, ...(o.cursor ? { cursor: o.cursor } : {}) })),
       ),
   );
   cmd.addCommand(
     withConnection(new Command('get'))
       .description('one schedule, with its next fire times')
       .argument('<id>')
-      .action(async (id: string, o: ConnectionOptions) => printJson(await clientOf(o).schedules.get(id))),
+      .action(async (id: string, o: ConnectionOptions) => show(await clientOf(o).schedules.get(id))),
   );
   cmd.addCommand(
     withConnection(new Command('create'))
@@ -56,7 +56,7 @@ export function schedulesCommand(): Command {
       .option('--start-at <iso>', 'no fire before this time')
       .option('--end-at <iso>', 'no fire after this time')
       .option('--paused', 'create it paused')
-      .action(async (name: string, o: CreateOptions) => printJson(await clientOf(o).schedules.create(createInput(name, o)))),
+      .action(async (name: string, o: CreateOptions) => show(await clientOf(o).schedules.create(createInput(name, o)), 'schedules')),
   );
   cmd.addCommand(
     withConnection(new Command('preview'))
@@ -66,7 +66,7 @@ export function schedulesCommand(): Command {
       .option('--count <n>', 'how many (1-100)', intOption('--count', 1, 100), 10)
       .option('--from <iso>', 'fires after this time (default now)')
       .action(async (cron: string, o: ConnectionOptions & { timezone?: string; count: number; from?: string }) =>
-        printJson(await clientOf(o).schedules.preview({ cron, count: o.count, ...(o.timezone ? { timezone: o.timezone } : {}), ...(o.from ? { from: o.from } : {}) })),
+        show(await clientOf(o).schedules.preview({ cron, count: o.count, ...(o.timezone ? { timezone: o.timezone } : {}), ...(o.from ? { from: o.from } : {}) })),
       ),
   );
   for (const [verb, what] of [
@@ -77,7 +77,7 @@ export function schedulesCommand(): Command {
       withConnection(new Command(verb))
         .argument('<id>')
         .description(what)
-        .action(async (id: string, o: ConnectionOptions) => printJson(await clientOf(o).schedules[verb](id))),
+        .action(async (id: string, o: ConnectionOptions) => show(await clientOf(o).schedules[verb](id), 'schedules')),
     );
   }
   cmd.addCommand(
@@ -86,7 +86,7 @@ export function schedulesCommand(): Command {
       .description('delete the schedule (the jobs it submitted stay)')
       .action(async (id: string, o: ConnectionOptions) => {
         await clientOf(o).schedules.delete(id);
-        printJson({ id, deleted: true });
+        show({ id, deleted: true });
       }),
   );
   cmd.addCommand(
@@ -94,7 +94,7 @@ export function schedulesCommand(): Command {
       .argument('<id>')
       .description('what became of the latest fire times, newest first')
       .option('--limit <n>', 'how many (1-500)', intOption('--limit', 1, 500), 50)
-      .action(async (id: string, o: ConnectionOptions & { limit: number }) => printJson(await clientOf(o).schedules.fires(id, o.limit))),
+      .action(async (id: string, o: ConnectionOptions & { limit: number }) => show({ fires: await clientOf(o).schedules.fires(id, o.limit) })),
   );
   return cmd;
 }

@@ -2,17 +2,20 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { authFromConfig } from '../../../app/auth.js';
 import { loadConfig, parseRoles, type Config } from '../../../config/index.js';
-import { openEngine, type Engine } from '../../../app/engine.js';
+import type { Engine } from '../../../app/engine.js';
+import { startTracingFromEnv } from '../../../app/tracing.js';
 import type { TokenIssuer } from '../../../auth/tokens.js';
 import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { LocalTransport } from '../../../sdk/local-transport.js';
 import { Worker } from '../../../sdk/worker.js';
-import { buildServer } from '../../http/server.js';
-import { intOption } from '../output.js';
-import { onShutdown, parseConcurrency, parseQueues } from './run-options.js';
+import type { buildServer } from '../../http/server.js';
+import { createLogger, logFormatOption, type LogFormat } from '../logger.js';
+import { CliError, EXIT, intOption } from '../output.js';
+import { handleProcessErrors } from '../process-errors.js';
+import { logJobFailures, onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
 const EXAMPLE_HANDLERS = fileURLToPath(new URL('../../../../examples/handlers.js', import.meta.url));
 
@@ -29,6 +32,7 @@ interface ServerOptions {
   queues?: string;
   concurrency?: string;
   leaseMs?: number;
+  logFormat?: LogFormat;
 }
 
 export function serverCommand(): Command {
@@ -46,6 +50,7 @@ export function serverCommand(): Command {
     .option('--queues <list>', 'queues the in-process worker serves, comma-separated (default: the module\'s `queues`, else "default")')
     .option('--concurrency <slots>', 'in-process worker slots: a number or priority pools as JSON (default: the module\'s `concurrency`, else 10)')
     .option('--lease-ms <ms>', 'lease time of a claim (env DOCKET_LEASE_MS, default 30000)', intOption('--lease-ms', 100, 86_400_000))
+    .addOption(logFormatOption())
     .action(async (o: ServerOptions) => {
       // Flags over environment over defaults; the file's rules beside them (docs/configuration.md).
       const config = loadConfig(process.env, {
@@ -64,12 +69,18 @@ export function serverCommand(): Command {
 }
 
 async function runServer(config: Config, o: ServerOptions): Promise<void> {
-  const log = pino({ level: config.logLevel });
+  const log = createLogger(config.logLevel, o.logFormat);
+  handleProcessErrors(log);
+  const tracing = await startTracingFromEnv(process.env, 'docket');
+  if (tracing) log.info({ exporter: tracing.config.exporter, protocol: tracing.config.protocol }, 'tracing on: exporting spans (OTEL_* environment, docs/tracing.md)');
   const api = config.roles.has('api');
   const auth = api ? await authFromConfig(config) : null;
+  // Loaded here, not at the top: the engine and the HTTP server are most of the CLI's start-up
+  // time (2 s of CPU measured), which `docket list` or a completion should not pay.
+  const [{ openEngine }, { buildServer }] = await Promise.all([import('../../../app/engine.js'), import('../../http/server.js')]);
   const engine = await openEngine(
     config,
-    (err) => log.error({ err }, 'maintenance failed'),
+    (err, what) => log.error({ err }, what ?? 'maintenance failed'),
     (leader) => log.info({ leader }, leader ? 'leadership acquired: running the cluster duties' : 'leadership lost'),
     (engine, downMs, suppressed) => log.info({ engine, downMs, suppressed }, `${engine} is back after ${Math.round(downMs / 1000)} s (${suppressed} more errors while it was down)`),
   );
@@ -100,7 +111,12 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
       alerts: docket.alerts?.store ?? null,
       loggerInstance: log,
     });
-    address = await app.listen({ host: config.host, port: config.port });
+    address = await app.listen({ host: config.host, port: config.port }).catch(async (err: { code?: string }) => {
+      if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
+      await engine.close();
+      const why = err.code === 'EADDRINUSE' ? 'is in use (another docket server?)' : 'may not be opened by this user';
+      throw new CliError(`port ${config.port} on ${config.host} ${why}: pick another with --port or PORT`, EXIT.usage);
+    });
     if (auth.createdSecretAt && auth.auth.issuer) await printFirstToken(auth.auth.issuer, auth.createdSecretAt);
   }
 
@@ -110,10 +126,11 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
     address ? `Docket listening on ${address} (${engine.mode})` : `Docket running (${engine.mode}, roles ${[...config.roles].join(',')})`,
   );
 
-  onShutdown(async () => {
+  onShutdown(log, () => `${worker ? `${worker.activeCount} running in-process jobs to finish (up to 10 s), then ` : ''}open requests, then the engine's loops and connections`, async () => {
     await worker?.close();
     await app?.close();
     await engine.close();
+    await tracing?.shutdown();
   });
 }
 
@@ -129,9 +146,12 @@ async function startWorker(engine: Engine, config: Config, o: ServerOptions, log
     concurrency: o.concurrency ? parseConcurrency(o.concurrency) : (mod.concurrency ?? 10),
     heartbeatMs: Math.max(50, Math.floor(config.leaseMs / 3)),
     logger: log,
+    // A claim or heartbeat that fails in an outage is logged once per outage, like the engine's own loops.
+    onError: (err, what) => engine.reportError(err, what),
     name: 'in-process',
     ...(mod.filter ? { filter: mod.filter } : {}),
   });
+  logJobFailures(worker, log);
   await worker.start();
   log.info({ handlers: handlersPath, types: Object.keys(mod.handlers), queues }, 'in-process worker started');
   return worker;

@@ -1,12 +1,16 @@
 import { Command } from 'commander';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ValidationError, DocketError } from '../../../domain/errors.js';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValidationError, DocketError, type Issue } from '../../../domain/errors.js';
 import { toJobSpec } from '../../../domain/job-input.js';
 import type { DocketClient } from '../../../sdk/client.js';
+import { issuesOf } from '../../http/problem.js';
+import { SubmitBody } from '../../http/schemas.js';
 import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
-import { CliError, EXIT, intOption, printJson } from '../output.js';
+import { CliError, EXIT, intOption, note, show } from '../output.js';
 import { progressBar } from '../progress.js';
+import { waitForEnd } from './watch.js';
 
 interface SubmitOptions extends ConnectionOptions {
   file?: string;
@@ -25,6 +29,8 @@ interface SubmitOptions extends ConnectionOptions {
   dedupTtl?: number;
   callbackUrl?: string;
   batch: number;
+  wait?: boolean;
+  waitTimeout?: number;
 }
 
 export function submitCommand(): Command {
@@ -48,15 +54,26 @@ export function submitCommand(): Command {
     .option('--file <path>', 'NDJSON file of jobs to submit in bulk')
     .option('--batch <n>', 'jobs per request with --file', intOption('--batch', 1, 1000), 1000)
     .option('--idempotency-key <key>', 'a retry with the same key returns the first job instead of a new one')
+    .option('--wait', 'wait for the job to end; exit 0 if it succeeded, 1 if it failed, was cancelled or expired')
+    .option('--wait-timeout <seconds>', 'with --wait: give up after this long (exit 4; the job goes on)', intOption('--wait-timeout', 1, 31_536_000))
     .action(async (type: string | undefined, o: SubmitOptions & { idempotencyKey?: string }) => {
       const client = clientOf(o);
-      if (o.file) return submitFile(client, o.file, o.batch);
+      if (o.file) {
+        if (o.wait) throw new CliError('--wait is for one job; not with --file', EXIT.usage);
+        return submitFile(client, o.file, o.batch);
+      }
       if (!type && !o.template) throw new CliError('give a job type (docket submit <type>), --template <id> or --file <jobs.ndjson>', EXIT.usage);
       if (o.templateVersion !== undefined && !o.template) throw new CliError('--template-version needs --template <id>', EXIT.usage);
-      const job = await client.submit(singleInput(type, o), o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {});
+      const job = await client.submit(singleInput(type, o) as unknown as Parameters<DocketClient['submit']>[0], o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {});
       // On stderr, so stdout stays the job's JSON for scripts.
-      if (job.deduplicated) process.stderr.write(`deduplicated: job ${job.id} (${job.state}) already holds this dedup key; nothing was created\n`);
-      printJson(job);
+      if (job.deduplicated) note(`deduplicated: job ${job.id} (${job.state}) already holds this dedup key; nothing was created`);
+      if (!o.wait) return show(job, 'jobs');
+      const end = await waitForEnd(client, job, o.waitTimeout);
+      show(end, 'jobs');
+      if (end.state !== 'succeeded') {
+        const why = end.errors.at(-1)?.message ?? end.stateReason ?? end.state;
+        throw new CliError(`job ${end.id} ${end.state}: ${why}`);
+      }
     });
 }
 
@@ -100,12 +117,10 @@ async function submitFile(client: DocketClient, path: string, batch: number): Pr
       if (text.trim() === '') continue;
       try {
         const job = JSON.parse(text);
-        // A template reference is checked by the server, which holds the template.
-        if (!(typeof job === 'object' && job !== null && ('templateId' in job || 'templateVersion' in job))) toJobSpec(job, now);
+        for (const i of issuesOfLine(job, now)) problems.push(`${path}:${line}: ${i.path || '/'}: ${i.message}`);
         jobs.push(job);
       } catch (err) {
         if (err instanceof SyntaxError) problems.push(`${path}:${line}: not valid JSON (${err.message})`);
-        else if (err instanceof ValidationError) for (const i of err.issues) problems.push(`${path}:${line}: ${i.path || '/'}: ${i.message}`);
         else if (err instanceof DocketError) problems.push(`${path}:${line}: ${err.message}`);
         else throw err;
       }
@@ -129,5 +144,24 @@ async function submitFile(client: DocketClient, path: string, batch: number): Pr
     throw new CliError(`stopped after ${submitted} of ${jobs.length} jobs (lines before that were submitted): ${(err as Error).message}`);
   }
   bar.stop();
-  printJson({ submitted, file: path });
+  show({ submitted, file: path });
+}
+
+const checkBody = TypeCompiler.Compile(SubmitBody);
+
+/**
+ * What the server would refuse in one line, in its words: the request schema's checks with the
+ * API's messages (problem.ts), then the job rules. A template reference is checked by the server,
+ * which holds the template.
+ */
+function issuesOfLine(job: unknown, now: number): Issue[] {
+  if (!checkBody.Check(job)) return issuesOf([...checkBody.Errors(job)]);
+  if ('templateId' in job || 'templateVersion' in job) return [];
+  try {
+    toJobSpec(job, now);
+    return [];
+  } catch (err) {
+    if (err instanceof ValidationError) return err.issues;
+    throw err;
+  }
 }

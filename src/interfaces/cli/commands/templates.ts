@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { CliError, EXIT, intOption, printJson } from '../output.js';
+import { CliError, EXIT, intOption, show } from '../output.js';
 import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
 
 interface VersionOptions extends ConnectionOptions {
@@ -17,7 +17,7 @@ export function templatesCommand(): Command {
       .option('--limit <n>', 'page size (1-500)', intOption('--limit', 1, 500), 50)
       .option('--cursor <cursor>', 'continue from a previous page')
       .action(async (o: ConnectionOptions & { limit: number; cursor?: string }) =>
-        printJson(await clientOf(o).templates.list({ limit: o.limit, ...(o.cursor ? { cursor: o.cursor } : {}) })),
+        show(await clientOf(o).templates.list({ limit: o.limit, ...(o.cursor ? { cursor: o.cursor } : {}) })),
       ),
   );
   templates.addCommand(
@@ -27,26 +27,26 @@ export function templatesCommand(): Command {
       .option('--version <n>', 'this version', intOption('--version', 1, 2_147_483_647))
       .action(async (id: string, o: ConnectionOptions & { version?: number }) => {
         const client = clientOf(o);
-        printJson(o.version === undefined ? await client.templates.get(id) : await client.templates.version(id, o.version));
+        show(o.version === undefined ? await client.templates.get(id) : await client.templates.version(id, o.version));
       }),
   );
   templates.addCommand(
     withVersionOptions(withConnection(new Command('create')))
       .description('create a template (its version 1)')
       .argument('<id>', 'template id: letters, digits and _ . : -')
-      .action(async (id: string, o: VersionOptions) => printJson(await clientOf(o).templates.create({ id, ...versionBody(o) }))),
+      .action(async (id: string, o: VersionOptions) => show(await clientOf(o).templates.create({ id, ...versionBody(o) }), 'templates')),
   );
   templates.addCommand(
     withVersionOptions(withConnection(new Command('version')))
       .description('add the next version of a template (earlier versions never change)')
       .argument('<id>')
-      .action(async (id: string, o: VersionOptions) => printJson(await clientOf(o).templates.addVersion(id, versionBody(o)))),
+      .action(async (id: string, o: VersionOptions) => show(await clientOf(o).templates.addVersion(id, versionBody(o)), 'templates')),
   );
   templates.addCommand(
     withConnection(new Command('retire'))
       .description('retire a template: no new jobs or versions from it; it stays readable')
       .argument('<id>')
-      .action(async (id: string, o: ConnectionOptions) => printJson(await clientOf(o).templates.retire(id))),
+      .action(async (id: string, o: ConnectionOptions) => show(await clientOf(o).templates.retire(id), 'templates')),
   );
   templates.addCommand(
     withConnection(new Command('delete'))
@@ -54,7 +54,7 @@ export function templatesCommand(): Command {
       .argument('<id>')
       .action(async (id: string, o: ConnectionOptions) => {
         await clientOf(o).templates.delete(id);
-        printJson({ deleted: id });
+        show({ id, deleted: true });
       }),
   );
   return templates;

@@ -1,8 +1,9 @@
 import { Command } from 'commander';
 import type { DocketClient, QueueInfo, WorkerInfoView } from '../../../sdk/client.js';
 import type { AlertView } from '../../../domain/alerts.js';
-import { intOption } from '../output.js';
+import { intOption, printJson } from '../output.js';
 import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
+import { View, keyHelp } from './top-keys.js';
 
 interface TopOptions extends ConnectionOptions {
   once?: boolean;
@@ -34,18 +35,22 @@ const COLUMNS = [
 
 /**
  * `docket top`: a live view of queues (depth by state, jobs done per second) and workers
- * (heartbeat age, running jobs), redrawn every second with plain ANSI escape codes; `--once` prints
- * one frame without any (what scripts and tests read). Ctrl-C restores the terminal and exits 0.
+ * (heartbeat age, running jobs), redrawn every second in the terminal's alternate screen, line by
+ * line over the previous frame (no clearing, so no flicker); keys sort and filter (top-keys.ts).
+ * `--once` prints one frame without escape codes (what scripts and tests read); with `-o json`,
+ * the snapshot as JSON. Ctrl-C or q restores the terminal and exits 0.
  */
 export function topCommand(): Command {
   return withConnection(new Command('top'))
-    .description('live view of queues and workers (Ctrl-C to quit); --once prints one frame')
+    .description(`live view of queues and workers; keys: ${keyHelp()}; --once prints one frame`)
     .option('--once', 'print one frame and exit')
     .option('--interval <ms>', 'refresh period', intOption('--interval', 200, 60_000), 1000)
     .action(async (o: TopOptions) => {
       const client = clientOf(o);
       if (o.once) {
-        process.stdout.write(`${render(await snapshot(client), null, o.url)}\n`);
+        const now = await snapshot(client);
+        if ((o as { output?: string }).output === 'json') return printJson({ ...now, at: new Date(now.at).toISOString(), running: Object.fromEntries(now.running) });
+        process.stdout.write(`${render(now, null, o.url)}\n`);
         return;
       }
       await live(client, o);
@@ -55,25 +60,31 @@ export function topCommand(): Command {
 async function live(client: DocketClient, o: TopOptions): Promise<void> {
   const tty = process.stdout.isTTY === true;
   let previous: Snapshot | null = null;
+  let now: Snapshot | null = null;
   let stopped = false;
   let wake: () => void = () => {};
-  const restore = () => {
-    if (tty) process.stdout.write('\x1b[?25h\x1b[?1049l'); // show the cursor, leave the alternate screen
-  };
-  const onSignal = () => {
+  const stop = () => {
     stopped = true;
     wake();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const draw = () => {
+    if (!now) return;
+    const frame = render(now, previous, o.url, view);
+    // Home, then each line over the old one with the rest of it erased, then erase below: one
+    // write and no clear, so the terminal never shows a blank or half a frame.
+    process.stdout.write(tty ? `\x1b[H${frame.split('\n').map((l) => `${l}\x1b[K`).join('\n')}\n\x1b[J` : `${frame}\n\n`);
+  };
+  const view = new View(draw, stop);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   if (tty) process.stdout.write('\x1b[?1049h\x1b[?25l'); // alternate screen, hide the cursor
+  const keys = view.listen(process.stdin);
   try {
     while (!stopped) {
-      const now = await snapshot(client);
-      const frame = render(now, previous, o.url);
-      // Home and clear, then the frame: one write, so the terminal never shows half a frame.
-      process.stdout.write(tty ? `\x1b[H\x1b[2J${frame}\n` : `${frame}\n\n`);
-      previous = now;
+      const next = await snapshot(client);
+      if (now) previous = now;
+      now = next;
+      draw();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, o.interval);
         wake = () => {
@@ -83,9 +94,10 @@ async function live(client: DocketClient, o: TopOptions): Promise<void> {
       });
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    restore();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    keys();
+    if (tty) process.stdout.write('\x1b[?25h\x1b[?1049l'); // show the cursor, leave the alternate screen
   }
 }
 
@@ -103,19 +115,23 @@ export async function snapshot(client: DocketClient): Promise<Snapshot> {
   return { at: Date.now(), queues, workers, running: perWorker, alerts: alerts?.alerts ?? null };
 }
 
-/** A frame as text (no escape codes). `previous` gives the rates; without it they show as `-`. */
-export function render(now: Snapshot, previous: Snapshot | null, url: string): string {
+/**
+ * A frame as text (no escape codes). `previous` gives the rates; without it they show as `-`.
+ * `view` sorts and filters the queues (top-keys.ts).
+ */
+export function render(now: Snapshot, previous: Snapshot | null, url: string, view?: View): string {
   const lines: string[] = [];
   lines.push(`docket top  ${url}  ${new Date(now.at).toISOString().replace(/\.\d+Z$/, 'Z')}`);
-  lines.push('');
+  lines.push(view ? view.status() : '');
   const count = (q: QueueInfo, state: string) => (q.counts as Record<string, number>)[state] ?? 0;
   const done = (q: QueueInfo) => count(q, 'succeeded') + count(q, 'failed');
   const seconds = previous ? (now.at - previous.at) / 1000 : 0;
-  const rows = now.queues.map((q) => {
+  const rated = now.queues.map((q) => {
     const before = previous?.queues.find((p) => p.name === q.name);
     const rate = before && seconds > 0 ? Math.max(0, done(q) - done(before)) / seconds : null;
-    return [q.name + (q.paused ? ' (paused)' : ''), ...COLUMNS.map(([, state]) => String(count(q, state))), rate === null ? '-' : rate.toFixed(1)];
+    return { name: q.name, counts: q.counts as Record<string, number>, rate, cells: [q.name + (q.paused ? ' (paused)' : ''), ...COLUMNS.map(([, state]) => String(count(q, state))), rate === null ? '-' : rate.toFixed(1)] };
   });
+  const rows = (view ? view.apply(rated) : rated).map((q) => q.cells);
   lines.push(...table(['QUEUE', ...COLUMNS.map(([h]) => h), 'DONE/S'], rows, rows.length === 0 ? '(no queues yet)' : null));
   lines.push('');
   if (now.workers === null) {

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { CliError, EXIT, intOption, printJson } from '../output.js';
+import { CliError, EXIT, intOption, show } from '../output.js';
 import { clientOf, withConnection, type ConnectionOptions } from './connection.js';
 
 interface CreateOptions extends ConnectionOptions {
@@ -24,7 +24,7 @@ export function webhooksCommand(): Command {
     withConnection(new Command('list'))
       .description('subscriptions of your tenant (admins: every tenant, or --for-tenant)')
       .option('--for-tenant <tenant>', 'admins: one tenant\'s subscriptions')
-      .action(async (o: ConnectionOptions & { forTenant?: string }) => printJson(await clientOf(o).webhooks.list(o.forTenant ? { tenant: o.forTenant } : {}))),
+      .action(async (o: ConnectionOptions & { forTenant?: string }) => show({ webhooks: await clientOf(o).webhooks.list(o.forTenant ? { tenant: o.forTenant } : {}) })),
   );
   cmd.addCommand(
     withConnection(new Command('create'))
@@ -37,7 +37,7 @@ export function webhooksCommand(): Command {
       .option('--cluster', 'admins: the cluster\'s own events (worker.*, alert.*: tenant "*") rather than a tenant\'s')
       .action(async (hookUrl: string, o: CreateOptions & { cluster?: boolean }) => {
         const events = eventsOf(o.events);
-        printJson(
+        show(
           await clientOf(o).webhooks.create({
             url: hookUrl,
             ...(events ? { events } : {}),
@@ -46,6 +46,7 @@ export function webhooksCommand(): Command {
             ...(o.description ? { description: o.description } : {}),
             ...(o.cluster ? { cluster: true } : {}),
           }),
+          'webhooks',
         );
       }),
   );
@@ -53,7 +54,7 @@ export function webhooksCommand(): Command {
     withConnection(new Command('get'))
       .argument('<id>')
       .description('one subscription')
-      .action(async (id: string, o: ConnectionOptions) => printJson(await clientOf(o).webhooks.get(id))),
+      .action(async (id: string, o: ConnectionOptions) => show(await clientOf(o).webhooks.get(id), 'webhooks')),
   );
   cmd.addCommand(
     withConnection(new Command('update'))
@@ -67,7 +68,7 @@ export function webhooksCommand(): Command {
         const events = eventsOf(o.events);
         const change = { ...(o.hookUrl ? { url: o.hookUrl } : {}), ...(events ? { events } : {}), ...(o.description !== undefined ? { description: o.description } : {}), ...(o.disable ? { enabled: false } : {}) };
         if (Object.keys(change).length === 0) throw new CliError('nothing to change: give --hook-url, --events, --description or --disable', EXIT.usage);
-        printJson(await clientOf(o).webhooks.update(id, change));
+        show(await clientOf(o).webhooks.update(id, change), 'webhooks');
       }),
   );
   cmd.addCommand(
@@ -78,7 +79,7 @@ export function webhooksCommand(): Command {
       .option('--limit <n>', 'page size (1-500)', intOption('--limit', 1, 500), 50)
       .option('--cursor <cursor>', 'continue from a previous page')
       .action(async (id: string, o: ConnectionOptions & { status?: 'pending' | 'delivered' | 'failed'; limit: number; cursor?: string }) =>
-        printJson(await clientOf(o).webhooks.deliveries(id, { limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.cursor ? { cursor: o.cursor } : {}) })),
+        show(await clientOf(o).webhooks.deliveries(id, { limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.cursor ? { cursor: o.cursor } : {}) })),
       ),
   );
   for (const [name, what] of [
@@ -92,7 +93,7 @@ export function webhooksCommand(): Command {
         .description(what)
         .action(async (id: string, o: ConnectionOptions) => {
           const client = clientOf(o).webhooks;
-          printJson(name === 'enable' ? await client.enable(id) : name === 'test' ? await client.test(id) : await client.rotateSecret(id));
+          show(name === 'enable' ? await client.enable(id) : name === 'test' ? await client.test(id) : await client.rotateSecret(id));
         }),
     );
   }
@@ -102,7 +103,7 @@ export function webhooksCommand(): Command {
       .description('delete a subscription with its delivery log')
       .action(async (id: string, o: ConnectionOptions) => {
         await clientOf(o).webhooks.delete(id);
-        printJson({ deleted: id });
+        show({ id, deleted: true });
       }),
   );
   return cmd;

@@ -1,12 +1,15 @@
 import { Command } from 'commander';
-import { pino } from 'pino';
 import { HttpTransport } from '../../../sdk/http-transport.js';
 import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { Worker } from '../../../sdk/worker.js';
+import { startTracingFromEnv } from '../../../app/tracing.js';
 import type { ClaimFilter } from '../../../ports/dispatch.js';
-import { CliError, EXIT, intOption } from '../output.js';
+import { DocketApiError } from '../../../sdk/client.js';
+import { CliError, EXIT, intOption, unreachable } from '../output.js';
+import { handleProcessErrors } from '../process-errors.js';
 import { clientOptions, withConnection, type ConnectionOptions } from './connection.js';
-import { onShutdown, parseConcurrency, parseQueues } from './run-options.js';
+import { createLogger, logFormatOption, type LogFormat } from '../logger.js';
+import { logJobFailures, onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
 interface WorkerCommandOptions extends ConnectionOptions {
   handlers: string;
@@ -16,6 +19,7 @@ interface WorkerCommandOptions extends ConnectionOptions {
   name?: string;
   types?: string;
   labels?: string;
+  logFormat?: LogFormat;
 }
 
 /** `--types resize,thumb` -> the types. */
@@ -55,10 +59,14 @@ export function workerCommand(): Command {
     .option('--name <name>', 'worker name shown in the API')
     .option('--types <list>', 'claim only jobs of these types, comma-separated (default: the module\'s `filter.types`, else every type)')
     .option('--labels <pairs>', 'claim only jobs carrying all these labels, key=value comma-separated (default: the module\'s `filter.labels`)')
+    .addOption(logFormatOption())
     .action(async (o: WorkerCommandOptions) => {
       const mod = await loadHandlers(o.handlers);
       const filter = filterOf(o, mod.filter);
-      const log = pino({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
+      const log = createLogger(process.env.DOCKET_LOG_LEVEL ?? 'info', o.logFormat);
+      handleProcessErrors(log);
+      const tracing = await startTracingFromEnv(process.env, 'docket-worker');
+      if (tracing) log.info({ exporter: tracing.config.exporter, protocol: tracing.config.protocol }, 'tracing on: exporting spans (OTEL_* environment, docs/tracing.md)');
       const worker = new Worker({
         transport: new HttpTransport(clientOptions(o)),
         handlers: mod.handlers,
@@ -69,8 +77,35 @@ export function workerCommand(): Command {
         ...(o.name ? { name: o.name } : {}),
         ...(filter ? { filter } : {}),
       });
-      await worker.start();
+      logJobFailures(worker, log);
+      await startWhenUp(worker, o.url, log);
       log.info({ workerId: worker.id, url: o.url, types: Object.keys(mod.handlers), ...(filter ? { filter } : {}) }, 'worker started');
-      onShutdown(() => worker.close());
+      onShutdown(
+        log,
+        () => `${worker.activeCount} running jobs to finish (up to 10 s, then they go back to the queue)`,
+        async () => {
+          await worker.close();
+          await tracing?.shutdown();
+        },
+      );
     });
+}
+
+/**
+ * Starts the worker once its server answers, so workers may start before the server (a deploy, a
+ * compose file): while nobody answers, or the server says 503, it tries again after 0.5 s, then
+ * twice as long each time up to 10 s, logging each wait. Any other error stops it.
+ */
+async function startWhenUp(worker: Worker, url: string, log: { warn(o: object, msg: string): void }): Promise<void> {
+  for (let delayMs = 500; ; delayMs = Math.min(delayMs * 2, 10_000)) {
+    try {
+      await worker.start();
+      return;
+    } catch (err) {
+      const waiting = unreachable(err) || (err instanceof DocketApiError && err.status === 503);
+      if (!waiting) throw err;
+      log.warn({ url, retryInMs: delayMs, reason: err instanceof DocketApiError ? err.message : (err as { cause?: { code?: string } }).cause?.code }, 'server not answering yet; waiting for it');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
 }

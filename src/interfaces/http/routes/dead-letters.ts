@@ -17,8 +17,6 @@ import {
 import type { Api, RouteDeps } from '../server.js';
 import { jobView } from '../views.js';
 
-const PAGE = 500;
-
 /** The dead-letter set: every job that ended `failed`, with its whole error history. */
 export function deadLetterRoutes(app: Api, { jobs }: RouteDeps): void {
   app.get('/v1/dead-letters', { config: { action: 'jobs:read' }, schema: { querystring: DeadLetterQuery, response: { 200: ListReply, ...PROBLEMS } } }, async (request) => {
@@ -56,16 +54,7 @@ export function deadLetterRoutes(app: Api, { jobs }: RouteDeps): void {
       return found.filter((j): j is Job => j !== undefined && j.state === 'failed' && canSee(request, j.tenant));
     }
     if (!body.filter) throw new ValidationError([{ path: '/ids', message: 'give ids or a filter ({} for every dead letter you may see)' }]);
-    const filter = filterOf(body.filter, request);
-    const max = body.max ?? 10_000;
-    const out: Job[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await jobs.queries.list(filter, Math.min(PAGE, max - out.length), cursor);
-      out.push(...page.jobs);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor && out.length < max);
-    return out;
+    return jobs.queries.upTo(filterOf(body.filter, request), body.max ?? 10_000);
   }
 }
 

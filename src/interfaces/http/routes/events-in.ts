@@ -3,11 +3,12 @@ import { ForbiddenError, ValidationError } from '../../../domain/errors.js';
 import { CloudEventSchema, readCloudEvent } from '../../../domain/ingest/cloud-event.js';
 import { EventRuleError } from '../../../domain/ingest/enricher.js';
 import { pointerOf } from '../../../domain/ingest/field-path.js';
+import { carrierOfHeaders } from '../../../domain/trace-context.js';
 import type { EventEnvelope } from '../../../ports/event-bus.js';
 import { EventUnmatchedError, type IngestPipeline, type IngestResult } from '../../../services/ingest/pipeline.js';
 import { owningTenant } from '../access.js';
 import { problemOf, sendProblem } from '../problem.js';
-import { JobViewSchema, PROBLEMS } from '../schemas.js';
+import { JobViewSchema, PROBLEMS, TraceHeaders } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 import { jobView } from '../views.js';
 
@@ -43,7 +44,7 @@ export function eventsInRoutes(app: Api, { jobs }: RouteDeps, ingest: IngestPipe
     '/v1/events',
     {
       config: { action: 'events:submit' },
-      schema: { body: EventBody, response: { 200: EventReply, 201: EventReply, ...PROBLEMS } },
+      schema: { headers: Type.Object(TraceHeaders), body: EventBody, response: { 200: EventReply, 201: EventReply, ...PROBLEMS } },
       // The schema documents the body; readCloudEvent checks it, as the Kafka consumer does, naming every problem.
       validatorCompiler: () => (value: unknown) => ({ value }),
     },
@@ -62,7 +63,7 @@ export function eventsInRoutes(app: Api, { jobs }: RouteDeps, ingest: IngestPipe
       const event = read.event as EventEnvelope;
       let result: IngestResult;
       try {
-        result = await ingest.ingest(event);
+        result = await ingest.ingest(event, carrierOfHeaders(request.headers));
       } catch (err) {
         if (err instanceof EventUnmatchedError) {
           const errors = err.misses.map((m) => ({ path: pointerOf(m.path), message: `rule "${m.rule}": ${m.reason}` }));

@@ -5,6 +5,7 @@ import { ValidationError } from '../../../domain/errors.js';
 import { listedTenant } from '../access.js';
 import { PROBLEMS } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
+import { serveSse } from '../sse.js';
 
 /** What the stream route needs: the event log, the envelopes' source, and a nudge when new events are positioned here. */
 export interface EventStreamDeps {
@@ -25,8 +26,6 @@ const StreamQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const POLL_MS = 250;
-const KEEP_ALIVE_MS = 15_000;
 const PAGE = 500;
 
 /**
@@ -60,54 +59,18 @@ export function eventRoutes(app: Api, { events, closing }: RouteDeps): void {
       const wanted = (e: LogEvent) => (q.jobId === undefined || e.key === q.jobId) && (types.size === 0 || types.has(envelopeOf(e, events.source).type));
 
       reply.hijack();
-      const out = reply.raw;
-      out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      out.write(`retry: 2000\n: docket event stream from ${after}\n\n`);
-
-      let wake: (() => void) | null = null;
-      const nudge = () => wake?.();
-      const stopNudges = events.onPositioned?.(nudge);
-      let open = true;
-      const stop = () => {
-        open = false;
-        nudge();
-      };
-      out.on('close', stop);
-      closing.addEventListener('abort', stop);
-      let idleSince = Date.now();
-      try {
-        while (open) {
-          // Pin the end first: a filtered read that finds nothing still moves past what it looked at.
-          const end = await events.log.lastPosition();
-          const page = await events.log.read(after, PAGE, { upTo: end, ...(tenant !== undefined ? { tenant } : {}), ...(topics ? { topics } : {}) });
-          for (const e of page) {
-            if (!wanted(e)) continue;
-            const envelope = envelopeOf(e, events.source);
-            out.write(`id: ${e.pos}\nevent: ${envelope.type}\ndata: ${JSON.stringify(envelope)}\n\n`);
-            idleSince = Date.now();
-          }
-          after = page.length === PAGE ? page[page.length - 1]!.pos : Math.max(after, end);
-          if (page.length === PAGE) continue;
-          if (Date.now() - idleSince > KEEP_ALIVE_MS) {
-            out.write(': keep-alive\n\n');
-            idleSince = Date.now();
-          }
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, POLL_MS);
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          wake = null;
+      await serveSse(reply.raw, { comment: `docket event stream from ${after}`, closing, ...(events.onPositioned ? { onNudge: events.onPositioned } : {}), onError: (err) => request.log.warn({ err }, 'event stream stopped') }, async (write) => {
+        // Pin the end first: a filtered read that finds nothing still moves past what it looked at.
+        const end = await events.log.lastPosition();
+        const page = await events.log.read(after, PAGE, { upTo: end, ...(tenant !== undefined ? { tenant } : {}), ...(topics ? { topics } : {}) });
+        for (const e of page) {
+          if (!wanted(e)) continue;
+          const envelope = envelopeOf(e, events.source);
+          write(`id: ${e.pos}\nevent: ${envelope.type}\ndata: ${JSON.stringify(envelope)}\n\n`);
         }
-      } catch (err) {
-        request.log.warn({ err }, 'event stream stopped');
-      } finally {
-        stopNudges?.();
-        closing.removeEventListener('abort', stop);
-        out.end();
-      }
+        after = page.length === PAGE ? page[page.length - 1]!.pos : Math.max(after, end);
+        return page.length === PAGE ? 'more' : 'wait';
+      });
     },
   );
 }

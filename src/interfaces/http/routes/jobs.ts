@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../../domain/errors.js';
 import type { Job } from '../../../domain/job.js';
+import { carrierOfHeaders } from '../../../domain/trace-context.js';
 import type { JobFilter } from '../../../ports/store.js';
 import type { Jobs } from '../../../services/jobs/index.js';
 import { canSee, listedTenant, owningTenant } from '../access.js';
@@ -30,15 +31,15 @@ export function jobRoutes(app: Api, { jobs, webhooks }: RouteDeps): void {
     '/v1/jobs',
     { config: { action: 'jobs:submit' }, schema: { headers: SubmitHeaders, body: SubmitBody, response: { 200: JobViewSchema, 201: JobViewSchema, ...PROBLEMS } } },
     async (request, reply) => {
-      const tenant = owningTenant(request);
+      const ctx = { tenant: owningTenant(request), trace: carrierOfHeaders(request.headers) };
       await refuseInternalCallbacks(webhooks, [{ path: '', job: request.body }]);
       const key = request.headers['idempotency-key'];
       if (key === undefined) {
-        const [s] = await jobs.submitter.submitJobs([request.body], { tenant });
+        const [s] = await jobs.submitter.submitJobs([request.body], ctx);
         return reply.code(s!.deduplicated ? 200 : 201).send(submittedView(s!.job, s!.deduplicated));
       }
       const render = ([job]: Job[], [dup]: readonly boolean[]) => ({ status: dup ? 200 : 201, body: submittedView(job!, dup ?? false) });
-      const once = await jobs.submitter.submitOnce([request.body], { tenant }, { key, requestHash: hashOf(request), render });
+      const once = await jobs.submitter.submitOnce([request.body], ctx, { key, requestHash: hashOf(request), render });
       return sendStored(reply, once);
     },
   );
@@ -48,16 +49,16 @@ export function jobRoutes(app: Api, { jobs, webhooks }: RouteDeps): void {
     { config: { action: 'jobs:submit' }, schema: { headers: SubmitHeaders, body: BulkSubmitBody, response: { 200: JobsReply, 201: JobsReply, ...PROBLEMS } } },
     async (request, reply) => {
       const { jobs: inputs } = request.body;
-      const tenant = owningTenant(request);
+      const ctx = { tenant: owningTenant(request), trace: carrierOfHeaders(request.headers) };
       await refuseInternalCallbacks(webhooks, inputs.map((job, i) => ({ path: `/jobs/${i}`, job })));
       const key = request.headers['idempotency-key'];
       try {
         if (key === undefined) {
-          const submitted = await jobs.submitter.submitJobs(inputs, { tenant });
+          const submitted = await jobs.submitter.submitJobs(inputs, ctx);
           return reply.code(bulkStatus(submitted.map((s) => s.deduplicated))).send({ jobs: submitted.map((s) => submittedView(s.job, s.deduplicated)) });
         }
         const render = (jobs: Job[], dups: readonly boolean[]) => ({ status: bulkStatus(dups), body: { jobs: jobs.map((j, i) => submittedView(j, dups[i] ?? false)) } });
-        const once = await jobs.submitter.submitOnce(inputs, { tenant }, { key, requestHash: hashOf(request), render });
+        const once = await jobs.submitter.submitOnce(inputs, ctx, { key, requestHash: hashOf(request), render });
         return sendStored(reply, once);
       } catch (err) {
         throw underJobs(err, inputs.length);
@@ -87,7 +88,7 @@ export function jobRoutes(app: Api, { jobs, webhooks }: RouteDeps): void {
     async (request, reply) => {
       const { id } = request.params;
       await visibleJob(jobs, request, id);
-      const result = await jobs.submitter.resubmit(id);
+      const result = await jobs.submitter.resubmit(id, carrierOfHeaders(request.headers));
       if ('ok' in result) throw new TransitionRejected(id, result);
       return reply.code(201).send(jobView(result));
     },
@@ -106,7 +107,7 @@ export async function visibleJob(jobs: Jobs, request: FastifyRequest, id: string
   return job;
 }
 
-function toFilter(q: ListQueryType, request: FastifyRequest): JobFilter {
+export function toFilter(q: Omit<ListQueryType, 'limit' | 'cursor'>, request: FastifyRequest): JobFilter {
   const filter: JobFilter = {};
   const tenant = listedTenant(request, q.tenant, 'jobs');
   if (tenant !== undefined) filter.tenant = tenant;
@@ -116,6 +117,7 @@ function toFilter(q: ListQueryType, request: FastifyRequest): JobFilter {
   if (q.linkId !== undefined) filter.linkId = q.linkId;
   if (q.templateId !== undefined) filter.templateId = q.templateId;
   if (q.label !== undefined) filter.labels = labelsOf(q.label);
+  if (q.payload !== undefined) filter.payload = payloadOf(q.payload);
   if (q.createdAfter !== undefined) filter.createdAfter = Date.parse(q.createdAfter);
   if (q.createdBefore !== undefined) filter.createdBefore = Date.parse(q.createdBefore);
   return filter;
@@ -137,6 +139,16 @@ function labelsOf(raw: string | string[]): Record<string, string> {
     labels[name] = pair.slice(at + 1);
   }
   return labels;
+}
+
+/** `payload=customer.id=42`: a dotted path of object keys (up to 8), then `=`, then the value as text. */
+function payloadOf(raw: string): { path: string[]; value: string } {
+  const at = raw.indexOf('=');
+  const path = at > 0 ? raw.slice(0, at).split('.') : [];
+  if (at <= 0 || path.length > 8 || path.some((k) => k === '' || k.includes('"'))) {
+    throw new ValidationError([{ path: '/payload', message: `"${raw}" is not path=value with a dotted path of up to 8 keys (e.g. customer.id=42)` }]);
+  }
+  return { path, value: raw.slice(at + 1) };
 }
 
 /**

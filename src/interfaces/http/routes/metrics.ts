@@ -52,7 +52,9 @@ export function installRequestTiming(app: FastifyInstance): Histogram<'route' | 
 export function metricsRoutes(app: Api, deps: RouteDeps, extra: MetricsDeps = {}): void {
   const { jobs, recovery, workers, events: log } = deps;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'docket_process_' });
+  // Unprefixed: process_cpu_seconds_total, nodejs_heap_size_used_bytes... are the names the
+  // standard Node.js dashboards query.
+  collectDefaultMetrics({ register: registry });
   const clock = new SystemClock();
 
   new Gauge({
@@ -128,15 +130,23 @@ export function metricsRoutes(app: Api, deps: RouteDeps, extra: MetricsDeps = {}
       for (const [queue, n] of byQueue) this.set({ queue }, n);
     },
   });
+  // By queue, not by worker: a label per worker id would add a series for every worker that ever
+  // registered (ids are new on each start), a cardinality that only grows.
   new Gauge({
     name: 'docket_worker_heartbeat_age_seconds',
-    help: 'Time since each remote worker\'s last heartbeat',
-    labelNames: ['worker', 'name', 'status'] as const,
+    help: 'Time since the oldest last heartbeat among the active remote workers serving each queue',
+    labelNames: ['queue'] as const,
     registers: [registry],
     async collect() {
       this.reset();
       const now = clock.now();
-      for (const w of await workers.list()) this.set({ worker: w.id, name: w.name ?? '', status: w.status }, Math.max(0, now - w.lastHeartbeatAt) / 1000);
+      const oldest = new Map<string, number>();
+      for (const w of await workers.list()) {
+        if (w.status !== 'active') continue;
+        const age = Math.max(0, now - w.lastHeartbeatAt) / 1000;
+        for (const q of w.queues) oldest.set(q, Math.max(oldest.get(q) ?? 0, age));
+      }
+      for (const [queue, age] of oldest) this.set({ queue }, age);
     },
   });
   if (extra.alerts) {

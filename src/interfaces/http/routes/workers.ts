@@ -1,4 +1,5 @@
-import type { FastifyRequest } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, ValidationError } from '../../../domain/errors.js';
 import { workerTenant } from '../access.js';
 import type { Job, Json } from '../../../domain/job.js';
@@ -8,6 +9,7 @@ import {
   ClaimBody,
   ClaimParams,
   ClaimReply,
+  ClaimsBody,
   CompleteBody,
   FailBody,
   HeartbeatBody,
@@ -20,6 +22,7 @@ import {
   RegisterBody,
   RegisterReply,
   ReleaseBody,
+  WorkersQuery,
   WorkersReply,
 } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
@@ -44,10 +47,18 @@ export function workerRoutes(app: Api, { jobs, workers, closing }: RouteDeps): v
     return reply.code(201).send({ id, leaseMs, heartbeatTimeoutMs, heartbeatIntervalMs: Math.max(50, Math.floor(Math.min(leaseMs, heartbeatTimeoutMs) / 3)) });
   });
 
-  app.get('/v1/workers', { config: { action: 'workers:read' }, schema: { response: { 200: WorkersReply, ...PROBLEMS } } }, async (request) => {
-    const tenant = workerTenant(request);
-    const all = await workers.list();
-    return { workers: (tenant === null ? all : all.filter((w) => w.tenant === tenant)).map(workerView) };
+  app.get('/v1/workers', { config: { action: 'workers:read' }, schema: { querystring: WorkersQuery, response: { 200: WorkersReply, ...PROBLEMS } } }, async (request) => {
+    const q = request.query;
+    // A tenant's caller sees its tenant's workers only, whatever it asks for.
+    const tenant = workerTenant(request) ?? q.tenant;
+    const page = await workers.page({
+      limit: q.limit ?? 100,
+      ...(q.cursor !== undefined ? { after: q.cursor } : {}),
+      ...(tenant !== undefined ? { tenant } : {}),
+      ...(q.status !== undefined ? { status: q.status } : {}),
+      ...(q.queue !== undefined ? { queue: q.queue } : {}),
+    });
+    return { workers: page.workers.map(workerView), nextCursor: page.next };
   });
 
   app.delete('/v1/workers/:id', { config: WORK, schema: { params: IdParams, response: { 204: NoContent, ...PROBLEMS } } }, async (request, reply) => {
@@ -75,47 +86,53 @@ export function workerRoutes(app: Api, { jobs, workers, closing }: RouteDeps): v
   app.post(
     '/v1/queues/:queue/claim',
     { config: WORK, schema: { params: ClaimParams, body: ClaimBody, response: { 200: ClaimReply, ...PROBLEMS } } },
-    async (request, reply) => {
-      const b = request.body;
-      const range = rangeOf(b.priorityMin, b.priorityMax);
-      const tenant = workerTenant(request);
-      // Claiming without registering is allowed (ids are opaque), but not under another tenant's worker.
-      if (tenant !== null) await ownWorker(request, b.workerId, true);
-      // A claim is a sign of life too.
-      await workers.touch(b.workerId);
-      const filter = { ...(b.types ? { types: b.types } : {}), ...(b.labels ? { labels: b.labels } : {}), ...(tenant !== null ? { tenant } : {}) };
-      // The long-poll ends early when the client goes away or the server closes. The reply's
-      // 'close' is the signal: the request's own 'close' fires as soon as its body was read.
-      const gone = new AbortController();
-      const onClose = () => {
-        if (!reply.raw.writableEnded) gone.abort();
-      };
-      reply.raw.on('close', onClose);
-      let claimed: Job[];
-      try {
-        claimed = await jobs.claims.claim({
-          workerId: b.workerId,
-          queues: [...new Set(request.params.queue.split(','))],
-          max: b.max,
-          waitMs: b.waitMs ?? 0,
-          signal: AbortSignal.any([gone.signal, closing]),
-          ...(range ? { range } : {}),
-          ...(Object.keys(filter).length > 0 ? { filter } : {}),
-        });
-      } finally {
-        reply.raw.off('close', onClose);
-        // A long-poll that just ended is a sign of life as recent as its start. Failing to record
-        // it must not lose the jobs just claimed: they are handed out all the same.
-        await workers.touch(b.workerId).catch((err: unknown) => request.log.warn({ err }, 'worker heartbeat not recorded'));
-      }
-      if (gone.signal.aborted && claimed.length > 0) {
-        // Nobody will receive these: give them back now rather than after the lease runs out.
-        await Promise.all(claimed.map((j) => jobs.outcomes.release(j.id, j.leaseToken!)));
-        claimed = [];
-      }
-      return { jobs: claimed.map(claimedJobView) };
-    },
+    (request, reply) => claim(request, reply, request.body, request.params.queue.split(',')),
   );
+
+  app.post('/v1/claims', { config: WORK, schema: { body: ClaimsBody, response: { 200: ClaimReply, ...PROBLEMS } } }, (request, reply) =>
+    claim(request, reply, request.body, request.body.queues),
+  );
+
+  /** A claim, long-polling up to `waitMs`: the jobs taken, under fresh leases. */
+  async function claim(request: FastifyRequest, reply: FastifyReply, b: Static<typeof ClaimBody>, queues: readonly string[]): Promise<Static<typeof ClaimReply>> {
+    const range = rangeOf(b.priorityMin, b.priorityMax);
+    const tenant = workerTenant(request);
+    // Claiming without registering is allowed (ids are opaque), but not under another tenant's worker.
+    if (tenant !== null) await ownWorker(request, b.workerId, true);
+    // A claim is a sign of life too.
+    await workers.touch(b.workerId);
+    const filter = { ...(b.types ? { types: b.types } : {}), ...(b.labels ? { labels: b.labels } : {}), ...(tenant !== null ? { tenant } : {}) };
+    // The long-poll ends early when the client goes away or the server closes. The reply's
+    // 'close' is the signal: the request's own 'close' fires as soon as its body was read.
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableEnded) gone.abort();
+    };
+    reply.raw.on('close', onClose);
+    let claimed: Job[];
+    try {
+      claimed = await jobs.claims.claim({
+        workerId: b.workerId,
+        queues: [...new Set(queues)],
+        max: b.max,
+        waitMs: b.waitMs ?? 0,
+        signal: AbortSignal.any([gone.signal, closing]),
+        ...(range ? { range } : {}),
+        ...(Object.keys(filter).length > 0 ? { filter } : {}),
+      });
+    } finally {
+      reply.raw.off('close', onClose);
+      // A long-poll that just ended is a sign of life as recent as its start. Failing to record
+      // it must not lose the jobs just claimed: they are handed out all the same.
+      await workers.touch(b.workerId).catch((err: unknown) => request.log.warn({ err }, 'worker heartbeat not recorded'));
+    }
+    if (gone.signal.aborted && claimed.length > 0) {
+      // Nobody will receive these: give them back now rather than after the lease runs out.
+      await Promise.all(claimed.map((j) => jobs.outcomes.release(j.id, j.leaseToken!)));
+      claimed = [];
+    }
+    return { jobs: claimed.map(claimedJobView) };
+  }
 
   app.post('/v1/jobs/:id/complete', { config: WORK, schema: { params: IdParams, body: CompleteBody, response: { 200: JobViewSchema, ...PROBLEMS } } }, async (request) => {
     const { id } = request.params;

@@ -30,7 +30,9 @@ CREATE TABLE job_specs (
   created_at       INTEGER NOT NULL,
   template_id      TEXT,
   template_version INTEGER,
-  callback_url     TEXT
+  callback_url     TEXT,
+  -- 0013_trace_context: written by the insert, read by claims, never updated.
+  trace_context    TEXT
 ) WITHOUT ROWID;
 
 CREATE TABLE jobs_hot (
@@ -57,10 +59,10 @@ CREATE TABLE jobs_hot (
 ) WITHOUT ROWID;
 
 INSERT INTO job_specs (id, type, payload, labels, timeout_ms, max_attempts, backoff, link_id, resubmitted_from, created_at,
-  template_id, template_version, callback_url)
+  template_id, template_version, callback_url, trace_context)
   SELECT id, type, payload, labels, timeout_ms, max_attempts,
     NULLIF(backoff, '{"type":"exponential","delayMs":1000,"maxDelayMs":3600000,"jitter":0.2}'), link_id, resubmitted_from,
-    created_at, template_id, template_version, callback_url
+    created_at, template_id, template_version, callback_url, trace_context
   FROM jobs;
 
 INSERT INTO jobs_hot (id, tenant, queue, priority, state, state_reason, run_at, expires_at, attempt, lease_token, lease_expires_at,
@@ -84,7 +86,7 @@ CREATE VIEW jobs AS SELECT h.id AS id, h.tenant AS tenant, h.queue AS queue, s.t
   h.lease_expires_at AS lease_expires_at, h.worker_id AS worker_id, h.progress AS progress, h.result AS result,
   h.errors AS errors, s.created_at AS created_at, h.updated_at AS updated_at, h.started_at AS started_at,
   h.finished_at AS finished_at, h.condition AS condition, h.blocked_at AS blocked_at, s.template_id AS template_id,
-  s.template_version AS template_version, s.callback_url AS callback_url
+  s.template_version AS template_version, s.callback_url AS callback_url, s.trace_context AS trace_context
   FROM jobs_hot h JOIN job_specs s ON s.id = h.id;
 
 -- Partial indexes only: a job is in the one of its state, so a claim moves it out of
