@@ -31,7 +31,23 @@ export const PATCH_COLUMNS: { [K in keyof JobPatch]-?: { sql: string; value: (v:
   finishedAt: { sql: 'finished_at = @finishedAt', value: (v) => v },
 };
 
-/** The named parameters of Q.INSERT_JOB for `j`. */
+/**
+ * The default backoff as job_specs leaves it out (NULL) and the `jobs` view puts it back: the
+ * same text as in migrations/0016_hot_path.sql. A job whose policy is spelled otherwise (another
+ * default one day included) stores its own; ~70 bytes less per job that takes the default.
+ */
+export const STORED_DEFAULT_BACKOFF = '{"type":"exponential","delayMs":1000,"maxDelayMs":3600000,"jitter":0.2}';
+
+/** The named parameters of Q.INSERT_HOT and Q.INSERT_SPEC for `j`. */
 export function jobParams(j: NewJob): Record<string, unknown> {
-  return { ...j, labels: JSON.stringify(j.labels), backoff: JSON.stringify(j.backoff), templateId: j.templateId ?? null, templateVersion: j.templateVersion ?? null, callbackUrl: j.callbackUrl ?? null, traceContext: j.traceContext ?? null };
+  const backoff = JSON.stringify(j.backoff);
+  return {
+    ...j,
+    labels: JSON.stringify(j.labels),
+    backoff: backoff === STORED_DEFAULT_BACKOFF ? null : backoff,
+    templateId: j.templateId ?? null,
+    templateVersion: j.templateVersion ?? null,
+    callbackUrl: j.callbackUrl ?? null,
+    traceContext: j.traceContext ?? null,
+  };
 }
