@@ -1,5 +1,5 @@
-// SQLite's partial indexes: none spells its states with IN (each insert paid the IN list's lookup,
-// migrations/0015_expiry_index.sql), and the statements that need one are planned with it.
+// SQLite's partial indexes and the hot table's CHECK: none spells its states with IN (each write of a
+// row paid the IN list's lookup, migrations/0015_expiry_index.sql), and the expirer is planned with its index.
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 import * as Q from '../src/adapters/sqlite/queries.js';
@@ -22,6 +22,13 @@ describe('SQLite partial indexes', () => {
     const indexes = s.db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql LIKE '% WHERE %'").all() as { name: string; sql: string }[];
     expect(indexes.length).toBeGreaterThan(0);
     for (const i of indexes) expect(i.sql.slice(i.sql.indexOf(' WHERE ')), i.name).not.toMatch(/\bIN\s*\(/i);
+  });
+
+  it('the hot table checks its states with OR, not IN (the CHECK is evaluated on every write of a row)', async () => {
+    const s = await migrated();
+    const sql = s.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'jobs_hot'").pluck().get() as string;
+    expect(sql).toMatch(/CHECK \(state = 'scheduled' OR/);
+    expect(sql).not.toMatch(/\bIN\s*\(/i);
   });
 
   it('the expirer reads jobs_hot_expiry', async () => {

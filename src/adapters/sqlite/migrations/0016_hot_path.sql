@@ -40,7 +40,11 @@ CREATE TABLE jobs_hot (
   tenant           TEXT NOT NULL,
   queue            TEXT NOT NULL,
   priority         INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 10),
-  state            TEXT NOT NULL CHECK (state IN ('scheduled','waiting','ready','running','retrying','blocked','succeeded','failed','cancelled','expired')),
+  -- The states' CHECK is spelled with OR: an IN list cost ~2 us per insert and ~0.6 us per completion
+  -- (store level, docs/design/hot-path-embedded.md#built), as 0015 found for partial indexes.
+  state            TEXT NOT NULL CHECK (state = 'scheduled' OR state = 'waiting' OR state = 'ready' OR state = 'running'
+                     OR state = 'retrying' OR state = 'blocked' OR state = 'succeeded' OR state = 'failed' OR state = 'cancelled'
+                     OR state = 'expired'),
   state_reason     TEXT,
   run_at           INTEGER NOT NULL,
   expires_at       INTEGER,
