@@ -44,7 +44,10 @@ export function claimedOf(text: string, leases: Readonly<Record<string, string>>
   for (const w of wire) {
     const job = jobOf(w, { ...lease, leaseToken: leases[w[0]]! });
     jobs.set(job.id, job);
-    logged.push({ id: job.id, tenant: job.tenant, attempt: job.attempt, run_at: job.runAt, worker_id: lease.workerId, condition: job.condition, state_reason: w[19] });
+    logged.push({
+      id: job.id, tenant: job.tenant, attempt: job.attempt, run_at: job.runAt, worker_id: lease.workerId, condition: job.condition, state_reason: w[19],
+      constants: { queue: job.queue, type: job.type, priority: job.priority, maxAttempts: job.maxAttempts, linkId: job.linkId },
+    });
   }
   return { jobs, logged };
 }

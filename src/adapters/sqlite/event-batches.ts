@@ -20,6 +20,23 @@ export interface LoggedRow {
   worker_id: string | null;
   condition: string | null;
   state_reason: string | null;
+  /** What never changes, when the writer has it at hand (a submit, a claim): see Constants. */
+  constants?: Constants;
+}
+
+/**
+ * A job's fields that never change, as the submit and the claim know them. When every job of a
+ * batch row has the same ones and is linked to itself, the row keeps them in its own columns
+ * (queue, job_type, priority, max_attempts; link_id NULL for "each job's own id") and reading the
+ * row looks nothing up; else (and for completions, whose statement returns only jobs_hot's
+ * fields) the reader reads them from the jobs. Measured: docs/design/hot-path-embedded.md#built.
+ */
+export interface Constants {
+  queue: string;
+  type: string;
+  priority: number;
+  maxAttempts: number;
+  linkId: string;
 }
 
 /** What the events of a batch share. */
@@ -36,8 +53,23 @@ export interface BatchKind {
  */
 type Entry = string | [string, number, number, string | null, string | null, string | null];
 
-const APPEND = `INSERT INTO events (pos, topic, key, tenant, type, at, state, prev_state, attempt, worker_id, n, batch)
-  VALUES ((SELECT coalesce(max(pos), 0) FROM events) + @n, @topic, @key, @tenant, @type, @at, @state, @prevState, @attempt, @workerId, @n, @batch)`;
+const APPEND = `INSERT INTO events (pos, topic, key, tenant, type, at, state, prev_state, attempt, worker_id, n, batch,
+    queue, job_type, priority, max_attempts)
+  VALUES ((SELECT coalesce(max(pos), 0) FROM events) + @n, @topic, @key, @tenant, @type, @at, @state, @prevState, @attempt, @workerId, @n, @batch,
+    @queue, @jobType, @priority, @maxAttempts)`;
+
+const NO_CONSTANTS = { queue: null, jobType: null, priority: null, maxAttempts: null };
+
+/** The constants every row of `rows` shares, each job linked to itself; else all null. */
+function sharedConstants(rows: readonly LoggedRow[]): { queue: string | null; jobType: string | null; priority: number | null; maxAttempts: number | null } {
+  const first = rows[0]?.constants;
+  if (!first) return NO_CONSTANTS;
+  for (const r of rows) {
+    const c = r.constants;
+    if (!c || c.linkId !== r.id || c.queue !== first.queue || c.type !== first.type || c.priority !== first.priority || c.maxAttempts !== first.maxAttempts) return NO_CONSTANTS;
+  }
+  return { queue: first.queue, jobType: first.type, priority: first.priority, maxAttempts: first.maxAttempts };
+}
 
 /**
  * Appends the events of `rows` (one kind, changed at `at`), one row per tenant, inside the
@@ -45,18 +77,20 @@ const APPEND = `INSERT INTO events (pos, topic, key, tenant, type, at, state, pr
  */
 export function logBatch(stmt: (sql: string) => Database.Statement, kind: BatchKind, rows: readonly LoggedRow[], at: number, attempt: number, workerId: string | null): void {
   if (rows.length === 0) return;
-  const byTenant = new Map<string, Entry[]>();
+  const byTenant = new Map<string, { entries: Entry[]; rows: LoggedRow[] }>();
   for (const r of rows) {
     const plain = r.attempt === attempt && r.run_at === at && r.worker_id === workerId && r.condition === null && r.state_reason === null;
     const entry: Entry = plain ? r.id : [r.id, r.attempt, r.run_at, r.worker_id, r.condition, r.state_reason];
-    const list = byTenant.get(r.tenant);
-    if (list) list.push(entry);
-    else byTenant.set(r.tenant, [entry]);
+    const group = byTenant.get(r.tenant);
+    if (group) {
+      group.entries.push(entry);
+      group.rows.push(r);
+    } else byTenant.set(r.tenant, { entries: [entry], rows: [r] });
   }
   const append = stmt(APPEND);
-  for (const [tenant, entries] of byTenant) {
+  for (const [tenant, { entries, rows: mine }] of byTenant) {
     const key = typeof entries[0] === 'string' ? entries[0] : entries[0]![0];
-    append.run({ ...kind, key, tenant, at, attempt, workerId, n: entries.length, batch: JSON.stringify(entries) });
+    append.run({ ...kind, ...sharedConstants(mine), key, tenant, at, attempt, workerId, n: entries.length, batch: JSON.stringify(entries) });
   }
 }
 
@@ -73,6 +107,10 @@ export interface BatchRow {
   worker_id: string | null;
   n: number;
   batch: string;
+  queue: string | null;
+  job_type: string | null;
+  priority: number | null;
+  max_attempts: number | null;
 }
 
 interface Constant {
@@ -93,11 +131,13 @@ const CONSTANTS = `SELECT id, queue, type, priority, max_attempts, link_id FROM 
  */
 export function expandBatch(stmt: (sql: string) => Database.Statement, r: BatchRow): LogEvent[] {
   const entries = JSON.parse(r.batch) as Entry[];
-  const constants = new Map((stmt(CONSTANTS).all(r.batch) as Constant[]).map((c) => [c.id, c]));
+  // The row's own constants (every job linked to itself), or one lookup for the batch.
+  const shared = r.job_type === null ? null : { queue: r.queue, type: r.job_type, priority: r.priority, max_attempts: r.max_attempts };
+  const constants = shared ? null : new Map((stmt(CONSTANTS).all(r.batch) as Constant[]).map((c) => [c.id, c]));
   const first = r.pos - r.n + 1;
   return entries.map((e, i): LogEvent => {
     const [id, attempt, runAt, workerId, condition, reason] = typeof e === 'string' ? [e, r.attempt, r.at, r.worker_id, null, null] : e;
-    const c = constants.get(id);
+    const c = shared ? { ...shared, link_id: id } : constants!.get(id);
     return {
       pos: first + i,
       topic: r.topic,

@@ -420,7 +420,10 @@ function logSubmitted(stmt: (sql: string) => Database.Statement, jobs: readonly 
   }
   for (const group of groups.values()) {
     const { state, createdAt } = group[0]!;
-    const rows = group.map((j): LoggedRow => ({ id: j.id, tenant: j.tenant, attempt: 0, run_at: j.runAt, worker_id: null, condition: null, state_reason: null }));
+    const rows = group.map((j): LoggedRow => ({
+      id: j.id, tenant: j.tenant, attempt: 0, run_at: j.runAt, worker_id: null, condition: null, state_reason: null,
+      constants: { queue: j.queue, type: j.type, priority: j.priority, maxAttempts: j.maxAttempts, linkId: j.linkId },
+    }));
     logBatch(stmt, { topic: 'job-events', type: 'submitted', state, prevState: null }, rows, createdAt, 0, null);
     if (state === 'scheduled' || state === 'waiting') {
       logBatch(stmt, { topic: state === 'waiting' ? 'dependency-events' : 'job-events', type: state, state, prevState: null }, rows, createdAt, 0, null);
