@@ -37,23 +37,20 @@ export interface Lease {
 }
 
 /** The jobs of CLAIMED_WIRE's text, by id, and what the batch's event row keeps of each. */
-export function claimedOf(text: string, leases: Readonly<Record<string, string>>, lease: Omit<Lease, 'leaseToken'>): { jobs: Map<string, Job>; logged: LoggedRow[] } {
+export function claimedOf(text: string, leases: ReadonlyMap<string, string>, lease: Omit<Lease, 'leaseToken'>): { jobs: Map<string, Job>; logged: LoggedRow[] } {
   const wire = JSON.parse(text) as WireJob[];
   const jobs = new Map<string, Job>();
   const logged: LoggedRow[] = [];
   for (const w of wire) {
-    const job = jobOf(w, { ...lease, leaseToken: leases[w[0]]! });
+    const job = jobOf(w, lease, leases.get(w[0])!);
     jobs.set(job.id, job);
-    logged.push({
-      id: job.id, tenant: job.tenant, attempt: job.attempt, run_at: job.runAt, worker_id: lease.workerId, condition: job.condition, state_reason: w[19],
-      constants: { queue: job.queue, type: job.type, priority: job.priority, maxAttempts: job.maxAttempts, linkId: job.linkId },
-    });
+    logged.push({ id: job.id, tenant: job.tenant, attempt: job.attempt, run_at: job.runAt, worker_id: lease.workerId, condition: job.condition, state_reason: w[19] });
   }
   return { jobs, logged };
 }
 
 /** A claimed job as a handler gets it: without its history (errors, result, progress), as toClaimedJob (sql/job-rows.ts) makes it. */
-function jobOf(w: WireJob, lease: Lease): Job {
+function jobOf(w: WireJob, lease: Omit<Lease, 'leaseToken'>, leaseToken: string): Job {
   return {
     id: w[0],
     tenant: w[1],
@@ -72,7 +69,7 @@ function jobOf(w: WireJob, lease: Lease): Job {
     backoff: w[12],
     linkId: w[13],
     resubmittedFrom: w[14],
-    leaseToken: lease.leaseToken,
+    leaseToken,
     leaseExpiresAt: lease.leaseExpiresAt,
     workerId: lease.workerId,
     progress: null,

@@ -20,23 +20,30 @@ export interface LoggedRow {
   worker_id: string | null;
   condition: string | null;
   state_reason: string | null;
-  /** What never changes, when the writer has it at hand (a submit, a claim): see Constants. */
-  constants?: Constants;
 }
 
 /**
- * A job's fields that never change, as the submit and the claim know them. When every job of a
- * batch row has the same ones and is linked to itself, the row keeps them in its own columns
- * (queue, job_type, priority, max_attempts; link_id NULL for "each job's own id") and reading the
- * row looks nothing up; else (and for completions, whose statement returns only jobs_hot's
- * fields) the reader reads them from the jobs. Measured: docs/design/hot-path-embedded.md#built.
+ * The fields that never change (queue, type, priority, max attempts) when every job of a batch has
+ * the same ones and is linked to itself: the batch row keeps them in its own columns (link_id NULL
+ * for "each job's own id") and reading it looks nothing up. The submit and the claim have them at
+ * hand (sharedOf); without them (completions, whose statement returns only jobs_hot's fields) the
+ * reader reads them from the jobs. Measured: docs/design/hot-path-embedded.md#built.
  */
-export interface Constants {
+export interface SharedConstants {
   queue: string;
   type: string;
   priority: number;
   maxAttempts: number;
-  linkId: string;
+}
+
+/** What `jobs` all share, each linked to itself; null when they differ (or there are none). */
+export function sharedOf(jobs: Iterable<{ id: string; queue: string; type: string; priority: number; maxAttempts: number; linkId: string }>): SharedConstants | null {
+  let first: SharedConstants | null = null;
+  for (const j of jobs) {
+    first ??= { queue: j.queue, type: j.type, priority: j.priority, maxAttempts: j.maxAttempts };
+    if (j.linkId !== j.id || j.queue !== first.queue || j.type !== first.type || j.priority !== first.priority || j.maxAttempts !== first.maxAttempts) return null;
+  }
+  return first;
 }
 
 /** What the events of a batch share. */
@@ -58,39 +65,34 @@ const APPEND = `INSERT INTO events (pos, topic, key, tenant, type, at, state, pr
   VALUES ((SELECT coalesce(max(pos), 0) FROM events) + @n, @topic, @key, @tenant, @type, @at, @state, @prevState, @attempt, @workerId, @n, @batch,
     @queue, @jobType, @priority, @maxAttempts)`;
 
-const NO_CONSTANTS = { queue: null, jobType: null, priority: null, maxAttempts: null };
-
-/** The constants every row of `rows` shares, each job linked to itself; else all null. */
-function sharedConstants(rows: readonly LoggedRow[]): { queue: string | null; jobType: string | null; priority: number | null; maxAttempts: number | null } {
-  const first = rows[0]?.constants;
-  if (!first) return NO_CONSTANTS;
-  for (const r of rows) {
-    const c = r.constants;
-    if (!c || c.linkId !== r.id || c.queue !== first.queue || c.type !== first.type || c.priority !== first.priority || c.maxAttempts !== first.maxAttempts) return NO_CONSTANTS;
-  }
-  return { queue: first.queue, jobType: first.type, priority: first.priority, maxAttempts: first.maxAttempts };
-}
-
 /**
  * Appends the events of `rows` (one kind, changed at `at`), one row per tenant, inside the
- * caller's transaction. `attempt` and `workerId` are the values most rows have (the ones left out).
+ * caller's transaction. `attempt` and `workerId` are the values most rows have (the ones left out);
+ * `shared`: what all of `rows` share (sharedOf), kept in the row.
  */
-export function logBatch(stmt: (sql: string) => Database.Statement, kind: BatchKind, rows: readonly LoggedRow[], at: number, attempt: number, workerId: string | null): void {
+export function logBatch(
+  stmt: (sql: string) => Database.Statement,
+  kind: BatchKind,
+  rows: readonly LoggedRow[],
+  at: number,
+  attempt: number,
+  workerId: string | null,
+  shared: SharedConstants | null = null,
+): void {
   if (rows.length === 0) return;
-  const byTenant = new Map<string, { entries: Entry[]; rows: LoggedRow[] }>();
+  const byTenant = new Map<string, Entry[]>();
   for (const r of rows) {
     const plain = r.attempt === attempt && r.run_at === at && r.worker_id === workerId && r.condition === null && r.state_reason === null;
     const entry: Entry = plain ? r.id : [r.id, r.attempt, r.run_at, r.worker_id, r.condition, r.state_reason];
-    const group = byTenant.get(r.tenant);
-    if (group) {
-      group.entries.push(entry);
-      group.rows.push(r);
-    } else byTenant.set(r.tenant, { entries: [entry], rows: [r] });
+    const list = byTenant.get(r.tenant);
+    if (list) list.push(entry);
+    else byTenant.set(r.tenant, [entry]);
   }
   const append = stmt(APPEND);
-  for (const [tenant, { entries, rows: mine }] of byTenant) {
+  const constants = { queue: shared?.queue ?? null, jobType: shared?.type ?? null, priority: shared?.priority ?? null, maxAttempts: shared?.maxAttempts ?? null };
+  for (const [tenant, entries] of byTenant) {
     const key = typeof entries[0] === 'string' ? entries[0] : entries[0]![0];
-    append.run({ ...kind, ...sharedConstants(mine), key, tenant, at, attempt, workerId, n: entries.length, batch: JSON.stringify(entries) });
+    append.run({ ...kind, ...constants, key, tenant, at, attempt, workerId, n: entries.length, batch: JSON.stringify(entries) });
   }
 }
 

@@ -41,7 +41,8 @@ import { statementCache } from './statements.js';
 import { PATCH_COLUMNS, SQLITE_FILTERS, jobParams } from './rows.js';
 import { toJob, type JobRow } from '../sql/job-rows.js';
 import { CLAIMED_WIRE, claimedOf } from './claim-wire.js';
-import { logBatch, type BatchKind, type LoggedRow } from './event-batches.js';
+import { jsonObjectText } from './json-object.js';
+import { logBatch, sharedOf, type BatchKind, type LoggedRow } from './event-batches.js';
 import { countByQueueQuery, countByStateQuery, listJobsQuery, stateCounts } from '../sql/job-filters.js';
 
 export interface SqliteStoreOptions {
@@ -210,9 +211,9 @@ export class SqliteStore implements Store {
 
   /** running -> succeeded for completions of distinct jobs, logged; the ones that applied. */
   private completeBatch(completions: readonly Completion[], now: number): Set<Completion> {
-    const done: Record<string, [string] | [string, Completion['result']]> = {};
-    for (const c of completions) done[c.id] = c.result === undefined ? [c.leaseToken] : [c.leaseToken, c.result];
-    const rows = this.stmt(Q.COMPLETE_JOBS).all({ done: JSON.stringify(done), now }) as LoggedRow[];
+    // Job id -> [lease token] or [lease token, result]; the ids are distinct here.
+    const done = jsonObjectText(completions, (c) => c.id, (c) => `[${JSON.stringify(c.leaseToken)}${c.result === undefined ? '' : `,${JSON.stringify(c.result)}`}]`);
+    const rows = this.stmt(Q.COMPLETE_JOBS).all({ done, now }) as LoggedRow[];
     logBatch(this.stmt, SUCCEEDED, rows, now, rows[0]?.attempt ?? 1, rows[0]?.worker_id ?? null);
     const ok = new Set(rows.map((r) => r.id));
     return new Set(completions.filter((c) => ok.has(c.id)));
@@ -221,12 +222,13 @@ export class SqliteStore implements Store {
   async claimJobs(claims: readonly JobClaim[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
     let released: DispatchEntry[] = [];
     const outcome = this.db.transaction(() => {
-      const leases: Record<string, string> = {};
-      for (const c of claims) leases[c.id] ??= c.leaseToken;
-      const params = { leases: JSON.stringify(leases), leaseExpiresAt, workerId, now };
+      // Job id -> lease token, the first claim of an id winning (as one UPDATE applies it).
+      const leases = new Map<string, string>();
+      for (const c of claims) if (!leases.has(c.id)) leases.set(c.id, c.leaseToken);
+      const params = { leases: jsonObjectText(leases, ([id]) => id, ([, token]) => JSON.stringify(token)), leaseExpiresAt, workerId, now };
       const changed = this.stmt(Q.CLAIM_JOBS).run(params).changes;
       const { jobs, logged } = changed === 0 ? { jobs: new Map<string, Job>(), logged: [] } : claimedOf(this.stmt(CLAIMED_WIRE).pluck().get(params) as string, leases, { leaseExpiresAt, workerId, now });
-      logBatch(this.stmt, STARTED, logged, now, 1, workerId);
+      logBatch(this.stmt, STARTED, logged, now, 1, workerId, sharedOf(jobs.values()));
       const claimed: Job[] = [];
       const expired: Job[] = [];
       for (const c of claims) {
@@ -420,13 +422,11 @@ function logSubmitted(stmt: (sql: string) => Database.Statement, jobs: readonly 
   }
   for (const group of groups.values()) {
     const { state, createdAt } = group[0]!;
-    const rows = group.map((j): LoggedRow => ({
-      id: j.id, tenant: j.tenant, attempt: 0, run_at: j.runAt, worker_id: null, condition: null, state_reason: null,
-      constants: { queue: j.queue, type: j.type, priority: j.priority, maxAttempts: j.maxAttempts, linkId: j.linkId },
-    }));
-    logBatch(stmt, { topic: 'job-events', type: 'submitted', state, prevState: null }, rows, createdAt, 0, null);
+    const rows = group.map((j): LoggedRow => ({ id: j.id, tenant: j.tenant, attempt: 0, run_at: j.runAt, worker_id: null, condition: null, state_reason: null }));
+    const shared = sharedOf(group);
+    logBatch(stmt, { topic: 'job-events', type: 'submitted', state, prevState: null }, rows, createdAt, 0, null, shared);
     if (state === 'scheduled' || state === 'waiting') {
-      logBatch(stmt, { topic: state === 'waiting' ? 'dependency-events' : 'job-events', type: state, state, prevState: null }, rows, createdAt, 0, null);
+      logBatch(stmt, { topic: state === 'waiting' ? 'dependency-events' : 'job-events', type: state, state, prevState: null }, rows, createdAt, 0, null, shared);
     }
   }
 }
