@@ -60,11 +60,10 @@ export interface BatchKind {
  */
 type Entry = string | [string, number, number, string | null, string | null, string | null];
 
+// Positional parameters, in the order logBatch binds them (named ones cost a lookup each).
 const APPEND = `INSERT INTO events (pos, topic, key, tenant, type, at, state, prev_state, attempt, worker_id, n, batch,
     queue, job_type, priority, max_attempts)
-  VALUES ((SELECT coalesce(max(pos), 0) FROM events) + @n, @topic, @key, @tenant, @type, @at, @state, @prevState, @attempt, @workerId, @n, @batch,
-    @queue, @jobType, @priority, @maxAttempts)`;
-
+  VALUES ((SELECT coalesce(max(pos), 0) FROM events) + ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 /**
  * Appends the events of `rows` (one kind, changed at `at`), one row per tenant, inside the
  * caller's transaction. `attempt` and `workerId` are the values most rows have (the ones left out);
@@ -89,10 +88,12 @@ export function logBatch(
     else byTenant.set(r.tenant, [entry]);
   }
   const append = stmt(APPEND);
-  const constants = { queue: shared?.queue ?? null, jobType: shared?.type ?? null, priority: shared?.priority ?? null, maxAttempts: shared?.maxAttempts ?? null };
   for (const [tenant, entries] of byTenant) {
     const key = typeof entries[0] === 'string' ? entries[0] : entries[0]![0];
-    append.run({ ...kind, ...constants, key, tenant, at, attempt, workerId, n: entries.length, batch: JSON.stringify(entries) });
+    append.run(
+      entries.length, kind.topic, key, tenant, kind.type, at, kind.state, kind.prevState, attempt, workerId, entries.length, JSON.stringify(entries),
+      shared?.queue ?? null, shared?.type ?? null, shared?.priority ?? null, shared?.maxAttempts ?? null,
+    );
   }
 }
 

@@ -7,13 +7,14 @@ const CLAIM_FROM = sqlState(CLAIMABLE, 'CLAIM_JOB');
 
 // The insert writes both halves of the job (migrations/0016_hot_path.sql), jobs_hot first (the
 // callback trigger of job_specs reads the tenant from it); its events are logged per batch.
+// Positional parameters, bound by rows.ts insertJobRow in this order: better-sqlite3 binds named
+// ones by looking each name up in the object, ~1 us more per row of 14 (measured).
 export const INSERT_HOT = `INSERT INTO jobs_hot (id, tenant, queue, priority, state, run_at, expires_at, updated_at)
-  VALUES (@id, @tenant, @queue, @priority, @state, @runAt, @expiresAt, @createdAt)`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 
 export const INSERT_SPEC = `INSERT INTO job_specs (id, type, payload, labels, timeout_ms, max_attempts, backoff, link_id, resubmitted_from,
   created_at, template_id, template_version, callback_url, trace_context)
-  VALUES (@id, @type, @payloadJson, @labels, @timeoutMs, @maxAttempts, @backoff, @linkId, @resubmittedFrom,
-  @createdAt, @templateId, @templateVersion, @callbackUrl, @traceContext)`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 export const GET_JOB = 'SELECT * FROM jobs WHERE id = ?';
 

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import type { JobPatch, NewJob } from '../../ports/store.js';
 import type { FilterDialect } from '../sql/job-filters.js';
 
@@ -38,16 +39,18 @@ export const PATCH_COLUMNS: { [K in keyof JobPatch]-?: { sql: string; value: (v:
  */
 export const STORED_DEFAULT_BACKOFF = '{"type":"exponential","delayMs":1000,"maxDelayMs":3600000,"jitter":0.2}';
 
-/** The named parameters of Q.INSERT_HOT and Q.INSERT_SPEC for `j`. */
-export function jobParams(j: NewJob): Record<string, unknown> {
+/** Inserts `j` with Q.INSERT_HOT and Q.INSERT_SPEC (`hot`, `spec`): their parameters, in their order. */
+export function insertJobRow(hot: Database.Statement, spec: Database.Statement, j: NewJob): void {
+  hot.run(j.id, j.tenant, j.queue, j.priority, j.state, j.runAt, j.expiresAt, j.createdAt);
   const backoff = JSON.stringify(j.backoff);
-  return {
-    ...j,
-    labels: JSON.stringify(j.labels),
-    backoff: backoff === STORED_DEFAULT_BACKOFF ? null : backoff,
-    templateId: j.templateId ?? null,
-    templateVersion: j.templateVersion ?? null,
-    callbackUrl: j.callbackUrl ?? null,
-    traceContext: j.traceContext ?? null,
-  };
+  spec.run(
+    j.id, j.type, j.payloadJson, labelsText(j.labels), j.timeoutMs, j.maxAttempts, backoff === STORED_DEFAULT_BACKOFF ? null : backoff, j.linkId,
+    j.resubmittedFrom, j.createdAt, j.templateId ?? null, j.templateVersion ?? null, j.callbackUrl ?? null, j.traceContext ?? null,
+  );
+}
+
+// Most jobs have no labels: their text is known without stringifying.
+function labelsText(labels: Record<string, string>): string {
+  for (const _ in labels) return JSON.stringify(labels);
+  return '{}';
 }

@@ -38,7 +38,7 @@ import * as DQ from './dedup-queries.js';
 import { keyHolds, redirectDependencies } from '../../domain/dedup.js';
 import { depthsOf } from '../../domain/queue-depths.js';
 import { statementCache } from './statements.js';
-import { PATCH_COLUMNS, SQLITE_FILTERS, jobParams } from './rows.js';
+import { PATCH_COLUMNS, SQLITE_FILTERS, insertJobRow } from './rows.js';
 import { toJob, type JobRow } from '../sql/job-rows.js';
 import { CLAIMED_WIRE, claimedOf } from './claim-wire.js';
 import { jsonObjectText } from './json-object.js';
@@ -113,11 +113,7 @@ export class SqliteStore implements Store {
   writeJobs(jobs: readonly NewJob[]): void {
     const hot = this.stmt(Q.INSERT_HOT);
     const spec = this.stmt(Q.INSERT_SPEC);
-    for (const j of jobs) {
-      const params = jobParams(j);
-      hot.run(params);
-      spec.run(params);
-    }
+    for (const j of jobs) insertJobRow(hot, spec, j);
     logSubmitted(this.stmt, jobs);
     // Dependents resolve at once; the service reads back the ones released (all dependencies done).
     this.dependencies.linkNew(jobs);
