@@ -21,12 +21,12 @@ describe('SQL state lists', () => {
   });
 
   it('are the ones the statements of both engines are written with', () => {
-    expect(SQ.FIND_EXPIRED).toContain(`state IN (${quoted(into('expired'))})`);
+    expect(SQ.FIND_EXPIRED).toContain(`(${into('expired').map((s) => `state = '${s}'`).join(' OR ')})`);
     expect(PQ.FIND_EXPIRED).toContain(`state IN (${quoted(into('expired'))})`);
-    expect(SQ.CLAIM_JOB).toContain(`state = ${quoted(into('running'))}`);
+    expect(SQ.CLAIM_JOBS).toContain(`state = ${quoted(into('running'))}`);
     expect(SQ.EXPIRE_READY_JOB).toContain(`state = ${quoted(into('running'))}`);
     expect(PQ.CLAIM_JOBS.match(/j\.state IS NOT DISTINCT FROM '(\w+)'/g)).toEqual(into('running').flatMap((s) => [`j.state IS NOT DISTINCT FROM '${s}'`, `j.state IS NOT DISTINCT FROM '${s}'`]));
-    expect(SQ.COMPLETE_JOB).toContain(`state = ${quoted(into('succeeded'))}`);
+    expect(SQ.COMPLETE_JOBS).toContain(`state = ${quoted(into('succeeded'))}`);
     expect(PQ.COMPLETE_JOBS).toContain(`j.state IS NOT DISTINCT FROM ${quoted(into('succeeded'))}`);
     expect(SQ.LOAD_DISPATCHABLE).toContain(`state IN (${quoted(DISPATCHABLE)})`);
     expect(SQ.QUEUE_FINISHED).toContain(`state IN (${quoted([...TERMINAL_STATES])})`);

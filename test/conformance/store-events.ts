@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LogEvent } from '../../src/ports/event-log.js';
 import type { Store } from '../../src/ports/store.js';
-import { T0, insert, running } from './fixtures.js';
+import { T0, insert, newJob, running } from './fixtures.js';
 
 /** Every event positioned so far (the leader's relay does this in a running engine). */
 async function all(store: Store, after = 0): Promise<LogEvent[]> {
@@ -27,6 +27,36 @@ export function describeStoreEvents(ctx: { readonly store: Store }): void {
       expect(events[2]!.at).toBe(T0 + 50);
       const positions = events.map((e) => e.pos);
       expect(positions).toEqual(positions.map((_, i) => positions[0]! + i)); // gap-free
+    });
+
+    it("gives each job of a batch its own queue, type, priority, max attempts and link id", async () => {
+      // Batches alike but for one field each, and one where all differ: each submitted, claimed and completed together.
+      const batches = [
+        [newJob(), newJob()],
+        [newJob(), newJob({ linkId: 'order-9' })],
+        [newJob(), newJob({ type: 'sms' })],
+        [newJob(), newJob({ queue: 'mail' })],
+        [newJob(), newJob({ priority: 2 })],
+        [newJob(), newJob({ maxAttempts: 7 })],
+        [newJob({ queue: 'mail', type: 'sms', priority: 2, maxAttempts: 7 }), newJob(), newJob({ linkId: 'order-9' })],
+      ];
+      for (const batch of batches) {
+        await ctx.store.insertJobs(batch);
+        const { claimed } = await ctx.store.claimJobs(batch.map((j) => ({ id: j.id, leaseToken: `tok-${j.id}` })), 'w1', T0 + 30_000, T0);
+        expect(claimed).toHaveLength(batch.length);
+        await ctx.store.completeJobs(batch.map((j) => ({ id: j.id, leaseToken: `tok-${j.id}` })), T0 + 50);
+      }
+      const jobs = batches.flat();
+      const events = await all(ctx.store);
+      expect(events).toHaveLength(3 * jobs.length);
+      for (const j of jobs) {
+        const mine = events.filter((e) => e.key === j.id);
+        expect(mine.map((e) => e.type), j.id).toEqual(['submitted', 'started', 'succeeded']);
+        for (const e of mine) {
+          expect(e.linkId, `${e.type} ${j.id}`).toBe(j.linkId);
+          expect(e.data, `${e.type} ${j.id}`).toMatchObject({ jobId: j.id, queue: j.queue, jobType: j.type, priority: j.priority, maxAttempts: j.maxAttempts });
+        }
+      }
     });
 
     it('names retries, failures and parking, with the error message', async () => {

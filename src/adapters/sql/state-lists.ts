@@ -20,6 +20,16 @@ export function sqlList(states: readonly JobState[]): string {
 }
 
 /**
+ * States as a parenthesized OR of equalities: `(state = 'a' OR state = 'b')`. For SQLite's partial
+ * indexes and the statements that use them: an index WHERE written `state IN (...)` costs every
+ * insert the IN list's lookup (migrations/0015_expiry_index.sql), and SQLite uses a partial index
+ * only for a statement whose WHERE has the index's term as written.
+ */
+export function sqlAnyOf(column: string, states: readonly JobState[]): string {
+  return `(${states.map((s) => `${column} = '${s}'`).join(' OR ')})`;
+}
+
+/**
  * The single state of `states` as a SQL literal, for statements written for one source state (the
  * claim's and completion's guards, whose plans depend on that form). Throws at load when the table
  * gives several, so a change of the table cannot leave such a statement behind unnoticed.

@@ -2,7 +2,7 @@
 
 /** The key's row with the state of the job holding it (null when that job was deleted). */
 export const READ_DEDUP_KEY = `SELECT k.job_id AS jobId, k.expires_at AS expiresAt, j.state AS state
-  FROM dedup_keys k LEFT JOIN jobs j ON j.id = k.job_id WHERE k.tenant = ? AND k.key = ?`;
+  FROM dedup_keys k LEFT JOIN jobs_hot j ON j.id = k.job_id WHERE k.tenant = ? AND k.key = ?`;
 
 /** Takes a key, or takes it over (the caller has decided that the holder no longer counts). */
 export const TAKE_DEDUP_KEY = `INSERT INTO dedup_keys (tenant, key, job_id, expires_at) VALUES (@tenant, @key, @jobId, @expiresAt)

@@ -12,25 +12,26 @@ import type { NewJob } from '../../ports/store.js';
 const FAILED = `(${sqlList(UNSUCCESSFUL)})`;
 
 /** Waiting candidates (@ids, a JSON array) that a failed dependency cancels under their `cancel` policy. */
-const CANCEL_DOOMED = `UPDATE jobs SET state = 'cancelled', state_reason = 'upstream_failed', finished_at = @now, updated_at = @now
+const CANCEL_DOOMED = `UPDATE jobs_hot SET state = 'cancelled', state_reason = 'upstream_failed', finished_at = @now, updated_at = @now
   WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'waiting' AND EXISTS (
-    SELECT 1 FROM job_deps d JOIN jobs u ON u.id = d.depends_on
-    WHERE d.job_id = jobs.id AND d.on_failure = 'cancel' AND u.state IN ${FAILED})
+    SELECT 1 FROM job_deps d JOIN jobs_hot u ON u.id = d.depends_on
+    WHERE d.job_id = jobs_hot.id AND d.on_failure = 'cancel' AND u.state IN ${FAILED})
   RETURNING id`;
 
 /** Waiting candidates whose every dependency is done: succeeded, or ended otherwise under `continue`. */
-const RELEASE_DONE = `UPDATE jobs SET state = 'ready', state_reason = 'dependencies_done', updated_at = @now
+const RELEASE_DONE = `UPDATE jobs_hot SET state = 'ready', state_reason = 'dependencies_done', updated_at = @now
   WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'waiting' AND NOT EXISTS (
-    SELECT 1 FROM job_deps d JOIN jobs u ON u.id = d.depends_on
-    WHERE d.job_id = jobs.id AND u.state <> 'succeeded' AND (d.on_failure = 'cancel' OR u.state NOT IN ${FAILED}))
-  RETURNING id, queue, tenant, priority, run_at, type, labels`;
+    SELECT 1 FROM job_deps d JOIN jobs_hot u ON u.id = d.depends_on
+    WHERE d.job_id = jobs_hot.id AND u.state <> 'succeeded' AND (d.on_failure = 'cancel' OR u.state NOT IN ${FAILED}))
+  RETURNING id, queue, tenant, priority, run_at,
+    (SELECT s.type FROM job_specs s WHERE s.id = jobs_hot.id) AS type, (SELECT s.labels FROM job_specs s WHERE s.id = jobs_hot.id) AS labels`;
 
 const DEPENDENTS_OF_ANY = 'SELECT DISTINCT job_id FROM job_deps WHERE depends_on IN (SELECT value FROM json_each(?))';
 const INSERT_EDGE = 'INSERT INTO job_deps (job_id, depends_on, on_failure) VALUES (?, ?, ?)';
-const STATES_OF = 'SELECT id, tenant, state FROM jobs WHERE id IN (SELECT value FROM json_each(?))';
+const STATES_OF = 'SELECT id, tenant, state FROM jobs_hot WHERE id IN (SELECT value FROM json_each(?))';
 const DEPENDENCIES_OF = `SELECT d.depends_on AS id, d.on_failure, j.type, j.state, j.result, j.errors, j.finished_at
   FROM job_deps d LEFT JOIN jobs j ON j.id = d.depends_on WHERE d.job_id = ? ORDER BY d.depends_on`;
-const DEPENDENTS_OF = `SELECT d.job_id AS id, j.state FROM job_deps d JOIN jobs j ON j.id = d.job_id
+const DEPENDENTS_OF = `SELECT d.job_id AS id, j.state FROM job_deps d JOIN jobs_hot j ON j.id = d.job_id
   WHERE d.depends_on = ? ORDER BY d.job_id`;
 
 type DependencyRow = { id: string; on_failure: DependencyFailurePolicy; type: string | null; state: JobState | null; result: string | null; errors: string | null; finished_at: number | null };

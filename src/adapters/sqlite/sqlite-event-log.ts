@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { statementCache } from './statements.js';
 import type { EventFilter, EventLog, LogEvent, NewLogEvent } from '../../ports/event-log.js';
+import { expandBatch, type BatchRow } from './event-batches.js';
 
 interface EventRow {
   pos: number;
@@ -24,6 +25,8 @@ interface EventRow {
   error: string | null;
   progress: string | null;
   data: string | null;
+  n: number | null;
+  batch: string | null;
 }
 
 /** A row as the port's event: job and dependency events get their `data` from the columns. */
@@ -76,7 +79,7 @@ export class SqliteEventLog implements EventLog {
     const where = ['pos > ?'];
     const values: unknown[] = [after];
     if (filter.upTo !== undefined) {
-      where.push('pos <= ?');
+      where.push('pos - coalesce(n, 1) < ?');
       values.push(filter.upTo);
     }
     if (filter.tenant !== undefined) {
@@ -88,7 +91,15 @@ export class SqliteEventLog implements EventLog {
       values.push(...filter.topics);
     }
     const rows = this.stmt(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY pos LIMIT ?`).all(...values, limit) as EventRow[];
-    return rows.map(toEvent);
+    // A batch row (event-batches.ts) holds the positions up to its pos: `pos > after` finds one the
+    // reader stopped inside, and `pos <= upTo` was asked of its first position.
+    const events: LogEvent[] = [];
+    for (const r of rows) {
+      if (r.batch === null) events.push(toEvent(r));
+      else for (const e of expandBatch(this.stmt, r as BatchRow)) if (e.pos > after && (filter.upTo === undefined || e.pos <= filter.upTo)) events.push(e);
+      if (events.length >= limit) break;
+    }
+    return events.slice(0, limit);
   }
 
   async lastPosition(): Promise<number> {

@@ -2,8 +2,6 @@ import type Database from 'better-sqlite3';
 import type { CatchUpPolicy, OverlapPolicy, ScheduleRecord } from '../../domain/schedule.js';
 import type { FireRecorded, ScheduleFire, SchedulePage, ScheduleStore, ScheduleWrite } from '../../ports/schedule-store.js';
 import type { DedupKey, NewJob } from '../../ports/store.js';
-import { INSERT_JOB } from './queries.js';
-import { jobParams } from './rows.js';
 import { statementCache } from './statements.js';
 import type { SqliteStore } from './sqlite-store.js';
 
@@ -126,8 +124,8 @@ export class SqliteScheduleStore implements ScheduleStore {
       if (heldBy) {
         this.stmt(`UPDATE schedule_fires SET outcome = 'skipped', job_id = ? WHERE schedule_id = ? AND fire_at = ?`).run(heldBy.id, fire.scheduleId, fire.fireAt);
       } else if (job) {
-        // The job store's own insert: the same columns, and its triggers log the job's events.
-        this.stmt(INSERT_JOB).run(jobParams(job));
+        // The job store's own insert: the same rows and events.
+        this.store.writeJobs([job]);
         this.stmt(
           `UPDATE schedules SET last_fire_at = @fireAt, last_job_id = @jobId WHERE id = @scheduleId AND (last_fire_at IS NULL OR last_fire_at < @fireAt)`,
         ).run({ scheduleId: fire.scheduleId, fireAt: fire.fireAt, jobId: job.id });

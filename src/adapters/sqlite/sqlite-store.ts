@@ -38,8 +38,11 @@ import * as DQ from './dedup-queries.js';
 import { keyHolds, redirectDependencies } from '../../domain/dedup.js';
 import { depthsOf } from '../../domain/queue-depths.js';
 import { statementCache } from './statements.js';
-import { PATCH_COLUMNS, SQLITE_FILTERS, jobParams } from './rows.js';
-import { toClaimedJob, toJob, type ClaimedRow, type JobRow } from '../sql/job-rows.js';
+import { PATCH_COLUMNS, SQLITE_FILTERS, insertJobRow } from './rows.js';
+import { toJob, type JobRow } from '../sql/job-rows.js';
+import { CLAIMED_WIRE, claimedOf } from './claim-wire.js';
+import { jsonObjectText } from './json-object.js';
+import { logBatch, sharedOf, type BatchKind, type LoggedRow } from './event-batches.js';
 import { countByQueueQuery, countByStateQuery, listJobsQuery, stateCounts } from '../sql/job-filters.js';
 
 export interface SqliteStoreOptions {
@@ -91,7 +94,6 @@ export class SqliteStore implements Store {
   }
 
   async insertJobs(jobs: readonly NewJob[], idempotency?: IdempotencyRecord): Promise<IdempotencyRecord | null> {
-    const insert = this.stmt(Q.INSERT_JOB);
     return this.db.transaction(() => {
       if (idempotency) {
         // The key is taken first: if it already was, nothing of this request is written.
@@ -99,16 +101,20 @@ export class SqliteStore implements Store {
           return this.stmt(Q.GET_IDEMPOTENCY).get(idempotency.tenant, idempotency.key) as IdempotencyRecord;
         }
       }
-      this.writeJobs(jobs, insert);
+      this.writeJobs(jobs);
       return null;
     })();
   }
 
-  /** The rows of insertJobs and insertJobsDeduplicated, inside their transaction. */
-  private writeJobs(jobs: readonly NewJob[], insert = this.stmt(Q.INSERT_JOB)): void {
-    for (const j of jobs) {
-      insert.run(jobParams(j));
-    }
+  /**
+   * The rows of `jobs` and their events, inside the caller's transaction (insertJobs,
+   * insertJobsDeduplicated, the schedule store's fire).
+   */
+  writeJobs(jobs: readonly NewJob[]): void {
+    const hot = this.stmt(Q.INSERT_HOT);
+    const spec = this.stmt(Q.INSERT_SPEC);
+    for (const j of jobs) insertJobRow(hot, spec, j);
+    logSubmitted(this.stmt, jobs);
     // Dependents resolve at once; the service reads back the ones released (all dependencies done).
     this.dependencies.linkNew(jobs);
   }
@@ -183,39 +189,52 @@ export class SqliteStore implements Store {
   }
 
   async completeJobs(completions: readonly Completion[], now: number): Promise<CompletionResult[]> {
-    const complete = this.stmt(Q.COMPLETE_JOB);
     let released: DispatchEntry[] = [];
     const results = this.db.transaction(() => {
-      const done: string[] = [];
-      const results = completions.map((c): CompletionResult => {
-        const result = c.result === undefined ? null : JSON.stringify(c.result);
-        const ok = complete.run({ id: c.id, leaseToken: c.leaseToken, result, now }).changes === 1;
-        if (ok) done.push(c.id);
-        return ok ? { ok: true } : this.whyNot(c.id, COMPLETABLE);
-      });
-      released = this.dependencies.settleAfter(done, now);
-      return results;
+      // One statement for the batch; a job completed twice in it (a stale lease and the new one)
+      // gets its later completions tried one by one after it, as if they came next.
+      const batch = new Map<string, Completion>();
+      const again: Completion[] = [];
+      for (const c of completions) (batch.has(c.id) ? again.push(c) : batch.set(c.id, c));
+      const done = this.completeBatch([...batch.values()], now);
+      for (const c of again) if (!done.has(c) && this.completeBatch([c], now).size === 1) done.add(c);
+      released = this.dependencies.settleAfter(completions.flatMap((c) => (done.has(c) ? [c.id] : [])), now);
+      return completions.map((c): CompletionResult => (done.has(c) ? { ok: true } : this.whyNot(c.id, COMPLETABLE)));
     })();
     await this.dependencies.published(released);
     return results;
   }
 
+  /** running -> succeeded for completions of distinct jobs, logged; the ones that applied. */
+  private completeBatch(completions: readonly Completion[], now: number): Set<Completion> {
+    // Job id -> [lease token] or [lease token, result]; the ids are distinct here.
+    const done = jsonObjectText(completions, (c) => c.id, (c) => `[${JSON.stringify(c.leaseToken)}${c.result === undefined ? '' : `,${JSON.stringify(c.result)}`}]`);
+    const rows = this.stmt(Q.COMPLETE_JOBS).all({ done, now }) as LoggedRow[];
+    logBatch(this.stmt, SUCCEEDED, rows, now, rows[0]?.attempt ?? 1, rows[0]?.worker_id ?? null);
+    const ok = new Set(rows.map((r) => r.id));
+    return new Set(completions.filter((c) => ok.has(c.id)));
+  }
+
   async claimJobs(claims: readonly JobClaim[], workerId: string, leaseExpiresAt: number, now: number): Promise<ClaimResult> {
-    const claim = this.stmt(Q.CLAIM_JOB);
-    const expire = this.stmt(Q.EXPIRE_READY_JOB);
     let released: DispatchEntry[] = [];
     const outcome = this.db.transaction(() => {
+      // Job id -> lease token, the first claim of an id winning (as one UPDATE applies it).
+      const leases = new Map<string, string>();
+      for (const c of claims) if (!leases.has(c.id)) leases.set(c.id, c.leaseToken);
+      const params = { leases: jsonObjectText(leases, ([id]) => id, ([, token]) => JSON.stringify(token)), leaseExpiresAt, workerId, now };
+      const changed = this.stmt(Q.CLAIM_JOBS).run(params).changes;
+      const { jobs, logged } = changed === 0 ? { jobs: new Map<string, Job>(), logged: [] } : claimedOf(this.stmt(CLAIMED_WIRE).pluck().get(params) as string, leases, { leaseExpiresAt, workerId, now });
+      logBatch(this.stmt, STARTED, logged, now, 1, workerId, sharedOf(jobs.values()));
       const claimed: Job[] = [];
       const expired: Job[] = [];
       for (const c of claims) {
-        const lease = { id: c.id, leaseToken: c.leaseToken, leaseExpiresAt, workerId, now };
-        const row = claim.get(lease) as ClaimedRow | undefined;
-        if (row) {
-          claimed.push(toClaimedJob(row, lease));
+        const job = jobs.get(c.id);
+        if (job) {
+          jobs.delete(c.id);
+          claimed.push(job);
           continue;
         }
-        const gone = expire.get({ id: c.id, now }) as JobRow | undefined;
-        if (gone) expired.push(toJob(gone));
+        if (this.stmt(Q.EXPIRE_READY_JOB).get({ id: c.id, now })) expired.push(toJob(this.stmt(Q.GET_JOB).get(c.id) as JobRow));
       }
       released = this.dependencies.settleAfter(expired.map((j) => j.id), now);
       return { claimed, expired };
@@ -352,19 +371,22 @@ export class SqliteStore implements Store {
     }
     const keys = (Object.keys(r.patch) as (keyof typeof PATCH_COLUMNS)[]).filter((k) => r.patch[k] !== undefined).sort();
     const sql =
-      `UPDATE jobs SET state = @to, updated_at = @now${keys.map((k) => `, ${PATCH_COLUMNS[k].sql}`).join('')}` +
+      `UPDATE jobs_hot SET state = @to, updated_at = @now${keys.map((k) => `, ${PATCH_COLUMNS[k].sql}`).join('')}` +
       ` WHERE id = @id AND state IN (${r.from.map((s) => `'${s}'`).join(',')})` +
       (r.leaseToken !== undefined ? ' AND lease_token = @leaseToken' : '') +
-      ' RETURNING *';
+      ' RETURNING id, tenant, attempt, run_at, worker_id, condition, state_reason';
     const params: Record<string, unknown> = { id: r.id, to: r.to, now: r.now };
     if (r.leaseToken !== undefined) params.leaseToken = r.leaseToken;
     for (const k of keys) {
       const column = PATCH_COLUMNS[k] as { value: (v: unknown) => unknown };
       params[k === 'leaseToken' ? 'leaseTokenNew' : k] = column.value(r.patch[k]);
     }
-    const row = this.stmt(sql).get(params) as JobRow | undefined;
-    if (row) return { ok: true, job: toJob(row), from: r.from[0]! };
-    return this.whyNot(r.id, r.from);
+    const changed = this.stmt(sql).get(params) as LoggedRow | undefined;
+    if (!changed) return this.whyNot(r.id, r.from);
+    // The hot path's two moves have no trigger (migrations/0016_hot_path.sql): logged here when they come this way.
+    const kind = r.from[0] === 'ready' && r.to === 'running' ? STARTED : r.from[0] === 'running' && r.to === 'succeeded' ? SUCCEEDED : null;
+    if (kind) logBatch(this.stmt, kind, [changed], r.now, changed.attempt, changed.worker_id);
+    return { ok: true, job: toJob(this.stmt(Q.GET_JOB).get(r.id) as JobRow), from: r.from[0]! };
   }
 
   /** Why a guarded write did not apply. */
@@ -375,4 +397,32 @@ export class SqliteStore implements Store {
     return { ok: false, reason: 'wrong_state', state: current.state };
   }
 
+}
+
+const STARTED: BatchKind = { topic: 'job-events', type: 'started', state: 'running', prevState: 'ready' };
+const SUCCEEDED: BatchKind = { topic: 'job-events', type: 'succeeded', state: 'succeeded', prevState: 'running' };
+
+
+/**
+ * The events of new jobs, as 0005_events's insert trigger wrote them: `submitted`, then
+ * `scheduled` (job-events) or `waiting` (dependency-events) for a job that does not start ready.
+ * One batch row per kind, state and creation time.
+ */
+function logSubmitted(stmt: (sql: string) => Database.Statement, jobs: readonly NewJob[]): void {
+  const groups = new Map<string, NewJob[]>();
+  for (const j of jobs) {
+    const key = `${j.state} ${j.createdAt}`;
+    const group = groups.get(key);
+    if (group) group.push(j);
+    else groups.set(key, [j]);
+  }
+  for (const group of groups.values()) {
+    const { state, createdAt } = group[0]!;
+    const rows = group.map((j): LoggedRow => ({ id: j.id, tenant: j.tenant, attempt: 0, run_at: j.runAt, worker_id: null, condition: null, state_reason: null }));
+    const shared = sharedOf(group);
+    logBatch(stmt, { topic: 'job-events', type: 'submitted', state, prevState: null }, rows, createdAt, 0, null, shared);
+    if (state === 'scheduled' || state === 'waiting') {
+      logBatch(stmt, { topic: state === 'waiting' ? 'dependency-events' : 'job-events', type: state, state, prevState: null }, rows, createdAt, 0, null, shared);
+    }
+  }
 }
