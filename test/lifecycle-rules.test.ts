@@ -55,7 +55,7 @@ describe('expiry', () => {
     expect(await e.claim(5)).toEqual([]);
     expect(await e.get(job!.id)).toMatchObject({ state: 'expired', attempt: 0, startedAt: null, leaseToken: null });
     expect(e.moves(job!.id)).toEqual(['null->ready', 'ready->expired']);
-    expect(e.dispatch.locate(job!.id)).toBeUndefined();
+    expect(await e.dispatch.placesOf([job!.id])).toEqual([[]]);
   });
 
   it('the expirer moves scheduled and ready jobs past expiry, and leaves running and unexpired ones', async () => {
@@ -73,7 +73,7 @@ describe('expiry', () => {
     expect(await e.d.expirer.runOnce()).toBe(2);
     for (const j of [ready!, sched!]) {
       expect(await e.get(j.id)).toMatchObject({ state: 'expired', stateReason: 'expired_before_start', finishedAt: now + 2000 });
-      expect(e.dispatch.locate(j.id)).toBeUndefined();
+      expect(await e.dispatch.placesOf([j.id])).toEqual([[]]);
     }
     expect(e.moves(sched!.id)).toEqual(['null->scheduled', 'scheduled->expired']);
     expect((await e.get(runner!.id)).state).toBe('running');
@@ -93,7 +93,7 @@ describe('attempts and backoff', () => {
     e.clock.advance(100);
     expect(await e.service.outcomes.fail(run!.id, run!.leaseToken!, { message: 'e1', code: 'E1' })).toMatchObject({ ok: true });
     expect(await e.get(job!.id)).toMatchObject({ state: 'retrying', runAt: t0 + 100 + 1000, stateReason: 'E1', attempt: 1 });
-    expect(e.dispatch.locate(job!.id)).toBe('delayed');
+    expect(await e.dispatch.placesOf([job!.id])).toEqual([['delayed']]);
     expect(await e.claim()).toEqual([]);
     e.clock.advance(999);
     expect(await e.d.promoter.runOnce()).toBe(0);
@@ -117,7 +117,7 @@ describe('attempts and backoff', () => {
       { message: 'e2', attempt: 2, at: t0 + 1100 },
       { message: 'e3', attempt: 3, at: t0 + 3100 },
     ]);
-    expect(e.dispatch.locate(job!.id)).toBeUndefined();
+    expect(await e.dispatch.placesOf([job!.id])).toEqual([[]]);
     e.clock.advance(3_600_000);
     expect(await e.d.promoter.runOnce()).toBe(0);
     expect(await e.claim()).toEqual([]);
@@ -170,7 +170,7 @@ describe('lease loss', () => {
     const failed = await e.get(job!.id);
     expect(failed).toMatchObject({ state: 'failed', stateReason: 'lease_expired', attempt: 2, finishedAt: e.clock.now() });
     expect(failed.errors.map((x) => [x.code, x.attempt])).toEqual([['lease_expired', 1], ['lease_expired', 2]]);
-    expect(e.dispatch.locate(job!.id)).toBeUndefined();
+    expect(await e.dispatch.placesOf([job!.id])).toEqual([[]]);
     expect(e.moves(job!.id).at(-1)).toBe('running->failed');
   });
 
@@ -195,7 +195,7 @@ describe('release and cancel', () => {
     const [run] = await e.claim();
     expect(await e.service.outcomes.release(run!.id, run!.leaseToken!)).toMatchObject({ ok: true });
     expect(await e.get(job!.id)).toMatchObject({ state: 'ready', attempt: 0 });
-    expect(e.dispatch.locate(job!.id)).toBe('ready');
+    expect(await e.dispatch.placesOf([job!.id])).toEqual([['ready']]);
     const [again] = await e.claim();
     expect(again!.attempt).toBe(1); // still within maxAttempts: 1
   });
