@@ -8,6 +8,7 @@ import { PostgresStore } from '../../src/adapters/postgres/postgres-store.js';
 import { RedisDispatch } from '../../src/adapters/redis/redis-dispatch.js';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { Docket, openEmbedded } from '../../src/app/docket.js';
+import type { FileConfig } from '../../src/config/index.js';
 import type { Dispatch } from '../../src/ports/dispatch.js';
 import type { Store } from '../../src/ports/store.js';
 import { openTestSchema, schemaReset, type TestSchema } from './postgres.js';
@@ -67,9 +68,9 @@ export interface ManualDeployment {
 }
 
 /** Both deployments as manual engines. */
-export function manualDeployments(options: { leaseMs?: number } = {}): ManualDeployment[] {
+export function manualDeployments(options: { leaseMs?: number; rules?: FileConfig } = {}): ManualDeployment[] {
   const engine = (clock: ManualClock, store: Store, dispatch: Dispatch) =>
-    new Docket({ store, dispatch, clock, leaseMs: options.leaseMs ?? 30_000, random: () => 0.5, onError: (e) => { throw e; } });
+    new Docket({ store, dispatch, clock, leaseMs: options.leaseMs ?? 30_000, random: () => 0.5, onError: (e) => { throw e; }, ...(options.rules ? { rules: options.rules } : {}) });
   let schema: { schema: TestSchema; reset: () => Promise<void> } | null = null;
   return [
     {
