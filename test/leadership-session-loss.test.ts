@@ -109,7 +109,8 @@ describe('leadership: the leader session is terminated', () => {
       expect(Math.max(...leadersOver(log))).toBe(1);
     }
     expect([a.leadership.isLeader, b.leadership.isLeader].filter(Boolean)).toHaveLength(1);
-    expect(await holder(lock)).toBeDefined();
+    const [session] = await admin<{ application_name: string }>('SELECT application_name FROM pg_stat_activity WHERE pid = $1', [await holder(lock)]);
+    expect(session).toEqual({ application_name: 'docket-leader' });
   });
 });
 
