@@ -115,7 +115,7 @@ describe('leadership: the leader session is terminated', () => {
 });
 
 describe('an engine whose leader session is terminated', () => {
-  it('stops its duties, leads again and runs them: a job delayed after the loss is promoted and claimed', async () => {
+  it('stops its duties until it leads again: a job due while it follows is promoted only after it leads again, then claimed', async () => {
     const lock = lockKey();
     const [schema, prefix] = await Promise.all([openTestSchema(), openTestPrefix()]);
     const redis = new Redis(prefix.url);
@@ -124,31 +124,32 @@ describe('an engine whose leader session is terminated', () => {
       await Promise.all([prefix.cleanup(), schema.drop()]);
     });
     const clock = new SystemClock();
-    const changes: boolean[] = [];
+    const changes: { leader: boolean; at: number }[] = [];
     const errors: unknown[] = [];
+    const moves: { event: LifecycleEvent; at: number }[] = [];
     const docket = new Docket({
       store: new PostgresStore({ connectionString: schema.connectionString, schema: schema.schema, max: 2 }),
       dispatch: new RedisDispatch({ redis, prefix: prefix.prefix, clock }),
       clock,
-      leadership: new PostgresLeadership({ connectionString: TEST_DATABASE_URL, lockKey: lock.key, checkMs: CHECK_MS, onError: (e) => errors.push(e) }),
-      onLeadership: (leader) => changes.push(leader),
+      // A second between tries: the engine follows for up to a second after the loss.
+      leadership: new PostgresLeadership({ connectionString: TEST_DATABASE_URL, lockKey: lock.key, checkMs: 1000, onError: (e) => errors.push(e) }),
+      onLeadership: (leader) => changes.push({ leader, at: performance.now() }),
       onError: (e) => errors.push(e),
     });
     await docket.start();
     cleanups.unshift(() => docket.close());
-    expect(changes).toEqual([true]);
+    docket.jobs.transitions.lifecycle.on((event) => moves.push({ event, at: performance.now() }));
+    expect(changes.map((c) => c.leader)).toEqual([true]);
 
     await terminate(await until('the lock held', () => holder(lock)));
-    await until('led again', () => (changes.length === 3 ? true : undefined));
-    expect(changes).toEqual([true, false, true]);
-    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['57P01']);
-
-    // Promoting is a leader's duty: it runs again under the new session.
-    const moves: LifecycleEvent[] = [];
-    docket.jobs.transitions.lifecycle.on((e) => moves.push(e));
-    const [job] = await docket.jobs.submitter.submit([{ type: 'work', delayMs: 200 }], { tenant: 't1' });
+    await until('stepped down', () => (changes.length >= 2 ? true : undefined), 5_000, 2);
+    // Due at once, while it follows: promoting is a leader's duty, so it waits for the lock.
+    const [job] = await docket.jobs.submitter.submit([{ type: 'work', delayMs: 1 }], { tenant: 't1' });
     expect(job!.state).toBe('scheduled');
-    await until('the delayed job promoted', () => (moves.some((m) => m.job.id === job!.id && m.to === 'ready') ? true : undefined), 10_000, 10);
+    const promoted = await until('the delayed job promoted', () => moves.find((m) => m.event.job.id === job!.id && m.event.to === 'ready'), 10_000, 5);
+    expect(changes.map((c) => c.leader)).toEqual([true, false, true]);
+    expect(promoted.at, 'promoted while following').toBeGreaterThanOrEqual(changes[2]!.at);
+    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['57P01']);
     const claimed = await docket.jobs.claims.claim({ workerId: 'w1', queues: ['default'], max: 1 });
     expect(claimed.map((j) => j.id)).toEqual([job!.id]);
   });
