@@ -68,9 +68,9 @@ export interface ManualDeployment {
 }
 
 /** Both deployments as manual engines. */
-export function manualDeployments(options: { leaseMs?: number; rules?: FileConfig } = {}): ManualDeployment[] {
+export function manualDeployments(options: { leaseMs?: number; rules?: FileConfig; maxPayloadBytes?: number } = {}): ManualDeployment[] {
   const engine = (clock: ManualClock, store: Store, dispatch: Dispatch) =>
-    new Docket({ store, dispatch, clock, leaseMs: options.leaseMs ?? 30_000, random: () => 0.5, onError: (e) => { throw e; }, ...(options.rules ? { rules: options.rules } : {}) });
+    new Docket({ store, dispatch, clock, leaseMs: options.leaseMs ?? 30_000, random: () => 0.5, onError: (e) => { throw e; }, ...(options.rules ? { rules: options.rules } : {}), ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}) });
   let schema: { schema: TestSchema; reset: () => Promise<void> } | null = null;
   return [
     {
