@@ -1,6 +1,7 @@
 // The two real deployments an engine-level test runs on: embedded (SQLite, in-memory dispatch) and
 // production (PostgreSQL + Redis, each test its own schema and key prefix).
 import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe } from 'vitest';
 import { ManualClock } from '../../src/adapters/clock/manual-clock.js';
 import { SystemClock } from '../../src/adapters/clock/system-clock.js';
 import { MemoryDispatch } from '../../src/adapters/memory/memory-dispatch.js';
@@ -116,4 +117,25 @@ export function manualDeployments(options: { leaseMs?: number; rules?: FileConfi
       },
     },
   ];
+}
+
+/**
+ * Declares `body`'s tests once per deployment, each group in a describe named after it. `open()`
+ * in a test gives an engine of that deployment (options as manualDeployments), closed after the test.
+ */
+export function describeOnManualDeployments(options: Parameters<typeof manualDeployments>[0], body: (open: () => Promise<ManualEngine>) => void): void {
+  for (const deployment of manualDeployments(options)) {
+    describe(deployment.name, () => {
+      const opened: ManualEngine[] = [];
+      afterEach(async () => {
+        for (const e of opened.splice(0)) await e.close();
+      });
+      afterAll(() => deployment.cleanup());
+      body(async () => {
+        const e = await deployment.open();
+        opened.push(e);
+        return e;
+      });
+    });
+  }
 }
