@@ -47,6 +47,9 @@ export interface FairnessPolicy {
   rulesOf(queue: string): { tenants: Readonly<Record<string, Partial<TenantShare>>>; fallback: TenantShare } | null;
 }
 
+/** Where the dispatch index holds a job: in the ready order (to take) or delayed (to promote when due). */
+export type Placement = 'ready' | 'delayed';
+
 /** Running jobs of one tenant in one queue, as a capped queue counts them. */
 export interface RunningCount {
   queue: string;
@@ -96,6 +99,13 @@ export interface Dispatch {
   readyCount(queue: string): Promise<number>;
   /** The ids of `ids` the index does not hold (ready or delayed): the repair loop re-adds them. */
   missing(ids: readonly string[]): Promise<string[]>;
+  /**
+   * Where the index holds each of `ids`, read from the ready order and the delayed set themselves
+   * (not from the bookkeeping `missing` reads): `[]` nowhere, `['ready']` or `['delayed']`, and
+   * both when the index contradicts itself. A job is in at most one place; the invariant checks
+   * (test/state-machine.property.test.ts) and diagnostics read it. One round trip.
+   */
+  placesOf(ids: readonly string[]): Promise<Placement[][]>;
   /**
    * A marker of the index's contents: `markRebuilt(id)` sets it after a full rebuild from the
    * store, and `rebuiltAs()` reads it back. null means the index lost its contents (a Redis

@@ -1,7 +1,7 @@
 import type { DispatchEntry } from '../../domain/job.js';
 import { fairnessPolicy, matchesFilter } from '../../domain/fairness.js';
 import type { Clock } from '../../ports/clock.js';
-import type { ClaimFilter, Dispatch, FairnessPolicy, PriorityRange, RunningCount, TakeRequest } from '../../ports/dispatch.js';
+import type { ClaimFilter, Dispatch, FairnessPolicy, Placement, PriorityRange, RunningCount, TakeRequest } from '../../ports/dispatch.js';
 import { BinaryHeap } from './binary-heap.js';
 import { Ring } from './ring.js';
 
@@ -72,6 +72,10 @@ export class MemoryDispatch implements Dispatch {
 
   async missing(ids: readonly string[]): Promise<string[]> {
     return ids.filter((id) => !this.ready.has(id) && !this.delayedLive.has(id));
+  }
+
+  async placesOf(ids: readonly string[]): Promise<Placement[][]> {
+    return ids.map((id) => [...(this.ready.has(id) ? ['ready' as const] : []), ...(this.delayedLive.has(id) ? ['delayed' as const] : [])]);
   }
 
   async markRebuilt(id: string): Promise<void> {
@@ -365,12 +369,6 @@ export class MemoryDispatch implements Dispatch {
     return this.queues.get(queue)?.size ?? 0;
   }
 
-  /** Where an id is held, for invariant checks in tests. */
-  locate(id: string): 'ready' | 'delayed' | undefined {
-    if (this.ready.has(id)) return 'ready';
-    if (this.delayedLive.has(id)) return 'delayed';
-    return undefined;
-  }
 
   async close(): Promise<void> {
     for (const q of this.queues.values()) for (const w of [...q.waiters]) w.done();

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { DispatchEntry } from '../../domain/job.js';
 import type { Clock } from '../../ports/clock.js';
 import { fairnessPolicy } from '../../domain/fairness.js';
-import type { ClaimFilter, Dispatch, FairnessPolicy, PriorityRange, RunningCount, TakeRequest } from '../../ports/dispatch.js';
+import type { ClaimFilter, Dispatch, FairnessPolicy, Placement, PriorityRange, RunningCount, TakeRequest } from '../../ports/dispatch.js';
 import { registerScripts, type ScriptClient, type ScriptPipeline } from './scripts.js';
 import { parseArrival, Waiters, type Arrival, type Waiter } from './waiters.js';
 
@@ -96,6 +96,12 @@ export class RedisDispatch implements Dispatch {
     // The entries hash holds every indexed id, ready or delayed.
     const found = await this.client.hmget(this.entriesKey, ...ids);
     return ids.filter((_, i) => found[i] === null);
+  }
+
+  async placesOf(ids: readonly string[]): Promise<Placement[][]> {
+    if (ids.length === 0) return [];
+    const replies = await this.run(ids, (target, chunk) => target.docketPlaces(this.entriesKey, this.delayedKey, this.rawPrefix, ...chunk));
+    return (replies.flat() as string[]).map((where) => [...(where.includes('r') ? ['ready' as const] : []), ...(where.includes('d') ? ['delayed' as const] : [])]);
   }
 
   async markRebuilt(id: string): Promise<void> {

@@ -13,6 +13,7 @@ const FILES = {
   docketTakeDue: { file: 'take-due.lua', numberOfKeys: 2 },
   docketTake: { file: 'take.lua', numberOfKeys: 1 },
   docketRunning: { file: 'running.lua', numberOfKeys: 0 },
+  docketPlaces: { file: 'places.lua', numberOfKeys: 2 },
 } as const;
 
 type Name = keyof typeof FILES;
