@@ -44,7 +44,7 @@ export function describeStoreEvents(ctx: { readonly store: Store }): void {
         await ctx.store.insertJobs(batch);
         const { claimed } = await ctx.store.claimJobs(batch.map((j) => ({ id: j.id, leaseToken: `tok-${j.id}` })), 'w1', T0 + 30_000, T0);
         expect(claimed).toHaveLength(batch.length);
-        await ctx.store.completeJobs(batch.map((j) => ({ id: j.id, leaseToken: `tok-${j.id}` })), T0 + 50);
+        await ctx.store.completeJobs(batch.map((j) => ({ id: j.id, leaseToken: `tok-${j.id}`, result: undefined })), T0 + 50);
       }
       const jobs = batches.flat();
       const events = await all(ctx.store);
