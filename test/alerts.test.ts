@@ -1,22 +1,20 @@
-// Alerts (docs/alerts.md): the config section, the rules on both stores with a manual clock (so
-// "for T" is tested without sleeping), the events a firing and a resolution log, a new leader
-// going on from the stored state, and GET /v1/alerts.
+// Alerts (docs/alerts.md): the config section, the rules on both deployments (embedded; PostgreSQL +
+// Redis) with a manual clock (so "for T" is tested without sleeping), the events a firing and a
+// resolution log, a new leader going on from the stored state, and GET /v1/alerts (embedded).
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/adapters/clock/manual-clock.js';
 import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
-import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 import { parseConfigFile } from '../src/config/index.js';
 import { Docket } from '../src/app/docket.js';
 import type { AlertRule } from '../src/domain/alerts.js';
 import { buildServer } from '../src/interfaces/http/server.js';
-import type { Store } from '../src/ports/store.js';
 import { AlertEvaluator } from '../src/services/alerts/evaluator.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
-import { openTestSchema } from './helpers/postgres.js';
+import { describeOnManualDeployments } from './helpers/deployments.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -71,158 +69,141 @@ describe('the alerts section of the configuration file', () => {
   });
 });
 
-const STORES: { name: string; open: () => Promise<{ store: Store; cleanup: () => Promise<void> }> }[] = [
-  { name: 'sqlite', open: async () => { const store = new SqliteStore({ path: ':memory:' }); return { store, cleanup: async () => {} }; } },
-  {
-    name: 'postgres',
-    open: async () => {
-      const { connectionString, schema, drop } = await openTestSchema();
-      const store = new PostgresStore({ connectionString, schema, max: 4 });
-      return { store, cleanup: drop };
-    },
-  },
-];
-
-describe.each(STORES)('alert rules on $name', ({ open }) => {
-  async function engine(rules: AlertRule[]) {
-    const clock = new ManualClock();
-    const { store, cleanup } = await open();
-    const docket = new Docket({ store, dispatch: new MemoryDispatch(clock), clock, leadership: null, random: () => 0.5, onError: (e) => { throw e; }, rules: { ...parseConfigFile({}), alerts: { intervalMs: 15_000, rules } } });
-    await docket.start();
-    cleanups.push(async () => {
-      await docket.stop();
-      await cleanup();
-    });
-    const evaluator = docket.alerts!.evaluator;
-    // PostgreSQL: the relay (a leader duty, not started here) positions logged events; do it by hand.
-    const alertEvents = async () => (await store.events.position(1000), await store.events.read(0, 1000, { topics: ['alert-events'] })).map((e) => ({ type: e.type, tenant: e.tenant, key: e.key, rule: e.data.rule, state: e.data.state }));
-    return { docket, store, clock, evaluator, alerts: docket.alerts!.store, alertEvents };
-  }
-
-  it('queue-depth fires only after holding for T, logs the events, and resolves', async () => {
-    const rule: AlertRule = { name: 'backlog', kind: 'queue-depth', queue: 'emails', threshold: 2, forMs: 60_000, windowMs: 0 };
-    const { docket, clock, evaluator, alerts, alertEvents } = await engine([rule]);
-    await docket.jobs.submitter.submit([1, 2, 3].map(() => ({ type: 'send', queue: 'emails' })), { tenant: 'acme' });
-
-    expect((await evaluator.runOnce()).fired).toEqual([]); // pending from now
-    clock.advance(30_000);
-    expect((await evaluator.runOnce()).fired).toEqual([]); // 30 s of 60
-    clock.advance(30_000);
-    const { fired } = await evaluator.runOnce();
-    expect(fired).toMatchObject([{ rule: 'backlog', kind: 'queue-depth', queue: 'emails', state: 'firing', value: 3, threshold: 2, resolvedAt: null, message: 'queue emails: 3 ready jobs (alert above 2)' }]);
-    // Still above: it keeps firing, once.
-    clock.advance(15_000);
-    expect((await evaluator.runOnce()).fired).toEqual([]);
-    expect(await alerts.list({ state: 'firing', limit: 10 })).toHaveLength(1);
-
-    const [claimed] = await docket.jobs.claims.claim({ workerId: 'w', queues: ['emails'], max: 2 }).then((jobs) => [jobs]);
-    expect(claimed).toHaveLength(2);
-    clock.advance(15_000);
-    const report = await evaluator.runOnce();
-    expect(report.resolved).toEqual([fired[0]!.id]);
-    const [resolved] = await alerts.list({ limit: 10 });
-    expect(resolved).toMatchObject({ id: fired[0]!.id, state: 'resolved', value: 1, firedAt: fired[0]!.firedAt, resolvedAt: clock.now() });
-    expect(await alertEvents()).toEqual([
-      { type: 'firing', tenant: '*', key: fired[0]!.id, rule: 'backlog', state: 'firing' },
-      { type: 'resolved', tenant: '*', key: fired[0]!.id, rule: 'backlog', state: 'resolved' },
-    ]);
-
-    // A dip below the threshold restarts "for T".
-    await docket.jobs.submitter.submit([1, 2].map(() => ({ type: 'send', queue: 'emails' })), { tenant: 'acme' });
-    await evaluator.runOnce();
-    clock.advance(59_000);
-    expect((await evaluator.runOnce()).fired).toEqual([]);
-  });
-
-  it('a new leader goes on from the stored state: pending keeps its start, a firing alert is not fired again', async () => {
-    const rule: AlertRule = { name: 'backlog', kind: 'queue-depth', queue: 'q', threshold: 0, forMs: 60_000, windowMs: 0 };
-    const { docket, store, clock, evaluator, alerts } = await engine([rule]);
-    await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
-    await evaluator.runOnce();
-    clock.advance(40_000);
-    // The old leader dies; a new one (another evaluator on the same store) takes over.
-    const next = new AlertEvaluator(alerts, store, docket.workers, clock, { rules: [rule], intervalMs: 15_000 }, (e) => { throw e; });
-    clock.advance(20_000);
-    expect((await next.runOnce()).fired).toHaveLength(1);
-    // The old leader, still running for a moment with its stale view, does not fire it again.
-    expect((await evaluator.runOnce()).fired).toEqual([]);
-    expect(await alerts.list({ limit: 10 })).toHaveLength(1);
-  });
-
-  it('two evaluators writing the same state: the second write does not apply', async () => {
-    const rule: AlertRule = { name: 'backlog', kind: 'queue-depth', queue: 'q', threshold: 0, forMs: 0, windowMs: 0 };
-    const { docket, store, clock, alerts } = await engine([rule]);
-    await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
-    const a = new AlertEvaluator(alerts, store, docket.workers, clock, { rules: [rule], intervalMs: 15_000 }, () => {});
-    const b = new AlertEvaluator(alerts, store, docket.workers, clock, { rules: [rule], intervalMs: 15_000 }, () => {});
-    const [ra, rb] = await Promise.all([a.runOnce(), b.runOnce()]);
-    expect(ra.fired.length + rb.fired.length).toBe(1);
-    expect(await alerts.list({ limit: 10 })).toHaveLength(1);
-  });
-
-  it('oldest-ready, failure-rate, dead-letter-growth, no-worker and condition-open', async () => {
-    const rules: AlertRule[] = [
-      { name: 'stale', kind: 'oldest-ready', queue: 'q', threshold: 120, forMs: 0, windowMs: 0 },
-      { name: 'failing', kind: 'failure-rate', queue: 'work', threshold: 0.5, forMs: 0, windowMs: 600_000, minJobs: 3 },
-      { name: 'dead', kind: 'dead-letter-growth', queue: null, threshold: 2, forMs: 0, windowMs: 600_000 },
-      { name: 'nobody', kind: 'no-worker', queue: 'remote', threshold: 0, forMs: 0, windowMs: 0 },
-      { name: 'payments', kind: 'condition-open', queue: null, threshold: 60, forMs: 0, windowMs: 0, condition: 'service:pay*' },
-    ];
-    const { docket, clock, evaluator, alerts } = await engine(rules);
-    const firing = async () => (await alerts.list({ state: 'firing', limit: 100 })).map((a) => a.rule).sort();
-    const worker = await docket.workers.register({ queues: ['remote'], name: 'r1' });
-
-    await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
-    await evaluator.runOnce();
-    expect(await firing()).toEqual([]);
-    clock.advance(121_000);
-    await docket.workers.touch(worker);
-    await evaluator.runOnce();
-    expect(await firing()).toEqual(['stale']);
-    expect((await alerts.list({ state: 'firing', limit: 1 }))[0]).toMatchObject({ value: 121, threshold: 120 });
-
-    // 3 of 4 jobs of `work` fail for good: a rate of 0.75; 3 dead letters in the window.
-    await docket.jobs.submitter.submit([1, 2, 3, 4].map(() => ({ type: 't', queue: 'work', maxAttempts: 1 })), { tenant: 'acme' });
-    const jobs = await docket.jobs.claims.claim({ workerId: 'w', queues: ['work'], max: 4 });
-    for (const [i, job] of jobs.entries()) {
-      if (i === 0) await docket.jobs.outcomes.complete(job.id, job.leaseToken!, null);
-      else await docket.jobs.outcomes.fail(job.id, job.leaseToken!, { message: 'boom', retryable: false });
+describe('alert rules', () => {
+  describeOnManualDeployments({}, (open) => {
+    async function engine(rules: AlertRule[]) {
+      const { docket, store, clock } = await open({ rules: { ...parseConfigFile({}), alerts: { intervalMs: 15_000, rules } } });
+      const evaluator = docket.alerts!.evaluator;
+      // PostgreSQL: the relay (a leader duty, not started here) positions logged events; do it by hand.
+      const alertEvents = async () => (await store.events.position(1000), await store.events.read(0, 1000, { topics: ['alert-events'] })).map((e) => ({ type: e.type, tenant: e.tenant, key: e.key, rule: e.data.rule, state: e.data.state }));
+      return { docket, store, clock, evaluator, alerts: docket.alerts!.store, alertEvents };
     }
-    await docket.jobs.outcomes.drain();
-    // A job parks under a condition.
-    await docket.jobs.submitter.submit([{ type: 't', queue: 'pay' }], { tenant: 'acme' });
-    const [pay] = await docket.jobs.claims.claim({ workerId: 'w', queues: ['pay'], max: 1 });
-    await docket.jobs.outcomes.fail(pay!.id, pay!.leaseToken!, { message: 'down', condition: 'service:payments' });
-    await evaluator.runOnce();
-    expect(await firing()).toEqual(['dead', 'failing', 'stale']);
-    const failing = (await alerts.list({ state: 'firing', limit: 100 })).find((a) => a.rule === 'failing')!;
-    expect(failing).toMatchObject({ kind: 'failure-rate', queue: 'work', value: 0.75, threshold: 0.5 });
-    expect(failing.message).toBe('queue work: 3 of 4 jobs ended failed in the last 600 s, a rate of 0.75 (alert above 0.5)');
 
-    // The remote worker goes silent, the condition stays open past a minute.
-    clock.advance(61_000);
-    await docket.monitor.runOnce();
-    await evaluator.runOnce();
-    expect(await firing()).toEqual(['dead', 'failing', 'nobody', 'payments', 'stale']);
-    const payments = (await alerts.list({ state: 'firing', limit: 100 })).find((a) => a.rule === 'payments')!;
-    expect(payments.message).toBe('condition service:payments has been open 61 s (alert above 60 s)');
+    it('queue-depth fires only after holding for T, logs the events, and resolves', async () => {
+      const rule: AlertRule = { name: 'backlog', kind: 'queue-depth', queue: 'emails', threshold: 2, forMs: 60_000, windowMs: 0 };
+      const { docket, clock, evaluator, alerts, alertEvents } = await engine([rule]);
+      await docket.jobs.submitter.submit([1, 2, 3].map(() => ({ type: 'send', queue: 'emails' })), { tenant: 'acme' });
 
-    // The window moves past the failures: those resolve.
-    clock.advance(600_000);
-    await docket.workers.touch(worker);
-    await evaluator.runOnce();
-    expect(await firing()).toEqual(['payments', 'stale']);
-  });
+      expect((await evaluator.runOnce()).fired).toEqual([]); // pending from now
+      clock.advance(30_000);
+      expect((await evaluator.runOnce()).fired).toEqual([]); // 30 s of 60
+      clock.advance(30_000);
+      const { fired } = await evaluator.runOnce();
+      expect(fired).toMatchObject([{ rule: 'backlog', kind: 'queue-depth', queue: 'emails', state: 'firing', value: 3, threshold: 2, resolvedAt: null, message: 'queue emails: 3 ready jobs (alert above 2)' }]);
+      // Still above: it keeps firing, once.
+      clock.advance(15_000);
+      expect((await evaluator.runOnce()).fired).toEqual([]);
+      expect(await alerts.list({ state: 'firing', limit: 10 })).toHaveLength(1);
 
-  it('an alert of a rule removed from the configuration resolves', async () => {
-    const rule: AlertRule = { name: 'backlog', kind: 'queue-depth', queue: 'q', threshold: 0, forMs: 0, windowMs: 0 };
-    const { docket, store, clock, evaluator, alerts } = await engine([rule]);
-    await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
-    await evaluator.runOnce();
-    const without = new AlertEvaluator(alerts, store, docket.workers, clock, { rules: [], intervalMs: 15_000 }, (e) => { throw e; });
-    clock.advance(1000);
-    expect((await without.runOnce()).resolved).toHaveLength(1);
-    expect(await alerts.list({ limit: 10 })).toMatchObject([{ state: 'resolved', message: 'rule backlog was removed from the configuration' }]);
+      const [claimed] = await docket.jobs.claims.claim({ workerId: 'w', queues: ['emails'], max: 2 }).then((jobs) => [jobs]);
+      expect(claimed).toHaveLength(2);
+      clock.advance(15_000);
+      const report = await evaluator.runOnce();
+      expect(report.resolved).toEqual([fired[0]!.id]);
+      const [resolved] = await alerts.list({ limit: 10 });
+      expect(resolved).toMatchObject({ id: fired[0]!.id, state: 'resolved', value: 1, firedAt: fired[0]!.firedAt, resolvedAt: clock.now() });
+      expect(await alertEvents()).toEqual([
+        { type: 'firing', tenant: '*', key: fired[0]!.id, rule: 'backlog', state: 'firing' },
+        { type: 'resolved', tenant: '*', key: fired[0]!.id, rule: 'backlog', state: 'resolved' },
+      ]);
+
+      // A dip below the threshold restarts "for T".
+      await docket.jobs.submitter.submit([1, 2].map(() => ({ type: 'send', queue: 'emails' })), { tenant: 'acme' });
+      await evaluator.runOnce();
+      clock.advance(59_000);
+      expect((await evaluator.runOnce()).fired).toEqual([]);
+    });
+
+    it('a new leader goes on from the stored state: pending keeps its start, a firing alert is not fired again', async () => {
+      const rule: AlertRule = { name: 'backlog', kind: 'queue-depth', queue: 'q', threshold: 0, forMs: 60_000, windowMs: 0 };
+      const { docket, store, clock, evaluator, alerts } = await engine([rule]);
+      await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
+      await evaluator.runOnce();
+      clock.advance(40_000);
+      // The old leader dies; a new one (another evaluator on the same store) takes over.
+      const next = new AlertEvaluator(alerts, store, docket.workers, clock, { rules: [rule], intervalMs: 15_000 }, (e) => { throw e; });
+      clock.advance(20_000);
+      expect((await next.runOnce()).fired).toHaveLength(1);
+      // The old leader, still running for a moment with its stale view, does not fire it again.
+      expect((await evaluator.runOnce()).fired).toEqual([]);
+      expect(await alerts.list({ limit: 10 })).toHaveLength(1);
+    });
+
+    it('two evaluators writing the same state: the second write does not apply', async () => {
+      const rule: AlertRule = { name: 'backlog', kind: 'queue-depth', queue: 'q', threshold: 0, forMs: 0, windowMs: 0 };
+      const { docket, store, clock, alerts } = await engine([rule]);
+      await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
+      const a = new AlertEvaluator(alerts, store, docket.workers, clock, { rules: [rule], intervalMs: 15_000 }, () => {});
+      const b = new AlertEvaluator(alerts, store, docket.workers, clock, { rules: [rule], intervalMs: 15_000 }, () => {});
+      const [ra, rb] = await Promise.all([a.runOnce(), b.runOnce()]);
+      expect(ra.fired.length + rb.fired.length).toBe(1);
+      expect(await alerts.list({ limit: 10 })).toHaveLength(1);
+    });
+
+    it('oldest-ready, failure-rate, dead-letter-growth, no-worker and condition-open', async () => {
+      const rules: AlertRule[] = [
+        { name: 'stale', kind: 'oldest-ready', queue: 'q', threshold: 120, forMs: 0, windowMs: 0 },
+        { name: 'failing', kind: 'failure-rate', queue: 'work', threshold: 0.5, forMs: 0, windowMs: 600_000, minJobs: 3 },
+        { name: 'dead', kind: 'dead-letter-growth', queue: null, threshold: 2, forMs: 0, windowMs: 600_000 },
+        { name: 'nobody', kind: 'no-worker', queue: 'remote', threshold: 0, forMs: 0, windowMs: 0 },
+        { name: 'payments', kind: 'condition-open', queue: null, threshold: 60, forMs: 0, windowMs: 0, condition: 'service:pay*' },
+      ];
+      const { docket, clock, evaluator, alerts } = await engine(rules);
+      const firing = async () => (await alerts.list({ state: 'firing', limit: 100 })).map((a) => a.rule).sort();
+      const worker = await docket.workers.register({ queues: ['remote'], name: 'r1' });
+
+      await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
+      await evaluator.runOnce();
+      expect(await firing()).toEqual([]);
+      clock.advance(121_000);
+      await docket.workers.touch(worker);
+      await evaluator.runOnce();
+      expect(await firing()).toEqual(['stale']);
+      expect((await alerts.list({ state: 'firing', limit: 1 }))[0]).toMatchObject({ value: 121, threshold: 120 });
+
+      // 3 of 4 jobs of `work` fail for good: a rate of 0.75; 3 dead letters in the window.
+      await docket.jobs.submitter.submit([1, 2, 3, 4].map(() => ({ type: 't', queue: 'work', maxAttempts: 1 })), { tenant: 'acme' });
+      const jobs = await docket.jobs.claims.claim({ workerId: 'w', queues: ['work'], max: 4 });
+      for (const [i, job] of jobs.entries()) {
+        if (i === 0) await docket.jobs.outcomes.complete(job.id, job.leaseToken!, null);
+        else await docket.jobs.outcomes.fail(job.id, job.leaseToken!, { message: 'boom', retryable: false });
+      }
+      await docket.jobs.outcomes.drain();
+      // A job parks under a condition.
+      await docket.jobs.submitter.submit([{ type: 't', queue: 'pay' }], { tenant: 'acme' });
+      const [pay] = await docket.jobs.claims.claim({ workerId: 'w', queues: ['pay'], max: 1 });
+      await docket.jobs.outcomes.fail(pay!.id, pay!.leaseToken!, { message: 'down', condition: 'service:payments' });
+      await evaluator.runOnce();
+      expect(await firing()).toEqual(['dead', 'failing', 'stale']);
+      const failing = (await alerts.list({ state: 'firing', limit: 100 })).find((a) => a.rule === 'failing')!;
+      expect(failing).toMatchObject({ kind: 'failure-rate', queue: 'work', value: 0.75, threshold: 0.5 });
+      expect(failing.message).toBe('queue work: 3 of 4 jobs ended failed in the last 600 s, a rate of 0.75 (alert above 0.5)');
+
+      // The remote worker goes silent, the condition stays open past a minute.
+      clock.advance(61_000);
+      await docket.monitor.runOnce();
+      await evaluator.runOnce();
+      expect(await firing()).toEqual(['dead', 'failing', 'nobody', 'payments', 'stale']);
+      const payments = (await alerts.list({ state: 'firing', limit: 100 })).find((a) => a.rule === 'payments')!;
+      expect(payments.message).toBe('condition service:payments has been open 61 s (alert above 60 s)');
+
+      // The window moves past the failures: those resolve.
+      clock.advance(600_000);
+      await docket.workers.touch(worker);
+      await evaluator.runOnce();
+      expect(await firing()).toEqual(['payments', 'stale']);
+    });
+
+    it('an alert of a rule removed from the configuration resolves', async () => {
+      const rule: AlertRule = { name: 'backlog', kind: 'queue-depth', queue: 'q', threshold: 0, forMs: 0, windowMs: 0 };
+      const { docket, store, clock, evaluator, alerts } = await engine([rule]);
+      await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
+      await evaluator.runOnce();
+      const without = new AlertEvaluator(alerts, store, docket.workers, clock, { rules: [], intervalMs: 15_000 }, (e) => { throw e; });
+      clock.advance(1000);
+      expect((await without.runOnce()).resolved).toHaveLength(1);
+      expect(await alerts.list({ limit: 10 })).toMatchObject([{ state: 'resolved', message: 'rule backlog was removed from the configuration' }]);
+    });
   });
 });
 

@@ -1,13 +1,9 @@
 // Fairness between tenants, tenant caps, claim filters (insights) and routing, end to end through
-// the job service on both deployments: SQLite + in-memory dispatch, and PostgreSQL + Redis.
+// the job service on both deployments: embedded (SQLite + in-memory dispatch) and PostgreSQL + Redis.
 import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock } from '../src/adapters/clock/system-clock.js';
-import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
-import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
-import { RedisDispatch } from '../src/adapters/redis/redis-dispatch.js';
-import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 import { EMPTY_FILE_CONFIG, parseConfigFile, type FileConfig } from '../src/config/index.js';
-import { Docket } from '../src/app/docket.js';
+import type { Docket } from '../src/app/docket.js';
 import { fairnessPolicy, type FairnessConfig } from '../src/domain/fairness.js';
 import type { Job } from '../src/domain/job.js';
 import type { RoutingRule } from '../src/domain/routing.js';
@@ -15,8 +11,7 @@ import { RunningSweep } from '../src/services/maintenance/running-sweep.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import { Worker } from '../src/sdk/worker.js';
 import { pino } from 'pino';
-import { openTestSchema } from './helpers/postgres.js';
-import { openTestPrefix } from './helpers/redis.js';
+import { deployments } from './helpers/deployments.js';
 
 interface Rules {
   fairness?: FairnessConfig;
@@ -24,32 +19,6 @@ interface Rules {
 }
 
 const silent = pino({ level: 'silent' });
-
-type Open = (rules?: Rules) => Promise<{ docket: Docket; cleanup: () => Promise<void> }>;
-
-const DEPLOYMENTS: Record<string, Open> = {
-  'SQLite + memory dispatch': async (rules = {}) => {
-    const clock = new SystemClock();
-    const docket = new Docket({ store: new SqliteStore({ path: ':memory:' }), dispatch: new MemoryDispatch(clock, fairnessPolicy(rules.fairness)), clock, rules: fileConfig(rules) });
-    await docket.start();
-    return { docket, cleanup: async () => {} };
-  },
-  'PostgreSQL + Redis dispatch': async (rules = {}) => {
-    const clock = new SystemClock();
-    const { connectionString, schema, drop } = await openTestSchema();
-    const { url, prefix, cleanup } = await openTestPrefix();
-    const dispatch = new RedisDispatch({ url, prefix, clock, fairness: fairnessPolicy(rules.fairness) });
-    const docket = new Docket({ store: new PostgresStore({ connectionString, schema, max: 4 }), dispatch, clock, rules: fileConfig(rules) });
-    await docket.start();
-    return {
-      docket,
-      cleanup: async () => {
-        await drop();
-        await cleanup();
-      },
-    };
-  },
-};
 
 function fileConfig(rules: Rules): FileConfig {
   return { ...EMPTY_FILE_CONFIG, ...(rules.fairness ? { fairness: rules.fairness } : {}), ...(rules.routing ? { routing: rules.routing } : {}) };
@@ -77,21 +46,18 @@ async function run(docket: Docket, max: number, until: (started: Job[]) => boole
   return started;
 }
 
-for (const [name, open] of Object.entries(DEPLOYMENTS)) {
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+for (const { name, open } of deployments((c) => cleanups.push(c))) {
   describe(`fairness: ${name}`, () => {
-    let cleanups: (() => Promise<void>)[] = [];
-    const start = async (rules?: Rules) => {
-      const opened = await open(rules);
-      cleanups.push(async () => {
-        await opened.docket.stop();
-        await opened.cleanup();
-      });
-      return opened.docket;
+    const start = async (rules: Rules = {}) => {
+      const docket = await open({ rules: fileConfig(rules) });
+      cleanups.push(() => docket.stop());
+      return docket;
     };
-    afterEach(async () => {
-      for (const c of cleanups.reverse()) await c();
-      cleanups = [];
-    });
 
     it('tenant B queues 10 after tenant A queued 100,000: B starts all 10 before A starts 2 x batch more', { timeout: 120_000 }, async () => {
       const docket = await start();

@@ -2,24 +2,21 @@ import type { FastifyInstance } from 'fastify';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../src/adapters/clock/manual-clock.js';
-import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
-import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
-import { SystemClock } from '../src/adapters/clock/system-clock.js';
 import { ConfigError, loadConfigFile, parseConfigFile } from '../src/config/index.js';
-import { Docket, openEmbedded, type EmbeddedOptions } from '../src/app/docket.js';
+import type { Docket } from '../src/app/docket.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import type { LogEvent } from '../src/ports/event-log.js';
 import { DocketClient } from '../src/sdk/client.js';
 import { submitCommand } from '../src/interfaces/cli/commands/submit.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
-import { openTestSchema } from './helpers/postgres.js';
+import { deployments, type DeploymentOptions } from './helpers/deployments.js';
 
 /**
  * Deduplication over HTTP (docs/jobs.md#deduplication): rules from a config file, a client's own
  * dedupKey, the 200 + `deduplicated: true` answer, the `deduplicated` event, and 50 concurrent
- * identical submits creating one job, embedded (SQLite) and on PostgreSQL.
+ * identical submits creating one job, on both deployments (embedded; PostgreSQL + Redis).
  */
 
 let docket: Docket | undefined;
@@ -34,6 +31,7 @@ afterEach(async () => {
   docket = undefined;
   for (const c of cleanups.splice(0)) await c();
 });
+const DEPLOYMENTS = deployments((c) => cleanups.push(c));
 
 const RULES = {
   dedup: [
@@ -55,8 +53,12 @@ async function serve(d: Docket): Promise<void> {
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 }
 
-async function start(options: Omit<EmbeddedOptions, 'path' | 'rules'> = {}): Promise<Docket> {
-  const d = await openEmbedded({ path: ':memory:', rules: loadConfigFile(configFile(RULES)), ...options });
+/** Which of DEPLOYMENTS the enclosing describe runs on. */
+let current = DEPLOYMENTS[0]!;
+
+/** An engine of the current deployment with the rules of a config file, served over HTTP. */
+async function start(options: Omit<DeploymentOptions, 'rules'> = {}): Promise<Docket> {
+  const d = await current.open({ rules: loadConfigFile(configFile(RULES)), ...options });
   await serve(d);
   return d;
 }
@@ -75,53 +77,7 @@ async function events(d: Docket): Promise<LogEvent[]> {
   return d.store.events.read(0, 10_000);
 }
 
-describe('dedup rules from the config file', () => {
-  it('a job with the same rule fields inside the TTL gets the existing job back: 200, deduplicated, nothing created', async () => {
-    const d = await start();
-    const token = await tokenFor('acme', ['submitter']);
-    const job = { type: 'send-email', payload: { to: 'ann@example.com', template: 'welcome', name: 'Ann' } };
-    const first = await post('/v1/jobs', token, job);
-    expect(first.status, first.text).toBe(201);
-    expect(first.body.deduplicated).toBeUndefined(); // a created job reads as any other
-
-    // Other fields may differ: only payload.to and payload.template form the key (key order does not matter).
-    const again = await post('/v1/jobs', token, { type: 'send-email', payload: { template: 'welcome', to: 'ann@example.com', name: 'Annie' }, priority: 2 });
-    expect(again.status, again.text).toBe(200);
-    expect(again.body).toMatchObject({ id: first.body.id, deduplicated: true, payload: { name: 'Ann' }, priority: 5 });
-
-    // Another recipient, another type, or another tenant: new jobs.
-    expect((await post('/v1/jobs', token, { ...job, payload: { ...job.payload, to: 'bob@example.com' } })).status).toBe(201);
-    expect((await post('/v1/jobs', token, { ...job, type: 'send-sms' })).status).toBe(201);
-    expect((await post('/v1/jobs', await tokenFor('globex', ['submitter']), job)).status).toBe(201);
-    expect((await d.store.countByState({ tenant: 'acme' })).ready).toBe(3);
-  });
-
-  it('a rule for a queue wins over the rule for any queue', async () => {
-    await start();
-    const token = await tokenFor('acme', ['submitter']);
-    const a = await post('/v1/jobs', token, { type: 'send-email', queue: 'bulk', payload: { to: 'x@y', template: 'a' } });
-    const b = await post('/v1/jobs', token, { type: 'send-email', queue: 'bulk', payload: { to: 'x@y', template: 'b' } });
-    expect([a.status, b.status]).toEqual([201, 200]);
-    expect(b.body.id).toBe(a.body.id);
-  });
-
-  it('logs a deduplicated event for the existing job, with the data of the other job events', async () => {
-    const d = await start();
-    const token = await tokenFor('acme', ['submitter']);
-    const job = { type: 'send-email', payload: { to: 'ann@example.com', template: 'welcome' }, linkId: 'signup-1' };
-    const first = await post('/v1/jobs', token, job);
-    await post('/v1/jobs', token, job);
-    const dedup = (await events(d)).filter((e) => e.type === 'deduplicated');
-    expect(dedup).toHaveLength(1);
-    expect(dedup[0]).toMatchObject({
-      topic: 'job-events',
-      key: first.body.id,
-      tenant: 'acme',
-      linkId: 'signup-1',
-      data: { jobId: first.body.id, queue: 'default', jobType: 'send-email', state: 'ready', priority: 5, maxAttempts: 3, dedupKey: expect.stringMatching(/^rule:[0-9a-f]{64}$/) },
-    });
-  });
-
+describe('the dedup section of the configuration file', () => {
   it('names the bad entry of a dedup section: dedup[1].fields[0]', () => {
     const bad = (dedup: unknown) => () => parseConfigFile({ dedup }, 'docket.json');
     expect(bad([{ type: 'a', fields: ['payload.x'], ttlSeconds: 60 }, { type: 'b', fields: ['body.x'], ttlSeconds: 60 }])).toThrow(
@@ -132,99 +88,6 @@ describe('dedup rules from the config file', () => {
     expect(bad([{ type: 'a', fields: ['queue'], ttlSeconds: 5, extra: 1 }])).toThrow(/dedup\[0\]\.extra: unknown field/);
     expect(bad([{ type: 'a', fields: ['queue'], ttlSeconds: 5 }, { type: 'a', fields: ['priority'], ttlSeconds: 5 }])).toThrow(/dedup\[1\]: the same type as dedup\[0\]/);
     expect(bad({})).toThrow(ConfigError);
-  });
-});
-
-describe('a client dedupKey', () => {
-  it('dedups per type within its TTL, then a new job is created', async () => {
-    const clock = new ManualClock(Date.now());
-    await start({ clock });
-    const token = await tokenFor('acme', ['submitter']);
-    const job = { type: 'charge', payload: { order: 7 }, dedupKey: 'order-7', dedupTtlSeconds: 60 };
-    const first = await post('/v1/jobs', token, job);
-    const again = await post('/v1/jobs', token, { ...job, payload: { order: 'other' } });
-    expect([first.status, again.status]).toEqual([201, 200]);
-    expect(again.body).toMatchObject({ id: first.body.id, deduplicated: true });
-    expect((await post('/v1/jobs', token, { ...job, type: 'refund' })).status).toBe(201); // keys are per type
-
-    clock.advance(60_000);
-    const after = await post('/v1/jobs', token, job);
-    expect(after.status).toBe(201);
-    expect(after.body.id).not.toBe(first.body.id);
-  });
-
-  it('wins over a rule, and the SDK returns the flag', async () => {
-    await start();
-    const client = new DocketClient({ baseUrl: base, token: await tokenFor('acme', ['submitter']) });
-    const a = await client.submit({ type: 'send-email', payload: { to: 'a@x', template: 't' }, dedupKey: 'k1' });
-    const b = await client.submit({ type: 'send-email', payload: { to: 'a@x', template: 't' }, dedupKey: 'k2' });
-    const c = await client.submit({ type: 'send-email', payload: { to: 'b@x', template: 'u' }, dedupKey: 'k1' });
-    expect([a.deduplicated, b.deduplicated, c.deduplicated]).toEqual([undefined, undefined, true]);
-    expect(c.id).toBe(a.id);
-  });
-
-  it('docket submit --dedup-key says on stderr that the job was deduplicated; stdout stays the job', async () => {
-    await start();
-    const token = await tokenFor('acme', ['submitter']);
-    const run = async () => {
-      const out: string[] = [];
-      const err: string[] = [];
-      const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-      const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-      try {
-        await submitCommand().parseAsync(['echo', '--payload', '{"n":1}', '--dedup-key', 'cli-1', '--dedup-ttl', '600', '--url', base, '--token', token], { from: 'user' });
-      } finally {
-        stdout.mockRestore();
-        stderr.mockRestore();
-      }
-      return { job: JSON.parse(out.join('')), err: err.join('') };
-    };
-    const first = await run();
-    const second = await run();
-    expect(first.err).toBe('');
-    expect(second.job).toMatchObject({ id: first.job.id, deduplicated: true });
-    expect(second.err).toMatch(new RegExp(`^deduplicated: job ${first.job.id} \\(ready\\) already holds this dedup key; nothing was created`));
-  });
-
-  it('refuses bad dedup fields with a problem naming them', async () => {
-    await start();
-    const token = await tokenFor('acme', ['submitter']);
-    const r = await post('/v1/jobs', token, { type: 'x', dedupTtlSeconds: 5 });
-    expect(r.status).toBe(400);
-    expect(r.body.errors).toEqual([{ path: '/dedupTtlSeconds', message: expect.stringContaining('dedupKey') }]);
-    const bulk = await post('/v1/jobs/bulk', token, { jobs: [{ type: 'x' }, { type: 'x', dedupKey: '', dedupTtlSeconds: 0 }] });
-    expect(bulk.status).toBe(400);
-    expect(bulk.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['/jobs/1/dedupKey', '/jobs/1/dedupTtlSeconds']);
-  });
-});
-
-describe('bulk submits', () => {
-  it('flag each job; only new keys create jobs; 200 when every job was a duplicate', async () => {
-    const d = await start();
-    const token = await tokenFor('acme', ['submitter']);
-    const held = await post('/v1/jobs', token, { type: 'x', dedupKey: 'held' });
-    const r = await post('/v1/jobs/bulk', token, { jobs: [{ type: 'x', dedupKey: 'new' }, { type: 'x', dedupKey: 'held' }, { type: 'x', dedupKey: 'new' }, { type: 'x' }] });
-    expect(r.status, r.text).toBe(201);
-    const [n, h, n2, plain] = r.body.jobs;
-    expect([n.deduplicated, h.deduplicated, n2.deduplicated, plain.deduplicated]).toEqual([undefined, true, true, undefined]);
-    expect(h.id).toBe(held.body.id);
-    expect(n2.id).toBe(n.id); // a repeat inside the request gets the first one's job
-    expect((await d.store.countByState({ tenant: 'acme' })).ready).toBe(3);
-
-    const all = await post('/v1/jobs/bulk', token, { jobs: [{ type: 'x', dedupKey: 'new' }, { type: 'x', dedupKey: 'held' }] });
-    expect(all.status).toBe(200);
-    expect(all.body.jobs.map((j: { id: string }) => j.id)).toEqual([n.id, held.body.id]);
-  });
-
-  it('with an Idempotency-Key, the dedup answer is what a retry gets again', async () => {
-    await start();
-    const token = await tokenFor('acme', ['submitter']);
-    const first = await post('/v1/jobs', token, { type: 'x', dedupKey: 'd' });
-    const dup = await post('/v1/jobs', token, { type: 'x', dedupKey: 'd' }, { 'idempotency-key': 'i-1' });
-    const retry = await post('/v1/jobs', token, { type: 'x', dedupKey: 'd' }, { 'idempotency-key': 'i-1' });
-    expect([dup.status, retry.status]).toEqual([200, 200]);
-    expect(retry.headers.get('idempotent-replayed')).toBe('true');
-    expect(retry.body).toMatchObject({ id: first.body.id, deduplicated: true });
   });
 });
 
@@ -241,22 +104,159 @@ async function fiftyAtOnce(d: Docket): Promise<void> {
   expect((await events(d)).filter((e) => e.type === 'deduplicated')).toHaveLength(49);
 }
 
-describe('50 concurrent identical submits', () => {
-  it('create exactly one job on the embedded engine (SQLite)', async () => {
-    await fiftyAtOnce(await start());
-  });
+for (const deployment of DEPLOYMENTS) {
+  describe(deployment.name, () => {
+    beforeAll(() => {
+      current = deployment;
+    });
 
-  it('create exactly one job on PostgreSQL', async () => {
-    const { connectionString, schema, drop } = await openTestSchema();
-    cleanups.push(drop);
-    const clock = new SystemClock();
-    // Pool of 8: the submits really run in parallel transactions.
-    const store = new PostgresStore({ connectionString, schema, max: 8 });
-    const loopErrors: unknown[] = [];
-    const d = new Docket({ store, dispatch: new MemoryDispatch(clock), clock, rules: parseConfigFile(RULES), onError: (err) => loopErrors.push(err) });
-    await d.start();
-    await serve(d);
-    await fiftyAtOnce(d);
-    expect(loopErrors, 'errors of the background loops').toEqual([]);
+    describe('dedup rules from the config file', () => {
+      it('a job with the same rule fields inside the TTL gets the existing job back: 200, deduplicated, nothing created', async () => {
+        const d = await start();
+        const token = await tokenFor('acme', ['submitter']);
+        const job = { type: 'send-email', payload: { to: 'ann@example.com', template: 'welcome', name: 'Ann' } };
+        const first = await post('/v1/jobs', token, job);
+        expect(first.status, first.text).toBe(201);
+        expect(first.body.deduplicated).toBeUndefined(); // a created job reads as any other
+
+        // Other fields may differ: only payload.to and payload.template form the key (key order does not matter).
+        const again = await post('/v1/jobs', token, { type: 'send-email', payload: { template: 'welcome', to: 'ann@example.com', name: 'Annie' }, priority: 2 });
+        expect(again.status, again.text).toBe(200);
+        expect(again.body).toMatchObject({ id: first.body.id, deduplicated: true, payload: { name: 'Ann' }, priority: 5 });
+
+        // Another recipient, another type, or another tenant: new jobs.
+        expect((await post('/v1/jobs', token, { ...job, payload: { ...job.payload, to: 'bob@example.com' } })).status).toBe(201);
+        expect((await post('/v1/jobs', token, { ...job, type: 'send-sms' })).status).toBe(201);
+        expect((await post('/v1/jobs', await tokenFor('globex', ['submitter']), job)).status).toBe(201);
+        expect((await d.store.countByState({ tenant: 'acme' })).ready).toBe(3);
+      });
+
+      it('a rule for a queue wins over the rule for any queue', async () => {
+        await start();
+        const token = await tokenFor('acme', ['submitter']);
+        const a = await post('/v1/jobs', token, { type: 'send-email', queue: 'bulk', payload: { to: 'x@y', template: 'a' } });
+        const b = await post('/v1/jobs', token, { type: 'send-email', queue: 'bulk', payload: { to: 'x@y', template: 'b' } });
+        expect([a.status, b.status]).toEqual([201, 200]);
+        expect(b.body.id).toBe(a.body.id);
+      });
+
+      it('logs a deduplicated event for the existing job, with the data of the other job events', async () => {
+        const d = await start();
+        const token = await tokenFor('acme', ['submitter']);
+        const job = { type: 'send-email', payload: { to: 'ann@example.com', template: 'welcome' }, linkId: 'signup-1' };
+        const first = await post('/v1/jobs', token, job);
+        await post('/v1/jobs', token, job);
+        const dedup = (await events(d)).filter((e) => e.type === 'deduplicated');
+        expect(dedup).toHaveLength(1);
+        expect(dedup[0]).toMatchObject({
+          topic: 'job-events',
+          key: first.body.id,
+          tenant: 'acme',
+          linkId: 'signup-1',
+          data: { jobId: first.body.id, queue: 'default', jobType: 'send-email', state: 'ready', priority: 5, maxAttempts: 3, dedupKey: expect.stringMatching(/^rule:[0-9a-f]{64}$/) },
+        });
+      });
+    });
+
+    describe('a client dedupKey', () => {
+      it('dedups per type within its TTL, then a new job is created', async () => {
+        const clock = new ManualClock(Date.now());
+        await start({ clock });
+        const token = await tokenFor('acme', ['submitter']);
+        const job = { type: 'charge', payload: { order: 7 }, dedupKey: 'order-7', dedupTtlSeconds: 60 };
+        const first = await post('/v1/jobs', token, job);
+        const again = await post('/v1/jobs', token, { ...job, payload: { order: 'other' } });
+        expect([first.status, again.status]).toEqual([201, 200]);
+        expect(again.body).toMatchObject({ id: first.body.id, deduplicated: true });
+        expect((await post('/v1/jobs', token, { ...job, type: 'refund' })).status).toBe(201); // keys are per type
+
+        clock.advance(60_000);
+        const after = await post('/v1/jobs', token, job);
+        expect(after.status).toBe(201);
+        expect(after.body.id).not.toBe(first.body.id);
+      });
+
+      it('wins over a rule, and the SDK returns the flag', async () => {
+        await start();
+        const client = new DocketClient({ baseUrl: base, token: await tokenFor('acme', ['submitter']) });
+        const a = await client.submit({ type: 'send-email', payload: { to: 'a@x', template: 't' }, dedupKey: 'k1' });
+        const b = await client.submit({ type: 'send-email', payload: { to: 'a@x', template: 't' }, dedupKey: 'k2' });
+        const c = await client.submit({ type: 'send-email', payload: { to: 'b@x', template: 'u' }, dedupKey: 'k1' });
+        expect([a.deduplicated, b.deduplicated, c.deduplicated]).toEqual([undefined, undefined, true]);
+        expect(c.id).toBe(a.id);
+      });
+
+      it('docket submit --dedup-key says on stderr that the job was deduplicated; stdout stays the job', async () => {
+        await start();
+        const token = await tokenFor('acme', ['submitter']);
+        const run = async () => {
+          const out: string[] = [];
+          const err: string[] = [];
+          const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+          const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+          try {
+            await submitCommand().parseAsync(['echo', '--payload', '{"n":1}', '--dedup-key', 'cli-1', '--dedup-ttl', '600', '--url', base, '--token', token], { from: 'user' });
+          } finally {
+            stdout.mockRestore();
+            stderr.mockRestore();
+          }
+          return { job: JSON.parse(out.join('')), err: err.join('') };
+        };
+        const first = await run();
+        const second = await run();
+        expect(first.err).toBe('');
+        expect(second.job).toMatchObject({ id: first.job.id, deduplicated: true });
+        expect(second.err).toMatch(new RegExp(`^deduplicated: job ${first.job.id} \\(ready\\) already holds this dedup key; nothing was created`));
+      });
+
+      it('refuses bad dedup fields with a problem naming them', async () => {
+        await start();
+        const token = await tokenFor('acme', ['submitter']);
+        const r = await post('/v1/jobs', token, { type: 'x', dedupTtlSeconds: 5 });
+        expect(r.status).toBe(400);
+        expect(r.body.errors).toEqual([{ path: '/dedupTtlSeconds', message: expect.stringContaining('dedupKey') }]);
+        const bulk = await post('/v1/jobs/bulk', token, { jobs: [{ type: 'x' }, { type: 'x', dedupKey: '', dedupTtlSeconds: 0 }] });
+        expect(bulk.status).toBe(400);
+        expect(bulk.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['/jobs/1/dedupKey', '/jobs/1/dedupTtlSeconds']);
+      });
+    });
+
+    describe('bulk submits', () => {
+      it('flag each job; only new keys create jobs; 200 when every job was a duplicate', async () => {
+        const d = await start();
+        const token = await tokenFor('acme', ['submitter']);
+        const held = await post('/v1/jobs', token, { type: 'x', dedupKey: 'held' });
+        const r = await post('/v1/jobs/bulk', token, { jobs: [{ type: 'x', dedupKey: 'new' }, { type: 'x', dedupKey: 'held' }, { type: 'x', dedupKey: 'new' }, { type: 'x' }] });
+        expect(r.status, r.text).toBe(201);
+        const [n, h, n2, plain] = r.body.jobs;
+        expect([n.deduplicated, h.deduplicated, n2.deduplicated, plain.deduplicated]).toEqual([undefined, true, true, undefined]);
+        expect(h.id).toBe(held.body.id);
+        expect(n2.id).toBe(n.id); // a repeat inside the request gets the first one's job
+        expect((await d.store.countByState({ tenant: 'acme' })).ready).toBe(3);
+
+        const all = await post('/v1/jobs/bulk', token, { jobs: [{ type: 'x', dedupKey: 'new' }, { type: 'x', dedupKey: 'held' }] });
+        expect(all.status).toBe(200);
+        expect(all.body.jobs.map((j: { id: string }) => j.id)).toEqual([n.id, held.body.id]);
+      });
+
+      it('with an Idempotency-Key, the dedup answer is what a retry gets again', async () => {
+        await start();
+        const token = await tokenFor('acme', ['submitter']);
+        const first = await post('/v1/jobs', token, { type: 'x', dedupKey: 'd' });
+        const dup = await post('/v1/jobs', token, { type: 'x', dedupKey: 'd' }, { 'idempotency-key': 'i-1' });
+        const retry = await post('/v1/jobs', token, { type: 'x', dedupKey: 'd' }, { 'idempotency-key': 'i-1' });
+        expect([dup.status, retry.status]).toEqual([200, 200]);
+        expect(retry.headers.get('idempotent-replayed')).toBe('true');
+        expect(retry.body).toMatchObject({ id: first.body.id, deduplicated: true });
+      });
+    });
+
+    describe('50 concurrent identical submits', () => {
+      it('create exactly one job', async () => {
+        const loopErrors: unknown[] = [];
+        await fiftyAtOnce(await start({ onError: (err) => loopErrors.push(err) }));
+        expect(loopErrors, 'errors of the background loops').toEqual([]);
+      });
+    });
   });
-});
+}

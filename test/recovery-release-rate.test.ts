@@ -1,53 +1,16 @@
 // Issue 21.1: a releasing condition gives its parked jobs back at the policy's ramp, at slow rates
 // (0.1/s, 0.5/s, 2 -> 8/s), at the audit's 10 -> 40/s and at fast ones (100 -> 250/s, 1,000 ->
-// 4,000/s), on both stores. Time is a manual clock moved one loop interval at a time, so the count
-// is checked against the ramp at every run from both sides, with no timing on this machine involved.
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/adapters/clock/manual-clock.js';
-import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
-import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
-import { RedisDispatch } from '../src/adapters/redis/redis-dispatch.js';
-import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
+// 4,000/s), on both deployments (embedded; PostgreSQL + Redis). Time is a manual clock moved one
+// loop interval at a time, so the count is checked against the ramp at every run from both sides,
+// with no timing on this machine involved.
+import { describe, expect, it } from 'vitest';
 import { parseConfigFile } from '../src/config/index.js';
-import { Docket } from '../src/app/docket.js';
+import type { Docket } from '../src/app/docket.js';
 import { budgetReachedAtMs, releaseBudget, releaseRate, type RecoveryPolicy } from '../src/domain/recovery/policy.js';
-import type { Dispatch } from '../src/ports/dispatch.js';
-import type { Store } from '../src/ports/store.js';
-import { openTestSchema } from './helpers/postgres.js';
-import { openTestPrefix } from './helpers/redis.js';
+import { describeOnManualDeployments } from './helpers/deployments.js';
 
 const INTERVAL_MS = 250; // the recovery loop's default
 const KEY = 'service:payments';
-
-interface Parts {
-  store: Store;
-  dispatch: Dispatch;
-  cleanup(): Promise<void>;
-}
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-const STORES: Record<string, (clock: ManualClock) => Promise<Parts>> = {
-  'sqlite + memory': async (clock) => ({ store: new SqliteStore({ path: ':memory:' }), dispatch: new MemoryDispatch(clock), cleanup: async () => {} }),
-  'postgres + redis': async (clock) => {
-    const schema = await openTestSchema();
-    const prefix = await openTestPrefix();
-    const redis = new Redis(prefix.url);
-    return {
-      store: new PostgresStore({ connectionString: schema.connectionString, schema: schema.schema }),
-      dispatch: new RedisDispatch({ redis, prefix: prefix.prefix, clock }),
-      cleanup: async () => {
-        redis.disconnect();
-        await prefix.cleanup();
-        await schema.drop();
-      },
-    };
-  },
-};
 
 /** Release policies and how many jobs are parked for each (enough to see the ramp reach its cap). */
 const RATES: { name: string; release: RecoveryPolicy['release']; parked: number }[] = [
@@ -72,18 +35,13 @@ async function park(docket: Docket, n: number): Promise<void> {
   expect((await docket.store.countByState({})).blocked).toBe(n);
 }
 
-for (const [storeName, open] of Object.entries(STORES)) {
-  describe(`recovery release rate: ${storeName}`, () => {
+describe('recovery release rate', () => {
+  describeOnManualDeployments({ recoveryIntervalMs: INTERVAL_MS }, (open) => {
     for (const { name, release, parked } of RATES) {
       it(`follows the ramp ${name}`, async () => {
-        const clock = new ManualClock();
-        const parts = await open(clock);
-        cleanups.push(parts.cleanup);
         const rules = parseConfigFile({ recovery: { policies: [{ conditions: 'service:*', release, maxParkSeconds: 86_400 }] } });
         const policy = rules.policies[0]!;
-        const docket = new Docket({ store: parts.store, dispatch: parts.dispatch, clock, rules, recoveryIntervalMs: INTERVAL_MS, onError: (e) => { throw e; } });
-        cleanups.push(() => docket.stop());
-        await parts.store.migrate();
+        const { docket, clock } = await open({ rules });
         await park(docket, parked);
 
         // An operator declares it cleared (as a succeeded probe does): releasing starts now.
@@ -122,4 +80,4 @@ for (const [storeName, open] of Object.entries(STORES)) {
       }, 120_000);
     }
   });
-}
+});

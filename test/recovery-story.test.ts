@@ -1,26 +1,17 @@
-// The recovery story of issue 7, on both stores: 1,000 jobs call a downstream service that is down
-// for a while. While it is down it sees only the discovering failures and then the probes; when it
-// recovers, the parked jobs complete, released no faster than the policy allows.
-import { Redis } from 'ioredis';
+// The recovery story of issue 7, on both deployments (embedded; PostgreSQL + Redis): 1,000 jobs
+// call a downstream service that is down for a while. While it is down it sees only the
+// discovering failures and then the probes; when it recovers, the parked jobs complete, released
+// no faster than the policy allows.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SystemClock } from '../src/adapters/clock/system-clock.js';
-import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
-import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
-import { RedisDispatch } from '../src/adapters/redis/redis-dispatch.js';
-import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 import { parseConfigFile } from '../src/config/index.js';
-import { Docket } from '../src/app/docket.js';
 import { releaseBudget } from '../src/domain/recovery/policy.js';
-import type { Dispatch } from '../src/ports/dispatch.js';
-import type { Store } from '../src/ports/store.js';
 import { TransientError } from '../src/sdk/errors.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import { Worker } from '../src/sdk/worker.js';
 import type { RecoveryEvent } from '../src/services/recovery-events.js';
-import { openTestSchema } from './helpers/postgres.js';
+import { deployments } from './helpers/deployments.js';
 import { until } from './helpers/process.js';
-import { openTestPrefix } from './helpers/redis.js';
 
 const JOBS = 1000;
 const CONCURRENCY = 40;
@@ -40,46 +31,16 @@ const RULES = parseConfigFile({
 });
 const POLICY = RULES.policies[0]!;
 
-interface Parts {
-  store: Store;
-  dispatch: Dispatch;
-  cleanup(): Promise<void>;
-}
-
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+const DEPLOYMENTS = deployments((c) => cleanups.push(c), { rules: RULES, maintenanceIntervalMs: 100, recoveryIntervalMs: 50 });
 
-const STORES: Record<string, () => Promise<Parts>> = {
-  'sqlite + memory': async () => {
-    const clock = new SystemClock();
-    return { store: new SqliteStore({ path: ':memory:' }), dispatch: new MemoryDispatch(clock), cleanup: async () => {} };
-  },
-  'postgres + redis': async () => {
-    const schema = await openTestSchema();
-    const prefix = await openTestPrefix();
-    const redis = new Redis(prefix.url);
-    return {
-      store: new PostgresStore({ connectionString: schema.connectionString, schema: schema.schema }),
-      dispatch: new RedisDispatch({ redis, prefix: prefix.prefix, clock: new SystemClock() }),
-      cleanup: async () => {
-        redis.disconnect();
-        await prefix.cleanup();
-        await schema.drop();
-      },
-    };
-  },
-};
-
-for (const [name, open] of Object.entries(STORES)) {
+for (const { name, open } of DEPLOYMENTS) {
   describe(`recovery story: ${name}`, () => {
     it('parks the jobs of a downstream that is down, probes it, and releases them throttled when it recovers', async () => {
-      const parts = await open();
-      cleanups.push(parts.cleanup);
-      const clock = new SystemClock();
-      const docket = new Docket({ store: parts.store, dispatch: parts.dispatch, clock, rules: RULES, maintenanceIntervalMs: 100, recoveryIntervalMs: 50 });
-      await docket.start();
+      const docket = await open();
       cleanups.push(() => docket.stop());
       const events: RecoveryEvent[] = [];
       docket.jobs.parking.events.on((e) => events.push(e));

@@ -1,69 +1,17 @@
-// The schedule firer on a manual clock, on both stores: on-time fires, overlap policies, catch-up
-// after downtime, pause, end dates; and on PostgreSQL, two firers racing over the same schedules
-// make exactly one job per (schedule, fire time).
+// The schedule firer on a manual clock, on both deployments (embedded; PostgreSQL + Redis): on-time
+// fires, overlap policies, catch-up after downtime, pause, end dates; and on a production cluster,
+// two firers racing over the same schedules make exactly one job per (schedule, fire time).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ManualClock } from '../src/adapters/clock/manual-clock.js';
-import { MemoryDispatch } from '../src/adapters/memory/memory-dispatch.js';
 import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
-import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
-import { Docket } from '../src/app/docket.js';
+import type { Docket } from '../src/app/docket.js';
 import { EMPTY_FILE_CONFIG, type FileConfig } from '../src/config/index.js';
 import type { Job } from '../src/domain/job.js';
 import { FIRE_LABEL, SCHEDULE_LABEL } from '../src/domain/schedule.js';
-import { openTestSchema } from './helpers/postgres.js';
+import { describeOnManualDeployments, manualProductionCluster, type ManualEngine } from './helpers/deployments.js';
 
 const T = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;
 const HOUR = 3_600_000;
-
-interface Engine {
-  docket: Docket;
-  clock: ManualClock;
-}
-
-/** An engine whose loops are not started: the test runs the firer itself. */
-function engineOn(store: SqliteStore | PostgresStore, clock = new ManualClock(T), rules: FileConfig = EMPTY_FILE_CONFIG): Engine {
-  const schedules = store.companions().schedules;
-  const docket = new Docket({ store, dispatch: new MemoryDispatch(clock), clock, schedules, rules, onError: (e) => { throw e; } });
-  return { docket, clock };
-}
-
-const STORES: [string, () => Promise<{ open: (clock?: ManualClock, rules?: FileConfig) => Engine; cleanup: () => Promise<void> }>][] = [
-  [
-    'sqlite',
-    async () => {
-      const store = new SqliteStore({ path: ':memory:' });
-      await store.migrate();
-      return { open: (clock, rules) => engineOn(store, clock, rules), cleanup: () => store.close() };
-    },
-  ],
-  [
-    'postgres',
-    async () => {
-      const { connectionString, schema, drop } = await openTestSchema();
-      const stores: PostgresStore[] = [];
-      const first = new PostgresStore({ connectionString, schema, max: 4 });
-      await first.migrate();
-      return {
-        open: (clock, rules) => {
-          const store = stores.length === 0 ? first : new PostgresStore({ connectionString, schema, max: 4 });
-          stores.push(store);
-          return engineOn(store, clock, rules);
-        },
-        async cleanup() {
-          for (const s of stores.length ? stores : [first]) await s.close();
-          await drop();
-        },
-      };
-    },
-  ],
-];
-
-let cleanup: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await cleanup?.();
-  cleanup = undefined;
-});
 
 /** Every job of the schedule, oldest fire first. */
 async function jobsOf(docket: Docket, scheduleId: string): Promise<Job[]> {
@@ -72,13 +20,13 @@ async function jobsOf(docket: Docket, scheduleId: string): Promise<Job[]> {
 }
 const fireTimes = (jobs: Job[]) => jobs.map((j) => j.labels[FIRE_LABEL]);
 
-for (const [name, make] of STORES) {
-  describe(`schedule firer: ${name}`, () => {
-    const setup = async () => {
-      const made = await make();
-      cleanup = made.cleanup;
-      const { docket, clock } = made.open();
-      return { docket, clock, schedules: docket.schedules!, firer: docket.firer!, open: made.open };
+describe('schedule firer', () => {
+  describeOnManualDeployments({}, (open) => {
+    /** An engine whose loops are not started (the test runs the firer itself), its clock at T. */
+    const setup = async (rules?: FileConfig) => {
+      const { docket, clock } = await open(rules ? { rules } : {});
+      expect(clock.now()).toBe(T);
+      return { docket, clock, schedules: docket.schedules!, firer: docket.firer! };
     };
 
     it('fires on time, once per fire time, a job a worker can claim, labelled with its schedule', async () => {
@@ -100,14 +48,12 @@ for (const [name, make] of STORES) {
     });
 
     it('a fire goes through the submit pipeline: a routing rule picks its queue, a dedup rule makes a held key skip the fire', async () => {
-      const made = await make();
-      cleanup = made.cleanup;
       const rules: FileConfig = {
         ...EMPTY_FILE_CONFIG,
         routing: [{ types: ['report.*'], queue: 'reports' }],
         dedup: [{ type: 'report.daily', fields: ['payload.account'], ttlSeconds: 3600 }],
       };
-      const { docket, clock } = made.open(undefined, rules);
+      const { docket, clock } = await setup(rules);
       const s = await docket.schedules!.create({ name: 'daily', cron: '*/5 * * * *', overlap: 'allow', job: { type: 'report.daily', payload: { account: 'a-1' } } }, 'acme');
       clock.advance(5 * MIN);
       expect(await docket.firer!.runOnce()).toEqual({ fired: 1, skipped: 0, duplicates: 0 });
@@ -266,21 +212,20 @@ for (const [name, make] of STORES) {
       }
     });
   });
-}
+});
 
-describe('two firers on one PostgreSQL schema', () => {
+describe('two firers of a production cluster (PostgreSQL + Redis)', () => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
+
   it('make exactly one job per (schedule, fire time)', async () => {
-    const { connectionString, schema, drop } = await openTestSchema();
-    const a = new PostgresStore({ connectionString, schema, max: 4 });
-    const b = new PostgresStore({ connectionString, schema, max: 4 });
-    cleanup = async () => {
-      await a.close();
-      await b.close();
-      await drop();
-    };
-    await a.migrate();
-    const one = engineOn(a);
-    const two = engineOn(b);
+    const cluster = await manualProductionCluster(2);
+    cleanup = cluster.cleanup;
+    const [one, two] = cluster.engines as [ManualEngine, ManualEngine];
+    const a = one.store as PostgresStore;
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
       const s = await one.docket.schedules!.create({ name: `race-${i}`, cron: '*/10 * * * * *', overlap: 'allow', catchUp: 'all', catchUpLimit: 1000, job: { type: 'race' } }, 'acme');

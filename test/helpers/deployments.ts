@@ -10,30 +10,43 @@ import { RedisDispatch } from '../../src/adapters/redis/redis-dispatch.js';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { Docket, openEmbedded } from '../../src/app/docket.js';
 import type { FileConfig } from '../../src/config/index.js';
+import { fairnessPolicy } from '../../src/domain/fairness.js';
+import type { Clock } from '../../src/ports/clock.js';
 import type { Dispatch } from '../../src/ports/dispatch.js';
 import type { Store } from '../../src/ports/store.js';
 import { openTestSchema, schemaReset, type TestSchema } from './postgres.js';
-import { openTestPrefix } from './redis.js';
+import { openTestPrefix, type TestPrefix } from './redis.js';
+
+/** What a test may set on a started engine; the same on both deployments. */
+export interface DeploymentOptions {
+  maintenanceIntervalMs?: number;
+  recoveryIntervalMs?: number;
+  /** The configuration file's rules; its fairness section reaches the dispatch too, as in production. */
+  rules?: FileConfig;
+  onError?: (err: unknown) => void;
+  /** @defaultValue a system clock */
+  clock?: Clock;
+}
 
 export interface Deployment {
   name: string;
-  /** A started Docket; what it holds is released by the cleanup handed to `onCleanup`. */
-  open(): Promise<Docket>;
+  /** A started Docket (options over the table's); what it holds is released by the cleanup handed to `onCleanup`. */
+  open(options?: DeploymentOptions): Promise<Docket>;
 }
 
 /** Both deployments; `onCleanup` receives what drops the production schema and key prefix. */
-export function deployments(onCleanup: (cleanup: () => Promise<void>) => void, options: { maintenanceIntervalMs?: number } = {}): Deployment[] {
+export function deployments(onCleanup: (cleanup: () => Promise<void>) => void, options: DeploymentOptions = {}): Deployment[] {
   return [
-    { name: 'embedded (SQLite)', open: () => openEmbedded({ path: ':memory:', ...options }) },
+    { name: 'embedded (SQLite)', open: (more = {}) => openEmbedded({ path: ':memory:', ...options, ...more }) },
     {
       name: 'production (PostgreSQL + Redis)',
-      async open() {
+      async open(more = {}) {
+        const { clock = new SystemClock(), ...rest } = { ...options, ...more };
         const schema = await openTestSchema();
         const prefix = await openTestPrefix();
         const redis = new Redis(prefix.url);
-        const clock = new SystemClock();
         const store = new PostgresStore({ connectionString: schema.connectionString, schema: schema.schema, max: 4 });
-        const docket = new Docket({ store, dispatch: new RedisDispatch({ redis, prefix: prefix.prefix, clock }), clock, ...options });
+        const docket = new Docket({ ...rest, store, dispatch: redisDispatch(redis, prefix, clock, rest.rules), clock, schedules: store.companions().schedules });
         await docket.start();
         onCleanup(async () => {
           redis.disconnect();
@@ -44,6 +57,11 @@ export function deployments(onCleanup: (cleanup: () => Promise<void>) => void, o
       },
     },
   ];
+}
+
+/** The production dispatch, with the fairness of the rules as the server gives it (src/app/engine.ts). */
+function redisDispatch(redis: Redis, prefix: TestPrefix, clock: Clock, rules: FileConfig | undefined): RedisDispatch {
+  return new RedisDispatch({ redis, prefix: prefix.prefix, clock, fairness: fairnessPolicy(rules?.fairness) });
 }
 
 /** An engine on a manual clock whose loops are not started: the test runs each loop's `runOnce`. */
@@ -57,30 +75,72 @@ export interface ManualEngine {
   close(): Promise<void>;
 }
 
+/** What a test may set on a manual engine; the same on both deployments. */
+export interface ManualOptions {
+  leaseMs?: number;
+  /** The configuration file's rules; its fairness section reaches the dispatch too. */
+  rules?: FileConfig;
+  maxPayloadBytes?: number;
+  /** The recovery loop's interval: its release bucket holds two runs' worth. @defaultValue 250 ms */
+  recoveryIntervalMs?: number;
+}
+
 export interface ManualDeployment {
   name: string;
   /**
-   * An engine on an empty store and dispatch of its own. Production engines share one schema,
-   * emptied for each (so open one at a time), and each has a key prefix of its own.
+   * An engine on an empty store and dispatch of its own (options over the deployment's). Production
+   * engines share one schema, emptied for each (so open one at a time), and each has a key prefix of its own.
    */
-  open(): Promise<ManualEngine>;
+  open(options?: ManualOptions): Promise<ManualEngine>;
   /** Drops what the engines shared (the production schema). */
   cleanup(): Promise<void>;
 }
 
+/** A Docket on a manual clock: no jitter, errors of a loop thrown, schedules on the store's tables. */
+function manualDocket(clock: ManualClock, store: SqliteStore | PostgresStore, dispatch: Dispatch, options: ManualOptions): Docket {
+  return new Docket({
+    store,
+    dispatch,
+    clock,
+    leaseMs: options.leaseMs ?? 30_000,
+    random: () => 0.5,
+    onError: (e) => {
+      throw e;
+    },
+    schedules: store.companions().schedules,
+    ...(options.rules ? { rules: options.rules } : {}),
+    ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
+    ...(options.recoveryIntervalMs ? { recoveryIntervalMs: options.recoveryIntervalMs } : {}),
+  });
+}
+
+/** A production engine on a migrated schema and a key prefix, which it may share with other nodes. */
+function manualProductionEngine(schema: TestSchema, prefix: TestPrefix, options: ManualOptions, dropPrefix: boolean): ManualEngine {
+  const redis = new Redis(prefix.url);
+  const clock = new ManualClock();
+  const store = new PostgresStore({ connectionString: schema.connectionString, schema: schema.schema, max: 2 });
+  const dispatch = redisDispatch(redis, prefix, clock, options.rules);
+  const docket = manualDocket(clock, store, dispatch, options);
+  const close = async () => {
+    await docket.close();
+    redis.disconnect();
+    if (dropPrefix) await prefix.cleanup();
+  };
+  return { docket, clock, store, dispatch, service: docket.jobs, close };
+}
+
 /** Both deployments as manual engines. */
-export function manualDeployments(options: { leaseMs?: number; rules?: FileConfig; maxPayloadBytes?: number } = {}): ManualDeployment[] {
-  const engine = (clock: ManualClock, store: Store, dispatch: Dispatch) =>
-    new Docket({ store, dispatch, clock, leaseMs: options.leaseMs ?? 30_000, random: () => 0.5, onError: (e) => { throw e; }, ...(options.rules ? { rules: options.rules } : {}), ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}) });
-  let schema: { schema: TestSchema; reset: () => Promise<void> } | null = null;
+export function manualDeployments(options: ManualOptions = {}): ManualDeployment[] {
+  let shared: { schema: TestSchema; reset: () => Promise<void> } | null = null;
   return [
     {
       name: 'embedded (SQLite + memory dispatch)',
-      async open() {
+      async open(more = {}) {
+        const o = { ...options, ...more };
         const clock = new ManualClock();
         const store = new SqliteStore({ path: ':memory:' });
-        const dispatch = new MemoryDispatch(clock);
-        const docket = engine(clock, store, dispatch);
+        const dispatch = new MemoryDispatch(clock, fairnessPolicy(o.rules?.fairness));
+        const docket = manualDocket(clock, store, dispatch, o);
         await store.migrate();
         return { docket, clock, store, dispatch, service: docket.jobs, close: () => docket.close() };
       },
@@ -88,42 +148,57 @@ export function manualDeployments(options: { leaseMs?: number; rules?: FileConfi
     },
     {
       name: 'production (PostgreSQL + Redis)',
-      async open() {
-        const prefix = await openTestPrefix();
-        const redis = new Redis(prefix.url);
-        const clock = new ManualClock();
-        let store: PostgresStore;
-        if (schema) {
-          await schema.reset();
-          store = new PostgresStore({ connectionString: schema.schema.connectionString, schema: schema.schema.schema, max: 2 });
+      async open(more = {}) {
+        if (shared) {
+          await shared.reset();
         } else {
           const fresh = await openTestSchema();
-          store = new PostgresStore({ connectionString: fresh.connectionString, schema: fresh.schema, max: 2 });
-          await store.migrate();
-          schema = { schema: fresh, reset: await schemaReset(fresh) };
+          await migrate(fresh);
+          shared = { schema: fresh, reset: await schemaReset(fresh) };
         }
-        const dispatch = new RedisDispatch({ redis, prefix: prefix.prefix, clock });
-        const docket = engine(clock, store, dispatch);
-        const close = async () => {
-          await docket.close();
-          redis.disconnect();
-          await prefix.cleanup();
-        };
-        return { docket, clock, store, dispatch, service: docket.jobs, close };
+        return manualProductionEngine(shared.schema, await openTestPrefix(), { ...options, ...more }, true);
       },
       async cleanup() {
-        await schema?.schema.drop();
-        schema = null;
+        await shared?.schema.drop();
+        shared = null;
       },
     },
   ];
 }
 
 /**
- * Declares `body`'s tests once per deployment, each group in a describe named after it. `open()`
- * in a test gives an engine of that deployment (options as manualDeployments), closed after the test.
+ * A production cluster of `nodes` manual engines on one fresh schema and one key prefix, as several
+ * API processes share them; each node has a clock of its own. `cleanup` closes them and drops both.
  */
-export function describeOnManualDeployments(options: Parameters<typeof manualDeployments>[0], body: (open: () => Promise<ManualEngine>) => void): void {
+export async function manualProductionCluster(nodes: number, options: ManualOptions = {}): Promise<{ engines: ManualEngine[]; cleanup: () => Promise<void> }> {
+  const schema = await openTestSchema();
+  const prefix = await openTestPrefix();
+  await migrate(schema);
+  const engines = Array.from({ length: nodes }, () => manualProductionEngine(schema, prefix, options, false));
+  return {
+    engines,
+    async cleanup() {
+      for (const e of engines) await e.close();
+      await prefix.cleanup();
+      await schema.drop();
+    },
+  };
+}
+
+async function migrate(schema: TestSchema): Promise<void> {
+  const store = new PostgresStore({ connectionString: schema.connectionString, schema: schema.schema, max: 1 });
+  try {
+    await store.migrate();
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Declares `body`'s tests once per deployment, each group in a describe named after it. `open()`
+ * in a test gives an engine of that deployment (options over the given ones), closed after the test.
+ */
+export function describeOnManualDeployments(options: ManualOptions, body: (open: (more?: ManualOptions) => Promise<ManualEngine>) => void): void {
   for (const deployment of manualDeployments(options)) {
     describe(deployment.name, () => {
       const opened: ManualEngine[] = [];
@@ -131,8 +206,8 @@ export function describeOnManualDeployments(options: Parameters<typeof manualDep
         for (const e of opened.splice(0)) await e.close();
       });
       afterAll(() => deployment.cleanup());
-      body(async () => {
-        const e = await deployment.open();
+      body(async (more) => {
+        const e = await deployment.open(more);
         opened.push(e);
         return e;
       });
