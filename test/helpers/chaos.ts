@@ -367,7 +367,10 @@ async function cronTicks(c: Cluster, scheduleId: string): Promise<ChaosReport['c
 }
 
 /**
- * Each acknowledged job's events in the log, in position order (the order the relay publishes them),
+ * Each acknowledged job's events in the log, in position order (the order the relay publishes them;
+ * rows the relay has not positioned yet come last in seq order, the order it will give them: the
+ * last jobs' rows may still be unpositioned, and sorting them by a NULL position made a correct log
+ * look out of order),
  * must be its whole life: the first has no previous state, each next one starts where the one before
  * ended, the last is `succeeded`. A fault that lost or reordered an event breaks that chain.
  */
@@ -376,7 +379,7 @@ async function checkEventLog(c: Cluster, acked: string[]): Promise<ChaosReport['
     c,
     `SELECT x.e->>3 AS id, x.e->>8 AS state, x.e->>9 AS prev
        FROM events, json_array_elements(events.events::json) WITH ORDINALITY AS x(e, i)
-      WHERE x.e->>0 = 'j' ORDER BY events.pos_start, x.i`,
+      WHERE x.e->>0 = 'j' ORDER BY events.pos_start NULLS LAST, events.seq, x.i`,
   );
   return checkChains(rows, acked);
 }
