@@ -7,8 +7,10 @@ import { SystemClock } from '../../src/adapters/clock/system-clock.js';
 import { MemoryDispatch } from '../../src/adapters/memory/memory-dispatch.js';
 import { PostgresStore } from '../../src/adapters/postgres/postgres-store.js';
 import { RedisDispatch } from '../../src/adapters/redis/redis-dispatch.js';
+import { RedisJobCache } from '../../src/adapters/redis/redis-job-cache.js';
+import { RedisWorkerDirectory } from '../../src/adapters/redis/redis-worker-directory.js';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
-import { Docket, openEmbedded } from '../../src/app/docket.js';
+import { Docket, openEmbedded, type DocketParts } from '../../src/app/docket.js';
 import type { FileConfig } from '../../src/config/index.js';
 import { fairnessPolicy } from '../../src/domain/fairness.js';
 import type { Clock } from '../../src/ports/clock.js';
@@ -46,7 +48,7 @@ export function deployments(onCleanup: (cleanup: () => Promise<void>) => void, o
         const prefix = await openTestPrefix();
         const redis = new Redis(prefix.url);
         const store = new PostgresStore({ connectionString: schema.connectionString, schema: schema.schema, max: 4 });
-        const docket = new Docket({ ...rest, store, dispatch: redisDispatch(redis, prefix, clock, rest.rules), clock, schedules: store.companions().schedules });
+        const docket = new Docket({ ...rest, ...redisParts(redis, prefix, clock, undefined), store, dispatch: redisDispatch(redis, prefix, clock, rest.rules), clock, schedules: store.companions().schedules });
         await docket.start();
         onCleanup(async () => {
           redis.disconnect();
@@ -57,6 +59,14 @@ export function deployments(onCleanup: (cleanup: () => Promise<void>) => void, o
       },
     },
   ];
+}
+
+/** The worker directory and job cache production keeps in Redis, as the server builds them (src/app/engine.ts). */
+function redisParts(redis: Redis, prefix: TestPrefix, clock: Clock, leaseMs: number | undefined): Pick<DocketParts, 'workers' | 'cache'> {
+  return {
+    workers: new RedisWorkerDirectory({ redis, clock, prefix: prefix.prefix, heartbeatTimeoutMs: leaseMs ?? 30_000 }),
+    cache: new RedisJobCache({ redis, prefix: prefix.prefix }),
+  };
 }
 
 /** The production dispatch, with the fairness of the rules as the server gives it (src/app/engine.ts). */
@@ -97,8 +107,9 @@ export interface ManualDeployment {
 }
 
 /** A Docket on a manual clock: no jitter, errors of a loop thrown, schedules on the store's tables. */
-function manualDocket(clock: ManualClock, store: SqliteStore | PostgresStore, dispatch: Dispatch, options: ManualOptions): Docket {
+function manualDocket(clock: ManualClock, store: SqliteStore | PostgresStore, dispatch: Dispatch, options: ManualOptions, parts: Pick<DocketParts, 'workers' | 'cache'> = {}): Docket {
   return new Docket({
+    ...parts,
     store,
     dispatch,
     clock,
@@ -120,7 +131,7 @@ function manualProductionEngine(schema: TestSchema, prefix: TestPrefix, options:
   const clock = new ManualClock();
   const store = new PostgresStore({ connectionString: schema.connectionString, schema: schema.schema, max: 2 });
   const dispatch = redisDispatch(redis, prefix, clock, options.rules);
-  const docket = manualDocket(clock, store, dispatch, options);
+  const docket = manualDocket(clock, store, dispatch, options, redisParts(redis, prefix, clock, options.leaseMs));
   const close = async () => {
     await docket.close();
     redis.disconnect();
