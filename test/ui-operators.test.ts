@@ -3,14 +3,13 @@
 // by payload field, bulk actions with a count, retry in place, foldable JSON with copy, readable
 // charts, every worker listed, and a phone-width layout. Screenshots go to test-results/screenshots
 // (the ones in docs/ui/ come from here).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SECRET, tokenFor } from './helpers/auth.js';
-import { cleanEnv, freePort, until } from './helpers/process.js';
+import { cleanUp, startServer, tempDir, type Server } from './helpers/cli.js';
+import { until } from './helpers/process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = 'test-results/screenshots';
@@ -20,10 +19,8 @@ const TEST_MS = 120_000;
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 describe.skipIf(!existsSync(CHROMIUM))('dashboard for operators, in headless Chromium', () => {
-  let server: ChildProcess | undefined;
-  let output = '';
+  let server: Server | undefined;
   let browser: Browser | undefined;
-  let dataDir = '';
   let url = '';
   const tokens: Record<'acme' | 'acmeWorker' | 'globex' | 'globexWorker' | 'initech' | 'admin', string> = { acme: '', acmeWorker: '', globex: '', globexWorker: '', initech: '', admin: '' };
 
@@ -72,17 +69,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard for operators, in headless Chr
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'docket-ui-ops-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, ['bin/docket', 'server'], { env: cleanEnv({ DOCKET_DATA_DIR: dataDir, PORT: String(port), DOCKET_JWT_SECRET: TEST_SECRET }), stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout!.on('data', (d) => (output += d));
-    server.stderr!.on('data', (d) => (output += d));
-    await until('GET /healthz', async () => {
-      if (server!.exitCode !== null) throw new Error(`docket server exited with ${server!.exitCode}:\n${output}`);
-      const res = await fetch(`${url}/healthz`).catch(() => undefined);
-      return res?.ok ? true : undefined;
-    });
+    server = await startServer(tempDir(), undefined, { DOCKET_JWT_SECRET: TEST_SECRET });
+    url = server.url;
     tokens.acme = await tokenFor('acme', ['submitter', 'viewer'], 3600, 'ana@acme');
     tokens.acmeWorker = await tokenFor('acme', ['worker'], 3600, 'acme-fleet');
     tokens.globex = await tokenFor('globex', ['submitter', 'viewer'], 3600, 'gil@globex');
@@ -94,12 +82,11 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard for operators, in headless Chr
 
   afterAll(async () => {
     await browser?.close();
-    if (server && server.exitCode === null) {
-      server.kill('SIGTERM');
-      await Promise.race([new Promise((r) => server!.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
-      if (server.exitCode === null) server.kill('SIGKILL');
+    if (server && server.child.exitCode === null) {
+      server.child.kill('SIGTERM');
+      await Promise.race([server.exited, new Promise((r) => setTimeout(r, 5000))]);
     }
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    cleanUp();
   }, 30_000);
 
   it('follows a running job\'s log live on its page, then shows it finished', async () => {
