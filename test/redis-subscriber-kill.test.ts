@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock } from '../src/adapters/clock/system-clock.js';
 import { RedisDispatch } from '../src/adapters/redis/redis-dispatch.js';
 import type { DispatchEntry } from '../src/domain/job.js';
-import { until, within } from './helpers/process.js';
+import { settles, until, within } from './helpers/process.js';
 import { openTestPrefix, TEST_REDIS_URL } from './helpers/redis.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -49,17 +49,6 @@ async function pair() {
     return sub!.id;
   };
   return { dispatch, peer, subscribers, kill };
-}
-
-/** Whether `p` settles within `ms` of real time. */
-async function settles(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 describe('Redis dispatch: its pub/sub connection is killed', () => {

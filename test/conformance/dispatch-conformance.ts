@@ -5,6 +5,7 @@ import type { DispatchEntry } from '../../src/domain/job.js';
 import type { Clock } from '../../src/ports/clock.js';
 import type { Dispatch, FairnessPolicy } from '../../src/ports/dispatch.js';
 import { fairnessPolicy, type FairnessConfig } from '../../src/domain/fairness.js';
+import { settles } from '../helpers/process.js';
 
 export interface OpenedDispatch {
   dispatch: Dispatch;
@@ -33,17 +34,6 @@ function entry(over: Partial<DispatchEntry> = {}): DispatchEntry {
 /** The order the port promises: priority, then due time, then submission (id). */
 function byOrder(a: DispatchEntry, b: DispatchEntry): number {
   return a.priority - b.priority || a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
-/** Whether `p` settles within `ms` of real time. */
-async function settles(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -46,3 +46,14 @@ export async function within<T>(what: string, promise: Promise<T>, ms = 10_000):
     clearTimeout(timer);
   }
 }
+
+/** Whether `p` settles within `ms` of real time. */
+export async function settles(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
