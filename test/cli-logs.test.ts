@@ -10,7 +10,7 @@ import { DocketClient } from '../src/sdk/client.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import { Worker } from '../src/sdk/worker.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
-import { cleanEnv, until } from './helpers/process.js';
+import { cleanEnv, stopAll, until } from './helpers/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const children = new Set<ChildProcess>();
@@ -19,7 +19,7 @@ let app: FastifyInstance | undefined;
 let worker: Worker | undefined;
 
 afterEach(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await stopAll(children);
   children.clear();
   await worker?.close(1000);
   await app?.close();

@@ -8,15 +8,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanUp, spawnDocket, type Run } from './helpers/cli.js';
-import { cleanEnv, freePort, until } from './helpers/process.js';
+import { cleanEnv, freePort, stopAll, until } from './helpers/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const children = new Set<ChildProcess>();
 const dir = mkdtempSync(join(tmpdir(), 'docket-cli-schedules-'));
 
-afterAll(() => {
-  cleanUp();
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+afterAll(async () => {
+  await cleanUp();
+  await stopAll(children);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -9,7 +9,7 @@ import { parseConfigFile } from '../src/config/index.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketClient } from '../src/sdk/client.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
-import { cleanEnv } from './helpers/process.js';
+import { cleanEnv, stopAll } from './helpers/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 let docket: Docket | undefined;
@@ -17,7 +17,7 @@ let app: FastifyInstance | undefined;
 const children = new Set<ChildProcess>();
 
 afterEach(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await stopAll(children);
   children.clear();
   await app?.close();
   await docket?.stop();

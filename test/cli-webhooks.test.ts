@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DocketClient } from '../src/sdk/client.js';
 import { cleanUp, spawnDocket as spawnCli } from './helpers/cli.js';
-import { cleanEnv, freePort, until } from './helpers/process.js';
+import { cleanEnv, freePort, stopAll, until } from './helpers/process.js';
 import { LOCAL_RECEIVERS, startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -18,8 +18,8 @@ let dir = '';
 let receiver: Receiver | undefined;
 
 afterEach(async () => {
-  cleanUp();
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await cleanUp();
+  await stopAll(children);
   children.clear();
   await receiver?.close();
   receiver = undefined;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, freePort, until } from './helpers/process.js';
+import { cleanEnv, freePort, stopAll, until } from './helpers/process.js';
 import { needTool } from './helpers/tools.js';
 import { startReceiver } from './helpers/otlp-receiver.js';
 
@@ -31,8 +31,8 @@ const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 const closers: (() => void)[] = [];
 
-afterEach(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+afterEach(async () => {
+  await stopAll(children);
   children.clear();
   for (const close of closers.splice(0)) close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });

@@ -86,7 +86,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard for operators, in headless Chr
       server.child.kill('SIGTERM');
       await Promise.race([server.exited, new Promise((r) => setTimeout(r, 5000))]);
     }
-    cleanUp();
+    await cleanUp();
   }, 30_000);
 
   it('follows a running job\'s log live on its page, then shows it finished', async () => {

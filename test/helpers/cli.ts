@@ -5,15 +5,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanEnv, freePort, until } from './process.js';
+import { cleanEnv, freePort, stopAll, until } from './process.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 
 /** Kills what the test left running and removes its directories (call in afterEach/afterAll). */
-export function cleanUp(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+export async function cleanUp(): Promise<void> {
+  await stopAll(children);
   children.clear();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }

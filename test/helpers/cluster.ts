@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { expect } from 'vitest';
-import { cleanEnv, freePort, until } from './process.js';
+import { cleanEnv, freePort, stopAll, until } from './process.js';
 import { openTestSchema, type TestSchema } from './postgres.js';
 import { openTestPrefix, type TestPrefix } from './redis.js';
 
@@ -69,8 +69,8 @@ export async function cleanupClusters(failed: boolean): Promise<void> {
   if (failed) {
     for (const p of all) console.error(`--- ${p.name} (last output) ---\n${p.output().split('\n').slice(-15).join('\n')}`);
   }
-  for (const p of all) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   // Dead processes hold no PostgreSQL session (and no lock) that would keep the schema from dropping.
+  await stopAll(all.map((p) => p.child));
   await Promise.all(all.map((p) => p.exited));
   for (const c of clusters.splice(0)) {
     await c.schema.drop().catch((err) => console.error(`could not drop ${c.schema.schema}:`, err));
