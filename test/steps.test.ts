@@ -99,6 +99,8 @@ describe.each(deployments((c) => cleanups.push(c), { leaseMs: 5000, onError: (e)
     expect(await issues({ type: 'x', payload: { $steps: [] } })).toContain('/payload/$steps');
     const [job] = await submit({ steps: AGENDA });
     expect(job).toMatchObject({ type: 'fetch', payload: { $steps: [AGENDA[0], AGENDA[1], { type: 'publish', payload: {} }] } });
+    // As stored: what a worker will be handed.
+    expect((await docket.jobs.queries.get(job!.id))!.payload).toEqual({ $steps: [AGENDA[0], AGENDA[1], { type: 'publish', payload: {} }] });
     const [named] = await submit({ type: 'agenda', steps: AGENDA });
     expect(named!.type).toBe('agenda');
   });
@@ -122,15 +124,19 @@ describe.each(deployments((c) => cleanups.push(c), { leaseMs: 5000, onError: (e)
     expect(stored!.progress).toEqual({ percent: 100, message: 'step 3/3: publish' });
   });
 
-  it('reports progress after each step as done/count', async () => {
+  it('reports progress after each step as done/count, and the engine keeps the outputs reported', async () => {
     const docket = await open();
     const service = docket.jobs;
     const reports: unknown[] = [];
+    /** How many outputs the engine had kept, as each report's ack says. */
+    const kept: number[] = [];
     const local = new LocalTransport(service);
     const transport: WorkerTransport = Object.assign(Object.create(local), {
       stepProgress: async (...args: Parameters<NonNullable<WorkerTransport['stepProgress']>>) => {
         reports.push([args[1], args[2], args[3]?.length]);
-        return local.stepProgress(...args);
+        const ack = await local.stepProgress(...args);
+        kept.push(ack.outputs.length);
+        return ack;
       },
     });
     const r = recording();
@@ -143,6 +149,7 @@ describe.each(deployments((c) => cleanups.push(c), { leaseMs: 5000, onError: (e)
       [66.67, 'step 2/3: transcode', 2],
       [100, 'step 3/3: publish', 3],
     ]);
+    expect(kept).toEqual([0, 1, 2, 3]);
   });
 
   it('retries from the failed step: earlier steps ran once and their outputs are passed on', async () => {
