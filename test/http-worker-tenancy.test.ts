@@ -187,7 +187,9 @@ describe.each(deployments((c) => cleanups.push(c), { onError: (e) => troubles.pu
       const { queue } = await jobsIn(['acme'], 1);
       const [job] = (await claim('fleet', queue, await register('fleet', queue))).body.jobs;
       expect((await call('fleet', 'POST', `/v1/jobs/${job.id}/progress`, { leaseToken: job.leaseToken, percent: 10 })).status).toBe(200);
-      expect((await call('fleet', 'POST', `/v1/jobs/${job.id}/complete`, { leaseToken: job.leaseToken })).body.state).toBe('succeeded');
+      expect((await docket.jobs.queries.get(job.id))!.progress).toEqual({ percent: 10 });
+      expect((await call('fleet', 'POST', `/v1/jobs/${job.id}/complete`, { leaseToken: job.leaseToken, result: 'done' })).body.state).toBe('succeeded');
+      expect(await docket.jobs.queries.get(job.id)).toMatchObject({ tenant: 'acme', state: 'succeeded', result: 'done' });
     });
   });
 });
