@@ -6,23 +6,30 @@ import { openEmbedded, type Docket, type EmbeddedOptions } from '../src/app/dock
 import { buildServer, type ServerOptions } from '../src/interfaces/http/server.js';
 import { DocketClient, type JobView } from '../src/sdk/client.js';
 import { adminToken, testAuth, tokenFor } from './helpers/auth.js';
+import { deployments } from './helpers/deployments.js';
 import { within } from './helpers/process.js';
 
 /**
  * End-to-end checks of the API features over real HTTP: idempotent submits, resubmit, queues
  * (depths, pause/resume), list filters and cursors, rate limits, readiness, and remote workers
- * that go silent. Every test starts its own engine and server.
+ * that go silent. Every test starts its own engine and server; the long-poll on a paused queue
+ * runs on both deployments (embedded; PostgreSQL + Redis).
  */
 
 let docket: Docket | undefined;
 let app: FastifyInstance | undefined;
 let base: string;
 
+/** What the engines' loops reported as trouble (the tests on both deployments): each ends with none. */
+const troubles: unknown[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await app?.close();
   await docket?.stop();
   app = undefined;
   docket = undefined;
+  for (const c of cleanups.splice(0).reverse()) await c();
+  expect(troubles.splice(0)).toEqual([]);
 });
 
 type ServerExtras = Partial<Pick<ServerOptions, 'rateLimits' | 'readiness'>>;
@@ -312,10 +319,17 @@ describe('queues: depths, pause and resume', () => {
     expect((await client(submitter).queues()).find((q) => q.name === 'slow')?.paused).toBe(false);
     expect(await client(worker).claim('slow', 'w1', { max: 10 })).toHaveLength(2);
   });
+});
 
+// The long-poll's wait is the dispatch's (Redis in production): on both deployments.
+describe.each(deployments((c) => cleanups.push(c), { onError: (e) => troubles.push(e) }))('queues: a long-poll on a paused queue, $name', (deployment) => {
   it('a long-poll waiting on a paused queue gets the job promptly after resume', async () => {
     // A manual clock stands still: the 5 s wait cannot run out, only the resume can end it.
-    const d = await start({ clock: new ManualClock() });
+    const d = await deployment.open({ clock: new ManualClock() });
+    cleanups.push(() => d.close());
+    const server = await buildServer({ jobs: d.jobs, workers: d.workers, recovery: d.recoveryOps, auth: testAuth() });
+    cleanups.push(() => server.close());
+    base = await server.listen({ host: '127.0.0.1', port: 0 });
     const waits = vi.spyOn(d.dispatch, 'waitForWork');
     const admin = await adminToken();
     const worker = await tokenFor('default', ['worker']);

@@ -1,8 +1,13 @@
+// The HTTP worker protocol (register, claim and long-poll, complete, fail, progress, release,
+// heartbeat) over real HTTP, on both deployments: embedded (SQLite + memory dispatch) and
+// production (PostgreSQL + Redis, whose long-polls wait on Redis wake-ups). Last, a long-poll on
+// one production API node woken by a submit to another: only Redis can carry that wake-up.
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { ManualClock } from '../src/adapters/clock/manual-clock.js';
-import { openEmbedded, type Docket } from '../src/app/docket.js';
+import type { Docket } from '../src/app/docket.js';
+import type { Dispatch } from '../src/ports/dispatch.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketClient } from '../src/sdk/client.js';
 import { HttpTransport } from '../src/sdk/http-transport.js';
@@ -10,6 +15,7 @@ import type { ClaimedJob } from '../src/sdk/transport.js';
 import { Worker } from '../src/sdk/worker.js';
 import type { WorkerDirectory } from '../src/ports/worker-directory.js';
 import { adminToken, testAuth } from './helpers/auth.js';
+import { deployments, manualProductionCluster, type Deployment } from './helpers/deployments.js';
 import { until, within } from './helpers/process.js';
 
 let docket: Docket | undefined;
@@ -19,30 +25,44 @@ let client: DocketClient;
 let transport: HttpTransport;
 let base: string;
 let token: string;
+/** The dispatch's waitForWork, spied on before any claim: a long-poll blocks on it. */
+let waits: MockInstance<Dispatch['waitForWork']>;
+/** What the engine's loops and the workers reported as trouble: every test ends with none. */
+const troubles: unknown[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 
-/** With a manual clock, a long-poll's wait never runs out: only a submit, an abort or a close ends it. */
-async function start(clock?: ManualClock) {
-  docket = await openEmbedded({ path: ':memory:', ...(clock ? { clock } : {}) });
-  workers = docket.workers;
-  app = await buildServer({ jobs: docket.jobs, workers, recovery: docket.recoveryOps, auth: testAuth() });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  app = undefined;
+  docket = undefined;
+  expect(troubles.splice(0)).toEqual([]);
+});
+
+/** A server on an engine of `deployment`, closed after the test. With a manual clock, a long-poll's wait never runs out: only a submit, an abort or a close ends it. */
+async function start(deployment: Deployment, clock?: ManualClock) {
+  const d = (docket = await deployment.open(clock ? { clock } : {}));
+  cleanups.push(() => d.close());
+  waits = vi.spyOn(d.dispatch, 'waitForWork');
+  workers = d.workers;
+  const server = (app = await buildServer({ jobs: d.jobs, workers, recovery: d.recoveryOps, auth: testAuth() }));
+  cleanups.push(() => server.close());
+  base = await server.listen({ host: '127.0.0.1', port: 0 });
   token = await adminToken();
   client = new DocketClient({ baseUrl: base, token });
   transport = new HttpTransport({ baseUrl: base, token });
-  return docket;
+  return d;
 }
 
-afterEach(async () => {
-  await app?.close();
-  await docket?.stop();
-  app = undefined;
-  docket = undefined;
-});
+/** Resolves once `n` claims in all have waited for work (the spy is set before any claim starts). */
+async function untilClaimWaits(n = 1): Promise<void> {
+  await vi.waitFor(() => expect(waits.mock.calls.length, 'claims waiting for work').toBeGreaterThanOrEqual(n), { timeout: 10_000 });
+}
 
-/** Resolves once a claim waits for work: the dispatch's wait is what a long-poll blocks on. */
-async function untilClaimWaits(d: Docket): Promise<void> {
-  const waits = vi.spyOn(d.dispatch, 'waitForWork');
-  await vi.waitFor(() => expect(waits, 'a claim waiting for work').toHaveBeenCalled(), { timeout: 10_000 });
+/** A remote Worker over HTTP whose troubles are collected; closed after the test if it did not close itself. */
+function remoteWorker(options: Omit<ConstructorParameters<typeof Worker>[0], 'transport' | 'logger' | 'onError'>): Worker {
+  const worker = new Worker({ transport, logger: pino({ level: 'silent' }), onError: (err, what) => troubles.push({ what, err }), ...options });
+  cleanups.push(() => worker.close(1000));
+  return worker;
 }
 
 async function claimOne(workerId: string, queues = ['default']): Promise<ClaimedJob> {
@@ -56,9 +76,9 @@ async function post(path: string, body: unknown) {
   return { status: res.status, body: (await res.json()) as any };
 }
 
-describe('HTTP worker protocol', () => {
+describe.each(deployments((c) => cleanups.push(c), { onError: (e) => troubles.push(e) }))('HTTP worker protocol, $name', (deployment) => {
   it('hands a remote worker the same ClaimedJob as in-process, and completes it', async () => {
-    const { jobs: service } = await start();
+    const { jobs: service } = await start(deployment);
     const workerId = await transport.register({ queues: ['default'], capacity: 2, name: 'remote-1' });
     const submitted = await client.submit({ type: 'email', payload: { to: 'a@b.c' }, timeoutMs: 5000, labels: { k: 'v' } });
     const job = await claimOne(workerId);
@@ -75,7 +95,7 @@ describe('HTTP worker protocol', () => {
   });
 
   it('claims across 1,000 queues named in the body, taking from every queue before any twice', async () => {
-    await start();
+    await start(deployment);
     const queues = Array.from({ length: 1000 }, (_, i) => `tenant-queue-${String(i).padStart(4, '0')}`);
     for (let i = 0; i < queues.length; i += 250) {
       await client.submitBulk(queues.slice(i, i + 250).flatMap((queue) => [{ type: 't', queue }, { type: 't', queue }]));
@@ -94,10 +114,10 @@ describe('HTTP worker protocol', () => {
   });
 
   it('long-polls: a claim with waitMs returns as soon as a job is submitted', async () => {
-    await start(new ManualClock());
+    await start(deployment, new ManualClock());
     const workerId = await transport.register({ queues: ['q'], capacity: 1 });
     const claiming = transport.claim({ workerId, queues: ['q'], max: 5, waitMs: 10_000 });
-    await untilClaimWaits(docket!);
+    await untilClaimWaits();
     const submitted = await client.submit({ type: 'x', queue: 'q' });
     // The clock stands still, so the 10 s wait cannot run out: only the submit can end it.
     const jobs = await within('the waiting claim to return after the submit', claiming);
@@ -106,12 +126,25 @@ describe('HTTP worker protocol', () => {
     expect(await transport.claim({ workerId, queues: ['q'], max: 5, waitMs: 0 })).toEqual([]);
   });
 
+  it('long-polls: a claim with nothing to take answers empty once its wait runs out, leaving other queues alone', async () => {
+    const clock = new ManualClock();
+    await start(deployment, clock);
+    const elsewhere = await client.submit({ type: 'x', queue: 'other' });
+    const workerId = await transport.register({ queues: ['q'], capacity: 1 });
+    const claiming = transport.claim({ workerId, queues: ['q'], max: 5, waitMs: 10_000 });
+    await untilClaimWaits();
+    // The wait is on the manual clock: moving it past 10 s is what ends the poll.
+    clock.advance(10_000);
+    expect(await within('the long-poll to answer once its wait ran out', claiming)).toEqual([]);
+    expect((await client.get(elsewhere.id)).state).toBe('ready');
+  });
+
   it('stops the long-poll when the client goes away, without taking jobs', async () => {
-    await start(new ManualClock());
+    await start(deployment, new ManualClock());
     const served = vi.spyOn(docket!.jobs.claims, 'claim');
     const controller = new AbortController();
     const claiming = transport.claim({ workerId: 'w', queues: ['q'], max: 1, waitMs: 10_000, signal: controller.signal });
-    await untilClaimWaits(docket!);
+    await untilClaimWaits();
     controller.abort();
     await expect(claiming).rejects.toThrow();
     // The server's claim ended (the clock stands still: only the abort could end it), empty-handed.
@@ -123,16 +156,16 @@ describe('HTTP worker protocol', () => {
   });
 
   it('ends pending long-polls when the server closes', async () => {
-    await start(new ManualClock());
+    await start(deployment, new ManualClock());
     const claiming = transport.claim({ workerId: 'w', queues: ['q'], max: 1, waitMs: 60_000 });
-    await untilClaimWaits(docket!);
+    await untilClaimWaits();
     // The clock stands still: the 60 s wait cannot run out, only the close can end the poll.
     await within('the server to close with a long-poll pending', app!.close());
     expect(await within('the long-poll to end', claiming)).toEqual([]);
   });
 
   it('claims from several queues at once and by priority range', async () => {
-    await start();
+    await start(deployment);
     await client.submitBulk([
       { type: 'a', queue: 'q1', priority: 9 },
       { type: 'b', queue: 'q2', priority: 2 },
@@ -147,7 +180,7 @@ describe('HTTP worker protocol', () => {
   });
 
   it('refuses a stale lease token with 409 and leaves the job unchanged', async () => {
-    await start();
+    await start(deployment);
     await client.submit({ type: 'x' });
     const first = await claimOne('w1');
     // The first holder gives the job back; another worker claims it under a fresh token.
@@ -171,7 +204,7 @@ describe('HTTP worker protocol', () => {
   });
 
   it('fails a job: retryable=false fails it for good, otherwise it retries', async () => {
-    await start();
+    await start(deployment);
     await client.submit({ type: 'permanent' });
     const job = await claimOne('w');
     // The ack carries what the failure did, for the attempt's span (docs/tracing.md).
@@ -187,7 +220,7 @@ describe('HTTP worker protocol', () => {
   });
 
   it('records progress and releases a job', async () => {
-    await start();
+    await start(deployment);
     await client.submit({ type: 'x' });
     const job = await claimOne('w');
     expect(await transport.progress(job, 40, 'resizing')).toEqual({ ok: true });
@@ -202,7 +235,7 @@ describe('HTTP worker protocol', () => {
 
   it('heartbeats extend leases and report cancelled jobs as lost', async () => {
     const clock = new ManualClock();
-    await start(clock);
+    await start(deployment, clock);
     const workerId = await transport.register({ queues: ['default'], capacity: 2 });
     await client.submitBulk([{ type: 'keep' }, { type: 'drop' }]);
     const jobs = await transport.claim({ workerId, queues: ['default'], max: 2, waitMs: 0 });
@@ -218,17 +251,15 @@ describe('HTTP worker protocol', () => {
   });
 
   it('aborts the handler of a cancelled job in a remote Worker: it hears of it through its heartbeat', async () => {
-    await start();
+    await start(deployment);
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
     let aborted!: (reason: unknown) => void;
     const abortedWith = new Promise<unknown>((r) => (aborted = r));
-    const worker = new Worker({
-      transport,
+    const worker = remoteWorker({
       queues: ['default'],
       heartbeatMs: 50,
       pollWaitMs: 1000,
-      logger: pino({ level: 'silent' }),
       handlers: {
         wait: (_job, { signal }) =>
           new Promise((_, reject) => {
@@ -238,21 +269,17 @@ describe('HTTP worker protocol', () => {
       },
     });
     await worker.start();
-    try {
-      const job = await client.submit({ type: 'wait' });
-      await within('the handler to start', running);
-      await client.cancel(job.id);
-      expect((await within("the handler's abort", abortedWith)) as Error).toMatchObject({ name: 'CancelledError' });
-      expect(await client.get(job.id)).toMatchObject({ state: 'cancelled' });
-    } finally {
-      await worker.close(1000);
-    }
+    const job = await client.submit({ type: 'wait' });
+    await within('the handler to start', running);
+    await client.cancel(job.id);
+    expect((await within("the handler's abort", abortedWith)) as Error).toMatchObject({ name: 'CancelledError' });
+    expect(await client.get(job.id)).toMatchObject({ state: 'cancelled' });
   });
 
   it('registers again when the server no longer knows the worker (restart)', async () => {
-    await start();
+    await start(deployment);
     const workerId = await transport.register({ queues: ['default'], capacity: 1, name: 'w' });
-    await workers.unregister(workerId); // what a server restart does to the in-memory registry
+    await workers.unregister(workerId); // what a restart does to an embedded server's in-memory registry, or an expired entry to Redis's
     expect(await transport.heartbeat(workerId, [])).toEqual({ lost: [], cancelled: [] });
     const now = await workers.list();
     expect(now).toHaveLength(1);
@@ -262,14 +289,12 @@ describe('HTTP worker protocol', () => {
   });
 
   it('runs a Worker end to end over HTTP', async () => {
-    await start();
-    const worker = new Worker({
-      transport,
+    await start(deployment);
+    const worker = remoteWorker({
       queues: ['media'],
       concurrency: 2,
       heartbeatMs: 50,
       pollWaitMs: 1000,
-      logger: pino({ level: 'silent' }),
       handlers: {
         resize: async (job, ctx) => {
           await ctx.progress(50, 'half');
@@ -281,16 +306,38 @@ describe('HTTP worker protocol', () => {
       },
     });
     await worker.start();
-    try {
-      const [ok, bad] = await client.submitBulk([
-        { type: 'resize', queue: 'media', payload: { w: 640 } },
-        { type: 'broken', queue: 'media', maxAttempts: 1 },
-      ]);
-      await until('both jobs to finish', async () => ((await Promise.all([client.get(ok!.id), client.get(bad!.id)])).every((j) => j.finishedAt !== null) ? true : undefined), 10_000, 20);
-      expect(await client.get(ok!.id)).toMatchObject({ state: 'succeeded', result: { width: 320 }, progress: { percent: 50, message: 'half' } });
-      expect(await client.get(bad!.id)).toMatchObject({ state: 'failed', errors: [{ message: 'boom' }] });
-    } finally {
-      await worker.close(1000);
-    }
+    const [ok, bad] = await client.submitBulk([
+      { type: 'resize', queue: 'media', payload: { w: 640 } },
+      { type: 'broken', queue: 'media', maxAttempts: 1 },
+    ]);
+    await until('both jobs to finish', async () => ((await Promise.all([client.get(ok!.id), client.get(bad!.id)])).every((j) => j.finishedAt !== null) ? true : undefined), 10_000, 20);
+    expect(await client.get(ok!.id)).toMatchObject({ state: 'succeeded', result: { width: 320 }, progress: { percent: 50, message: 'half' } });
+    expect(await client.get(bad!.id)).toMatchObject({ state: 'failed', errors: [{ message: 'boom' }] });
+  });
+});
+
+describe('long-poll across API nodes, production (PostgreSQL + Redis)', () => {
+  it('a long-poll on one node returns as soon as a job is submitted to another: the wake-up crosses Redis', async () => {
+    // Two manual engines on one schema and key prefix, as two API processes share them; each clock
+    // stands still, so the long-poll's wait cannot run out: only the wake-up can end it.
+    const cluster = await manualProductionCluster(2);
+    cleanups.push(() => cluster.cleanup());
+    const serve = async (i: number) => {
+      const e = cluster.engines[i]!;
+      const server = await buildServer({ jobs: e.service, workers: e.docket.workers, recovery: e.docket.recoveryOps, auth: testAuth() });
+      cleanups.push(() => server.close());
+      return server.listen({ host: '127.0.0.1', port: 0 });
+    };
+    const [first, second] = [await serve(0), await serve(1)];
+    token = await adminToken();
+    const polling = new HttpTransport({ baseUrl: first, token });
+    waits = vi.spyOn(cluster.engines[0]!.dispatch, 'waitForWork');
+    const workerId = await polling.register({ queues: ['q'], capacity: 1 });
+    const claiming = polling.claim({ workerId, queues: ['q'], max: 5, waitMs: 10_000 });
+    await untilClaimWaits();
+    const submitted = await new DocketClient({ baseUrl: second, token }).submit({ type: 'x', queue: 'q' });
+    const jobs = await within('the long-poll on the first node to return after the submit to the second', claiming);
+    expect(jobs.map((j) => j.id)).toEqual([submitted.id]);
+    expect(jobs[0]).toMatchObject({ state: 'running', workerId, attempt: 1 });
   });
 });

@@ -1,31 +1,27 @@
+// The in-process Worker (LocalTransport) on both deployments: embedded (SQLite + memory dispatch)
+// and production (PostgreSQL + Redis), as `docket worker` would run beside either engine.
 import { afterEach, describe, expect, it } from 'vitest';
-import { openEmbedded, type Docket } from '../src/app/docket.js';
+import type { Docket } from '../src/app/docket.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import { Worker, type Handler } from '../src/sdk/worker.js';
 import { PermanentError } from '../src/sdk/errors.js';
 import { pino } from 'pino';
 import type { Job } from '../src/domain/job.js';
+import { deployments } from './helpers/deployments.js';
+import { within } from './helpers/process.js';
 
-let docket: Docket;
-let worker: Worker | undefined;
 const silent = pino({ level: 'silent' });
-
+/** What the engine's loops and the workers reported as trouble: every test ends with none. */
+const troubles: unknown[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  await worker?.close(100);
-  worker = undefined;
-  await docket?.stop();
+  for (const c of cleanups.splice(0).reverse()) await c();
+  expect(troubles.splice(0)).toEqual([]);
 });
-
-async function start(handlers: Record<string, Handler>, opts: Partial<ConstructorParameters<typeof Worker>[0]> = {}) {
-  docket = await openEmbedded({ path: ':memory:', leaseMs: 5000 });
-  worker = new Worker({ transport: new LocalTransport(docket.jobs), handlers, logger: silent, ...opts });
-  await worker.start();
-  return docket.jobs;
-}
 
 /** Resolves when the job reaches one of the states (lifecycle events, no polling). */
 function settled(docket: Docket, id: string, states = ['succeeded', 'failed', 'cancelled', 'expired']): Promise<Job> {
-  return new Promise((resolve) => {
+  return within(`job ${id} to reach ${states.join('/')}`, new Promise((resolve) => {
     void docket.jobs.queries.get(id).then((j) => j && states.includes(j.state) && resolve(j));
     const off = docket.jobs.transitions.lifecycle.on((e) => {
       if (e.job.id === id && states.includes(e.to)) {
@@ -33,38 +29,53 @@ function settled(docket: Docket, id: string, states = ['succeeded', 'failed', 'c
         resolve(e.job);
       }
     });
-  });
+  }));
 }
 
-describe('Worker (in-process)', () => {
+describe.each(deployments((c) => cleanups.push(c), { leaseMs: 5000, onError: (e) => troubles.push(e) }))('Worker (in-process), $name', (deployment) => {
+  async function open(): Promise<Docket> {
+    const docket = await deployment.open();
+    cleanups.push(() => docket.close());
+    return docket;
+  }
+
+  /** A started worker on the engine's service; closed after the test, before the engine. */
+  async function work(docket: Docket, handlers: Record<string, Handler>, opts: Partial<ConstructorParameters<typeof Worker>[0]> = {}): Promise<Worker> {
+    const worker = new Worker({ transport: new LocalTransport(docket.jobs), handlers, logger: silent, onError: (err, what) => troubles.push({ what, err }), ...opts });
+    cleanups.push(() => worker.close(100));
+    return worker.start();
+  }
+
   it('runs a handler by type and stores its result', async () => {
-    const service = await start({ double: async (job) => ({ n: (job.payload as { n: number }).n * 2 }) });
-    const [job] = await service.submitter.submit([{ type: 'double', payload: { n: 21 } }], { tenant: 't' });
+    const docket = await open();
+    await work(docket, { double: async (job) => ({ n: (job.payload as { n: number }).n * 2 }) });
+    const [job] = await docket.jobs.submitter.submit([{ type: 'double', payload: { n: 21 } }], { tenant: 't' });
     const done = await settled(docket, job!.id);
     expect(done.state).toBe('succeeded');
-    expect((await service.queries.get(job!.id))!.result).toEqual({ n: 42 });
+    expect((await docket.jobs.queries.get(job!.id))!.result).toEqual({ n: 42 });
   });
 
   it('reports progress while the job runs', async () => {
+    const docket = await open();
     let seen: unknown;
-    const service = await start({
+    await work(docket, {
       steps: async (job, ctx) => {
         await ctx.progress(50, 'half way');
         seen = (await docket.jobs.queries.get(job.id))!.progress;
       },
     });
-    const [job] = await service.submitter.submit([{ type: 'steps' }], { tenant: 't' });
-    await settled(docket, job!.id);
+    const [job] = await docket.jobs.submitter.submit([{ type: 'steps' }], { tenant: 't' });
+    expect((await settled(docket, job!.id)).state).toBe('succeeded');
     expect(seen).toEqual({ percent: 50, message: 'half way' });
   });
 
   it('fires the AbortSignal on timeout and counts the attempt as failed', async () => {
+    const docket = await open();
     let reason: unknown;
-    const service = await start({
-      slow: (_job, { signal }) =>
-        new Promise((_, reject) => signal.addEventListener('abort', () => reject((reason = signal.reason)))),
+    await work(docket, {
+      slow: (_job, { signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject((reason = signal.reason)))),
     });
-    const [job] = await service.submitter.submit([{ type: 'slow', timeoutMs: 50, maxAttempts: 1 }], { tenant: 't' });
+    const [job] = await docket.jobs.submitter.submit([{ type: 'slow', timeoutMs: 50, maxAttempts: 1 }], { tenant: 't' });
     const done = await settled(docket, job!.id);
     expect(done.state).toBe('failed');
     expect(done.errors[0]).toMatchObject({ code: 'timeout', attempt: 1 });
@@ -72,70 +83,91 @@ describe('Worker (in-process)', () => {
   });
 
   it('aborts a running handler when its job is cancelled, and records no outcome', async () => {
+    const docket = await open();
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
     let aborted: unknown;
-    const service = await start({
+    await work(docket, {
       wait: (_job, { signal }) =>
         new Promise((_, reject) => {
           started();
           signal.addEventListener('abort', () => reject((aborted = signal.reason)));
         }),
     });
-    const [job] = await service.submitter.submit([{ type: 'wait' }], { tenant: 't' });
-    await running;
-    expect((await service.cancels.cancel(job!.id)).ok).toBe(true);
+    const [job] = await docket.jobs.submitter.submit([{ type: 'wait' }], { tenant: 't' });
+    await within('the handler to start', running);
+    expect((await docket.jobs.cancels.cancel(job!.id)).ok).toBe(true);
     // In-process the cancel itself aborts the handler: no heartbeat needed, nothing to wait for.
     expect((aborted as Error).name).toBe('CancelledError');
-    expect((await service.queries.get(job!.id))!.state).toBe('cancelled');
+    const stored = await docket.jobs.queries.get(job!.id);
+    expect(stored).toMatchObject({ state: 'cancelled', errors: [] });
+    expect(stored!.result).toBeUndefined();
   });
 
   it('fails at once on PermanentError and retries plain errors', async () => {
-    const service = await start({
+    const docket = await open();
+    let plainCalls = 0;
+    await work(docket, {
       permanent: async () => {
         throw new PermanentError('bad card', 'card_declined');
       },
+      plain: async () => {
+        if (++plainCalls === 1) throw new Error('flaky');
+        return 'ok';
+      },
     });
-    const [job] = await service.submitter.submit([{ type: 'permanent', maxAttempts: 5 }], { tenant: 't' });
+    const [job, plain] = await docket.jobs.submitter.submit(
+      [
+        { type: 'permanent', maxAttempts: 5 },
+        { type: 'plain', maxAttempts: 5, backoff: { type: 'fixed', delayMs: 0 } },
+      ],
+      { tenant: 't' },
+    );
     const done = await settled(docket, job!.id);
     expect(done.state).toBe('failed');
     expect(done.attempt).toBe(1);
     expect(done.stateReason).toBe('permanent_error');
+    expect(await settled(docket, plain!.id)).toMatchObject({ state: 'succeeded', attempt: 2, result: 'ok' });
   });
 
   it('graceful shutdown gives unfinished jobs back without counting the attempt', async () => {
+    const docket = await open();
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
-    const service = await start({ hang: () => (started(), new Promise(() => {})) });
-    const [job] = await service.submitter.submit([{ type: 'hang', maxAttempts: 1 }], { tenant: 't' });
-    await running;
-    await worker!.close(20);
-    worker = undefined;
-    const after = await service.queries.get(job!.id);
+    const worker = await work(docket, { hang: () => (started(), new Promise(() => {})) });
+    const [job] = await docket.jobs.submitter.submit([{ type: 'hang', maxAttempts: 1 }], { tenant: 't' });
+    await within('the handler to start', running);
+    expect((await docket.jobs.queries.get(job!.id))!.state).toBe('running');
+    await worker.close(20);
+    const after = await docket.jobs.queries.get(job!.id);
     expect(after!.state).toBe('ready');
     expect(after!.attempt).toBe(0);
   });
 
-  it('gives each priority-range pool its share of starts under a mixed load', async () => {
-    const service = await start(
-      { work: () => new Promise((r) => setTimeout(r, 5)) },
-      { concurrency: { '1-3': 8, '4-7': 4, '8-10': 2 } },
-    );
-    await worker!.close(1000); // load the queue first, then start a fresh worker on a full queue
+  it('gives each priority-range pool its share of starts under a mixed load', { timeout: 60_000 }, async () => {
+    const docket = await open();
+    // Load the queue first, then start the worker on a full queue.
     const inputs = Array.from({ length: 3000 }, (_, i) => ({ type: 'work', priority: [2, 5, 9][i % 3]! }));
-    await service.submitter.submit(inputs, { tenant: 't' });
+    for (let i = 0; i < inputs.length; i += 1000) await docket.jobs.submitter.submit(inputs.slice(i, i + 1000), { tenant: 't' });
     const byRange: Record<string, number> = { '1-3': 0, '4-7': 0, '8-10': 0 };
     // Each job takes 5 ms: the pools must be busy at once for their shares to show (pacing, not a wait).
-    worker = new Worker({ transport: new LocalTransport(service), handlers: { work: () => new Promise((r) => setTimeout(r, 5)) }, logger: silent, concurrency: { '1-3': 8, '4-7': 4, '8-10': 2 } });
+    const worker = new Worker({
+      transport: new LocalTransport(docket.jobs),
+      handlers: { work: () => new Promise((r) => setTimeout(r, 5)) },
+      logger: silent,
+      onError: (err, what) => troubles.push({ what, err }),
+      concurrency: { '1-3': 8, '4-7': 4, '8-10': 2 },
+    });
+    cleanups.push(() => worker.close(1000));
     let total = 0;
     const enough = new Promise<void>((resolve) =>
-      worker!.on('started', (job: Job) => {
+      worker.on('started', (job: Job) => {
         byRange[job.priority <= 3 ? '1-3' : job.priority <= 7 ? '4-7' : '8-10']!++;
         if (++total === 700) resolve();
       }),
     );
     await worker.start();
-    await enough;
+    await within('700 starts', enough, 45_000);
     // 8:4:2 slots with equal run times: 4/7, 2/7 and 1/7 of the starts while every range has work.
     expect(byRange['1-3']! / total).toBeGreaterThan(0.5);
     expect(byRange['1-3']! / total).toBeLessThan(0.65);
