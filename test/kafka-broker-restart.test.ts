@@ -130,7 +130,8 @@ it.runIf(hasJava)('ingests every event exactly once across a broker stop and sta
   // Two events again (a producer's retry: same source and id), each before a new event of its key.
   const after = batch('c');
   await publish([before[0]!, before[1]!, ...after]);
-  // Rejoining as a new member, the consumer got nothing until the member it lost timed out.
+  // Back by itself, and before the session of the member it lost would expire: rejoining as a new
+  // member, it got nothing until then (30 s after the broker had loaded the group, before start() resolved).
   await jobsOf(after, SESSION_TIMEOUT_MS - 5_000);
 
   const by = await jobsByEvent();
