@@ -35,10 +35,10 @@ const ARRIVE_MS = 30_000;
 const SESSION_TIMEOUT_MS = 30_000;
 const hasJava = needTool('kafka-broker-restart.test.ts', 'java', spawnSync('java', ['-version']).status === 0, 'apt-get install -y default-jre-headless');
 
-const dir = mkdtempSync(join(tmpdir(), 'docket-kafka-restart-'));
 const clock = new SystemClock();
 /** What `docket server` would log at error level (its onError). */
 const logged: unknown[] = [];
+let dir: string;
 let kafka: PrivateKafka;
 let engine: Engine;
 /** The shop's producer, and a downstream reader of Docket's job events. */
@@ -46,6 +46,7 @@ let shop: KafkaEventBus;
 
 beforeAll(async () => {
   if (!hasJava) return;
+  dir = mkdtempSync(join(tmpdir(), 'docket-kafka-restart-'));
   kafka = await startPrivateKafka({ heap: '256m' });
   shop = new KafkaEventBus({ brokers: [kafka.brokers], clientId: 'shop', maxWaitMs: 200 });
   await shop.ensureTopics([INPUT], { partitions: 3 });
@@ -62,7 +63,7 @@ afterAll(async () => {
   const pid = kafka?.pid();
   await kafka?.destroy();
   if (pid) expect(alive(pid)).toBe(false);
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
 const paid = (orderId: string): EventEnvelope => createEvent({ type: 'com.acme.order.paid', source: 'urn:acme:shop', tenant: TENANT, data: { order: { id: orderId } } }, clock);
