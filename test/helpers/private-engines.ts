@@ -162,8 +162,13 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 export interface PrivateKafka {
   /** `127.0.0.1:<port>` */
   brokers: string;
-  /** Controlled shutdown (SIGTERM), then down until start(). */
+  /** Its data, config, pid file and logs (`logs/server.log`). */
+  dir: string;
+  /** The broker's JVM while it runs, else 0. */
+  pid(): number;
+  /** Controlled shutdown (SIGTERM to its pid, up to 30 s, then SIGKILL), then down until start(). */
   stop(): Promise<void>;
+  /** On the same ports and data dir: what it had written is still there. */
   start(): Promise<void>;
   /** Every record of `topic` from the beginning, as kcat reads them (`-J`). */
   consume(topic: string): Promise<{ partition: number; offset: number; key: string | null; payload: string | null }[]>;
@@ -176,10 +181,12 @@ const KAFKA_SCRIPT = fileURLToPath(new URL('../../scripts/kafka.mjs', import.met
  * A broker of scripts/kafka.mjs on free ports with its own data dir (DOCKET_KAFKA_DATA) and the
  * shared jars: stopping it touches no one else's broker (the script stops only the pid it wrote there).
  */
-export async function startPrivateKafka(): Promise<PrivateKafka> {
+export async function startPrivateKafka(opts: { heap?: string } = {}): Promise<PrivateKafka> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-kafka-'));
   const [port, controller] = [await freePort(), await freePort()];
-  const env = { ...process.env, DOCKET_KAFKA_DATA: dir, DOCKET_KAFKA_PORT: String(port), DOCKET_KAFKA_CONTROLLER_PORT: String(controller), DOCKET_KAFKA_HEAP: '384m' };
+  const env = { ...process.env, DOCKET_KAFKA_DATA: dir, DOCKET_KAFKA_PORT: String(port), DOCKET_KAFKA_CONTROLLER_PORT: String(controller), DOCKET_KAFKA_HEAP: opts.heap ?? '384m' };
+  const pidFile = join(dir, 'kafka.pid');
+  const pid = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) || 0 : 0);
   const script = async (command: string) => {
     await run(process.execPath, [KAFKA_SCRIPT, command], { env, timeout: 180_000 });
   };
@@ -187,6 +194,8 @@ export async function startPrivateKafka(): Promise<PrivateKafka> {
   await script('start');
   return {
     brokers,
+    dir,
+    pid,
     stop: () => script('stop'),
     start: () => script('start'),
     consume: async (topic) => {
@@ -197,10 +206,22 @@ export async function startPrivateKafka(): Promise<PrivateKafka> {
         .map((l) => JSON.parse(l) as { partition: number; offset: number; key: string | null; payload: string | null });
     },
     destroy: async () => {
+      const last = pid();
       await script('stop').catch(() => {});
+      // The script could not stop it (it timed out, or its pid file is gone): never leave a JVM behind.
+      if (last && runsIn(last, dir)) killQuietly(last, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Whether `pid` is a live process whose command line names `dir` (not a recycled pid). */
+function runsIn(pid: number, dir: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+  } catch {
+    return false;
+  }
 }
 
 export function alive(pid: number): boolean {

@@ -77,6 +77,8 @@ export interface TopicSpec {
 export class KafkaEventBus implements EventBus {
   private producer: Producer<string, string, Buffer, Buffer>;
   private readonly subscriptions = new Set<KafkaSubscription>();
+  /** Per group, a member a failed subscription could not take out of it: the next subscription rejoins as it. */
+  private readonly lostMembers = new Map<string, string>();
   private readonly options: Required<Omit<KafkaEventBusOptions, 'onError'>> & Pick<KafkaEventBusOptions, 'onError'>;
   /** Publishes go out one call after another, so per-key order follows call order. */
   private sending: Promise<unknown> = Promise.resolve();
@@ -141,7 +143,10 @@ export class KafkaEventBus implements EventBus {
   async subscribe(topics: readonly string[], groupId: string, handler: EventHandler, options: SubscribeOptions = {}): Promise<Subscription> {
     if (this.closed) throw new EventBusClosedError();
     if (topics.length === 0) throw new TypeError('subscribe: topics must not be empty');
-    const sub = new KafkaSubscription({ ...this.options, topics: [...new Set(topics)], groupId, handler, subscribe: options });
+    const rejoinAs = this.lostMembers.get(groupId);
+    this.lostMembers.delete(groupId);
+    const onLost = (memberId: string) => void this.lostMembers.set(groupId, memberId);
+    const sub = new KafkaSubscription({ ...this.options, topics: [...new Set(topics)], groupId, handler, subscribe: options, rejoinAs, onLost });
     this.subscriptions.add(sub);
     void sub.done.then(
       () => this.subscriptions.delete(sub),
