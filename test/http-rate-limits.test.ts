@@ -205,6 +205,31 @@ for (const { name: limiterName, open } of LIMITERS) {
           expect(statuses).toEqual(Array(steps).fill(200));
           expect((await server.get(token)).status).toBe(429);
         });
+
+        if (limiterName === 'redis') {
+          it('two API processes whose clocks are 1 s apart hold a client hammering both to one bucket: exactly the burst plus the rate times the time passed', async () => {
+            await start();
+            const ahead = await api({ tenant: rule }, new ManualClock(T0 + 1000));
+            const behind = await api({ tenant: rule });
+            const token = await tokenFor('acme', ['viewer']);
+            const perStep = Math.ceil((rule.perSecond * stepMs) / 1000) + 1;
+            let admitted = 0;
+            const round = async (server: Api, n: number) => {
+              for (let i = 0; i < n; i++) if ((await server.get(token)).status === 200) admitted++;
+            };
+            await round(ahead, rule.burst + 1);
+            await round(behind, 1);
+            expect(admitted).toBe(rule.burst);
+            for (let step = 1; step <= steps; step++) {
+              for (const s of [ahead, behind]) s.clock.advance(stepMs);
+              // The process behind after the one ahead: its earlier "now" must not move the bucket's time back.
+              await round(ahead, perStep);
+              await round(behind, perStep);
+              const elapsed = step * stepMs;
+              expect(admitted, `admitted after ${elapsed} ms`).toBe(rule.burst + Math.floor((elapsed * rule.perSecond) / 1000));
+            }
+          });
+        }
       });
     }
 
