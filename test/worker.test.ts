@@ -5,6 +5,7 @@ import { Worker, type Handler } from '../src/sdk/worker.js';
 import { PermanentError } from '../src/sdk/errors.js';
 import { pino } from 'pino';
 import type { Job } from '../src/domain/job.js';
+import { until } from './helpers/process.js';
 
 let docket: Docket;
 let worker: Worker | undefined;
@@ -144,4 +145,34 @@ describe('Worker (in-process)', () => {
     expect(byRange['8-10']! / total).toBeGreaterThan(0.1);
     expect(byRange['8-10']! / total).toBeLessThan(0.19);
   });
+
+  for (const slots of [1, 8]) {
+    it(`runs exactly ${slots} handler(s) at once on a deep queue, never more; freed slots are claimed in batches of a quarter`, async () => {
+      // Each handler holds until the test lets it go; `active` counts handlers inside their body.
+      const gates: (() => void)[] = [];
+      let active = 0;
+      let peak = 0;
+      const hold = () =>
+        new Promise<void>((resolve) => {
+          peak = Math.max(peak, ++active);
+          gates.push(() => {
+            active--;
+            resolve();
+          });
+        });
+      const service = await start({ hold }, { concurrency: slots });
+      const total = 3 * slots;
+      const jobs = await service.submitter.submit(Array.from({ length: total }, () => ({ type: 'hold' })), { tenant: 't' });
+      await until(`${slots} handlers running`, () => (active === slots ? true : undefined), 5000, 10);
+      // A quarter of the slots (at least one) freed at a time: exactly that many start again.
+      const batch = Math.max(1, Math.floor(slots / 4));
+      for (let finished = batch; finished <= total; finished += batch) {
+        for (let i = 0; i < batch; i++) gates.shift()!();
+        const running = Math.min(slots, total - finished);
+        await until(`${running} handlers running after ${finished} finished`, () => (active === running ? true : undefined), 5000, 10);
+      }
+      expect(peak).toBe(slots);
+      for (const j of jobs) expect(await settled(docket, j.id)).toMatchObject({ state: 'succeeded' });
+    });
+  }
 });
