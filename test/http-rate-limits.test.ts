@@ -153,14 +153,20 @@ for (const { name: limiterName, open } of LIMITERS) {
           // The next token is back exactly one period (1/rate) later: refused a millisecond before, admitted at it.
           const periodMs = 1000 / rule.perSecond;
           server.clock.advance(periodMs - 1);
-          expect((await server.get(token)).status).toBe(429);
+          const early = await server.get(token);
+          expect(early.status).toBe(429);
+          expect(header(early, 'retry-after')).toBe('1'); // a millisecond left, rounded up to a second
           server.clock.advance(1);
           const back = await server.get(token);
           expect(back.status).toBe(200);
           expect(header(back, 'ratelimit-remaining')).toBe('0');
           expect((await server.get(token)).status).toBe(429);
-          // Retry-After never promises too early: a client that waits as told is admitted.
-          server.clock.advance(Number(refused.retryAfter) * 1000);
+          // Retry-After never promises too early: a client refused a quarter period into its wait
+          // (1.5 s left at 0.5/s: told 2 s, not 1 s) that waits as told is admitted.
+          server.clock.advance(Math.floor(periodMs / 4));
+          const wait = await server.get(token);
+          expect(wait.status).toBe(429);
+          server.clock.advance(Number(header(wait, 'retry-after')) * 1000);
           expect((await server.get(token)).status).toBe(200);
         });
 
