@@ -177,6 +177,16 @@ describe('HTTP API: bad input gets a 4xx naming the field', () => {
     expectProblem(await post('/v1/jobs', { type: 'x', priority: 0, timeoutMs: -1, colour: 1 }), 400, ['/colour', '/priority', '/timeoutMs']);
   });
 
+  it('accepts a payload of exactly the configured limit and rejects one byte more with 413', async () => {
+    await start({ maxPayloadBytes: 100 });
+    // {"blob":"…"} is 11 bytes of JSON around the text.
+    const sized = (bytes: number) => ({ type: 'x', payload: { blob: 'y'.repeat(bytes - 11) } });
+    expect(Buffer.byteLength(JSON.stringify(sized(100).payload))).toBe(100);
+    expect((await post('/v1/jobs', sized(100))).status).toBe(201);
+    expectProblem(await post('/v1/jobs', sized(101)), 413, ['/payload']);
+    expect((await client.list()).jobs).toHaveLength(1);
+  });
+
   it('rejects a payload over the configured limit with 413', async () => {
     await start({ maxPayloadBytes: 100 });
     const big = { type: 'x', payload: { blob: 'y'.repeat(200) } };
@@ -193,6 +203,11 @@ describe('HTTP API: bad input gets a 4xx naming the field', () => {
     expectProblem(await raw('POST', '/v1/jobs', 'type=x', 'text/plain'), 415);
     expectProblem(await raw('POST', '/v1/jobs', 'type=x', 'application/x-www-form-urlencoded'), 415);
     expectProblem(await raw('POST', '/v1/jobs', JSON.stringify({ type: 'x', payload: 'z'.repeat(2000) })), 413);
+    // The body limit from both sides: a body of exactly 1,000 bytes is read, 1,001 is not ({"type":"x","payload":""} is 25 bytes).
+    const body = (bytes: number) => JSON.stringify({ type: 'x', payload: 'z'.repeat(bytes - 25) });
+    expect(Buffer.byteLength(body(1000))).toBe(1000);
+    expect((await raw('POST', '/v1/jobs', body(1000))).status).toBe(201);
+    expectProblem(await raw('POST', '/v1/jobs', body(1001)), 413);
     expectProblem(await raw('POST', '/v1/jobs', '[1, 2]'), 400, ['']);
     expectProblem(await raw('POST', '/v1/jobs', 'null'), 400, ['']);
     const ok = await raw('POST', '/v1/jobs', JSON.stringify({ type: 'x' }), 'application/json; charset=utf-8');

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../src/adapters/clock/manual-clock.js';
-import { MemoryRateLimiter } from '../src/adapters/memory/memory-rate-limiter.js';
 import { openEmbedded, type Docket, type EmbeddedOptions } from '../src/app/docket.js';
 import { buildServer, type ServerOptions } from '../src/interfaces/http/server.js';
 import { DocketClient, type JobView } from '../src/sdk/client.js';
@@ -11,9 +10,9 @@ import { within } from './helpers/process.js';
 
 /**
  * End-to-end checks of the API features over real HTTP: idempotent submits, resubmit, queues
- * (depths, pause/resume), list filters and cursors, rate limits, readiness, and remote workers
- * that go silent. Every test starts its own engine and server; the long-poll on a paused queue
- * runs on both deployments (embedded; PostgreSQL + Redis).
+ * (depths, pause/resume), list filters and cursors, readiness, and remote workers that go silent
+ * (rate limits: http-rate-limits.test.ts). Every test starts its own engine and server; the
+ * long-poll on a paused queue runs on both deployments (embedded; PostgreSQL + Redis).
  */
 
 let docket: Docket | undefined;
@@ -32,7 +31,7 @@ afterEach(async () => {
   expect(troubles.splice(0)).toEqual([]);
 });
 
-type ServerExtras = Partial<Pick<ServerOptions, 'rateLimits' | 'readiness'>>;
+type ServerExtras = Partial<Pick<ServerOptions, 'readiness'>>;
 
 async function start(engine: Omit<EmbeddedOptions, 'path'> = {}, server: (d: Docket) => ServerExtras = () => ({})): Promise<Docket> {
   const d = await openEmbedded({ path: ':memory:', ...engine });
@@ -436,79 +435,7 @@ describe('GET /v1/jobs filters', () => {
   });
 });
 
-// ---- 5. Rate limits -----------------------------------------------------------------------------
-
-describe('rate limits', () => {
-  it('refuses the 6th quick request of a tenant with 429 + Retry-After; other tenants are unaffected', async () => {
-    await start({}, (d) => ({ rateLimits: { limiter: new MemoryRateLimiter(), clock: d.clock, tenant: { perSecond: 2, burst: 5 } } }));
-    const acme = await tokenFor('acme', ['submitter']);
-    const acme2 = await tokenFor('acme', ['viewer']);
-    const globex = await tokenFor('globex', ['submitter']);
-
-    // Requests without (or with a bad) token are 401 and take nothing from any bucket.
-    for (let i = 0; i < 8; i++) {
-      const r = await call('GET', '/v1/jobs', i % 2 ? { token: 'not-a-jwt' } : {});
-      expectProblem(r, 401);
-      expect(r.headers.get('ratelimit-remaining')).toBeNull();
-    }
-    // Health probes are not limited either.
-    expect((await call('GET', '/healthz')).status).toBe(200);
-
-    const remaining: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const r = await call('GET', '/v1/jobs', { token: acme });
-      expect(r.status, r.text).toBe(200);
-      expect(r.headers.get('ratelimit-limit')).toBe('5');
-      expect(Number(r.headers.get('ratelimit-reset'))).toBeGreaterThanOrEqual(1);
-      remaining.push(Number(r.headers.get('ratelimit-remaining')));
-    }
-    expect(remaining).toEqual([4, 3, 2, 1, 0]);
-
-    const refused = await call('GET', '/v1/jobs', { token: acme });
-    expectProblem(refused, 429);
-    // 2 tokens a second: the next one is at most half a second away, which rounds up to 1.
-    expect(refused.headers.get('retry-after')).toBe('1');
-    expect(refused.headers.get('ratelimit-limit')).toBe('5');
-    expect(refused.headers.get('ratelimit-remaining')).toBe('0');
-    expect(Number(refused.headers.get('ratelimit-reset'))).toBeGreaterThanOrEqual(1);
-    expect(refused.body.detail).toContain('acme');
-
-    // The bucket is the tenant's: another token of it is refused too.
-    expectProblem(await call('GET', '/v1/queues', { token: acme2 }), 429);
-    // The SDK surfaces Retry-After.
-    await expect(client(acme).list()).rejects.toMatchObject({ status: 429, retryAfter: expect.any(Number) });
-
-    const other = await call('GET', '/v1/jobs', { token: globex });
-    expect(other.status).toBe(200);
-    expect(other.headers.get('ratelimit-remaining')).toBe('4');
-  });
-
-  it('with a per-token rule, two tokens of one tenant have separate buckets', async () => {
-    await start({}, (d) => ({
-      rateLimits: { limiter: new MemoryRateLimiter(), clock: d.clock, token: { perSecond: 2, burst: 3 }, tenant: { perSecond: 100, burst: 100 } },
-    }));
-    const first = await tokenFor('acme', ['submitter']);
-    const second = await tokenFor('acme', ['submitter']);
-
-    for (const expected of ['2', '1', '0']) {
-      const r = await call('GET', '/v1/queues', { token: first });
-      expect(r.status, r.text).toBe(200);
-      // The tighter bucket (this token's) is the one shown.
-      expect(r.headers.get('ratelimit-limit')).toBe('3');
-      expect(r.headers.get('ratelimit-remaining')).toBe(expected);
-    }
-    const refused = await call('GET', '/v1/queues', { token: first });
-    expectProblem(refused, 429);
-    expect(refused.headers.get('retry-after')).toBe('1'); // 2 a second, as above
-    expect(refused.body.detail).toContain('token');
-
-    const fresh = await call('GET', '/v1/queues', { token: second });
-    expect(fresh.status).toBe(200);
-    expect(fresh.headers.get('ratelimit-remaining')).toBe('2');
-  });
-});
-
-// ---- 6. Readiness -------------------------------------------------------------------------------
+// ---- 5. Readiness -------------------------------------------------------------------------------
 
 describe('health and readiness', () => {
   it('is ready when the store answers, without a token', async () => {
@@ -533,7 +460,7 @@ describe('health and readiness', () => {
   });
 });
 
-// ---- 7 & 8. Remote workers ----------------------------------------------------------------------
+// ---- 6. Remote workers --------------------------------------------------------------------------
 
 describe('remote workers', () => {
   it('a worker that stops heartbeating is lost and its job goes back to ready at once', async () => {

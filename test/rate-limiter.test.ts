@@ -51,6 +51,15 @@ for (const [name, make] of Object.entries(adapters)) {
       expect((await limiter.take('tenant:a', rule, T0 + 60_000)).remaining).toBe(4);
     });
 
+    it("never moves a bucket's time back: a caller whose clock is behind earns nothing, and the next caller ahead is not paid the skew", async () => {
+      const limiter = (await make())();
+      for (let i = 0; i < 5; i++) expect((await limiter.take('tenant:a', rule, T0 + 1000)).allowed).toBe(true);
+      expect(await limiter.take('tenant:a', rule, T0)).toMatchObject({ allowed: false, retryAfterMs: 500 });
+      expect((await limiter.take('tenant:a', rule, T0 + 1000)).allowed).toBe(false);
+      expect((await limiter.take('tenant:a', rule, T0 + 1499)).allowed).toBe(false);
+      expect((await limiter.take('tenant:a', rule, T0 + 1500)).allowed).toBe(true);
+    });
+
     it('gives the same answers as the other adapter for a random request pattern', async () => {
       const limiter = (await make())();
       const reference = new MemoryRateLimiter();

@@ -8,7 +8,7 @@ import { PermanentError } from '../src/sdk/errors.js';
 import { pino } from 'pino';
 import type { Job } from '../src/domain/job.js';
 import { deployments } from './helpers/deployments.js';
-import { within } from './helpers/process.js';
+import { until, within } from './helpers/process.js';
 
 const silent = pino({ level: 'silent' });
 /** What the engine's loops and the workers reported as trouble: every test ends with none. */
@@ -176,4 +176,35 @@ describe.each(deployments((c) => cleanups.push(c), { leaseMs: 5000, onError: (e)
     expect(byRange['8-10']! / total).toBeGreaterThan(0.1);
     expect(byRange['8-10']! / total).toBeLessThan(0.19);
   });
+
+  for (const slots of [1, 8]) {
+    it(`runs exactly ${slots} handler(s) at once on a deep queue, never more; freed slots are claimed in batches of a quarter`, async () => {
+      // Each handler holds until the test lets it go; `active` counts handlers inside their body.
+      const gates: (() => void)[] = [];
+      let active = 0;
+      let peak = 0;
+      const hold = () =>
+        new Promise<void>((resolve) => {
+          peak = Math.max(peak, ++active);
+          gates.push(() => {
+            active--;
+            resolve();
+          });
+        });
+      const docket = await open();
+      await work(docket, { hold }, { concurrency: slots });
+      const total = 3 * slots;
+      const jobs = await docket.jobs.submitter.submit(Array.from({ length: total }, () => ({ type: 'hold' })), { tenant: 't' });
+      await until(`${slots} handlers running`, () => (active === slots ? true : undefined), 5000, 10);
+      // A quarter of the slots (at least one) freed at a time: exactly that many start again.
+      const batch = Math.max(1, Math.floor(slots / 4));
+      for (let finished = batch; finished <= total; finished += batch) {
+        for (let i = 0; i < batch; i++) gates.shift()!();
+        const running = Math.min(slots, total - finished);
+        await until(`${running} handlers running after ${finished} finished`, () => (active === running ? true : undefined), 5000, 10);
+      }
+      expect(peak).toBe(slots);
+      for (const j of jobs) expect(await settled(docket, j.id)).toMatchObject({ state: 'succeeded' });
+    });
+  }
 });

@@ -12,8 +12,8 @@ export interface Received {
   event: { id: string; type: string; tenant: string; subject: string; data: Record<string, unknown> };
 }
 
-/** How the receiver answers request number `n` (0-based): a status, or 'hang' (never answers). */
-export type Responder = (received: Received, n: number) => number | 'hang';
+/** How the receiver answers request number `n` (0-based): a status, 'hang' (never answers), or a status later. */
+export type Responder = (received: Received, n: number) => number | 'hang' | Promise<number>;
 
 export interface Receiver {
   url: string;
@@ -45,8 +45,10 @@ export async function startReceiver(responder: Responder = () => 200): Promise<R
       received.push(r);
       const answer = respond(r, n);
       if (answer === 'hang') return;
-      r.answered = answer;
-      res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer < 300 ? 'ok' : 'no');
+      void Promise.resolve(answer).then((status) => {
+        r.answered = status;
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -6,7 +6,9 @@
 -- ARGV[3]   burst: the bucket's capacity
 --
 -- Atomically: refills the bucket for the time elapsed, takes a token if one is there, stores the
--- bucket with a time to live of "until full again" (a full bucket is the same as no key).
+-- bucket with a time to live of "until full again" (a full bucket is the same as no key). The
+-- bucket's time is the latest "now" it was given: with API processes' clocks apart, it follows the
+-- one ahead, and a process behind earns nothing until its clock passes it.
 -- Returns { allowed (1/0), whole tokens left, ms until full, ms until a token is available }.
 local key = KEYS[1]
 local now, rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -27,7 +29,10 @@ local retryMs = 0
 if allowed == 0 then
   retryMs = math.ceil((1 - tokens) / rate * 1000)
 end
+-- The bucket's time never goes back: a caller whose clock is behind the last one's must not make
+-- the next caller ahead be paid the skew again (see takeToken in token-bucket.ts).
+at = math.max(at, now)
 -- %.17g keeps the float exact (tostring rounds to 14 digits and would drift from the JS rule).
-redis.call('HSET', key, 'tokens', string.format('%.17g', tokens), 'at', string.format('%d', now))
+redis.call('HSET', key, 'tokens', string.format('%.17g', tokens), 'at', string.format('%d', at))
 redis.call('PEXPIRE', key, resetMs + 1000)
 return { allowed, math.floor(tokens), resetMs, retryMs }
