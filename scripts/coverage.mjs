@@ -46,6 +46,8 @@ const vitest = spawnSync(
     join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run',
     '--coverage.enabled', '--coverage.provider=v8', '--coverage.include=src/**',
     '--coverage.reporter=json', '--coverage.reportsDirectory=coverage/in-process', '--coverage.reportOnFailure',
+    // Counting every block slows each process, and the CLI tests run a dozen of them per test.
+    '--testTimeout=90000', '--hookTimeout=90000',
     ...process.argv.slice(2),
   ],
   { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NODE_V8_COVERAGE: RAW } },
