@@ -9,7 +9,7 @@ import { parseConfigFile } from '../src/config/index.js';
 import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketClient } from '../src/sdk/client.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
-import { cleanEnv, stopAll } from './helpers/process.js';
+import { cleanEnv, stopAll, until } from './helpers/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 let docket: Docket | undefined;
@@ -81,16 +81,15 @@ describe('docket top', () => {
     await admin.submitBulk([1, 2, 3].map(() => ({ type: 'send', queue: 'emails' })));
     const top = run(['top', '--interval', '300', '--url', url, '--token', token]);
     const frames = () => top.stdout().split(/\n+(?=docket top {2})/).filter((f) => f.includes('QUEUE'));
-    const deadline = Date.now() + 10_000;
-    while (frames().length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    // Two jobs end between frames: the next one shows a rate.
+    /** The DONE/S column of the emails row. */
+    const rateIn = (frame: string) => frame.split('\n').find((l) => l.startsWith('emails'))!.split(/\s+/).at(-1)!;
+    await until('the first frame', () => (frames().length > 0 ? true : undefined), 10_000);
+    // Two jobs end between frames: a later one shows a rate.
     const { id } = await admin.request<{ id: string }>('POST', '/v1/workers', { queues: ['emails'] });
     for (const job of await admin.claim('emails', id, { max: 2 })) await admin.complete(job.id, job.leaseToken);
-    while (frames().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until('a frame with the rate of the two jobs', () => (frames().some((f) => Number(rateIn(f)) > 0) ? true : undefined), 10_000);
     top.child.kill('SIGINT');
     expect(await top.exited).toBe(0);
-    const last = frames().at(-1)!;
-    expect(last.split('\n').find((l) => l.startsWith('emails'))!.split(/\s+/).at(-1)).toMatch(/^\d+\.\d$/);
-    expect(frames().some((f) => Number(f.split('\n').find((l) => l.startsWith('emails'))!.split(/\s+/).at(-1)) > 0)).toBe(true);
+    expect(rateIn(frames().at(-1)!)).toMatch(/^\d+\.\d$/);
   });
 });

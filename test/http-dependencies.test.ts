@@ -10,6 +10,7 @@ import { LocalTransport } from '../src/sdk/local-transport.js';
 import type { WorkerTransport } from '../src/sdk/transport.js';
 import { Worker, type Handler } from '../src/sdk/worker.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
+import { until } from './helpers/process.js';
 
 /**
  * Dependencies end to end (docs/dependencies.md): a DAG submitted in one request, run by a
@@ -41,16 +42,6 @@ async function start(): Promise<Docket> {
 async function post(path: string, token: string, body: unknown) {
   const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, type: res.headers.get('content-type') ?? '', body: (await res.json()) as any };
-}
-
-async function until<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** extract → (transform, audit) → load; audit fails and has policy continue. */
@@ -96,7 +87,7 @@ async function runPipeline(transport: (token: string) => WorkerTransport) {
   worker = await new Worker({ transport: transport(await tokenFor('acme', ['worker'])), handlers: handlers(seen), concurrency: 2, heartbeatMs: 200, pollWaitMs: 500, logger: pino({ level: 'silent' }) }).start();
 
   const client = new DocketClient({ baseUrl: base, token: submitter });
-  await until(async () => (await client.get(load.id)).state === 'succeeded', 'load to succeed');
+  await until('load to succeed', async () => ((await client.get(load.id)).state === 'succeeded' ? true : undefined));
   expect((await client.get(transform.id)).result).toEqual({ doubled: 6 });
   expect(seen.load).toHaveLength(2);
   expect(seen.load).toEqual(

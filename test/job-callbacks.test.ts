@@ -12,6 +12,7 @@ import { Worker } from '../src/sdk/worker.js';
 import { WEBHOOK_CURSOR } from '../src/services/webhooks/dispatcher.js';
 import type { WebhookOptions } from '../src/services/webhooks/webhooks.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
+import { until } from './helpers/process.js';
 import { PLACES, type Place } from './helpers/webhook-places.js';
 import { LOCAL_RECEIVERS, startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
 
@@ -72,7 +73,7 @@ for (const [name, place] of Object.entries(PLACES)) {
       ]);
       expect(subs[0]).not.toHaveProperty('secret');
       expect(await globex.webhooks.list()).toEqual([]);
-      const log = await eventually(async () => {
+      const log = await until('the callback delivered', async () => {
         const page = await acme.webhooks.deliveries(subs[0]!.id);
         return page.deliveries[0]?.status === 'delivered' ? page : undefined;
       });
@@ -80,7 +81,7 @@ for (const [name, place] of Object.entries(PLACES)) {
       // Only the end was asked for: submitted and started went nowhere. Once the webhook dispatcher
       // has read the whole log, the subscription's deliveries are all it will ever get.
       const end = await docket!.store.events.lastPosition();
-      await eventually(async () => (((await docket!.store.events.cursor(WEBHOOK_CURSOR)) ?? 0) >= end ? true : undefined));
+      await until('the webhook dispatcher to read the whole log', async () => (((await docket!.store.events.cursor(WEBHOOK_CURSOR)) ?? 0) >= end ? true : undefined));
       expect((await acme.webhooks.deliveries(subs[0]!.id)).deliveries.map((d) => [d.eventType, d.status])).toEqual([['docket.job.succeeded', 'delivered']]);
       expect(receiver.received).toHaveLength(1);
     });
@@ -139,14 +140,4 @@ for (const [name, place] of Object.entries(PLACES)) {
       expect(await acme.webhooks.list()).toEqual([]);
     });
   });
-}
-
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -14,7 +14,7 @@ import type { LogLineInfo } from '../src/sdk/log-stream.js';
 import { Worker, type Handler } from '../src/sdk/worker.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
 import { deployments } from './helpers/deployments.js';
-import { within } from './helpers/process.js';
+import { until, within } from './helpers/process.js';
 
 // The worker prints warnings only: what the job log keeps does not depend on it.
 const quiet = pino({ level: 'warn' }, { write: () => {} });
@@ -42,12 +42,12 @@ function startWorker(transport: ConstructorParameters<typeof Worker>[0]['transpo
   return w.start();
 }
 
-async function settled(client: DocketClient, id: string): Promise<string> {
-  for (;;) {
+/** The job's final state, once it has one. */
+function settled(client: DocketClient, id: string): Promise<string> {
+  return until(`job ${id} to finish`, async () => {
     const { state } = await client.get(id);
-    if (['succeeded', 'failed', 'cancelled'].includes(state)) return state;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    return ['succeeded', 'failed', 'cancelled'].includes(state) ? state : undefined;
+  });
 }
 
 const texts = (lines: LogLineInfo[]) => lines.map((l) => `${l.attempt}:${l.level}:${l.message}`);
@@ -70,7 +70,7 @@ describe.each(DEPLOYMENTS)('job logs, $name', (deployment) => {
       },
     });
     const job = await acme.submit({ type: 'pay', payload: {}, maxAttempts: 2, backoff: { type: 'fixed', delayMs: 10 } });
-    expect(await within('the job to finish', settled(acme, job.id))).toBe('succeeded');
+    expect(await settled(acme, job.id)).toBe('succeeded');
 
     const all = await acme.logs(job.id);
     expect(texts(all.lines)).toEqual(['1:info:charging card', '1:error:attempt failed', '2:info:charging card', '2:warn:paid']);
@@ -103,7 +103,7 @@ describe.each(DEPLOYMENTS)('job logs, $name', (deployment) => {
       },
     });
     const job = await acme.submit({ type: 'report', payload: {} });
-    expect(await within('the job to finish', settled(acme, job.id))).toBe('succeeded');
+    expect(await settled(acme, job.id)).toBe('succeeded');
     const lines: LogLineInfo[] = [];
     let cursor: string | undefined;
     do {
@@ -168,7 +168,7 @@ describe.each(DEPLOYMENTS)('job logs, $name', (deployment) => {
     });
     const silent = await acme.submit({ type: 'silent', payload: {} });
     const chatty = await acme.submit({ type: 'chatty', payload: {} });
-    await within('both jobs to finish', Promise.all([settled(acme, silent.id), settled(acme, chatty.id)]));
+    await Promise.all([settled(acme, silent.id), settled(acme, chatty.id)]);
     expect((await acme.logs(silent.id)).lines).toEqual([]);
     expect(await rowsOf(docket, silent.id)).toBe(0);
     expect(await rowsOf(docket, chatty.id)).toBe(1);
@@ -195,7 +195,7 @@ describe('job log cap, over HTTP', () => {
       },
     });
     const job = await acme.submit({ type: 'loud', payload: {} });
-    await within('the job to finish', settled(acme, job.id));
+    await settled(acme, job.id);
     const { lines, dropped } = await acme.logs(job.id, { limit: 1000 });
     expect(dropped).toBeGreaterThan(0);
     expect(lines[0]).toMatchObject({ id: 0, level: 'warn', message: expect.stringContaining(`${dropped} earlier lines were dropped`) });

@@ -13,6 +13,7 @@ import { PermanentError } from '../src/sdk/errors.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import { Worker } from '../src/sdk/worker.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
+import { until } from './helpers/process.js';
 import { parseExposition, valueOf, type Family } from './helpers/prometheus.js';
 
 let docket: Docket | undefined;
@@ -25,14 +26,6 @@ afterEach(async () => {
   await docket?.stop();
   worker = app = docket = undefined;
 });
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('GET /metrics', () => {
   it('reports job counters, histograms, gauges and request durations after running jobs', async () => {
@@ -83,9 +76,9 @@ describe('GET /metrics', () => {
         },
       },
     }).start();
-    await until(async () => {
+    await until('every job to end', async () => {
       const [emails, reports] = [await docket!.jobs.queries.queues(null)].map((qs) => qs)[0]!.reduce<number[]>((acc, q) => [...acc, q.counts.succeeded + q.counts.failed], []);
-      return emails === 20 && reports === 1;
+      return emails === 20 && reports === 1 ? true : undefined;
     });
     await docket.alerts!.evaluator.runOnce(); // the backlog is gone: resolved
 
@@ -154,7 +147,7 @@ describe('GET /metrics', () => {
     await res();
     await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
     await docket.jobs.claims.claim({ workerId: 'gone', queues: ['q'], max: 1 });
-    await until(async () => (await docket!.jobs.queries.queues(null))[0]!.counts.ready === 1);
+    await until('the expired lease reaped', async () => ((await docket!.jobs.queries.queues(null))[0]!.counts.ready === 1 ? true : undefined));
     const m = parseExposition((await res()).body);
     expect(valueOf(m, 'docket_lease_expirations_total', { queue: 'q' })).toBe(1);
   });

@@ -48,12 +48,23 @@ async function pair() {
     expect(await admin.call('CLIENT', 'KILL', 'ID', sub!.id)).toBe(1); // clients killed
     return sub!.id;
   };
-  return { dispatch, peer, subscribers, kill };
+  /**
+   * The positive marker before "not woken" is a finding: a waiter on another queue resolves once
+   * a peer enqueued there. The dispatch looks for its waiters in the order they came, over one
+   * connection, so by then it has looked for every earlier waiter and found nothing for those
+   * still pending; the marker's channel is heard on the subscriber connection as it is now.
+   */
+  const looked = async () => {
+    const queue = `marker-${randomUUID()}`;
+    await peer.enqueue([entry({ queue })]);
+    await within('the marker waiter, on a queue with work', dispatch.waitForWork([queue], 30_000), 5_000);
+  };
+  return { dispatch, peer, subscribers, kill, looked };
 }
 
 describe('Redis dispatch: its pub/sub connection is killed', () => {
   it('subscribes again on a new connection, and a peer enqueue wakes a waiting claimer as before', async () => {
-    const { dispatch, peer, subscribers, kill } = await pair();
+    const { dispatch, peer, subscribers, kill, looked } = await pair();
     // Before: a peer's enqueue wakes our waiter (the positive marker that wake-ups travel by pub/sub).
     const first = dispatch.waitForWork(['q'], 30_000);
     await until('subscribed', async () => ((await subscribers())[0]?.channels === 1 ? true : undefined));
@@ -69,7 +80,8 @@ describe('Redis dispatch: its pub/sub connection is killed', () => {
     expect(again.id).not.toBe(killed);
 
     const waiting = dispatch.waitForWork(['q'], 30_000);
-    expect(await settles(waiting, 200), 'woken with nothing to take').toBe(false);
+    await looked();
+    expect(await settles(waiting, 0), 'woken with nothing to take').toBe(false);
     const e = entry();
     await peer.enqueue([e]);
     await within('the wake-up after the kill', waiting, 5_000);
@@ -77,10 +89,11 @@ describe('Redis dispatch: its pub/sub connection is killed', () => {
   });
 
   it('a claimer waiting while the connection is down is woken to look again: the job enqueued meanwhile is taken', async () => {
-    const { dispatch, peer, subscribers, kill } = await pair();
+    const { dispatch, peer, subscribers, kill, looked } = await pair();
     const waiting = dispatch.waitForWork(['q'], 30_000);
     await until('subscribed', async () => ((await subscribers())[0]?.channels === 1 ? true : undefined));
-    expect(await settles(waiting, 100), 'woken with nothing to take').toBe(false);
+    await looked();
+    expect(await settles(waiting, 0), 'woken with nothing to take').toBe(false);
     await kill();
     // Sent while our subscriber is gone: no one hears the message.
     const e = entry();

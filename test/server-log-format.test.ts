@@ -2,7 +2,7 @@
 // mode (shutdown included), readable lines in pretty mode, failed attempts at warn and the dead
 // letter at error, recovery conditions and alerts as they open and close, every 5xx at error with
 // its request, a shutdown that says what it waits for, and a port already in use said in one line.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanUp, docketAs, spawnDocket, startServer, tempDir, type Server } from './helpers/cli.js';
@@ -62,10 +62,14 @@ describe('docket server logs', { timeout: 240_000 }, () => {
       },
       alerts: { evaluateEverySeconds: 1, rules: [{ name: 'held-backlog', kind: 'queue-depth', queue: 'held', above: 0 }] },
     }));
+    // The upstream of `pay` is down while this file exists.
+    const payDown = join(dir, 'pay-down');
+    writeFileSync(payDown, '');
     const handlers = join(dir, 'handlers.js');
-    writeFileSync(handlers, `export const handlers = {
+    writeFileSync(handlers, `import { existsSync } from 'node:fs';
+    export const handlers = {
       fail: async (job) => { throw new Error(job.payload.message); },
-      pay: async (job) => { if (Date.now() < job.payload.downUntil) throw new Error('upstream pay down'); return { paid: true }; },
+      pay: async () => { if (existsSync(${JSON.stringify(payDown)})) throw new Error('upstream pay down'); return { paid: true }; },
     };`);
     const server = await startServer(dir, undefined, { DOCKET_LOG_LEVEL: 'info', DOCKET_LOG_FORMAT: 'json', DOCKET_CONFIG: config, DOCKET_HANDLERS: handlers });
     const call = (method: string, path: string, body?: unknown) =>
@@ -74,9 +78,10 @@ describe('docket server logs', { timeout: 240_000 }, () => {
 
     // A dead letter: no attempt left.
     const dead = await submit({ type: 'fail', payload: { message: 'disk full' }, maxAttempts: 1 });
-    // A condition: the first attempt parks the job under service:pay, a probe after 0.2 s parks it
-    // again until downUntil, then succeeds: the condition clears and closes.
-    await submit({ type: 'pay', payload: { downUntil: Date.now() + 1500 } });
+    // A condition: the first attempt parks the job under service:pay, probes (every 0.2 s) park it
+    // again until the upstream is back (below, once the condition opened), then one succeeds: the
+    // condition clears and closes.
+    await submit({ type: 'pay' });
     // An alert: a ready job in a queue nobody serves fires held-backlog; cancelling it resolves it.
     const held = await submit({ type: 'noop', queue: 'held' });
     const line = (what: string, match: (e: Entry) => boolean) => until(what, () => logOf(server).find(match), 30_000);
@@ -90,6 +95,7 @@ describe('docket server logs', { timeout: 240_000 }, () => {
     expect(deadLetter).toMatchObject({ level: 50, jobId: dead, queue: 'default', type: 'fail', tenant: 'default', attempts: 1, maxAttempts: 1, reason: 'attempts_exhausted', error: 'disk full' });
     const opened = await line('the condition opening', (e) => e.msg.startsWith('recovery condition service:pay opened'));
     expect(opened).toMatchObject({ level: 40, condition: 'service:pay', queue: 'default', type: 'pay', error: 'upstream pay down' });
+    rmSync(payDown); // the upstream is back
     expect(await line('the condition clearing', (e) => e.msg.startsWith('recovery condition service:pay cleared'))).toMatchObject({ level: 30, condition: 'service:pay' });
     expect(await line('the condition closing', (e) => e.msg.startsWith('recovery condition service:pay closed'))).toMatchObject({ level: 30, condition: 'service:pay', reason: 'all released' });
     expect(logOf(server).find((e) => e.msg.startsWith('alert held-backlog firing'))).toMatchObject({ level: 40, rule: 'held-backlog', kind: 'queue-depth', queue: 'held', value: 1 });

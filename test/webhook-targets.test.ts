@@ -16,7 +16,7 @@ import { buildServer } from '../src/interfaces/http/server.js';
 import { AddressGuard } from '../src/net/address-guard.js';
 import { BLOCKED, NO_ANSWER } from '../src/services/webhooks/post.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
-import { freePort } from './helpers/process.js';
+import { freePort, until } from './helpers/process.js';
 import { LOCAL_RECEIVERS, startReceiver, type Receiver } from './helpers/webhook-receiver.js';
 
 // Read as plain JSON, as a client does.
@@ -227,12 +227,6 @@ describe('targets refused at delivery', () => {
 });
 
 /** The subscription's one delivery once it is given up, as the log shows it. */
-async function waitForFailed(id: string): Promise<Json> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const page = await call('GET', `/v1/webhooks/${id}/deliveries?status=failed`);
-    if (page.body.deliveries.length > 0) return page.body.deliveries[0];
-    if (Date.now() > deadline) throw new Error(`no failed delivery for ${id}: ${JSON.stringify(page.body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+function waitForFailed(id: string): Promise<Json> {
+  return until(`a failed delivery for ${id}`, async () => (await call('GET', `/v1/webhooks/${id}/deliveries?status=failed`)).body.deliveries[0]);
 }

@@ -14,6 +14,7 @@ import { WEBHOOK_CURSOR } from '../src/services/webhooks/dispatcher.js';
 import type { WebhookDisabled } from '../src/services/webhooks/sender.js';
 import type { WebhookOptions } from '../src/services/webhooks/webhooks.js';
 import { testAuth, tokenFor } from './helpers/auth.js';
+import { until } from './helpers/process.js';
 import { PLACES, type Place } from './helpers/webhook-places.js';
 import { LOCAL_RECEIVERS, startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
 
@@ -103,7 +104,7 @@ for (const [name, place] of Object.entries(PLACES)) {
       expect(got[3]!.event.data).toMatchObject({ jobId: boom.id, state: 'failed', error: 'card refused' });
 
       // The sender records an attempt once the answer is in: a moment after the receiver saw it.
-      const log = await eventually(async () => {
+      const log = await until('every delivery settled', async () => {
         const page = await acme.webhooks.deliveries(sub.id);
         return page.deliveries.every((d) => d.status !== 'pending') ? page : undefined;
       });
@@ -115,7 +116,7 @@ for (const [name, place] of Object.entries(PLACES)) {
       // Nothing went anywhere else. Once the webhook dispatcher has read the whole log and every
       // subscription's deliveries are done, nothing more can come in.
       const end = await docket!.store.events.lastPosition();
-      await eventually(async () => (((await docket!.store.events.cursor(WEBHOOK_CURSOR)) ?? 0) >= end ? true : undefined));
+      await until('the webhook dispatcher to read the whole log', async () => (((await docket!.store.events.cursor(WEBHOOK_CURSOR)) ?? 0) >= end ? true : undefined));
       const others = [...(await acme.webhooks.list()).filter((s) => s.id !== sub.id), ...(await globex.webhooks.list())];
       expect(others).toHaveLength(2);
       for (const other of others) expect((await (other.tenant === 'acme' ? acme : globex).webhooks.deliveries(other.id)).deliveries, other.url).toEqual([]);
@@ -138,7 +139,7 @@ for (const [name, place] of Object.entries(PLACES)) {
       expect([first!.headers['docket-delivery-attempt'], second!.headers['docket-delivery-attempt']]).toEqual(['1', '2']);
       expect(verifyDocketSignature(sub.secret, second!.headers['docket-signature'], second!.body)).toBe(true);
 
-      const delivered = await eventually(async () => {
+      const delivered = await until('the delivery delivered', async () => {
         const [d] = (await acme.webhooks.deliveries(sub.id)).deliveries;
         return d?.status === 'delivered' ? d : undefined;
       });
@@ -157,12 +158,12 @@ for (const [name, place] of Object.entries(PLACES)) {
       const b = await acme.submit({ type: 'ok' });
       await receiver.waitFor(3); // b's first try: the third failure in a row
 
-      const off = await eventually(async () => {
+      const off = await until('the subscription disabled', async () => {
         const w = await acme.webhooks.get(sub.id);
         return w.enabled ? undefined : w;
       });
       expect(off).toMatchObject({ enabled: false, consecutiveFailures: 3, disabledReason: '3 failed attempts in a row', disabledAt: expect.any(String) });
-      await eventually(async () => (disabled.length > 0 ? true : undefined));
+      await until('the disable event', async () => (disabled.length > 0 ? true : undefined));
       expect(disabled).toEqual([{ subscriptionId: sub.id, url: receiver.url, reason: '3 failed attempts in a row', consecutiveFailures: 3 }]);
       const log = await acme.webhooks.deliveries(sub.id);
       expect(log.deliveries.map((d) => [d.status, d.attempts, d.lastStatusCode])).toEqual([
@@ -190,7 +191,7 @@ for (const [name, place] of Object.entries(PLACES)) {
 
       receiver.respond(() => 200);
       const { acme: again } = await start();
-      const log = await eventually(async () => {
+      const log = await until('both deliveries delivered', async () => {
         const page = await again.webhooks.deliveries(sub.id);
         return page.deliveries.length === 2 && page.deliveries.every((d) => d.status === 'delivered') ? page.deliveries : undefined;
       });
@@ -213,15 +214,4 @@ for (const [name, place] of Object.entries(PLACES)) {
       expect(log.map((d) => d.eventId)).toEqual([accepted[1]!.event.id, accepted[0]!.event.id]);
     });
   });
-}
-
-/** Polls `probe` until it returns a value (for state the API shows a moment after the receiver saw it). */
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

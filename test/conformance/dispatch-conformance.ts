@@ -2,15 +2,14 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/adapters/clock/manual-clock.js';
 import type { DispatchEntry } from '../../src/domain/job.js';
-import type { Clock } from '../../src/ports/clock.js';
 import type { Dispatch, FairnessPolicy } from '../../src/ports/dispatch.js';
 import { fairnessPolicy, type FairnessConfig } from '../../src/domain/fairness.js';
 import { settles } from '../helpers/process.js';
 
 export interface OpenedDispatch {
   dispatch: Dispatch;
-  /** The clock `dispatch` times its waits with; a ManualClock makes timeout tests instant. */
-  clock: ManualClock | Clock;
+  /** The clock `dispatch` times its waits with: the timeout tests move it. */
+  clock: ManualClock;
   /**
    * Opens another instance over the same state, as another process would. Adapters whose state
    * lives in one process (memory) leave it out and the cross-instance tests are skipped.
@@ -23,8 +22,6 @@ export interface OpenedDispatch {
 const T0 = Date.UTC(2026, 0, 1);
 /** How long a wake-up may take before a test calls it lost: generous, CI machines stall. */
 const PROMPT_MS = 1_000;
-/** How long a test watches a promise that must stay pending. */
-const QUIET_MS = 60;
 
 /** A ready entry; ids are UUIDv7 made in call order, so they sort by submission. */
 function entry(over: Partial<DispatchEntry> = {}): DispatchEntry {
@@ -36,7 +33,6 @@ function byOrder(a: DispatchEntry, b: DispatchEntry): number {
   return a.priority - b.priority || a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ids = (entries: readonly DispatchEntry[]) => entries.map((e) => e.id);
 
 /** Takes everything ready on `queues`, `batch` at a time. */
@@ -72,11 +68,16 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
       peers.push(p);
       return p;
     };
-    /** Moves the dispatch's clock: instantly for a ManualClock, else by sleeping. */
-    const advance = async (ms: number) => {
-      const clock = opened!.clock;
-      if (clock instanceof ManualClock) clock.advance(ms);
-      else await sleep(ms);
+    /**
+     * The positive marker before "still waiting" is a finding: a waiter that comes later, on a
+     * queue with ready work, resolves. An instance looks for its waiters in the order they came
+     * (memory: at once; Redis: one connection, replies in order), so by then it has looked for
+     * every earlier waiter too, and found nothing for those still pending.
+     */
+    const looked = async (dispatch: Dispatch) => {
+      const queue = `looked-${uuidv7()}`;
+      await d().enqueue([entry({ queue })]);
+      expect(await settles(dispatch.waitForWork([queue], 60_000), PROMPT_MS), 'the marker waiter, on a queue with work').toBe(true);
     };
     const itWithPeer = (title: string, fn: () => Promise<void>) =>
       it(title, async (ctx) => {
@@ -364,7 +365,6 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
       it('resolves promptly on an enqueue to one of its queues, not on other queues', async () => {
         const waiting = d().waitForWork(['a', 'b'], 60_000);
         const onC = d().waitForWork(['c'], 60_000);
-        expect(await settles(waiting, QUIET_MS)).toBe(false);
         await d().enqueue([entry({ queue: 'c' })]);
         // The enqueue to c has been heard (c's waiter woke): only then is "not woken" a finding.
         expect(await settles(onC, PROMPT_MS)).toBe(true);
@@ -386,17 +386,20 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
 
       it('resolves when the timeout passes', async () => {
         const waiting = d().waitForWork(['q'], 5_000);
-        expect(await settles(waiting, QUIET_MS)).toBe(false);
-        await advance(4_000);
-        expect(await settles(waiting, QUIET_MS)).toBe(false);
-        await advance(1_000);
+        const sooner = d().waitForWork(['q'], 4_000);
+        opened!.clock.advance(4_000);
+        // The 4 s timeout has fired: only then is "the 5 s one has not" a finding.
+        expect(await settles(sooner, PROMPT_MS)).toBe(true);
+        expect(await settles(waiting, 0)).toBe(false);
+        opened!.clock.advance(1_000);
         expect(await settles(waiting, PROMPT_MS)).toBe(true);
       });
 
       it('resolves on abort, and at once for an aborted signal', async () => {
         const controller = new AbortController();
         const waiting = d().waitForWork(['q'], 60_000, controller.signal);
-        expect(await settles(waiting, QUIET_MS)).toBe(false);
+        await looked(d());
+        expect(await settles(waiting, 0)).toBe(false);
         controller.abort();
         expect(await settles(waiting, PROMPT_MS)).toBe(true);
         expect(await settles(d().waitForWork(['q'], 60_000, controller.signal), PROMPT_MS)).toBe(true);
@@ -404,7 +407,8 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
 
       it('resolves pending waits on close, and never rejects', async () => {
         const waits = [d().waitForWork(['q'], 60_000), d().waitForWork(['q', 'r'], 60_000, undefined, { min: 2, max: 2 })];
-        expect(await settles(Promise.race(waits), QUIET_MS)).toBe(false);
+        await looked(d());
+        expect(await settles(Promise.race(waits), 0)).toBe(false);
         await d().close();
         await expect(Promise.all(waits)).resolves.toEqual([undefined, undefined]);
       });
@@ -412,7 +416,8 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
       itWithPeer('wakes a waiter of another instance promptly (how another process wakes an idle worker)', async () => {
         const other = await openPeer();
         const waiting = other.waitForWork(['q'], 60_000);
-        expect(await settles(waiting, QUIET_MS)).toBe(false);
+        await looked(other);
+        expect(await settles(waiting, 0)).toBe(false);
         await d().enqueue([entry()]);
         expect(await settles(waiting, PROMPT_MS)).toBe(true);
         // The other instance sees the same work.
@@ -423,7 +428,6 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
         const other = await openPeer();
         const waiting = other.waitForWork(['q'], 60_000, undefined, { min: 1, max: 2 });
         const onEight = other.waitForWork(['q'], 60_000, undefined, { min: 8, max: 8 });
-        expect(await settles(waiting, QUIET_MS)).toBe(false);
         await d().enqueue([entry({ priority: 8 })]);
         // The enqueue has reached the other instance (its priority-8 waiter woke): only then is
         // "not woken" a finding.
@@ -435,7 +439,7 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
     });
 
     describe('hand-off: a new job wakes as many waiting claimers as it can serve, the right ones', () => {
-      /** Registers waiters one after another (oldest first) and checks that none woke yet. */
+      /** Registers waiters one after another (oldest first) and checks, once the dispatch has looked for them, that none woke. */
       const waitersOn = async (dispatch: Dispatch, filters: Parameters<Dispatch['waitForWork']>[3][] | number, queue = 'q') => {
         const list = typeof filters === 'number' ? Array.from({ length: filters }, () => undefined) : filters;
         const woken: boolean[] = [];
@@ -443,7 +447,8 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
           woken[i] = false;
           return dispatch.waitForWork([queue], 60_000, undefined, range).then(() => void (woken[i] = true));
         });
-        expect(await settles(Promise.race(waits), QUIET_MS)).toBe(false);
+        await looked(dispatch);
+        expect(await settles(Promise.race(waits), 0)).toBe(false);
         return { woken, waits };
       };
 
@@ -475,7 +480,8 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
           d().waitForWork(['q'], 60_000, undefined, undefined, { tenant: 'x' }),
           d().waitForWork(['q'], 60_000),
         ].map((p, i) => p.then(() => void (woken[i] = true)));
-        expect(await settles(Promise.race(waits), QUIET_MS)).toBe(false);
+        await looked(d());
+        expect(await settles(Promise.race(waits), 0)).toBe(false);
         await d().enqueue([entry({ type: 'b', tenant: 'y' })]);
         expect(await settles(waits[2]!, PROMPT_MS)).toBe(true);
         await settles(Promise.resolve(), 0);
@@ -486,7 +492,8 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
         const other = await openPeer();
         const { woken, waits } = await waitersOn(other, 10);
         const marker = other.waitForWork(['marker'], 60_000);
-        expect(await settles(marker, QUIET_MS)).toBe(false);
+        await looked(other);
+        expect(await settles(marker, 0)).toBe(false);
         await d().enqueue([entry(), entry()]);
         expect(await settles(Promise.all(waits.slice(0, 2)), PROMPT_MS)).toBe(true);
         // Messages reach the other instance in order: once the marker's wake is heard, every wake
@@ -587,7 +594,8 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
         expect(await d().runningCounts(['q'])).toEqual([{ queue: 'q', tenant: 'A', running: 2 }]);
         // Only capped work is ready: a waiter does not return at once, a release wakes it.
         const waiting = d().waitForWork(['q'], 60_000);
-        expect(await settles(waiting, 100)).toBe(false);
+        await looked(d());
+        expect(await settles(waiting, 0)).toBe(false);
         await d().release([first.find((e) => e.tenant === 'A')!]);
         expect(await settles(waiting, 2_000)).toBe(true);
         const next = await d().take({ queues: ['q'], max: 10 });
@@ -638,7 +646,8 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
       it('waiting for one tenant ignores other tenants\' ready work', async () => {
         await d().enqueue([entry({ tenant: 'B' })]);
         const waiting = d().waitForWork(['q'], 60_000, undefined, undefined, { tenant: 'A' });
-        expect(await settles(waiting, 100)).toBe(false);
+        await looked(d());
+        expect(await settles(waiting, 0)).toBe(false);
         await d().enqueue([entry({ tenant: 'A' })]);
         expect(await settles(waiting, 2_000)).toBe(true);
       });
@@ -646,7 +655,8 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
       it('waiting with a filter ignores ready work that does not match', async () => {
         await d().enqueue([entry({ type: 'thumbnail' })]);
         const waiting = d().waitForWork(['q'], 60_000, undefined, undefined, { types: ['mediaInfo'] });
-        expect(await settles(waiting, 100)).toBe(false);
+        await looked(d());
+        expect(await settles(waiting, 0)).toBe(false);
         await d().enqueue([entry({ type: 'mediaInfo' })]);
         expect(await settles(waiting, 2_000)).toBe(true);
       });

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { within } from './process.js';
 
 /** One request the receiver got. */
 export interface Received {
@@ -20,7 +21,7 @@ export interface Receiver {
   received: Received[];
   /** Replaces how it answers from now on. */
   respond(responder: Responder): void;
-  /** Resolves once `count` requests arrived (or `until` holds); rejects after `timeoutMs` saying what it got. */
+  /** Resolves once `count` requests arrived (the first `count`); rejects after `timeoutMs` saying what it got. */
   waitFor(count: number, timeoutMs?: number): Promise<Received[]>;
   close(): Promise<void>;
 }
@@ -34,6 +35,8 @@ export const LOCAL_RECEIVERS = ['127.0.0.1/32'];
 /** A real HTTP receiver on a free local port, as a webhook subscriber would run one. */
 export async function startReceiver(responder: Responder = () => 200): Promise<Receiver> {
   const received: Received[] = [];
+  /** Checks of the tests waiting for requests; each says whether it is done. */
+  let waiting: (() => boolean)[] = [];
   let respond = responder;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -43,6 +46,7 @@ export async function startReceiver(responder: Responder = () => 200): Promise<R
       const r: Received = { headers: req.headers, body, answered: null, event: JSON.parse(body) };
       const n = received.length;
       received.push(r);
+      waiting = waiting.filter((done) => !done());
       const answer = respond(r, n);
       if (answer === 'hang') return;
       void Promise.resolve(answer).then((status) => {
@@ -57,13 +61,14 @@ export async function startReceiver(responder: Responder = () => 200): Promise<R
     url: `http://127.0.0.1:${port}/hooks/docket`,
     received,
     respond: (r) => (respond = r),
-    async waitFor(count, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (received.length < count) {
-        if (Date.now() > deadline) throw new Error(`receiver got ${received.length} requests, waited for ${count}: ${received.map((r) => r.event.type).join(', ')}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      return received.slice(0, count);
+    waitFor(count, timeoutMs = 20_000) {
+      const arrived = new Promise<Received[]>((resolve) => {
+        const done = () => received.length >= count && (resolve(received.slice(0, count)), true);
+        if (!done()) waiting.push(done);
+      });
+      return within(`${count} requests`, arrived, timeoutMs).catch(() => {
+        throw new Error(`receiver got ${received.length} requests, waited for ${count}: ${received.map((r) => r.event.type).join(', ')}`);
+      });
     },
     async close() {
       server.closeAllConnections();
