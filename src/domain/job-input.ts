@@ -238,7 +238,8 @@ function explain(message: string, path: string, value: unknown): string {
   // The HTTP body schema lets `type` out (a template may supply it): the service says it is missing.
   if (message === 'Expected required property') return path === '/type' ? 'required (or give templateId)' : 'required';
   if (message.includes("'date-time' format")) return `"${String(value)}" is not an ISO 8601 date-time with a time zone, e.g. 2026-01-31T09:00:00Z`;
-  if (message.includes('match pattern')) return `"${String(value)}" is not a valid name (letters, digits and _ . : -, up to 128, starting with a letter or digit)`;
+  // TypeBox's wording for a failed pattern (every pattern here is NAME_PATTERN): "Expected string to match '^...$'".
+  if (message.startsWith("Expected string to match '")) return `"${String(value)}" is not a valid name (letters, digits and _ . : -, up to 128, starting with a letter or digit)`;
   return `${message}${value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80)})`}`;
 }
 
