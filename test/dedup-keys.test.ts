@@ -118,14 +118,15 @@ describe('keyHolds', () => {
 
 describe('redirectDependencies', () => {
   it('points dependents of a duplicate at the job that answered for it, copying only those', () => {
-    const a = { id: 'a' };
-    const b = { id: 'b', dependsOn: ['dup', 'x'] };
-    const c = { id: 'c', dependsOn: ['x'] };
+    type Job = { id: string; dependsOn?: string[] };
+    const a: Job = { id: 'a' };
+    const b: Job = { id: 'b', dependsOn: ['dup', 'x'] };
+    const c: Job = { id: 'c', dependsOn: ['x'] };
     const out = redirectDependencies([a, b, c], new Map([['dup', 'holder']]));
     expect(out).toEqual([a, { id: 'b', dependsOn: ['holder', 'x'] }, c]);
     expect(out[0]).toBe(a);
     expect(out[2]).toBe(c);
-    expect(b.dependsOn).toEqual(['dup', 'x']);
+    expect(b.dependsOn).toEqual(['dup', 'x']); // the input is not changed
     const none = [a, b];
     expect(redirectDependencies(none, new Map())).toEqual(none);
   });
