@@ -138,6 +138,25 @@ describe('router', () => {
     expect(matched.map((x) => x.name)).toEqual(['obj']);
     expect(misses[0]!.reason).toMatch(/not a string/);
   });
+  it('says what a missing or unwanted field was checked for', () => {
+    const r = rules([
+      { name: 'eq', match: { 'data.order.coupon': { equals: 'FREE' } }, jobs: [] },
+      { name: 'one', match: { 'data.order.coupon': { oneOf: ['A', 'B'] } }, jobs: [] },
+      { name: 'one-bad', match: { 'data.order.region': { oneOf: ['us', 'ca'] } }, jobs: [] },
+      { name: 're', match: { 'data.order.coupon': { regex: '^X' } }, jobs: [] },
+      { name: 'absent', match: { 'data.order.region': { exists: false } }, jobs: [] },
+    ]);
+    expect(route(event(), r)).toEqual({
+      matched: [],
+      misses: [
+        { rule: 'eq', path: 'data.order.coupon', reason: 'is missing; wanted "FREE"' },
+        { rule: 'one', path: 'data.order.coupon', reason: 'is missing; wanted one of ["A","B"]' },
+        { rule: 'one-bad', path: 'data.order.region', reason: 'is "eu", wanted one of ["us","ca"]' },
+        { rule: 're', path: 'data.order.coupon', reason: 'is missing; wanted a match of /^X/' },
+        { rule: 'absent', path: 'data.order.region', reason: 'is present ("eu") but must be absent' },
+      ],
+    });
+  });
 });
 
 describe('enricher', () => {
@@ -214,6 +233,34 @@ describe('enricher', () => {
     const long = ruleError(() => plan(event({ id: 'e'.repeat(200), data: { blob: 'x' } }), r, NOW));
     expect(long.issues).toEqual([{ path: '/id', message: expect.stringMatching(/^rule "big" jobs\[0\] makes a job that is not valid: \/linkId: /) }]);
     expect(ruleError(() => plan(event({ linkId: 'l'.repeat(200), data: { blob: 'x' } }), r, NOW)).issues[0]!.path).toBe('/linkId');
+  });
+
+  it('keeps an optional payload field the event has, and leaves it out when it has not', () => {
+    const withNote = plan(event({ data: { order: { id: 'o', total: 1, lines: [{ sku: 'A' }], note: 'gift wrap', deliverAt: '2026-01-02T08:00:00Z' } } }), paid, NOW);
+    expect(withNote[0]!.input.payload).toMatchObject({ note: 'gift wrap' });
+    expect(plan(event(), paid, NOW)[0]!.input.payload).not.toHaveProperty('note');
+  });
+
+  it('refuses a due time without a zone: its instant would depend on the server\'s zone', () => {
+    const err = ruleError(() => plan(event({ data: { order: { id: 'o', total: 1, lines: [{ sku: 'A' }], deliverAt: '2026-01-02T08:00:00' } } }), paid, NOW));
+    expect(err.issues).toEqual([
+      { path: '/data/order/deliverAt', message: 'is "2026-01-02T08:00:00", not an RFC 3339 time with a zone (e.g. 2026-01-31T09:00:00Z); rule "paid" jobs[2] takes its due time from it' },
+    ]);
+    const offset = plan(event({ data: { order: { id: 'o', total: 1, lines: [{ sku: 'A' }], deliverAt: '2026-01-02T09:30+01:00' } } }), paid, NOW);
+    expect(offset[2]!.input.runAt).toBe('2026-01-02T08:30:00.000Z');
+  });
+
+  it('names the due-time field when the expiry it gives is out of range', () => {
+    const r = rules([{ name: 'late', jobs: [{ type: 'remind', runAtFrom: 'data.at', expiresInSeconds: 3600 }] }]);
+    const err = ruleError(() => plan(event({ data: { at: '9999-12-31T23:30:00Z' } }), r, NOW));
+    expect(err.issues).toEqual([{ path: '/data/at', message: expect.stringMatching(/^rule "late" jobs\[0\] makes a job that is not valid: \/expiresAt: /) }]);
+  });
+
+  it('names /data for a mapped payload over the limit, and / in the message for a problem of the job itself', () => {
+    const r = rules([{ name: 'big', jobs: [{ type: 'echo', payload: { a: 'data.blob', b: 'source' } }] }]);
+    const err = ruleError(() => plan(event({ data: { blob: 'x'.repeat(200) } }), r, NOW, { maxPayloadBytes: 100 }));
+    expect(err.issues).toEqual([{ path: '/data', message: expect.stringMatching(/^rule "big" jobs\[0\]: \/payload: \d+ bytes of JSON/) }]);
+    expect(new EventRuleError([{ path: '', message: 'x' }]).message).toBe('/: x');
   });
 
   it('refuses an event whose tenant is not a tenant name', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyTemplate, mergePatch, type TemplateDefaults } from '../src/domain/template.js';
+import { ValidationError } from '../src/domain/errors.js';
+import { applyTemplate, checkDefaults, mergePatch, type TemplateDefaults } from '../src/domain/template.js';
 
 /** The merge rule of template submits (docs/templates.md), on its own. */
 
@@ -67,5 +68,52 @@ describe('applyTemplate', () => {
     const out = applyTemplate(defaults, { runAt: 'soon' }, NOW);
     expect(out.runAt).toBe('soon');
     expect(out.expiresAt).toBeUndefined();
+  });
+});
+
+describe('applyTemplate without a delay', () => {
+  const NOW = Date.UTC(2026, 0, 1);
+
+  it('counts the expiry from now, and gives no payload or labels when neither side has them', () => {
+    const out = applyTemplate({ type: 'report', expiresInMs: 1000 }, {}, NOW);
+    expect(out).toEqual({ type: 'report', expiresAt: new Date(NOW + 1000).toISOString() });
+  });
+});
+
+describe('checkDefaults', () => {
+  const NOW = Date.UTC(2026, 0, 1);
+  const paths = (input: unknown): string[] => {
+    try {
+      checkDefaults(input, NOW, { maxPayloadBytes: 1000 });
+    } catch (err) {
+      if (err instanceof ValidationError) return err.issues.map((i) => `${i.path}: ${i.message}`);
+      throw err;
+    }
+    return [];
+  };
+
+  it('takes the fields a template holds, as given', () => {
+    const d = { type: 'report', queue: 'q', delayMs: 10, expiresInMs: 60_000, labels: { a: 'b' } };
+    expect(checkDefaults(d, NOW, { maxPayloadBytes: 1000 })).toBe(d);
+  });
+
+  it('refuses what is not an object', () => {
+    expect(paths(['report'])).toEqual(['/defaults: must be an object of job defaults, e.g. {"type":"email.send"}']);
+  });
+
+  it('says why a per-job field is not in a template, and names an unknown one', () => {
+    expect(paths({ type: 'r', linkId: 'x', colour: 'red' })).toEqual([
+      '/defaults/linkId: not part of a template: it correlates one request; give it when submitting',
+      '/defaults/colour: unknown field',
+    ]);
+  });
+
+  it.each([0, 1.5, '60s', 365 * 86_400_000 + 1])('refuses expiresInMs %j', (e) => {
+    expect(paths({ type: 'r', expiresInMs: e })).toEqual([`/defaults/expiresInMs: must be a whole number from 1 to 31536000000 (got ${JSON.stringify(e)})`]);
+  });
+
+  it('checks the rest as a job, under /defaults', () => {
+    expect(paths({ type: 'r', expiresInMs: 1, maxAttempts: 0 })).toEqual(['/defaults/maxAttempts: Expected integer to be greater or equal to 1 (got 0)']);
+    expect(paths({ expiresInMs: 1 })).toEqual(['/defaults/type: required (or give templateId)']);
   });
 });

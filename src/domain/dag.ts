@@ -89,7 +89,8 @@ export function planDependencies(inputs: readonly unknown[], pathOf: (i: number)
   });
   const cycle = findCycle(plan);
   if (cycle) {
-    const names = cycle.map((i) => (typeof raws[i]!.ref === 'string' ? (raws[i]!.ref as string) : pathOf(i)));
+    // Every job of a cycle has a ref: an edge only reaches a job through its ref.
+    const names = cycle.map((i) => raws[i]!.ref as string);
     const first = cycle[0]!;
     const k = (raws[first]!.dependsOn as unknown[]).indexOf(raws[cycle[1]!]!.ref);
     issues.push({ path: `${pathOf(first)}/dependsOn/${Math.max(0, k)}`, message: `dependency cycle: ${names.join(' → ')}` });

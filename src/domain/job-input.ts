@@ -156,11 +156,11 @@ export function toJobSpec(input: unknown, now: number, limits: InputLimits = DEF
     for (const e of check.Errors(input)) issues.push({ path: basePath + e.path, message: explain(e.message, e.path, e.value) });
     throw new ValidationError(dedupe(issues));
   }
-  const runAt = input.runAt !== undefined ? parseTime(input.runAt, `${basePath}/runAt`, issues) : now + (input.delayMs ?? 0);
+  const runAt = input.runAt !== undefined ? parseTime(input.runAt) : now + (input.delayMs ?? 0);
   if (input.runAt !== undefined && input.delayMs !== undefined) {
     issues.push({ path: `${basePath}/delayMs`, message: 'give runAt or delayMs, not both' });
   }
-  const expiresAt = input.expiresAt !== undefined ? parseTime(input.expiresAt, `${basePath}/expiresAt`, issues) : null;
+  const expiresAt = input.expiresAt !== undefined ? parseTime(input.expiresAt) : null;
   if (input.dedupTtlSeconds !== undefined && input.dedupKey === undefined) {
     issues.push({ path: `${basePath}/dedupTtlSeconds`, message: 'give dedupKey with it (a rule\'s key has the rule\'s ttlSeconds)' });
   }
@@ -226,11 +226,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function parseTime(value: string, path: string, issues: Issue[]): number {
-  const t = ISO_DATE.test(value) ? Date.parse(value) : NaN;
-  if (Number.isNaN(t)) issues.push({ path, message: `"${value}" is not an ISO 8601 date-time with a time zone, e.g. 2026-01-31T09:00:00Z` });
-  return t;
-}
+/** A time the schema's `date-time` format (registered above) has already accepted: Date.parse reads it. */
+const parseTime = (value: string): number => Date.parse(value);
 
 function explain(message: string, path: string, value: unknown): string {
   if (path === '' && (typeof value !== 'object' || value === null || Array.isArray(value))) return 'a job must be a JSON object';
@@ -238,7 +235,8 @@ function explain(message: string, path: string, value: unknown): string {
   // The HTTP body schema lets `type` out (a template may supply it): the service says it is missing.
   if (message === 'Expected required property') return path === '/type' ? 'required (or give templateId)' : 'required';
   if (message.includes("'date-time' format")) return `"${String(value)}" is not an ISO 8601 date-time with a time zone, e.g. 2026-01-31T09:00:00Z`;
-  if (message.includes('match pattern')) return `"${String(value)}" is not a valid name (letters, digits and _ . : -, up to 128, starting with a letter or digit)`;
+  // TypeBox's wording for a failed pattern (every pattern here is NAME_PATTERN): "Expected string to match '^...$'".
+  if (message.startsWith("Expected string to match '")) return `"${String(value)}" is not a valid name (letters, digits and _ . : -, up to 128, starting with a letter or digit)`;
   return `${message}${value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80)})`}`;
 }
 

@@ -124,9 +124,6 @@ export class TemplateService {
       origins[i] = { id: found.template.id, version: found.version };
       if (found.template.usedAt === null && !firstUse.has(found.template.id)) firstUse.set(found.template.id, i);
     }
-    if (issues.length === 0 && retired.length > 0) {
-      throw new ConflictError('template_retired', retired.map((r) => `${r.path}: ${r.message}`).join('; '), retired);
-    }
     out.forEach((input, i) => {
       if (input === undefined) return;
       try {
@@ -136,7 +133,9 @@ export class TemplateService {
         else throw err;
       }
     });
-    if (issues.length > 0 || retired.length > 0) throw new ValidationError([...issues, ...retired]);
+    // Checked after the other inputs: a 409 only when the retired template is the only problem.
+    if (issues.length > 0) throw new ValidationError([...issues, ...retired]);
+    if (retired.length > 0) throw new ConflictError('template_retired', retired.map((r) => `${r.path}: ${r.message}`).join('; '), retired);
     // Only now, with the whole submit valid: a template is never marked used by a refused submit.
     for (const [id, i] of firstUse) {
       if (!(await this.store.markUsed(tenant, id, now))) {

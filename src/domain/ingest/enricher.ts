@@ -31,6 +31,8 @@ export class EventRuleError extends DocketError {
 /** Label every ingested job carries (unless the rule sets it): `GET /v1/jobs?label=ingest-rule=<name>`. */
 export const RULE_LABEL = 'ingest-rule';
 const TENANT = new RegExp(NAME_PATTERN);
+/** A time with its zone: without one, Date.parse reads local time, and the due time would depend on the server's zone. */
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/i;
 
 /**
  * The enricher (seed 000): the jobs that the matched rules make of `event`, all of them or none.
@@ -67,7 +69,7 @@ function enrich(event: EventEnvelope, rule: Rule, jr: JobRule, now: number, limi
   if (jr.runAtFrom) {
     const value = need(jr.runAtFrom, 'runAtFrom');
     if (value !== undefined) {
-      const t = typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value) ? Date.parse(value) : NaN;
+      const t = typeof value === 'string' && RFC3339.test(value) ? Date.parse(value) : NaN;
       if (Number.isNaN(t)) issues.push({ path: pointerOf(jr.runAtFrom.text), message: `is ${show(value)}, not an RFC 3339 time with a zone (e.g. 2026-01-31T09:00:00Z); ${where} takes its due time from it` });
       else due = t;
     }

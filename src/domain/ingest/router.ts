@@ -41,7 +41,7 @@ function firstMiss(event: EventEnvelope, clauses: readonly MatchClause[]): { pat
       switch (condition.op) {
         case 'exists':
           if (found.found === condition.exists) return null;
-          return condition.exists ? 'is missing' : `is present (${show(found.found ? found.value : null)}) but must be absent`;
+          return found.found ? `is present (${show(found.value)}) but must be absent` : 'is missing';
         case 'equals':
           if (!found.found) return `is missing; wanted ${show(condition.value)}`;
           return jsonEqual(found.value, condition.value) ? null : `is ${show(found.value)}, wanted ${show(condition.value)}`;
