@@ -7,7 +7,9 @@ import { DispatchRepair } from '../src/services/maintenance/dispatch-repair.js';
 import { manualDeployments, type ManualEngine } from './helpers/deployments.js';
 
 const GRACE_MS = 10_000;
-const repairOf = (e: ManualEngine) => new DispatchRepair(e.service, e.store, e.dispatch, e.clock, { intervalMs: 1000, graceMs: GRACE_MS, scanPerRun: 3 });
+const repairOf = (e: ManualEngine) => new DispatchRepair(e.service, e.store, e.dispatch, e.clock, { intervalMs: 1000, graceMs: GRACE_MS, scanPerRun: 3 }, (err) => {
+  throw err; // the loop never runs here: runOnce() is called directly, and throws itself
+});
 
 for (const deployment of manualDeployments()) {
   describe(`dispatch repair, partial scans: ${deployment.name}`, () => {

@@ -109,7 +109,9 @@ for (const { name, open } of deployments((c) => cleanups.push(c))) {
       const claimed = await docket.jobs.claims.claim({ workerId: 'w', queues: ['shared'], max: 10 });
       expect(claimed).toHaveLength(5);
       await docket.dispatch.adjustRunning('shared', 'A', 3); // a leak: a process died after its take
-      const sweep = new RunningSweep(docket.store, docket.dispatch, fairnessPolicy(fairness), new SystemClock(), 60_000);
+      const sweep = new RunningSweep(docket.store, docket.dispatch, fairnessPolicy(fairness), new SystemClock(), 60_000, (err) => {
+        throw err; // never started: runOnce() is called directly, and throws itself
+      });
       expect(await sweep.runOnce()).toBe(0); // seen once: maybe a claim in flight
       expect(await sweep.runOnce()).toBe(1);
       expect(await docket.dispatch.runningCounts(['shared'])).toEqual([{ queue: 'shared', tenant: 'A', running: 5 }]);

@@ -72,7 +72,3 @@ export function isLegalTransition(from: JobState, to: JobState): boolean {
 export function isTerminal(state: JobState): boolean {
   return TERMINAL_STATES.has(state);
 }
-
-export function isJobState(value: unknown): value is JobState {
-  return typeof value === 'string' && (JOB_STATES as readonly string[]).includes(value);
-}

@@ -35,7 +35,7 @@ export class DispatchRepair extends MaintenanceLoop {
     private readonly dispatch: Dispatch,
     private readonly clock: Clock,
     private readonly options: DispatchRepairOptions,
-    onError: (err: unknown) => void = () => {},
+    onError: (err: unknown) => void,
   ) {
     super(clock, options.intervalMs, onError);
   }

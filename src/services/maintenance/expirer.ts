@@ -16,7 +16,7 @@ export class Expirer extends MaintenanceLoop {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly options: ExpirerOptions = { intervalMs: 1000, batchSize: 1000 },
-    onError: (err: unknown) => void = () => {},
+    onError: (err: unknown) => void,
   ) {
     super(clock, options.intervalMs, onError);
   }

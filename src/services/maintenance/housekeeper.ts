@@ -19,7 +19,7 @@ export class Housekeeper extends MaintenanceLoop {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly options: HousekeeperOptions,
-    onError: (err: unknown) => void = () => {},
+    onError: (err: unknown) => void,
   ) {
     super(clock, options.intervalMs, onError);
   }

@@ -21,7 +21,7 @@ export class LeaseReaper extends MaintenanceLoop {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly options: LeaseReaperOptions = { intervalMs: 1000, batchSize: 1000 },
-    onError: (err: unknown) => void = () => {},
+    onError: (err: unknown) => void,
   ) {
     super(clock, options.intervalMs, onError);
   }

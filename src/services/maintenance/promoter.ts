@@ -24,7 +24,7 @@ export class Promoter {
     private readonly dispatch: Dispatch,
     private readonly clock: Clock,
     private readonly options: PromoterOptions = { maxIntervalMs: 1000, batchSize: 1000 },
-    private readonly onError: (err: unknown) => void = () => {},
+    private readonly onError: (err: unknown) => void,
   ) {
     this.loop = new Periodic(clock, options.maxIntervalMs, () => this.runOnce(), onError);
   }

@@ -18,7 +18,7 @@ export class Pruner extends MaintenanceLoop {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly options: PrunerOptions,
-    onError: (err: unknown) => void = () => {},
+    onError: (err: unknown) => void,
   ) {
     super(clock, options.intervalMs, onError);
   }

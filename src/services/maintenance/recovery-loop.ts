@@ -31,7 +31,7 @@ export class RecoveryLoop extends MaintenanceLoop {
     private readonly clock: Clock,
     private readonly events: RecoveryEvents,
     options: RecoveryLoopOptions,
-    onError: (err: unknown) => void = () => {},
+    onError: (err: unknown) => void,
   ) {
     super(clock, options.intervalMs, onError);
     this.intervalMs = options.intervalMs;

@@ -20,7 +20,7 @@ export class RunningSweep extends MaintenanceLoop {
     private readonly fairness: FairnessPolicy,
     clock: Clock,
     intervalMs: number,
-    onError: (err: unknown) => void = () => {},
+    onError: (err: unknown) => void,
   ) {
     super(clock, intervalMs, onError);
   }

@@ -63,7 +63,7 @@ export class ScheduleFirer {
     private readonly jobs: Store,
     private readonly clock: Clock,
     options: Partial<ScheduleFirerOptions> = {},
-    private readonly onError: (err: unknown) => void = () => {},
+    private readonly onError: (err: unknown) => void,
   ) {
     this.options = { ...DEFAULT_FIRER_OPTIONS, ...options };
     this.loop = new Periodic(clock, this.options.maxIntervalMs, () => this.runOnce(), onError);

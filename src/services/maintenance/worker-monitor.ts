@@ -19,7 +19,7 @@ export class WorkerMonitor extends MaintenanceLoop {
     private readonly workers: WorkerDirectory,
     clock: Clock,
     private readonly options: WorkerMonitorOptions,
-    onError: (err: unknown) => void = () => {},
+    onError: (err: unknown) => void,
   ) {
     super(clock, options.intervalMs, onError);
   }

@@ -23,7 +23,7 @@ export class WorkerStatusReporter extends MaintenanceLoop {
     private readonly log: EventLog,
     private readonly clock: Clock,
     options: WorkerStatusOptions,
-    onError: (err: unknown) => void = () => {},
+    onError: (err: unknown) => void,
   ) {
     super(clock, options.intervalMs, onError);
   }

@@ -71,7 +71,7 @@ export class LogCounters {
     private readonly log: EventLog,
     private readonly clock: Clock,
     options: LogCountersOptions = {},
-    onError: (err: unknown) => void = () => {},
+    onError: (err: unknown) => void,
   ) {
     this.batch = options.batchSize ?? 5000;
     this.maxRunning = options.maxRunning ?? 200_000;
