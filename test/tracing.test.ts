@@ -233,6 +233,7 @@ describe('traces from Kafka', () => {
   });
 
   it('a record\'s traceparent header is the parent of the ingested job\'s producer span, and its attempt joins the same trace', async () => {
+    const troubles: unknown[] = [];
     const r = await receiver();
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = r.url;
     tracing = await startTracing({ exporter: 'otlp', protocol: 'http/json', sampler: { name: 'parentbased_always_on', ratio: 1 }, batch: { scheduledDelayMillis: 50 } }, 'docket-test');
@@ -245,7 +246,7 @@ describe('traces from Kafka', () => {
     await bus.ensureTopics([input, dlq], { partitions: 1 });
     docket = await openEmbedded({ path: ':memory:' });
     const config = { ...compileIngest({ topics: [input], rules: [{ name: 'paid', match: { type: 'com.acme.order.paid' }, jobs: [{ type: 'invoice.send', queue: 'billing' }] }] }), groupId: `docket-test.trace.${tag}` };
-    consumer = new IngestConsumer(bus, new IngestPipeline(docket.jobs, docket.clock, config), docket.clock, { deadLetterTopic: dlq, source: '/docket/test', onError: () => {}, retryMs: 100 });
+    consumer = new IngestConsumer(bus, new IngestPipeline(docket.jobs, docket.clock, config), docket.clock, { deadLetterTopic: dlq, source: '/docket/test', onError: (err) => troubles.push(err), retryMs: 100 });
     await consumer.start();
     worker = await new Worker({
       transport: new LocalTransport(docket.jobs),
@@ -277,6 +278,7 @@ describe('traces from Kafka', () => {
     const attempt = r.spans.find((s) => s.name === 'process billing');
     expect(attempt).toMatchObject({ traceId: caller.traceId, parentSpanId: send!.spanId, kind: CONSUMER, attributes: expect.objectContaining({ 'docket.job.outcome': 'succeeded' }) });
     expect(r.spans.find((s) => s.name === 'render invoice')).toMatchObject({ traceId: caller.traceId, parentSpanId: attempt!.spanId });
+    expect(troubles, 'what the ingest consumer reported').toEqual([]);
   }, 60_000);
 });
 
