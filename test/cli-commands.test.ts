@@ -96,6 +96,23 @@ describe('docket errors', SLOW, () => {
   });
 });
 
+describe('docket server flags', SLOW, () => {
+  it('without the api role it serves no HTTP and says which roles run; its in-process worker takes --queues and --handlers', async () => {
+    const run = spawnDocket({ DOCKET_LOG_LEVEL: 'info' }, ['server', '--role', 'scheduler,worker', '--data-dir', tempDir(), '--host', '127.0.0.1', '--lease-ms', '6000', '--handlers', 'examples/handlers.js', '--queues', 'a, b', '--concurrency', '3', '--log-format', 'json']);
+    const lines = () => run.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; queues?: string[]; types?: string[]; url?: string });
+    const started = await until('the server to start', () => lines().find((l) => l.msg.startsWith('Docket running')), 60_000);
+    expect(started.msg).toBe('Docket running (embedded, roles scheduler,worker)');
+    expect(started.url).toBeUndefined();
+    const worker = lines().find((l) => l.msg === 'in-process worker started')!;
+    expect(worker.queues).toEqual(['a', 'b']);
+    expect(worker.types).toContain('echo');
+    run.child.kill('SIGTERM');
+    const end = await run.done;
+    expect(end.code, end.stderr).toBe(0);
+    expect(lines().map((l) => l.msg)).toContain('SIGTERM received, shutting down: 0 running in-process jobs to finish (up to 10 s), then open requests, then the engine\'s loops and connections');
+  });
+});
+
 describe('docket submit', SLOW, () => {
   it('sends each flag as the job field, notes a dedup hit on stderr, and refuses what it cannot send', async () => {
     const expiresAt = new Date(Date.now() + 7_200_000).toISOString();
