@@ -190,10 +190,11 @@ describe('docket list, get, cancel, resubmit, queues, workers', SLOW, () => {
   it('a remote worker with --name, --queues and --concurrency runs jobs, shows in `workers`, and stops on SIGTERM', async () => {
     const worker = spawnDocket({ DOCKET_URL: server.url, DOCKET_TOKEN: server.token, DOCKET_LOG_LEVEL: 'info' }, ['worker', '--handlers', 'examples/handlers.js', '--name', 'cli-w', '--queues', 'wq,wq2', '--concurrency', '2', '--log-format', 'json']);
     await until('the worker to register', async () => ((await api.workers({ queue: 'wq' })).length > 0 ? true : undefined), 60_000);
-    const [listed, page, lost, waited] = await Promise.all([
+    const [listed, page, lost, top, waited] = await Promise.all([
       docket('workers', '--queue', 'wq', '-o', 'table'),
       json('workers', '--status', 'active', '--limit', '1'),
       json('workers', '--status', 'lost'),
+      json('top', '--once', '-o', 'json'),
       docket('submit', 'echo', '--queue', 'wq', '--payload', '{"hi":1}', '--wait'),
     ]);
     const row = listed.stdout.split('\n')[1]!.split(/\s+/);
@@ -201,6 +202,10 @@ describe('docket list, get, cancel, resubmit, queues, workers', SLOW, () => {
     expect(page.workers).toHaveLength(1);
     expect(page).toHaveProperty('nextCursor');
     expect(lost).toEqual({ workers: [], nextCursor: null });
+    // top --once -o json: the snapshot a frame is drawn from.
+    expect(top.workers.map((w: { name: string }) => w.name)).toContain('cli-w');
+    expect(top.at).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+    expect(top).toMatchObject({ queues: expect.any(Array), running: expect.any(Object), alerts: expect.any(Array) });
     expect(waited.code, waited.stderr).toBe(0);
     expect(JSON.parse(waited.stdout)).toMatchObject({ state: 'succeeded', result: { hi: 1 } });
     const next = await json('workers', '--cursor', page.nextCursor ?? '');

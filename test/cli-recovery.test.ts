@@ -52,11 +52,14 @@ describe('docket dead-letters', { timeout: 240_000 }, () => {
     const next = JSON.parse(await ok('dead-letters', 'list', '--error', 'disk full', '--limit', '1', '--cursor', one.nextCursor));
     expect([one.jobs[0].id, next.jobs[0].id].sort()).toEqual([first, second].sort());
 
-    const [nothing, both, missing] = await Promise.all([
+    const [nothing, both, missing, dryUnknown] = await Promise.all([
       docket('dead-letters', 'requeue'),
       docket('dead-letters', 'purge', first!, '--error', 'disk'),
       docket('dead-letters', 'show', '01900000-0000-7000-8000-000000000000'),
+      ok('dead-letters', 'requeue', first!, '01900000-0000-7000-8000-000000000000', '--dry-run'),
     ]);
+    // A dry run leaves out the ids that are no dead letter.
+    expect(JSON.parse(dryUnknown).jobs.map((j: { id: string }) => j.id)).toEqual([first]);
     expect([nothing.code, nothing.stderr]).toEqual([2, 'docket: give job ids, filter options, or --all to requeue every dead letter\n']);
     expect([both.code, both.stderr]).toEqual([2, 'docket: give ids or filter options, not both\n']);
     expect(missing.code).toBe(1);
@@ -93,6 +96,18 @@ describe('docket dead-letters', { timeout: 240_000 }, () => {
     const reply = JSON.parse(run.stdout.slice(run.stdout.indexOf('{')));
     expect(reply.requeued).toBe(2);
     expect([...reply.ids].sort()).toEqual([...ids].sort());
+
+    // Given ids, nothing to find first: straight to the bar.
+    await until('both failed again', async () => ((await api.deadLetters({ error: 'tty run' })).jobs.length === 2 ? true : undefined), 60_000);
+    const purge = spawnSync('script', ['-qec', `node bin/docket dead-letters purge ${ids.join(' ')} -o json`, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...process.env, DOCKET_URL: server.url, DOCKET_TOKEN: server.token, DOCKET_NO_PROGRESS: '' },
+      encoding: 'utf8',
+    });
+    expect(purge.status, purge.stdout).toBe(0);
+    expect(purge.stdout).not.toContain('finding dead letters');
+    expect(purge.stdout).toMatch(/purging \[[^\]]*\] 2\/2/);
+    expect(JSON.parse(purge.stdout.slice(purge.stdout.indexOf('{')))).toEqual({ purged: 2 });
   });
 });
 
