@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DocketClient } from '../src/sdk/client.js';
 import { cleanUp, docketAs, spawnDocket, startServer, tempDir, type Server } from './helpers/cli.js';
-import { until } from './helpers/process.js';
+import { freePort, until } from './helpers/process.js';
 import { LOCAL_RECEIVERS } from './helpers/webhook-receiver.js';
 
 let server: Server;
 let dataDir: string;
+/** The server's configuration file. */
+let config: string;
 let api: DocketClient;
 const docket = (...args: string[]) => docketAs(server.token, server.url, ...args);
 async function json(...args: string[]) {
@@ -29,7 +31,7 @@ const refusal = async (run: Promise<{ code: number | null; stderr: string }>) =>
 beforeAll(async () => {
   dataDir = tempDir();
   // The webhooks below go to a receiver on loopback, which the config must open.
-  const config = join(tempDir(), 'docket.json');
+  config = join(tempDir(), 'docket.json');
   writeFileSync(config, JSON.stringify({ webhooks: { allowPrivateNetworks: LOCAL_RECEIVERS } }));
   server = await startServer(dataDir, undefined, { DOCKET_CONFIG: config });
   api = new DocketClient({ baseUrl: server.url, token: server.token });
@@ -97,12 +99,15 @@ describe('docket errors', SLOW, () => {
 });
 
 describe('docket server flags', SLOW, () => {
-  it('without the api role it serves no HTTP and says which roles run; its in-process worker takes --queues and --handlers', async () => {
-    const run = spawnDocket({ DOCKET_LOG_LEVEL: 'info' }, ['server', '--role', 'scheduler,worker', '--data-dir', tempDir(), '--host', '127.0.0.1', '--lease-ms', '6000', '--handlers', 'examples/handlers.js', '--queues', 'a, b', '--concurrency', '3', '--log-format', 'json']);
+  it('without the api role it serves no HTTP and says which roles run; its in-process worker takes --queues and --handlers; OTEL_* turns tracing on', async () => {
+    // Tracing to an OTLP endpoint nobody listens on: the server says it exports, and runs regardless.
+    const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}` };
+    const run = spawnDocket({ DOCKET_LOG_LEVEL: 'info', ...otel }, ['server', '--role', 'scheduler,worker', '--config', config, '--data-dir', tempDir(), '--host', '127.0.0.1', '--lease-ms', '6000', '--handlers', 'examples/handlers.js', '--queues', 'a, b', '--concurrency', '3', '--log-format', 'json']);
     const lines = () => run.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; queues?: string[]; types?: string[]; url?: string });
     const started = await until('the server to start', () => lines().find((l) => l.msg.startsWith('Docket running')), 60_000);
     expect(started.msg).toBe('Docket running (embedded, roles scheduler,worker)');
     expect(started.url).toBeUndefined();
+    expect(lines().map((l) => l.msg)).toContain('tracing on: exporting spans (OTEL_* environment, docs/tracing.md)');
     const worker = lines().find((l) => l.msg === 'in-process worker started')!;
     expect(worker.queues).toEqual(['a', 'b']);
     expect(worker.types).toContain('echo');
