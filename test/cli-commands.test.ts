@@ -77,14 +77,19 @@ describe('docket token', SLOW, () => {
 describe('docket errors', SLOW, () => {
   it('a refused token says how to get one; a mistyped command suggests the right one; bad server config is a usage error', async () => {
     const port = Number(new URL(server.url).port);
-    const [badToken, typo, role, logFormat, portInUse, help] = await Promise.all([
+    const [badToken, typo, role, logFormat, portInUse, help, noHandlers] = await Promise.all([
       docketAs('not-a-token', server.url, 'list'),
       docket('lsit'),
       spawnDocket({ DOCKET_DATA_DIR: tempDir() }, ['server', '--role', 'api,chef']).done,
       spawnDocket({ DOCKET_DATA_DIR: tempDir(), DOCKET_LOG_FORMAT: 'xml' }, ['server']).done,
       spawnDocket({ DOCKET_DATA_DIR: tempDir() }, ['server', '--port', String(port), '--no-worker', '--log-format', 'json']).done,
       docket('queues', '--help'),
+      docket('worker', '--handlers', '/nonexistent/handlers.js'),
     ]);
+    // A handlers module that cannot be loaded: what and why, as a usage error, without a stack trace.
+    expect(noHandlers.code).toBe(2);
+    expect(noHandlers.stderr).toMatch(/^docket: handlers module \/nonexistent\/handlers\.js: could not be loaded: Cannot find module '\/nonexistent\/handlers\.js'/);
+    expect(noHandlers.stderr).not.toContain('    at ');
     expect(badToken.code).toBe(1);
     expect(badToken.stderr).toContain('\n  (set DOCKET_TOKEN or pass --token; mint one with `docket token --role admin`)\n');
     expect(typo.code).toBe(2);
