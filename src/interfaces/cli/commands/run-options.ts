@@ -1,7 +1,21 @@
 import type { Logger } from 'pino';
 import type { Concurrency } from '../../../sdk/pools.js';
 import type { Worker } from '../../../sdk/worker.js';
+import { loadHandlers, type HandlersModule } from '../../../sdk/handlers-module.js';
 import { CliError, EXIT } from '../output.js';
+
+/**
+ * The handlers module of --handlers (or DOCKET_HANDLERS). One that cannot be loaded or has the
+ * wrong shape is the user's to fix: its message (which names the module and what is wrong) and
+ * exit 2, not a stack trace.
+ */
+export async function handlersOf(path: string): Promise<HandlersModule> {
+  try {
+    return await loadHandlers(path);
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.usage);
+  }
+}
 
 /** `--concurrency 20` or `--concurrency '{"1-3":16,"4-7":6,"8-10":2}'`. */
 export function parseConcurrency(raw: string): Concurrency {

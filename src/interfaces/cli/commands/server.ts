@@ -9,14 +9,13 @@ import { loadConfig, parseRoles, type Config } from '../../../config/index.js';
 import type { Engine } from '../../../app/engine.js';
 import { startTracingFromEnv } from '../../../app/tracing.js';
 import type { TokenIssuer } from '../../../auth/tokens.js';
-import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { LocalTransport } from '../../../sdk/local-transport.js';
 import { Worker } from '../../../sdk/worker.js';
 import type { buildServer } from '../../http/server.js';
 import { createLogger, logFormatOption, type LogFormat } from '../logger.js';
 import { CliError, EXIT, intOption } from '../output.js';
 import { handleProcessErrors } from '../process-errors.js';
-import { logJobFailures, onShutdown, parseConcurrency, parseQueues } from './run-options.js';
+import { handlersOf, logJobFailures, onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
 /**
  * Connections the kernel queues before the server accepts them (Node's default is 511). A fleet of
@@ -148,7 +147,7 @@ async function runServer(config: Config, o: ServerOptions): Promise<void> {
 async function startWorker(engine: Engine, config: Config, o: ServerOptions, log: Logger): Promise<Worker | null> {
   const handlersPath = config.handlers ?? (existsSync(EXAMPLE_HANDLERS) ? EXAMPLE_HANDLERS : undefined);
   if (!handlersPath) return null;
-  const mod = await loadHandlers(handlersPath);
+  const mod = await handlersOf(handlersPath);
   const queues = o.queues ? parseQueues(o.queues) : (mod.queues ?? ['default']);
   const worker = new Worker({
     transport: new LocalTransport(engine.docket.jobs, engine.docket.workers),

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { HttpTransport } from '../../../sdk/http-transport.js';
-import { loadHandlers } from '../../../sdk/handlers-module.js';
 import { Worker } from '../../../sdk/worker.js';
 import { startTracingFromEnv } from '../../../app/tracing.js';
 import type { ClaimFilter } from '../../../ports/dispatch.js';
@@ -9,7 +8,7 @@ import { CliError, EXIT, intOption, unreachable } from '../output.js';
 import { handleProcessErrors } from '../process-errors.js';
 import { clientOptions, withConnection, type ConnectionOptions } from './connection.js';
 import { createLogger, logFormatOption, type LogFormat } from '../logger.js';
-import { logJobFailures, onShutdown, parseConcurrency, parseQueues } from './run-options.js';
+import { handlersOf, logJobFailures, onShutdown, parseConcurrency, parseQueues } from './run-options.js';
 
 interface WorkerCommandOptions extends ConnectionOptions {
   handlers: string;
@@ -61,7 +60,7 @@ export function workerCommand(): Command {
     .option('--labels <pairs>', 'claim only jobs carrying all these labels, key=value comma-separated (default: the module\'s `filter.labels`)')
     .addOption(logFormatOption())
     .action(async (o: WorkerCommandOptions) => {
-      const mod = await loadHandlers(o.handlers);
+      const mod = await handlersOf(o.handlers);
       const filter = filterOf(o, mod.filter);
       const log = createLogger(process.env.DOCKET_LOG_LEVEL ?? 'info', o.logFormat);
       handleProcessErrors(log);
