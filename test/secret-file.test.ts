@@ -53,6 +53,14 @@ describe('loadOrCreateSecret', () => {
     expect(readFileSync(join(dir, 'jwt-secret'), 'utf8')).toBe('the-other-process-secret\n');
   });
 
+  it('a file that cannot be written (permission denied; simulated, the tests may run as root): that error, not taken for a race', async () => {
+    const dir = dataDir();
+    hooks.beforeCreate = () => {
+      throw Object.assign(new Error(`EACCES: permission denied, open '${join(dir, 'jwt-secret')}'`), { code: 'EACCES' });
+    };
+    await expect(loadOrCreateSecret(dir)).rejects.toMatchObject({ code: 'EACCES', message: expect.stringContaining('permission denied') });
+  });
+
   it('an empty file: refused, naming the file and what to do, never a start with no secret', async () => {
     const dir = dataDir();
     await loadOrCreateSecret(dir);
