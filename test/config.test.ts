@@ -191,6 +191,19 @@ describe('bad values are refused at start, named by where they were set', () => 
     expect(errorOf(() => loadConfig({ DOCKET_CONFIG: join(dir, 'missing.json') })).message).toMatch(/missing\.json: ENOENT/);
   });
 
+  it('a bad name in the dedup and alerts sections is told it is not a valid name, never shown the raw pattern', () => {
+    const cases: [unknown, string][] = [
+      [{ dedup: [{ type: 'send mail', fields: ['payload.to'], ttlSeconds: 60 }] }, 'dedup[0].type: "send mail" is not a valid name'],
+      [{ dedup: [{ type: 'mail', queue: '-x', fields: ['payload.to'], ttlSeconds: 60 }] }, 'dedup[0].queue: "-x" is not a valid name'],
+      [{ alerts: { rules: [{ kind: 'queue-depth', name: 'deep queue', queue: 'mail', above: 1 }] } }, '/alerts/rules/0/name: "deep queue" is not a valid name'],
+      [{ alerts: { rules: [{ kind: 'queue-depth', name: 'deep', queue: 'mail!', above: 1 }] } }, '/alerts/rules/0/queue: "mail!" is not a valid name'],
+    ];
+    for (const [content, message] of cases) {
+      const err = errorOf(() => parseConfigFile(content, 'docket.json'));
+      expect(err.message).toBe(`docket.json: ${message} (letters, digits and _ . : -, up to 128, starting with a letter or digit)`);
+    }
+  });
+
   it('`docket server` prints the entry and exits 2 before opening anything', async () => {
     const file = fileOf({ loops: { leaseReaperSeconds: 0.001 } });
     const run = promisify(execFile);
@@ -201,6 +214,32 @@ describe('bad values are refused at start, named by where they were set', () => 
     expect(err.code).toBe(2);
     expect(existsSync(join(dir, 'never'))).toBe(false);
     expect(err.stderr).toContain(`docket: configuration: ${file}: /loops/leaseReaperSeconds: Expected number to be greater or equal to 0.01`);
+  });
+});
+
+describe('the webhooks section is the delivery policy over the defaults', () => {
+  it('each setting is carried into the policy, times in ms', () => {
+    const webhooks = { disableAfterFailures: 50, maxAttempts: 8, concurrency: 4, timeoutSeconds: 2.5, allowPrivateNetworks: ['10.0.0.0/8', '::1'], backoff: { initialSeconds: 0.5, maxSeconds: 600 } };
+    expect(loadConfig({ DOCKET_CONFIG: fileOf({ webhooks }) }).rules.webhooks).toEqual({
+      disableAfterFailures: 50,
+      maxAttempts: 8,
+      concurrency: 4,
+      timeoutMs: 2500,
+      allowPrivateNetworks: ['10.0.0.0/8', '::1'],
+      backoff: { initialMs: 500, maxMs: 600_000 },
+    });
+  });
+
+  it('a setting the section leaves out stays the default: it is absent from the policy', () => {
+    expect(parseConfigFile({ webhooks: { backoff: { maxSeconds: 60 } } }).webhooks).toEqual({ backoff: { maxMs: 60_000 } });
+    expect(parseConfigFile({ webhooks: { backoff: { initialSeconds: 2 } } }).webhooks).toEqual({ backoff: { initialMs: 2000 } });
+    expect(parseConfigFile({ webhooks: {} }).webhooks).toEqual({});
+    expect(parseConfigFile({}).webhooks).toBeUndefined();
+  });
+
+  it('an allowed private network that is no address or CIDR: refused, naming the file and the entry', () => {
+    const file = fileOf({ webhooks: { allowPrivateNetworks: ['10.0.0.0/8', 'intranet'] } });
+    expect(errorOf(() => loadConfig({ DOCKET_CONFIG: file })).message).toBe(`${file}: /webhooks/allowPrivateNetworks/1: "intranet" is not an IP address or CIDR (e.g. 127.0.0.1/32, 10.0.0.0/8, fd00::/8)`);
   });
 });
 

@@ -20,7 +20,10 @@ export async function loadOrCreateSecret(dataDir: string): Promise<{ secret: str
     return { secret, path, created: true };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return { secret: (await readSecret(path))!, path, created: false };
+    const theirs = await readSecret(path);
+    // An empty file (written by hand, or a start that died between creating and writing it).
+    if (theirs === undefined) throw new Error(`${path} is empty: put the signing secret in it, or delete it and the next start creates one`);
+    return { secret: theirs, path, created: false };
   }
 }
 

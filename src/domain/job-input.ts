@@ -12,6 +12,12 @@ import { DependencyFields } from './dag.js';
  */
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$';
 
+/** TypeBox's wording for a failed pattern, "Expected string to match '^...$'": for a schema whose only pattern is NAME_PATTERN. */
+export const isPatternMismatch = (message: string): boolean => message.startsWith("Expected string to match '");
+
+/** What a name that fails NAME_PATTERN is told, instead of the pattern itself. */
+export const notAValidName = (value: unknown): string => `"${String(value)}" is not a valid name (letters, digits and _ . : -, up to 128, starting with a letter or digit)`;
+
 const Name = (description: string) => Type.String({ pattern: NAME_PATTERN, description });
 const Millis = (description: string, max: number) => Type.Integer({ minimum: 0, maximum: max, description });
 const DAY = 86_400_000;
@@ -235,8 +241,7 @@ function explain(message: string, path: string, value: unknown): string {
   // The HTTP body schema lets `type` out (a template may supply it): the service says it is missing.
   if (message === 'Expected required property') return path === '/type' ? 'required (or give templateId)' : 'required';
   if (message.includes("'date-time' format")) return `"${String(value)}" is not an ISO 8601 date-time with a time zone, e.g. 2026-01-31T09:00:00Z`;
-  // TypeBox's wording for a failed pattern (every pattern here is NAME_PATTERN): "Expected string to match '^...$'".
-  if (message.startsWith("Expected string to match '")) return `"${String(value)}" is not a valid name (letters, digits and _ . : -, up to 128, starting with a letter or digit)`;
+  if (isPatternMismatch(message)) return notAValidName(value);
   return `${message}${value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80)})`}`;
 }
 

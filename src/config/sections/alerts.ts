@@ -1,7 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ALERT_KINDS, type AlertKind, type AlertRule } from '../../domain/alerts.js';
-import { NAME_PATTERN } from '../../domain/job-input.js';
+import { isPatternMismatch, NAME_PATTERN, notAValidName } from '../../domain/job-input.js';
 import { ConfigError } from '../errors.js';
 import { msOf, Seconds } from '../seconds.js';
 
@@ -22,7 +22,7 @@ export interface AlertsConfig {
 
 export const DEFAULT_ALERT_INTERVAL_MS = 15_000;
 
-const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$', description: 'unique name of the rule' });
+const Name = Type.String({ pattern: NAME_PATTERN, description: 'unique name of the rule' });
 const Queue = Type.String({ pattern: NAME_PATTERN, description: 'the queue' });
 const common = { name: Name, forSeconds: Type.Optional(Seconds('the condition must hold this long before the alert fires (default 0)', { minimum: 0 })) };
 const rule = (kind: AlertKind, fields: Record<string, TSchema>) =>
@@ -113,6 +113,6 @@ function ruleOf(r: RawRule): AlertRule {
 function message(text: string, value: unknown): string {
   if (text.startsWith('Unexpected property')) return 'unknown field (see docs/alerts.md for the fields of each kind)';
   if (text === 'Expected required property') return 'required';
-  if (text.includes('match pattern')) return `${JSON.stringify(value)} is not a valid name`;
+  if (isPatternMismatch(text)) return notAValidName(value);
   return `${text}${value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80)})`}`;
 }

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { NAME_PATTERN } from '../../domain/job-input.js';
+import { isPatternMismatch, NAME_PATTERN, notAValidName } from '../../domain/job-input.js';
 import { fieldPathProblem, MAX_DEDUP_TTL_SECONDS, type DedupRule } from '../../domain/dedup.js';
 import { ConfigError } from '../errors.js';
 
@@ -61,6 +61,6 @@ function pathOf(pointer: string): string {
 function message(text: string, value: unknown): string {
   if (text.startsWith('Unexpected property')) return 'unknown field (a rule has type, queue, fields, ttlSeconds)';
   if (text === 'Expected required property') return 'required';
-  if (text.includes('match pattern')) return `"${String(value)}" is not a valid name`;
+  if (isPatternMismatch(text)) return notAValidName(value);
   return `${text}${value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80)})`}`;
 }
