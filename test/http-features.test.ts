@@ -1,18 +1,18 @@
 import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../src/adapters/clock/manual-clock.js';
-import { openEmbedded, type Docket, type EmbeddedOptions } from '../src/app/docket.js';
+import type { Docket } from '../src/app/docket.js';
 import { buildServer, type ServerOptions } from '../src/interfaces/http/server.js';
 import { DocketClient, type JobView } from '../src/sdk/client.js';
 import { adminToken, testAuth, tokenFor } from './helpers/auth.js';
-import { deployments } from './helpers/deployments.js';
+import { deployments, type Deployment, type DeploymentOptions } from './helpers/deployments.js';
 import { until, within } from './helpers/process.js';
 
 /**
  * End-to-end checks of the API features over real HTTP: idempotent submits, resubmit, queues
  * (depths, pause/resume), list filters and cursors, readiness, and remote workers that go silent
- * (rate limits: http-rate-limits.test.ts). Every test starts its own engine and server; the
- * long-poll on a paused queue runs on both deployments (embedded; PostgreSQL + Redis).
+ * (rate limits: http-rate-limits.test.ts). Every test starts its own engine and server, on both
+ * deployments (embedded; PostgreSQL + Redis), but readiness, which is the server's alone.
  */
 
 let docket: Docket | undefined;
@@ -24,7 +24,7 @@ const troubles: unknown[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await app?.close();
-  await docket?.stop();
+  await docket?.close();
   app = undefined;
   docket = undefined;
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -33,8 +33,24 @@ afterEach(async () => {
 
 type ServerExtras = Partial<Pick<ServerOptions, 'readiness'>>;
 
-async function start(engine: Omit<EmbeddedOptions, 'path'> = {}, server: (d: Docket) => ServerExtras = () => ({})): Promise<Docket> {
-  const d = await openEmbedded({ path: ':memory:', ...engine });
+const both = deployments((c) => cleanups.push(c), { onError: (e) => troubles.push(e) });
+/** The deployment the enclosing describe runs on (embedded where none does). */
+let deployment: Deployment = both[0]!;
+/** Declares `body`'s tests once per deployment. */
+function onBoth(title: string, body: () => void): void {
+  describe.each(both)(`${title}, $name`, (d) => {
+    beforeAll(() => {
+      deployment = d;
+    });
+    afterAll(() => {
+      deployment = both[0]!;
+    });
+    body();
+  });
+}
+
+async function start(engine: DeploymentOptions = {}, server: (d: Docket) => ServerExtras = () => ({})): Promise<Docket> {
+  const d = await deployment.open(engine);
   docket = d;
   app = await buildServer({ jobs: d.jobs, workers: d.workers, recovery: d.recoveryOps, auth: testAuth(), ...server(d) });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -86,7 +102,7 @@ const ids = (jobs: { id: string }[]) => jobs.map((j) => j.id);
 
 // ---- 1. Idempotency-Key -------------------------------------------------------------------------
 
-describe('Idempotency-Key on submits', () => {
+onBoth('Idempotency-Key on submits', () => {
   it('replays the first single submit, creates nothing more, and refuses the key with another body (422)', async () => {
     await start();
     const token = await tokenFor('acme', ['submitter']);
@@ -190,7 +206,7 @@ describe('Idempotency-Key on submits', () => {
 
 // ---- 2. Resubmit --------------------------------------------------------------------------------
 
-describe('POST /v1/jobs/{id}/resubmit', () => {
+onBoth('POST /v1/jobs/{id}/resubmit', () => {
   it('submits a finished job again as a new job with the same spec and linkId', async () => {
     await start();
     const token = await tokenFor('acme', ['submitter']);
@@ -243,7 +259,7 @@ describe('POST /v1/jobs/{id}/resubmit', () => {
 
 // ---- 3. Queues ----------------------------------------------------------------------------------
 
-describe('queues: depths, pause and resume', () => {
+onBoth('queues: depths, pause and resume', () => {
   it('lists queues with counts per state, the caller\'s tenant only unless admin', async () => {
     await start();
     const acme = client(await tokenFor('acme', ['submitter']));
@@ -310,7 +326,7 @@ describe('queues: depths, pause and resume', () => {
 });
 
 // The long-poll's wait is the dispatch's (Redis in production): on both deployments.
-describe.each(deployments((c) => cleanups.push(c), { onError: (e) => troubles.push(e) }))('queues: a long-poll on a paused queue, $name', (deployment) => {
+onBoth('queues: a long-poll on a paused queue', () => {
   it('a long-poll waiting on a paused queue gets the job promptly after resume', async () => {
     // A manual clock stands still: the 5 s wait cannot run out, only the resume can end it.
     const d = await deployment.open({ clock: new ManualClock() });
@@ -342,7 +358,7 @@ describe.each(deployments((c) => cleanups.push(c), { onError: (e) => troubles.pu
 
 // ---- 4. List filters and cursors ----------------------------------------------------------------
 
-describe('GET /v1/jobs filters', () => {
+onBoth('GET /v1/jobs filters', () => {
   it('filters by labels (all must match), linkId, state and type', async () => {
     await start();
     const token = await tokenFor('acme', ['submitter']);
@@ -451,7 +467,7 @@ describe('health and readiness', () => {
 
 // ---- 6. Remote workers --------------------------------------------------------------------------
 
-describe('remote workers', () => {
+onBoth('remote workers', () => {
   it('a worker that stops heartbeating is lost and its job goes back to ready at once', async () => {
     await start({ leaseMs: 60_000, heartbeatTimeoutMs: 300, maintenanceIntervalMs: 50 });
     const worker = await tokenFor('default', ['worker']);

@@ -25,6 +25,8 @@ export interface DeploymentOptions {
   recoveryIntervalMs?: number;
   /** A claim's lease; production's worker directory takes it as its heartbeat timeout, as the server does. @defaultValue 30 s */
   leaseMs?: number;
+  /** How long a worker may go without a heartbeat before it is lost. @defaultValue the lease */
+  heartbeatTimeoutMs?: number;
   /** The configuration file's rules; its fairness section reaches the dispatch too, as in production. */
   rules?: FileConfig;
   onError?: (err: unknown) => void;
@@ -50,7 +52,7 @@ export function deployments(onCleanup: (cleanup: () => Promise<void>) => void, o
         const prefix = await openTestPrefix();
         const redis = new Redis(prefix.url);
         const store = new PostgresStore({ connectionString: schema.connectionString, schema: schema.schema, max: 4 });
-        const docket = new Docket({ ...rest, ...redisParts(redis, prefix, clock, rest.leaseMs), store, dispatch: redisDispatch(redis, prefix, clock, rest.rules), clock, schedules: store.companions().schedules });
+        const docket = new Docket({ ...rest, ...redisParts(redis, prefix, clock, rest.heartbeatTimeoutMs ?? rest.leaseMs), store, dispatch: redisDispatch(redis, prefix, clock, rest.rules), clock, schedules: store.companions().schedules });
         await docket.start();
         onCleanup(async () => {
           redis.disconnect();
