@@ -162,6 +162,11 @@ describe('migrations', () => {
     expect(migrateSqlite(db)).toEqual(names('sqlite').slice(5).map((f) => f.slice(0, -4)));
   });
 
+  it('a failed migration\'s message names it and what the driver threw, an Error or not', () => {
+    expect(new MigrationError('0006_schedules', new Error('table schedules already exists')).message).toBe('migration 0006_schedules failed, nothing of it was applied: table schedules already exists');
+    expect(new MigrationError('0006_schedules', 'disk I/O error').message).toBe('migration 0006_schedules failed, nothing of it was applied: disk I/O error');
+  });
+
   it('PostgreSQL: a failing migration throws naming it and keeps nothing of it; the ones before stay applied', async () => {
     const { connectionString, schema, drop } = await openTestSchema();
     cleanups.push(drop);
