@@ -269,6 +269,8 @@ export interface Store {
   countByQueue(filter: Pick<JobFilter, 'tenant'>): Promise<QueueDepth[]>;
   /** Running jobs per queue and tenant (the running sweep checks capped queues' counts against it). */
   countRunning(): Promise<RunningCount[]>;
+  /** Running jobs per worker holding any: one read for every worker's status, however many workers there are. */
+  runningByWorker(): Promise<{ workerId: string; running: number }[]>;
   /**
    * Recent activity of `queues` (the dashboard's charts): jobs finished at or after `since` per
    * queue, end state and slot of `bucketMs`, and the due time of each queue's oldest ready job.

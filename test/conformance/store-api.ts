@@ -236,6 +236,19 @@ export function describeStoreApi(ctx: { readonly store: Store }): void {
       expect(await ids({ workerId: 'worker-a', state: 'running' })).toEqual(idsOf(a2));
       expect(await ids({ state: 'running' })).toEqual(idsOf(a2, b1));
     });
+
+    it('counts running jobs per worker in one read: a worker whose jobs all finished is absent', async () => {
+      expect(await ctx.store.runningByWorker()).toEqual([]);
+      const [a1, a2, a3, b1, idle] = [newJob(), newJob(), newJob(), newJob(), newJob()];
+      await ctx.store.insertJobs([a1, a2, a3, b1, idle]);
+      await ctx.store.claimJobs([a1, a2, a3].map((j) => ({ id: j.id, leaseToken: j.id })), 'worker-a', T0 + 30_000, T0);
+      await ctx.store.claimJobs([{ id: b1.id, leaseToken: 'b1' }], 'worker-b', T0 + 30_000, T0);
+      const counts = async () => (await ctx.store.runningByWorker()).sort((x, y) => x.workerId.localeCompare(y.workerId));
+
+      expect(await counts()).toEqual([{ workerId: 'worker-a', running: 3 }, { workerId: 'worker-b', running: 1 }]);
+      await ctx.store.completeJobs([{ id: a1.id, leaseToken: a1.id, result: null }, { id: b1.id, leaseToken: 'b1', result: null }], T0 + 1);
+      expect(await counts()).toEqual([{ workerId: 'worker-a', running: 2 }]);
+    });
   });
 
   describe('ping', () => {

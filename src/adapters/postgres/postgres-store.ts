@@ -320,6 +320,10 @@ export class PostgresStore implements Store {
     return (await this.query<RunningCount>('docket_count_running', Q.COUNT_RUNNING, [])).rows;
   }
 
+  async runningByWorker(): Promise<{ workerId: string; running: number }[]> {
+    return (await this.query<{ workerId: string; running: number }>('docket_running_by_worker', Q.RUNNING_BY_WORKER, [])).rows;
+  }
+
   async countByQueue(filter: Pick<JobFilter, 'tenant'>): Promise<QueueDepth[]> {
     const { sql, params } = countByQueueQuery(POSTGRES_FILTERS, filter);
     const { rows } = await this.query<{ queue: string; state: JobState; n: number }>(undefined, sql, params);

@@ -278,3 +278,4 @@ SELECT id FROM jobs WHERE state = $2 AND queue = $1 AND finished_at IS NOT NULL
 ORDER BY finished_at, id LIMIT $5`;
 
 export const COUNT_RUNNING = `SELECT queue, tenant, count(*)::int AS running FROM jobs WHERE state = 'running' GROUP BY queue, tenant`;
+export const RUNNING_BY_WORKER = `SELECT worker_id AS "workerId", count(*)::int AS running FROM jobs WHERE state = 'running' AND worker_id IS NOT NULL GROUP BY worker_id`;

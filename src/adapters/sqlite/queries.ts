@@ -159,3 +159,4 @@ export function findPrunable(by: { keep: boolean; before: boolean }): string {
 }
 
 export const COUNT_RUNNING = `SELECT queue, tenant, count(*) AS running FROM jobs_hot WHERE state = 'running' GROUP BY queue, tenant`;
+export const RUNNING_BY_WORKER = `SELECT worker_id AS workerId, count(*) AS running FROM jobs_hot WHERE state = 'running' AND worker_id IS NOT NULL GROUP BY worker_id`;

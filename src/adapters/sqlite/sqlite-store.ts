@@ -267,6 +267,10 @@ export class SqliteStore implements Store {
     return this.stmt(Q.COUNT_RUNNING).all() as RunningCount[];
   }
 
+  async runningByWorker(): Promise<{ workerId: string; running: number }[]> {
+    return this.stmt(Q.RUNNING_BY_WORKER).all() as { workerId: string; running: number }[];
+  }
+
   async countByState(filter: Pick<JobFilter, 'tenant' | 'queue'>): Promise<Record<JobState, number>> {
     const { sql, params } = countByStateQuery(SQLITE_FILTERS, filter);
     return stateCounts(this.stmt(sql).all(params) as { state: JobState; n: number }[]);

@@ -54,6 +54,11 @@ export class JobQueries {
     return jobs;
   }
 
+  /** How many running jobs each worker holds; a worker holding none is not in the map. */
+  async runningCounts(): Promise<Map<string, number>> {
+    return new Map((await this.store.runningByWorker()).map((r) => [r.workerId, r.running]));
+  }
+
   /** Queues with their job counts per state, for one tenant or (null) all. */
   async queues(tenant: string | null): Promise<(QueueDepth & { paused: boolean })[]> {
     const depths = await this.store.countByQueue(tenant === null ? {} : { tenant });

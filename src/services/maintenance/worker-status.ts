@@ -33,9 +33,10 @@ export class WorkerStatusReporter extends MaintenanceLoop {
     const active = (await this.workers.list()).filter((w) => w.status === 'active');
     if (active.length === 0) return 0;
     const now = this.clock.now();
+    const held = await this.service.queries.runningCounts();
     const events = [];
     for (const w of active) {
-      const running = (await this.service.queries.runningJobsOf(w.id)).length;
+      const running = held.get(w.id) ?? 0;
       events.push(
         workerEvent(w.id, 'status', {
           workerId: w.id,
