@@ -12,9 +12,10 @@
 //
 // `onBoth` declares a group's tests once per deployment; `start` and `open` give engines of the
 // group's deployment (embedded outside any `onBoth`: for what is the HTTP surface's alone). After
-// each test everything is closed (what `defer` was given first, last in first out, then servers,
-// then engines), the production schema and key prefix are dropped, and the engines' loops must
-// have reported no trouble (their `onError`).
+// each test what it opened, started or deferred is closed, the last first (a worker deferred after
+// `start` closes before the server, the server before its engine, the engine before the production
+// schema and key prefix are dropped), and the engines' loops must have reported no trouble (their
+// `onError`).
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import type { Docket } from '../../src/app/docket.js';
@@ -62,8 +63,9 @@ export function both(options: DeploymentOptions = {}): Both {
   afterEach(async () => {
     const failures: unknown[] = [];
     for (const c of cleanups.splice(0).reverse()) await Promise.resolve().then(c).catch((e: unknown) => failures.push(e));
+    const reported = troubles.splice(0);
     if (failures.length > 0) throw failures[0];
-    expect(troubles.splice(0), 'trouble the engine loops reported').toEqual([]);
+    expect(reported, 'trouble the engine loops reported').toEqual([]);
   });
 
   const open = async (more: DeploymentOptions = {}) => {
