@@ -1,42 +1,30 @@
-import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { openEmbedded, type Docket } from '../src/app/docket.js';
+import { expect, it } from 'vitest';
+import type { Docket } from '../src/app/docket.js';
 import type { Json } from '../src/domain/job.js';
-import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketClient } from '../src/sdk/client.js';
 import { HttpTransport } from '../src/sdk/http-transport.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import type { WorkerTransport } from '../src/sdk/transport.js';
 import { Worker, type Handler } from '../src/sdk/worker.js';
-import { testAuth, tokenFor } from './helpers/auth.js';
+import { tokenFor } from './helpers/auth.js';
+import { both } from './helpers/both.js';
 import { until } from './helpers/process.js';
 
 /**
  * Dependencies end to end (docs/dependencies.md): a DAG submitted in one request, run by a
- * worker (remote over HTTP, and in-process), each handler reading the results it waited for.
+ * worker (remote over HTTP, and in-process), each handler reading the results it waited for. On
+ * both deployments (embedded; PostgreSQL + Redis): the store resolves the DAG, the dispatch hands
+ * out each job once its dependencies finished.
  */
 
-let docket: Docket | undefined;
-let app: FastifyInstance | undefined;
-let worker: Worker | undefined;
+const { onBoth, start: serve, defer } = both();
+let docket: Docket;
 let base: string;
 
-afterEach(async () => {
-  await worker?.close(1000);
-  await app?.close();
-  await docket?.stop();
-  worker = undefined;
-  app = undefined;
-  docket = undefined;
-});
-
 async function start(): Promise<Docket> {
-  const d = await openEmbedded({ path: ':memory:' });
-  docket = d;
-  app = await buildServer({ jobs: d.jobs, workers: d.workers, recovery: d.recoveryOps, auth: testAuth() });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
-  return d;
+  ({ docket, base } = await serve());
+  return docket;
 }
 
 async function post(path: string, token: string, body: unknown) {
@@ -84,7 +72,8 @@ async function runPipeline(transport: (token: string) => WorkerTransport) {
   expect(load.onDependencyFailure).toBe('continue');
 
   const seen: Record<string, Json> = {};
-  worker = await new Worker({ transport: transport(await tokenFor('acme', ['worker'])), handlers: handlers(seen), concurrency: 2, heartbeatMs: 200, pollWaitMs: 500, logger: pino({ level: 'silent' }) }).start();
+  const worker = await new Worker({ transport: transport(await tokenFor('acme', ['worker'])), handlers: handlers(seen), concurrency: 2, heartbeatMs: 200, pollWaitMs: 500, logger: pino({ level: 'silent' }) }).start();
+  defer(() => worker.close(1000));
 
   const client = new DocketClient({ baseUrl: base, token: submitter });
   await until('load to succeed', async () => ((await client.get(load.id)).state === 'succeeded' ? true : undefined));
@@ -107,13 +96,13 @@ async function runPipeline(transport: (token: string) => WorkerTransport) {
   return d;
 }
 
-describe('dependencies over HTTP', () => {
+onBoth('dependencies over HTTP', () => {
   it('runs a DAG submitted in one request on a remote worker; handlers read their dependencies\' results', async () => {
     await runPipeline((token) => new HttpTransport({ baseUrl: base, token }));
   });
 
   it('runs the same DAG on an in-process worker', async () => {
-    await runPipeline(() => new LocalTransport(docket!.jobs));
+    await runPipeline(() => new LocalTransport(docket.jobs));
   });
 
   it('rejects a cycle with 400 naming it and the field; nothing is created', async () => {

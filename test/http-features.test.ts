@@ -1,11 +1,10 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../src/adapters/clock/manual-clock.js';
 import type { Docket } from '../src/app/docket.js';
-import { buildServer, type ServerOptions } from '../src/interfaces/http/server.js';
 import { DocketClient, type JobView } from '../src/sdk/client.js';
-import { adminToken, testAuth, tokenFor } from './helpers/auth.js';
-import { deployments, type Deployment, type DeploymentOptions } from './helpers/deployments.js';
+import { adminToken, tokenFor } from './helpers/auth.js';
+import { both, type ServerExtras } from './helpers/both.js';
+import type { DeploymentOptions } from './helpers/deployments.js';
 import { until, within } from './helpers/process.js';
 
 /**
@@ -15,46 +14,15 @@ import { until, within } from './helpers/process.js';
  * deployments (embedded; PostgreSQL + Redis), but readiness, which is the server's alone.
  */
 
-let docket: Docket | undefined;
-let app: FastifyInstance | undefined;
 let base: string;
 
-/** What the engines' loops reported as trouble (the tests on both deployments): each ends with none. */
-const troubles: unknown[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await app?.close();
-  await docket?.close();
-  app = undefined;
-  docket = undefined;
-  for (const c of cleanups.splice(0).reverse()) await c();
-  expect(troubles.splice(0)).toEqual([]);
-});
+const { onBoth, ...engines } = both();
 
-type ServerExtras = Partial<Pick<ServerOptions, 'readiness'>>;
-
-const both = deployments((c) => cleanups.push(c), { onError: (e) => troubles.push(e) });
-/** The deployment the enclosing describe runs on (embedded where none does). */
-let deployment: Deployment = both[0]!;
-/** Declares `body`'s tests once per deployment. */
-function onBoth(title: string, body: () => void): void {
-  describe.each(both)(`${title}, $name`, (d) => {
-    beforeAll(() => {
-      deployment = d;
-    });
-    afterAll(() => {
-      deployment = both[0]!;
-    });
-    body();
-  });
-}
-
+/** An engine of the enclosing group's deployment and the API served on it (`base`). */
 async function start(engine: DeploymentOptions = {}, server: (d: Docket) => ServerExtras = () => ({})): Promise<Docket> {
-  const d = await deployment.open(engine);
-  docket = d;
-  app = await buildServer({ jobs: d.jobs, workers: d.workers, recovery: d.recoveryOps, auth: testAuth(), ...server(d) });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
-  return d;
+  const started = await engines.start(engine, server);
+  base = started.base;
+  return started.docket;
 }
 
 interface Reply {
@@ -329,11 +297,7 @@ onBoth('queues: depths, pause and resume', () => {
 onBoth('queues: a long-poll on a paused queue', () => {
   it('a long-poll waiting on a paused queue gets the job promptly after resume', async () => {
     // A manual clock stands still: the 5 s wait cannot run out, only the resume can end it.
-    const d = await deployment.open({ clock: new ManualClock() });
-    cleanups.push(() => d.close());
-    const server = await buildServer({ jobs: d.jobs, workers: d.workers, recovery: d.recoveryOps, auth: testAuth() });
-    cleanups.push(() => server.close());
-    base = await server.listen({ host: '127.0.0.1', port: 0 });
+    const d = await start({ clock: new ManualClock() });
     const waits = vi.spyOn(d.dispatch, 'waitForWork');
     const admin = await adminToken();
     const worker = await tokenFor('default', ['worker']);

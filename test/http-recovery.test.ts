@@ -1,27 +1,18 @@
 // Dead letters and recovery conditions over real HTTP, as an operator and a remote worker use them.
-import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ManualClock } from '../src/adapters/clock/manual-clock.js';
 import { parseConfigFile, type FileConfig } from '../src/config/index.js';
-import { openEmbedded, type Docket } from '../src/app/docket.js';
-import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketApiError, DocketClient } from '../src/sdk/client.js';
-import { testAuth, tokenFor } from './helpers/auth.js';
+import { tokenFor } from './helpers/auth.js';
+import { both } from './helpers/both.js';
 
-let docket: Docket | undefined;
-let app: FastifyInstance | undefined;
+// On both deployments (embedded; PostgreSQL + Redis): dead letters, conditions and parked jobs are
+// the store's, claims the dispatch's.
+const { onBoth, start: serve } = both();
 let base = '';
 
-afterEach(async () => {
-  await app?.close();
-  await docket?.stop();
-  app = docket = undefined;
-});
-
 async function start(rules?: FileConfig, clock?: ManualClock) {
-  docket = await openEmbedded({ path: ':memory:', ...(rules ? { rules } : {}), ...(clock ? { clock } : {}) });
-  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  ({ base } = await serve({ ...(rules ? { rules } : {}), ...(clock ? { clock } : {}) }));
   const as = async (tenant: string, ...roles: Parameters<typeof tokenFor>[1]) => new DocketClient({ baseUrl: base, token: await tokenFor(tenant, roles) });
   return { acme: await as('acme', 'submitter'), worker: await as('acme', 'worker'), admin: await as('ops', 'admin'), other: await as('globex', 'submitter') };
 }
@@ -34,7 +25,7 @@ async function failOne(submitter: DocketClient, worker: DocketClient, type: stri
   return worker.fail(job.id, claimed!.leaseToken, { error, ...extra });
 }
 
-describe('dead letters over HTTP', () => {
+onBoth('dead letters over HTTP', () => {
   it('lists failed jobs with their error history, filters by error text, requeues with a fresh budget, purges', async () => {
     const { acme, worker, other, admin } = await start();
     const timeout = await failOne(acme, worker, 'charge', { message: 'Gateway TIMEOUT after 30 s', code: 'ETIMEDOUT' });
@@ -66,7 +57,7 @@ describe('dead letters over HTTP', () => {
   });
 });
 
-describe('recovery conditions over HTTP', () => {
+onBoth('recovery conditions over HTTP', () => {
   it('parks a job a remote worker reports under a condition; an operator sees it, drains or fails it', async () => {
     const { acme, worker, admin } = await start();
     const parked = await failOne(acme, worker, 'charge', { message: 'payments-api: 503' }, { condition: 'service:payments-api' });
@@ -90,7 +81,7 @@ describe('recovery conditions over HTTP', () => {
   });
 });
 
-describe('a releasing condition over HTTP', () => {
+onBoth('a releasing condition over HTTP', () => {
   it('shows its release rate and the time left to release what is parked', async () => {
     // 0.1/s: three parked jobs take 30 s. The engine's clock is a manual one, so the condition is
     // read at the instant it started releasing, and again 10 s on.
@@ -110,7 +101,7 @@ describe('a releasing condition over HTTP', () => {
   });
 });
 
-describe('metrics', () => {
+onBoth('metrics', () => {
   it('exposes job counts and recovery state in Prometheus format to admins and viewers', async () => {
     const { acme, worker } = await start();
     await acme.submit({ type: 'charge', queue: 'billing' });

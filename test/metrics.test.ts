@@ -1,39 +1,35 @@
 // GET /metrics from a real server after running jobs: parsed strictly (test/helpers/prometheus.ts)
 // and checked the way an operator reads it — the succeeded counter equals the jobs that succeeded,
 // histograms count every attempt, names follow Prometheus conventions.
-import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { openEmbedded, type Docket } from '../src/app/docket.js';
+import { expect, it } from 'vitest';
+import type { Docket } from '../src/app/docket.js';
 import { parseConfigFile } from '../src/config/index.js';
-import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketClient } from '../src/sdk/client.js';
 import { PermanentError } from '../src/sdk/errors.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import { Worker } from '../src/sdk/worker.js';
-import { testAuth, tokenFor } from './helpers/auth.js';
+import { tokenFor } from './helpers/auth.js';
+import { both, type ServerExtras } from './helpers/both.js';
 import { until } from './helpers/process.js';
 import { parseExposition, valueOf, type Family } from './helpers/prometheus.js';
 
-let docket: Docket | undefined;
-let app: FastifyInstance | undefined;
-let worker: Worker | undefined;
+// On both deployments (embedded; PostgreSQL + Redis): the counters come from the store's event
+// log, the gauges from its queries, and the jobs run through the dispatch.
+const { onBoth, start, defer } = both();
 
-afterEach(async () => {
-  await worker?.close();
-  await app?.close();
-  await docket?.stop();
-  worker = app = docket = undefined;
+/** The server's /metrics as the server command serves it: the log for the counters, the engine's own counters and alerts. */
+const metricsServer = (d: Docket): ServerExtras => ({
+  metrics: d.metrics,
+  alerts: d.alerts!.store,
+  events: { log: d.store.events, source: d.relay.source, onPositioned: (l) => d.relay.onPositioned(l) },
 });
 
-describe('GET /metrics', () => {
+onBoth('GET /metrics', () => {
   it('reports job counters, histograms, gauges and request durations after running jobs', async () => {
     const rules = parseConfigFile({ alerts: { rules: [{ name: 'emails-backlog', kind: 'queue-depth', queue: 'emails', above: 0 }] } });
-    docket = await openEmbedded({ path: ':memory:', rules });
-    app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), metrics: docket.metrics, alerts: docket.alerts!.store,
-      events: { log: docket.store.events, source: docket.relay.source, onPositioned: (l) => docket!.relay.onPositioned(l) } });
-    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const { docket, base } = await start({ rules }, metricsServer);
     const viewer = await tokenFor('ops', ['viewer']);
     const scrape = async (token = viewer) => {
       const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
@@ -57,7 +53,7 @@ describe('GET /metrics', () => {
     await docket.alerts!.evaluator.runOnce();
 
     let flaky = 0;
-    worker = await new Worker({
+    const worker = await new Worker({
       transport: new LocalTransport(docket.jobs),
       queues: ['emails', 'reports'],
       concurrency: 4,
@@ -76,11 +72,16 @@ describe('GET /metrics', () => {
         },
       },
     }).start();
+    defer(() => worker.close());
     await until('every job to end', async () => {
-      const [emails, reports] = [await docket!.jobs.queries.queues(null)].map((qs) => qs)[0]!.reduce<number[]>((acc, q) => [...acc, q.counts.succeeded + q.counts.failed], []);
+      const [emails, reports] = [await docket.jobs.queries.queues(null)].map((qs) => qs)[0]!.reduce<number[]>((acc, q) => [...acc, q.counts.succeeded + q.counts.failed], []);
       return emails === 20 && reports === 1 ? true : undefined;
     });
     await docket.alerts!.evaluator.runOnce(); // the backlog is gone: resolved
+    // The counters follow the log as positioned: SQLite positions events as they are written,
+    // PostgreSQL in the relay's runs. The resolution is the last event: once it is positioned, so
+    // is everything before it, and the scrape counts it all.
+    await until('the alert resolved in the log', async () => ((await docket.store.events.read(0, 1000, { topics: ['alert-events'] })).some((e) => e.type === 'resolved') ? true : undefined));
 
     const m = await scrape();
     const v = (name: string, labels: Record<string, string> = {}) => valueOf(m, name, labels);
@@ -139,16 +140,18 @@ describe('GET /metrics', () => {
   });
 
   it('counts a lease that ran out', async () => {
-    docket = await openEmbedded({ path: ':memory:', leaseMs: 50 });
-    app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(),
-      events: { log: docket.store.events, source: docket.relay.source, onPositioned: (l) => docket!.relay.onPositioned(l) } });
-    const res = () => app!.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
+    const { docket, app } = await start({ leaseMs: 50 }, (d) => ({ events: metricsServer(d).events }));
+    const res = () => app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
     const token = await tokenFor('ops', ['admin']);
     await res();
     await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme' });
     await docket.jobs.claims.claim({ workerId: 'gone', queues: ['q'], max: 1 });
-    await until('the expired lease reaped', async () => ((await docket!.jobs.queries.queues(null))[0]!.counts.ready === 1 ? true : undefined));
-    const m = parseExposition((await res()).body);
+    await until('the expired lease reaped', async () => ((await docket.jobs.queries.queues(null))[0]!.counts.ready === 1 ? true : undefined));
+    // Counted from the log once the relay has positioned the expiry (PostgreSQL: on its next run).
+    const m = await until('the expiry counted', async () => {
+      const scraped = parseExposition((await res()).body);
+      return valueOf(scraped, 'docket_lease_expirations_total', { queue: 'q' }) ? scraped : undefined;
+    });
     expect(valueOf(m, 'docket_lease_expirations_total', { queue: 'q' })).toBe(1);
   });
 });

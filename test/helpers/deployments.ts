@@ -10,7 +10,7 @@ import { RedisDispatch } from '../../src/adapters/redis/redis-dispatch.js';
 import { RedisJobCache } from '../../src/adapters/redis/redis-job-cache.js';
 import { RedisWorkerDirectory } from '../../src/adapters/redis/redis-worker-directory.js';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
-import { Docket, openEmbedded, type DocketParts } from '../../src/app/docket.js';
+import { Docket, openEmbedded, type DocketParts, type EventsOptions } from '../../src/app/docket.js';
 import type { FileConfig } from '../../src/config/index.js';
 import { fairnessPolicy } from '../../src/domain/fairness.js';
 import type { Clock } from '../../src/ports/clock.js';
@@ -32,6 +32,10 @@ export interface DeploymentOptions {
   onError?: (err: unknown) => void;
   /** @defaultValue a system clock */
   clock?: Clock;
+  /** Where the relay publishes the event log, and the envelopes' source. @defaultValue no bus, /docket/embedded */
+  events?: EventsOptions;
+  /** The leader's worker status events; 0: off. @defaultValue 30 s */
+  workerStatusIntervalMs?: number;
 }
 
 export interface Deployment {
