@@ -1,32 +1,24 @@
 // Cron schedules over real HTTP through the SDK, as users call them: validation errors naming the
-// field, tenant isolation, pause and resume, preview, and a fire that submits a job.
+// field, tenant isolation, pause and resume, preview, and a fire that submits a job. On both
+// deployments (embedded; PostgreSQL + Redis), but the API document, which is the server's alone.
 import { compileErrors, validate } from '@readme/openapi-parser';
-import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/adapters/clock/manual-clock.js';
-import { openEmbedded, type Docket } from '../src/app/docket.js';
-import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketApiError, DocketClient } from '../src/sdk/client.js';
-import { testAuth, tokenFor } from './helpers/auth.js';
+import { tokenFor } from './helpers/auth.js';
+import { both } from './helpers/both.js';
 
 const T = Date.parse('2026-03-28T12:00:00Z');
 
-let docket: Docket | undefined;
-let app: FastifyInstance | undefined;
+const engines = both();
 let base = '';
-
-afterEach(async () => {
-  await app?.close();
-  await docket?.stop();
-  app = docket = undefined;
-});
 
 async function start() {
   // A manual clock: the firer runs only when the test says so.
   const clock = new ManualClock(T);
-  docket = await openEmbedded({ path: ':memory:', clock });
-  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), schedules: docket.schedules });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const started = await engines.start({ clock }, (d) => ({ schedules: d.schedules }));
+  const docket = started.docket;
+  base = started.base;
   const as = async (tenant: string, ...roles: Parameters<typeof tokenFor>[1]) => new DocketClient({ baseUrl: base, token: await tokenFor(tenant, roles) });
   return {
     clock,
@@ -50,7 +42,7 @@ async function problemOf(call: Promise<unknown>) {
   return err as DocketApiError;
 }
 
-describe('schedules over HTTP', () => {
+engines.onBoth('schedules over HTTP', () => {
   it('creates a schedule with defaults, reads it with its next fire times (DST-aware), lists it', async () => {
     const { acme } = await start();
     const s = await acme.schedules.create(NIGHTLY);
@@ -197,6 +189,10 @@ describe('schedules over HTTP', () => {
     expect(await acme.schedules.get(s.id)).toMatchObject({ lastFireAt: '2026-03-28T12:01:00.000Z', lastJobId: jobs[0]!.id, nextFireAt: '2026-03-28T12:02:00.000Z' });
   });
 
+});
+
+// The API document is the server's alone: the embedded engine serves it.
+describe('the schedule routes in the API document', () => {
   it('documents every schedule route in a valid OpenAPI document', async () => {
     await start();
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, { tags?: string[] }>> };

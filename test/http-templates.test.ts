@@ -1,37 +1,26 @@
 import type { Command } from 'commander';
-import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openEmbedded, type Docket } from '../src/app/docket.js';
+import { expect, it, vi } from 'vitest';
+import type { Docket } from '../src/app/docket.js';
 import { submitCommand } from '../src/interfaces/cli/commands/submit.js';
 import { templatesCommand } from '../src/interfaces/cli/commands/templates.js';
-import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketApiError, DocketClient } from '../src/sdk/client.js';
-import { testAuth, tokenFor } from './helpers/auth.js';
+import { tokenFor } from './helpers/auth.js';
+import { both } from './helpers/both.js';
 
 /**
  * Job templates over real HTTP (docs/templates.md): create and version, submit from a template
- * (the merge rule, the version recorded), retire, delete, validation and tenant isolation. The
- * store side runs on both engines in test/template-store.test.ts.
+ * (the merge rule, the version recorded), retire, delete, validation and tenant isolation, on both
+ * deployments (embedded; PostgreSQL + Redis). The store side alone is in test/template-store.test.ts.
  */
 
-let docket: Docket | undefined;
-let app: FastifyInstance | undefined;
+const engines = both();
 let base: string;
-
-afterEach(async () => {
-  await app?.close();
-  await docket?.stop();
-  app = undefined;
-  docket = undefined;
-});
 
 async function start(): Promise<Docket> {
   // No worker runs: submitted jobs stay ready, so what was stored can be read back as it was.
-  const d = await openEmbedded({ path: ':memory:' });
-  docket = d;
-  app = await buildServer({ jobs: d.jobs, workers: d.workers, recovery: d.recoveryOps, auth: testAuth() });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
-  return d;
+  const started = await engines.start();
+  base = started.base;
+  return started.docket;
 }
 
 interface Reply {
@@ -71,7 +60,7 @@ const WELCOME = {
   },
 };
 
-describe('submitting from a template', () => {
+engines.onBoth('submitting from a template', () => {
   it('merges the template under the job: fields replace, labels add up, the payload is a JSON merge patch; the job records the version', async () => {
     await start();
     const token = await tokenFor('acme', ['submitter']);
@@ -191,7 +180,7 @@ describe('submitting from a template', () => {
   });
 });
 
-describe('retiring and deleting', () => {
+engines.onBoth('retiring and deleting', () => {
   it('a retired template refuses submits and new versions (409) and stays readable', async () => {
     await start();
     const token = await tokenFor('acme', ['submitter']);
@@ -239,7 +228,7 @@ describe('retiring and deleting', () => {
   });
 });
 
-describe('template validation', () => {
+engines.onBoth('template validation', () => {
   it('names every bad field of a template and refuses a taken id', async () => {
     await start();
     const token = await tokenFor('acme', ['submitter']);
@@ -268,7 +257,7 @@ describe('template validation', () => {
   });
 });
 
-describe('tenants', () => {
+engines.onBoth('tenants', () => {
   it("keeps each tenant's templates to itself; an admin acts for a tenant with docket-tenant", async () => {
     await start();
     const acme = await tokenFor('acme', ['submitter']);
@@ -296,7 +285,7 @@ describe('tenants', () => {
   });
 });
 
-describe('the SDK', () => {
+engines.onBoth('the SDK', () => {
   it('creates, versions, lists, reads, retires and deletes templates, and submits from one', async () => {
     await start();
     const client = new DocketClient({ baseUrl: base, token: await tokenFor('acme', ['submitter']) });
@@ -321,7 +310,7 @@ describe('the SDK', () => {
   });
 });
 
-describe('the CLI', () => {
+engines.onBoth('the CLI', () => {
   /** Runs a CLI command in this process against the test server; returns what it printed as JSON. */
   async function cli(command: () => Command, token: string, ...args: string[]): Promise<any> {
     let out = '';

@@ -1,37 +1,29 @@
 // The /v1/webhooks routes over real HTTP: validation naming the field, roles, tenants, the secret
-// shown once and rotated, PATCH, enable, delete, the ping, and the delivery log's pages.
-import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
-import { openEmbedded, type Docket } from '../src/app/docket.js';
-import { buildServer } from '../src/interfaces/http/server.js';
+// shown once and rotated, PATCH, enable, delete, the ping, and the delivery log's pages. On both
+// deployments (embedded; PostgreSQL + Redis).
+import { expect, it } from 'vitest';
+import type { Docket } from '../src/app/docket.js';
 import { NO_ANSWER } from '../src/services/webhooks/post.js';
 import { DocketApiError, DocketClient } from '../src/sdk/client.js';
-import { testAuth, tokenFor } from './helpers/auth.js';
+import { tokenFor } from './helpers/auth.js';
+import { both } from './helpers/both.js';
 import { LOCAL_RECEIVERS, startReceiver, verifyDocketSignature, type Receiver } from './helpers/webhook-receiver.js';
 
+const engines = both({ webhooks: { dispatchIntervalMs: 20, pollIntervalMs: 20, policy: { allowPrivateNetworks: LOCAL_RECEIVERS } } });
 let docket: Docket | undefined;
-let app: FastifyInstance | undefined;
-let receiver: Receiver | undefined;
 let base = '';
 
-afterEach(async () => {
-  await app?.close();
-  await docket?.stop();
-  await receiver?.close();
-  app = docket = receiver = undefined;
-});
-
 async function start() {
-  docket = await openEmbedded({ path: ':memory:', webhooks: { dispatchIntervalMs: 20, pollIntervalMs: 20, policy: { allowPrivateNetworks: LOCAL_RECEIVERS } } });
-  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), webhooks: docket.webhooks!.service });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const started = await engines.start({}, (d) => ({ webhooks: d.webhooks!.service }));
+  docket = started.docket;
+  base = started.base;
   const as = async (tenant: string, role: Parameters<typeof tokenFor>[1][number]) => new DocketClient({ baseUrl: base, token: await tokenFor(tenant, [role]) });
   return { acme: await as('acme', 'submitter'), globex: await as('globex', 'submitter'), admin: await as('ops', 'admin'), viewer: await as('acme', 'viewer'), worker: await as('acme', 'worker') };
 }
 
 const problem = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a problem'); }, (e: DocketApiError) => e);
 
-describe('/v1/webhooks', () => {
+engines.onBoth('/v1/webhooks', () => {
   it('refuses bad input with a 400 naming the field', async () => {
     const { acme } = await start();
     const cases: [unknown, string, RegExp][] = [
@@ -92,7 +84,8 @@ describe('/v1/webhooks', () => {
 
   it('pings a receiver with a signed request, and pages through the delivery log', async () => {
     const { acme } = await start();
-    receiver = await startReceiver();
+    const receiver: Receiver = await startReceiver();
+    engines.defer(() => receiver.close());
     const sub = await acme.webhooks.create({ url: receiver.url, events: ['job.submitted'] });
     const ping = await acme.webhooks.test(sub.id);
     expect(ping).toMatchObject({ delivered: true, statusCode: 200, error: null, eventId: expect.stringMatching(/^ping-/) });

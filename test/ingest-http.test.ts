@@ -1,18 +1,18 @@
-// POST /v1/events on an embedded engine: the ingest pipeline over HTTP, and configuration errors at
-// start. The Kafka side is in test/ingest-kafka.test.ts and test/ingest-kcat.test.ts.
-import type { FastifyInstance } from 'fastify';
+// POST /v1/events: the ingest pipeline over HTTP on both deployments (embedded; PostgreSQL + Redis),
+// and, on the embedded engine, the route without rules and configuration errors at start (the
+// server's and the configuration's alone). The Kafka side is in test/ingest-kafka.test.ts and
+// test/ingest-kcat.test.ts.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/index.js';
-import { openEmbedded, type Docket } from '../src/app/docket.js';
 import { openEngine } from '../src/app/engine.js';
 import { compileIngest, type IngestFile } from '../src/domain/ingest/rules.js';
-import { buildServer } from '../src/interfaces/http/server.js';
 import { DocketApiError, DocketClient } from '../src/sdk/client.js';
 import { IngestPipeline } from '../src/services/ingest/pipeline.js';
-import { adminToken, testAuth, tokenFor } from './helpers/auth.js';
+import { adminToken, tokenFor } from './helpers/auth.js';
+import { both } from './helpers/both.js';
 
 const RULES: IngestFile = {
   rules: [
@@ -29,21 +29,8 @@ const RULES: IngestFile = {
   ],
 };
 
-let docket: Docket;
-let app: FastifyInstance;
+const engines = both();
 let base: string;
-
-beforeAll(async () => {
-  docket = await openEmbedded({ path: ':memory:' });
-  const ingest = new IngestPipeline(docket.jobs, docket.clock, compileIngest(RULES));
-  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth(), ingest });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
-});
-
-afterAll(async () => {
-  await app?.close();
-  await docket?.stop();
-});
 
 let seq = 0;
 function paid(over: Record<string, unknown> = {}) {
@@ -56,7 +43,12 @@ async function post(token: string, body: unknown, headers: Record<string, string
   return { status: res.status, type: res.headers.get('content-type') ?? '', body: (await res.json()) as Record<string, any> };
 }
 
-describe('POST /v1/events', () => {
+engines.onBoth('POST /v1/events', () => {
+  // An engine of the deployment for each test, serving the pipeline as the server builds it (src/app/ingest.ts).
+  beforeEach(async () => {
+    ({ base } = await engines.start({}, (d) => ({ ingest: new IngestPipeline(d.jobs, d.clock, compileIngest(RULES)) })));
+  });
+
   it('creates the jobs of every matching rule (201), enriched as configured, for the caller\'s tenant', async () => {
     const submitter = await tokenFor('acme', ['submitter']);
     const event = paid({ linkId: 'checkout-7' });
@@ -130,6 +122,7 @@ describe('POST /v1/events', () => {
     ]);
     // All or none: the audit rule matched too, but made nothing.
     expect((await new DocketClient({ baseUrl: base, token: submitter }).list()).jobs).toEqual([]);
+    expect((await new DocketClient({ baseUrl: base, token: await adminToken() }).list()).jobs).toEqual([]);
   });
 
   it('checks the envelope as CloudEvents 1.0 (the Kafka consumer\'s check): 400 naming every problem at once', async () => {
@@ -174,19 +167,17 @@ describe('POST /v1/events', () => {
   });
 });
 
+// The server's alone: without a pipeline the route answers before any engine is involved.
 describe('POST /v1/events without ingest rules', () => {
-  let plain: FastifyInstance;
-  afterEach(async () => plain?.close());
-
   it('answers 501 saying how to configure them', async () => {
-    plain = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, auth: testAuth() });
-    const url = await plain.listen({ host: '127.0.0.1', port: 0 });
+    const { base: url } = await engines.start();
     const res = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${await adminToken()}`, 'content-type': 'application/json' }, body: JSON.stringify(paid()) });
     expect(res.status).toBe(501);
     expect(((await res.json()) as { detail: string }).detail).toMatch(/"ingest" section/);
   });
 });
 
+// The configuration's alone: the rules are checked when the file is read, before an engine is chosen.
 describe('ingest configuration errors at start', () => {
   const dir = mkdtempSync(join(tmpdir(), 'docket-ingest-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,8 +1,10 @@
 // Traces across the queue (docs/tracing.md), with the real OpenTelemetry SDK and OTLP/HTTP
 // exporter sending to a receiver in the test: a request's trace shows its submit, each attempt of
-// its job on a remote worker (another process) and the handler's own calls as one tree, in both
-// modes; a Kafka record's traceparent header is where an ingested job's trace starts; and with
-// tracing off nothing is exported while the caller's context still travels with the job.
+// its job on a remote worker (another process) and the handler's own calls as one tree; a Kafka
+// record's traceparent header is where an ingested job's trace starts; a lost lease shows in the
+// job's trace; and with tracing off nothing is exported while the caller's context still travels
+// with the job. All on both deployments (embedded; PostgreSQL + Redis), but the exporter's
+// protocol, which is the tracing SDK's alone.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,13 +13,14 @@ import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import { trace } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaEventBus } from '../src/adapters/kafka/kafka-event-bus.js';
-import { openEmbedded, type Docket } from '../src/app/docket.js';
+import { openEmbedded } from '../src/app/docket.js';
 import { startTracing, type Tracing } from '../src/app/tracing.js';
 import { compileIngest } from '../src/domain/ingest/rules.js';
 import { IngestConsumer } from '../src/services/ingest/consumer.js';
 import { IngestPipeline } from '../src/services/ingest/pipeline.js';
 import { LocalTransport } from '../src/sdk/local-transport.js';
 import { Worker } from '../src/sdk/worker.js';
+import { both } from './helpers/both.js';
 import { ROOT, admin, api, cleanupClusters, clusterEnv, mintToken, openCluster, start, startLine, JWT_SECRET, type Proc } from './helpers/cluster.js';
 import { startReceiver, type ReceivedSpan, type Receiver } from './helpers/otlp-receiver.js';
 import { cleanEnv, freePort, until } from './helpers/process.js';
@@ -31,6 +34,8 @@ const PRODUCER = 4;
 const CONSUMER = 5;
 const ERROR = 2;
 
+/** Engines in this process (Kafka ingest, lease loss), on both deployments. */
+const engines = both();
 const receivers: Receiver[] = [];
 const dirs: string[] = [];
 let workerToken = '';
@@ -65,6 +70,21 @@ async function embeddedServer(env: Record<string, string>): Promise<{ url: strin
   await startLine(proc, START_MS);
   return { url: `http://127.0.0.1:${port}`, proc };
 }
+
+/** `docket server --role api,scheduler --no-worker` on PostgreSQL + Redis (a cluster of its own; lease 2 s too). */
+async function productionServer(env: Record<string, string>): Promise<{ url: string; proc: Proc }> {
+  const cluster = await openCluster();
+  const port = await freePort();
+  const proc = start('api', ['server', '--role', 'api,scheduler', '--no-worker'], clusterEnv(cluster, { ...env, PORT: String(port) }));
+  await startLine(proc, START_MS);
+  return { url: `http://127.0.0.1:${port}`, proc };
+}
+
+/** The server processes of the two deployments. */
+const SERVERS = [
+  { name: 'embedded (SQLite)', server: embeddedServer },
+  { name: 'production (PostgreSQL + Redis)', server: productionServer },
+];
 
 /** `docket worker` (the CLI's remote worker, over HTTP) running the traced handlers. */
 async function remoteWorker(url: string, env: Record<string, string>): Promise<Proc> {
@@ -150,10 +170,10 @@ function expectOneTree(spans: ReceivedSpan[], r: Receiver, job: any, caller: { t
   for (const s of inTrace) expect(s.parentSpanId === caller.spanId || ids.has(s.parentSpanId), `${s.name} has a parent outside the trace`).toBe(true);
 }
 
-describe('traces across the queue', () => {
-  it('embedded: one trace from an HTTP submit through a retry to success on a remote worker', async () => {
+describe.each(SERVERS)('traces across the queue, $name', ({ server: startServer }) => {
+  it('one trace from an HTTP submit through a retry to success on a remote worker', async () => {
     const r = await receiver();
-    const server = await embeddedServer(otelEnv(r));
+    const server = await startServer(otelEnv(r));
     const worker = await remoteWorker(server.url, otelEnv(r));
     const caller = { traceId: hex(16), spanId: hex(8) };
     const submitted = await submitTraced(server.url, caller, `${r.url}/downstream`);
@@ -163,27 +183,10 @@ describe('traces across the queue', () => {
     expectOneTree(r.spans, r, done, caller);
   }, PROCESS_TEST_MS);
 
-  it('production (PostgreSQL + Redis): one trace from an HTTP submit through a retry to success on a remote worker', async () => {
-    const r = await receiver();
-    const cluster = await openCluster();
-    // startServer's own, with the start-up wait of this file.
-    const port = await freePort();
-    const proc = start('api', ['server', '--role', 'api,scheduler', '--no-worker'], clusterEnv(cluster, { ...otelEnv(r), PORT: String(port) }));
-    await startLine(proc, START_MS);
-    const server = { ...proc, url: `http://127.0.0.1:${port}` };
-    const worker = await remoteWorker(server.url, otelEnv(r));
-    const caller = { traceId: hex(16), spanId: hex(8) };
-    const submitted = await submitTraced(server.url, caller, `${r.url}/downstream`);
-    const done = await untilState(server.url, submitted.id, 'succeeded');
-    expect(done.attempt).toBe(2);
-    await stop(worker, server);
-    expectOneTree(r.spans, r, done, caller);
-  }, PROCESS_TEST_MS);
-
   it('off (OTEL_TRACES_EXPORTER=none): nothing is exported, and the caller\'s context still travels with the job to its worker', async () => {
     const r = await receiver();
     const env = otelEnv(r, { OTEL_TRACES_EXPORTER: 'none' });
-    const server = await embeddedServer(env);
+    const server = await startServer(env);
     const caller = { traceId: hex(16), spanId: hex(8) };
     const passed = { traceparent: `00-${caller.traceId}-${caller.spanId}-01`, tracestate: 'acme=1' };
 
@@ -201,26 +204,23 @@ describe('traces across the queue', () => {
   }, PROCESS_TEST_MS);
 });
 
-describe('traces from Kafka', () => {
-  let bus: KafkaEventBus | undefined;
-  let docket: Docket | undefined;
-  let consumer: IngestConsumer | undefined;
-  let worker: Worker | undefined;
-  let tracing: Tracing | undefined;
+/** The SDK exporting to `r`, shut down (and the endpoint forgotten) after the test, after what is opened later. */
+async function tracingTo(r: Receiver): Promise<Tracing> {
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = r.url;
+  const tracing = await startTracing({ exporter: 'otlp', protocol: 'http/json', sampler: { name: 'parentbased_always_on', ratio: 1 }, batch: { scheduledDelayMillis: 50 } }, 'docket-test');
+  engines.defer(async () => {
+    await tracing.shutdown();
+    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  });
+  return tracing;
+}
+
+engines.onBoth('traces from Kafka', () => {
   const topics: string[] = [];
 
   beforeAll(async () => {
     await ensureKafka();
   }, KAFKA_START_TIMEOUT_MS);
-
-  afterEach(async () => {
-    await worker?.close();
-    await consumer?.stop();
-    await bus?.close();
-    await docket?.stop();
-    await tracing?.shutdown();
-    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  });
 
   afterAll(async () => {
     if (topics.length === 0) return;
@@ -235,25 +235,27 @@ describe('traces from Kafka', () => {
   it('a record\'s traceparent header is the parent of the ingested job\'s producer span, and its attempt joins the same trace', async () => {
     const troubles: unknown[] = [];
     const r = await receiver();
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = r.url;
-    tracing = await startTracing({ exporter: 'otlp', protocol: 'http/json', sampler: { name: 'parentbased_always_on', ratio: 1 }, batch: { scheduledDelayMillis: 50 } }, 'docket-test');
+    const tracing = await tracingTo(r);
 
     const tag = randomUUID().slice(0, 8);
     const input = `docket-test.trace-in.${tag}`;
     const dlq = `docket-test.trace-dlq.${tag}`;
     topics.push(input, dlq);
-    bus = new KafkaEventBus({ brokers: TEST_KAFKA_BROKERS, clientId: 'docket-test', maxWaitMs: 200 });
+    const bus = new KafkaEventBus({ brokers: TEST_KAFKA_BROKERS, clientId: 'docket-test', maxWaitMs: 200 });
+    engines.defer(() => bus.close());
     await bus.ensureTopics([input, dlq], { partitions: 1 });
-    docket = await openEmbedded({ path: ':memory:' });
+    const docket = await engines.open();
     const config = { ...compileIngest({ topics: [input], rules: [{ name: 'paid', match: { type: 'com.acme.order.paid' }, jobs: [{ type: 'invoice.send', queue: 'billing' }] }] }), groupId: `docket-test.trace.${tag}` };
-    consumer = new IngestConsumer(bus, new IngestPipeline(docket.jobs, docket.clock, config), docket.clock, { deadLetterTopic: dlq, source: '/docket/test', onError: (err) => troubles.push(err), retryMs: 100 });
+    const consumer = new IngestConsumer(bus, new IngestPipeline(docket.jobs, docket.clock, config), docket.clock, { deadLetterTopic: dlq, source: '/docket/test', onError: (err) => troubles.push(err), retryMs: 100 });
+    engines.defer(() => consumer.stop());
     await consumer.start();
-    worker = await new Worker({
+    const worker = await new Worker({
       transport: new LocalTransport(docket.jobs),
       handlers: { 'invoice.send': () => trace.getTracer('test').startActiveSpan('render invoice', (span) => span.end()) },
       queues: ['billing'],
       pollWaitMs: 200,
     }).start();
+    engines.defer(() => worker.close());
 
     const caller = { traceId: hex(16), spanId: hex(8) };
     const producer = new Producer({ clientId: 'docket-test-traced', bootstrapBrokers: TEST_KAFKA_BROKERS, serializers: stringSerializers });
@@ -265,7 +267,7 @@ describe('traces from Kafka', () => {
     }
 
     const job = await until('the ingested job to succeed', async () => {
-      const [j] = (await docket!.jobs.queries.list({ queue: 'billing' }, 10)).jobs;
+      const [j] = (await docket.jobs.queries.list({ queue: 'billing' }, 10)).jobs;
       return j?.state === 'succeeded' ? j : undefined;
     }, 30_000);
     expect(job.traceContext?.traceparent).toMatch(new RegExp(`^00-${caller.traceId}-[0-9a-f]{16}-01$`));
@@ -282,26 +284,16 @@ describe('traces from Kafka', () => {
   }, 60_000);
 });
 
-describe('lease loss in a trace', () => {
-  let docket: Docket | undefined;
-  let tracing: Tracing | undefined;
-
-  afterEach(async () => {
-    await docket?.stop();
-    await tracing?.shutdown();
-    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  });
-
+engines.onBoth('lease loss in a trace', () => {
   it('a job whose worker stopped heartbeating is taken back under its submit\'s span, with a docket.job.lease_lost event', async () => {
     const r = await receiver();
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = r.url;
-    tracing = await startTracing({ exporter: 'otlp', protocol: 'http/json', sampler: { name: 'parentbased_always_on', ratio: 1 }, batch: { scheduledDelayMillis: 50 } }, 'docket-test');
-    docket = await openEmbedded({ path: ':memory:', leaseMs: 50 });
+    const tracing = await tracingTo(r);
+    const docket = await engines.open({ leaseMs: 50 });
     const caller = { traceId: hex(16), spanId: hex(8) };
     const [job] = await docket.jobs.submitter.submit([{ type: 't', queue: 'q' }], { tenant: 'acme', trace: { traceparent: `00-${caller.traceId}-${caller.spanId}-01` } });
     // Claimed by a worker that never heartbeats nor reports.
     expect(await docket.jobs.claims.claim({ workerId: 'gone', queues: ['q'], max: 1, waitMs: 0 })).toHaveLength(1);
-    await until('the lease reaper to take the job back', async () => ((await docket!.jobs.queries.get(job!.id))?.state === 'ready' ? true : undefined));
+    await until('the lease reaper to take the job back', async () => ((await docket.jobs.queries.get(job!.id))?.state === 'ready' ? true : undefined));
     await tracing.shutdown();
 
     const send = r.spans.find((s) => s.name === 'send q');
@@ -312,6 +304,7 @@ describe('lease loss in a trace', () => {
   }, 30_000);
 });
 
+// The exporter's protocol is the tracing SDK's alone: one embedded engine makes the span it sends.
 describe('OTLP protocol', () => {
   afterEach(() => {
     delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;

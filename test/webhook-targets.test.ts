@@ -2,43 +2,37 @@
 // unless the operator opens it. Refused when made (400 naming the field), refused again on every
 // delivery at the address actually connected to (a name that resolves inward, or a subscription
 // stored before the guard), redirects not followed, and the test endpoint reports every failed
-// connection the same way, so it cannot tell port states apart.
-import type { FastifyInstance } from 'fastify';
+// connection the same way, so it cannot tell port states apart. Deliveries run on both deployments
+// (embedded; PostgreSQL + Redis); the refusals when made are input validation, checked before
+// anything is stored, and run on the embedded engine only.
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { v7 as uuidv7 } from 'uuid';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfigFile } from '../src/config/index.js';
-import { openEmbedded, type Docket } from '../src/app/docket.js';
-import { buildServer } from '../src/interfaces/http/server.js';
+import type { Docket } from '../src/app/docket.js';
 import { AddressGuard } from '../src/net/address-guard.js';
 import { BLOCKED, NO_ANSWER } from '../src/services/webhooks/post.js';
-import { testAuth, tokenFor } from './helpers/auth.js';
+import { tokenFor } from './helpers/auth.js';
+import { both } from './helpers/both.js';
 import { freePort, until } from './helpers/process.js';
 import { LOCAL_RECEIVERS, startReceiver, type Receiver } from './helpers/webhook-receiver.js';
 
 // Read as plain JSON, as a client does.
 type Json = any;
 
+const engines = both();
 let docket: Docket | undefined;
-let app: FastifyInstance | undefined;
-const closers: (() => Promise<void>)[] = [];
 let base = '';
 let token = '';
 
-afterEach(async () => {
-  await app?.close();
-  await docket?.stop();
-  for (const close of closers.splice(0)) await close();
-  app = docket = undefined;
-});
-
 async function start(allowPrivateNetworks: string[] = [], timeoutMs = 3000) {
-  docket = await openEmbedded({ path: ':memory:', webhooks: { dispatchIntervalMs: 20, pollIntervalMs: 20, policy: { allowPrivateNetworks, timeoutMs, maxAttempts: 1 } } });
-  app = await buildServer({ jobs: docket.jobs, workers: docket.workers, recovery: docket.recoveryOps, schedules: docket.schedules, auth: testAuth(), webhooks: docket.webhooks!.service });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const webhooks = { dispatchIntervalMs: 20, pollIntervalMs: 20, policy: { allowPrivateNetworks, timeoutMs, maxAttempts: 1 } };
+  const started = await engines.start({ webhooks }, (d) => ({ schedules: d.schedules, webhooks: d.webhooks!.service }));
+  docket = started.docket;
+  base = started.base;
   token = await tokenFor('acme', ['submitter']);
 }
 
@@ -54,14 +48,14 @@ async function call(method: string, path: string, body?: unknown) {
 
 async function receiver(respond?: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
   const r = await startReceiver(respond);
-  closers.push(() => r.close());
+  engines.defer(() => r.close());
   return r;
 }
 
 /** A plain server on a free local port, closed after the test. */
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(async () => {
+  engines.defer(async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
@@ -131,6 +125,7 @@ describe('the address guard', () => {
   });
 });
 
+// Input validation: the guard refuses before the service stores anything, the same on both deployments.
 describe('targets refused when made', () => {
   it('a subscription to an internal address or a name resolving to one is 400 naming /url', async () => {
     await start();
@@ -166,7 +161,7 @@ describe('targets refused when made', () => {
   });
 });
 
-describe('targets refused at delivery', () => {
+engines.onBoth('targets refused at delivery', () => {
   it('a stored subscription to an internal receiver is never delivered to, by name (lookup) or by address', async () => {
     await start();
     const target = await receiver();

@@ -16,6 +16,7 @@ import { fairnessPolicy } from '../../src/domain/fairness.js';
 import type { Clock } from '../../src/ports/clock.js';
 import type { Dispatch } from '../../src/ports/dispatch.js';
 import type { Store } from '../../src/ports/store.js';
+import type { WebhookOptions } from '../../src/services/webhooks/webhooks.js';
 import { openTestSchema, schemaReset, type TestSchema } from './postgres.js';
 import { openTestPrefix, type TestPrefix } from './redis.js';
 
@@ -29,6 +30,8 @@ export interface DeploymentOptions {
   heartbeatTimeoutMs?: number;
   /** The configuration file's rules; its fairness section reaches the dispatch too, as in production. */
   rules?: FileConfig;
+  /** Webhooks' loops and policy, in the deployment's own database. @defaultValue on, the engine's defaults */
+  webhooks?: WebhookOptions;
   onError?: (err: unknown) => void;
   /** @defaultValue a system clock */
   clock?: Clock;
