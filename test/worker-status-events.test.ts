@@ -33,9 +33,12 @@ onBoth('worker status events', () => {
     await docket.jobs.submitter.submit([{ type: 'a' }, { type: 'b' }], { tenant: 'default' });
     expect(await docket.jobs.claims.claim({ workerId: busy, queues: ['default'], max: 2 })).toHaveLength(2);
     const registeredAt = clock.now();
+    const armed = clock.pendingTimers();
 
     clock.advance(5000);
     await until('the first round of status events', async () => ((await statuses(docket)).length >= 2 ? true : undefined), 5000, 10);
+    // A loop arms its next run once its run is over: time moves on only after every loop has.
+    await until('every loop armed again', async () => (clock.pendingTimers() >= armed ? true : undefined), 5000, 5);
     clock.advance(2000);
     await docket.workers.touch(idle); // a heartbeat: its silence starts again
     clock.advance(3000);
