@@ -22,6 +22,16 @@ const workerEvents = async (d: Docket): Promise<LogEvent[]> => {
   await d.relay.runOnce();
   return d.store.events.read(0, 1000, { topics: ['worker-events'] });
 };
+/** Every worker event, however many: positioned (PostgreSQL: as the relay does, until none is left) and read page by page. */
+async function everyWorkerEvent(d: Docket): Promise<LogEvent[]> {
+  for (let i = 0; i < 100 && (await d.store.events.position(1000)) > 0; i++);
+  const out: LogEvent[] = [];
+  for (let page: LogEvent[] = [null as never]; page.length > 0 && out.length < 100_000; ) {
+    page = await d.store.events.read(out.at(-1)?.pos ?? 0, 1000, { topics: ['worker-events'] });
+    out.push(...page);
+  }
+  return out;
+}
 const statuses = async (d: Docket) => (await workerEvents(d)).filter((e) => e.type === 'status');
 
 onBoth('worker status events', () => {
@@ -54,6 +64,20 @@ onBoth('worker status events', () => {
     ]);
     expect(events[2]).toMatchObject({ topic: 'worker-events', tenant: '*', data: { workerId: busy, name: 'busy', status: 'active', capacity: 4, running: 2, lastHeartbeatAt: registeredAt, silentForMs: 10_000 } });
     expect(events[3]!.data).toMatchObject({ workerId: idle, running: 0, lastHeartbeatAt: registeredAt + 7000, silentForMs: 3000 });
+  });
+
+  it('a round covers every worker exactly once, however many: 1,201 workers, read and logged a chunk at a time', async () => {
+    const clock = new ManualClock();
+    const docket = await open({ clock, workerStatusIntervalMs: 60_000, leaseMs: 120_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 1201; i++) ids.push(await docket.workers.register({ queues: ['default'], name: `w${i}` }));
+    await docket.jobs.submitter.submit([{ type: 'a' }], { tenant: 'default' });
+    expect(await docket.jobs.claims.claim({ workerId: ids[1200]!, queues: ['default'], max: 1 })).toHaveLength(1);
+
+    expect(await docket.workerStatus!.runOnce()).toBe(1201);
+    const events = (await everyWorkerEvent(docket)).filter((e) => e.type === 'status');
+    expect(events.map((e) => e.key).sort()).toEqual([...ids].sort());
+    expect(events.filter((e) => e.data.running === 1).map((e) => e.key)).toEqual([ids[1200]]);
   });
 
   it('a lost worker gets no status; an interval of 0 turns them off', async () => {
