@@ -15,7 +15,7 @@ import type { ClaimedJob } from '../src/sdk/transport.js';
 import { Worker } from '../src/sdk/worker.js';
 import type { WorkerDirectory } from '../src/ports/worker-directory.js';
 import { adminToken, testAuth } from './helpers/auth.js';
-import { deployments, manualProductionCluster, type Deployment } from './helpers/deployments.js';
+import { deployments, manualProductionCluster, type Deployment, type ManualEngine } from './helpers/deployments.js';
 import { until, within } from './helpers/process.js';
 
 let docket: Docket | undefined;
@@ -339,5 +339,23 @@ describe('long-poll across API nodes, production (PostgreSQL + Redis)', () => {
     const jobs = await within('the long-poll on the first node to return after the submit to the second', claiming);
     expect(jobs.map((j) => j.id)).toEqual([submitted.id]);
     expect(jobs[0]).toMatchObject({ state: 'running', workerId, attempt: 1 });
+  });
+
+  it('a pause and a resume on one node reach the other at once: its long-poll on the resumed queue returns the waiting job', async () => {
+    // Manual engines: no housekeeper reloads the paused set, so only the announcement through Redis can.
+    const cluster = await manualProductionCluster(2);
+    cleanups.push(() => cluster.cleanup());
+    const [one, two] = cluster.engines as [ManualEngine, ManualEngine];
+    await one.service.pauses.set('q', true);
+    await until('the other node hears of the pause', async () => (two.service.pauses.isPaused('q') ? true : undefined));
+    const [job] = await two.service.submit({ type: 'x', queue: 'q' });
+    waits = vi.spyOn(two.dispatch, 'waitForWork');
+    const workerId = await two.docket.workers.register({ queues: ['q'] });
+    const claiming = two.service.claims.claim({ workerId, queues: ['q'], max: 5, waitMs: 10_000 });
+    await untilClaimWaits();
+    await one.service.pauses.set('q', false);
+    const jobs = await within('the long-poll on the second node to return after the resume on the first', claiming);
+    expect(jobs.map((j) => j.id)).toEqual([job!.id]);
+    expect(two.service.pauses.isPaused('q')).toBe(false);
   });
 });

@@ -95,6 +95,10 @@ export interface Dispatch {
   waitForWork(queues: readonly string[], timeoutMs: number, signal?: AbortSignal, range?: PriorityRange, filter?: ClaimFilter): Promise<void>;
   /** Subscribes to changes of the earliest due time (the promoter re-arms its timer). */
   onDueChanged(listener: () => void): () => void;
+  /** Tells the other processes sharing this dispatch that a queue was paused or resumed. */
+  announcePauses(): Promise<void>;
+  /** Subscribes to pauses and resumes announced by other processes (they reload the set from the store). */
+  onPausesChanged(listener: () => void): () => void;
   /** Number of ready entries per queue. */
   readyCount(queue: string): Promise<number>;
   /** The ids of `ids` the index does not hold (ready or delayed): the repair loop re-adds them. */

@@ -365,6 +365,13 @@ export class MemoryDispatch implements Dispatch {
     return () => this.dueListeners.delete(listener);
   }
 
+  /** One process: nobody else to tell. */
+  async announcePauses(): Promise<void> {}
+
+  onPausesChanged(): () => void {
+    return () => {};
+  }
+
   async readyCount(queue: string): Promise<number> {
     return this.queues.get(queue)?.size ?? 0;
   }

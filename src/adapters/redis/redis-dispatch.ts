@@ -71,6 +71,7 @@ export class RedisDispatch implements Dispatch {
   private readonly subscriptions = new Map<string, Promise<unknown>>();
   private readonly waiters = new Waiters();
   private readonly dueListeners = new Set<() => void>();
+  private readonly pauseListeners = new Set<() => void>();
   private readonly fairness: FairnessPolicy;
   /** Fairness JSON per queue for take.lua ('' when the queue has no rules), built once. */
   private readonly policyArgs = new Map<string, string>();
@@ -253,6 +254,16 @@ export class RedisDispatch implements Dispatch {
     return () => this.dueListeners.delete(listener);
   }
 
+  async announcePauses(): Promise<void> {
+    await this.client.publish(this.pausesChannel(), `${this.sender}:`);
+  }
+
+  onPausesChanged(listener: () => void): () => void {
+    this.pauseListeners.add(listener);
+    if (!this.closed) this.subscribe(this.pausesChannel()).catch(() => {});
+    return () => this.pauseListeners.delete(listener);
+  }
+
   async readyCount(queue: string): Promise<number> {
     return Math.max(0, Number((await this.client.hget(`${this.prefix}counts`, queue)) ?? 0));
   }
@@ -262,6 +273,7 @@ export class RedisDispatch implements Dispatch {
     this.closed = true;
     this.waiters.wakeEveryone();
     this.dueListeners.clear();
+    this.pauseListeners.clear();
     const quits: Promise<unknown>[] = [];
     if (this.subscriber) quits.push(quit(this.subscriber));
     if (this.ownsClient) quits.push(quit(this.client));
@@ -330,6 +342,7 @@ export class RedisDispatch implements Dispatch {
     const colon = message.indexOf(':');
     if (message.slice(0, colon) === this.sender) return;
     if (channel === this.dueChannel()) this.notifyDue();
+    else if (channel === this.pausesChannel()) for (const l of [...this.pauseListeners]) l();
     else if (channel.startsWith(this.wakePrefix())) {
       const queue = channel.slice(this.wakePrefix().length);
       const arrival = parseArrival(message.slice(colon + 1));
@@ -353,6 +366,10 @@ export class RedisDispatch implements Dispatch {
 
   private dueChannel(): string {
     return `${this.rawPrefix}due`;
+  }
+
+  private pausesChannel(): string {
+    return `${this.rawPrefix}pauses`;
   }
 }
 

@@ -55,7 +55,7 @@ export class Jobs {
     this.transitions = new Transitions(store, dispatch, slots);
     this.pipeline = new SubmitPipeline(store, o);
     this.submitter = new Submitter(store, dispatch, this.pipeline, this.transitions, clock);
-    this.pauses = new QueuePauses(store, clock);
+    this.pauses = new QueuePauses(store, clock, dispatch);
     this.parking = new Parking(store, this.transitions, clock, o.recovery.policies);
     this.claims = new Claims(dispatch, this.transitions, this.pauses, this.parking, slots, clock, o.leaseMs);
     this.outcomes = new Outcomes(store, this.transitions, this.parking, clock, { ...o, rules: o.recovery.rules });

@@ -1,9 +1,12 @@
 import type { Clock } from '../../ports/clock.js';
+import type { Dispatch } from '../../ports/dispatch.js';
 import type { Store } from '../../ports/store.js';
 
 /**
  * Paused queues hand out no job; submits are still accepted. The store holds the truth (any node
- * may pause); each node keeps the set and reloads it (Housekeeper), and claims check it.
+ * may pause); each node keeps the set, reloads it when another node announces a change through
+ * the dispatch, and once a second anyway (Housekeeper: an announcement lost while Redis was down),
+ * and claims check it.
  */
 export class QueuePauses {
   private paused = new Set<string>();
@@ -14,13 +17,19 @@ export class QueuePauses {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-  ) {}
+    private readonly dispatch: Pick<Dispatch, 'announcePauses' | 'onPausesChanged'>,
+  ) {
+    // A failed reload keeps the set it had: the housekeeper's next one tries again.
+    dispatch.onPausesChanged(() => void this.refresh().catch(() => {}));
+  }
 
   /** Pauses or resumes a queue. */
   async set(queue: string, paused: boolean): Promise<void> {
     await this.store.setQueuePaused(queue, paused, this.clock.now());
     this.version++;
     this.apply(paused ? new Set([...this.paused, queue]) : new Set([...this.paused].filter((q) => q !== queue)));
+    // Done once stored; an announcement that fails (Redis down) leaves the other nodes to their reload.
+    await this.dispatch.announcePauses().catch(() => {});
   }
 
   /** Reloads which queues are paused (another process may have changed it). */
