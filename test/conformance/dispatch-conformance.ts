@@ -183,6 +183,17 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
         expect(taken.filter((e) => e.queue === 'b')).toHaveLength(20);
       });
 
+      it('a queue emptied at one priority and filled again there is served again, in a take over many queues', async () => {
+        const names = Array.from({ length: 20 }, (_, i) => `q${i}`);
+        await d().enqueue([entry({ queue: 'q3', priority: 2 }), entry({ queue: 'q3', priority: 7 }), entry({ queue: 'q17', priority: 7 })]);
+        expect((await d().take({ queues: names, max: 1 })).map((e) => [e.queue, e.priority])).toEqual([['q3', 2]]);
+        await d().enqueue([entry({ queue: 'q3', priority: 2 }), entry({ queue: 'q9', priority: 1 })]);
+        const taken = await d().take({ queues: names, max: 10 });
+        // The next take starts after the queue served last (q3): q17 comes before q3 at priority 7.
+        expect(taken.map((e) => [e.queue, e.priority])).toEqual([['q9', 1], ['q3', 2], ['q17', 7], ['q3', 7]]);
+        expect(await d().take({ queues: names, max: 10 })).toEqual([]);
+      });
+
       it('a range applies to every queue of a multi-queue take', async () => {
         await d().enqueue([entry({ queue: 'a', priority: 1 }), entry({ queue: 'b', priority: 9 }), entry({ queue: 'b', priority: 2 })]);
         const taken = await d().take({ queues: ['a', 'b'], max: 10, range: { min: 2, max: 10 } });

@@ -35,6 +35,10 @@ const CHUNK = 1000;
  *                 entries at L, in deficit round robin order (head has the turn); `def:q|L` hash
  *                 tenant -> deficit. A tenant is in the ring exactly while its types set is non-empty.
  * - `counts`      hash queue -> ready entries; `run:q` hash tenant -> running jobs (capped queues).
+ * - `levels`      hash queue -> bit mask of the levels whose ring is non-empty (bit L-1): a take over
+ *                 1,000 queues reads it once and visits only queues and levels with work. Kept by
+ *                 the scripts as rings fill and empty; a queue without a field (an index written
+ *                 before it) has its mask worked out from its rings on first use.
  * - `delayed`     sorted set, member id, score dueAt.
  * - `entries`     hash id -> JSON [queue, tenant, priority, dueAt, type?, labels?]: hands entries
  *                 back and tells a script where an id is when it moves or is removed.

@@ -103,11 +103,29 @@ for i = 7, #ARGV, 2 do
   policies[#policies + 1] = ARGV[i + 1] ~= '' and cjson.decode(ARGV[i + 1]) or false
 end
 
+-- The levels each queue has ready entries at (lib.lua's levels mask): a walk visits only those
+-- queues and levels, so empty queues and empty levels cost nothing beyond this one read.
+local masks = {}
+local any = 0
+do
+  local stored = chunked('HMGET', prefix .. 'levels', queues)
+  for qi, q in ipairs(queues) do
+    local m = tonumber(stored[qi])
+    if m == nil then
+      m = levelsFromRings(prefix, q)
+      redis.call('HSET', prefix .. 'levels', q, m)
+    end
+    masks[qi] = m
+    any = bit.bor(any, m)
+  end
+end
+
 if probe then
   for L = lo, hi do
     for qi, q in ipairs(queues) do
       local pol = policies[qi] or nil
-      for _, t in ipairs(redis.call('LRANGE', ringKey(prefix, q, L), 0, -1)) do
+      local tenants = bit.band(masks[qi], 2 ^ (L - 1)) ~= 0 and redis.call('LRANGE', ringKey(prefix, q, L), 0, -1) or {}
+      for _, t in ipairs(tenants) do
         local _, cap = share(pol, t)
         local running = cap and (tonumber(redis.call('HGET', prefix .. 'run:' .. q, t)) or 0) or 0
         if (not only or t == only) and (not cap or running < cap) and #takeFromTenant(q, L, t, 1) > 0 then return 1 end
@@ -118,18 +136,6 @@ if probe then
 end
 
 local out = {}
--- Queues without ready entries are left out before walking the levels.
-local live, livePolicies = {}, {}
-if #queues > 1 then
-  local counts = redis.call('HMGET', prefix .. 'counts', unpack(queues))
-  for qi, q in ipairs(queues) do
-    if (tonumber(counts[qi]) or 0) > 0 then
-      live[#live + 1] = qi
-    end
-  end
-else
-  live[1] = 1
-end
 
 -- One tenant's take: its lane alone, up to its cap; the ring and the deficits stay as they were
 -- (an emptied lane leaves the ring through tidy, as in any take).
@@ -189,8 +195,15 @@ end
 -- some before any gets a second share.
 local last = 0
 for L = lo, hi do
+  local bitL = 2 ^ (L - 1)
+  local live = {}
+  if need > 0 and bit.band(any, bitL) ~= 0 then
+    for qi = 1, #queues do
+      if bit.band(masks[qi], bitL) ~= 0 then live[#live + 1] = qi end
+    end
+  end
   local progress = true
-  while need > 0 and progress do
+  while need > 0 and progress and #live > 0 do
     progress = false
     local quota = math.max(1, math.floor(need / #live))
     for _, qi in ipairs(live) do
