@@ -617,6 +617,21 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
         expect(await d().readyCount('q')).toBe(5);
       });
 
+      it('in a take over many queues, each queue keeps its own caps and weights, take after take', async () => {
+        await reopen({ q3: { tenants: { A: { maxRunning: 1 } } }, q7: { tenants: { A: { weight: 3 } } } });
+        const names = Array.from({ length: 10 }, (_, i) => `q${i}`);
+        await d().enqueue(names.flatMap((queue) => Array.from({ length: 8 }, () => entry({ queue, tenant: 'A' }))));
+        await d().enqueue(['q3', 'q7'].flatMap((queue) => Array.from({ length: 8 }, () => entry({ queue, tenant: 'B' }))));
+        const taken: DispatchEntry[] = [];
+        for (let i = 0; i < 12; i++) taken.push(...(await d().take({ queues: names, max: 7 })));
+        const of = (queue: string, tenant: string) => taken.filter((e) => e.queue === queue && e.tenant === tenant).length;
+        expect(of('q3', 'A')).toBe(1);
+        expect(await d().runningCounts(['q3'])).toEqual([{ queue: 'q3', tenant: 'A', running: 1 }]);
+        // q7 under weights 3:1, while both tenants wait: A's starts are three times B's.
+        const q7 = taken.filter((e) => e.queue === 'q7').slice(0, 8);
+        expect(tenantsOf(q7)).toBe('AAABAAAB');
+      });
+
       it('a filtered take gets only matching entries, in order, and leaves the rest', async () => {
         const made = Array.from({ length: 30 }, (_, i) =>
           entry({ tenant: i % 2 ? 'A' : 'B', type: i % 3 === 0 ? 'mediaInfo' : 'thumbnail', ...(i % 5 === 0 ? { labels: { gpu: 'yes' } } : {}) }),

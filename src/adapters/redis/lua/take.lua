@@ -8,8 +8,12 @@
 -- ARGV[5]   filter JSON {"types": [...], "labels": {k: v}, "tenant": t} or ''; with a tenant, only
 --           that tenant's entries are served (within its cap), and no turn or deficit changes
 -- ARGV[6]   '1' to probe (returns 1 or 0, changes nothing), '0' to take
--- ARGV[7..] pairs: queue, fairness JSON {"w": {tenant: weight}, "dw": weight, "c": {tenant: cap},
---           "dc": cap} or '' (every tenant weight 1, no cap); queues in the order to serve them
+-- ARGV[7]   where this take starts in the list of queues (0-based): queues take turns from there
+-- ARGV[8]   fairness JSON per queue with rules, by 1-based position in the list: {"3": {"w":
+--           {tenant: weight}, "dw": weight, "c": {tenant: cap}, "dc": cap}} or '' (no queue has
+--           rules: every tenant weight 1, no cap)
+-- ARGV[9..] the queues, in the caller's own order (the same list on every take, so that only the
+--           start moves)
 --
 -- Order: priority level first, across all queues; inside a level, the queues take turns (equal
 -- shares per pass, in the order given); inside a level and queue, tenants take turns by
@@ -19,7 +23,7 @@
 -- inside a tenant, due time then submission (its types' sets merged by score, then id). Taken
 -- entries of capped queues are counted as running until release. Everything runs in one script,
 -- so no two callers anywhere can take the same id.
--- Returns a flat list: the position (1-based, in ARGV order) of the last queue served or 0, then
+-- Returns a flat list: the position (1-based, in the list) of the last queue served or 0, then
 -- id1, encoded1, id2, encoded2, ... (or the probe's 1/0).
 local entries, prefix = KEYS[1], ARGV[1]
 local need, lo, hi = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -97,18 +101,20 @@ local function takeFromTenant(q, L, t, quota)
   return ids
 end
 
-local queues, policies = {}, {}
-for i = 7, #ARGV, 2 do
-  queues[#queues + 1] = ARGV[i]
-  policies[#policies + 1] = ARGV[i + 1] ~= '' and cjson.decode(ARGV[i + 1]) or false
-end
+local FIRST = 9
+local start = tonumber(ARGV[7])
+local rules = ARGV[8] ~= '' and cjson.decode(ARGV[8]) or nil
+local n = #ARGV - FIRST + 1
+local queues = {}
+for qi = 1, n do queues[qi] = ARGV[FIRST + qi - 1] end
+local policies = setmetatable({}, { __index = function(_, qi) return rules and rules[tostring(qi)] or false end })
 
 -- The levels each queue has ready entries at (lib.lua's levels mask): a walk visits only those
 -- queues and levels, so empty queues and empty levels cost nothing beyond this one read.
 local masks = {}
 local any = 0
 do
-  local stored = chunked('HMGET', prefix .. 'levels', queues)
+  local stored = n <= 1000 and redis.call('HMGET', prefix .. 'levels', unpack(ARGV, FIRST)) or chunked('HMGET', prefix .. 'levels', queues)
   for qi, q in ipairs(queues) do
     local m = tonumber(stored[qi])
     if m == nil then
@@ -198,7 +204,8 @@ for L = lo, hi do
   local bitL = 2 ^ (L - 1)
   local live = {}
   if need > 0 and bit.band(any, bitL) ~= 0 then
-    for qi = 1, #queues do
+    for k = 0, n - 1 do
+      local qi = (start + k) % n + 1
       if bit.band(masks[qi], bitL) ~= 0 then live[#live + 1] = qi end
     end
   end
