@@ -66,27 +66,37 @@ local function markLevel(prefix, q, L, on)
 end
 
 -- After members left the ready set `key` of (q, L, t, y): drops an emptied type, and a tenant with
--- no types left from the ring (with its deficit). Returns true when the tenant left the ring.
-local function tidy(prefix, key, q, L, t, y)
-  if redis.call('EXISTS', key) == 1 then return false end
+-- no types left from the ring (with its deficit). `emptied` says whether the set is now empty when
+-- the caller knows (nil: look). Returns true when the tenant left the ring. A ring left with one
+-- tenant or none keeps no deficits (a tenant alone takes all it may), so a lone tenant's take
+-- never touches the deficits.
+local function tidy(prefix, key, q, L, t, y, emptied)
+  if emptied == false then return false end
+  if emptied == nil and redis.call('EXISTS', key) == 1 then return false end
   local tk = typesKey(prefix, q, L, t)
   redis.call('SREM', tk, y)
   if redis.call('EXISTS', tk) == 1 then return false end
-  local ring = ringKey(prefix, q, L)
+  local ring, defs = ringKey(prefix, q, L), deficitKey(prefix, q, L)
   redis.call('LREM', ring, 0, t)
-  redis.call('HDEL', deficitKey(prefix, q, L), t)
-  if redis.call('EXISTS', ring) == 0 then markLevel(prefix, q, L, false) end
+  local left = redis.call('LLEN', ring)
+  if left > 1 then redis.call('HDEL', defs, t) else redis.call('DEL', defs) end
+  if left == 0 then markLevel(prefix, q, L, false) end
   return true
 end
 
 -- Removes `list` from the ready set `key` of (q, L, t, y), keeping counts and the ring right.
-local function unready(prefix, key, q, L, t, y, list)
+-- `emptied` as for tidy. Returns true when the tenant left the ring.
+local function unready(prefix, key, q, L, t, y, list, emptied)
   local removed = 0
   for i = 1, #list, 1000 do removed = removed + redis.call('ZREM', key, unpack(list, i, math.min(i + 999, #list))) end
   if removed > 0 then
     redis.call('HINCRBY', prefix .. 'counts', q, -removed)
-    tidy(prefix, key, q, L, t, y)
+    -- Fewer removed than asked: the caller's view of the set was off, so look.
+    local known = nil
+    if removed == #list then known = emptied end
+    return tidy(prefix, key, q, L, t, y, known)
   end
+  return false
 end
 
 -- Reads the entries of `ids` (HMGET) and drops them from the ready sets they are in, except where

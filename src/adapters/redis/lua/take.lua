@@ -54,7 +54,8 @@ local function labelsMatch(encoded)
   return true
 end
 
--- Up to quota ids of tenant t at (q, L) in order, keeping to the filter. Removes them unless probing.
+-- Up to quota ids of tenant t at (q, L) in order, keeping to the filter. Removes them unless
+-- probing, and then also says whether the tenant left the ring (it has nothing ready left).
 local function takeFromTenant(q, L, t, quota)
   local sets = {}
   for _, y in ipairs(redis.call('SMEMBERS', typesKey(prefix, q, L, t))) do
@@ -64,10 +65,12 @@ local function takeFromTenant(q, L, t, quota)
   local labels = filter and filter.labels
   local ids = {}
   if #sets == 1 and not labels then
-    ids = redis.call('ZRANGE', sets[1].key, 0, quota - 1)
-    if probe or #ids == 0 then return ids end
-    unready(prefix, sets[1].key, q, L, t, sets[1].y, ids)
-    return ids
+    if probe then return redis.call('ZRANGE', sets[1].key, 0, quota - 1) end
+    -- One more than taken: whether the set is emptied comes with the same call.
+    local found = redis.call('ZRANGE', sets[1].key, 0, quota)
+    for j = 1, math.min(quota, #found) do ids[j] = found[j] end
+    if #ids == 0 then return ids, false end
+    return ids, unready(prefix, sets[1].key, q, L, t, sets[1].y, ids, #found <= quota)
   end
   local heads = {}
   for _, s in ipairs(sets) do
@@ -97,8 +100,9 @@ local function takeFromTenant(q, L, t, quota)
     if not bySet[h.set.key] then sets_[#sets_ + 1] = h.set end
     push(bySet, h.set.key, h.id)
   end
-  for _, s in ipairs(sets_) do unready(prefix, s.key, q, L, t, s.y, bySet[s.key]) end
-  return ids
+  local gone = false
+  for _, s in ipairs(sets_) do gone = unready(prefix, s.key, q, L, t, s.y, bySet[s.key]) or gone end
+  return ids, gone
 end
 
 local FIRST = 9
@@ -162,33 +166,44 @@ end
 local function serve(qi, L, want)
   local q, pol = queues[qi], policies[qi] or nil
   local ring, defs, runs = ringKey(prefix, q, L), deficitKey(prefix, q, L), prefix .. 'run:' .. q
-  local n = redis.call('LLEN', ring)
+  -- The head and whether it is alone in one call; the length only when it is not.
+  local head = redis.call('LRANGE', ring, 0, 1)
+  local n = #head
+  if n > 1 then n = redis.call('LLEN', ring) end
   local idle, taken = 0, 0
   while want > 0 and n > 0 and idle < n do
-    local t = redis.call('LINDEX', ring, 0)
+    local t = head and head[1] or redis.call('LINDEX', ring, 0)
+    head = nil
     local w, cap = share(pol, t)
     local room = want
     if cap then room = math.min(room, cap - (tonumber(redis.call('HGET', runs, t)) or 0)) end
     local alone = n == 1
-    local deficit = alone and 0 or (tonumber(redis.call('HGET', defs, t)) or 0)
+    -- A lone tenant has no deficit stored (tidy clears them when one tenant is left).
+    local stored = not alone and tonumber(redis.call('HGET', defs, t)) or nil
+    local deficit = stored or 0
     local credit = room
     if not alone then credit = deficit < 1 and deficit + w or deficit end
     local quota = math.min(math.floor(credit), room)
-    local got = quota > 0 and takeFromTenant(q, L, t, quota) or {}
+    local got, gone = {}, false
+    if quota > 0 then got, gone = takeFromTenant(q, L, t, quota) end
     for _, id in ipairs(got) do out[#out + 1] = id end
     want = want - #got
     taken = taken + #got
     if #got > 0 and cap then redis.call('HINCRBY', runs, t, #got) end
-    if redis.call('EXISTS', typesKey(prefix, q, L, t)) == 0 then
+    if gone then
       n = n - 1 -- emptied: tidy took it out of the ring
-      if #got > 0 then idle = 0 end
+      idle = 0
     elseif #got == 0 then
       redis.call('LMOVE', ring, ring, 'LEFT', 'RIGHT')
       idle = idle + 1
     else
       idle = 0
       local left = alone and 0 or credit - #got
-      if #got < quota or left <= 0 then redis.call('HDEL', defs, t) else redis.call('HSET', defs, t, left) end
+      if #got < quota or left <= 0 then
+        if stored then redis.call('HDEL', defs, t) end
+      else
+        redis.call('HSET', defs, t, left)
+      end
       -- Credit left and only want cut the take short: the tenant keeps its turn for the next take.
       if not (#got == quota and left >= 1 and want == 0) and n > 1 then redis.call('LMOVE', ring, ring, 'LEFT', 'RIGHT') end
     end
