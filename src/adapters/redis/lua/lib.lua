@@ -85,12 +85,13 @@ local function tidy(prefix, key, q, L, t, y, emptied)
 end
 
 -- Removes `list` from the ready set `key` of (q, L, t, y), keeping counts and the ring right.
--- `emptied` as for tidy. Returns true when the tenant left the ring.
-local function unready(prefix, key, q, L, t, y, list, emptied)
+-- `emptied` as for tidy. With a `tally`, the count of q is left to the caller (tally.n removed).
+-- Returns true when the tenant left the ring.
+local function unready(prefix, key, q, L, t, y, list, emptied, tally)
   local removed = 0
   for i = 1, #list, 1000 do removed = removed + redis.call('ZREM', key, unpack(list, i, math.min(i + 999, #list))) end
   if removed > 0 then
-    redis.call('HINCRBY', prefix .. 'counts', q, -removed)
+    if tally then tally.n = tally.n + removed else redis.call('HINCRBY', prefix .. 'counts', q, -removed) end
     -- Fewer removed than asked: the caller's view of the set was off, so look.
     local known = nil
     if removed == #list then known = emptied end

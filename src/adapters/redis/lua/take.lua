@@ -56,7 +56,8 @@ end
 
 -- Up to quota ids of tenant t at (q, L) in order, keeping to the filter. Removes them unless
 -- probing, and then also says whether the tenant left the ring (it has nothing ready left).
-local function takeFromTenant(q, L, t, quota)
+-- tally as for unready.
+local function takeFromTenant(q, L, t, quota, tally)
   local sets = {}
   for _, y in ipairs(redis.call('SMEMBERS', typesKey(prefix, q, L, t))) do
     if not wanted or wanted[y] then sets[#sets + 1] = { key = readyKey(prefix, q, L, t, y), y = y } end
@@ -70,7 +71,7 @@ local function takeFromTenant(q, L, t, quota)
     local found = redis.call('ZRANGE', sets[1].key, 0, quota)
     for j = 1, math.min(quota, #found) do ids[j] = found[j] end
     if #ids == 0 then return ids, false end
-    return ids, unready(prefix, sets[1].key, q, L, t, sets[1].y, ids, #found <= quota)
+    return ids, unready(prefix, sets[1].key, q, L, t, sets[1].y, ids, #found <= quota, tally)
   end
   local heads = {}
   for _, s in ipairs(sets) do
@@ -101,7 +102,7 @@ local function takeFromTenant(q, L, t, quota)
     push(bySet, h.set.key, h.id)
   end
   local gone = false
-  for _, s in ipairs(sets_) do gone = unready(prefix, s.key, q, L, t, s.y, bySet[s.key]) or gone end
+  for _, s in ipairs(sets_) do gone = unready(prefix, s.key, q, L, t, s.y, bySet[s.key], nil, tally) or gone end
   return ids, gone
 end
 
@@ -162,30 +163,48 @@ local function serveTenant(qi, L, want)
   return #got
 end
 
--- Deficit round robin over the tenants of (queue, L), taking up to want.
+-- Deficit round robin over the tenants of (queue, L), taking up to want. The calls per tenant
+-- served are its own (types, range, removal): the ring's head comes from one read of its first
+-- want + 1 tenants (the head after a rotation or a removal is the next of them), rotations are
+-- made at the end in one move, the deficits are read only when some are stored, and the ready
+-- count changes once.
 local function serve(qi, L, want)
   local q, pol = queues[qi], policies[qi] or nil
   local ring, defs, runs = ringKey(prefix, q, L), deficitKey(prefix, q, L), prefix .. 'run:' .. q
-  -- The head and whether it is alone in one call; the length only when it is not.
-  local head = redis.call('LRANGE', ring, 0, 1)
-  local n = #head
-  if n > 1 then n = redis.call('LLEN', ring) end
+  local ahead = redis.call('LRANGE', ring, 0, want)
+  local n = #ahead
+  if n == 0 then return 0 end
+  if n > want then n = redis.call('LLEN', ring) end
+  local anyDeficit = n > 1 and redis.call('HLEN', defs) > 0
+  local next, rotated, tally = 1, 0, { n = 0 }
+  -- Rotations not yet made: those tenants are still at the head of the list, in order.
+  local function rotate()
+    if rotated > 0 then
+      redis.call('RPUSH', ring, unpack(redis.call('LPOP', ring, rotated)))
+      rotated = 0
+    end
+  end
   local idle, taken = 0, 0
   while want > 0 and n > 0 and idle < n do
-    local t = head and head[1] or redis.call('LINDEX', ring, 0)
-    head = nil
+    local t = ahead[next]
+    if not t then
+      rotate()
+      t = redis.call('LINDEX', ring, 0)
+      ahead, next = { t }, 1
+    end
+    next = next + 1
     local w, cap = share(pol, t)
     local room = want
     if cap then room = math.min(room, cap - (tonumber(redis.call('HGET', runs, t)) or 0)) end
     local alone = n == 1
     -- A lone tenant has no deficit stored (tidy clears them when one tenant is left).
-    local stored = not alone and tonumber(redis.call('HGET', defs, t)) or nil
+    local stored = not alone and anyDeficit and tonumber(redis.call('HGET', defs, t)) or nil
     local deficit = stored or 0
     local credit = room
     if not alone then credit = deficit < 1 and deficit + w or deficit end
     local quota = math.min(math.floor(credit), room)
     local got, gone = {}, false
-    if quota > 0 then got, gone = takeFromTenant(q, L, t, quota) end
+    if quota > 0 then got, gone = takeFromTenant(q, L, t, quota, tally) end
     for _, id in ipairs(got) do out[#out + 1] = id end
     want = want - #got
     taken = taken + #got
@@ -194,7 +213,7 @@ local function serve(qi, L, want)
       n = n - 1 -- emptied: tidy took it out of the ring
       idle = 0
     elseif #got == 0 then
-      redis.call('LMOVE', ring, ring, 'LEFT', 'RIGHT')
+      rotated = rotated + 1
       idle = idle + 1
     else
       idle = 0
@@ -203,11 +222,14 @@ local function serve(qi, L, want)
         if stored then redis.call('HDEL', defs, t) end
       else
         redis.call('HSET', defs, t, left)
+        anyDeficit = true
       end
       -- Credit left and only want cut the take short: the tenant keeps its turn for the next take.
-      if not (#got == quota and left >= 1 and want == 0) and n > 1 then redis.call('LMOVE', ring, ring, 'LEFT', 'RIGHT') end
+      if not (#got == quota and left >= 1 and want == 0) and n > 1 then rotated = rotated + 1 end
     end
   end
+  rotate()
+  if tally.n > 0 then redis.call('HINCRBY', prefix .. 'counts', q, -tally.n) end
   return taken
 end
 
