@@ -183,6 +183,17 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
         expect(taken.filter((e) => e.queue === 'b')).toHaveLength(20);
       });
 
+      it('a queue emptied at one priority and filled again there is served again, in a take over many queues', async () => {
+        const names = Array.from({ length: 20 }, (_, i) => `q${i}`);
+        await d().enqueue([entry({ queue: 'q3', priority: 2 }), entry({ queue: 'q3', priority: 7 }), entry({ queue: 'q17', priority: 7 })]);
+        expect((await d().take({ queues: names, max: 1 })).map((e) => [e.queue, e.priority])).toEqual([['q3', 2]]);
+        await d().enqueue([entry({ queue: 'q3', priority: 2 }), entry({ queue: 'q9', priority: 1 })]);
+        const taken = await d().take({ queues: names, max: 10 });
+        // The next take starts after the queue served last (q3): q17 comes before q3 at priority 7.
+        expect(taken.map((e) => [e.queue, e.priority])).toEqual([['q9', 1], ['q3', 2], ['q17', 7], ['q3', 7]]);
+        expect(await d().take({ queues: names, max: 10 })).toEqual([]);
+      });
+
       it('a range applies to every queue of a multi-queue take', async () => {
         await d().enqueue([entry({ queue: 'a', priority: 1 }), entry({ queue: 'b', priority: 9 }), entry({ queue: 'b', priority: 2 })]);
         const taken = await d().take({ queues: ['a', 'b'], max: 10, range: { min: 2, max: 10 } });
@@ -604,6 +615,21 @@ export function describeDispatchConformance(name: string, open: (fairness?: Fair
         await d().adjustRunning('q', 'A', -2);
         expect(await d().take({ queues: ['q'], max: 10 })).toHaveLength(2);
         expect(await d().readyCount('q')).toBe(5);
+      });
+
+      it('in a take over many queues, each queue keeps its own caps and weights, take after take', async () => {
+        await reopen({ q3: { tenants: { A: { maxRunning: 1 } } }, q7: { tenants: { A: { weight: 3 } } } });
+        const names = Array.from({ length: 10 }, (_, i) => `q${i}`);
+        await d().enqueue(names.flatMap((queue) => Array.from({ length: 8 }, () => entry({ queue, tenant: 'A' }))));
+        await d().enqueue(['q3', 'q7'].flatMap((queue) => Array.from({ length: 8 }, () => entry({ queue, tenant: 'B' }))));
+        const taken: DispatchEntry[] = [];
+        for (let i = 0; i < 12; i++) taken.push(...(await d().take({ queues: names, max: 7 })));
+        const of = (queue: string, tenant: string) => taken.filter((e) => e.queue === queue && e.tenant === tenant).length;
+        expect(of('q3', 'A')).toBe(1);
+        expect(await d().runningCounts(['q3'])).toEqual([{ queue: 'q3', tenant: 'A', running: 1 }]);
+        // q7 under weights 3:1, while both tenants wait: A's starts are three times B's.
+        const q7 = taken.filter((e) => e.queue === 'q7').slice(0, 8);
+        expect(tenantsOf(q7)).toBe('AAABAAAB');
       });
 
       it('a filtered take gets only matching entries, in order, and leaves the rest', async () => {

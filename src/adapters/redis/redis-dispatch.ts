@@ -35,6 +35,10 @@ const CHUNK = 1000;
  *                 entries at L, in deficit round robin order (head has the turn); `def:q|L` hash
  *                 tenant -> deficit. A tenant is in the ring exactly while its types set is non-empty.
  * - `counts`      hash queue -> ready entries; `run:q` hash tenant -> running jobs (capped queues).
+ * - `levels`      hash queue -> bit mask of the levels whose ring is non-empty (bit L-1): a take over
+ *                 1,000 queues reads it once and visits only queues and levels with work. Kept by
+ *                 the scripts as rings fill and empty; a queue without a field (an index written
+ *                 before it) has its mask worked out from its rings on first use.
  * - `delayed`     sorted set, member id, score dueAt.
  * - `entries`     hash id -> JSON [queue, tenant, priority, dueAt, type?, labels?]: hands entries
  *                 back and tells a script where an id is when it moves or is removed.
@@ -75,6 +79,7 @@ export class RedisDispatch implements Dispatch {
   private readonly fairness: FairnessPolicy;
   /** Fairness JSON per queue for take.lua ('' when the queue has no rules), built once. */
   private readonly policyArgs = new Map<string, string>();
+  private readonly queueLists = new WeakMap<readonly string[], QueueList>();
   private rotation = 0;
   private closed = false;
 
@@ -140,9 +145,10 @@ export class RedisDispatch implements Dispatch {
     if (!taking || max <= 0) return [];
     taking.args[1] = max;
     const reply = (await this.client.docketTake(this.entriesKey, ...taking.args)) as unknown[];
-    // The next take starts after the last queue this one served.
+    // The next take starts after the last queue this one served (its 1-based position is the
+    // 0-based position of the next), or one further when it served none.
     const last = Number(reply[0]);
-    this.rotation = taking.start + (last > 0 ? last : 1);
+    this.rotation = last > 0 ? last : taking.start + 1;
     return decodeAll(reply.slice(1));
   }
 
@@ -180,19 +186,35 @@ export class RedisDispatch implements Dispatch {
 
   /**
    * take.lua's arguments after the entries key (max left 0 for the caller): prefix, max, level
-   * range, filter, probe flag, then queue / fairness pairs, rotated to start where the last take
-   * stopped, so that queues take turns across takes too. null when there is no queue.
+   * range, filter, probe flag, where to start in the list (where the last take stopped, so that
+   * queues take turns across takes too), the fairness rules of the queues that have some, then the
+   * queues. The list part is made once per list of queues: a worker names the same ones on every
+   * claim. null when there is no queue.
    */
   private takeArgs(queues: readonly string[], range?: PriorityRange, filter?: ClaimFilter, probe = false): { args: (string | number)[]; start: number } | null {
-    const names = [...new Set(queues)];
-    if (names.length === 0) return null;
-    const start = names.length > 1 ? this.rotation % names.length : 0;
-    const args: (string | number)[] = [this.rawPrefix, 0, level(range?.min ?? 1), level(range?.max ?? LEVELS), filter ? JSON.stringify(filter) : '', probe ? '1' : '0'];
-    for (let k = 0; k < names.length; k++) {
-      const q = names[(start + k) % names.length]!;
-      args.push(q, this.policyArg(q));
-    }
+    const list = this.queueList(queues);
+    if (list.names.length === 0) return null;
+    const start = list.names.length > 1 ? this.rotation % list.names.length : 0;
+    const args: (string | number)[] = [this.rawPrefix, 0, level(range?.min ?? 1), level(range?.max ?? LEVELS), filter ? JSON.stringify(filter) : '', probe ? '1' : '0', start, list.rules];
+    for (const q of list.names) args.push(q);
     return { args, start };
+  }
+
+  /** The distinct names of `queues` and their rules for take.lua, remembered per list (the caller's array). */
+  private queueList(queues: readonly string[]): QueueList {
+    let list = this.queueLists.get(queues);
+    // A caller may have changed its array since (cheap to check: no Redis call, no allocation).
+    if (!list || list.source.length !== queues.length || list.source.some((q, i) => q !== queues[i])) {
+      const names = [...new Set(queues)];
+      const rules: Record<string, unknown> = {};
+      names.forEach((q, i) => {
+        const arg = this.policyArg(q);
+        if (arg !== '') rules[String(i + 1)] = JSON.parse(arg);
+      });
+      list = { source: queues.slice(), names, rules: Object.keys(rules).length > 0 ? JSON.stringify(rules) : '' };
+      this.queueLists.set(queues, list);
+    }
+    return list;
   }
 
   private policyArg(queue: string): string {
@@ -371,6 +393,14 @@ export class RedisDispatch implements Dispatch {
   private pausesChannel(): string {
     return `${this.rawPrefix}pauses`;
   }
+}
+
+/** A list of queues as take.lua reads it: names in order, and the rules of those that have some (JSON by 1-based position, '' for none). */
+interface QueueList {
+  /** The caller's array as it was when this was made. */
+  source: readonly string[];
+  names: string[];
+  rules: string;
 }
 
 /** Priorities outside 1..10 order as the nearest level, as in the memory dispatch. */

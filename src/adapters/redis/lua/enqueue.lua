@@ -14,7 +14,7 @@
 -- many of its waiters as there are new jobs they can take (waiters.ts). Writes go out as one command per
 -- key, not per entry. Keys are derived from the prefix because an id's previous place is only
 -- known from the entries hash (Redis Cluster: use a hash-tagged prefix).
--- Returns nothing. Uses chunked, push, readyKey, typesKey, ringKey, forgetReady from lib.lua.
+-- Returns nothing. Uses chunked, push, readyKey, typesKey, ringKey, markLevel, forgetReady from lib.lua.
 local entries, delayed, prefix, sender = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
 local ids, keyOf, seen = {}, {}, {}
 local adds, parts, fields, arrivals = {}, {}, {}, {}
@@ -48,7 +48,7 @@ for key, list in pairs(adds) do
   if added > 0 then redis.call('HINCRBY', prefix .. 'counts', p[1], added) end
   local tk = typesKey(prefix, p[1], p[2], p[3])
   if redis.call('SADD', tk, p[4]) == 1 and redis.call('SCARD', tk) == 1 then
-    redis.call('RPUSH', ringKey(prefix, p[1], p[2]), p[3])
+    if redis.call('RPUSH', ringKey(prefix, p[1], p[2]), p[3]) == 1 then markLevel(prefix, p[1], tonumber(p[2]), true) end
   end
 end
 if fields.all then chunked('HSET', entries, fields.all) end

@@ -26,8 +26,10 @@ end
 -- The ready index (see redis-dispatch.ts): per queue q, priority level L, tenant t and type y a
 -- sorted set r:q|L|t|y; per (q, L, t) the set t:q|L|t of its non-empty types; per (q, L) the ring
 -- list ring:q|L of tenants with work (deficit round robin order) and the hash def:q|L of their
--- deficits; the hash counts (queue -> ready entries). A tenant is in the ring exactly while its
--- types set is non-empty.
+-- deficits; the hash counts (queue -> ready entries); the hash levels (queue -> bit mask of the
+-- levels whose ring is non-empty, bit L-1 for level L), so that a take over many queues visits
+-- only the queues and levels with work. A tenant is in the ring exactly while its types set is
+-- non-empty.
 local function levelOf(p)
   p = math.floor(tonumber(p))
   if p < 1 then return 1 elseif p > 10 then return 10 end
@@ -39,26 +41,63 @@ local function typesKey(prefix, q, L, t) return prefix .. 't:' .. q .. '|' .. L 
 local function ringKey(prefix, q, L) return prefix .. 'ring:' .. q .. '|' .. L end
 local function deficitKey(prefix, q, L) return prefix .. 'def:' .. q .. '|' .. L end
 
+-- The levels mask of q as its rings say (10 EXISTS): for a queue whose mask was never stored
+-- (an index written before masks were kept).
+local function levelsFromRings(prefix, q)
+  local m = 0
+  for L = 1, 10 do
+    if redis.call('EXISTS', ringKey(prefix, q, L)) == 1 then m = m + 2 ^ (L - 1) end
+  end
+  return m
+end
+
+-- Records that the ring of (q, L) became non-empty (on) or empty (off) in the levels mask of q.
+local function markLevel(prefix, q, L, on)
+  local key = prefix .. 'levels'
+  local m = tonumber(redis.call('HGET', key, q))
+  if m == nil then
+    m = levelsFromRings(prefix, q)
+  elseif on then
+    m = bit.bor(m, 2 ^ (L - 1))
+  else
+    m = bit.band(m, bit.bnot(2 ^ (L - 1)))
+  end
+  redis.call('HSET', key, q, m)
+end
+
 -- After members left the ready set `key` of (q, L, t, y): drops an emptied type, and a tenant with
--- no types left from the ring (with its deficit). Returns true when the tenant left the ring.
-local function tidy(prefix, key, q, L, t, y)
-  if redis.call('EXISTS', key) == 1 then return false end
+-- no types left from the ring (with its deficit). `emptied` says whether the set is now empty when
+-- the caller knows (nil: look). Returns true when the tenant left the ring. A ring left with one
+-- tenant or none keeps no deficits (a tenant alone takes all it may), so a lone tenant's take
+-- never touches the deficits.
+local function tidy(prefix, key, q, L, t, y, emptied)
+  if emptied == false then return false end
+  if emptied == nil and redis.call('EXISTS', key) == 1 then return false end
   local tk = typesKey(prefix, q, L, t)
   redis.call('SREM', tk, y)
   if redis.call('EXISTS', tk) == 1 then return false end
-  redis.call('LREM', ringKey(prefix, q, L), 0, t)
-  redis.call('HDEL', deficitKey(prefix, q, L), t)
+  local ring, defs = ringKey(prefix, q, L), deficitKey(prefix, q, L)
+  redis.call('LREM', ring, 0, t)
+  local left = redis.call('LLEN', ring)
+  if left > 1 then redis.call('HDEL', defs, t) else redis.call('DEL', defs) end
+  if left == 0 then markLevel(prefix, q, L, false) end
   return true
 end
 
 -- Removes `list` from the ready set `key` of (q, L, t, y), keeping counts and the ring right.
-local function unready(prefix, key, q, L, t, y, list)
+-- `emptied` as for tidy. With a `tally`, the count of q is left to the caller (tally.n removed).
+-- Returns true when the tenant left the ring.
+local function unready(prefix, key, q, L, t, y, list, emptied, tally)
   local removed = 0
   for i = 1, #list, 1000 do removed = removed + redis.call('ZREM', key, unpack(list, i, math.min(i + 999, #list))) end
   if removed > 0 then
-    redis.call('HINCRBY', prefix .. 'counts', q, -removed)
-    tidy(prefix, key, q, L, t, y)
+    if tally then tally.n = tally.n + removed else redis.call('HINCRBY', prefix .. 'counts', q, -removed) end
+    -- Fewer removed than asked: the caller's view of the set was off, so look.
+    local known = nil
+    if removed == #list then known = emptied end
+    return tidy(prefix, key, q, L, t, y, known)
   end
+  return false
 end
 
 -- Reads the entries of `ids` (HMGET) and drops them from the ready sets they are in, except where
