@@ -66,18 +66,30 @@ onBoth('worker status events', () => {
     expect(events[3]!.data).toMatchObject({ workerId: idle, running: 0, lastHeartbeatAt: registeredAt + 7000, silentForMs: 3000 });
   });
 
-  it('a round covers every worker exactly once, however many: 1,201 workers, read and logged a chunk at a time', async () => {
+  it('a round covers every worker exactly once, however many: 1,201 workers, logged 100 at a time over half the interval', async () => {
     const clock = new ManualClock();
-    const docket = await open({ clock, workerStatusIntervalMs: 60_000, leaseMs: 120_000 });
+    // An hour's interval and lease: no other round and no lost worker while the clock moves on.
+    const docket = await open({ clock, workerStatusIntervalMs: 3_600_000, leaseMs: 36_000_000 });
     const ids: string[] = [];
     for (let i = 0; i < 1201; i++) ids.push(await docket.workers.register({ queues: ['default'], name: `w${i}` }));
     await docket.jobs.submitter.submit([{ type: 'a' }], { tenant: 'default' });
     expect(await docket.jobs.claims.claim({ workerId: ids[1200]!, queues: ['default'], max: 1 })).toHaveLength(1);
+    const began = clock.now();
+    const logged = async () => (await everyWorkerEvent(docket)).filter((e) => e.type === 'status');
 
-    expect(await docket.workerStatus!.runOnce()).toBe(1201);
-    const events = (await everyWorkerEvent(docket)).filter((e) => e.type === 'status');
+    let done: number | undefined;
+    void docket.workerStatus!.runOnce().then((n) => (done = n));
+    await until('the first 100 logged', async () => ((await logged()).length >= 100 ? true : undefined));
+    expect(await logged()).toHaveLength(100); // the rest waits for the clock: 13 chunks over 30 minutes
+    // Each probe moves the clock past the next chunk's pause (1,800,000 ms / 13).
+    await until('the round to end', async () => (done === undefined ? void clock.advance(140_000) : true), 10_000, 5);
+    expect(done).toBe(1201);
+    expect(clock.now() - began).toBeGreaterThanOrEqual((12 * 1_800_000) / 13); // twelve pauses, no shortcut
+
+    const events = await logged();
     expect(events.map((e) => e.key).sort()).toEqual([...ids].sort());
     expect(events.filter((e) => e.data.running === 1).map((e) => e.key)).toEqual([ids[1200]]);
+    expect(new Set(events.map((e) => e.at))).toEqual(new Set([began])); // the moment the round began
   });
 
   it('a lost worker gets no status; an interval of 0 turns them off', async () => {

@@ -15,17 +15,34 @@ export interface WorkerStatusOptions {
  * (leader only): its last heartbeat, how long it has been silent and how many jobs it holds, so a
  * consumer tells a healthy worker from a silent one before it is declared lost. One event per
  * worker per interval: at the default 30 s, 1,000 workers make 33 events a second.
+ *
+ * A round's events describe the moment it began (their `at`), and are logged 100 at a time over
+ * the first half of the interval: 10,000 workers logged at once held every submit behind their
+ * writes (submit-to-claim p99 45-70 ms against 19-26 with the rounds off, issue 20).
  */
 export class WorkerStatusReporter extends MaintenanceLoop {
+  private stopping = new AbortController();
+
   constructor(
     private readonly service: Jobs,
     private readonly workers: WorkerDirectory,
     private readonly log: EventLog,
     private readonly clock: Clock,
-    options: WorkerStatusOptions,
+    private readonly options: WorkerStatusOptions,
     onError: (err: unknown) => void,
   ) {
     super(clock, options.intervalMs, onError);
+  }
+
+  override start(): void {
+    if (this.stopping.signal.aborted) this.stopping = new AbortController();
+    super.start();
+  }
+
+  /** A round in progress logs what is left without pausing, then the loop stops. */
+  override stop(): Promise<void> {
+    this.stopping.abort();
+    return super.stop();
   }
 
   /** Returns how many status events were logged. */
@@ -34,17 +51,30 @@ export class WorkerStatusReporter extends MaintenanceLoop {
     if (active.length === 0) return 0;
     const now = this.clock.now();
     const held = await this.service.queries.runningCounts();
-    // Appended a chunk at a time, the event loop free in between: with 10,000 workers one append
-    // held every request behind it for a tenth of a second.
-    for (let i = 0; i < active.length; i += APPEND_CHUNK) {
-      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      await this.log.append(active.slice(i, i + APPEND_CHUNK).map((w) => statusEvent(w, held.get(w.id) ?? 0, now)));
+    const gapMs = this.options.intervalMs / 2 / Math.ceil(active.length / CHUNK);
+    for (let i = 0; i < active.length; i += CHUNK) {
+      if (i > 0) await this.pause(gapMs);
+      await this.log.append(active.slice(i, i + CHUNK).map((w) => statusEvent(w, held.get(w.id) ?? 0, now)));
     }
     return active.length;
   }
+
+  private pause(ms: number): Promise<void> {
+    const signal = this.stopping.signal;
+    if (signal.aborted) return new Promise((resolve) => setImmediate(resolve));
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimer(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      function done(): void {
+        timer.cancel();
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+    });
+  }
 }
 
-const APPEND_CHUNK = 500;
+const CHUNK = 100;
 
 function statusEvent(w: WorkerRecord, running: number, now: number): NewLogEvent {
   return workerEvent(w.id, 'status', {
