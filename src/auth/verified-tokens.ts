@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Principal } from './roles.js';
 import type { Authenticator } from './tokens.js';
@@ -34,12 +35,8 @@ export function rememberVerified(auth: Authenticator, options: VerifiedTokensOpt
   };
 }
 
-/** The `exp` claim of a token already verified, in ms (null when it cannot be read: then it is not remembered). */
+/** The `exp` claim of a token already verified, in ms (null when it has none: then it is not remembered). */
 function expiryOf(token: string): number | null {
-  try {
-    const exp: unknown = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).exp;
-    return typeof exp === 'number' ? exp * 1000 : null;
-  } catch {
-    return null;
-  }
+  const { exp } = decodeJwt(token);
+  return typeof exp === 'number' ? exp * 1000 : null;
 }

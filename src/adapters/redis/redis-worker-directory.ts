@@ -126,14 +126,7 @@ export class RedisWorkerDirectory implements WorkerDirectory {
     // heartbeat behind it) for ~0.4 s while it was decoded.
     for (let i = 0; i < ids.length; i += LIST_CHUNK) {
       const chunk = ids.slice(i, i + LIST_CHUNK);
-      const pipeline = this.client.pipeline();
-      for (const id of chunk) pipeline.hgetall(this.workerKey(id));
-      ((await pipeline.exec()) ?? []).forEach(([err, hash], j) => {
-        if (err) throw err;
-        const decoded = decode(hash as Record<string, string>);
-        if (decoded) found.push(decoded);
-        else gone.push(chunk[j]!);
-      });
+      (await this.read(chunk)).forEach((decoded, j) => (decoded ? found.push(decoded) : gone.push(chunk[j]!)));
     }
     // Hashes that expired (worker silent past the TTL): their ids only linger in the sorted set.
     // Ids are never reused and touch never recreates a hash, so dropping them races with nothing.
@@ -148,15 +141,22 @@ export class RedisWorkerDirectory implements WorkerDirectory {
     for (let i = 0; i < ids.length && matching.length <= query.limit; ) {
       const chunk = ids.slice(i, i + Math.max(PAGE_CHUNK, query.limit + 1 - matching.length));
       i += chunk.length;
-      const pipeline = this.client.pipeline();
-      for (const id of chunk) pipeline.hgetall(this.workerKey(id));
-      for (const [err, hash] of (await pipeline.exec()) ?? []) {
-        if (err) throw err;
-        const record = decode(hash as Record<string, string>)?.record;
+      for (const decoded of await this.read(chunk)) {
+        const record = decoded?.record;
         if (record && matchesWorkerQuery(record, query) && matching.push(record) > query.limit) break;
       }
     }
     return pageOf(matching, query.limit);
+  }
+
+  /** The hashes of `ids` in one round trip, decoded (undefined: expired or unknown). */
+  private async read(ids: readonly string[]): Promise<({ record: WorkerRecord; seq: number } | undefined)[]> {
+    const pipeline = this.client.pipeline();
+    for (const id of ids) pipeline.hgetall(this.workerKey(id));
+    return ((await pipeline.exec()) ?? []).map(([err, hash]) => {
+      if (err) throw err;
+      return decode(hash as Record<string, string>);
+    });
   }
 
   async touch(id: string): Promise<boolean> {
