@@ -3,6 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 import * as Q from '../src/adapters/sqlite/queries.js';
+import { SQLITE_FILTERS } from '../src/adapters/sqlite/rows.js';
+import { listJobsQuery } from '../src/adapters/sql/job-filters.js';
 
 let store: SqliteStore | undefined;
 afterEach(async () => {
@@ -39,5 +41,21 @@ describe('SQLite partial indexes', () => {
     s.db.exec('ANALYZE');
     const plan = s.db.prepare(`EXPLAIN QUERY PLAN ${Q.FIND_EXPIRED}`).all(0, 10) as { detail: string }[];
     expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING INDEX jobs_hot_expiry/);
+  });
+
+  it('a list by link reads the primary key and job_specs_link, scanning no table (0017_self_link)', async () => {
+    const s = await migrated();
+    const hot = s.db.prepare("INSERT INTO jobs_hot (id, tenant, queue, priority, state, run_at, updated_at) VALUES (?, 't', 'q', 5, 'ready', 0, 0)");
+    const spec = s.db.prepare("INSERT INTO job_specs (id, type, payload, max_attempts, link_id, created_at) VALUES (?, 'w', '{}', 3, ?, 0)");
+    for (let i = 0; i < 200; i++) {
+      hot.run(`job-${i}`);
+      spec.run(`job-${i}`, i === 1 ? 'job-0' : '');
+    }
+    s.db.exec('ANALYZE');
+    const { sql, params } = listJobsQuery(SQLITE_FILTERS, '*', { linkId: 'job-0' }, 10);
+    const plan = (s.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((p) => p.detail).join('\n');
+    expect(plan).toMatch(/job_specs_link/);
+    expect(plan).not.toMatch(/SCAN (s|h|jobs_hot|job_specs)\b(?! USING)/);
+    expect((s.db.prepare(sql).all(params) as { id: string; link_id: string }[]).map((r) => [r.id, r.link_id])).toEqual([['job-1', 'job-0'], ['job-0', 'job-0']]);
   });
 });

@@ -1,6 +1,6 @@
-// Migration 0016_hot_path upgrades a database in place: jobs in every state, written at migration
-// 0015 as that Docket wrote them (its jobs table and triggers), are all there after it and run to
-// their end through the engine (openEmbedded + Worker).
+// Migrations 0016_hot_path and 0017_self_link upgrade a database in place: jobs in every state,
+// written at migration 0015 as that Docket wrote them (its jobs table and triggers), are all there
+// after them and run to their end through the engine (openEmbedded + Worker).
 import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,7 +63,7 @@ function oldJob(db: Database.Database, fields: Record<string, unknown>): string 
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const failedError = JSON.stringify([{ message: 'boom', attempt: 3, at: T - 500 }]);
 
-describe('migration 0016_hot_path', () => {
+describe('migrations 0016_hot_path and 0017_self_link', () => {
   it('keeps every job of a database at 0015, in every state, and the engine runs them all to their end', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'docket-hot-path-'));
     dirs.push(dir);
@@ -84,6 +84,8 @@ describe('migration 0016_hot_path', () => {
     const dependency = oldJob(db, {});
     const waiting = oldJob(db, { state: 'waiting' });
     db.prepare("INSERT INTO job_deps (job_id, depends_on, on_failure) VALUES (?, ?, 'cancel')").run(waiting, dependency);
+    // A resubmit of the failed job: linked to it, not to itself.
+    const resubmit = oldJob(db, { state: 'cancelled', state_reason: 'cancelled', finished_at: T - 100, link_id: ids.failed, resubmitted_from: ids.failed });
     db.prepare(`INSERT INTO conditions (key, status, first_seen_at, last_seen_at, last_error, failures, next_probe_at, updated_at)
       VALUES ('service:payments', 'open', ?, ?, 'down', 1, ?, ?)`).run(T - 700, T - 700, T - 1, T - 700);
     const before = db.prepare('SELECT * FROM jobs ORDER BY id').all() as Record<string, unknown>[];
@@ -92,8 +94,11 @@ describe('migration 0016_hot_path', () => {
 
     // The migration alone: every column of every job reads as before, the event log is untouched.
     const raw = new Database(path);
-    expect(migrate(raw)).toEqual(['0016_hot_path']);
-    expect(raw.prepare('SELECT * FROM jobs ORDER BY id').all()).toEqual(before);
+    expect(migrate(raw)).toEqual(['0016_hot_path', '0017_self_link']);
+    const after = raw.prepare('SELECT * FROM jobs ORDER BY id').all() as Record<string, unknown>[];
+    expect(after.map(({ link_ref: _, ...job }) => job)).toEqual(before);
+    // 0017: a job linked to itself stores an empty link id; the resubmit keeps its link.
+    expect(raw.prepare('SELECT id, link_id FROM job_specs WHERE link_id <> \'\'').all()).toEqual([{ id: resubmit, link_id: ids.failed }]);
     expect(raw.prepare('SELECT pos, topic, key, tenant, link_id, type, at, queue, job_type, state, prev_state, attempt FROM events ORDER BY pos').all())
       .toEqual((eventsBefore as Record<string, unknown>[]).map(({ pos, topic, key, tenant, link_id, type, at, queue, job_type, state, prev_state, attempt }) => ({ pos, topic, key, tenant, link_id, type, at, queue, job_type, state, prev_state, attempt })));
     expect(raw.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'jobs' AND type = 'view'").get()).toEqual({ n: 1 });
@@ -124,6 +129,9 @@ describe('migration 0016_hot_path', () => {
     expect(await docket.jobs.queries.get(ids.succeeded)).toMatchObject({ state: 'succeeded', result: { ok: true }, backoff: { type: 'fixed', delayMs: 5 } });
     expect(await docket.jobs.queries.get(ids.cancelled)).toMatchObject({ state: 'cancelled' });
     expect(await docket.jobs.queries.get(ids.expired)).toMatchObject({ state: 'expired' });
+    // A list by link finds the job itself and the one linked to it.
+    expect((await docket.jobs.queries.upTo({ linkId: ids.failed }, 10)).map((j) => j.id).sort()).toEqual([ids.failed, resubmit].sort());
+    expect((await docket.jobs.queries.upTo({ linkId: ids.ready }, 10)).map((j) => j.id)).toEqual([ids.ready]);
 
     // The log goes on after the old rows: every job that ran was started and succeeded, in that order, once per run.
     const events = await docket.store.events.read(0, 10_000, { topics: ['job-events'] });

@@ -28,6 +28,9 @@ export const POSTGRES_FILTERS: FilterDialect = {
   errorText: (text, bind) =>
     `errors <> '[]'::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(errors) e WHERE strpos(lower(e->>'message'), lower(${bind(text)})) > 0)`,
   // payload is json (kept verbatim): read as jsonb for the path; #>> gives the field as text.
+  // Spelled so that two indexes serve it: the primary key for a job linked to itself (the
+  // default), the partial jobs_link index (link_id <> id) for the others.
+  linkId: (linkId, bind) => `((id = ${bind(linkId)} AND link_id = ${bind(linkId)}) OR (link_id = ${bind(linkId)} AND link_id <> id))`,
   payloadField: (path, value, bind) => `(payload::jsonb #>> ${bind([...path])}::text[]) = ${bind(value)}`,
 };
 

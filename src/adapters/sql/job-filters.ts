@@ -12,6 +12,8 @@ export interface FilterDialect {
   labels(labels: Readonly<Record<string, string>>, bind: (value: unknown) => string): string[];
   /** The clause selecting jobs with an error message containing `text` (any case, `%` and `_` literal). */
   errorText(text: string, bind: (value: unknown) => string): string;
+  /** The clause selecting the jobs of a link: the job `linkId` itself and the ones linked to it. */
+  linkId(linkId: string, bind: (value: unknown) => string): string;
   /** The clause selecting jobs whose payload field at `path` reads as `value` (strings as they are, numbers as written). */
   payloadField(path: readonly string[], value: string, bind: (value: unknown) => string): string;
 }
@@ -34,11 +36,7 @@ export function whereOf(dialect: FilterDialect, filter: JobFilter, more?: (bind:
   add('queue =', filter.queue);
   add('state =', filter.state);
   add('type =', filter.type);
-  // Spelled so that two indexes serve it: the primary key for a job linked to itself (the
-  // default), the partial jobs_link index (link_id <> id) for the others.
-  if (filter.linkId !== undefined) {
-    clauses.push(`((id = ${bind(filter.linkId)} AND link_id = ${bind(filter.linkId)}) OR (link_id = ${bind(filter.linkId)} AND link_id <> id))`);
-  }
+  if (filter.linkId !== undefined) clauses.push(dialect.linkId(filter.linkId, bind));
   add('worker_id =', filter.workerId);
   add('template_id =', filter.templateId);
   add('condition =', filter.condition);

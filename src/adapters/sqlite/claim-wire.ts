@@ -2,7 +2,7 @@ import type { Backoff } from '../../domain/backoff.js';
 import type { Job, Json } from '../../domain/job.js';
 import { carrierFromText } from '../../domain/trace-context.js';
 import type { LoggedRow } from './event-batches.js';
-import { STORED_DEFAULT_BACKOFF } from './rows.js';
+import { SELF_LINK, STORED_DEFAULT_BACKOFF } from './rows.js';
 
 /**
  * The wire form of a claim (docs/design/hot-path-embedded.md, W): SQLite writes the claimed batch
@@ -17,7 +17,7 @@ import { STORED_DEFAULT_BACKOFF } from './rows.js';
  * from this claim (@now). One array per job, in the order of `WireJob`.
  */
 export const CLAIMED_WIRE = `SELECT json_group_array(json_array(h.id, h.tenant, h.queue, s.type, json(s.payload), h.priority, json(s.labels),
-    h.run_at, h.expires_at, s.timeout_ms, s.max_attempts, h.attempt, json(coalesce(s.backoff, '${STORED_DEFAULT_BACKOFF}')), s.link_id,
+    h.run_at, h.expires_at, s.timeout_ms, s.max_attempts, h.attempt, json(coalesce(s.backoff, '${STORED_DEFAULT_BACKOFF}')), CASE s.link_id WHEN '${SELF_LINK}' THEN h.id ELSE s.link_id END,
     s.resubmitted_from, s.created_at, h.condition, s.template_id, s.template_version, h.state_reason, s.trace_context))
   FROM json_each(@leases) c JOIN jobs_hot h ON h.id = c.key JOIN job_specs s ON s.id = h.id
   WHERE h.state = 'running' AND h.started_at = @now AND h.lease_token = c.value`;

@@ -12,6 +12,10 @@ export const SQLITE_FILTERS: FilterDialect = {
     "jobs.errors <> '[]' AND EXISTS (SELECT 1 FROM json_each(jobs.errors) e" +
     ` WHERE docket_icontains(json_extract(e.value, '$.message'), ${bind(text.toLowerCase())}))`,
   // Keys are bound as a JSON path, never spliced into the SQL; text of a number is as JSON writes it.
+  // job_specs keeps an empty link_id for a job linked to itself (0017_self_link): the primary key
+  // serves that case, the partial job_specs_link index (link_id <> '', spelled so SQLite matches
+  // it) the others. `link_ref` is the stored column, as the view passes it on.
+  linkId: (linkId, bind) => `((id = ${bind(linkId)} AND link_ref = '') OR (link_ref = ${bind(linkId)} AND link_ref <> ''))`,
   payloadField: (path, value, bind) => `CAST(json_extract(payload, ${bind(`$${path.map((k) => `."${k.replace(/"/g, '')}"`).join('')}`)}) AS TEXT) = ${bind(value)}`,
 };
 
@@ -39,12 +43,18 @@ export const PATCH_COLUMNS: { [K in keyof JobPatch]-?: { sql: string; value: (v:
  */
 export const STORED_DEFAULT_BACKOFF = '{"type":"exponential","delayMs":1000,"maxDelayMs":3600000,"jitter":0.2}';
 
+/**
+ * The link id job_specs stores for a job linked to itself (migrations/0017_self_link.sql): empty,
+ * which SQLite stores in no bytes; the `jobs` view and the claim's wire form read the job's id back.
+ */
+export const SELF_LINK = '';
+
 /** Inserts `j` with Q.INSERT_HOT and Q.INSERT_SPEC (`hot`, `spec`): their parameters, in their order. */
 export function insertJobRow(hot: Database.Statement, spec: Database.Statement, j: NewJob): void {
   hot.run(j.id, j.tenant, j.queue, j.priority, j.state, j.runAt, j.expiresAt, j.createdAt);
   const backoff = JSON.stringify(j.backoff);
   spec.run(
-    j.id, j.type, j.payloadJson, labelsText(j.labels), j.timeoutMs, j.maxAttempts, backoff === STORED_DEFAULT_BACKOFF ? null : backoff, j.linkId,
+    j.id, j.type, j.payloadJson, labelsText(j.labels), j.timeoutMs, j.maxAttempts, backoff === STORED_DEFAULT_BACKOFF ? null : backoff, j.linkId === j.id ? SELF_LINK : j.linkId,
     j.resubmittedFrom, j.createdAt, j.templateId ?? null, j.templateVersion ?? null, j.callbackUrl ?? null, j.traceContext ?? null,
   );
 }
