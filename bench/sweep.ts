@@ -24,7 +24,7 @@ import { makeSystem } from './systems.js';
 import { choose, type SweepResult, type SweepTrial } from './sweep-report.js';
 
 export const GRIDS: Record<SystemName, Record<string, unknown>[]> = {
-  'docket-embedded': [{ concurrency: 100 }, { concurrency: 200 }, { concurrency: 400 }],
+  'docket-embedded': [{ concurrency: 100 }, { concurrency: 200 }, { concurrency: 400 }, { concurrency: 800 }],
   'docket-production': [
     { deployment: 'separate', workers: 1, concurrency: 200 },
     { deployment: 'separate', workers: 1, concurrency: 400 },
