@@ -94,7 +94,7 @@ describe('migrations 0016_hot_path and 0017_self_link', () => {
 
     // The migration alone: every column of every job reads as before, the event log is untouched.
     const raw = new Database(path);
-    expect(migrate(raw)).toEqual(['0016_hot_path', '0017_self_link']);
+    expect(migrate(raw)).toEqual(['0016_hot_path', '0017_self_link', '0018_event_ranges']);
     const after = raw.prepare('SELECT * FROM jobs ORDER BY id').all() as Record<string, unknown>[];
     expect(after.map(({ link_ref: _, ...job }) => job)).toEqual(before);
     // 0017: a job linked to itself stores an empty link id; the resubmit keeps its link.

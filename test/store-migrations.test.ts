@@ -35,7 +35,7 @@ function oldMigrations(engine: 'sqlite' | 'postgres'): { file: string; sql: stri
 }
 
 /** Migrations added after 0.1 (its files are in test/fixtures/migrations-0.1). */
-const NEWER = ['0013_trace_context', '0014_job_logs', '0015_expiry_index', '0016_hot_path', '0017_self_link'];
+const NEWER = ['0013_trace_context', '0014_job_logs', '0015_expiry_index', '0016_hot_path', '0017_self_link', '0018_event_ranges'];
 
 const names = (engine: 'sqlite' | 'postgres') =>
   readdirSync(join(ROOT, `src/adapters/${engine}/migrations`)).filter((f) => f.endsWith('.sql')).sort();

@@ -42,7 +42,7 @@ import { PATCH_COLUMNS, SQLITE_FILTERS, insertJobRow } from './rows.js';
 import { toJob, type JobRow } from '../sql/job-rows.js';
 import { CLAIMED_WIRE, claimedOf } from './claim-wire.js';
 import { jsonObjectText } from './json-object.js';
-import { logBatch, sharedOf, type BatchKind, type LoggedRow } from './event-batches.js';
+import { logBatch, materializeRanges, sharedOf, type BatchKind, type LoggedRow } from './event-batches.js';
 import { countByQueueQuery, countByStateQuery, listJobsQuery, stateCounts } from '../sql/job-filters.js';
 
 export interface SqliteStoreOptions {
@@ -344,7 +344,10 @@ export class SqliteStore implements Store {
 
   async deleteJobs(ids: readonly string[]): Promise<number> {
     const del = this.stmt(Q.DELETE_JOB);
-    return this.db.transaction(() => [...new Set(ids)].reduce((n, id) => n + del.run(id).changes, 0))();
+    return this.db.transaction(() => {
+      materializeRanges(this.stmt, ids);
+      return [...new Set(ids)].reduce((n, id) => n + del.run(id).changes, 0);
+    })();
   }
 
   async findPrunable(queue: string, state: JobState, finishedBefore: number | null, keep: number | null, limit: number): Promise<string[]> {
@@ -424,9 +427,9 @@ function logSubmitted(stmt: (sql: string) => Database.Statement, jobs: readonly 
     const { state, createdAt } = group[0]!;
     const rows = group.map((j): LoggedRow => ({ id: j.id, tenant: j.tenant, attempt: 0, run_at: j.runAt, worker_id: null, condition: null, state_reason: null }));
     const shared = sharedOf(group);
-    logBatch(stmt, { topic: 'job-events', type: 'submitted', state, prevState: null }, rows, createdAt, 0, null, shared);
+    logBatch(stmt, { topic: 'job-events', type: 'submitted', state, prevState: null }, rows, createdAt, 0, null, shared, true);
     if (state === 'scheduled' || state === 'waiting') {
-      logBatch(stmt, { topic: state === 'waiting' ? 'dependency-events' : 'job-events', type: state, state, prevState: null }, rows, createdAt, 0, null, shared);
+      logBatch(stmt, { topic: state === 'waiting' ? 'dependency-events' : 'job-events', type: state, state, prevState: null }, rows, createdAt, 0, null, shared, true);
     }
   }
 }
