@@ -1,21 +1,12 @@
 // A submit's events kept as a range of job ids (migrations/0018_event_ranges.sql, event-batches.ts):
 // what the log reads is the same as with the list, before and after a job of the range is deleted.
-import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
+import { describe, expect, it } from 'vitest';
+import type { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 import type { LogEvent } from '../src/ports/event-log.js';
 import { T0, newJob } from './conformance/fixtures.js';
+import { migratedSqlite } from './helpers/sqlite.js';
 
-let store: SqliteStore | undefined;
-afterEach(async () => {
-  await store?.close();
-  store = undefined;
-});
-
-async function migrated(): Promise<SqliteStore> {
-  store = new SqliteStore({ path: ':memory:' });
-  await store.migrate();
-  return store;
-}
+const migrated = migratedSqlite();
 
 const submitted = async (s: SqliteStore) =>
   (await s.events.read(0, 100)).filter((e) => e.type === 'submitted').map((e: LogEvent) => ({ pos: e.pos, id: e.key, queue: e.data.queue, linkId: e.linkId }));

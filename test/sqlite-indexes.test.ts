@@ -1,22 +1,12 @@
 // SQLite's partial indexes and the hot table's CHECK: none spells its states with IN (each write of a
 // row paid the IN list's lookup, migrations/0015_expiry_index.sql), and the expirer is planned with its index.
-import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
+import { describe, expect, it } from 'vitest';
 import * as Q from '../src/adapters/sqlite/queries.js';
 import { SQLITE_FILTERS } from '../src/adapters/sqlite/rows.js';
 import { listJobsQuery } from '../src/adapters/sql/job-filters.js';
+import { migratedSqlite } from './helpers/sqlite.js';
 
-let store: SqliteStore | undefined;
-afterEach(async () => {
-  await store?.close();
-  store = undefined;
-});
-
-async function migrated(): Promise<SqliteStore> {
-  store = new SqliteStore({ path: ':memory:' });
-  await store.migrate();
-  return store;
-}
+const migrated = migratedSqlite();
 
 describe('SQLite partial indexes', () => {
   it('spell their states with OR, not IN', async () => {
