@@ -109,6 +109,8 @@ export function logBatch(
  * covers it first has the row's list written out (materializeRanges), so positions never move.
  */
 function rangeOf(stmt: (sql: string) => Database.Statement, entries: readonly Entry[]): { first: string; last: string } | null {
+  // One job: its list is the shorter text.
+  if (entries.length < 2) return null;
   let first = '';
   let last = '';
   for (const e of entries) {
@@ -131,19 +133,20 @@ function rangeIds(stmt: (sql: string) => Database.Statement, key: string, batch:
 
 /**
  * Before jobs are deleted: the range rows covering any of `ids` get their list written out, so
- * that their events and positions stay what they were.
+ * that their events and positions stay what they were. A range row's jobs were all created at
+ * its `at`, so each creation time of the jobs deleted finds its rows through events_ranges.
  */
 export function materializeRanges(stmt: (sql: string) => Database.Statement, ids: readonly string[]): void {
   if (ids.length === 0) return;
-  let min = ids[0]!;
-  let max = ids[0]!;
-  for (const id of ids) {
-    if (id < min) min = id;
-    if (id > max) max = id;
-  }
-  const rows = stmt("SELECT pos, key, at, batch FROM events WHERE batch LIKE '{%' AND key <= ? AND batch ->> '$.last' >= ?").all(max, min) as { pos: number; key: string; at: number; batch: string }[];
+  const spans = stmt('SELECT created_at AS at, min(id) AS first, max(id) AS last FROM job_specs WHERE id IN (SELECT value FROM json_each(?)) GROUP BY created_at')
+    .all(JSON.stringify(ids)) as { at: number; first: string; last: string }[];
+  const find = stmt("SELECT pos, key, batch FROM events WHERE batch LIKE '{%' AND at = ? AND key <= ? AND batch ->> '$.last' >= ?");
   const rewrite = stmt('UPDATE events SET batch = ? WHERE pos = ?');
-  for (const r of rows) rewrite.run(JSON.stringify(rangeIds(stmt, r.key, r.batch, r.at)), r.pos);
+  for (const span of spans) {
+    for (const r of find.all(span.at, span.last, span.first) as { pos: number; key: string; batch: string }[]) {
+      rewrite.run(JSON.stringify(rangeIds(stmt, r.key, r.batch, span.at)), r.pos);
+    }
+  }
 }
 
 /** The columns of a batch row that its expansion reads. */
