@@ -129,13 +129,28 @@ export function targets(meds: Record<string, Record<string, number>>, systems: r
       met: Number.isFinite(r) ? r >= factor : null,
     });
   }
-  for (const system of DOCKETS) {
+  // Idle enqueue-to-start p50: embedded < 0.5 ms, production < 2 ms (HTTP submit to handler start).
+  for (const [system, limit] of [['docket-embedded', 0.5], ['docket-production', 2]] as const) {
     const v = meds[system]?.idleP50Ms;
     out.push({
-      target: `${system} enqueue-to-start p50 idle < 2 ms`,
+      target: `${system} enqueue-to-start p50 idle < ${limit} ms`,
       measured: v !== undefined && Number.isFinite(v) ? `${formatValue(v, 'ms')} ms` : 'not measured',
-      met: v !== undefined && Number.isFinite(v) ? v < 2 : null,
+      met: v !== undefined && Number.isFinite(v) ? v < limit : null,
     });
+  }
+  // Memory run: store size per queued job within 1.2× the smallest peer's, peak RSS within 1.5× the leanest's.
+  for (const [key, factor, what] of [['storeMiB', 1.2, 'store size, 1M queued'], ['peakRssMiB', 1.5, 'peak RSS, 1M queued']] as const) {
+    const metric = METRICS.find((m) => m.key === key)!;
+    const leanest = bestPeer(meds, metric, peers);
+    for (const system of DOCKETS) {
+      const v = meds[system]?.[key];
+      const times = leanest && v !== undefined && Number.isFinite(v) ? v / leanest.value : NaN;
+      out.push({
+        target: `${system} ${what} <= ${factor}× the smallest peer's`,
+        measured: Number.isFinite(times) ? `${times.toFixed(2)}× (${formatValue(v, 'MiB')} vs ${leanest!.system} ${formatValue(leanest!.value, 'MiB')} MiB)` : 'not measured',
+        met: Number.isFinite(times) ? times <= factor : null,
+      });
+    }
   }
   return out;
 }

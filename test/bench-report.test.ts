@@ -52,8 +52,26 @@ describe('bench report helpers', () => {
 
   it('checks the targets, and says when one was not measured', () => {
     const checks = targets({ 'docket-production': { drainPerSec: 33_000, idleP50Ms: 3 }, 'docket-embedded': { drainPerSec: 70_000 }, bullmq: { drainPerSec: 30_000 } }, ['docket-embedded', 'docket-production', 'bullmq']);
-    expect(checks.map((c) => c.met)).toEqual([false, true, null, false]);
+    expect(checks.map((c) => c.met)).toEqual([false, true, null, false, null, null, null, null]);
     expect(checks[0]!.measured).toBe('1.10× (33,000 vs bullmq 30,000)');
+  });
+
+  it('checks the latency bound of each mode and the memory run against the smallest peer', () => {
+    const meds = {
+      'docket-embedded': { idleP50Ms: 0.6, storeMiB: 253, peakRssMiB: 300 },
+      'docket-production': { idleP50Ms: 1.9, storeMiB: 254, peakRssMiB: 299 },
+      bullmq: { storeMiB: 211, peakRssMiB: 250 },
+      'pg-boss': { storeMiB: 260, peakRssMiB: 200 },
+    };
+    const checks = targets(meds, ['docket-embedded', 'docket-production', 'bullmq', 'pg-boss']);
+    const byTarget = Object.fromEntries(checks.map((c) => [c.target, c]));
+    expect(byTarget['docket-embedded enqueue-to-start p50 idle < 0.5 ms']!.met).toBe(false);
+    expect(byTarget['docket-production enqueue-to-start p50 idle < 2 ms']!.met).toBe(true);
+    // 1.2 × 211 = 253.2 MiB: 253 is within, 254 is not; 1.5 × 200 = 300 MiB.
+    expect(byTarget["docket-embedded store size, 1M queued <= 1.2× the smallest peer's"]).toMatchObject({ met: true, measured: '1.20× (253 vs bullmq 211 MiB)' });
+    expect(byTarget["docket-production store size, 1M queued <= 1.2× the smallest peer's"]!.met).toBe(false);
+    expect(byTarget["docket-embedded peak RSS, 1M queued <= 1.5× the smallest peer's"]).toMatchObject({ met: true, measured: '1.50× (300 vs pg-boss 200 MiB)' });
+    expect(byTarget["docket-production peak RSS, 1M queued <= 1.5× the smallest peer's"]!.met).toBe(true);
   });
 
   it('renders the fairness table', () => {
