@@ -131,6 +131,9 @@ function rangeIds(stmt: (sql: string) => Database.Statement, key: string, batch:
   return stmt('SELECT id FROM job_specs WHERE id BETWEEN ? AND ? AND created_at = ? ORDER BY id').pluck().all(key, last, at) as string[];
 }
 
+/** The range rows created at a time that may cover ids up to a last and from a first (parameters in that order); events_ranges serves it. */
+export const RANGE_ROWS = "SELECT pos, key, batch FROM events WHERE batch LIKE '{%' AND at = ? AND key <= ? AND batch ->> '$.last' >= ?";
+
 /**
  * Before jobs are deleted: the range rows covering any of `ids` get their list written out, so
  * that their events and positions stay what they were. A range row's jobs were all created at
@@ -140,7 +143,7 @@ export function materializeRanges(stmt: (sql: string) => Database.Statement, ids
   if (ids.length === 0) return;
   const spans = stmt('SELECT created_at AS at, min(id) AS first, max(id) AS last FROM job_specs WHERE id IN (SELECT value FROM json_each(?)) GROUP BY created_at')
     .all(JSON.stringify(ids)) as { at: number; first: string; last: string }[];
-  const find = stmt("SELECT pos, key, batch FROM events WHERE batch LIKE '{%' AND at = ? AND key <= ? AND batch ->> '$.last' >= ?");
+  const find = stmt(RANGE_ROWS);
   const rewrite = stmt('UPDATE events SET batch = ? WHERE pos = ?');
   for (const span of spans) {
     for (const r of find.all(span.at, span.last, span.first) as { pos: number; key: string; batch: string }[]) {
