@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { MemoryDispatch } from '../adapters/memory/memory-dispatch.js';
 import { MemoryWorkerDirectory } from '../adapters/memory/memory-worker-directory.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
+import { SqliteReadyBacklog } from '../adapters/sqlite/sqlite-ready-backlog.js';
 import { SqliteJobLogStore } from '../adapters/sqlite/sqlite-job-log-store.js';
 import { PostgresStore } from '../adapters/postgres/postgres-store.js';
 import { PostgresJobLogStore } from '../adapters/postgres/postgres-job-log-store.js';
@@ -11,7 +12,7 @@ import { ScheduleService } from '../services/schedule-service.js';
 import { ScheduleFirer } from '../services/maintenance/schedule-firer.js';
 import { SystemClock } from '../adapters/clock/system-clock.js';
 import type { Clock } from '../ports/clock.js';
-import type { Dispatch } from '../ports/dispatch.js';
+import type { Dispatch, FairnessPolicy } from '../ports/dispatch.js';
 import type { Store } from '../ports/store.js';
 import type { WorkerDirectory } from '../ports/worker-directory.js';
 import { Jobs } from '../services/jobs/index.js';
@@ -273,6 +274,12 @@ export interface EmbeddedOptions extends Partial<Omit<DocketParts, 'store' | 'di
   /** SQLite file path; ':memory:' for a throwaway engine. */
   path?: string;
   sqliteSync?: 'normal' | 'full';
+  /**
+   * Ready jobs of one tenant, type and priority of a queue that the dispatch keeps in memory; the
+   * rest stay in the SQLite file and are read a page at a time. Bounds the engine's memory with a
+   * large backlog (a million queued jobs: ~2,000 entries held, not a million). @defaultValue 1000
+   */
+  dispatchWindow?: number;
 }
 
 /** The zero-setup engine: SQLite store, in-memory dispatch, in-process everything. */
@@ -280,9 +287,15 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Docke
   const clock = options.clock ?? new SystemClock();
   const path = options.path ?? join(options.dataDir ?? './data', 'docket.db');
   const store = new SqliteStore({ path, ...(options.sqliteSync ? { synchronous: options.sqliteSync } : {}) });
-  const docket = new Docket({ ...options, schedules: options.schedules ?? store.companions().schedules, store, dispatch: new MemoryDispatch(clock, fairnessPolicy(options.rules?.fairness)), clock });
+  const dispatch = embeddedDispatch(clock, store, fairnessPolicy(options.rules?.fairness), options.dispatchWindow);
+  const docket = new Docket({ ...options, schedules: options.schedules ?? store.companions().schedules, store, dispatch, clock });
   await docket.start();
   return docket;
+}
+
+/** The embedded engine's dispatch: in memory, holding the head of each bucket and paging the rest from `store`. */
+export function embeddedDispatch(clock: Clock, store: SqliteStore, fairness: FairnessPolicy, window?: number): MemoryDispatch {
+  return new MemoryDispatch(clock, fairness, { backlog: new SqliteReadyBacklog(store.db), ...(window !== undefined ? { size: window } : {}) });
 }
 
 /** The job logs' store: the given one, else a table in the job store's own database. */

@@ -57,6 +57,28 @@ export interface RunningCount {
   running: number;
 }
 
+/** One bucket of the ready order: the jobs of one tenant and type at one priority of a queue. */
+export interface ReadyLane {
+  queue: string;
+  priority: number;
+  tenant: string;
+  type: string;
+}
+
+/**
+ * The store's ready jobs, read by an in-process dispatch that keeps only the head of each bucket
+ * in memory (the embedded engine: its SQLite store is in the same process, so these are plain
+ * synchronous reads and a take stays atomic).
+ */
+export interface ReadyBacklog {
+  /** Up to `limit` ready jobs of `lane` that sort after `after` (due time, then id), in that order. */
+  readyAfter(lane: ReadyLane, after: Pick<DispatchEntry, 'dueAt' | 'id'>, limit: number): DispatchEntry[];
+  /** The entries of those of `ids` that are ready in the store. */
+  readyOf(ids: readonly string[]): DispatchEntry[];
+  /** How many jobs of `queue` are ready in the store. */
+  countReady(queue: string): number;
+}
+
 /**
  * The hot dispatch state: which jobs are ready and in what order, and which wait for a due time.
  * Everything here can be rebuilt from the store. `take` is atomic: no two callers get the same id.

@@ -4,13 +4,12 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe } from 'vitest';
 import { ManualClock } from '../../src/adapters/clock/manual-clock.js';
 import { SystemClock } from '../../src/adapters/clock/system-clock.js';
-import { MemoryDispatch } from '../../src/adapters/memory/memory-dispatch.js';
 import { PostgresStore } from '../../src/adapters/postgres/postgres-store.js';
 import { RedisDispatch } from '../../src/adapters/redis/redis-dispatch.js';
 import { RedisJobCache } from '../../src/adapters/redis/redis-job-cache.js';
 import { RedisWorkerDirectory } from '../../src/adapters/redis/redis-worker-directory.js';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
-import { Docket, openEmbedded, type DocketParts, type EventsOptions } from '../../src/app/docket.js';
+import { Docket, embeddedDispatch, openEmbedded, type DocketParts, type EventsOptions } from '../../src/app/docket.js';
 import type { FileConfig } from '../../src/config/index.js';
 import { fairnessPolicy } from '../../src/domain/fairness.js';
 import type { Clock } from '../../src/ports/clock.js';
@@ -161,7 +160,8 @@ export function manualDeployments(options: ManualOptions = {}): ManualDeployment
         const o = { ...options, ...more };
         const clock = new ManualClock();
         const store = new SqliteStore({ path: ':memory:' });
-        const dispatch = new MemoryDispatch(clock, fairnessPolicy(o.rules?.fairness));
+        // A window of 3 entries per bucket: every engine test here also runs the paging of the backlog.
+        const dispatch = embeddedDispatch(clock, store, fairnessPolicy(o.rules?.fairness), 3);
         const docket = manualDocket(clock, store, dispatch, o);
         await store.migrate();
         return { docket, clock, store, dispatch, service: docket.jobs, close: () => docket.close() };

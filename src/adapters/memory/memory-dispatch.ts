@@ -1,27 +1,18 @@
 import type { DispatchEntry } from '../../domain/job.js';
 import { fairnessPolicy, matchesFilter } from '../../domain/fairness.js';
 import type { Clock } from '../../ports/clock.js';
-import type { ClaimFilter, Dispatch, FairnessPolicy, Placement, PriorityRange, RunningCount, TakeRequest } from '../../ports/dispatch.js';
+import type { ClaimFilter, Dispatch, FairnessPolicy, Placement, PriorityRange, ReadyBacklog, RunningCount, TakeRequest } from '../../ports/dispatch.js';
 import { BinaryHeap } from './binary-heap.js';
+import { Bucket, byDue } from './bucket.js';
 import { Ring } from './ring.js';
 
 const LEVELS = 10;
 /** With a label filter, how many ready entries of one tenant and type a take looks through. */
 const LABEL_SCAN = 1000;
 
-/** Earlier due time first, then submission order (ids are UUIDv7, so they sort by creation). */
-const byDue = (a: DispatchEntry, b: DispatchEntry) => a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.id < b.id);
-
-/** One tenant's ready entries of one type at one priority. `live` excludes lazily deleted heap items. */
-interface Bucket {
-  heap: BinaryHeap<DispatchEntry>;
-  live: number;
-}
-
-/** One tenant's ready entries at one priority, by type. */
+/** One tenant's ready entries at one priority, by type. A bucket goes when it holds nothing, in memory or in the store. */
 interface Lane {
   types: Map<string, Bucket>;
-  live: number;
 }
 
 /** One priority level of a queue: the tenants with work, their turn order and deficits. */
@@ -35,7 +26,10 @@ interface Level {
 interface QueueIndex {
   /** Indexed by priority (1..10; slot 0 unused). */
   levels: Level[];
+  /** Entries held in memory. */
   size: number;
+  /** Buckets whose later entries the store holds (a fence is set). */
+  spilled: number;
   /** Claimers waiting for work here, oldest first. */
   waiters: Set<Waiter>;
 }
@@ -47,11 +41,22 @@ interface Waiter {
   done: () => void;
 }
 
+/** The embedded store behind the dispatch, and how many entries of each bucket stay in memory. */
+export interface ReadyWindow {
+  backlog: ReadyBacklog;
+  /**
+   * Entries of one bucket kept in memory; up to twice as many between trims. A take reads the
+   * next page from the store when a bucket runs dry. @defaultValue 1000
+   */
+  size?: number;
+}
+
 /**
  * The embedded dispatch: ready and delayed indexes in memory, rebuilt from the store at start.
  * Ready entries are kept per queue, priority, tenant and type; tenants of a priority take turns by
  * deficit round robin. Heaps use lazy deletion: `remove` forgets an id in the live maps (and the
- * counts), and pops skip stale entries.
+ * counts), and pops skip stale entries. With a `ReadyWindow` each bucket keeps only its head in
+ * memory and reads the rest from the store a page at a time (bucket.ts).
  */
 export class MemoryDispatch implements Dispatch {
   private readonly queues = new Map<string, QueueIndex>();
@@ -62,20 +67,46 @@ export class MemoryDispatch implements Dispatch {
   /** Running jobs per capped queue and tenant. */
   private readonly running = new Map<string, Map<string, number>>();
   private rotation = 0;
+  private readonly backlog: ReadyBacklog | null;
+  private readonly window: number;
 
   constructor(
     private readonly clock: Clock,
     private readonly fairness: FairnessPolicy = fairnessPolicy(),
-  ) {}
+    window?: ReadyWindow,
+  ) {
+    this.backlog = window?.backlog ?? null;
+    this.window = window ? Math.max(1, window.size ?? 1000) : Infinity;
+  }
 
   private rebuiltId: string | null = null;
 
+  /** Entries held in memory, ready and delayed (diagnostics: what the window bounds). */
+  get held(): number {
+    return this.ready.size + this.delayedLive.size;
+  }
+
   async missing(ids: readonly string[]): Promise<string[]> {
-    return ids.filter((id) => !this.ready.has(id) && !this.delayedLive.has(id));
+    const beyond = this.beyondWindow(ids);
+    return ids.filter((id) => !this.ready.has(id) && !this.delayedLive.has(id) && !beyond.has(id));
   }
 
   async placesOf(ids: readonly string[]): Promise<Placement[][]> {
-    return ids.map((id) => [...(this.ready.has(id) ? ['ready' as const] : []), ...(this.delayedLive.has(id) ? ['delayed' as const] : [])]);
+    const beyond = this.beyondWindow(ids);
+    return ids.map((id) => [...(this.ready.has(id) || beyond.has(id) ? ['ready' as const] : []), ...(this.delayedLive.has(id) ? ['delayed' as const] : [])]);
+  }
+
+  /** Those of `ids` not in memory that the store holds past their bucket's window: the index has them. */
+  private beyondWindow(ids: readonly string[]): Set<string> {
+    const out = new Set<string>();
+    if (!this.backlog) return out;
+    const away = ids.filter((id) => !this.ready.has(id) && !this.delayedLive.has(id));
+    for (const e of away.length > 0 ? this.backlog.readyOf(away) : []) if (this.bucketOf(e)?.beyond(e)) out.add(e.id);
+    return out;
+  }
+
+  private bucketOf(e: DispatchEntry): Bucket | undefined {
+    return this.queues.get(e.queue)?.levels[clampLevel(e.priority)]!.lanes.get(e.tenant)?.types.get(e.type ?? '');
   }
 
   async markRebuilt(id: string): Promise<void> {
@@ -94,21 +125,47 @@ export class MemoryDispatch implements Dispatch {
       const level = q.levels[clampLevel(e.priority)]!;
       let lane = level.lanes.get(e.tenant);
       if (!lane) {
-        lane = { types: new Map(), live: 0 };
+        lane = { types: new Map() };
         level.lanes.set(e.tenant, lane);
         level.ring.push(e.tenant);
       }
       const type = e.type ?? '';
       let bucket = lane.types.get(type);
-      if (!bucket) lane.types.set(type, (bucket = { heap: new BinaryHeap<DispatchEntry>(byDue), live: 0 }));
-      bucket.heap.push(e);
-      bucket.live++;
-      lane.live++;
-      q.size++;
-      this.ready.set(e.id, e);
+      if (!bucket) lane.types.set(type, (bucket = new Bucket(e.queue, clampLevel(e.priority), e.tenant, type)));
       touched.set(e.queue, (touched.get(e.queue) ?? 0) + 1);
+      if (bucket.beyond(e)) continue; // the store holds it; a take reads it when the window gets there
+      this.hold(q, bucket, e);
+      if (bucket.live > 2 * this.window) this.trim(q, bucket);
     }
     for (const [name, added] of touched) this.handOff(name, added);
+  }
+
+  private hold(q: QueueIndex, bucket: Bucket, e: DispatchEntry): void {
+    bucket.heap.push(e);
+    bucket.live++;
+    q.size++;
+    this.ready.set(e.id, e);
+  }
+
+  /** Leaves all but the head of a bucket to the store. */
+  private trim(q: QueueIndex, bucket: Bucket): void {
+    if (!bucket.fence) q.spilled++;
+    for (const e of bucket.trim(this.window, (e) => this.ready.get(e.id) === e)) {
+      this.ready.delete(e.id);
+      q.size--;
+    }
+  }
+
+  /** Reads the next page of a bucket whose memory ran dry from the store. */
+  private refill(bucket: Bucket): void {
+    const q = this.index(bucket.queue);
+    const page = this.backlog!.readyAfter(bucket, bucket.fence!, this.window);
+    if (page.length < this.window) {
+      bucket.fence = null;
+      q.spilled--;
+    } else bucket.fence = page[page.length - 1]!;
+    for (const e of page) if (!this.ready.has(e.id) && !this.delayedLive.has(e.id)) this.hold(q, bucket, e);
+    if (bucket.live === 0 && !bucket.fence) this.drop(q, bucket);
   }
 
   async schedule(entries: readonly DispatchEntry[]): Promise<void> {
@@ -137,7 +194,7 @@ export class MemoryDispatch implements Dispatch {
         for (let k = 0; k < n && out.length < request.max; k++) {
           const name = names[(start + k) % n]!;
           const q = this.queues.get(name);
-          if (!q || q.size === 0) continue;
+          if (!q || (q.size === 0 && q.spilled === 0)) continue;
           const before = out.length;
           const need = Math.min(quota, request.max - out.length);
           if (request.filter?.tenant !== undefined) this.serveTenant(name, q.levels[level]!, request.filter.tenant, need, request.filter, out);
@@ -239,7 +296,7 @@ export class MemoryDispatch implements Dispatch {
         let best: Bucket | undefined;
         let head: DispatchEntry | undefined;
         for (const b of buckets) {
-          const h = this.liveHead(b);
+          const h = this.headOf(b);
           if (h && (!head || byDue(h, head))) (best = b), (head = h);
         }
         if (!best || !head) break;
@@ -255,7 +312,7 @@ export class MemoryDispatch implements Dispatch {
       const skipped: DispatchEntry[] = [];
       let found = 0;
       while (found < quota && skipped.length + found < LABEL_SCAN) {
-        const h = this.liveHead(b);
+        const h = this.headOf(b);
         if (!h) break;
         b.heap.pop();
         if (matchesFilter(filter, h.type, h.labels)) {
@@ -272,7 +329,15 @@ export class MemoryDispatch implements Dispatch {
     return taken;
   }
 
-  /** The earliest live entry of a bucket, dropping stale heads. */
+  /** The earliest entry of a bucket: from memory, else from the store's next page. */
+  private headOf(b: Bucket): DispatchEntry | undefined {
+    const h = this.liveHead(b);
+    if (h || !b.fence) return h;
+    this.refill(b);
+    return this.liveHead(b);
+  }
+
+  /** The earliest live entry of a bucket in memory, dropping stale heads. */
   private liveHead(b: Bucket): DispatchEntry | undefined {
     for (;;) {
       const h = b.heap.peek();
@@ -283,7 +348,7 @@ export class MemoryDispatch implements Dispatch {
 
   /** Whether a take with `range` and `filter` would get an entry now. */
   private hasWork(q: QueueIndex, queue: string, range?: PriorityRange, filter?: ClaimFilter): boolean {
-    if (q.size === 0) return false;
+    if (q.size === 0 && q.spilled === 0) return false;
     for (let l = clampLevel(range?.min ?? 1); l <= clampLevel(range?.max ?? LEVELS); l++) {
       for (const [tenant, lane] of q.levels[l]!.lanes) {
         if (filter?.tenant !== undefined && tenant !== filter.tenant) continue;
@@ -293,6 +358,7 @@ export class MemoryDispatch implements Dispatch {
         for (const [type, b] of lane.types) {
           if (filter.types && !filter.types.includes(type)) continue;
           if (!filter.labels) return true;
+          // Labels are matched in memory only: past the window they count once a take gets there.
           if (b.heap.values().some((e) => this.ready.get(e.id) === e && matchesFilter(filter, e.type, e.labels))) return true;
         }
       }
@@ -373,7 +439,9 @@ export class MemoryDispatch implements Dispatch {
   }
 
   async readyCount(queue: string): Promise<number> {
-    return this.queues.get(queue)?.size ?? 0;
+    const q = this.queues.get(queue);
+    if (q && q.spilled > 0) return this.backlog!.countReady(queue);
+    return q?.size ?? 0;
   }
 
 
@@ -389,18 +457,21 @@ export class MemoryDispatch implements Dispatch {
       this.ready.delete(id);
       const q = this.index(r.queue);
       q.size--;
-      const level = q.levels[clampLevel(r.priority)]!;
-      const lane = level.lanes.get(r.tenant)!;
-      const type = r.type ?? '';
-      const bucket = lane.types.get(type)!;
-      if (--bucket.live === 0) lane.types.delete(type);
-      if (--lane.live === 0) {
-        level.lanes.delete(r.tenant);
-        level.deficits.delete(r.tenant);
-        level.ring.delete(r.tenant);
-      }
+      const bucket = this.bucketOf(r)!;
+      if (--bucket.live === 0 && !bucket.fence) this.drop(q, bucket);
     }
     this.delayedLive.delete(id);
+  }
+
+  /** An emptied bucket goes, and its lane (with its turn and deficit) when it was the last. */
+  private drop(q: QueueIndex, bucket: Bucket): void {
+    const level = q.levels[bucket.priority]!;
+    const lane = level.lanes.get(bucket.tenant)!;
+    lane.types.delete(bucket.type);
+    if (lane.types.size > 0) return;
+    level.lanes.delete(bucket.tenant);
+    level.deficits.delete(bucket.tenant);
+    level.ring.delete(bucket.tenant);
   }
 
   private peekDelayed(): DispatchEntry | undefined {
@@ -414,7 +485,7 @@ export class MemoryDispatch implements Dispatch {
   private index(queue: string): QueueIndex {
     let q = this.queues.get(queue);
     if (!q) {
-      q = { levels: Array.from({ length: LEVELS + 1 }, () => ({ lanes: new Map(), ring: new Ring(), deficits: new Map() })), size: 0, waiters: new Set() };
+      q = { levels: Array.from({ length: LEVELS + 1 }, () => ({ lanes: new Map(), ring: new Ring(), deficits: new Map() })), size: 0, spilled: 0, waiters: new Set() };
       this.queues.set(queue, q);
     }
     return q;

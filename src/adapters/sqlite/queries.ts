@@ -63,6 +63,24 @@ export const FIND_EXPIRED = `SELECT * FROM jobs WHERE expires_at IS NOT NULL AND
 export const LOAD_DISPATCHABLE = `SELECT id, queue, tenant, priority, run_at, type, labels, state FROM jobs
   WHERE state IN (${sqlList(DISPATCHABLE)})`;
 
+// The dispatch window (memory-dispatch.ts with a ReadyBacklog): the next page of one bucket of the
+// ready order, read along jobs_hot_ready from the bucket's fence; the tenant and type are checked
+// per row (a bucket only pages when it holds more than the window, so its jobs are dense there).
+// The page is one JSON text of [id, run_at, labels or null]: 1.2 us per job against 2.6 for a row
+// object each (100,000 queued, pages of 1,000), and the bucket knows the rest of each entry.
+export const READY_AFTER = `SELECT json_group_array(json_array(id, run_at, json(labels)) ORDER BY run_at, id) AS page FROM (
+  SELECT h.id, h.run_at, nullif(s.labels, '{}') AS labels
+  FROM jobs_hot h JOIN job_specs s ON s.id = h.id
+  WHERE h.state = 'ready' AND h.queue = @queue AND h.priority = @priority AND (h.run_at, h.id) > (@dueAt, @id)
+    AND h.tenant = @tenant AND s.type = @type
+  ORDER BY h.run_at, h.id LIMIT @limit)`;
+
+export const READY_OF = `SELECT h.id, h.queue, h.tenant, h.priority, h.run_at, s.type, s.labels
+  FROM jobs_hot h JOIN job_specs s ON s.id = h.id
+  WHERE h.id IN (SELECT value FROM json_each(?)) AND h.state = 'ready'`;
+
+export const COUNT_READY = `SELECT count(*) AS n FROM jobs_hot WHERE queue = ? AND state = 'ready'`;
+
 export const STATE_OF = 'SELECT state, lease_token FROM jobs_hot WHERE id = ?';
 
 export const INSERT_IDEMPOTENCY = `INSERT INTO idempotency_keys (tenant, key, request_hash, status, response, created_at)
