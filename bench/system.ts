@@ -4,6 +4,8 @@
  * system, so the differences measured are the systems' own.
  */
 import type { CpuScope } from './cpu.js';
+import type { Bar } from './progress.js';
+import type { MemoryResult } from './scenarios/memory.js';
 import type { Signals } from './signals.js';
 
 export interface System {
@@ -31,6 +33,11 @@ export interface System {
   cpuScope(): CpuScope;
   /** Bytes the store holds for this system's jobs (tables and indexes; Redis keys). */
   storeBytes(): Promise<Record<string, number>>;
+  /**
+   * Runs the memory scenario in a process of its own and returns its result (an in-process system,
+   * whose figure would otherwise be the benchmark process's). Absent: the scenario drives the system.
+   */
+  runMemory?(jobs: number, seconds: number, bar: Bar): Promise<MemoryResult>;
   /** Stops everything and drops the store. Safe to call twice. */
   teardown(): Promise<void>;
 }

@@ -4,7 +4,8 @@
  * process, as `--mode embedded` runs it. Enqueue through jobs.submitter.submit, 1,000 jobs per call.
  * The fairness scenario sets `fairnessRules` for its own step (the engine opens with them).
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ import { peakRssOf } from '../proc-stats.js';
 import type { CpuScope } from '../cpu.js';
 import type { WorkerSetup } from '../scenarios/fairness.js';
 import type { Proc } from '../production.js';
+import type { Bar } from '../progress.js';
+import type { MemoryResult } from '../scenarios/memory.js';
 import { startEmbeddedServer, type RemoteServer } from './remote.js';
 import type { System, SystemContext } from '../system.js';
 
@@ -155,6 +158,49 @@ export class DocketEmbeddedSystem implements System {
     this.worker = null;
   }
 
+  /**
+   * The memory scenario in a process of its own (embedded-memory.ts), on a file of its own in
+   * this setup's directory: its peak RSS is read while it still runs, after the work.
+   */
+  async runMemory(jobs: number, seconds: number, bar: Bar): Promise<MemoryResult> {
+    const dir = join(this.dir, 'memory');
+    mkdirSync(dir);
+    const args = [dir, String(jobs), String(seconds), String(this.settings.concurrency), this.settings.sqliteSync];
+    const child = fork(join(ROOT, 'bench/dist/bench/docket/embedded-memory.js'), args, { execArgv: this.ctx.nodeArgs, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const until = <T>(pick: (msg: Record<string, number>) => T | undefined) =>
+      new Promise<T>((resolve, reject) => {
+        const onMessage = (msg: Record<string, number>) => {
+          const got = pick(msg);
+          if (got === undefined) return;
+          child.off('message', onMessage);
+          resolve(got);
+        };
+        child.on('message', onMessage);
+        void exited.then((code) => reject(new Error(`the memory process exited (${code}) before it was done`)));
+      });
+    try {
+      bar.start(jobs, 0, { phase: 'memory: enqueue' });
+      const enqueuePerSec = await until((msg) => {
+        if (msg.enqueued !== undefined) bar.update(msg.enqueued);
+        return msg.queued;
+      });
+      const storeBytes = { sqlite: fileBytes(dir) };
+      bar.start(seconds, 0, { phase: 'memory: work' });
+      child.send('work');
+      await until((msg) => {
+        if (msg.working !== undefined) bar.increment();
+        return msg.worked;
+      });
+      const peak = peakRssOf(child.pid);
+      child.send('exit');
+      await exited;
+      return { jobs, enqueuePerSec, storeBytes, peakRssBytes: { 'docket embedded process (engine, worker and submits)': peak } };
+    } finally {
+      child.kill();
+    }
+  }
+
   peakRss(): Record<string, number> {
     return { 'benchmark process (engine and worker inside)': peakRssOf(process.pid) };
   }
@@ -164,15 +210,7 @@ export class DocketEmbeddedSystem implements System {
   }
 
   async storeBytes(): Promise<Record<string, number>> {
-    let bytes = 0;
-    for (const f of ['docket.db', 'docket.db-wal']) {
-      try {
-        bytes += statSync(join(this.dir, f)).size;
-      } catch {
-        // no WAL file
-      }
-    }
-    return { sqlite: bytes };
+    return { sqlite: fileBytes(this.dir) };
   }
 
   async teardown(): Promise<void> {
@@ -184,4 +222,17 @@ export class DocketEmbeddedSystem implements System {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = '';
   }
+}
+
+/** The SQLite file and its WAL in `dir`. */
+function fileBytes(dir: string): number {
+  let bytes = 0;
+  for (const f of ['docket.db', 'docket.db-wal']) {
+    try {
+      bytes += statSync(join(dir, f)).size;
+    } catch {
+      // no WAL file
+    }
+  }
+  return bytes;
 }
