@@ -87,21 +87,25 @@ export class MemoryDispatch implements Dispatch {
   }
 
   async missing(ids: readonly string[]): Promise<string[]> {
-    const beyond = this.beyondWindow(ids);
-    return ids.filter((id) => !this.ready.has(id) && !this.delayedLive.has(id) && !beyond.has(id));
+    const away = ids.filter((id) => !this.holds(id));
+    const beyond = this.beyondWindow(away);
+    return away.filter((id) => !beyond.has(id));
   }
 
   async placesOf(ids: readonly string[]): Promise<Placement[][]> {
-    const beyond = this.beyondWindow(ids);
+    const beyond = this.beyondWindow(ids.filter((id) => !this.holds(id)));
     return ids.map((id) => [...(this.ready.has(id) || beyond.has(id) ? ['ready' as const] : []), ...(this.delayedLive.has(id) ? ['delayed' as const] : [])]);
   }
 
-  /** Those of `ids` not in memory that the store holds past their bucket's window: the index has them. */
-  private beyondWindow(ids: readonly string[]): Set<string> {
+  private holds(id: string): boolean {
+    return this.ready.has(id) || this.delayedLive.has(id);
+  }
+
+  /** Those of `away` (ids not in memory) that the store holds past their bucket's window: the index has them. */
+  private beyondWindow(away: readonly string[]): Set<string> {
     const out = new Set<string>();
-    if (!this.backlog) return out;
-    const away = ids.filter((id) => !this.ready.has(id) && !this.delayedLive.has(id));
-    for (const e of away.length > 0 ? this.backlog.readyOf(away) : []) if (this.bucketOf(e)?.beyond(e)) out.add(e.id);
+    if (!this.backlog || away.length === 0) return out;
+    for (const e of this.backlog.readyOf(away)) if (this.bucketOf(e)?.beyond(e)) out.add(e.id);
     return out;
   }
 
@@ -164,7 +168,7 @@ export class MemoryDispatch implements Dispatch {
       bucket.fence = null;
       q.spilled--;
     } else bucket.fence = page[page.length - 1]!;
-    for (const e of page) if (!this.ready.has(e.id) && !this.delayedLive.has(e.id)) this.hold(q, bucket, e);
+    for (const e of page) if (!this.holds(e.id)) this.hold(q, bucket, e);
     if (bucket.live === 0 && !bucket.fence) this.drop(q, bucket);
   }
 
