@@ -114,6 +114,35 @@ describe('PostgresStore batches', () => {
       expect(new Set(ids).size).toBe(200);
     }));
 
+  it('claims and completes one job at a time with plans made once, fencing as a batch does', async () => {
+    const { connectionString, schema, drop } = await openTestSchema();
+    // One connection: the prepared statements below are that session's.
+    const store = new PostgresStore({ connectionString, schema, max: 1 });
+    try {
+      await store.migrate();
+      for (let i = 0; i < 8; i++) {
+        const job = await insert(store);
+        const { claimed } = await store.claimJobs([{ id: job.id, leaseToken: `t${i}` }], 'w', T0 + 9, T0);
+        expect(claimed.map((j) => [j.id, j.leaseToken, j.state])).toEqual([[job.id, `t${i}`, 'running']]);
+        expect(await store.completeJobs([{ id: job.id, leaseToken: 'stale', result: i }], T0 + 1)).toEqual([{ ok: false, reason: 'lease_mismatch', state: 'running' }]);
+        expect(await store.completeJobs([{ id: job.id, leaseToken: `t${i}`, result: i }], T0 + 1)).toEqual([{ ok: true }]);
+        expect(await store.getJob(job.id)).toMatchObject({ state: 'succeeded', result: i });
+      }
+      expect((await store.claimJobs([{ id: newJob().id, leaseToken: 'x' }], 'w', T0 + 9, T0)).claimed).toEqual([]);
+      const { rows } = await store.pool.query<{ name: string; generic_plans: string; custom_plans: string }>(
+        `SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE name IN ('docket_claim_one', 'docket_complete_one') ORDER BY name`,
+      );
+      // PostgreSQL tries five custom plans, then keeps the generic one (queries.ts, SINGLE).
+      expect(rows.map((r) => [r.name, Number(r.custom_plans) <= 5, Number(r.generic_plans) >= 4])).toEqual([
+        ['docket_claim_one', true, true],
+        ['docket_complete_one', true, true],
+      ]);
+    } finally {
+      await store.close();
+      await drop();
+    }
+  });
+
   it('loadDispatchable pages through more jobs than one page holds, each exactly once', () =>
     withStore(async (store) => {
       const states = ['ready', 'scheduled', 'retrying', 'succeeded'] as const;

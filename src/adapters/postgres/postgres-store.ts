@@ -232,7 +232,9 @@ export class PostgresStore implements Store {
     ];
     // `settled` rows are completed jobs that have dependents (the trigger resolved those); the others are misses.
     type Miss = { n: number; state: JobState | null; token_matched: boolean | null; settled: string | null };
-    const { rows } = await this.query<Miss>('docket_complete_jobs', Q.COMPLETE_JOBS, values);
+    // A batch of one has a statement of its own, planned once (queries.ts, SINGLE).
+    const [name, text] = completions.length === 1 ? ['docket_complete_one', Q.COMPLETE_ONE] : ['docket_complete_jobs', Q.COMPLETE_JOBS];
+    const { rows } = await this.query<Miss>(name, text, values);
     const results: CompletionResult[] = completions.map(() => ({ ok: true }));
     const settled = rows.flatMap((r) => (r.settled === null ? [] : [r.settled]));
     if (settled.length > 0) await this.dependencies.published(await this.dependencies.releasedAfter(this.pool, settled));
@@ -256,7 +258,8 @@ export class PostgresStore implements Store {
     if (first.size === 0) return { claimed: [], expired: [] };
     const ids = [...first.keys()].sort();
     const values = [ids, ids.map((id) => first.get(id)!.token), leaseExpiresAt, workerId, now];
-    const { rows } = await this.query<JobRow & { expired: boolean }>('docket_claim_jobs', Q.CLAIM_JOBS, values);
+    const [name, text] = ids.length === 1 ? ['docket_claim_one', Q.CLAIM_ONE] : ['docket_claim_jobs', Q.CLAIM_JOBS];
+    const { rows } = await this.query<JobRow & { expired: boolean }>(name, text, values);
     const claimed: { job: Job; index: number }[] = [];
     const expired: Job[] = [];
     for (const row of rows) {

@@ -63,7 +63,7 @@ const HISTORY_COLUMNS = names(JOB_COLUMNS).filter((c) => !names(CLAIMED_COLUMNS)
  * (`expired` false, history columns NULL); expired rows come back whole.
  * $1 ids, $2 tokens, $3 leaseExpiresAt, $4 workerId, $5 now.
  */
-export const CLAIM_JOBS = `WITH c AS (SELECT * FROM unnest($1::text[], $2::text[]) AS c(id, token)),
+const claimJobs = (batch: string) => `WITH c AS (${batch}),
 ${ASYNC_COMMIT},
 claimed AS (
   UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, lease_token = c.token, lease_expires_at = $3,
@@ -85,6 +85,9 @@ expired AS (
 SELECT false AS expired, ${CLAIMED_COLUMNS}, ${HISTORY_COLUMNS.map((c) => `NULL AS ${c}`).join(', ')} FROM claimed
 UNION ALL
 SELECT true, ${CLAIMED_COLUMNS}, ${HISTORY_COLUMNS.join(', ')} FROM expired`;
+export const CLAIM_JOBS = claimJobs('SELECT * FROM unnest($1::text[], $2::text[]) AS c(id, token)');
+/** CLAIM_JOBS for a batch of one (see SINGLE below). */
+export const CLAIM_ONE = claimJobs('SELECT ($1::text[])[1] AS id, ($2::text[])[1] AS token');
 
 /**
  * running -> succeeded for each (id, token, result), logging the `succeeded` events in the same
@@ -96,7 +99,7 @@ SELECT true, ${CLAIMED_COLUMNS}, ${HISTORY_COLUMNS.join(', ')} FROM expired`;
  * has_dependents comes from the row as updated, so a dependent submitted concurrently is not missed.
  * $1 ids, $2 tokens, $3 results (json text or NULL), $4 now.
  */
-export const COMPLETE_JOBS = `WITH c AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS c(id, token, result, n)),
+const completeJobs = (batch: string) => `WITH c AS (${batch}),
 done AS (
   UPDATE jobs j SET state = 'succeeded', result = c.result::json, lease_expires_at = NULL, finished_at = $4, updated_at = $4
   FROM c WHERE j.id = c.id AND j.state IS NOT DISTINCT FROM ${COMPLETE_FROM} AND j.lease_token = c.token
@@ -114,6 +117,21 @@ FROM c LEFT JOIN jobs j ON j.id = c.id
 WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.n = c.n)
 UNION ALL
 SELECT done.n, NULL, NULL, done.id FROM done WHERE done.has_dependents`;
+export const COMPLETE_JOBS = completeJobs('SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS c(id, token, result, n)');
+/** COMPLETE_JOBS for a batch of one (see SINGLE below). */
+export const COMPLETE_ONE = completeJobs('SELECT ($1::text[])[1] AS id, ($2::text[])[1] AS token, ($3::text[])[1] AS result, 1::bigint AS n');
+
+/**
+ * SINGLE: why a claim or a completion of one job has a statement of its own. PostgreSQL plans a
+ * prepared statement anew for every call (a custom plan) as long as that looks cheaper than its
+ * cached generic plan. A custom plan estimates `unnest` of a bound array at the array's length,
+ * and the generic plan at 10 rows, so batches of one or a few jobs are planned at every call:
+ * ~0.5 ms of the server's CPU and of the call's latency for these statements. An idle worker
+ * claims and completes one job at a time. The batch of one, read from the arrays' first
+ * elements, is one row in either plan, so PostgreSQL keeps the generic plan (primary-key probes)
+ * after its first five calls. Measured alone, one job at a time on this machine's PostgreSQL: claim
+ * 1.50 → 0.77 ms, completion 1.46 → 0.85 ms. The parameters are the same as the batch form's.
+ */
 
 /**
  * A lease that already ran out cannot be extended: the reaper may be giving the job away, and a
