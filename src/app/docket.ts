@@ -3,9 +3,6 @@ import { MemoryDispatch } from '../adapters/memory/memory-dispatch.js';
 import { MemoryWorkerDirectory } from '../adapters/memory/memory-worker-directory.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { SqliteReadyBacklog } from '../adapters/sqlite/sqlite-ready-backlog.js';
-import { SqliteJobLogStore } from '../adapters/sqlite/sqlite-job-log-store.js';
-import { PostgresStore } from '../adapters/postgres/postgres-store.js';
-import { PostgresJobLogStore } from '../adapters/postgres/postgres-job-log-store.js';
 import type { JobLogStore } from '../ports/job-log-store.js';
 import type { ScheduleStore } from '../ports/schedule-store.js';
 import { ScheduleService } from '../services/schedule-service.js';
@@ -300,7 +297,7 @@ export function embeddedDispatch(clock: Clock, store: SqliteStore, fairness: Fai
 
 /** The job logs' store: the given one, else a table in the job store's own database. */
 function logsOf(parts: DocketParts): { logs?: JobLogStore; logCapBytes?: number } {
-  const store = parts.logs !== undefined ? parts.logs : parts.store instanceof SqliteStore ? new SqliteJobLogStore(parts.store.db) : parts.store instanceof PostgresStore ? new PostgresJobLogStore(parts.store.pool) : null;
+  const store = parts.logs !== undefined ? parts.logs : (parts.store.companions?.().logs ?? null);
   return { ...(store ? { logs: store } : {}), ...(parts.logCapBytes !== undefined ? { logCapBytes: parts.logCapBytes } : {}) };
 }
 

@@ -1,4 +1,5 @@
 import type { RunningCount } from './dispatch.js';
+import type { JobLogStore } from './job-log-store.js';
 import type { DispatchEntry, Job, JobError, JobProgress, Json } from '../domain/job.js';
 import type { EventLog } from './event-log.js';
 import type { JobDependencies } from './dependencies.js';
@@ -216,6 +217,8 @@ export interface StoreCompanions {
   templates: TemplateStore;
   webhooks: WebhookStore;
   alerts: AlertStore;
+  /** Job logs: the lines handlers write, in tables of their own. */
+  logs: JobLogStore;
 }
 
 export interface Store {

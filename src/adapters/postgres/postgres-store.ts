@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { inTransaction } from './transaction.js';
+import { PostgresJobLogStore } from './postgres-job-log-store.js';
 import { dispatchEntryOf, type DispatchEntry, type Job } from '../../domain/job.js';
 import type { RunningCount } from '../../ports/dispatch.js';
 import type { TransitionFailure, TransitionResult } from '../../domain/outcomes.js';
@@ -121,7 +122,7 @@ export class PostgresStore implements Store {
 
   /** Made on first use, then the same ones for every caller. */
   companions(): StoreCompanions {
-    return (this.companionStores ??= { schedules: new PostgresScheduleStore(this), templates: new PostgresTemplateStore(this), webhooks: new PostgresWebhookStore(this.pool), alerts: new PostgresAlertStore(this.pool) });
+    return (this.companionStores ??= { schedules: new PostgresScheduleStore(this), templates: new PostgresTemplateStore(this), webhooks: new PostgresWebhookStore(this.pool), alerts: new PostgresAlertStore(this.pool), logs: new PostgresJobLogStore(this.pool) });
   }
 
   async migrate(): Promise<void> {

@@ -30,6 +30,7 @@ import { SqliteScheduleStore } from './sqlite-schedule-store.js';
 import { SqliteTemplateStore } from './sqlite-template-store.js';
 import { SqliteWebhookStore } from './sqlite-webhook-store.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
+import { SqliteJobLogStore } from './sqlite-job-log-store.js';
 import { migrate } from './migrate.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteDependencies } from './sqlite-dependencies.js';
@@ -86,7 +87,7 @@ export class SqliteStore implements Store {
 
   /** Made on first use, then the same ones for every caller. */
   companions(): StoreCompanions {
-    return (this.companionStores ??= { schedules: new SqliteScheduleStore(this), templates: new SqliteTemplateStore(this), webhooks: new SqliteWebhookStore(this.db), alerts: new SqliteAlertStore(this.db) });
+    return (this.companionStores ??= { schedules: new SqliteScheduleStore(this), templates: new SqliteTemplateStore(this), webhooks: new SqliteWebhookStore(this.db), alerts: new SqliteAlertStore(this.db), logs: new SqliteJobLogStore(this.db) });
   }
 
   async migrate(): Promise<void> {
